@@ -1,0 +1,91 @@
+//! CSV writer: blocks generated in parallel, written in order, hashed as written.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use rand::Rng;
+use rayon::prelude::*;
+use sha2::{Digest, Sha256};
+
+use crate::BLOCK_ROWS;
+use crate::rows::{BAD_KINDS, block_rng, date_table, gen_row, push_csv_row};
+use crate::spec::{GenSpec, Written};
+
+/// Generates one block of CSV text and its bad-row counts.
+pub(crate) fn csv_block(spec: &GenSpec, dates: &[String], block: u64) -> (Vec<u8>, [u64; 7]) {
+    let start = block * BLOCK_ROWS;
+    let end = (start + BLOCK_ROWS).min(spec.rows);
+    let mut rng = block_rng(spec.seed, block);
+    let mut out = Vec::with_capacity(((end - start) * 210) as usize);
+    let mut note = String::with_capacity(256);
+    let mut num = itoa::Buffer::new();
+    let mut bad_counts = [0u64; 7];
+    for i in start..end {
+        let vals = gen_row(&mut rng, i, &mut note);
+        let bad = if spec.bad_row_rate > 0.0 && rng.random_bool(spec.bad_row_rate) {
+            let k = rng.random_range(0..BAD_KINDS.len());
+            bad_counts[k] += 1;
+            Some(k)
+        } else {
+            None
+        };
+        push_csv_row(&mut out, &vals, &note, dates, bad, &mut num);
+    }
+    (out, bad_counts)
+}
+
+pub(crate) fn write_csv(
+    spec: &GenSpec,
+    tmp: &Path,
+    progress: &mut dyn FnMut(u64),
+) -> Result<Written> {
+    let dates = date_table();
+    let file = File::create(tmp).with_context(|| format!("creating {}", tmp.display()))?;
+    let mut w = BufWriter::with_capacity(1 << 20, file);
+    let mut hasher = Sha256::new();
+    let mut bytes = 0u64;
+    let header = membench_kernel::COLUMNS.join(",") + "\n";
+    w.write_all(header.as_bytes())?;
+    hasher.update(header.as_bytes());
+    bytes += header.len() as u64;
+    let n_blocks = spec.rows.div_ceil(BLOCK_ROWS);
+    // A bounded window of blocks in flight keeps memory flat whatever `rows` is.
+    let window = (rayon::current_num_threads() * 2) as u64;
+    let mut bad = [0u64; 7];
+    let mut b = 0;
+    while b < n_blocks {
+        let hi = (b + window).min(n_blocks);
+        let blocks: Vec<(Vec<u8>, [u64; 7])> = (b..hi)
+            .into_par_iter()
+            .map(|k| csv_block(spec, &dates, k))
+            .collect();
+        for (text, counts) in blocks {
+            w.write_all(&text)?;
+            hasher.update(&text);
+            bytes += text.len() as u64;
+            for (t, c) in bad.iter_mut().zip(counts) {
+                *t += c;
+            }
+        }
+        b = hi;
+        progress((b * BLOCK_ROWS).min(spec.rows));
+    }
+    w.into_inner()
+        .map_err(|e| e.into_error())
+        .and_then(|f| f.sync_all())
+        .with_context(|| format!("writing {}", tmp.display()))?;
+    let bad_rows: BTreeMap<String, u64> = BAD_KINDS
+        .iter()
+        .zip(bad)
+        .filter(|(_, c)| spec.bad_row_rate > 0.0 || *c > 0)
+        .map(|(k, c)| (k.to_string(), c))
+        .collect();
+    Ok(Written {
+        bytes,
+        sha256: hex::encode(hasher.finalize()),
+        bad_rows,
+    })
+}

@@ -1,0 +1,36 @@
+//! Deterministic generator of the `sales` datasets membench measures on, as CSV and Parquet.
+//!
+//! The same [`GenSpec`] gives a byte-identical file on every run and machine, whatever the
+//! thread count: rows are produced in fixed-size blocks, each block from its own ChaCha stream,
+//! and blocks are written in order. Memory stays flat as `rows` grows (a bounded window of
+//! blocks is in flight). Files are written under a temporary name and renamed, then a
+//! `*.meta.json` sidecar (schema, rows, bytes, seed, options, bad-row counts, sha256) is written
+//! the same way; a file with a matching sidecar is reused.
+//!
+//! This crate must not measure anything and must not be linked into the runner.
+//!
+//! ```no_run
+//! use membench_datagen::{Format, GenSpec, generate};
+//! let spec = GenSpec { rows: 1000, ..GenSpec::default() };
+//! let out = generate(&spec, Format::Csv, std::path::Path::new("datasets"), false, &mut |_| {})?;
+//! println!("{} ({} bytes)", out.path.display(), out.meta.bytes);
+//! # Ok::<(), anyhow::Error>(())
+//! ```
+
+mod csv_out;
+mod parquet_out;
+mod rows;
+mod spec;
+
+pub use rows::{BAD_KINDS, CATEGORIES, REGIONS};
+pub use spec::{
+    Format, GenOutput, GenSpec, Meta, ParquetCompressionName, generate, parse_count, parse_size,
+    read_meta, rows_label,
+};
+
+/// Version of the generator's output; part of every sidecar. Bump when bytes change.
+pub const GENERATOR_VERSION: u32 = 1;
+/// Rows per generation block (the unit of determinism and parallelism for CSV).
+pub const BLOCK_ROWS: u64 = 65_536;
+/// Average bytes per CSV row the generator aims at (the seed's ≈ 200).
+pub const AVG_ROW_BYTES: u64 = 200;

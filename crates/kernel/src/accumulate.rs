@@ -1,0 +1,192 @@
+//! The folds: one accumulator per workload, mergeable so that chunked and parallel strategies
+//! combine partial results exactly.
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap};
+
+use crate::answer::{Answer, GroupRow, TopRow};
+use crate::parse::RowRef;
+use crate::schema::{TOP_N, TOP_N_THRESHOLD_CENTS, Workload};
+
+/// Ranking key: larger total first, then smaller order id.
+type Key = (i64, Reverse<i64>);
+
+/// Keeps the best [`TOP_N`] rows above the threshold in a bounded min-heap.
+#[derive(Clone, Debug, Default)]
+pub struct TopN {
+    heap: BinaryHeap<Reverse<Key>>,
+}
+
+impl TopN {
+    /// Offers one row.
+    #[inline]
+    pub fn push(&mut self, order_id: i64, total_cents: i64) {
+        if total_cents <= TOP_N_THRESHOLD_CENTS {
+            return;
+        }
+        let key = (total_cents, Reverse(order_id));
+        if self.heap.len() < TOP_N {
+            if self.heap.capacity() == 0 {
+                self.heap.reserve_exact(TOP_N + 1);
+            }
+            self.heap.push(Reverse(key));
+        } else if let Some(Reverse(worst)) = self.heap.peek()
+            && key > *worst
+        {
+            self.heap.pop();
+            self.heap.push(Reverse(key));
+        }
+    }
+
+    fn into_rows(self) -> Vec<TopRow> {
+        let mut keys: Vec<Key> = self.heap.into_iter().map(|Reverse(k)| k).collect();
+        keys.sort_unstable_by(|a, b| b.cmp(a));
+        keys.into_iter()
+            .map(|(total_cents, Reverse(order_id))| TopRow {
+                order_id,
+                total_cents,
+            })
+            .collect()
+    }
+}
+
+/// Per-category counters.
+#[derive(Clone, Debug, Default)]
+pub struct GroupAcc {
+    groups: BTreeMap<String, (u64, i64, i64)>,
+}
+
+impl GroupAcc {
+    /// Adds one row (allocates only for a category not seen before).
+    #[inline]
+    pub fn push(&mut self, category: &str, quantity: i64, total_cents: i64) {
+        let slot = match self.groups.get_mut(category) {
+            Some(s) => s,
+            None => self.groups.entry(category.to_owned()).or_default(),
+        };
+        slot.0 += 1;
+        slot.1 += quantity;
+        slot.2 += total_cents;
+    }
+    /// Adds a pre-aggregated group (from an engine that groups by itself).
+    pub fn push_group(&mut self, category: &str, rows: u64, sum_quantity: i64, sum_total: i64) {
+        let slot = self.groups.entry(category.to_owned()).or_default();
+        slot.0 += rows;
+        slot.1 += sum_quantity;
+        slot.2 += sum_total;
+    }
+}
+
+/// A workload's running aggregate.
+#[derive(Clone, Debug)]
+pub enum Accumulator {
+    TopN(TopN),
+    GroupBy(GroupAcc),
+}
+
+impl Accumulator {
+    /// An empty accumulator for `workload`.
+    pub fn new(workload: Workload) -> Self {
+        match workload {
+            Workload::TopN => Accumulator::TopN(TopN::default()),
+            Workload::GroupBy => Accumulator::GroupBy(GroupAcc::default()),
+        }
+    }
+
+    /// Folds one validated row.
+    #[inline]
+    pub fn add(&mut self, row: &RowRef<'_>) {
+        self.add_parts(row.order_id, row.category, row.quantity, row.price_cents);
+    }
+
+    /// Folds one row given only the columns the workloads need.
+    #[inline]
+    pub fn add_parts(&mut self, order_id: i64, category: &str, quantity: i64, price_cents: i64) {
+        let total = quantity * price_cents;
+        match self {
+            Accumulator::TopN(t) => t.push(order_id, total),
+            Accumulator::GroupBy(g) => g.push(category, quantity, total),
+        }
+    }
+
+    /// Merges a partial result computed on another part of the input.
+    pub fn merge(&mut self, other: Accumulator) {
+        match (self, other) {
+            (Accumulator::TopN(a), Accumulator::TopN(b)) => {
+                for Reverse((total, Reverse(id))) in b.heap {
+                    a.push(id, total);
+                }
+            }
+            (Accumulator::GroupBy(a), Accumulator::GroupBy(b)) => {
+                for (k, (n, q, t)) in b.groups {
+                    a.push_group(&k, n, q, t);
+                }
+            }
+            _ => panic!("merging accumulators of different workloads"),
+        }
+    }
+
+    /// The canonical answer.
+    pub fn finish(self) -> Answer {
+        match self {
+            Accumulator::TopN(t) => Answer::TopN {
+                rows: t.into_rows(),
+            },
+            Accumulator::GroupBy(g) => Answer::GroupBy {
+                groups: g
+                    .groups
+                    .into_iter()
+                    .map(
+                        |(category, (rows, sum_quantity, sum_total_cents))| GroupRow {
+                            category,
+                            rows,
+                            sum_quantity,
+                            sum_total_cents,
+                        },
+                    )
+                    .collect(),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn top_n_breaks_ties_by_order_id_and_merges_exactly() {
+        let mut whole = Accumulator::new(Workload::TopN);
+        let mut a = Accumulator::new(Workload::TopN);
+        let mut b = Accumulator::new(Workload::TopN);
+        for id in 0..1000i64 {
+            // Many ties: totals repeat every 7 ids.
+            let price = 50_000 + (id % 7) * 10_000;
+            whole.add_parts(id, "x", 3, price);
+            if id % 2 == 0 { &mut a } else { &mut b }.add_parts(id, "x", 3, price);
+        }
+        a.merge(b);
+        let (w, m) = (whole.finish(), a.finish());
+        assert_eq!(w, m);
+        let Answer::TopN { rows } = w else { panic!() };
+        assert_eq!(rows.len(), TOP_N);
+        assert_eq!(
+            rows[0],
+            TopRow {
+                order_id: 6,
+                total_cents: 3 * 110_000
+            }
+        );
+        assert!(
+            rows.windows(2)
+                .all(|p| (p[0].total_cents, -p[0].order_id) > (p[1].total_cents, -p[1].order_id))
+        );
+    }
+
+    #[test]
+    fn threshold_is_strict() {
+        let mut acc = Accumulator::new(Workload::TopN);
+        acc.add_parts(1, "x", 1, TOP_N_THRESHOLD_CENTS);
+        assert_eq!(acc.finish(), Answer::TopN { rows: vec![] });
+    }
+}

@@ -1,0 +1,36 @@
+//! The shared kernel of membench: the `sales` schema, one record parser, one set of aggregations
+//! (folds) and the canonical answers every strategy must agree on.
+//!
+//! Strategies differ in *how they read* a file; they never re-implement how a record is
+//! validated or how an aggregate is folded. Everything here is allocation-free per row: a
+//! [`LineParser`] reuses its buffers and an [`Accumulator`] only allocates when it meets a new
+//! group key or keeps a new top-n candidate.
+//!
+//! This crate must not do I/O beyond the [`LineReader`] helper over a `BufRead`, must not depend
+//! on Polars and must not measure anything.
+//!
+//! ```
+//! use membench_kernel::{Accumulator, LineParser, Workload};
+//! let mut parser = LineParser::new();
+//! let mut acc = Accumulator::new(Workload::GroupBy);
+//! let row = parser
+//!     .parse(b"1,2024-01-01,7,north,books,9,3,400.50,,\"a, note\"")
+//!     .unwrap();
+//! acc.add(&row);
+//! let answer = acc.finish();
+//! assert_eq!(answer.digest().len(), 64);
+//! ```
+
+mod accumulate;
+mod answer;
+mod parse;
+mod schema;
+
+pub use accumulate::{Accumulator, GroupAcc, TopN};
+pub use answer::{Answer, GroupRow, TopRow};
+pub use parse::{
+    BadKind, BadRow, LineParser, LineReader, RowRef, parse_cents, parse_i64, validate_header,
+};
+pub use schema::{
+    COLUMNS, InputError, N_COLUMNS, OnBadRow, TOP_N, TOP_N_THRESHOLD_CENTS, Workload, rows_label,
+};

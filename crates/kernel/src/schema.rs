@@ -1,0 +1,139 @@
+//! The `sales` schema, the workloads and the error every strategy reports for bad input.
+
+use std::fmt;
+use std::path::PathBuf;
+
+/// Column names of the `sales` schema, in file order.
+pub const COLUMNS: [&str; 10] = [
+    "order_id",
+    "order_date",
+    "customer_id",
+    "region",
+    "category",
+    "product_id",
+    "quantity",
+    "price",
+    "discount",
+    "note",
+];
+/// Number of columns in the `sales` schema.
+pub const N_COLUMNS: usize = COLUMNS.len();
+/// How many rows the `top-n` workload keeps.
+pub const TOP_N: usize = 100;
+/// `top-n` keeps rows whose `quantity × price` is strictly above this (1000.00, in cents).
+pub const TOP_N_THRESHOLD_CENTS: i64 = 100_000;
+
+/// A query every strategy answers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Workload {
+    /// The 100 largest orders by `quantity × price` above 1000, ties by `order_id` ascending.
+    TopN,
+    /// Per `category`: row count, sum of quantity, sum of `quantity × price` (exact cents).
+    GroupBy,
+}
+
+impl Workload {
+    /// All workloads, in display order.
+    pub const ALL: [Workload; 2] = [Workload::TopN, Workload::GroupBy];
+
+    /// The workload's command-line name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Workload::TopN => "top-n",
+            Workload::GroupBy => "group-by",
+        }
+    }
+
+    /// Parses a command-line name.
+    pub fn parse(s: &str) -> Option<Workload> {
+        Self::ALL.into_iter().find(|w| w.name() == s)
+    }
+}
+
+impl fmt::Display for Workload {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// What a strategy does with a malformed row.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum OnBadRow {
+    /// Stop at the first bad row with an [`InputError`] naming file, line and reason.
+    #[default]
+    Fail,
+    /// Skip bad rows and count them in `rows_skipped`.
+    Skip,
+}
+
+impl OnBadRow {
+    /// Parses `fail` or `skip`.
+    pub fn parse(s: &str) -> Option<OnBadRow> {
+        match s {
+            "fail" => Some(OnBadRow::Fail),
+            "skip" => Some(OnBadRow::Skip),
+            _ => None,
+        }
+    }
+    /// The command-line name.
+    pub fn name(self) -> &'static str {
+        match self {
+            OnBadRow::Fail => "fail",
+            OnBadRow::Skip => "skip",
+        }
+    }
+}
+
+/// A problem with an input file: which file, where (1-based line, or row group), and why.
+///
+/// Its `Display` form is the same for every strategy, so outcomes can be compared as text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputError {
+    /// The file.
+    pub path: PathBuf,
+    /// Where in the file: `Some(line)` for CSV (1-based, header is line 1).
+    pub line: Option<u64>,
+    /// Why.
+    pub reason: String,
+}
+
+impl InputError {
+    /// An error that concerns the whole file.
+    pub fn file(path: impl Into<PathBuf>, reason: impl Into<String>) -> Self {
+        InputError {
+            path: path.into(),
+            line: None,
+            reason: reason.into(),
+        }
+    }
+    /// An error at a line.
+    pub fn at_line(path: impl Into<PathBuf>, line: u64, reason: impl Into<String>) -> Self {
+        InputError {
+            path: path.into(),
+            line: Some(line),
+            reason: reason.into(),
+        }
+    }
+}
+
+impl fmt::Display for InputError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "{}:{}: {}", self.path.display(), line, self.reason),
+            None => write!(f, "{}: {}", self.path.display(), self.reason),
+        }
+    }
+}
+
+impl std::error::Error for InputError {}
+
+/// A row count as a short label: `1000000` → `1m`, `100000` → `100k`, otherwise the number.
+pub fn rows_label(rows: u64) -> String {
+    if rows >= 1_000_000 && rows.is_multiple_of(1_000_000) {
+        format!("{}m", rows / 1_000_000)
+    } else if rows >= 1000 && rows.is_multiple_of(1000) {
+        format!("{}k", rows / 1000)
+    } else {
+        rows.to_string()
+    }
+}

@@ -1,0 +1,97 @@
+//! Reports recomputed from raw records: statistics, the memory-growth fit, tables (Markdown,
+//! CSV, JSON, HTML) and SVG charts.
+//!
+//! Layers, criterion-style: [`record`] (raw, as measured) → [`stats`] (analysis) → [`export`]
+//! (one file per output format, one [`export::Exporter`] trait) and [`plot`] (charts). Nothing
+//! here runs or measures anything, and nothing derived is ever written back into the raw
+//! records.
+//!
+//! ```no_run
+//! let dir = std::path::Path::new("reports/local/2026-11-22T10-00-00-default");
+//! let written = membench_report::write_report(dir)?;
+//! println!("{written:?}");
+//! # Ok::<(), anyhow::Error>(())
+//! ```
+
+pub mod export;
+pub mod format;
+pub mod plot;
+pub mod record;
+pub mod stats;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+
+use record::{Record, RunContext};
+use stats::{CellStats, GrowthFit};
+
+/// Everything an exporter needs, derived from the records.
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub title: String,
+    pub context: RunContext,
+    pub cells: Vec<CellStats>,
+    pub growth: std::collections::BTreeMap<(String, String, String), GrowthFit>,
+    /// Chart files (relative to the report folder) per (workload, format).
+    pub charts: Vec<plot::Chart>,
+    pub records: Vec<Record>,
+}
+
+impl Report {
+    /// Builds the report data from records (charts are listed, not drawn).
+    pub fn from_records(title: &str, records: Vec<Record>) -> Report {
+        let cells = stats::cells(&records);
+        let growth = stats::growth_by_strategy(&cells);
+        let context = records
+            .first()
+            .map(|r| r.context.clone())
+            .unwrap_or_default();
+        let charts = plot::planned_charts(&cells);
+        Report {
+            title: title.to_string(),
+            context,
+            cells,
+            growth,
+            charts,
+            records,
+        }
+    }
+
+    /// The (workload, format) groups, in order.
+    pub fn groups(&self) -> Vec<(String, String)> {
+        let mut g: Vec<(String, String)> = self
+            .cells
+            .iter()
+            .map(|c| (c.key.workload.clone(), c.key.format.clone()))
+            .collect();
+        g.dedup();
+        g.sort();
+        g.dedup();
+        g
+    }
+}
+
+/// Reads `dir/results.jsonl` and writes REPORT.md, summary.csv, summary.json, index.html and the
+/// charts into `dir`. Returns the files written.
+pub fn write_report(dir: &Path) -> Result<Vec<PathBuf>> {
+    let records = record::read_records(&dir.join("results.jsonl"))?;
+    anyhow::ensure!(
+        !records.is_empty(),
+        "{}: no records",
+        dir.join("results.jsonl").display()
+    );
+    let title = dir
+        .file_name()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut report = Report::from_records(&title, records);
+    let mut written = plot::draw_all(&mut report, dir)?;
+    for exporter in export::all() {
+        let path = dir.join(exporter.file_name());
+        let text = exporter.render(&report)?;
+        std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+        written.push(path);
+    }
+    Ok(written)
+}

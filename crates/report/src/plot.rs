@@ -1,0 +1,291 @@
+//! Charts as SVG with plotters: memory and time against size (log-log), RSS over time at the
+//! largest size, and the time-vs-memory trade-off.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, anyhow};
+use plotters::prelude::*;
+
+use crate::Report;
+use crate::format::rows;
+use crate::stats::{CellStats, effective_status};
+
+/// What a chart shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChartKind {
+    HeapVsSize,
+    RssVsSize,
+    TimeVsSize,
+    RssTimeline,
+    TradeOff,
+}
+
+impl ChartKind {
+    const ALL: [ChartKind; 5] = [
+        Self::HeapVsSize,
+        Self::RssVsSize,
+        Self::TimeVsSize,
+        Self::RssTimeline,
+        Self::TradeOff,
+    ];
+    fn slug(self) -> &'static str {
+        match self {
+            Self::HeapVsSize => "heap-vs-size",
+            Self::RssVsSize => "rss-vs-size",
+            Self::TimeVsSize => "time-vs-size",
+            Self::RssTimeline => "rss-timeline",
+            Self::TradeOff => "tradeoff",
+        }
+    }
+}
+
+/// A chart of one (workload, format) group.
+#[derive(Clone, Debug)]
+pub struct Chart {
+    pub workload: String,
+    pub format: String,
+    pub kind: ChartKind,
+    pub title: String,
+    /// File name inside the report folder.
+    pub file: String,
+    /// The SVG text once drawn.
+    pub svg: Option<String>,
+}
+
+/// The charts a set of cells calls for.
+pub fn planned_charts(cells: &[CellStats]) -> Vec<Chart> {
+    let mut groups: Vec<(String, String)> = cells
+        .iter()
+        .map(|c| (c.key.workload.clone(), c.key.format.clone()))
+        .collect();
+    groups.sort();
+    groups.dedup();
+    let mut out = Vec::new();
+    for (w, f) in groups {
+        for kind in ChartKind::ALL {
+            let what = match kind {
+                ChartKind::HeapVsSize => "peak heap vs rows".to_string(),
+                ChartKind::RssVsSize => "peak RSS vs rows".to_string(),
+                ChartKind::TimeVsSize => "time vs rows".to_string(),
+                ChartKind::RssTimeline => "RSS over time at the largest size".to_string(),
+                ChartKind::TradeOff => "time vs peak RSS at the largest size".to_string(),
+            };
+            out.push(Chart {
+                title: format!("{w} · {f}: {what}"),
+                file: format!("chart-{w}-{f}-{}.svg", kind.slug()),
+                workload: w.clone(),
+                format: f.clone(),
+                kind,
+                svg: None,
+            });
+        }
+    }
+    out
+}
+
+/// Draws every planned chart into `dir`, fills in their SVG text, returns the files.
+pub fn draw_all(report: &mut Report, dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut written = Vec::new();
+    for i in 0..report.charts.len() {
+        let svg = render(report, &report.charts[i])?;
+        let path = dir.join(&report.charts[i].file);
+        std::fs::write(&path, &svg).with_context(|| format!("writing {}", path.display()))?;
+        report.charts[i].svg = Some(svg);
+        written.push(path);
+    }
+    Ok(written)
+}
+
+type Series = (String, Vec<(f64, f64)>);
+
+fn series_for(report: &Report, chart: &Chart) -> (Vec<Series>, &'static str, &'static str, bool) {
+    let cells: Vec<&CellStats> = report
+        .cells
+        .iter()
+        .filter(|c| {
+            c.key.workload == chart.workload && c.key.format == chart.format && c.status == "ok"
+        })
+        .collect();
+    let mut strategies: Vec<String> = cells.iter().map(|c| c.key.strategy.clone()).collect();
+    strategies.sort();
+    strategies.dedup();
+    let largest = cells.iter().map(|c| c.key.rows).max().unwrap_or(0);
+    const MIB: f64 = 1048576.0;
+    let by_size = |f: &dyn Fn(&CellStats) -> Option<f64>| -> Vec<Series> {
+        strategies
+            .iter()
+            .map(|s| {
+                let mut pts: Vec<(f64, f64)> = cells
+                    .iter()
+                    .filter(|c| &c.key.strategy == s)
+                    .filter_map(|c| f(c).map(|y| (c.key.rows as f64, y)))
+                    .collect();
+                pts.sort_by(|a, b| a.0.total_cmp(&b.0));
+                (s.clone(), pts)
+            })
+            .collect()
+    };
+    match chart.kind {
+        ChartKind::HeapVsSize => (
+            by_size(&|c| c.peak_heap_bytes.map(|s| s.median.max(1.0) / MIB)),
+            "rows",
+            "peak heap (MiB)",
+            true,
+        ),
+        ChartKind::RssVsSize => (
+            by_size(&|c| c.peak_rss_bytes.map(|s| s.median / MIB)),
+            "rows",
+            "peak RSS (MiB)",
+            true,
+        ),
+        ChartKind::TimeVsSize => (
+            by_size(&|c| c.wall_ns.map(|s| s.median.max(1.0) / 1e6)),
+            "rows",
+            "median time (ms)",
+            true,
+        ),
+        ChartKind::TradeOff => (
+            strategies
+                .iter()
+                .map(|s| {
+                    let pts = cells
+                        .iter()
+                        .filter(|c| &c.key.strategy == s && c.key.rows == largest)
+                        .filter_map(|c| {
+                            Some((c.wall_ns?.median / 1e6, c.peak_rss_bytes?.median / MIB))
+                        })
+                        .collect();
+                    (s.clone(), pts)
+                })
+                .collect(),
+            "median time (ms)",
+            "peak RSS (MiB)",
+            true,
+        ),
+        ChartKind::RssTimeline => (
+            strategies
+                .iter()
+                .map(|s| {
+                    let rec = report.records.iter().find(|r| {
+                        &r.strategy == s
+                            && r.workload == chart.workload
+                            && r.format == chart.format
+                            && r.rows == largest
+                            && effective_status(r) == "ok"
+                            && !r.timeline.is_empty()
+                    });
+                    let pts = rec
+                        .map(|r| {
+                            r.timeline
+                                .iter()
+                                .map(|t| (t[0] as f64 / 1e6, t[1] as f64 / MIB))
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    (s.clone(), pts)
+                })
+                .collect(),
+            "time since start (ms)",
+            "RSS (MiB)",
+            false,
+        ),
+    }
+}
+
+fn bounds(series: &[Series], log: bool) -> ((f64, f64), (f64, f64)) {
+    let pts = series.iter().flat_map(|s| s.1.iter());
+    let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
+    for &(x, y) in pts {
+        x0 = x0.min(x);
+        x1 = x1.max(x);
+        y0 = y0.min(y);
+        y1 = y1.max(y);
+    }
+    if x0 > x1 {
+        return ((1.0, 10.0), (1.0, 10.0));
+    }
+    if log {
+        let lo = |v: f64| (v / 1.5).max(1e-6);
+        ((lo(x0), x1 * 1.5), (lo(y0), y1 * 1.5))
+    } else {
+        ((0.0, x1.max(1.0) * 1.05), (0.0, y1.max(1.0) * 1.1))
+    }
+}
+
+/// Renders one chart as SVG text.
+pub fn render(report: &Report, chart: &Chart) -> Result<String> {
+    let (series, x_desc, y_desc, log) = series_for(report, chart);
+    let ((x0, x1), (y0, y1)) = bounds(&series, log);
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (860, 520)).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| anyhow!("{e:?}"))?;
+        let mut builder = ChartBuilder::on(&root);
+        builder
+            .caption(&chart.title, ("sans-serif", 20))
+            .margin(12)
+            .x_label_area_size(45)
+            .y_label_area_size(75);
+        macro_rules! draw {
+            ($chart:expr, $xfmt:expr) => {{
+                let mut c = $chart;
+                c.configure_mesh()
+                    .x_desc(x_desc)
+                    .y_desc(y_desc)
+                    .x_label_formatter($xfmt)
+                    .draw()
+                    .map_err(|e| anyhow!("{e:?}"))?;
+                for (i, (name, pts)) in series.iter().enumerate() {
+                    let color = Palette99::pick(i).to_rgba();
+                    if chart.kind != ChartKind::TradeOff {
+                        c.draw_series(LineSeries::new(pts.iter().copied(), color.stroke_width(2)))
+                            .map_err(|e| anyhow!("{e:?}"))?;
+                    }
+                    c.draw_series(pts.iter().map(|&p| Circle::new(p, 4, color.filled())))
+                        .map_err(|e| anyhow!("{e:?}"))?
+                        .label(name.as_str())
+                        .legend(move |(x, y)| {
+                            Rectangle::new([(x, y - 4), (x + 14, y + 4)], color.filled())
+                        });
+                }
+                c.configure_series_labels()
+                    .position(SeriesLabelPosition::UpperLeft)
+                    .background_style(WHITE.mix(0.85))
+                    .border_style(BLACK)
+                    .draw()
+                    .map_err(|e| anyhow!("{e:?}"))?;
+            }};
+        }
+        let row_fmt = |v: &f64| {
+            if *v >= 1000.0 {
+                rows(*v as u64)
+            } else {
+                format!("{v:.0}")
+            }
+        };
+        if log && chart.kind != ChartKind::TradeOff {
+            draw!(
+                builder
+                    .build_cartesian_2d((x0..x1).log_scale(), (y0..y1).log_scale())
+                    .map_err(|e| anyhow!("{e:?}"))?,
+                &|v: &f64| row_fmt(v)
+            );
+        } else if log {
+            draw!(
+                builder
+                    .build_cartesian_2d((x0..x1).log_scale(), (y0..y1).log_scale())
+                    .map_err(|e| anyhow!("{e:?}"))?,
+                &|v: &f64| format!("{v:.0}")
+            );
+        } else {
+            draw!(
+                builder
+                    .build_cartesian_2d(x0..x1, y0..y1)
+                    .map_err(|e| anyhow!("{e:?}"))?,
+                &|v: &f64| format!("{v:.0}")
+            );
+        }
+        root.present().map_err(|e| anyhow!("{e:?}"))?;
+    }
+    Ok(svg)
+}

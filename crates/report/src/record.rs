@@ -1,0 +1,107 @@
+//! Raw records: one line of `results.jsonl` per measured repetition. Everything else is derived.
+
+use std::io::BufRead;
+use std::path::Path;
+
+use anyhow::{Context as _, Result};
+use serde::{Deserialize, Serialize};
+
+/// Where and with what a run was made.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct RunContext {
+    pub git_rev: String,
+    pub rustc: String,
+    pub cpu: String,
+    pub cores: usize,
+    pub memory_bytes: u64,
+    pub os: String,
+    pub started_at: String,
+}
+
+/// One measured repetition of one cell.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    pub run_id: String,
+    pub strategy: String,
+    pub workload: String,
+    pub format: String,
+    pub rows: u64,
+    pub dataset: String,
+    pub input_bytes: u64,
+    /// 1-based; warm-ups are not recorded.
+    pub repetition: u32,
+    /// ok, oom, timeout, error, crash, wrong-answer.
+    pub status: String,
+    pub peak_heap_bytes: Option<u64>,
+    pub baseline_heap_bytes: Option<u64>,
+    pub total_allocated_bytes: Option<u64>,
+    pub n_allocs: Option<u64>,
+    pub peak_rss_bytes: u64,
+    pub peak_rss_anon_bytes: u64,
+    pub peak_rss_file_bytes: u64,
+    /// Wall time of the strategy inside the runner (what MB/s is computed from).
+    pub wall_ns: Option<u64>,
+    /// Wall time of the whole child process, start-up included.
+    pub process_wall_ns: u64,
+    pub user_ns: u64,
+    pub sys_ns: u64,
+    pub rows_read: Option<u64>,
+    pub rows_skipped: Option<u64>,
+    pub answer_digest: Option<String>,
+    /// The reference answer's digest for this workload and dataset (the `streaming` strategy).
+    pub expected_digest: Option<String>,
+    pub error: Option<String>,
+    pub exit_code: Option<i32>,
+    pub signal: Option<String>,
+    pub threads: usize,
+    pub chunk_rows: usize,
+    pub on_bad_row: String,
+    pub memory_limit: Option<String>,
+    /// RSS samples: `[t_ns, rss_bytes, rss_anon_bytes, rss_file_bytes]`.
+    #[serde(default)]
+    pub timeline: Vec<[u64; 4]>,
+    pub context: RunContext,
+}
+
+impl Record {
+    /// The cell this record belongs to.
+    pub fn key(&self) -> CellKey {
+        CellKey {
+            workload: self.workload.clone(),
+            format: self.format.clone(),
+            strategy: self.strategy.clone(),
+            rows: self.rows,
+        }
+    }
+}
+
+/// Identity of a cell of the matrix.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct CellKey {
+    pub workload: String,
+    pub format: String,
+    pub strategy: String,
+    pub rows: u64,
+}
+
+/// Reads `results.jsonl`. A torn last line (a killed writer) is ignored; any other bad line is
+/// an error naming the file and line.
+pub fn read_records(path: &Path) -> Result<Vec<Record>> {
+    let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let lines: Vec<String> = std::io::BufReader::new(file)
+        .lines()
+        .collect::<std::io::Result<_>>()
+        .with_context(|| format!("reading {}", path.display()))?;
+    let mut out = Vec::with_capacity(lines.len());
+    for (i, line) in lines.iter().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        match serde_json::from_str::<Record>(line) {
+            Ok(r) => out.push(r),
+            Err(_) if i + 1 == lines.len() => {} // torn final line from a killed run
+            Err(e) => anyhow::bail!("{}:{}: not a membench record: {e}", path.display(), i + 1),
+        }
+    }
+    Ok(out)
+}

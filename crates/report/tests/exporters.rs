@@ -1,0 +1,137 @@
+//! Snapshot tests of every exporter and structural tests of every chart, on hand-made records.
+
+use membench_report::Report;
+use membench_report::export::{self, Exporter};
+use membench_report::plot::{self, ChartKind};
+use membench_report::record::{Record, RunContext};
+
+fn rec(strategy: &str, rows: u64, rep: u32, heap: u64, wall_ms: u64, status: &str) -> Record {
+    Record {
+        run_id: "test".into(),
+        strategy: strategy.into(),
+        workload: "top-n".into(),
+        format: "csv".into(),
+        rows,
+        dataset: format!("datasets/sales-{rows}-s42.csv"),
+        input_bytes: rows * 200,
+        repetition: rep,
+        status: status.into(),
+        peak_heap_bytes: Some(heap),
+        peak_rss_bytes: heap + 8 * 1048576,
+        peak_rss_anon_bytes: heap + 4 * 1048576,
+        wall_ns: Some(wall_ms * 1_000_000 + u64::from(rep) * 1_000_000),
+        process_wall_ns: wall_ms * 1_000_000 + 5_000_000,
+        answer_digest: Some("abc".into()),
+        expected_digest: Some(if strategy == "broken" {
+            "xyz".into()
+        } else {
+            "abc".into()
+        }),
+        threads: 2,
+        chunk_rows: 100_000,
+        on_bad_row: "fail".into(),
+        timeline: (0..5)
+            .map(|i| [i * 10_000_000, heap / 5 * (i + 1), heap / 5 * i, 1 << 20])
+            .collect(),
+        context: RunContext {
+            git_rev: "0123456789ab".into(),
+            rustc: "rustc 1.95.0".into(),
+            cpu: "Test CPU".into(),
+            cores: 2,
+            memory_bytes: 24 << 30,
+            os: "Linux".into(),
+            started_at: "2026-11-22T10:00:00Z".into(),
+        },
+        ..Record::default()
+    }
+}
+
+fn records() -> Vec<Record> {
+    let mut v = Vec::new();
+    for rep in 1..=3 {
+        for (rows, f) in [(10_000u64, 1u64), (1_000_000, 100)] {
+            v.push(rec("streaming", rows, rep, 262_144, 3 * f, "ok"));
+            v.push(rec("load-all", rows, rep, 300 * rows, 8 * f, "ok"));
+            v.push(rec("broken", rows, rep, 1000, f, "ok"));
+        }
+    }
+    v.push(rec("crashy", 10_000, 1, 0, 1, "crash"));
+    v
+}
+
+fn report() -> Report {
+    let mut r = Report::from_records("snapshot", records());
+    let dir = tempfile::tempdir().unwrap();
+    plot::draw_all(&mut r, dir.path()).unwrap();
+    r
+}
+
+#[test]
+fn markdown_snapshot() {
+    insta::assert_snapshot!(export::MarkdownExporter.render(&report()).unwrap());
+}
+
+#[test]
+fn csv_snapshot() {
+    insta::assert_snapshot!(export::CsvExporter.render(&report()).unwrap());
+}
+
+#[test]
+fn json_snapshot() {
+    insta::assert_snapshot!(export::JsonExporter.render(&report()).unwrap());
+}
+
+#[test]
+fn html_is_self_contained_with_every_chart_inline() {
+    let r = report();
+    let html = export::HtmlExporter.render(&r).unwrap();
+    assert!(html.starts_with("<!doctype html>"));
+    assert_eq!(html.matches("<svg").count(), r.charts.len());
+    assert!(!html.contains("src=\""), "no external files");
+    assert!(html.contains("WRONG-ANSWER") && html.contains("CRASH"));
+}
+
+#[test]
+fn wrong_answers_are_loud_and_growth_is_fitted() {
+    let md = export::MarkdownExporter.render(&report()).unwrap();
+    assert!(md.contains("**WRONG ANSWERS**"));
+    assert!(md.contains("`broken` on top-n csv 10k rows"));
+    assert!(md.contains("| streaming |") && md.contains("O(1) (slope 0.00)"));
+    assert!(md.contains("O(n) (slope 1.00)"));
+}
+
+#[test]
+fn every_chart_is_a_valid_svg_with_its_series() {
+    let r = report();
+    assert_eq!(r.charts.len(), 5);
+    for chart in &r.charts {
+        let svg = chart.svg.as_deref().unwrap();
+        assert!(
+            svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"),
+            "{}",
+            chart.file
+        );
+        assert!(
+            svg.contains(&chart.title.replace('&', "&amp;")),
+            "{} has its title",
+            chart.file
+        );
+        // Ok cells only: streaming and load-all are drawn, the wrong and crashed ones are not.
+        let label = |s: &str| format!("\n{s}\n</text>");
+        for s in ["streaming", "load-all"] {
+            assert!(svg.contains(&label(s)), "{} lacks series {s}", chart.file);
+        }
+        assert!(
+            !svg.contains(&label("broken")) && !svg.contains(&label("crashy")),
+            "{}",
+            chart.file
+        );
+        let points = svg.matches("<circle").count();
+        let expected = match chart.kind {
+            ChartKind::HeapVsSize | ChartKind::RssVsSize | ChartKind::TimeVsSize => 4,
+            ChartKind::TradeOff => 2,
+            ChartKind::RssTimeline => 10,
+        };
+        assert_eq!(points, expected, "{} points in {}", points, chart.file);
+    }
+}

@@ -1,0 +1,155 @@
+//! The measurement core end to end: the runner binary under the parent-side harness.
+
+use std::time::Duration;
+
+use membench_harness::{CellCommand, Measured, Status, run_cell};
+
+fn runner(args: &[&str]) -> CellCommand {
+    CellCommand::new(env!("CARGO_BIN_EXE_membench-runner")).args(args.iter().copied())
+}
+
+fn heap(m: &Measured) -> u64 {
+    m.runner.as_ref().unwrap()["peak_heap_bytes"]
+        .as_u64()
+        .unwrap()
+}
+
+#[test]
+fn calibrate_peak_heap_is_exact_and_repeatable() {
+    for _ in 0..3 {
+        let m = run_cell(&runner(&["--strategy", "calibrate", "--bytes", "30000000"]));
+        assert_eq!(m.status, Status::Ok, "{}", m.stderr_tail);
+        assert_eq!(heap(&m), 30_000_000);
+        // The pages were touched: resident memory holds them.
+        assert!(
+            m.peak_rss_bytes >= 30_000_000,
+            "peak RSS {}",
+            m.peak_rss_bytes
+        );
+        assert!(m.peak_rss_anon_bytes > 0 || m.timeline.is_empty());
+    }
+}
+
+#[test]
+fn peak_rss_matches_gnu_time() {
+    let time = std::path::Path::new("/usr/bin/time");
+    if !time.exists() {
+        // .ci/run installs GNU time, so CI always runs this comparison.
+        eprintln!("GNU time not installed (apt-get install time): comparison not run");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must have /usr/bin/time"
+        );
+        return;
+    }
+    let bin = env!("CARGO_BIN_EXE_membench-runner");
+    let args = ["--strategy", "calibrate", "--bytes", "100000000"];
+    let ours = run_cell(&runner(&args)).peak_rss_bytes as f64;
+    let out = std::process::Command::new(time)
+        .arg("-v")
+        .arg(bin)
+        .args(args)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stderr);
+    let kib: f64 = text
+        .lines()
+        .find(|l| l.contains("Maximum resident set size"))
+        .and_then(|l| l.rsplit(':').next())
+        .and_then(|v| v.trim().parse().ok())
+        .expect("GNU time reports the maximum resident set size");
+    let theirs = kib * 1024.0;
+    assert!(
+        (ours - theirs).abs() / theirs < 0.05,
+        "ours {ours} vs GNU time {theirs}"
+    );
+}
+
+#[test]
+fn a_budget_below_the_need_is_oom_with_the_message() {
+    let m = run_cell(&runner(&[
+        "--strategy",
+        "calibrate",
+        "--bytes",
+        "20000000",
+        "--memory-limit",
+        "10MB",
+    ]));
+    assert_eq!(m.status, Status::Oom);
+    assert!(
+        m.stderr_tail
+            .contains("membench: heap budget exceeded: budget_bytes=10000000"),
+        "{}",
+        m.stderr_tail
+    );
+    assert!(
+        m.stderr_tail.contains("requested_bytes=20000000"),
+        "{}",
+        m.stderr_tail
+    );
+}
+
+#[test]
+fn a_sleeping_cell_past_its_timeout_is_timeout() {
+    let m = run_cell(
+        &runner(&["--strategy", "selftest-sleep", "--sleep-ms", "30000"])
+            .timeout(Duration::from_millis(500)),
+    );
+    assert_eq!(m.status, Status::Timeout);
+    assert!(m.wall_ns < 10_000_000_000);
+}
+
+#[test]
+fn panics_are_errors_and_aborts_are_crashes() {
+    let m = run_cell(&runner(&["--strategy", "selftest-panic"]));
+    assert_eq!(m.status, Status::Error);
+    assert!(
+        m.stderr_tail.contains("a deliberate panic"),
+        "{}",
+        m.stderr_tail
+    );
+    let m = run_cell(&runner(&["--strategy", "selftest-abort"]));
+    assert_eq!(m.status, Status::Crash);
+    assert_eq!(m.signal.as_deref(), Some("SIGABRT"));
+    let m = run_cell(&CellCommand::new("/nonexistent/membench-runner"));
+    assert_eq!(m.status, Status::Error);
+}
+
+#[test]
+fn rss_timeline_is_sampled() {
+    let m = run_cell(&runner(&[
+        "--strategy",
+        "selftest-sleep",
+        "--sleep-ms",
+        "300",
+    ]));
+    assert_eq!(m.status, Status::Ok);
+    assert!(m.timeline.len() >= 5, "{} samples", m.timeline.len());
+    assert!(m.timeline.iter().all(|s| s.rss_bytes >= s.rss_anon_bytes));
+    assert!(m.user_ns + m.sys_ns < m.wall_ns + 1_000_000_000);
+}
+
+#[cfg(feature = "dhat-heap")]
+#[test]
+fn dhat_profile_writes_a_valid_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("dhat-heap.json");
+    let m = run_cell(
+        &CellCommand::new(env!("CARGO_BIN_EXE_membench-runner-dhat")).args([
+            "--strategy",
+            "calibrate",
+            "--bytes",
+            "1000000",
+            "--profile",
+            "dhat",
+            "--profile-out",
+            out.to_str().unwrap(),
+        ]),
+    );
+    assert_eq!(m.status, Status::Ok, "{}", m.stderr_tail);
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(v["dhatFileVersion"], 2);
+    assert!(v["pps"].as_array().is_some_and(|a| !a.is_empty()));
+    assert!(heap(&m) >= 1_000_000);
+}

@@ -1,0 +1,398 @@
+//! Every strategy × workload × format computes the same answer, handles bad input the same way,
+//! and has the memory shape it claims (heap measured in isolated runner processes).
+
+use std::path::{Path, PathBuf};
+
+use membench_datagen::{Format as GenFormat, GenSpec, generate};
+use membench_harness::{CellCommand, Status, run_cell};
+use membench_kernel::{Answer, COLUMNS, OnBadRow, TopRow, Workload};
+use membench_strategies::{Outcome, Params, REGISTRY, RunError, polars_plan};
+use polars::prelude::*;
+
+const POLARS: [&str; 2] = ["lazy", "load-all-polars"];
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+/// Converts a CSV of ours into Parquet with small row groups.
+fn to_parquet(csv: &Path, row_group: usize) -> PathBuf {
+    let mut df = polars_plan::read_eager(csv, membench_strategies::Format::Csv).unwrap();
+    let out = csv.with_extension("parquet");
+    ParquetWriter::new(std::fs::File::create(&out).unwrap())
+        .with_row_group_size(Some(row_group))
+        .finish(&mut df)
+        .unwrap();
+    out
+}
+
+fn line(id: i64, category: &str, q: i64, price: &str) -> String {
+    format!(
+        "{id},2022-03-04,{},north,{category},{},{q},{price},0.05,\"a note, with a comma\"\n",
+        1000 + id,
+        7 + id
+    )
+}
+
+fn header() -> String {
+    COLUMNS.join(",") + "\n"
+}
+
+fn run_all(
+    input: &Path,
+    workload: Workload,
+    tweak: impl Fn(&mut Params),
+) -> Vec<(&'static str, Result<Outcome, RunError>)> {
+    REGISTRY
+        .iter()
+        .map(|s| {
+            let mut p = Params::new(workload, input);
+            tweak(&mut p);
+            (s.name(), s.run(&p))
+        })
+        .collect()
+}
+
+fn assert_all_agree(input: &Path, workload: Workload) -> Outcome {
+    let mut first: Option<(&str, Outcome)> = None;
+    for (chunk_rows, threads) in [(7, 2), (100_000, 3)] {
+        for (name, r) in run_all(input, workload, |p| {
+            p.chunk_rows = chunk_rows;
+            p.threads = threads;
+        }) {
+            let out = r.unwrap_or_else(|e| panic!("{name} on {}: {e}", input.display()));
+            match &first {
+                None => first = Some((name, out)),
+                Some((n0, o0)) => assert_eq!(
+                    &out,
+                    o0,
+                    "{name} disagrees with {n0} on {} {workload}",
+                    input.display()
+                ),
+            }
+        }
+    }
+    first.unwrap().1
+}
+
+#[test]
+fn every_strategy_agrees_on_generated_data_in_both_formats() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = GenSpec {
+        rows: 30_000,
+        row_group_rows: 4_000,
+        ..GenSpec::default()
+    };
+    for format in [GenFormat::Csv, GenFormat::Parquet] {
+        let out = generate(&spec, format, dir.path(), false, &mut |_| {}).unwrap();
+        for w in Workload::ALL {
+            let o = assert_all_agree(&out.path, w);
+            assert_eq!(o.rows_read, 30_000);
+            match o.answer {
+                Answer::TopN { rows } => assert_eq!(rows.len(), 100),
+                Answer::GroupBy { groups } => {
+                    assert_eq!(groups.iter().map(|g| g.rows).sum::<u64>(), 30_000);
+                    assert!(groups.len() > 10);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn ties_at_the_boundary_are_broken_by_order_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = header();
+    // 250 rows tie at 2000.00, written in a scrambled id order; 50 rows are bigger.
+    for i in 0..250i64 {
+        let id = (i * 97) % 250 + 1;
+        text += &line(id, "books", 2, "1000.00");
+    }
+    for i in 0..50i64 {
+        text += &line(1000 + i, "toys", 3, &format!("{}.25", 1000 + i));
+    }
+    let csv = write(dir.path(), "ties.csv", &text);
+    let pq = to_parquet(&csv, 64);
+    for input in [&csv, &pq] {
+        let o = assert_all_agree(input, Workload::TopN);
+        let Answer::TopN { rows } = o.answer else {
+            panic!()
+        };
+        assert_eq!(rows.len(), 100);
+        assert_eq!(
+            rows[0],
+            TopRow {
+                order_id: 1049,
+                total_cents: 3 * 104_925
+            }
+        );
+        // After the 50 big ones: the tied rows with the 50 smallest ids, ascending.
+        let tied: Vec<i64> = rows[50..].iter().map(|r| r.order_id).collect();
+        assert_eq!(tied, (1..=50).collect::<Vec<_>>());
+        assert!(rows[50..].iter().all(|r| r.total_cents == 200_000));
+        assert_all_agree(input, Workload::GroupBy);
+    }
+}
+
+#[test]
+fn a_filter_that_keeps_nothing_and_a_one_row_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = header();
+    for i in 0..40 {
+        text += &line(i + 1, "garden", 1, "10.00");
+    }
+    text += &line(99, "garden", 10, "100.00"); // exactly 1000.00: not kept (strict)
+    let csv = write(dir.path(), "none.csv", &text);
+    let one = write(
+        dir.path(),
+        "one.csv",
+        &(header() + &line(5, "music", 50, "999.99")),
+    );
+    for input in [
+        csv.clone(),
+        to_parquet(&csv, 8),
+        one.clone(),
+        to_parquet(&one, 8),
+    ] {
+        let o = assert_all_agree(&input, Workload::TopN);
+        let expect_rows = if input.file_stem().unwrap() == "one" {
+            1
+        } else {
+            0
+        };
+        let Answer::TopN { rows } = o.answer else {
+            panic!()
+        };
+        assert_eq!(rows.len(), expect_rows, "{}", input.display());
+        assert_all_agree(&input, Workload::GroupBy);
+    }
+}
+
+#[test]
+fn bad_rows_fail_the_same_way_everywhere_and_skip_counts_match_the_sidecar() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = GenSpec {
+        rows: 20_000,
+        bad_row_rate: 0.01,
+        ..GenSpec::default()
+    };
+    let out = generate(&spec, GenFormat::Csv, dir.path(), false, &mut |_| {}).unwrap();
+    for w in Workload::ALL {
+        let errors: Vec<(&str, String)> = run_all(&out.path, w, |_| {})
+            .into_iter()
+            .map(|(n, r)| match r {
+                Err(RunError::Input(e)) => (n, e.to_string()),
+                other => panic!("{n}: expected an input error, got {other:?}"),
+            })
+            .collect();
+        let first = &errors[0].1;
+        assert!(
+            first.starts_with(&format!("{}:", out.path.display())),
+            "{first}"
+        );
+        assert!(
+            first.split(':').nth(1).unwrap().parse::<u64>().is_ok(),
+            "names a line: {first}"
+        );
+        for (n, e) in &errors {
+            assert_eq!(e, first, "{n}");
+        }
+        let mut answers = Vec::new();
+        for (n, r) in run_all(&out.path, w, |p| p.on_bad_row = OnBadRow::Skip) {
+            match r {
+                Ok(o) => {
+                    assert_eq!(o.rows_read, out.meta.valid_rows, "{n}");
+                    assert_eq!(o.rows_skipped, out.meta.expected_rows_skipped, "{n}");
+                    answers.push((n, o.answer));
+                }
+                Err(RunError::Unsupported(msg)) => {
+                    assert!(POLARS.contains(&n), "{n} refused skip: {msg}");
+                    assert!(msg.contains("skip"), "{msg}");
+                }
+                Err(e) => panic!("{n}: {e}"),
+            }
+        }
+        assert_eq!(answers.len(), REGISTRY.len() - POLARS.len());
+        assert!(
+            answers.windows(2).all(|p| p[0].1 == p[1].1),
+            "skip answers differ"
+        );
+    }
+}
+
+#[test]
+fn empty_header_only_and_missing_column_are_clear_errors_for_every_strategy() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        (write(dir.path(), "empty.csv", ""), "file is empty"),
+        (
+            write(dir.path(), "header.csv", &header()),
+            "has a header but no data rows",
+        ),
+        (
+            write(
+                dir.path(),
+                "missing.csv",
+                "order_id,order_date,customer_id,region,category,product_id,quantity,discount,note\n1,2,3,4,5,6,7,8,9\n",
+            ),
+            "missing column \"price\"",
+        ),
+    ];
+    // Parquet without a column.
+    let good = write(
+        dir.path(),
+        "good.csv",
+        &(header() + &line(1, "books", 1, "5.00")),
+    );
+    let mut df = polars_plan::read_eager(&good, membench_strategies::Format::Csv)
+        .unwrap()
+        .drop("price")
+        .unwrap();
+    let pq_missing = dir.path().join("missing.parquet");
+    ParquetWriter::new(std::fs::File::create(&pq_missing).unwrap())
+        .finish(&mut df)
+        .unwrap();
+    let pq_empty = write(dir.path(), "empty.parquet", "");
+    let cases = cases.into_iter().chain([
+        (pq_missing, "missing column \"price\""),
+        (pq_empty, "file is empty"),
+    ]);
+    for (input, expected) in cases {
+        for w in Workload::ALL {
+            for (n, r) in run_all(&input, w, |_| {}) {
+                match r {
+                    Err(RunError::Input(e)) => {
+                        let msg = e.to_string();
+                        assert!(msg.contains(expected), "{n} on {}: {msg}", input.display());
+                        assert!(msg.starts_with(&input.display().to_string()), "{msg}");
+                    }
+                    other => panic!(
+                        "{n} on {}: expected an input error, got {other:?}",
+                        input.display()
+                    ),
+                }
+            }
+        }
+    }
+}
+
+// ---- Through the runner binary: --emit-answer and heap shapes (isolated processes). ----
+
+fn runner_cell(strategy: &str, workload: &str, input: &Path, extra: &[&str]) -> serde_json::Value {
+    let cmd = CellCommand::new(env!("CARGO_BIN_EXE_membench-runner"))
+        .args(["--strategy", strategy, "--workload", workload, "--input"])
+        .args([input.as_os_str()])
+        .args(extra.iter().copied());
+    let m = run_cell(&cmd);
+    assert_eq!(
+        m.status,
+        Status::Ok,
+        "{strategy} {workload}: {}",
+        m.stderr_tail
+    );
+    m.runner.unwrap()
+}
+
+fn peak(strategy: &str, input: &Path, extra: &[&str]) -> u64 {
+    runner_cell(strategy, "top-n", input, extra)["peak_heap_bytes"]
+        .as_u64()
+        .unwrap()
+}
+
+#[test]
+fn runner_emits_the_answer_for_every_strategy() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = GenSpec {
+        rows: 5_000,
+        row_group_rows: 1_000,
+        ..GenSpec::default()
+    };
+    for format in [GenFormat::Csv, GenFormat::Parquet] {
+        let out = generate(&spec, format, dir.path(), false, &mut |_| {}).unwrap();
+        for w in Workload::ALL {
+            let mut digests = Vec::new();
+            for s in REGISTRY {
+                let v = runner_cell(s.name(), w.name(), &out.path, &["--emit-answer"]);
+                let answer: Answer = serde_json::from_value(v["answer"].clone()).unwrap();
+                assert_eq!(v["answer_digest"].as_str().unwrap(), answer.digest());
+                assert_eq!(v["rows_read"].as_u64(), Some(5_000));
+                digests.push(answer.digest());
+            }
+            assert!(
+                digests.windows(2).all(|d| d[0] == d[1]),
+                "{w} {format:?}: {digests:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn heap_shapes_streaming_flat_chunked_bounded_load_all_growing() {
+    let dir = tempfile::tempdir().unwrap();
+    let gen_at = |rows: u64, format| {
+        let spec = GenSpec {
+            rows,
+            row_group_rows: 20_000,
+            ..GenSpec::default()
+        };
+        generate(&spec, format, dir.path(), false, &mut |_| {})
+            .unwrap()
+            .path
+    };
+    let (small, large) = (
+        gen_at(100_000, GenFormat::Csv),
+        gen_at(1_000_000, GenFormat::Csv),
+    );
+
+    // streaming on CSV: the same ±5 % on 100k and 1M rows, and under 1 MiB.
+    let (s1, s2) = (
+        peak("streaming", &small, &[]),
+        peak("streaming", &large, &[]),
+    );
+    eprintln!("streaming CSV peak heap: {s1} B (100k rows), {s2} B (1M rows)");
+    assert!(s2 < 1 << 20, "streaming peak {s2} B");
+    assert!(
+        (s2 as f64 - s1 as f64).abs() <= 0.05 * s1 as f64,
+        "{s1} vs {s2}"
+    );
+    // The same cell measured twice gives the same peak (deterministic counting).
+    assert_eq!(peak("streaming", &small, &[]), s1);
+
+    // chunked: bounded by the chunk, not the file.
+    let c_small = peak("chunked", &large, &["--chunk-rows", "2000"]);
+    let c_large = peak("chunked", &large, &["--chunk-rows", "20000"]);
+    eprintln!(
+        "chunked CSV peak heap on 1M rows: {c_small} B (2k-row chunks), {c_large} B (20k-row chunks)"
+    );
+    assert!(c_large < 20_000 * 600 + (1 << 20), "{c_large}");
+    assert!(c_small < 2_000 * 600 + (1 << 20), "{c_small}");
+    assert!(
+        c_large > 5 * c_small,
+        "grows with the chunk: {c_small} → {c_large}"
+    );
+
+    // load-all grows with the file.
+    let (l1, l2) = (peak("load-all", &small, &[]), peak("load-all", &large, &[]));
+    eprintln!("load-all CSV peak heap: {l1} B (100k rows), {l2} B (1M rows)");
+    assert!(l2 > 8 * l1, "{l1} → {l2}");
+
+    // streaming on Parquet: bounded by one row group.
+    let (p_small, p_large) = (
+        gen_at(100_000, GenFormat::Parquet),
+        gen_at(1_000_000, GenFormat::Parquet),
+    );
+    let (q1, q2) = (
+        peak("streaming", &p_small, &[]),
+        peak("streaming", &p_large, &[]),
+    );
+    eprintln!(
+        "streaming Parquet peak heap: {q1} B (100k rows), {q2} B (1M rows), row groups of 20k"
+    );
+    assert!((q2 as f64) < 1.2 * q1 as f64, "{q1} → {q2}");
+    assert!(
+        q2 < 20_000 * 300,
+        "one 20k-row group of the needed columns: {q2}"
+    );
+}

@@ -1,0 +1,68 @@
+//! `chunked`: `--chunk-rows` rows at a time are materialised, reduced to a partial result and
+//! merged (seed 000's `chunksize` pattern; top-n keeps only the best 100 of each chunk).
+//! Memory is proportional to the chunk, not the file.
+
+use membench_kernel::Accumulator;
+
+use crate::csv_io::{Counts, OwnedRow, finish, for_each_row, open_csv};
+use crate::parquet_io::{fold_frame, read_slice, row_groups};
+use crate::{Format, Growth, Outcome, Params, RunError, Strategy};
+
+pub struct Chunked;
+
+impl Strategy for Chunked {
+    fn name(&self) -> &'static str {
+        "chunked"
+    }
+    fn describe(&self) -> &'static str {
+        "materialise --chunk-rows rows at a time, merge partial results"
+    }
+    fn growth(&self) -> Growth {
+        Growth::Constant
+    }
+    fn run(&self, p: &Params) -> Result<Outcome, RunError> {
+        let chunk = p.chunk_rows.max(1);
+        let mut total = Accumulator::new(p.workload);
+        let mut counts = Counts::default();
+        match Format::of(&p.input)? {
+            Format::Csv => {
+                let (mut reader, mut parser) = open_csv(&p.input)?;
+                let mut rows: Vec<OwnedRow> = Vec::with_capacity(chunk);
+                loop {
+                    rows.clear();
+                    let c = for_each_row(
+                        &p.input,
+                        &mut reader,
+                        &mut parser,
+                        p.on_bad_row,
+                        0,
+                        chunk as u64,
+                        |r| rows.push(OwnedRow::from_row(r)),
+                    )?;
+                    if c.read + c.skipped == 0 {
+                        break;
+                    }
+                    counts.add(c);
+                    let mut part = Accumulator::new(p.workload);
+                    for r in &rows {
+                        part.add(&r.as_row());
+                    }
+                    total.merge(part);
+                }
+            }
+            Format::Parquet => {
+                let n_rows: usize = row_groups(&p.input)?.iter().map(|g| g.1).sum();
+                let mut offset = 0;
+                while offset < n_rows {
+                    let len = chunk.min(n_rows - offset);
+                    let df = read_slice(&p.input, offset, len, false)?;
+                    let mut part = Accumulator::new(p.workload);
+                    counts.add(fold_frame(&p.input, &df, offset, p.on_bad_row, &mut part)?);
+                    total.merge(part);
+                    offset += len;
+                }
+            }
+        }
+        finish(&p.input, total, counts)
+    }
+}

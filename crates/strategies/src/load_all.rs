@@ -1,0 +1,51 @@
+//! `load-all`: read the whole file into memory as rows, then compute (the seeds' `pd.read_csv`
+//! baseline). Memory grows with the file.
+
+use membench_kernel::Accumulator;
+
+use crate::csv_io::{Counts, OwnedRow, finish, for_each_row, open_csv};
+use crate::parquet_io::{fold_frame, read_all};
+use crate::{Format, Growth, Outcome, Params, RunError, Strategy};
+
+pub struct LoadAll;
+
+impl Strategy for LoadAll {
+    fn name(&self) -> &'static str {
+        "load-all"
+    }
+    fn describe(&self) -> &'static str {
+        "read every row into memory, then compute"
+    }
+    fn growth(&self) -> Growth {
+        Growth::Linear
+    }
+    fn run(&self, p: &Params) -> Result<Outcome, RunError> {
+        let mut acc = Accumulator::new(p.workload);
+        let counts = match Format::of(&p.input)? {
+            Format::Csv => {
+                let (mut reader, mut parser) = open_csv(&p.input)?;
+                let mut rows: Vec<OwnedRow> = Vec::new();
+                let c = for_each_row(
+                    &p.input,
+                    &mut reader,
+                    &mut parser,
+                    p.on_bad_row,
+                    0,
+                    u64::MAX,
+                    |r| rows.push(OwnedRow::from_row(r)),
+                )?;
+                for r in &rows {
+                    acc.add(&r.as_row());
+                }
+                c
+            }
+            Format::Parquet => {
+                let df = read_all(&p.input)?;
+                let mut c = Counts::default();
+                c.add(fold_frame(&p.input, &df, 0, p.on_bad_row, &mut acc)?);
+                c
+            }
+        };
+        finish(&p.input, acc, counts)
+    }
+}

@@ -1,0 +1,30 @@
+//! `load-all-polars`: Polars' eager reader loads the whole file, then the in-memory engine
+//! computes (the closest thing to `pd.read_csv` followed by pandas operations).
+
+use polars::prelude::*;
+
+use crate::polars_plan::{outcome, plans, precheck, read_eager};
+use crate::{Format, Growth, Outcome, Params, RunError, Strategy};
+
+pub struct LoadAllPolars;
+
+impl Strategy for LoadAllPolars {
+    fn name(&self) -> &'static str {
+        "load-all-polars"
+    }
+    fn describe(&self) -> &'static str {
+        "Polars eager read of the whole file, then in-memory query"
+    }
+    fn growth(&self) -> Growth {
+        Growth::Linear
+    }
+    fn run(&self, p: &Params) -> Result<Outcome, RunError> {
+        let format = Format::of(&p.input)?;
+        precheck(p, format)?;
+        let result = read_eager(&p.input, format).and_then(|df| {
+            let (stats, answer) = plans(df.lazy(), p.workload);
+            Ok((stats.collect()?, answer.collect()?))
+        });
+        outcome(&p.input, format, p.workload, result)
+    }
+}

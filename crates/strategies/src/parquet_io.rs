@@ -1,0 +1,157 @@
+//! Parquet reading shared by the hand-written strategies: metadata, slices, and a fold over a
+//! DataFrame with the same validation rules as the CSV kernel.
+
+use std::fs::File;
+use std::path::Path;
+
+use anyhow::Context;
+use membench_kernel::{Accumulator, COLUMNS, InputError, OnBadRow};
+use polars::prelude::*;
+
+use crate::RunError;
+use crate::csv_io::Counts;
+
+/// Columns the workloads read (projection: date, region and note are never loaded).
+pub const NEEDED: [&str; 7] = [
+    "order_id",
+    "customer_id",
+    "product_id",
+    "category",
+    "quantity",
+    "price",
+    "discount",
+];
+
+fn open(path: &Path) -> Result<File, RunError> {
+    Ok(File::open(path).with_context(|| format!("{}: cannot open", path.display()))?)
+}
+
+fn polars_err(path: &Path, e: PolarsError) -> RunError {
+    RunError::Input(InputError::file(
+        path,
+        format!("not a readable Parquet file: {e}"),
+    ))
+}
+
+/// Row groups as `(first row, rows)`, after checking the schema has every column.
+pub fn row_groups(path: &Path) -> Result<Vec<(usize, usize)>, RunError> {
+    if std::fs::metadata(path).map(|m| m.len()).unwrap_or(0) == 0 {
+        return Err(InputError::file(path, "file is empty").into());
+    }
+    let mut reader = ParquetReader::new(open(path)?);
+    let schema = reader.schema().map_err(|e| polars_err(path, e))?;
+    for col in COLUMNS {
+        if schema.get(col).is_none() {
+            return Err(InputError::file(path, format!("missing column {col:?}")).into());
+        }
+    }
+    let meta = reader.get_metadata().map_err(|e| polars_err(path, e))?;
+    let mut out = Vec::with_capacity(meta.row_groups.len());
+    let mut start = 0;
+    for rg in &meta.row_groups {
+        out.push((start, rg.num_rows()));
+        start += rg.num_rows();
+    }
+    Ok(out)
+}
+
+/// Reads rows `[offset, offset + len)`, only the [`NEEDED`] columns unless `all_columns`.
+pub fn read_slice(
+    path: &Path,
+    offset: usize,
+    len: usize,
+    all_columns: bool,
+) -> Result<DataFrame, RunError> {
+    let cols = (!all_columns).then(|| NEEDED.iter().map(|s| s.to_string()).collect());
+    ParquetReader::new(open(path)?)
+        .with_columns(cols)
+        .with_slice(Some((offset, len)))
+        .finish()
+        .map_err(|e| polars_err(path, e))
+}
+
+/// Reads the whole file (every column), as `pd.read_parquet` would.
+pub fn read_all(path: &Path) -> Result<DataFrame, RunError> {
+    row_groups(path)?;
+    ParquetReader::new(open(path)?)
+        .finish()
+        .map_err(|e| polars_err(path, e))
+}
+
+/// Folds a frame's rows into `acc`, validating each row like the CSV kernel does.
+/// `first_row` is the frame's first row number in the file, for error messages.
+pub fn fold_frame(
+    path: &Path,
+    df: &DataFrame,
+    first_row: usize,
+    on_bad: OnBadRow,
+    acc: &mut Accumulator,
+) -> Result<Counts, RunError> {
+    let get = |name: &str| df.column(name).map_err(|e| polars_err(path, e));
+    let i64s = |name: &str| -> Result<Int64Chunked, RunError> {
+        Ok(get(name)?
+            .cast(&DataType::Int64)
+            .map_err(|e| polars_err(path, e))?
+            .i64()
+            .expect("cast to i64")
+            .clone())
+    };
+    let order_id = i64s("order_id")?;
+    let customer_id = i64s("customer_id")?;
+    let product_id = i64s("product_id")?;
+    let quantity = i64s("quantity")?;
+    let price = get("price")?
+        .cast(&DataType::Float64)
+        .map_err(|e| polars_err(path, e))?;
+    let price = price.f64().expect("cast to f64");
+    let discount = get("discount")?
+        .cast(&DataType::Float64)
+        .map_err(|e| polars_err(path, e))?;
+    let discount = discount.f64().expect("cast to f64");
+    let category = get("category")?
+        .cast(&DataType::String)
+        .map_err(|e| polars_err(path, e))?;
+    let category = category.str().expect("cast to str");
+    let mut c = Counts::default();
+    let rows = order_id
+        .iter()
+        .zip(customer_id.iter())
+        .zip(product_id.iter())
+        .zip(quantity.iter())
+        .zip(price.iter())
+        .zip(discount.iter())
+        .zip(category.iter());
+    for (i, ((((((id, cust), prod), q), p), d), cat)) in rows.enumerate() {
+        let verdict = match (id, cust, prod, q, p, cat) {
+            (Some(id), Some(_), Some(_), Some(q), Some(p), Some(cat)) => {
+                if q < 1 {
+                    Err(format!("quantity: {q} is below 1"))
+                } else if p < 0.0 {
+                    Err(format!("price: {p} is negative"))
+                } else if d.is_some_and(|d| d < 0.0) {
+                    Err("discount is negative".to_string())
+                } else {
+                    Ok((id, cat, q, (p * 100.0).round() as i64))
+                }
+            }
+            _ => Err("a required value is missing (null)".to_string()),
+        };
+        match verdict {
+            Ok((id, cat, q, cents)) => {
+                acc.add_parts(id, cat, q, cents);
+                c.read += 1;
+            }
+            Err(reason) => match on_bad {
+                OnBadRow::Fail => {
+                    return Err(InputError::file(
+                        path,
+                        format!("row {}: {reason}", first_row + i + 1),
+                    )
+                    .into());
+                }
+                OnBadRow::Skip => c.skipped += 1,
+            },
+        }
+    }
+    Ok(c)
+}

@@ -1,0 +1,43 @@
+//! `cargo xtask`: membench's driver. It orchestrates and never measures: every measured cell
+//! runs in a fresh `membench-runner` process (built in release), datasets come from
+//! `membench-gen`, reports from `membench-report`. One file per subcommand.
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+mod gen_cmd;
+mod list;
+mod report;
+mod run;
+mod util;
+
+/// membench: which way of processing a large dataset should I use, and what will it cost?
+#[derive(Parser, Debug)]
+#[command(name = "cargo xtask", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the comparison matrix (strategies × workloads × formats × sizes) and write a report.
+    Run(run::RunArgs),
+    /// Generate datasets (deterministic; reused when they already exist).
+    Gen(gen_cmd::GenArgs),
+    /// Recompute REPORT.md, summaries and charts from a run folder's results.jsonl.
+    Report(report::ReportArgs),
+    /// List strategies and workloads.
+    List,
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    util::enter_workspace_root()?;
+    match cli.command {
+        Command::Run(a) => run::run(a),
+        Command::Gen(a) => gen_cmd::run(a),
+        Command::Report(a) => report::run(a),
+        Command::List => list::run(),
+    }
+}

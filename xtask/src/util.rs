@@ -1,0 +1,112 @@
+//! Shared plumbing: workspace root, release binaries, run context.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+use membench_report::record::RunContext;
+
+/// Changes into the workspace root, so default paths (`datasets/`, `reports/`) resolve there.
+pub fn enter_workspace_root() -> Result<()> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .context("workspace root")?;
+    std::env::set_current_dir(root).with_context(|| format!("entering {}", root.display()))
+}
+
+/// Where the release binaries are. `MEMBENCH_BIN_DIR` points at prebuilt ones (tests use it);
+/// otherwise they are built now with `cargo build --release`.
+pub fn binaries(dhat: bool) -> Result<PathBuf> {
+    if let Some(dir) = std::env::var_os("MEMBENCH_BIN_DIR") {
+        return Ok(PathBuf::from(dir));
+    }
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut cmd = Command::new(&cargo);
+    cmd.args([
+        "build",
+        "--release",
+        "--quiet",
+        "-p",
+        "membench-runner",
+        "-p",
+        "membench-datagen",
+    ]);
+    if dhat {
+        cmd.args(["--features", "membench-runner/dhat-heap"]);
+    }
+    eprintln!("building the runner and generator (release)…");
+    let status = cmd.status().context("running cargo build")?;
+    if !status.success() {
+        bail!("cargo build --release failed");
+    }
+    let out = Command::new(&cargo)
+        .args(["metadata", "--format-version", "1", "--no-deps"])
+        .output()
+        .context("running cargo metadata")?;
+    let meta: serde_json::Value =
+        serde_json::from_slice(&out.stdout).context("parsing cargo metadata")?;
+    let target = meta["target_directory"]
+        .as_str()
+        .context("target_directory")?;
+    Ok(Path::new(target).join("release"))
+}
+
+/// A binary in `dir`, checked to exist.
+pub fn bin(dir: &Path, name: &str) -> Result<PathBuf> {
+    let p = dir.join(name);
+    if !p.exists() {
+        bail!(
+            "{} not found (build it with cargo build --release)",
+            p.display()
+        );
+    }
+    Ok(p)
+}
+
+fn cmd_out(program: &str, args: &[&str]) -> String {
+    Command::new(program)
+        .args(args)
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default()
+}
+
+/// Git revision, toolchain, CPU, cores, memory, OS, and the time.
+pub fn run_context(started_at: &str) -> RunContext {
+    let mut rev = cmd_out("git", &["rev-parse", "--short=12", "HEAD"]);
+    if !cmd_out("git", &["status", "--porcelain", "--untracked-files=no"]).is_empty() {
+        rev.push_str("-dirty");
+    }
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
+        .unwrap_or_default();
+    let mut sys = sysinfo::System::new();
+    sys.refresh_memory();
+    RunContext {
+        git_rev: rev,
+        rustc: cmd_out("rustc", &["-V"]),
+        cpu,
+        cores: std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1),
+        memory_bytes: sys.total_memory(),
+        os: sysinfo::System::long_os_version().unwrap_or_default(),
+        started_at: started_at.to_string(),
+    }
+}
+
+/// UTC now as `2026-11-22T10-00-00` (file-name safe) and RFC 3339.
+pub fn now_stamp() -> (String, String) {
+    let now = chrono::Utc::now();
+    (
+        now.format("%Y-%m-%dT%H-%M-%S").to_string(),
+        now.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+    )
+}

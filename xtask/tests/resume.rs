@@ -1,0 +1,109 @@
+//! A run killed with SIGKILL mid-matrix and resumed with `--resume` ends with exactly one record
+//! per repetition.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// The debug runner and generator that `cargo test --workspace` built next to this test.
+fn bin_dir() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().unwrap().parent().unwrap().to_path_buf();
+    for b in ["membench-runner", "membench-gen"] {
+        assert!(
+            dir.join(b).exists(),
+            "{} missing: run the tests with `cargo test --workspace`",
+            dir.join(b).display()
+        );
+    }
+    dir
+}
+
+#[test]
+fn killed_run_resumes_without_losing_or_doubling() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("run");
+    let data = tmp.path().join("datasets");
+    let args = |extra: &[&str]| {
+        let mut v: Vec<String> = [
+            "run",
+            "--rows",
+            "20k",
+            "--format",
+            "csv",
+            "--repeat",
+            "5",
+            "--no-report",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        v.extend(
+            ["--strategy", "streaming,chunked,load-all", "--datasets"]
+                .iter()
+                .map(|s| s.to_string()),
+        );
+        v.push(data.display().to_string());
+        v.extend(extra.iter().map(|s| s.to_string()));
+        v
+    };
+    let results = out.join("results.jsonl");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(args(&["--out", out.to_str().unwrap()]))
+        .env("MEMBENCH_BIN_DIR", bin_dir())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    let lines = |p: &PathBuf| {
+        std::fs::read_to_string(p)
+            .map(|t| t.lines().count())
+            .unwrap_or(0)
+    };
+    while lines(&results) < 4 {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "no records after 60 s"
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "run ended before it could be killed"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let at_kill = lines(&results);
+    let total = 3 * 2 * 5;
+    assert!(
+        at_kill < total,
+        "the run finished before the kill ({at_kill} records)"
+    );
+
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(args(&["--resume", out.to_str().unwrap()]))
+        .env("MEMBENCH_BIN_DIR", bin_dir())
+        .stdout(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let text = std::fs::read_to_string(&results).unwrap();
+    let mut seen: BTreeMap<(String, String, u64), u32> = BTreeMap::new();
+    for line in text.lines() {
+        let v: serde_json::Value =
+            serde_json::from_str(line).expect("every line is a whole record");
+        let key = (
+            v["strategy"].as_str().unwrap().to_string(),
+            v["workload"].as_str().unwrap().to_string(),
+            v["repetition"].as_u64().unwrap(),
+        );
+        *seen.entry(key).or_default() += 1;
+        assert_eq!(v["status"], "ok", "{line}");
+    }
+    assert_eq!(seen.len(), total, "one record per repetition: {seen:?}");
+    assert!(
+        seen.values().all(|&n| n == 1),
+        "no repetition doubled: {seen:?}"
+    );
+}
