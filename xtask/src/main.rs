@@ -5,6 +5,8 @@
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 
+mod baseline;
+mod check;
 mod gen_cmd;
 mod list;
 mod report;
@@ -27,6 +29,10 @@ enum Command {
     Gen(gen_cmd::GenArgs),
     /// Recompute REPORT.md, summaries and charts from a run folder's results.jsonl.
     Report(report::ReportArgs),
+    /// Save a run's per-cell medians as a baseline file to commit.
+    Baseline(baseline::BaselineArgs),
+    /// Compare a run with a baseline (memory regression gate); exit 1 on a regression.
+    Check(check::CheckArgs),
     /// List strategies and workloads.
     List,
 }
@@ -38,6 +44,8 @@ fn main() -> Result<()> {
         Command::Run(a) => run::run(a),
         Command::Gen(a) => gen_cmd::run(a),
         Command::Report(a) => report::run(a),
+        Command::Baseline(a) => baseline::run(a),
+        Command::Check(a) => std::process::exit(check::run(a)),
         Command::List => list::run(),
     }
 }

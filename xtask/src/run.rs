@@ -48,6 +48,9 @@ pub struct RunArgs {
     /// Heap budget per cell (e.g. 2GiB); a cell over it is recorded as oom.
     #[arg(long)]
     pub memory_limit: Option<String>,
+    /// Kernel cap on each cell's address space (RLIMIT_AS), for memory that is not heap.
+    #[arg(long)]
+    pub address_space_limit: Option<String>,
     /// Seconds before a cell is killed and recorded as timeout.
     #[arg(long, default_value_t = 300)]
     pub timeout: u64,
@@ -151,6 +154,9 @@ fn cell_command(runner: &Path, a: &RunArgs, c: &Cell<'_>, strategy: &str) -> Cel
     if let Some(m) = &a.memory_limit {
         cmd = cmd.args(["--memory-limit", m]);
     }
+    if let Some(m) = &a.address_space_limit {
+        cmd = cmd.args(["--address-space-limit", m]);
+    }
     cmd
 }
 
@@ -213,6 +219,14 @@ fn record(
         chunk_rows: a.chunk_rows,
         on_bad_row: a.on_bad_row.clone(),
         memory_limit: a.memory_limit.clone(),
+        heap_timeline: r
+            .get("heap_timeline")
+            .and_then(|v| serde_json::from_value(v.clone()).ok())
+            .unwrap_or_default(),
+        declared_growth: r
+            .get("declared_growth")
+            .and_then(|v| v.as_str())
+            .map(String::from),
         timeline: m
             .timeline
             .iter()

@@ -15,6 +15,7 @@
 
 pub mod export;
 pub mod format;
+pub mod gate;
 pub mod plot;
 pub mod record;
 pub mod stats;
@@ -56,6 +57,22 @@ impl Report {
             charts,
             records,
         }
+    }
+
+    /// One (workload, format) group: its cells, its sizes and its strategies, sorted.
+    pub fn group(&self, workload: &str, format: &str) -> (Vec<&CellStats>, Vec<u64>, Vec<&str>) {
+        let cells: Vec<&CellStats> = self
+            .cells
+            .iter()
+            .filter(|c| c.key.workload == workload && c.key.format == format)
+            .collect();
+        let mut sizes: Vec<u64> = cells.iter().map(|c| c.key.rows).collect();
+        sizes.sort_unstable();
+        sizes.dedup();
+        let mut strategies: Vec<&str> = cells.iter().map(|c| c.key.strategy.as_str()).collect();
+        strategies.sort_unstable();
+        strategies.dedup();
+        (cells, sizes, strategies)
     }
 
     /// The (workload, format) groups, in order.

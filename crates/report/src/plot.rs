@@ -17,15 +17,17 @@ pub enum ChartKind {
     RssVsSize,
     TimeVsSize,
     RssTimeline,
+    HeapTimeline,
     TradeOff,
 }
 
 impl ChartKind {
-    const ALL: [ChartKind; 5] = [
+    const ALL: [ChartKind; 6] = [
         Self::HeapVsSize,
         Self::RssVsSize,
         Self::TimeVsSize,
         Self::RssTimeline,
+        Self::HeapTimeline,
         Self::TradeOff,
     ];
     fn slug(self) -> &'static str {
@@ -34,6 +36,7 @@ impl ChartKind {
             Self::RssVsSize => "rss-vs-size",
             Self::TimeVsSize => "time-vs-size",
             Self::RssTimeline => "rss-timeline",
+            Self::HeapTimeline => "heap-timeline",
             Self::TradeOff => "tradeoff",
         }
     }
@@ -68,6 +71,7 @@ pub fn planned_charts(cells: &[CellStats]) -> Vec<Chart> {
                 ChartKind::RssVsSize => "peak RSS vs rows".to_string(),
                 ChartKind::TimeVsSize => "time vs rows".to_string(),
                 ChartKind::RssTimeline => "RSS over time at the largest size".to_string(),
+                ChartKind::HeapTimeline => "heap over time at the largest size".to_string(),
                 ChartKind::TradeOff => "time vs peak RSS at the largest size".to_string(),
             };
             out.push(Chart {
@@ -162,8 +166,9 @@ fn series_for(report: &Report, chart: &Chart) -> (Vec<Series>, &'static str, &'s
             "peak RSS (MiB)",
             true,
         ),
-        ChartKind::RssTimeline => (
-            strategies
+        ChartKind::RssTimeline | ChartKind::HeapTimeline => {
+            let heap = chart.kind == ChartKind::HeapTimeline;
+            let series = strategies
                 .iter()
                 .map(|s| {
                     let rec = report.records.iter().find(|r| {
@@ -172,23 +177,39 @@ fn series_for(report: &Report, chart: &Chart) -> (Vec<Series>, &'static str, &'s
                             && r.format == chart.format
                             && r.rows == largest
                             && effective_status(r) == "ok"
-                            && !r.timeline.is_empty()
                     });
-                    let pts = rec
-                        .map(|r| {
-                            r.timeline
-                                .iter()
-                                .map(|t| (t[0] as f64 / 1e6, t[1] as f64 / MIB))
-                                .collect()
-                        })
-                        .unwrap_or_default();
+                    let pts = match rec {
+                        Some(r) if heap => r
+                            .heap_timeline
+                            .iter()
+                            .map(|t| (t[0] as f64 / 1e6, t[1] as f64 / MIB))
+                            .collect(),
+                        Some(r) => r
+                            .timeline
+                            .iter()
+                            .map(|t| (t[0] as f64 / 1e6, t[1] as f64 / MIB))
+                            .collect(),
+                        None => Vec::new(),
+                    };
                     (s.clone(), pts)
                 })
-                .collect(),
-            "time since start (ms)",
-            "RSS (MiB)",
-            false,
-        ),
+                .collect();
+            if heap {
+                (
+                    series,
+                    "time since the strategy started (ms)",
+                    "live heap above baseline (MiB)",
+                    false,
+                )
+            } else {
+                (
+                    series,
+                    "time since the process started (ms)",
+                    "RSS (MiB)",
+                    false,
+                )
+            }
+        }
     }
 }
 

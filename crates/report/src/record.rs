@@ -57,6 +57,13 @@ pub struct Record {
     pub chunk_rows: usize,
     pub on_bad_row: String,
     pub memory_limit: Option<String>,
+    /// The strategy's declared memory growth (`constant`, `linear`), checked by the gate.
+    #[serde(default)]
+    pub declared_growth: Option<String>,
+    /// Live-heap samples from inside the runner: `[t_ns since the strategy started, bytes above
+    /// the baseline]`.
+    #[serde(default)]
+    pub heap_timeline: Vec<[u64; 2]>,
     /// RSS samples: `[t_ns, rss_bytes, rss_anon_bytes, rss_file_bytes]`.
     #[serde(default)]
     pub timeline: Vec<[u64; 4]>,

@@ -3,48 +3,10 @@
 use membench_report::Report;
 use membench_report::export::{self, Exporter};
 use membench_report::plot::{self, ChartKind};
-use membench_report::record::{Record, RunContext};
+use membench_report::record::Record;
 
-fn rec(strategy: &str, rows: u64, rep: u32, heap: u64, wall_ms: u64, status: &str) -> Record {
-    Record {
-        run_id: "test".into(),
-        strategy: strategy.into(),
-        workload: "top-n".into(),
-        format: "csv".into(),
-        rows,
-        dataset: format!("datasets/sales-{rows}-s42.csv"),
-        input_bytes: rows * 200,
-        repetition: rep,
-        status: status.into(),
-        peak_heap_bytes: Some(heap),
-        peak_rss_bytes: heap + 8 * 1048576,
-        peak_rss_anon_bytes: heap + 4 * 1048576,
-        wall_ns: Some(wall_ms * 1_000_000 + u64::from(rep) * 1_000_000),
-        process_wall_ns: wall_ms * 1_000_000 + 5_000_000,
-        answer_digest: Some("abc".into()),
-        expected_digest: Some(if strategy == "broken" {
-            "xyz".into()
-        } else {
-            "abc".into()
-        }),
-        threads: 2,
-        chunk_rows: 100_000,
-        on_bad_row: "fail".into(),
-        timeline: (0..5)
-            .map(|i| [i * 10_000_000, heap / 5 * (i + 1), heap / 5 * i, 1 << 20])
-            .collect(),
-        context: RunContext {
-            git_rev: "0123456789ab".into(),
-            rustc: "rustc 1.95.0".into(),
-            cpu: "Test CPU".into(),
-            cores: 2,
-            memory_bytes: 24 << 30,
-            os: "Linux".into(),
-            started_at: "2026-11-22T10:00:00Z".into(),
-        },
-        ..Record::default()
-    }
-}
+mod common;
+use common::rec;
 
 fn records() -> Vec<Record> {
     let mut v = Vec::new();
@@ -103,7 +65,7 @@ fn wrong_answers_are_loud_and_growth_is_fitted() {
 #[test]
 fn every_chart_is_a_valid_svg_with_its_series() {
     let r = report();
-    assert_eq!(r.charts.len(), 5);
+    assert_eq!(r.charts.len(), 6);
     for chart in &r.charts {
         let svg = chart.svg.as_deref().unwrap();
         assert!(
@@ -131,6 +93,7 @@ fn every_chart_is_a_valid_svg_with_its_series() {
             ChartKind::HeapVsSize | ChartKind::RssVsSize | ChartKind::TimeVsSize => 4,
             ChartKind::TradeOff => 2,
             ChartKind::RssTimeline => 10,
+            ChartKind::HeapTimeline => 6,
         };
         assert_eq!(points, expected, "{} points in {}", points, chart.file);
     }

@@ -120,7 +120,12 @@ fn run(args: &Args, alloc: Allocator) -> Result<i32> {
         for s in membench_strategies::REGISTRY {
             println!(
                 "{}",
-                json!({"name": s.name(), "description": s.describe(), "growth": s.growth().name()})
+                json!({
+                    "name": s.name(),
+                    "description": s.describe(),
+                    "growth": s.growth(membench_strategies::Format::Csv).name(),
+                    "growth_parquet": s.growth(membench_strategies::Format::Parquet).name(),
+                })
             );
         }
         return Ok(0);
@@ -203,11 +208,17 @@ fn run(args: &Args, alloc: Allocator) -> Result<i32> {
         (None, true) => None,
         (None, false) => bail!("--input is required for strategy {}", args.strategy),
     };
+    if let (Some(s), Some(p)) = (strategy, &input)
+        && let Ok(format) = membench_strategies::Format::of(p)
+    {
+        record["declared_growth"] = json!(s.growth(format).name());
+    }
     if let Some(p) = &input {
         record["input"] = json!(p.display().to_string());
         record["input_bytes"] = json!(std::fs::metadata(p).map(|m| m.len()).ok());
     }
 
+    let sampler = HeapSampler::start(std::time::Duration::from_millis(10));
     membench_alloc::set_budget(budget.map(|b| b as usize));
     let start = Instant::now();
     let (result, stats) = membench_alloc::measure(|| -> Result<(Value, u64, u64), RunError> {
@@ -245,6 +256,7 @@ fn run(args: &Args, alloc: Allocator) -> Result<i32> {
     });
     let wall_ns = start.elapsed().as_nanos() as u64;
     membench_alloc::set_budget(None);
+    let heap_timeline = sampler.finish(stats.baseline_heap_bytes);
     let stats = heap_stats(stats, alloc, dhat_profiler.is_some());
     record["wall_ns"] = json!(wall_ns);
     record["baseline_heap_bytes"] = json!(stats.baseline_heap_bytes);
@@ -253,6 +265,7 @@ fn run(args: &Args, alloc: Allocator) -> Result<i32> {
     record["n_allocs"] = json!(stats.n_allocs);
     record["n_reallocs"] = json!(stats.n_reallocs);
     record["n_deallocs"] = json!(stats.n_deallocs);
+    record["heap_timeline"] = json!(heap_timeline);
     let code = match result {
         Ok((answer, rows_read, rows_skipped)) => {
             record["rows_read"] = json!(rows_read);
@@ -287,6 +300,55 @@ fn run(args: &Args, alloc: Allocator) -> Result<i32> {
     }
     println!("{record}");
     Ok(code)
+}
+
+/// Samples the live heap on its own thread into a buffer allocated before measurement starts,
+/// so sampling adds nothing to the measured peak.
+struct HeapSampler {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    handle: std::thread::JoinHandle<Vec<(u64, usize)>>,
+}
+
+impl HeapSampler {
+    /// Room for this many samples (at 10 ms, over 16 minutes); later samples are dropped.
+    const CAPACITY: usize = 100_000;
+
+    fn start(interval: std::time::Duration) -> HeapSampler {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let stop = std::sync::Arc::new(AtomicBool::new(false));
+        let ready = std::sync::Arc::new(std::sync::Barrier::new(2));
+        let mut buf: Vec<(u64, usize)> = Vec::with_capacity(Self::CAPACITY);
+        let (stop2, ready2) = (stop.clone(), ready.clone());
+        let handle = std::thread::spawn(move || {
+            let t0 = Instant::now();
+            ready2.wait();
+            while !stop2.load(Ordering::Relaxed) {
+                if buf.len() < buf.capacity() {
+                    buf.push((
+                        t0.elapsed().as_nanos() as u64,
+                        membench_alloc::snapshot().live_bytes,
+                    ));
+                }
+                std::thread::sleep(interval);
+            }
+            buf
+        });
+        // The thread's own start-up allocations happen before this returns.
+        ready.wait();
+        HeapSampler { stop, handle }
+    }
+
+    /// Stops sampling; returns at most ~200 evenly spaced `[t_ns, heap above baseline]` pairs.
+    fn finish(self, baseline: usize) -> Vec<[u64; 2]> {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let samples = self.handle.join().unwrap_or_default();
+        let step = samples.len().div_ceil(200).max(1);
+        samples
+            .iter()
+            .step_by(step)
+            .map(|&(t, live)| [t, live.saturating_sub(baseline) as u64])
+            .collect()
+    }
 }
 
 #[allow(unused_variables, unused_mut)]

@@ -90,6 +90,45 @@ fn a_budget_below_the_need_is_oom_with_the_message() {
 }
 
 #[test]
+fn an_address_space_cap_turns_a_failed_allocation_into_oom() {
+    let m = run_cell(&runner(&[
+        "--strategy",
+        "calibrate",
+        "--bytes",
+        "400000000",
+        "--address-space-limit",
+        "200MB",
+    ]));
+    assert_eq!(m.status, Status::Oom, "{}", m.stderr_tail);
+    assert!(
+        m.stderr_tail
+            .contains("memory allocation of 400000000 bytes failed"),
+        "{}",
+        m.stderr_tail
+    );
+}
+
+#[test]
+fn the_heap_timeline_is_sampled_without_disturbing_the_peak() {
+    let m = run_cell(&runner(&[
+        "--strategy",
+        "selftest-sleep",
+        "--sleep-ms",
+        "200",
+    ]));
+    let r = m.runner.unwrap();
+    let samples = r["heap_timeline"].as_array().unwrap();
+    assert!(samples.len() >= 5, "{} samples", samples.len());
+    // Only the cell's small JSON answer is allocated while measuring (the exact calibrate test
+    // above runs with the sampler too).
+    assert!(
+        r["peak_heap_bytes"].as_u64().unwrap() < 1024,
+        "{}",
+        r["peak_heap_bytes"]
+    );
+}
+
+#[test]
 fn a_sleeping_cell_past_its_timeout_is_timeout() {
     let m = run_cell(
         &runner(&["--strategy", "selftest-sleep", "--sleep-ms", "30000"])

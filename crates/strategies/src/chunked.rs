@@ -17,7 +17,7 @@ impl Strategy for Chunked {
     fn describe(&self) -> &'static str {
         "materialise --chunk-rows rows at a time, merge partial results"
     }
-    fn growth(&self) -> Growth {
+    fn growth(&self, _format: Format) -> Growth {
         Growth::Constant
     }
     fn run(&self, p: &Params) -> Result<Outcome, RunError> {

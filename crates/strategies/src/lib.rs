@@ -114,8 +114,8 @@ pub trait Strategy: Sync {
     fn name(&self) -> &'static str;
     /// One line for `cargo xtask list`.
     fn describe(&self) -> &'static str;
-    /// Expected memory growth with input size, for reports and the CI gate.
-    fn growth(&self) -> Growth;
+    /// Expected memory growth with input size on `format`, asserted by the CI gate.
+    fn growth(&self, format: Format) -> Growth;
     /// Computes the workload.
     fn run(&self, p: &Params) -> Result<Outcome, RunError>;
 }

@@ -16,7 +16,7 @@ impl Strategy for LoadAll {
     fn describe(&self) -> &'static str {
         "read every row into memory, then compute"
     }
-    fn growth(&self) -> Growth {
+    fn growth(&self, _format: Format) -> Growth {
         Growth::Linear
     }
     fn run(&self, p: &Params) -> Result<Outcome, RunError> {

@@ -15,7 +15,7 @@ impl Strategy for LoadAllPolars {
     fn describe(&self) -> &'static str {
         "Polars eager read of the whole file, then in-memory query"
     }
-    fn growth(&self) -> Growth {
+    fn growth(&self, _format: Format) -> Growth {
         Growth::Linear
     }
     fn run(&self, p: &Params) -> Result<Outcome, RunError> {

@@ -4,6 +4,7 @@
 
 use std::fs::File;
 use std::io::{BufReader, Seek, SeekFrom};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use anyhow::Context;
 use membench_kernel::{Accumulator, InputError, LineParser, LineReader};
@@ -30,17 +31,17 @@ impl Strategy for Parallel {
     fn describe(&self) -> &'static str {
         "byte ranges (Parquet: row groups) on --threads workers, partial results merged"
     }
-    fn growth(&self) -> Growth {
+    fn growth(&self, _format: Format) -> Growth {
         Growth::Constant
     }
     fn run(&self, p: &Params) -> Result<Outcome, RunError> {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(p.threads.max(1))
-            .build()
-            .context("starting the worker pool")?;
         match Format::of(&p.input)? {
-            Format::Csv => pool.install(|| run_csv(p)),
-            Format::Parquet => pool.install(|| run_parquet(p)),
+            Format::Csv => rayon::ThreadPoolBuilder::new()
+                .num_threads(p.threads.max(1))
+                .build()
+                .context("starting the worker pool")?
+                .install(|| run_csv(p)),
+            Format::Parquet => run_parquet(p),
         }
     }
 }
@@ -118,23 +119,52 @@ fn run_csv(p: &Params) -> Result<Outcome, RunError> {
     finish(path, acc, counts)
 }
 
+/// Row groups are handed out one at a time to `--threads` plain scoped threads. Not rayon tasks:
+/// a rayon worker that blocks inside Polars (which runs on its own rayon pool) steals more tasks
+/// of this pool while it waits, so far more row groups than workers end up in memory at once
+/// (measured: peak heap grew with the file, 14 MB at 200k rows to 60 MB at 1M).
 fn run_parquet(p: &Params) -> Result<Outcome, RunError> {
     let groups = row_groups(&p.input)?;
-    let parts: Vec<Result<(Accumulator, Counts), RunError>> = groups
-        .par_iter()
-        .map(|&(offset, len)| {
+    let next = AtomicUsize::new(0);
+    let worker = || -> Result<(Accumulator, Counts), RunError> {
+        let mut acc = Accumulator::new(p.workload);
+        let mut c = Counts::default();
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            let Some(&(offset, len)) = groups.get(i) else {
+                break;
+            };
             let df = read_slice(&p.input, offset, len, false)?;
-            let mut acc = Accumulator::new(p.workload);
-            let c = fold_frame(&p.input, &df, offset, p.on_bad_row, &mut acc)?;
-            Ok((acc, c))
-        })
-        .collect();
+            c.add(fold_frame(&p.input, &df, offset, p.on_bad_row, &mut acc)?);
+        }
+        Ok((acc, c))
+    };
+    let parts: Vec<Result<(Accumulator, Counts), RunError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..p.threads.max(1)).map(|_| scope.spawn(worker)).collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(RunError::Other(anyhow::anyhow!("a worker panicked"))))
+            })
+            .collect()
+    });
     let mut acc = Accumulator::new(p.workload);
     let mut counts = Counts::default();
+    let mut first_error: Option<RunError> = None;
     for part in parts {
-        let (a, c) = part?;
-        acc.merge(a);
-        counts.add(c);
+        match part {
+            Ok((a, c)) => {
+                acc.merge(a);
+                counts.add(c);
+            }
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    if let Some(e) = first_error {
+        return Err(e);
     }
     finish(&p.input, acc, counts)
 }

@@ -17,7 +17,7 @@ impl Strategy for Streaming {
     fn describe(&self) -> &'static str {
         "one record at a time, reused buffers (Parquet: one row group at a time)"
     }
-    fn growth(&self) -> Growth {
+    fn growth(&self, _format: Format) -> Growth {
         Growth::Constant
     }
     fn run(&self, p: &Params) -> Result<Outcome, RunError> {

@@ -9,7 +9,6 @@ use super::Exporter;
 use super::markdown::{cell_text, verdict};
 use crate::Report;
 use crate::format::rows;
-use crate::stats::CellStats;
 
 /// Writes `index.html`.
 pub struct HtmlExporter;
@@ -51,17 +50,7 @@ impl Exporter for HtmlExporter {
             esc(&c.os)
         )?;
         for (workload, format) in report.groups() {
-            let cells: Vec<&CellStats> = report
-                .cells
-                .iter()
-                .filter(|c| c.key.workload == workload && c.key.format == format)
-                .collect();
-            let mut sizes: Vec<u64> = cells.iter().map(|c| c.key.rows).collect();
-            sizes.sort_unstable();
-            sizes.dedup();
-            let mut strategies: Vec<&str> = cells.iter().map(|c| c.key.strategy.as_str()).collect();
-            strategies.sort_unstable();
-            strategies.dedup();
+            let (cells, sizes, strategies) = report.group(&workload, &format);
             writeln!(
                 h,
                 "<h2>{} · {}</h2><table><tr><th>strategy</th>",

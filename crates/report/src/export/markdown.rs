@@ -123,17 +123,7 @@ impl Exporter for MarkdownExporter {
              Growth: log-log slope of peak heap across sizes.\n"
         )?;
         for (workload, format) in report.groups() {
-            let cells: Vec<&CellStats> = report
-                .cells
-                .iter()
-                .filter(|c| c.key.workload == workload && c.key.format == format)
-                .collect();
-            let mut sizes: Vec<u64> = cells.iter().map(|c| c.key.rows).collect();
-            sizes.sort_unstable();
-            sizes.dedup();
-            let mut strategies: Vec<&str> = cells.iter().map(|c| c.key.strategy.as_str()).collect();
-            strategies.sort_unstable();
-            strategies.dedup();
+            let (cells, sizes, strategies) = report.group(&workload, &format);
             writeln!(md, "## {workload} · {format}\n")?;
             write!(md, "| strategy |")?;
             for s in &sizes {

@@ -1,6 +1,8 @@
 //! One [`Exporter`] per output format, one file each (hyperfine-style).
 
+mod bencher;
 mod csv;
+mod github;
 mod html;
 mod json;
 mod markdown;
@@ -9,7 +11,9 @@ use anyhow::Result;
 
 use crate::Report;
 
+pub use self::bencher::BencherExporter;
 pub use self::csv::CsvExporter;
+pub use self::github::GithubBenchmarkExporter;
 pub use self::html::HtmlExporter;
 pub use self::json::JsonExporter;
 pub use self::markdown::MarkdownExporter;
@@ -29,5 +33,7 @@ pub fn all() -> Vec<Box<dyn Exporter>> {
         Box::new(CsvExporter),
         Box::new(JsonExporter),
         Box::new(HtmlExporter),
+        Box::new(BencherExporter),
+        Box::new(GithubBenchmarkExporter),
     ]
 }

@@ -1,0 +1,394 @@
+//! The memory regression gate: a baseline of per-cell medians, a comparison with per-metric
+//! tolerances, and scaling assertions against each strategy's declared memory growth.
+//!
+//! Heap peaks from the counting allocator are the gate's backbone: for single-threaded
+//! strategies they repeat to the byte, so the heap tolerance is tight. Cells whose peak varies
+//! between repetitions (engines with their own thread pools) get a per-cell tolerance of three
+//! times the spread the baseline run itself observed. RSS is looser; time is a ratio and only
+//! warns unless asked to fail.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use serde::{Deserialize, Serialize};
+
+use crate::format::{bytes, duration_ns, rows};
+use crate::record::{CellKey, Record, RunContext};
+use crate::stats::{self, Spread};
+
+/// Baseline file format version.
+pub const BASELINE_VERSION: u32 = 1;
+
+/// One cell of a baseline.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BaselineCell {
+    #[serde(flatten)]
+    pub key: CellKey,
+    pub status: String,
+    pub peak_heap_bytes: Option<f64>,
+    /// (max − min) / median of the peak heap over the baseline's repetitions.
+    pub peak_heap_spread: f64,
+    pub peak_rss_bytes: Option<f64>,
+    pub wall_ns: Option<f64>,
+}
+
+/// A committed baseline: medians per cell, and the strategies' declared growth.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Baseline {
+    pub version: u32,
+    pub context: RunContext,
+    pub cells: Vec<BaselineCell>,
+}
+
+fn rel_spread(s: &Option<Spread>) -> f64 {
+    s.filter(|s| s.median > 0.0)
+        .map(|s| (s.max - s.min) / s.median)
+        .unwrap_or(0.0)
+}
+
+/// Builds a baseline from a run's records.
+pub fn make_baseline(records: &[Record]) -> Baseline {
+    let cells = stats::cells(records)
+        .into_iter()
+        .map(|c| BaselineCell {
+            peak_heap_spread: rel_spread(&c.peak_heap_bytes),
+            peak_heap_bytes: c.peak_heap_bytes.map(|s| s.median),
+            peak_rss_bytes: c.peak_rss_bytes.map(|s| s.median),
+            wall_ns: c.wall_ns.map(|s| s.median),
+            status: c.status,
+            key: c.key,
+        })
+        .collect();
+    Baseline {
+        version: BASELINE_VERSION,
+        context: records
+            .first()
+            .map(|r| r.context.clone())
+            .unwrap_or_default(),
+        cells,
+    }
+}
+
+/// How much change each metric may show before it counts as a regression.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Tolerances {
+    /// Relative heap increase allowed (default 5 %), widened per cell to 3 × its baseline spread.
+    pub heap: f64,
+    /// Heap increase always allowed, in bytes (default 64 KiB): tiny cells are not noise-free.
+    pub heap_slack_bytes: f64,
+    /// Relative RSS increase allowed (default 25 %).
+    pub rss: f64,
+    /// RSS increase always allowed, in bytes (default 4 MiB: page-cache and runtime jitter).
+    pub rss_slack_bytes: f64,
+    /// Time ratio now / baseline that warns (default 1.5).
+    pub time_ratio: f64,
+    /// Whether a time regression fails the check (default: warn only).
+    pub fail_on_time: bool,
+}
+
+impl Default for Tolerances {
+    fn default() -> Self {
+        Tolerances {
+            heap: 0.05,
+            heap_slack_bytes: 64.0 * 1024.0,
+            rss: 0.25,
+            rss_slack_bytes: 4.0 * 1048576.0,
+            time_ratio: 1.5,
+            fail_on_time: false,
+        }
+    }
+}
+
+/// The outcome for one metric of one cell.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    Pass,
+    Improved,
+    Warn,
+    Regression,
+}
+
+impl Verdict {
+    fn text(self) -> &'static str {
+        match self {
+            Verdict::Pass => "ok",
+            Verdict::Improved => "improved",
+            Verdict::Warn => "warn",
+            Verdict::Regression => "**REGRESSION**",
+        }
+    }
+}
+
+/// One line of the comparison table.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CheckRow {
+    pub cell: String,
+    pub metric: String,
+    pub baseline: String,
+    pub now: String,
+    pub change: String,
+    pub verdict: Verdict,
+}
+
+/// One scaling assertion.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ScalingRow {
+    pub cell: String,
+    pub declared: String,
+    /// Slope of log(peak heap) on log(rows) between the two largest sizes.
+    pub slope: f64,
+    pub verdict: Verdict,
+}
+
+/// Everything `check` found.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct CheckOutcome {
+    pub rows: Vec<CheckRow>,
+    pub scaling: Vec<ScalingRow>,
+    /// Baseline cells the run did not have.
+    pub not_run: Vec<String>,
+    /// Cells compared.
+    pub compared: usize,
+}
+
+impl CheckOutcome {
+    /// Number of failing verdicts.
+    pub fn regressions(&self) -> usize {
+        self.rows
+            .iter()
+            .filter(|r| r.verdict == Verdict::Regression)
+            .count()
+            + self
+                .scaling
+                .iter()
+                .filter(|r| r.verdict == Verdict::Regression)
+                .count()
+    }
+}
+
+fn cell_name(k: &CellKey) -> String {
+    format!(
+        "{} · {} · {} · {}",
+        k.workload,
+        k.format,
+        k.strategy,
+        rows(k.rows)
+    )
+}
+
+fn pct(base: f64, now: f64) -> String {
+    if base == 0.0 {
+        return "n/a".into();
+    }
+    format!("{:+.1}%", (now / base - 1.0) * 100.0)
+}
+
+/// The largest slope a declared growth allows. The gate catches a change of complexity class
+/// (bounded → growing like √n or worse, linear → clearly superlinear); drift within a class is
+/// the per-cell heap tolerance's job.
+pub fn max_slope(declared: &str) -> Option<f64> {
+    match declared {
+        "constant" => Some(0.5),
+        "linear" => Some(1.5),
+        _ => None,
+    }
+}
+
+/// Scaling assertions: for each strategy with a declared growth and at least two sizes, the
+/// slope of log(median peak heap) on log(rows) between the two largest sizes.
+pub fn scaling(records: &[Record]) -> Vec<ScalingRow> {
+    let cells = stats::cells(records);
+    let mut declared: BTreeMap<&str, &str> = BTreeMap::new();
+    for r in records {
+        if let Some(d) = &r.declared_growth {
+            declared.insert(&r.strategy, d);
+        }
+    }
+    let mut by: BTreeMap<(String, String, String), Vec<(u64, f64)>> = BTreeMap::new();
+    for c in &cells {
+        if let (Some(h), "ok") = (c.peak_heap_bytes, c.status.as_str()) {
+            by.entry((
+                c.key.workload.clone(),
+                c.key.format.clone(),
+                c.key.strategy.clone(),
+            ))
+            .or_default()
+            .push((c.key.rows, h.median));
+        }
+    }
+    let mut out = Vec::new();
+    for ((w, f, s), mut pts) in by {
+        let Some(d) = declared.get(s.as_str()) else {
+            continue;
+        };
+        let Some(limit) = max_slope(d) else { continue };
+        pts.sort_by_key(|p| p.0);
+        if pts.len() < 2 {
+            continue;
+        }
+        let last = &pts[pts.len() - 2..];
+        let Some(fit) = stats::fit_growth(last) else {
+            continue;
+        };
+        out.push(ScalingRow {
+            cell: format!(
+                "{w} · {f} · {s} ({}→{} rows)",
+                rows(last[0].0),
+                rows(last[1].0)
+            ),
+            declared: d.to_string(),
+            slope: fit.slope,
+            verdict: if fit.slope > limit {
+                Verdict::Regression
+            } else {
+                Verdict::Pass
+            },
+        });
+    }
+    out
+}
+
+/// Compares a run with a baseline.
+pub fn check(baseline: &Baseline, records: &[Record], tol: &Tolerances) -> CheckOutcome {
+    let now: BTreeMap<CellKey, stats::CellStats> = stats::cells(records)
+        .into_iter()
+        .map(|c| (c.key.clone(), c))
+        .collect();
+    let mut out = CheckOutcome {
+        scaling: scaling(records),
+        ..CheckOutcome::default()
+    };
+    for b in &baseline.cells {
+        let name = cell_name(&b.key);
+        let Some(n) = now.get(&b.key) else {
+            out.not_run.push(name);
+            continue;
+        };
+        out.compared += 1;
+        if n.status != "ok" {
+            let verdict = if b.status == "ok" {
+                Verdict::Regression
+            } else {
+                Verdict::Warn
+            };
+            out.rows.push(CheckRow {
+                cell: name,
+                metric: "status".into(),
+                baseline: b.status.clone(),
+                now: n.status.clone(),
+                change: "–".into(),
+                verdict,
+            });
+            continue;
+        }
+        if let (Some(bh), Some(nh)) = (b.peak_heap_bytes, n.peak_heap_bytes.map(|s| s.median)) {
+            let allowed = tol.heap.max(3.0 * b.peak_heap_spread);
+            let verdict = if nh > bh * (1.0 + allowed) + tol.heap_slack_bytes {
+                Verdict::Regression
+            } else if nh < bh * (1.0 - allowed) - tol.heap_slack_bytes {
+                Verdict::Improved
+            } else {
+                Verdict::Pass
+            };
+            out.rows.push(CheckRow {
+                cell: name.clone(),
+                metric: "peak_heap_bytes".into(),
+                baseline: bytes(bh),
+                now: bytes(nh),
+                change: pct(bh, nh),
+                verdict,
+            });
+        }
+        if let (Some(br), Some(nr)) = (b.peak_rss_bytes, n.peak_rss_bytes.map(|s| s.median)) {
+            let verdict = if nr > br * (1.0 + tol.rss) + tol.rss_slack_bytes {
+                Verdict::Regression
+            } else {
+                Verdict::Pass
+            };
+            out.rows.push(CheckRow {
+                cell: name.clone(),
+                metric: "peak_rss_bytes".into(),
+                baseline: bytes(br),
+                now: bytes(nr),
+                change: pct(br, nr),
+                verdict,
+            });
+        }
+        if let (Some(bt), Some(nt)) = (b.wall_ns, n.wall_ns.map(|s| s.median)) {
+            let slow = bt > 0.0 && nt / bt > tol.time_ratio;
+            let verdict = match (slow, tol.fail_on_time) {
+                (true, true) => Verdict::Regression,
+                (true, false) => Verdict::Warn,
+                _ => Verdict::Pass,
+            };
+            out.rows.push(CheckRow {
+                cell: name,
+                metric: "wall_ns".into(),
+                baseline: duration_ns(bt),
+                now: duration_ns(nt),
+                change: pct(bt, nt),
+                verdict,
+            });
+        }
+    }
+    out
+}
+
+/// The outcome as Markdown for a PR comment or `$GITHUB_STEP_SUMMARY`. Passing rows are
+/// summarised; every non-passing row is listed.
+pub fn markdown(out: &CheckOutcome) -> String {
+    let mut md = String::new();
+    let regressions = out.regressions();
+    let _ = writeln!(
+        md,
+        "### membench memory check: {}\n",
+        if regressions == 0 {
+            "passed".to_string()
+        } else {
+            format!("{regressions} regression(s)")
+        }
+    );
+    let _ = writeln!(
+        md,
+        "{} cells compared, {} baseline cells not run.\n",
+        out.compared,
+        out.not_run.len()
+    );
+    let _ = writeln!(md, "| cell | metric | baseline | now | change | verdict |");
+    let _ = writeln!(md, "|---|---|---|---|---|---|");
+    let mut passing = 0;
+    for r in &out.rows {
+        if r.verdict == Verdict::Pass {
+            passing += 1;
+            continue;
+        }
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | {} | {} |",
+            r.cell,
+            r.metric,
+            r.baseline,
+            r.now,
+            r.change,
+            r.verdict.text()
+        );
+    }
+    let _ = writeln!(md, "\n{passing} metric comparisons within tolerance.\n");
+    if !out.scaling.is_empty() {
+        let _ = writeln!(md, "| scaling | declared | fitted slope | verdict |");
+        let _ = writeln!(md, "|---|---|---|---|");
+        for s in &out.scaling {
+            let _ = writeln!(
+                md,
+                "| {} | {} (max slope {}) | {:.2} | {} |",
+                s.cell,
+                s.declared,
+                max_slope(&s.declared).unwrap_or(0.0),
+                s.slope,
+                s.verdict.text()
+            );
+        }
+    }
+    md
+}

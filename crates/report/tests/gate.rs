@@ -1,0 +1,126 @@
+//! The regression gate on synthetic runs: equal passes, a 20 % heap increase fails and names
+//! the cell, time noise never fails, a bounded strategy growing linearly fails the scaling check.
+
+use membench_report::gate::{Tolerances, Verdict, check, make_baseline, markdown, scaling};
+use membench_report::record::Record;
+
+mod common;
+use common::rec;
+
+/// streaming (bounded) and load-all (linear) at two sizes, three repetitions each.
+fn run() -> Vec<Record> {
+    let mut v = Vec::new();
+    for rep in 1..=3 {
+        for (rows, f) in [(100_000u64, 10u64), (1_000_000, 100)] {
+            v.push(rec("streaming", rows, rep, 262_144, 3 * f, "ok"));
+            v.push(rec("load-all", rows, rep, 300 * rows, 8 * f, "ok"));
+        }
+    }
+    v
+}
+
+#[test]
+fn a_run_equal_to_its_baseline_passes() {
+    let records = run();
+    let out = check(&make_baseline(&records), &records, &Tolerances::default());
+    assert_eq!(out.compared, 4);
+    assert_eq!(out.regressions(), 0, "{}", markdown(&out));
+    assert!(out.rows.iter().all(|r| r.verdict == Verdict::Pass));
+    assert_eq!(out.scaling.len(), 2);
+}
+
+#[test]
+fn one_cell_with_20_percent_more_heap_fails_and_is_named() {
+    let records = run();
+    let baseline = make_baseline(&records);
+    let mut worse = records.clone();
+    for r in worse
+        .iter_mut()
+        .filter(|r| r.strategy == "load-all" && r.rows == 100_000)
+    {
+        r.peak_heap_bytes = r.peak_heap_bytes.map(|h| h * 12 / 10);
+    }
+    let out = check(&baseline, &worse, &Tolerances::default());
+    assert_eq!(out.regressions(), 1);
+    let bad: Vec<_> = out
+        .rows
+        .iter()
+        .filter(|r| r.verdict == Verdict::Regression)
+        .collect();
+    assert_eq!(bad[0].cell, "top-n · csv · load-all · 100k");
+    assert_eq!(bad[0].metric, "peak_heap_bytes");
+    assert_eq!(bad[0].change, "+20.0%");
+    let md = markdown(&out);
+    assert!(
+        md.contains("| top-n · csv · load-all · 100k | peak_heap_bytes |")
+            && md.contains("**REGRESSION**"),
+        "{md}"
+    );
+}
+
+#[test]
+fn time_noise_never_fails_and_slowness_only_warns_by_default() {
+    let records = run();
+    let baseline = make_baseline(&records);
+    for factor in [0.7, 1.2, 1.45, 3.0] {
+        let mut noisy = records.clone();
+        for r in &mut noisy {
+            r.wall_ns = r.wall_ns.map(|t| (t as f64 * factor) as u64);
+        }
+        let out = check(&baseline, &noisy, &Tolerances::default());
+        assert_eq!(out.regressions(), 0, "time ×{factor} must not fail");
+        let warned = out.rows.iter().any(|r| r.verdict == Verdict::Warn);
+        assert_eq!(warned, factor > 1.5, "time ×{factor}");
+        let strict = check(
+            &baseline,
+            &noisy,
+            &Tolerances {
+                fail_on_time: true,
+                ..Tolerances::default()
+            },
+        );
+        assert_eq!(strict.regressions() > 0, factor > 1.5);
+    }
+}
+
+#[test]
+fn a_bounded_strategy_whose_heap_grows_linearly_fails_the_scaling_check() {
+    let mut records = run();
+    for r in records.iter_mut().filter(|r| r.strategy == "streaming") {
+        r.peak_heap_bytes = Some(r.rows * 40);
+    }
+    let rows = scaling(&records);
+    let streaming = rows.iter().find(|r| r.cell.contains("streaming")).unwrap();
+    assert_eq!(streaming.declared, "constant");
+    assert!((streaming.slope - 1.0).abs() < 1e-9);
+    assert_eq!(streaming.verdict, Verdict::Regression);
+    let load_all = rows.iter().find(|r| r.cell.contains("load-all")).unwrap();
+    assert_eq!(
+        load_all.verdict,
+        Verdict::Pass,
+        "linear is what load-all declares"
+    );
+    // And check() fails on it even against a baseline that already had it.
+    let out = check(&make_baseline(&records), &records, &Tolerances::default());
+    assert_eq!(out.regressions(), 1);
+}
+
+#[test]
+fn a_cell_that_stopped_working_is_a_regression() {
+    let records = run();
+    let baseline = make_baseline(&records);
+    let mut broken = records.clone();
+    for r in broken
+        .iter_mut()
+        .filter(|r| r.strategy == "streaming" && r.rows == 1_000_000)
+    {
+        r.status = "oom".into();
+    }
+    let out = check(&baseline, &broken, &Tolerances::default());
+    assert_eq!(out.regressions(), 1);
+    assert!(
+        out.rows
+            .iter()
+            .any(|r| r.metric == "status" && r.now == "oom")
+    );
+}
