@@ -395,4 +395,14 @@ fn heap_shapes_streaming_flat_chunked_bounded_load_all_growing() {
         q2 < 20_000 * 300,
         "one 20k-row group of the needed columns: {q2}"
     );
+
+    // parallel on Parquet: about workers × one row group, whatever the file (a nested rayon
+    // pool once let it hold far more row groups than workers).
+    let (r1, r2) = (
+        peak("parallel", &p_small, &[]),
+        peak("parallel", &p_large, &[]),
+    );
+    eprintln!("parallel Parquet peak heap: {r1} B (100k rows), {r2} B (1M rows), 2 workers");
+    assert!(r2 < 3 * q2, "{r2} vs one row group {q2}");
+    assert!((r2 as f64) < 1.3 * r1 as f64, "{r1} → {r2}");
 }
