@@ -205,25 +205,12 @@ pub fn scaling(records: &[Record]) -> Vec<ScalingRow> {
             declared.insert(&r.strategy, d);
         }
     }
-    let mut by: BTreeMap<(String, String, String), Vec<(u64, f64)>> = BTreeMap::new();
-    for c in &cells {
-        if let (Some(h), "ok") = (c.peak_heap_bytes, c.status.as_str()) {
-            by.entry((
-                c.key.workload.clone(),
-                c.key.format.clone(),
-                c.key.strategy.clone(),
-            ))
-            .or_default()
-            .push((c.key.rows, h.median));
-        }
-    }
     let mut out = Vec::new();
-    for ((w, f, s), mut pts) in by {
+    for ((w, f, s), pts) in stats::heap_points(&cells) {
         let Some(d) = declared.get(s.as_str()) else {
             continue;
         };
         let Some(limit) = max_slope(d) else { continue };
-        pts.sort_by_key(|p| p.0);
         if pts.len() < 2 {
             continue;
         }

@@ -161,8 +161,8 @@ pub fn fit_growth(points: &[(u64, f64)]) -> Option<GrowthFit> {
     })
 }
 
-/// Growth of a strategy's median peak heap across sizes, per (workload, format, strategy).
-pub fn growth_by_strategy(cells: &[CellStats]) -> BTreeMap<(String, String, String), GrowthFit> {
+/// Median peak heap by rows, per (workload, format, strategy), sizes ascending.
+pub fn heap_points(cells: &[CellStats]) -> BTreeMap<(String, String, String), Vec<(u64, f64)>> {
     let mut pts: BTreeMap<(String, String, String), Vec<(u64, f64)>> = BTreeMap::new();
     for c in cells {
         if let Some(h) = c.peak_heap_bytes {
@@ -175,7 +175,16 @@ pub fn growth_by_strategy(cells: &[CellStats]) -> BTreeMap<(String, String, Stri
             .push((c.key.rows, h.median));
         }
     }
-    pts.into_iter()
+    for p in pts.values_mut() {
+        p.sort_by_key(|p| p.0);
+    }
+    pts
+}
+
+/// Growth of a strategy's median peak heap across sizes, per (workload, format, strategy).
+pub fn growth_by_strategy(cells: &[CellStats]) -> BTreeMap<(String, String, String), GrowthFit> {
+    heap_points(cells)
+        .into_iter()
         .filter_map(|(k, p)| fit_growth(&p).map(|g| (k, g)))
         .collect()
 }
