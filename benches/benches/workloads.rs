@@ -1,5 +1,5 @@
-//! Every strategy on each workload and format, on a small generated file (in-process; the
-//! memory side is measured by the runner, not here).
+//! Every strategy on each workload (top-n, group-by, etl) and format, on a small generated file
+//! (in-process; the memory side is measured by the runner, not here).
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use membench_datagen::{Format, GenSpec, generate};
@@ -20,7 +20,9 @@ fn bench(c: &mut Criterion) {
             g.sample_size(10);
             g.throughput(Throughput::Bytes(out.meta.bytes));
             for s in REGISTRY {
-                let p = Params::new(workload, &out.path);
+                let mut p = Params::new(workload, &out.path);
+                // etl writes its output (same format as the input) next to it, each iteration.
+                p.output = Some(dir.path().join(format!("etl-output.{}", format.ext())));
                 g.bench_function(s.name(), |b| b.iter(|| s.run(&p).unwrap()));
             }
             g.finish();

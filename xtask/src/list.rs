@@ -32,6 +32,10 @@ pub fn run() -> Result<()> {
             membench_kernel::Workload::GroupBy => {
                 "per category: rows, sum of quantity, sum of quantity × price (exact cents)"
             }
+            membench_kernel::Workload::Etl => {
+                "clean every row (trim, lowercase, cents, net total), write it in input order; \
+                 answer: rows written and the output's sha256"
+            }
         };
         println!("  {:<16} {what}", w.name());
     }

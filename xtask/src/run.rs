@@ -4,6 +4,7 @@
 //! nothing), then writes the report.
 
 use std::collections::{BTreeMap, HashMap};
+use std::ffi::OsStr;
 use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -25,8 +26,9 @@ pub struct RunArgs {
     /// Strategies, comma-separated (default: all; see `cargo xtask list`).
     #[arg(long, value_delimiter = ',')]
     pub strategy: Vec<String>,
-    /// Workloads, comma-separated.
-    #[arg(long, value_delimiter = ',', default_value = "top-n,group-by")]
+    /// Workloads, comma-separated (etl writes its output to a scratch file in the run folder,
+    /// removed after each cell).
+    #[arg(long, value_delimiter = ',', default_value = "top-n,group-by,etl")]
     pub workload: Vec<String>,
     /// Formats, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "csv,parquet")]
@@ -160,6 +162,32 @@ fn cell_command(runner: &Path, a: &RunArgs, c: &Cell<'_>, strategy: &str) -> Cel
     cmd
 }
 
+/// Runs one cell in a fresh runner process. An `etl` cell writes to `scratch/etl-output.<ext>`
+/// (the input's format), removed afterwards whatever happened to the cell.
+fn measure_cell(
+    runner: &Path,
+    a: &RunArgs,
+    c: &Cell<'_>,
+    strategy: &str,
+    scratch: &Path,
+) -> Measured {
+    let mut cmd = cell_command(runner, a, c, strategy);
+    let mut output = None;
+    if c.workload == "etl" {
+        let o = scratch.join(format!("etl-output.{}", c.format));
+        cmd = cmd.args([OsStr::new("--output"), o.as_os_str()]);
+        output = Some(o);
+    }
+    let m = run_cell(&cmd);
+    if let Some(o) = output {
+        let mut tmp = o.clone().into_os_string();
+        tmp.push(".tmp");
+        let _ = std::fs::remove_file(&o);
+        let _ = std::fs::remove_file(tmp);
+    }
+    m
+}
+
 fn record(
     run_id: &str,
     a: &RunArgs,
@@ -268,6 +296,8 @@ pub fn run(mut a: RunArgs) -> Result<()> {
     };
     std::fs::create_dir_all(&out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
     let results = out_dir.join("results.jsonl");
+    let scratch = out_dir.join("scratch");
+    std::fs::create_dir_all(&scratch).with_context(|| format!("creating {}", scratch.display()))?;
     repair_results(&results)?;
     let previous = if results.exists() {
         read_records(&results)?
@@ -367,7 +397,7 @@ pub fn run(mut a: RunArgs) -> Result<()> {
                 "reference answer for {workload} {format} {}",
                 rows_label(dataset.rows)
             ));
-            let reference = run_cell(&cell_command(&runner, &a, &base, "streaming"));
+            let reference = measure_cell(&runner, &a, &base, "streaming", &scratch);
             let expected = reference
                 .runner
                 .as_ref()
@@ -387,10 +417,10 @@ pub fn run(mut a: RunArgs) -> Result<()> {
                     rows_label(dataset.rows)
                 );
                 bar.set_message(format!("{name} (warm-up)"));
-                let _ = run_cell(&cell_command(&runner, &a, &cell, strategy));
+                let _ = measure_cell(&runner, &a, &cell, strategy, &scratch);
                 for rep in first..=a.repeat {
                     bar.set_message(format!("{name} (#{rep})"));
-                    let m = run_cell(&cell_command(&runner, &a, &cell, strategy));
+                    let m = measure_cell(&runner, &a, &cell, strategy, &scratch);
                     let rec = record(&run_id, &a, &cell, rep, &m, expected.as_ref(), &ctx);
                     if rec.status == Status::WrongAnswer.name() {
                         wrong += 1;
@@ -410,6 +440,7 @@ pub fn run(mut a: RunArgs) -> Result<()> {
     }
     bar.finish_and_clear();
     drop(file);
+    let _ = std::fs::remove_dir_all(&scratch);
     print_summary(&read_records(&results)?);
     if wrong > 0 {
         eprintln!("{wrong} repetitions gave a WRONG ANSWER (see the report)");

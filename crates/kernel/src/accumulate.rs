@@ -86,10 +86,23 @@ pub enum Accumulator {
 
 impl Accumulator {
     /// An empty accumulator for `workload`.
+    ///
+    /// # Panics
+    /// For [`Workload::Etl`], which writes rows instead of folding them (strategies route it to
+    /// their output writer; see [`Workload::is_aggregate`]).
     pub fn new(workload: Workload) -> Self {
         match workload {
             Workload::TopN => Accumulator::TopN(TopN::default()),
             Workload::GroupBy => Accumulator::GroupBy(GroupAcc::default()),
+            Workload::Etl => panic!("etl is not an aggregate: rows go to an output writer"),
+        }
+    }
+
+    /// The workload this accumulator folds.
+    pub fn workload(&self) -> Workload {
+        match self {
+            Accumulator::TopN(_) => Workload::TopN,
+            Accumulator::GroupBy(_) => Workload::GroupBy,
         }
     }
 

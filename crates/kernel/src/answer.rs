@@ -28,6 +28,16 @@ pub enum Answer {
     TopN { rows: Vec<TopRow> },
     /// Sorted by category.
     GroupBy { groups: Vec<GroupRow> },
+    /// What an `etl` run wrote: identical bytes from every strategy, since the output order
+    /// (input order) and encoding are fixed.
+    Etl {
+        rows_written: u64,
+        /// `csv` or `parquet`.
+        output_format: String,
+        output_bytes: u64,
+        /// sha256 of the output file, lowercase hex.
+        output_sha256: String,
+    },
 }
 
 impl Answer {

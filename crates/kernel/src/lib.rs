@@ -1,5 +1,6 @@
 //! The shared kernel of membench: the `sales` schema, one record parser, one set of aggregations
-//! (folds) and the canonical answers every strategy must agree on.
+//! (folds), the `etl` transform and its encoding, and the canonical answers every strategy must
+//! agree on.
 //!
 //! Strategies differ in *how they read* a file; they never re-implement how a record is
 //! validated or how an aggregate is folded. Everything here is allocation-free per row: a
@@ -23,11 +24,13 @@
 
 mod accumulate;
 mod answer;
+pub mod etl;
 mod parse;
 mod schema;
 
 pub use accumulate::{Accumulator, GroupAcc, TopN};
 pub use answer::{Answer, GroupRow, TopRow};
+pub use etl::{Cleaner, ETL_COLUMNS, ETL_ROW_GROUP_ROWS, EtlColumns, EtlRow};
 pub use parse::{
     BadKind, BadRow, LineParser, LineReader, RowRef, parse_cents, parse_i64, validate_header,
 };

@@ -30,18 +30,28 @@ pub enum Workload {
     TopN,
     /// Per `category`: row count, sum of quantity, sum of `quantity × price` (exact cents).
     GroupBy,
+    /// Clean and transform every row (see [`crate::etl`]) and write it, in input order, to an
+    /// output file (CSV or Parquet). Answer: rows written and the output's sha256.
+    Etl,
 }
 
 impl Workload {
     /// All workloads, in display order.
-    pub const ALL: [Workload; 2] = [Workload::TopN, Workload::GroupBy];
+    pub const ALL: [Workload; 3] = [Workload::TopN, Workload::GroupBy, Workload::Etl];
 
     /// The workload's command-line name.
     pub fn name(self) -> &'static str {
         match self {
             Workload::TopN => "top-n",
             Workload::GroupBy => "group-by",
+            Workload::Etl => "etl",
         }
+    }
+
+    /// Whether the workload folds rows into an aggregate (`top-n`, `group-by`) rather than
+    /// writing them out (`etl`).
+    pub fn is_aggregate(self) -> bool {
+        self != Workload::Etl
     }
 
     /// Parses a command-line name.

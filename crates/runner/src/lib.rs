@@ -9,6 +9,8 @@
 //!
 //! ```text
 //! membench-runner --strategy streaming --workload top-n --input datasets/sales-1m-s42.csv
+//! membench-runner --strategy parallel --workload etl --input datasets/sales-1m-s42.csv \
+//!     --output clean.parquet --output-format parquet
 //! membench-runner --strategy calibrate --bytes 100000000
 //! ```
 
@@ -19,7 +21,7 @@ use anyhow::{Context, Result, bail};
 use clap::Parser;
 use membench_alloc::AllocStats;
 use membench_kernel::{OnBadRow, Workload};
-use membench_strategies::{Params, RunError, find, names};
+use membench_strategies::{Format, Params, RunError, find, names};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
@@ -44,9 +46,15 @@ pub struct Args {
     /// Print the registered strategies as JSON lines and exit.
     #[arg(long)]
     pub list: bool,
-    /// Workload: top-n or group-by.
+    /// Workload: top-n, group-by or etl.
     #[arg(long, default_value = "top-n")]
     pub workload: String,
+    /// etl: the output file. Without it, a temporary file is written and removed afterwards.
+    #[arg(long)]
+    pub output: Option<PathBuf>,
+    /// etl: output format, csv or parquet (default: the input's format).
+    #[arg(long)]
+    pub output_format: Option<String>,
     /// Input file (.csv or .parquet).
     #[arg(long)]
     pub input: Option<PathBuf>,
@@ -176,8 +184,21 @@ fn run(args: &Args, alloc: Allocator) -> Result<i32> {
             args.on_bad_row
         )
     })?;
-    let workload = Workload::parse(&args.workload)
-        .with_context(|| format!("unknown workload {:?} (top-n, group-by)", args.workload))?;
+    let workload = Workload::parse(&args.workload).with_context(|| {
+        format!(
+            "unknown workload {:?} (known: {})",
+            args.workload,
+            Workload::ALL.map(|w| w.name()).join(", ")
+        )
+    })?;
+    let output_format = args
+        .output_format
+        .as_deref()
+        .map(|f| {
+            Format::parse(f)
+                .with_context(|| format!("--output-format must be csv or parquet, got {f:?}"))
+        })
+        .transpose()?;
     let budget = args.memory_limit.as_deref().map(parse_size).transpose()?;
 
     let mut record = json!({
@@ -217,6 +238,24 @@ fn run(args: &Args, alloc: Allocator) -> Result<i32> {
         record["input"] = json!(p.display().to_string());
         record["input_bytes"] = json!(std::fs::metadata(p).map(|m| m.len()).ok());
     }
+    // etl writes a file: --output, or a temporary one removed after the run.
+    let (output, remove_output) = match (&args.output, &input) {
+        (Some(o), _) => (Some(o.clone()), false),
+        (None, Some(i)) if workload == Workload::Etl && !selftest => {
+            let ext = match output_format {
+                Some(f) => f.name(),
+                None => Format::of(i).map(|f| f.name()).unwrap_or("csv"),
+            };
+            let name = format!("membench-etl-{}.{ext}", std::process::id());
+            (Some(std::env::temp_dir().join(name)), true)
+        }
+        _ => (None, false),
+    };
+    if workload == Workload::Etl
+        && let Some(o) = &output
+    {
+        record["output"] = json!(o.display().to_string());
+    }
 
     let sampler = HeapSampler::start(std::time::Duration::from_millis(10));
     membench_alloc::set_budget(budget.map(|b| b as usize));
@@ -248,6 +287,8 @@ fn run(args: &Args, alloc: Allocator) -> Result<i32> {
                 p.on_bad_row = on_bad_row;
                 p.chunk_rows = args.chunk_rows;
                 p.threads = args.threads;
+                p.output = output.clone();
+                p.output_format = output_format;
                 let out = strategy.expect("checked above").run(&p)?;
                 let answer = serde_json::to_value(&out.answer).expect("answers serialize");
                 Ok((answer, out.rows_read, out.rows_skipped))
@@ -256,6 +297,9 @@ fn run(args: &Args, alloc: Allocator) -> Result<i32> {
     });
     let wall_ns = start.elapsed().as_nanos() as u64;
     membench_alloc::set_budget(None);
+    if remove_output && let Some(o) = &output {
+        let _ = std::fs::remove_file(o);
+    }
     let heap_timeline = sampler.finish(stats.baseline_heap_bytes);
     let stats = heap_stats(stats, alloc, dhat_profiler.is_some());
     record["wall_ns"] = json!(wall_ns);

@@ -2,11 +2,12 @@
 //! and has the memory shape it claims (heap measured in isolated runner processes).
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use membench_datagen::{Format as GenFormat, GenSpec, generate};
 use membench_harness::{CellCommand, Status, run_cell};
 use membench_kernel::{Answer, COLUMNS, OnBadRow, TopRow, Workload};
-use membench_strategies::{Outcome, Params, REGISTRY, RunError, polars_plan};
+use membench_strategies::{Format as SFormat, Outcome, Params, REGISTRY, RunError, polars_plan};
 use polars::prelude::*;
 
 const POLARS: [&str; 2] = ["lazy", "load-all-polars"];
@@ -40,6 +41,15 @@ fn header() -> String {
     COLUMNS.join(",") + "\n"
 }
 
+/// A fresh `etl` output path next to `input`, in the input's format.
+fn etl_output(input: &Path, strategy: &str) -> PathBuf {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let ext = input.extension().unwrap().to_str().unwrap();
+    let stem = input.file_stem().unwrap().to_str().unwrap();
+    let n = N.fetch_add(1, Ordering::Relaxed);
+    input.with_file_name(format!("etl-{stem}-{strategy}-{n}.{ext}"))
+}
+
 fn run_all(
     input: &Path,
     workload: Workload,
@@ -49,8 +59,22 @@ fn run_all(
         .iter()
         .map(|s| {
             let mut p = Params::new(workload, input);
+            if workload == Workload::Etl {
+                p.output = Some(etl_output(input, s.name()));
+            }
             tweak(&mut p);
-            (s.name(), s.run(&p))
+            let r = s.run(&p);
+            if let (Err(_), Some(o)) = (&r, &p.output) {
+                let mut tmp = o.clone().into_os_string();
+                tmp.push(".tmp");
+                assert!(
+                    !o.exists() && !Path::new(&tmp).exists(),
+                    "{}: a failed etl left {} behind",
+                    s.name(),
+                    o.display()
+                );
+            }
+            (s.name(), r)
         })
         .collect()
 }
@@ -96,6 +120,16 @@ fn every_strategy_agrees_on_generated_data_in_both_formats() {
                     assert_eq!(groups.iter().map(|g| g.rows).sum::<u64>(), 30_000);
                     assert!(groups.len() > 10);
                 }
+                Answer::Etl {
+                    rows_written,
+                    output_format,
+                    output_bytes,
+                    ..
+                } => {
+                    assert_eq!(rows_written, 30_000);
+                    assert_eq!(output_format, format.ext());
+                    assert!(output_bytes > 30_000 * 20, "{output_bytes}");
+                }
             }
         }
     }
@@ -133,6 +167,7 @@ fn ties_at_the_boundary_are_broken_by_order_id() {
         assert_eq!(tied, (1..=50).collect::<Vec<_>>());
         assert!(rows[50..].iter().all(|r| r.total_cents == 200_000));
         assert_all_agree(input, Workload::GroupBy);
+        assert_all_agree(input, Workload::Etl);
     }
 }
 
@@ -167,6 +202,7 @@ fn a_filter_that_keeps_nothing_and_a_one_row_file() {
         };
         assert_eq!(rows.len(), expect_rows, "{}", input.display());
         assert_all_agree(&input, Workload::GroupBy);
+        assert_all_agree(&input, Workload::Etl);
     }
 }
 
@@ -278,6 +314,138 @@ fn empty_header_only_and_missing_column_are_clear_errors_for_every_strategy() {
     }
 }
 
+fn run_etl(strategy: &str, input: &Path, out: &Path, format: SFormat) -> Outcome {
+    let mut p = Params::new(Workload::Etl, input);
+    p.output = Some(out.to_path_buf());
+    p.output_format = Some(format);
+    p.chunk_rows = 1;
+    membench_strategies::find(strategy)
+        .unwrap()
+        .run(&p)
+        .unwrap_or_else(|e| panic!("{strategy} on {}: {e}", input.display()))
+}
+
+#[test]
+fn etl_cleans_rows_the_same_way_in_every_strategy_and_output_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = header()
+        + "2,2022-03-04,11,  North-East ,BOOKS,7,3,10.50,,\"  padded, \"\"quoted\"\" note  \"\n"
+        + "1,2022-03-05,12,south,Größe,8,1,999.99,0.30,plain\n";
+    let csv = write(dir.path(), "messy.csv", &text);
+    let pq = to_parquet(&csv, 1);
+    let expected = "order_id,order_date,customer_id,region,category,product_id,quantity,\
+                    price_cents,discount_cents,net_cents,note\n\
+                    2,2022-03-04,11,north-east,books,7,3,1050,0,3150,\"padded, \"\"quoted\"\" note\"\n\
+                    1,2022-03-05,12,south,größe,8,1,99999,30,99969,plain\n";
+    let mut answers = Vec::new();
+    for input in [&csv, &pq] {
+        for s in REGISTRY {
+            // CSV output: exactly the expected text.
+            let out = dir.path().join(format!("out-{}.csv", s.name()));
+            let o = run_etl(s.name(), input, &out, SFormat::Csv);
+            let written = std::fs::read_to_string(&out).unwrap();
+            assert_eq!(written, expected, "{} on {}", s.name(), input.display());
+            assert_eq!(o.rows_read, 2);
+            answers.push(("csv", s.name(), o.answer));
+            // Parquet output: the same values, read back.
+            let out = dir.path().join(format!("out-{}.parquet", s.name()));
+            let o = run_etl(s.name(), input, &out, SFormat::Parquet);
+            let df = ParquetReader::new(std::fs::File::open(&out).unwrap())
+                .finish()
+                .unwrap();
+            let strs = |c: &str| -> Vec<String> {
+                df.column(c)
+                    .unwrap()
+                    .str()
+                    .unwrap()
+                    .iter()
+                    .map(|v| v.unwrap().to_string())
+                    .collect()
+            };
+            let ints = |c: &str| -> Vec<i64> {
+                df.column(c)
+                    .unwrap()
+                    .i64()
+                    .unwrap()
+                    .iter()
+                    .map(|v| v.unwrap())
+                    .collect()
+            };
+            let names: Vec<&str> = df.get_column_names().iter().map(|c| c.as_str()).collect();
+            assert_eq!(names, membench_kernel::ETL_COLUMNS);
+            assert_eq!(strs("region"), ["north-east", "south"]);
+            assert_eq!(strs("category"), ["books", "größe"]);
+            assert_eq!(strs("note"), ["padded, \"quoted\" note", "plain"]);
+            assert_eq!(ints("net_cents"), [3150, 99969]);
+            assert_eq!(ints("discount_cents"), [0, 30]);
+            answers.push(("parquet", s.name(), o.answer));
+        }
+    }
+    // Same bytes for the same output format, whatever the strategy or input format.
+    for (f, n, a) in &answers {
+        let (_, n0, a0) = answers.iter().find(|(f0, _, _)| f0 == f).unwrap();
+        assert_eq!(a, a0, "{n} vs {n0} ({f} output)");
+    }
+}
+
+#[test]
+fn etl_output_does_not_depend_on_the_input_format_and_reads_back_consistently() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = GenSpec {
+        rows: 150_000,
+        row_group_rows: 30_000,
+        ..GenSpec::default()
+    };
+    let csv = generate(&spec, GenFormat::Csv, dir.path(), false, &mut |_| {}).unwrap();
+    let pq = generate(&spec, GenFormat::Parquet, dir.path(), false, &mut |_| {}).unwrap();
+    for out_format in [SFormat::Csv, SFormat::Parquet] {
+        let ext = out_format.name();
+        let a = run_etl(
+            "streaming",
+            &csv.path,
+            &dir.path().join(format!("a.{ext}")),
+            out_format,
+        );
+        let b = run_etl(
+            "parallel",
+            &pq.path,
+            &dir.path().join(format!("b.{ext}")),
+            out_format,
+        );
+        assert_eq!(a, b, "{ext} output from CSV and Parquet input");
+    }
+    // 150k rows make three row groups of 65,536 rows or fewer; the values hold the rules.
+    let df = ParquetReader::new(std::fs::File::open(dir.path().join("a.parquet")).unwrap())
+        .finish()
+        .unwrap();
+    assert_eq!(df.height(), 150_000);
+    let check = df
+        .lazy()
+        .select([
+            (col("net_cents").eq(col("quantity") * col("price_cents") - col("discount_cents")))
+                .all(true)
+                .alias("net"),
+            col("region")
+                .eq(col("region").str().to_lowercase())
+                .all(true)
+                .alias("lower"),
+            col("discount_cents")
+                .is_null()
+                .any(true)
+                .alias("null_discount"),
+        ])
+        .collect()
+        .unwrap();
+    let flag = |c: &str| check.column(c).unwrap().bool().unwrap().get(0).unwrap();
+    assert!(flag("net") && flag("lower") && !flag("null_discount"));
+    let meta = ParquetReader::new(std::fs::File::open(dir.path().join("a.parquet")).unwrap())
+        .get_metadata()
+        .unwrap()
+        .clone();
+    let groups: Vec<usize> = meta.row_groups.iter().map(|g| g.num_rows()).collect();
+    assert_eq!(groups, [65_536, 65_536, 18_928]);
+}
+
 // ---- Through the runner binary: --emit-answer and heap shapes (isolated processes). ----
 
 fn runner_cell(strategy: &str, workload: &str, input: &Path, extra: &[&str]) -> serde_json::Value {
@@ -296,7 +464,11 @@ fn runner_cell(strategy: &str, workload: &str, input: &Path, extra: &[&str]) -> 
 }
 
 fn peak(strategy: &str, input: &Path, extra: &[&str]) -> u64 {
-    runner_cell(strategy, "top-n", input, extra)["peak_heap_bytes"]
+    peak_of(strategy, "top-n", input, extra)
+}
+
+fn peak_of(strategy: &str, workload: &str, input: &Path, extra: &[&str]) -> u64 {
+    runner_cell(strategy, workload, input, extra)["peak_heap_bytes"]
         .as_u64()
         .unwrap()
 }
@@ -373,6 +545,26 @@ fn heap_shapes_streaming_flat_chunked_bounded_load_all_growing() {
         "grows with the chunk: {c_small} → {c_large}"
     );
 
+    // etl: streaming writes through reused buffers (flat, under 1 MiB); parallel holds about
+    // `threads` 1 MiB units ahead of the writer; chunked one chunk.
+    let etl = |s: &str, input: &Path, extra: &[&str]| peak_of(s, "etl", input, extra);
+    let (e1, e2) = (etl("streaming", &small, &[]), etl("streaming", &large, &[]));
+    eprintln!("streaming etl CSV→CSV peak heap: {e1} B (100k rows), {e2} B (1M rows)");
+    assert!(e2 < 1 << 20, "streaming etl peak {e2} B");
+    assert!(
+        (e2 as f64 - e1 as f64).abs() <= 0.05 * e1 as f64,
+        "{e1} vs {e2}"
+    );
+    let (f1, f2) = (etl("parallel", &small, &[]), etl("parallel", &large, &[]));
+    eprintln!("parallel etl CSV→CSV peak heap: {f1} B (100k rows), {f2} B (1M rows)");
+    assert!(f2 < 16 << 20, "parallel etl peak {f2} B");
+    // Not byte-exact like streaming: how far the workers run ahead depends on scheduling. Ten
+    // times the rows must not double it.
+    assert!(f2 < 2 * f1, "{f1} → {f2}");
+    let g = etl("chunked", &large, &["--chunk-rows", "20000"]);
+    eprintln!("chunked etl CSV→CSV peak heap on 1M rows: {g} B (20k-row chunks)");
+    assert!(g < 20_000 * 600 + (2 << 20), "{g}");
+
     // load-all grows with the file.
     let (l1, l2) = (peak("load-all", &small, &[]), peak("load-all", &large, &[]));
     eprintln!("load-all CSV peak heap: {l1} B (100k rows), {l2} B (1M rows)");
@@ -405,4 +597,13 @@ fn heap_shapes_streaming_flat_chunked_bounded_load_all_growing() {
     eprintln!("parallel Parquet peak heap: {r1} B (100k rows), {r2} B (1M rows), 2 workers");
     assert!(r2 < 3 * q2, "{r2} vs one row group {q2}");
     assert!((r2 as f64) < 1.3 * r1 as f64, "{r1} → {r2}");
+
+    // etl Parquet→Parquet, streaming: one input row group plus one 65,536-row output group,
+    // whatever the file (the writer's footer grows a little per row group).
+    let (t1, t2) = (
+        etl("streaming", &p_small, &[]),
+        etl("streaming", &p_large, &[]),
+    );
+    eprintln!("streaming etl Parquet→Parquet peak heap: {t1} B (100k rows), {t2} B (1M rows)");
+    assert!((t2 as f64) < 1.25 * t1 as f64, "{t1} → {t2}");
 }

@@ -1,12 +1,11 @@
 //! `chunked`: `--chunk-rows` rows at a time are materialised, reduced to a partial result and
-//! merged (seed 000's `chunksize` pattern; top-n keeps only the best 100 of each chunk).
+//! merged (seed 000's `chunksize` pattern; top-n keeps only the best 100 of each chunk; `etl`
+//! transforms and appends each chunk to the output, like `to_csv(mode="a")`).
 //! Memory is proportional to the chunk, not the file.
 
-use membench_kernel::Accumulator;
-
-use crate::csv_io::{Counts, OwnedRow, finish, for_each_row, open_csv};
+use crate::csv_io::{Counts, OwnedRow, for_each_row, open_csv};
 use crate::parquet_io::{fold_frame, read_slice, row_groups};
-use crate::{Format, Growth, Outcome, Params, RunError, Strategy};
+use crate::{Format, Growth, Outcome, Output, Params, RunError, Strategy};
 
 pub struct Chunked;
 
@@ -22,9 +21,10 @@ impl Strategy for Chunked {
     }
     fn run(&self, p: &Params) -> Result<Outcome, RunError> {
         let chunk = p.chunk_rows.max(1);
-        let mut total = Accumulator::new(p.workload);
+        let format = Format::of(&p.input)?;
+        let mut total = Output::new(p)?;
         let mut counts = Counts::default();
-        match Format::of(&p.input)? {
+        match format {
             Format::Csv => {
                 let (mut reader, mut parser) = open_csv(&p.input)?;
                 let mut rows: Vec<OwnedRow> = Vec::with_capacity(chunk);
@@ -43,11 +43,11 @@ impl Strategy for Chunked {
                         break;
                     }
                     counts.add(c);
-                    let mut part = Accumulator::new(p.workload);
-                    for r in &rows {
-                        part.add(&r.as_row());
-                    }
-                    total.merge(part);
+                    total.part(|part| {
+                        for r in &rows {
+                            part.add(&r.as_row());
+                        }
+                    });
                 }
             }
             Format::Parquet => {
@@ -55,14 +55,14 @@ impl Strategy for Chunked {
                 let mut offset = 0;
                 while offset < n_rows {
                     let len = chunk.min(n_rows - offset);
-                    let df = read_slice(&p.input, offset, len, false)?;
-                    let mut part = Accumulator::new(p.workload);
-                    counts.add(fold_frame(&p.input, &df, offset, p.on_bad_row, &mut part)?);
-                    total.merge(part);
+                    let df = read_slice(&p.input, offset, len, !p.workload.is_aggregate())?;
+                    counts.add(
+                        total.part(|part| fold_frame(&p.input, &df, offset, p.on_bad_row, part))?,
+                    );
                     offset += len;
                 }
             }
         }
-        finish(&p.input, total, counts)
+        total.finish(&p.input, counts)
     }
 }

@@ -5,11 +5,9 @@ use std::io::{BufReader, Read};
 use std::path::Path;
 
 use anyhow::Context;
-use membench_kernel::{
-    Accumulator, InputError, LineParser, LineReader, OnBadRow, RowRef, validate_header,
-};
+use membench_kernel::{InputError, LineParser, LineReader, OnBadRow, RowRef, validate_header};
 
-use crate::{Outcome, RunError};
+use crate::{RowSink, RunError};
 
 /// Buffer size for sequential reads.
 pub const READ_BUF: usize = 256 * 1024;
@@ -99,28 +97,16 @@ pub fn for_each_row<R: std::io::BufRead>(
     Ok(c)
 }
 
-/// Folds every remaining line into `acc`.
+/// Hands every remaining valid line to `sink`.
 pub fn fold_all<R: std::io::BufRead>(
     path: &Path,
     reader: &mut LineReader<R>,
     parser: &mut LineParser,
     on_bad: OnBadRow,
-    acc: &mut Accumulator,
+    sink: &mut (impl RowSink + ?Sized),
 ) -> Result<Counts, RunError> {
     for_each_row(path, reader, parser, on_bad, 0, u64::MAX, |row| {
-        acc.add(row)
-    })
-}
-
-/// Turns an accumulator and counts into an outcome, refusing a file with no data rows.
-pub fn finish(path: &Path, acc: Accumulator, c: Counts) -> Result<Outcome, RunError> {
-    if c.read + c.skipped == 0 {
-        return Err(InputError::file(path, "has a header but no data rows").into());
-    }
-    Ok(Outcome {
-        answer: acc.finish(),
-        rows_read: c.read,
-        rows_skipped: c.skipped,
+        sink.add(row)
     })
 }
 

@@ -1,10 +1,13 @@
 //! `lazy`: a Polars `LazyFrame` scan executed by the streaming engine
 //! (`collect_all_with_engine(.., Engine::Streaming, ..)`; `.with_streaming(true).collect()` does
-//! not stream in Polars 0.55). Only the needed columns are read.
+//! not stream in Polars 0.55). Only the needed columns are read. For `etl`, the cleaned rows are
+//! streamed out of the engine in order (`sink_batches`) into the shared output writer.
+
+use std::sync::{Arc, Mutex};
 
 use polars::prelude::*;
 
-use crate::polars_plan::{outcome, plans, precheck, scan};
+use crate::polars_plan::{EtlFrames, etl_plan, outcome, plans, precheck, scan};
 use crate::{Format, Growth, Outcome, Params, RunError, Strategy};
 
 pub struct Lazy;
@@ -27,6 +30,9 @@ impl Strategy for Lazy {
     fn run(&self, p: &Params) -> Result<Outcome, RunError> {
         let format = Format::of(&p.input)?;
         precheck(p, format)?;
+        if !p.workload.is_aggregate() {
+            return run_etl(p, format);
+        }
         let result = scan(&p.input, format).and_then(|lf| {
             let (stats, answer) = plans(lf, p.workload);
             let mut out = LazyFrame::collect_all_with_engine(
@@ -40,4 +46,31 @@ impl Strategy for Lazy {
         });
         outcome(&p.input, format, p.workload, result)
     }
+}
+
+/// `etl`: the plan's output streamed in order (`sink_batches`, order maintained) into the shared
+/// writer, one engine batch at a time.
+fn run_etl(p: &Params, format: Format) -> Result<Outcome, RunError> {
+    let frames = Arc::new(Mutex::new(Some(EtlFrames::new(p)?)));
+    let shared = frames.clone();
+    let result = scan(&p.input, format).and_then(|lf| {
+        let callback = PlanCallback::new(move |df: DataFrame| {
+            let mut guard = shared.lock().unwrap_or_else(|e| e.into_inner());
+            let frames = guard
+                .as_mut()
+                .expect("frames are taken only after the query");
+            // `true` asks the engine to stop.
+            Ok(!frames.push(&df)?)
+        });
+        etl_plan(lf)
+            .sink_batches(callback, true, None)?
+            .collect_with_engine(Engine::Streaming)
+            .map(|_| ())
+    });
+    let frames = frames
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .take()
+        .expect("taken once");
+    frames.finish(&p.input, format, result)
 }

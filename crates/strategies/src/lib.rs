@@ -21,12 +21,15 @@
 use std::path::{Path, PathBuf};
 
 use membench_kernel::{Answer, InputError, OnBadRow, Workload};
+pub use output::{Output, RowSink, etl_target};
 
 mod chunked;
 mod csv_io;
+pub mod etl_out;
 mod lazy;
 mod load_all;
 mod load_all_polars;
+mod output;
 mod parallel;
 mod parquet_io;
 pub mod polars_plan;
@@ -40,6 +43,23 @@ pub enum Format {
 }
 
 impl Format {
+    /// `csv` or `parquet`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Csv => "csv",
+            Format::Parquet => "parquet",
+        }
+    }
+
+    /// Parses `csv` or `parquet`.
+    pub fn parse(s: &str) -> Option<Format> {
+        match s {
+            "csv" => Some(Format::Csv),
+            "parquet" => Some(Format::Parquet),
+            _ => None,
+        }
+    }
+
     /// `.csv` or `.parquet`.
     pub fn of(path: &Path) -> Result<Format, RunError> {
         match path.extension().and_then(|e| e.to_str()) {
@@ -63,10 +83,14 @@ pub struct Params {
     pub chunk_rows: usize,
     /// Worker threads for `parallel`.
     pub threads: usize,
+    /// `etl`: the file to write (written as `<output>.tmp`, renamed when complete).
+    pub output: Option<PathBuf>,
+    /// `etl`: the output format; `None` means the input's format.
+    pub output_format: Option<Format>,
 }
 
 impl Params {
-    /// Defaults: fail on bad rows, 100,000-row chunks, 2 threads.
+    /// Defaults: fail on bad rows, 100,000-row chunks, 2 threads, no `etl` output path.
     pub fn new(workload: Workload, input: impl Into<PathBuf>) -> Self {
         Params {
             workload,
@@ -74,6 +98,8 @@ impl Params {
             on_bad_row: OnBadRow::Fail,
             chunk_rows: 100_000,
             threads: 2,
+            output: None,
+            output_format: None,
         }
     }
 }

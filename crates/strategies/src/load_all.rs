@@ -1,11 +1,9 @@
 //! `load-all`: read the whole file into memory as rows, then compute (the seeds' `pd.read_csv`
-//! baseline). Memory grows with the file.
+//! baseline; for `etl`, `read_csv` → transform → `to_csv`). Memory grows with the file.
 
-use membench_kernel::Accumulator;
-
-use crate::csv_io::{Counts, OwnedRow, finish, for_each_row, open_csv};
+use crate::csv_io::{Counts, OwnedRow, for_each_row, open_csv};
 use crate::parquet_io::{fold_frame, read_all};
-use crate::{Format, Growth, Outcome, Params, RunError, Strategy};
+use crate::{Format, Growth, Outcome, Output, Params, RowSink, RunError, Strategy};
 
 pub struct LoadAll;
 
@@ -20,8 +18,9 @@ impl Strategy for LoadAll {
         Growth::Linear
     }
     fn run(&self, p: &Params) -> Result<Outcome, RunError> {
-        let mut acc = Accumulator::new(p.workload);
-        let counts = match Format::of(&p.input)? {
+        let format = Format::of(&p.input)?;
+        let mut out = Output::new(p)?;
+        let counts = match format {
             Format::Csv => {
                 let (mut reader, mut parser) = open_csv(&p.input)?;
                 let mut rows: Vec<OwnedRow> = Vec::new();
@@ -35,17 +34,17 @@ impl Strategy for LoadAll {
                     |r| rows.push(OwnedRow::from_row(r)),
                 )?;
                 for r in &rows {
-                    acc.add(&r.as_row());
+                    out.add(&r.as_row());
                 }
                 c
             }
             Format::Parquet => {
                 let df = read_all(&p.input)?;
                 let mut c = Counts::default();
-                c.add(fold_frame(&p.input, &df, 0, p.on_bad_row, &mut acc)?);
+                c.add(fold_frame(&p.input, &df, 0, p.on_bad_row, &mut out)?);
                 c
             }
         };
-        finish(&p.input, acc, counts)
+        out.finish(&p.input, counts)
     }
 }

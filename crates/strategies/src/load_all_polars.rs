@@ -3,7 +3,7 @@
 
 use polars::prelude::*;
 
-use crate::polars_plan::{outcome, plans, precheck, read_eager};
+use crate::polars_plan::{EtlFrames, etl_plan, outcome, plans, precheck, read_eager};
 use crate::{Format, Growth, Outcome, Params, RunError, Strategy};
 
 pub struct LoadAllPolars;
@@ -21,6 +21,14 @@ impl Strategy for LoadAllPolars {
     fn run(&self, p: &Params) -> Result<Outcome, RunError> {
         let format = Format::of(&p.input)?;
         precheck(p, format)?;
+        if !p.workload.is_aggregate() {
+            // Read everything, transform everything, then write (`read_csv` → ops → `to_csv`).
+            let mut frames = EtlFrames::new(p)?;
+            let result = read_eager(&p.input, format)
+                .and_then(|df| etl_plan(df.lazy()).collect())
+                .and_then(|df| frames.push(&df).map(|_| ()));
+            return frames.finish(&p.input, format, result);
+        }
         let result = read_eager(&p.input, format).and_then(|df| {
             let (stats, answer) = plans(df.lazy(), p.workload);
             Ok((stats.collect()?, answer.collect()?))

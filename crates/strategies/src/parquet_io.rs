@@ -5,13 +5,14 @@ use std::fs::File;
 use std::path::Path;
 
 use anyhow::Context;
-use membench_kernel::{Accumulator, COLUMNS, InputError, OnBadRow};
+use membench_kernel::{COLUMNS, InputError, OnBadRow, RowRef};
 use polars::prelude::*;
 
-use crate::RunError;
 use crate::csv_io::Counts;
+use crate::{RowSink, RunError};
 
-/// Columns the workloads read (projection: date, region and note are never loaded).
+/// Columns the aggregate workloads read (projection: date, region and note are not loaded;
+/// `etl` reads every column).
 pub const NEEDED: [&str; 7] = [
     "order_id",
     "customer_id",
@@ -78,14 +79,15 @@ pub fn read_all(path: &Path) -> Result<DataFrame, RunError> {
         .map_err(|e| polars_err(path, e))
 }
 
-/// Folds a frame's rows into `acc`, validating each row like the CSV kernel does.
-/// `first_row` is the frame's first row number in the file, for error messages.
+/// Hands a frame's valid rows to `sink`, validating each row like the CSV kernel does. Text
+/// columns the frame does not hold (projected away) read as empty. `first_row` is the frame's
+/// first row number in the file, for error messages.
 pub fn fold_frame(
     path: &Path,
     df: &DataFrame,
     first_row: usize,
     on_bad: OnBadRow,
-    acc: &mut Accumulator,
+    sink: &mut (impl RowSink + ?Sized),
 ) -> Result<Counts, RunError> {
     let get = |name: &str| df.column(name).map_err(|e| polars_err(path, e));
     let i64s = |name: &str| -> Result<Int64Chunked, RunError> {
@@ -96,22 +98,47 @@ pub fn fold_frame(
             .expect("cast to i64")
             .clone())
     };
+    let f64s = |name: &str| -> Result<Float64Chunked, RunError> {
+        Ok(get(name)?
+            .cast(&DataType::Float64)
+            .map_err(|e| polars_err(path, e))?
+            .f64()
+            .expect("cast to f64")
+            .clone())
+    };
+    let strs = |name: &str| -> Result<StringChunked, RunError> {
+        Ok(get(name)?
+            .cast(&DataType::String)
+            .map_err(|e| polars_err(path, e))?
+            .str()
+            .expect("cast to str")
+            .clone())
+    };
+    let optional = |name: &str| -> Result<Option<StringChunked>, RunError> {
+        match df.column(name) {
+            Ok(_) => strs(name).map(Some),
+            Err(_) => Ok(None),
+        }
+    };
     let order_id = i64s("order_id")?;
     let customer_id = i64s("customer_id")?;
     let product_id = i64s("product_id")?;
     let quantity = i64s("quantity")?;
-    let price = get("price")?
-        .cast(&DataType::Float64)
-        .map_err(|e| polars_err(path, e))?;
-    let price = price.f64().expect("cast to f64");
-    let discount = get("discount")?
-        .cast(&DataType::Float64)
-        .map_err(|e| polars_err(path, e))?;
-    let discount = discount.f64().expect("cast to f64");
-    let category = get("category")?
-        .cast(&DataType::String)
-        .map_err(|e| polars_err(path, e))?;
-    let category = category.str().expect("cast to str");
+    let price = f64s("price")?;
+    let discount = f64s("discount")?;
+    let category = strs("category")?;
+    let (date, region, note) = (
+        optional("order_date")?,
+        optional("region")?,
+        optional("note")?,
+    );
+    fn texts(c: &Option<StringChunked>) -> Box<dyn Iterator<Item = Option<&str>> + '_> {
+        match c {
+            Some(c) => Box::new(c.iter()),
+            None => Box::new(std::iter::repeat(None)),
+        }
+    }
+    let (mut date_it, mut region_it, mut note_it) = (texts(&date), texts(&region), texts(&note));
     let mut c = Counts::default();
     let rows = order_id
         .iter()
@@ -122,8 +149,11 @@ pub fn fold_frame(
         .zip(discount.iter())
         .zip(category.iter());
     for (i, ((((((id, cust), prod), q), p), d), cat)) in rows.enumerate() {
+        let order_date = date_it.next().flatten().unwrap_or_default();
+        let region = region_it.next().flatten().unwrap_or_default();
+        let note = note_it.next().flatten().unwrap_or_default();
         let verdict = match (id, cust, prod, q, p, cat) {
-            (Some(id), Some(_), Some(_), Some(q), Some(p), Some(cat)) => {
+            (Some(id), Some(cust), Some(prod), Some(q), Some(p), Some(cat)) => {
                 if q < 1 {
                     Err(format!("quantity: {q} is below 1"))
                 } else if p < 0.0 {
@@ -131,14 +161,25 @@ pub fn fold_frame(
                 } else if d.is_some_and(|d| d < 0.0) {
                     Err("discount is negative".to_string())
                 } else {
-                    Ok((id, cat, q, (p * 100.0).round() as i64))
+                    Ok(RowRef {
+                        order_id: id,
+                        order_date,
+                        customer_id: cust,
+                        region,
+                        category: cat,
+                        product_id: prod,
+                        quantity: q,
+                        price_cents: (p * 100.0).round() as i64,
+                        discount_cents: d.map(|d| (d * 100.0).round() as i64),
+                        note,
+                    })
                 }
             }
             _ => Err("a required value is missing (null)".to_string()),
         };
         match verdict {
-            Ok((id, cat, q, cents)) => {
-                acc.add_parts(id, cat, q, cents);
+            Ok(row) => {
+                sink.add(&row);
                 c.read += 1;
             }
             Err(reason) => match on_bad {

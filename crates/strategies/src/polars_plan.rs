@@ -10,7 +10,8 @@ use membench_kernel::{
 use polars::prelude::*;
 
 use crate::csv_io::{check_csv_header_only, locate_first_bad_row};
-use crate::{Format, Outcome, RunError, parquet_io};
+use crate::etl_out::{EtlSink, push_frame};
+use crate::{Format, Outcome, Params, RunError, etl_target, parquet_io};
 
 /// The `sales` schema as Polars types (dates and text as strings, money as floats).
 pub fn sales_schema() -> Schema {
@@ -30,7 +31,7 @@ pub fn sales_schema() -> Schema {
 
 /// Refuses `skip` (Polars cannot report exactly which rows it would drop) and checks the file
 /// before the engine sees it: empty file, header, missing columns.
-pub fn precheck(p: &crate::Params, format: Format) -> Result<(), RunError> {
+pub fn precheck(p: &Params, format: Format) -> Result<(), RunError> {
     if p.on_bad_row == OnBadRow::Skip {
         return Err(RunError::Unsupported(
             "--on-bad-row skip is not supported by the Polars strategies: Polars cannot report \
@@ -82,6 +83,9 @@ fn invalid() -> Expr {
 }
 
 /// Two plans over `lf`: statistics (`rows`, `invalid`) and the workload's answer.
+///
+/// # Panics
+/// For `etl`, which is not an aggregate: use [`etl_plan`].
 pub fn plans(lf: LazyFrame, workload: Workload) -> (LazyFrame, LazyFrame) {
     let base = lf
         .select(
@@ -114,6 +118,7 @@ pub fn plans(lf: LazyFrame, workload: Workload) -> (LazyFrame, LazyFrame) {
             col("quantity").sum().alias("sum_quantity"),
             col("total").sum().alias("sum_total"),
         ]),
+        Workload::Etl => unreachable!("etl is not an aggregate; it uses etl_plan"),
     };
     (stats, answer)
 }
@@ -127,6 +132,19 @@ fn i64_at(df: &DataFrame, name: &str) -> PolarsResult<Vec<Option<i64>>> {
         .collect())
 }
 
+/// The error for input the engine rejected or flagged: for CSV, the first bad line exactly as the
+/// hand-written strategies report it; otherwise the engine's message.
+fn bad_input(path: &Path, format: Format, engine_msg: String) -> RunError {
+    if format == Format::Csv {
+        match locate_first_bad_row(path) {
+            Ok(Some(e)) => return e.into(),
+            Ok(None) => {}
+            Err(e) => return e,
+        }
+    }
+    InputError::file(path, engine_msg).into()
+}
+
 /// Turns the engine's two result frames into an outcome, or into the same error the
 /// hand-written strategies report when the data holds bad rows or none.
 pub fn outcome(
@@ -135,16 +153,7 @@ pub fn outcome(
     workload: Workload,
     result: PolarsResult<(DataFrame, DataFrame)>,
 ) -> Result<Outcome, RunError> {
-    let bad = |engine_msg: String| -> RunError {
-        if format == Format::Csv {
-            match locate_first_bad_row(path) {
-                Ok(Some(e)) => return e.into(),
-                Ok(None) => {}
-                Err(e) => return e,
-            }
-        }
-        InputError::file(path, engine_msg).into()
-    };
+    let bad = |engine_msg: String| bad_input(path, format, engine_msg);
     let (stats, answer) = match result {
         Ok(x) => x,
         Err(e) => return Err(bad(format!("Polars could not read the file: {e}"))),
@@ -196,10 +205,106 @@ pub fn outcome(
             }
             Accumulator::GroupBy(acc).finish()
         }
+        Workload::Etl => unreachable!("etl results come from EtlFrames"),
     };
     Ok(Outcome {
         answer,
         rows_read: rows,
         rows_skipped: 0,
     })
+}
+
+/// The `etl` plan: the kernel's cleaning rules (`membench_kernel::etl`) as expressions, every
+/// output column in order, plus the `invalid` flag of each row.
+pub fn etl_plan(lf: LazyFrame) -> LazyFrame {
+    let text = |c: &str| {
+        col(c)
+            .fill_null(lit(""))
+            .str()
+            .strip_chars(lit(NULL).cast(DataType::String))
+    };
+    let cents = |e: Expr| (e * lit(100.0) + lit(0.5)).cast(DataType::Int64);
+    lf.with_columns([
+        cents(col("price")).alias("price_cents"),
+        cents(col("discount").fill_null(lit(0.0))).alias("discount_cents"),
+        invalid().alias("invalid"),
+    ])
+    .select([
+        col("order_id"),
+        text("order_date").alias("order_date"),
+        col("customer_id"),
+        text("region").str().to_lowercase().alias("region"),
+        text("category").str().to_lowercase().alias("category"),
+        col("product_id"),
+        col("quantity"),
+        col("price_cents"),
+        col("discount_cents"),
+        (col("quantity") * col("price_cents") - col("discount_cents")).alias("net_cents"),
+        text("note").alias("note"),
+        col("invalid"),
+    ])
+}
+
+/// Collects the `etl` plan's frames into the shared output writer.
+#[derive(Debug)]
+pub struct EtlFrames {
+    sink: EtlSink,
+    rows: u64,
+    invalid: u64,
+}
+
+impl EtlFrames {
+    /// Creates the output file.
+    pub fn new(p: &Params) -> Result<EtlFrames, RunError> {
+        let (path, format) = etl_target(p)?;
+        Ok(EtlFrames {
+            sink: EtlSink::create(&path, format)?,
+            rows: 0,
+            invalid: 0,
+        })
+    }
+
+    /// Writes one frame of the plan's output, in order. Returns `false` (stop) once a frame holds
+    /// an invalid row: the run will fail, so nothing more is written.
+    pub fn push(&mut self, df: &DataFrame) -> PolarsResult<bool> {
+        let invalid = df.column("invalid")?.bool()?.sum().unwrap_or(0) as u64;
+        if invalid > 0 || self.invalid > 0 {
+            self.invalid += invalid;
+            return Ok(false);
+        }
+        push_frame(&mut self.sink, df)?;
+        self.rows += df.height() as u64;
+        Ok(true)
+    }
+
+    /// The outcome once the engine is done (`result` is the engine's own result).
+    pub fn finish(
+        self,
+        path: &Path,
+        format: Format,
+        result: PolarsResult<()>,
+    ) -> Result<Outcome, RunError> {
+        if let Err(e) = result {
+            return Err(bad_input(
+                path,
+                format,
+                format!("Polars could not read the file: {e}"),
+            ));
+        }
+        if self.invalid > 0 {
+            return Err(bad_input(
+                path,
+                format,
+                format!("{} rows with missing or out-of-range values", self.invalid),
+            ));
+        }
+        if self.rows == 0 {
+            return Err(InputError::file(path, "has a header but no data rows").into());
+        }
+        Ok(Outcome {
+            answer: self.sink.finish()?,
+            rows_read: self.rows,
+            rows_skipped: 0,
+        })
+    }
 }

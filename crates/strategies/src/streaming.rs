@@ -2,11 +2,9 @@
 //! does not grow with the file (seed 000 §5 generators, seed 001). On Parquet the unit is one
 //! row group.
 
-use membench_kernel::Accumulator;
-
-use crate::csv_io::{Counts, finish, fold_all, open_csv};
+use crate::csv_io::{Counts, fold_all, open_csv};
 use crate::parquet_io::{fold_frame, read_slice, row_groups};
-use crate::{Format, Growth, Outcome, Params, RunError, Strategy};
+use crate::{Format, Growth, Outcome, Output, Params, RunError, Strategy};
 
 pub struct Streaming;
 
@@ -21,21 +19,22 @@ impl Strategy for Streaming {
         Growth::Constant
     }
     fn run(&self, p: &Params) -> Result<Outcome, RunError> {
-        let mut acc = Accumulator::new(p.workload);
-        let counts = match Format::of(&p.input)? {
+        let format = Format::of(&p.input)?;
+        let mut out = Output::new(p)?;
+        let counts = match format {
             Format::Csv => {
                 let (mut reader, mut parser) = open_csv(&p.input)?;
-                fold_all(&p.input, &mut reader, &mut parser, p.on_bad_row, &mut acc)?
+                fold_all(&p.input, &mut reader, &mut parser, p.on_bad_row, &mut out)?
             }
             Format::Parquet => {
                 let mut c = Counts::default();
                 for (offset, len) in row_groups(&p.input)? {
-                    let df = read_slice(&p.input, offset, len, false)?;
-                    c.add(fold_frame(&p.input, &df, offset, p.on_bad_row, &mut acc)?);
+                    let df = read_slice(&p.input, offset, len, !p.workload.is_aggregate())?;
+                    c.add(fold_frame(&p.input, &df, offset, p.on_bad_row, &mut out)?);
                 }
                 c
             }
         };
-        finish(&p.input, acc, counts)
+        out.finish(&p.input, counts)
     }
 }

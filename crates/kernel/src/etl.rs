@@ -1,0 +1,316 @@
+//! The `etl` workload's one transform and its encodings: every strategy cleans a row with
+//! [`Cleaner`] (or, in the Polars strategies, with the same rules written as expressions) and
+//! writes it as a CSV line with [`push_csv_row`] or into an [`EtlColumns`] batch for Parquet.
+//!
+//! The rules, applied to every valid row, in input order:
+//! - text fields (`order_date`, `region`, `category`, `note`) are trimmed of Unicode white space;
+//! - `region` and `category` are lowercased (Unicode rules, the same as `str::to_lowercase` and
+//!   Polars' `to_lowercase`);
+//! - money becomes exact integer cents: `price_cents`, `discount_cents` (a missing discount is 0);
+//! - `net_cents = quantity × price_cents − discount_cents` is added.
+
+use crate::parse::RowRef;
+
+/// Columns of the `etl` output, in file order.
+pub const ETL_COLUMNS: [&str; 11] = [
+    "order_id",
+    "order_date",
+    "customer_id",
+    "region",
+    "category",
+    "product_id",
+    "quantity",
+    "price_cents",
+    "discount_cents",
+    "net_cents",
+    "note",
+];
+
+/// Rows per row group in a Parquet `etl` output (fixed, so every strategy writes the same file).
+pub const ETL_ROW_GROUP_ROWS: usize = 65_536;
+
+/// One cleaned row, borrowing its text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EtlRow<'a> {
+    pub order_id: i64,
+    pub order_date: &'a str,
+    pub customer_id: i64,
+    pub region: &'a str,
+    pub category: &'a str,
+    pub product_id: i64,
+    pub quantity: i64,
+    pub price_cents: i64,
+    pub discount_cents: i64,
+    pub net_cents: i64,
+    pub note: &'a str,
+}
+
+/// Applies the `etl` rules, reusing its buffers: no allocation per row unless a `region` or
+/// `category` holds non-ASCII text that needs lowercasing.
+#[derive(Debug, Default)]
+pub struct Cleaner {
+    region: String,
+    category: String,
+}
+
+/// Trims `s` and lowercases it, into `buf` only when it changes.
+fn lower<'a>(s: &'a str, buf: &'a mut String) -> &'a str {
+    let s = s.trim();
+    if s.is_ascii() {
+        if !s.bytes().any(|b| b.is_ascii_uppercase()) {
+            return s;
+        }
+        buf.clear();
+        buf.push_str(s);
+        buf.make_ascii_lowercase();
+    } else {
+        *buf = s.to_lowercase();
+    }
+    buf
+}
+
+impl Cleaner {
+    /// A cleaner with empty buffers.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Cleans one validated row.
+    pub fn clean<'a>(&'a mut self, r: &RowRef<'a>) -> EtlRow<'a> {
+        let discount_cents = r.discount_cents.unwrap_or(0);
+        EtlRow {
+            order_id: r.order_id,
+            order_date: r.order_date.trim(),
+            customer_id: r.customer_id,
+            region: lower(r.region, &mut self.region),
+            category: lower(r.category, &mut self.category),
+            product_id: r.product_id,
+            quantity: r.quantity,
+            price_cents: r.price_cents,
+            discount_cents,
+            net_cents: r.quantity * r.price_cents - discount_cents,
+            note: r.note.trim(),
+        }
+    }
+}
+
+/// Appends a CSV field, quoted (with `""` escapes) only if it holds `,`, `"`, `\r` or `\n`.
+pub fn push_csv_field(out: &mut Vec<u8>, s: &str) {
+    if s.bytes().any(|b| matches!(b, b',' | b'"' | b'\n' | b'\r')) {
+        out.push(b'"');
+        for b in s.bytes() {
+            if b == b'"' {
+                out.push(b'"');
+            }
+            out.push(b);
+        }
+        out.push(b'"');
+    } else {
+        out.extend_from_slice(s.as_bytes());
+    }
+}
+
+/// Appends the header line of a CSV `etl` output.
+pub fn push_csv_header(out: &mut Vec<u8>) {
+    out.extend_from_slice(ETL_COLUMNS.join(",").as_bytes());
+    out.push(b'\n');
+}
+
+/// Appends one cleaned row as a CSV line (`\n`-terminated).
+pub fn push_csv_row(out: &mut Vec<u8>, r: &EtlRow<'_>) {
+    let mut num = itoa::Buffer::new();
+    let mut int = |out: &mut Vec<u8>, v: i64| {
+        out.extend_from_slice(num.format(v).as_bytes());
+        out.push(b',');
+    };
+    int(out, r.order_id);
+    push_csv_field(out, r.order_date);
+    out.push(b',');
+    int(out, r.customer_id);
+    push_csv_field(out, r.region);
+    out.push(b',');
+    push_csv_field(out, r.category);
+    out.push(b',');
+    int(out, r.product_id);
+    int(out, r.quantity);
+    int(out, r.price_cents);
+    int(out, r.discount_cents);
+    int(out, r.net_cents);
+    push_csv_field(out, r.note);
+    out.push(b'\n');
+}
+
+/// A column of strings in one buffer (no allocation per value).
+#[derive(Clone, Debug, Default)]
+pub struct TextColumn {
+    bytes: String,
+    ends: Vec<usize>,
+}
+
+impl TextColumn {
+    /// Appends a value.
+    pub fn push(&mut self, s: &str) {
+        self.bytes.push_str(s);
+        self.ends.push(self.bytes.len());
+    }
+    /// The `i`-th value.
+    pub fn get(&self, i: usize) -> &str {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        &self.bytes[start..self.ends[i]]
+    }
+    /// All values in order.
+    pub fn iter(&self) -> impl Iterator<Item = &str> + '_ {
+        (0..self.ends.len()).map(|i| self.get(i))
+    }
+    fn clear(&mut self) {
+        self.bytes.clear();
+        self.ends.clear();
+    }
+}
+
+/// A batch of cleaned rows, column by column: what a Parquet `etl` output is built from.
+#[derive(Clone, Debug, Default)]
+pub struct EtlColumns {
+    pub order_id: Vec<i64>,
+    pub order_date: TextColumn,
+    pub customer_id: Vec<i64>,
+    pub region: TextColumn,
+    pub category: TextColumn,
+    pub product_id: Vec<i64>,
+    pub quantity: Vec<i64>,
+    pub price_cents: Vec<i64>,
+    pub discount_cents: Vec<i64>,
+    pub net_cents: Vec<i64>,
+    pub note: TextColumn,
+}
+
+impl EtlColumns {
+    /// Appends a row.
+    pub fn push(&mut self, r: &EtlRow<'_>) {
+        self.order_id.push(r.order_id);
+        self.order_date.push(r.order_date);
+        self.customer_id.push(r.customer_id);
+        self.region.push(r.region);
+        self.category.push(r.category);
+        self.product_id.push(r.product_id);
+        self.quantity.push(r.quantity);
+        self.price_cents.push(r.price_cents);
+        self.discount_cents.push(r.discount_cents);
+        self.net_cents.push(r.net_cents);
+        self.note.push(r.note);
+    }
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        self.order_id.len()
+    }
+    /// Whether there are no rows.
+    pub fn is_empty(&self) -> bool {
+        self.order_id.is_empty()
+    }
+    /// The `i`-th row.
+    pub fn row(&self, i: usize) -> EtlRow<'_> {
+        EtlRow {
+            order_id: self.order_id[i],
+            order_date: self.order_date.get(i),
+            customer_id: self.customer_id[i],
+            region: self.region.get(i),
+            category: self.category.get(i),
+            product_id: self.product_id[i],
+            quantity: self.quantity[i],
+            price_cents: self.price_cents[i],
+            discount_cents: self.discount_cents[i],
+            net_cents: self.net_cents[i],
+            note: self.note.get(i),
+        }
+    }
+    /// Empties the batch, keeping its buffers.
+    pub fn clear(&mut self) {
+        for v in [
+            &mut self.order_id,
+            &mut self.customer_id,
+            &mut self.product_id,
+            &mut self.quantity,
+            &mut self.price_cents,
+            &mut self.discount_cents,
+            &mut self.net_cents,
+        ] {
+            v.clear();
+        }
+        for t in [
+            &mut self.order_date,
+            &mut self.region,
+            &mut self.category,
+            &mut self.note,
+        ] {
+            t.clear();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row<'a>(region: &'a str, category: &'a str, note: &'a str) -> RowRef<'a> {
+        RowRef {
+            order_id: 7,
+            order_date: " 2024-01-02 ",
+            customer_id: 3,
+            region,
+            category,
+            product_id: 9,
+            quantity: 4,
+            price_cents: 1_050,
+            discount_cents: None,
+            note,
+        }
+    }
+
+    #[test]
+    fn cleans_text_fills_discount_and_computes_net() {
+        let mut c = Cleaner::new();
+        let r = row("  North-East ", "BOOKS", "  a, \"quoted\" note ");
+        let e = c.clean(&r);
+        assert_eq!(e.order_date, "2024-01-02");
+        assert_eq!((e.region, e.category), ("north-east", "books"));
+        assert_eq!((e.discount_cents, e.net_cents), (0, 4_200));
+        let mut out = Vec::new();
+        push_csv_row(&mut out, &e);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "7,2024-01-02,3,north-east,books,9,4,1050,0,4200,\"a, \"\"quoted\"\" note\"\n"
+        );
+        let r = RowRef {
+            discount_cents: Some(30),
+            ..row("north", "books", "plain")
+        };
+        let e = c.clean(&r);
+        assert_eq!(e.net_cents, 4 * 1_050 - 30);
+        assert_eq!(e.region, "north", "already clean text is borrowed as is");
+    }
+
+    #[test]
+    fn lowercases_like_std_including_final_sigma() {
+        let mut c = Cleaner::new();
+        let e = c.clean(&row(" ΟΔΟΣ ", "Größe", ""));
+        assert_eq!(e.region, "ΟΔΟΣ".to_lowercase());
+        assert!(e.region.ends_with('ς'), "final sigma: {}", e.region);
+        assert_eq!(e.category, "größe");
+    }
+
+    #[test]
+    fn columns_round_trip_rows() {
+        let mut c = Cleaner::new();
+        let mut cols = EtlColumns::default();
+        let a = row("a", "b", "x");
+        let b = row("c", "d", "");
+        cols.push(&c.clean(&a));
+        cols.push(&c.clean(&b));
+        assert_eq!(cols.len(), 2);
+        assert_eq!(cols.row(0).note, "x");
+        assert_eq!(cols.row(1).region, "c");
+        assert_eq!(cols.row(1).note, "");
+        cols.clear();
+        assert!(cols.is_empty());
+    }
+}
