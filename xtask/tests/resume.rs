@@ -75,7 +75,8 @@ fn killed_run_resumes_without_losing_or_doubling() {
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
     let at_kill = lines(&results);
-    let total = 3 * 2 * 5;
+    // 3 strategies × the 3 default workloads (top-n, group-by, etl) × 5 repetitions.
+    let total = 3 * 3 * 5;
     assert!(
         at_kill < total,
         "the run finished before the kill ({at_kill} records)"
@@ -102,6 +103,8 @@ fn killed_run_resumes_without_losing_or_doubling() {
         assert_eq!(v["status"], "ok", "{line}");
     }
     assert_eq!(seen.len(), total, "one record per repetition: {seen:?}");
+    // etl's scratch outputs are gone once the run completes, even after the killed attempt.
+    assert!(!out.join("scratch").exists(), "scratch outputs left behind");
     assert!(
         seen.values().all(|&n| n == 1),
         "no repetition doubled: {seen:?}"

@@ -196,21 +196,8 @@ pub fn push_cents(out: &mut Vec<u8>, cents: i64, num: &mut itoa::Buffer) {
     out.push(b'0' + f % 10);
 }
 
-/// Appends a CSV field, quoting it when it holds a comma or a quote.
-pub fn push_field(out: &mut Vec<u8>, s: &str) {
-    if s.bytes().any(|b| b == b',' || b == b'"') {
-        out.push(b'"');
-        for b in s.bytes() {
-            if b == b'"' {
-                out.push(b'"');
-            }
-            out.push(b);
-        }
-        out.push(b'"');
-    } else {
-        out.extend_from_slice(s.as_bytes());
-    }
-}
+/// Appends a CSV field, quoted only when needed (the kernel's encoder, also used by `etl`).
+pub use membench_kernel::etl::push_csv_field as push_field;
 
 /// Appends one row as a CSV line. `bad` selects a malformed variant (index into [`BAD_KINDS`]).
 pub fn push_csv_row(

@@ -199,15 +199,16 @@ pub fn max_slope(declared: &str) -> Option<f64> {
 /// slope of log(median peak heap) on log(rows) between the two largest sizes.
 pub fn scaling(records: &[Record]) -> Vec<ScalingRow> {
     let cells = stats::cells(records);
-    let mut declared: BTreeMap<&str, &str> = BTreeMap::new();
+    // Growth is declared per strategy *and format* (lazy is bounded on CSV, linear on Parquet).
+    let mut declared: BTreeMap<(&str, &str), &str> = BTreeMap::new();
     for r in records {
         if let Some(d) = &r.declared_growth {
-            declared.insert(&r.strategy, d);
+            declared.insert((&r.strategy, &r.format), d);
         }
     }
     let mut out = Vec::new();
     for ((w, f, s), pts) in stats::heap_points(&cells) {
-        let Some(d) = declared.get(s.as_str()) else {
+        let Some(d) = declared.get(&(s.as_str(), f.as_str())) else {
             continue;
         };
         let Some(limit) = max_slope(d) else { continue };

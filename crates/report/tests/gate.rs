@@ -124,3 +124,26 @@ fn a_cell_that_stopped_working_is_a_regression() {
             .any(|r| r.metric == "status" && r.now == "oom")
     );
 }
+
+#[test]
+fn declared_growth_is_per_format() {
+    // lazy: bounded on CSV, linear on Parquet. A CSV cell that grows linearly must fail even
+    // when the Parquet records (declared linear) come last.
+    let mut records = Vec::new();
+    for (format, declared) in [("csv", "constant"), ("parquet", "linear")] {
+        for (rows, rep) in [(100_000u64, 1), (1_000_000, 1)] {
+            let mut r = rec("lazy", rows, rep, rows * 40, 10, "ok");
+            r.format = format.into();
+            r.dataset = format!("datasets/sales-{rows}-s42.{format}");
+            r.declared_growth = Some(declared.into());
+            records.push(r);
+        }
+    }
+    let rows = scaling(&records);
+    let csv = rows.iter().find(|r| r.cell.contains("csv")).unwrap();
+    assert_eq!(csv.declared, "constant");
+    assert_eq!(csv.verdict, Verdict::Regression);
+    let pq = rows.iter().find(|r| r.cell.contains("parquet")).unwrap();
+    assert_eq!(pq.declared, "linear");
+    assert_eq!(pq.verdict, Verdict::Pass);
+}

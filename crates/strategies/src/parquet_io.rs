@@ -89,48 +89,47 @@ pub fn fold_frame(
     on_bad: OnBadRow,
     sink: &mut (impl RowSink + ?Sized),
 ) -> Result<Counts, RunError> {
-    let get = |name: &str| df.column(name).map_err(|e| polars_err(path, e));
-    let i64s = |name: &str| -> Result<Int64Chunked, RunError> {
-        Ok(get(name)?
-            .cast(&DataType::Int64)
-            .map_err(|e| polars_err(path, e))?
-            .i64()
-            .expect("cast to i64")
-            .clone())
+    let cast = |name: &str, dtype: DataType| -> Result<Column, RunError> {
+        df.column(name)
+            .and_then(|c| c.cast(&dtype))
+            .map_err(|e| polars_err(path, e))
     };
-    let f64s = |name: &str| -> Result<Float64Chunked, RunError> {
-        Ok(get(name)?
-            .cast(&DataType::Float64)
-            .map_err(|e| polars_err(path, e))?
-            .f64()
-            .expect("cast to f64")
-            .clone())
-    };
-    let strs = |name: &str| -> Result<StringChunked, RunError> {
-        Ok(get(name)?
-            .cast(&DataType::String)
-            .map_err(|e| polars_err(path, e))?
-            .str()
-            .expect("cast to str")
-            .clone())
-    };
-    let optional = |name: &str| -> Result<Option<StringChunked>, RunError> {
+    let optional = |name: &str| -> Result<Option<Column>, RunError> {
         match df.column(name) {
-            Ok(_) => strs(name).map(Some),
+            Ok(_) => cast(name, DataType::String).map(Some),
             Err(_) => Ok(None),
         }
     };
-    let order_id = i64s("order_id")?;
-    let customer_id = i64s("customer_id")?;
-    let product_id = i64s("product_id")?;
-    let quantity = i64s("quantity")?;
-    let price = f64s("price")?;
-    let discount = f64s("discount")?;
-    let category = strs("category")?;
+    let (order_id, customer_id, product_id, quantity) = (
+        cast("order_id", DataType::Int64)?,
+        cast("customer_id", DataType::Int64)?,
+        cast("product_id", DataType::Int64)?,
+        cast("quantity", DataType::Int64)?,
+    );
+    let (price, discount) = (
+        cast("price", DataType::Float64)?,
+        cast("discount", DataType::Float64)?,
+    );
+    let category = cast("category", DataType::String)?;
     let (date, region, note) = (
         optional("order_date")?,
         optional("region")?,
         optional("note")?,
+    );
+    let int = |c: &Column| c.i64().expect("cast to i64").clone();
+    let float = |c: &Column| c.f64().expect("cast to f64").clone();
+    let (order_id, customer_id, product_id, quantity) = (
+        int(&order_id),
+        int(&customer_id),
+        int(&product_id),
+        int(&quantity),
+    );
+    let (price, discount) = (float(&price), float(&discount));
+    let category = category.str().expect("cast to str").clone();
+    let (date, region, note) = (
+        date.map(|c| c.str().expect("cast to str").clone()),
+        region.map(|c| c.str().expect("cast to str").clone()),
+        note.map(|c| c.str().expect("cast to str").clone()),
     );
     fn texts(c: &Option<StringChunked>) -> Box<dyn Iterator<Item = Option<&str>> + '_> {
         match c {
