@@ -1,4 +1,5 @@
-//! The allocation-heavy workload under membench's counting allocator.
+//! The allocator hooks under membench's counting allocator, at 1, 2 and 4 threads (compare with
+//! `alloc_system`: the same group and ids).
 
 use criterion::{Criterion, criterion_group, criterion_main};
 
@@ -7,9 +8,7 @@ static GLOBAL: membench_alloc::CountingAlloc = membench_alloc::CountingAlloc;
 
 fn bench(c: &mut Criterion) {
     assert!(membench_alloc::is_installed());
-    c.bench_function("alloc_heavy/counting", |b| {
-        b.iter(|| membench_benches::alloc_heavy(100_000))
-    });
+    membench_benches::bench_hooks(c, "counting");
 }
 
 criterion_group!(benches, bench);

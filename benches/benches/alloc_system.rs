@@ -1,12 +1,10 @@
-//! The allocation-heavy workload under the plain system allocator (compare with
-//! `alloc_counting`: same group and id, so criterion's numbers line up).
+//! The allocator hooks' baseline: the same workload under the plain system allocator, at 1, 2
+//! and 4 threads (compare with `alloc_counting`: the same group and ids).
 
 use criterion::{Criterion, criterion_group, criterion_main};
 
 fn bench(c: &mut Criterion) {
-    c.bench_function("alloc_heavy/system", |b| {
-        b.iter(|| membench_benches::alloc_heavy(100_000))
-    });
+    membench_benches::bench_hooks(c, "system");
 }
 
 criterion_group!(benches, bench);

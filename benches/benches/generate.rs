@@ -17,7 +17,7 @@ fn bench(c: &mut Criterion) {
             .meta
             .bytes;
         g.throughput(Throughput::Bytes(bytes));
-        g.bench_function(format!("{}-500k", format.ext()), |b| {
+        g.bench_function(format!("{}-500k", format.name()), |b| {
             b.iter(|| generate(&spec, format, dir.path(), true, &mut |_| {}).unwrap())
         });
     }

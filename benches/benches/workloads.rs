@@ -16,13 +16,13 @@ fn bench(c: &mut Criterion) {
     for workload in Workload::ALL {
         for format in [Format::Csv, Format::Parquet] {
             let out = generate(&spec, format, dir.path(), false, &mut |_| {}).unwrap();
-            let mut g = c.benchmark_group(format!("{workload}/{}", format.ext()));
+            let mut g = c.benchmark_group(format!("{workload}/{}", format.name()));
             g.sample_size(10);
             g.throughput(Throughput::Bytes(out.meta.bytes));
             for s in REGISTRY {
                 let mut p = Params::new(workload, &out.path);
                 // etl writes its output (same format as the input) next to it, each iteration.
-                p.output = Some(dir.path().join(format!("etl-output.{}", format.ext())));
+                p.output = Some(dir.path().join(format!("etl-output.{}", format.name())));
                 g.bench_function(s.name(), |b| b.iter(|| s.run(&p).unwrap()));
             }
             g.finish();

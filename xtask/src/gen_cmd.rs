@@ -39,7 +39,7 @@ pub struct GenArgs {
 }
 
 pub fn run(a: GenArgs) -> Result<()> {
-    let dir = binaries(false)?;
+    let dir = binaries()?;
     let mut cmd = Command::new(bin(&dir, "membench-gen")?);
     match &a.size {
         Some(s) => cmd.args(["--size", s]),

@@ -1,43 +1,101 @@
-//! `cargo xtask list`: strategies (from the runner's registry) and workloads.
+//! `cargo xtask list`: strategies (their registry metadata), workloads and formats. Reads the
+//! metadata from `membench-protocol`, so it builds nothing heavy and answers at once.
 
-use std::process::Command;
+use anyhow::Result;
+use clap::Args;
+use membench_kernel::Workload;
+use membench_protocol::{Format, STRATEGIES, Skip};
 
-use anyhow::{Context, Result};
+/// List strategies (with declared memory growth per format), workloads and formats.
+#[derive(Args, Debug)]
+pub struct ListArgs {
+    /// Print JSON: {"strategies": [...], "workloads": [...], "formats": [...]}.
+    #[arg(long, conflicts_with = "markdown")]
+    pub json: bool,
+    /// Print the README's strategy table (Markdown), as the tidy test expects it.
+    #[arg(long)]
+    pub markdown: bool,
+}
 
-use crate::util::{bin, binaries};
+/// The README's strategy table, from the registry metadata (a tidy test keeps them equal).
+pub fn markdown_table() -> String {
+    let mut t = String::from(
+        "| strategy | how it reads | memory on CSV | memory on Parquet | `--on-bad-row skip` | engine |\n\
+         |---|---|---|---|---|---|\n",
+    );
+    for s in STRATEGIES {
+        t.push_str(&format!(
+            "| `{}` | {} | {} | {} | {} | {} |\n",
+            s.name,
+            s.description,
+            s.growth.csv.name(),
+            s.growth.parquet.name(),
+            if s.skip == Skip::Counts {
+                "counts"
+            } else {
+                "refuses"
+            },
+            format!("{:?}", s.engine).to_lowercase(),
+        ));
+    }
+    t
+}
 
-pub fn run() -> Result<()> {
-    let dir = binaries(false)?;
-    let out = Command::new(bin(&dir, "membench-runner")?)
-        .arg("--list")
-        .output()
-        .context("running membench-runner --list")?;
-    println!("strategies:");
-    for line in String::from_utf8_lossy(&out.stdout).lines() {
-        let v: serde_json::Value =
-            serde_json::from_str(line).context("parsing the runner's list")?;
+fn workload_text(w: Workload) -> &'static str {
+    match w {
+        Workload::TopN => "100 largest orders by quantity × price above 1000, ties by order_id",
+        Workload::GroupBy => {
+            "per category: rows, sum of quantity, sum of quantity × price (exact cents)"
+        }
+        Workload::Etl => {
+            "clean every row (trim, lowercase, cents, net total), write it in input order; \
+             answer: rows written and the output's sha256"
+        }
+    }
+}
+
+pub fn run(a: ListArgs) -> Result<()> {
+    if a.markdown {
+        print!("{}", markdown_table());
+        return Ok(());
+    }
+    if a.json {
+        let workloads: Vec<serde_json::Value> = Workload::ALL
+            .iter()
+            .map(|w| serde_json::json!({"name": w.name(), "description": workload_text(*w)}))
+            .collect();
+        let v = serde_json::json!({
+            "strategies": STRATEGIES,
+            "workloads": workloads,
+            "formats": Format::ALL,
+        });
+        println!("{}", serde_json::to_string_pretty(&v)?);
+        return Ok(());
+    }
+    println!(
+        "strategies:\n  {:<16} {:<9} {:<9} {:<6} {:<7} description",
+        "name", "csv", "parquet", "skip", "engine"
+    );
+    for s in STRATEGIES {
         println!(
-            "  {:<16} {:<9} {}",
-            v["name"].as_str().unwrap_or(""),
-            v["growth"].as_str().unwrap_or(""),
-            v["description"].as_str().unwrap_or("")
+            "  {:<16} {:<9} {:<9} {:<6} {:<7} {}{}",
+            s.name,
+            s.growth.csv.name(),
+            s.growth.parquet.name(),
+            if s.skip == Skip::Counts { "yes" } else { "no" },
+            format!("{:?}", s.engine).to_lowercase(),
+            s.description,
+            if s.on_by_default {
+                ""
+            } else {
+                " (not on by default)"
+            }
         );
     }
+    println!("  (csv / parquet: declared memory growth, checked by `cargo xtask check`)");
     println!("workloads:");
-    for w in membench_kernel::Workload::ALL {
-        let what = match w {
-            membench_kernel::Workload::TopN => {
-                "100 largest orders by quantity × price above 1000, ties by order_id"
-            }
-            membench_kernel::Workload::GroupBy => {
-                "per category: rows, sum of quantity, sum of quantity × price (exact cents)"
-            }
-            membench_kernel::Workload::Etl => {
-                "clean every row (trim, lowercase, cents, net total), write it in input order; \
-                 answer: rows written and the output's sha256"
-            }
-        };
-        println!("  {:<16} {what}", w.name());
+    for w in Workload::ALL {
+        println!("  {:<16} {}", w.name(), workload_text(w));
     }
     println!("formats: csv, parquet");
     Ok(())

@@ -33,8 +33,8 @@ enum Command {
     Baseline(baseline::BaselineArgs),
     /// Compare a run with a baseline (memory regression gate); exit 1 on a regression.
     Check(check::CheckArgs),
-    /// List strategies and workloads.
-    List,
+    /// List strategies (declared growth per format), workloads and formats; builds nothing.
+    List(list::ListArgs),
 }
 
 fn main() -> Result<()> {
@@ -46,6 +46,6 @@ fn main() -> Result<()> {
         Command::Report(a) => report::run(a),
         Command::Baseline(a) => baseline::run(a),
         Command::Check(a) => std::process::exit(check::run(a)),
-        Command::List => list::run(),
+        Command::List(a) => list::run(a),
     }
 }

@@ -16,7 +16,7 @@ pub fn enter_workspace_root() -> Result<()> {
 
 /// Where the release binaries are. `MEMBENCH_BIN_DIR` points at prebuilt ones (tests use it);
 /// otherwise they are built now with `cargo build --release`.
-pub fn binaries(dhat: bool) -> Result<PathBuf> {
+pub fn binaries() -> Result<PathBuf> {
     if let Some(dir) = std::env::var_os("MEMBENCH_BIN_DIR") {
         return Ok(PathBuf::from(dir));
     }
@@ -31,9 +31,6 @@ pub fn binaries(dhat: bool) -> Result<PathBuf> {
         "-p",
         "membench-datagen",
     ]);
-    if dhat {
-        cmd.args(["--features", "membench-runner/dhat-heap"]);
-    }
     eprintln!("building the runner and generator (release)…");
     let status = cmd.status().context("running cargo build")?;
     if !status.success() {

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 fn bin_dir() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
     let dir = exe.parent().unwrap().parent().unwrap().to_path_buf();
-    for b in ["membench-runner", "membench-gen"] {
+    for b in ["membench-runner", "membench-runner-sys", "membench-gen"] {
         assert!(
             dir.join(b).exists(),
             "{} missing: run the tests with `cargo test --workspace`",
@@ -75,8 +75,9 @@ fn killed_run_resumes_without_losing_or_doubling() {
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
     let at_kill = lines(&results);
-    // 3 strategies × the 3 default workloads (top-n, group-by, etl) × 5 repetitions.
-    let total = 3 * 3 * 5;
+    // 3 strategies × the 3 default workloads (top-n, group-by, etl) × 5 repetitions × 2
+    // allocators (heap from the counting runner, time from the system-allocator runner).
+    let total = 3 * 3 * 5 * 2;
     assert!(
         at_kill < total,
         "the run finished before the kill ({at_kill} records)"
@@ -90,13 +91,14 @@ fn killed_run_resumes_without_losing_or_doubling() {
         .unwrap();
     assert!(status.success());
     let text = std::fs::read_to_string(&results).unwrap();
-    let mut seen: BTreeMap<(String, String, u64), u32> = BTreeMap::new();
+    let mut seen: BTreeMap<(String, String, String, u64), u32> = BTreeMap::new();
     for line in text.lines() {
         let v: serde_json::Value =
             serde_json::from_str(line).expect("every line is a whole record");
         let key = (
             v["strategy"].as_str().unwrap().to_string(),
             v["workload"].as_str().unwrap().to_string(),
+            v["allocator"].as_str().unwrap().to_string(),
             v["repetition"].as_u64().unwrap(),
         );
         *seen.entry(key).or_default() += 1;

@@ -9,7 +9,20 @@
 //! counters are process-wide, so a measurement taken while other threads allocate (e.g. tests
 //! running in parallel in one binary) includes their allocations.
 //!
-//! Overhead: see `benches/benches/alloc_overhead.rs` and ARCHITECTURE.md.
+//! Layout of the counters (divan's `alloc.rs` is the model):
+//! - `LIVE` sits alone on its cache line: it is the one counter every allocation and
+//!   deallocation must update in one shared place, because the peak is exact — the peak of the
+//!   *sum* over threads cannot be recovered from per-thread tallies afterwards. One shared
+//!   read-modify-write per size change is the floor of an exact peak.
+//! - `PEAK` and `BUDGET` share a mostly-read line: a new peak is written only when the live
+//!   heap passes the old one.
+//! - Totals and call counts are per thread, in cache-padded slots that only their thread writes
+//!   (a plain load and store, no locked instruction), summed on read. A thread takes a free slot
+//!   the first time it allocates and gives it back when it exits; past [`SLOTS`] threads alive
+//!   at once, the others share one overflow slot with atomic adds.
+//!
+//! Overhead: `benches/benches/alloc_counting.rs` against `alloc_system.rs` (the same workload
+//! under each allocator, at 1, 2 and 4 threads); figures in ARCHITECTURE.md.
 //!
 //! ```
 //! use membench_alloc::{CountingAlloc, measure};
@@ -22,20 +35,116 @@
 //! ```
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::cell::Cell;
+use std::sync::atomic::{
+    AtomicBool, AtomicU64, AtomicUsize, Ordering::Acquire, Ordering::Relaxed, Ordering::Release,
+};
 
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-static TOTAL: AtomicU64 = AtomicU64::new(0);
-static N_ALLOC: AtomicU64 = AtomicU64::new(0);
-static N_REALLOC: AtomicU64 = AtomicU64::new(0);
-static N_DEALLOC: AtomicU64 = AtomicU64::new(0);
-static BUDGET: AtomicUsize = AtomicUsize::new(0);
+pub use membench_protocol::{OOM_EXIT_CODE, OOM_MESSAGE_PREFIX};
 
-/// Exit code of a process whose heap budget was exceeded.
-pub const OOM_EXIT_CODE: i32 = 97;
-/// First words of the message printed when the heap budget is exceeded.
-pub const OOM_MESSAGE_PREFIX: &str = "membench: heap budget exceeded";
+/// A value alone on its own cache line (128 bytes: two lines, against adjacent-line prefetch).
+#[repr(align(128))]
+struct Padded<T>(T);
+
+/// The live heap: the one counter every size change updates in a shared place.
+static LIVE: Padded<AtomicUsize> = Padded(AtomicUsize::new(0));
+
+/// Read on every growth, written rarely.
+struct Limits {
+    peak: AtomicUsize,
+    budget: AtomicUsize,
+}
+static LIMITS: Padded<Limits> = Padded(Limits {
+    peak: AtomicUsize::new(0),
+    budget: AtomicUsize::new(0),
+});
+
+/// One thread's tallies.
+struct Tally {
+    total: AtomicU64,
+    n_alloc: AtomicU64,
+    n_realloc: AtomicU64,
+    n_dealloc: AtomicU64,
+}
+
+impl Tally {
+    const fn new() -> Tally {
+        Tally {
+            total: AtomicU64::new(0),
+            n_alloc: AtomicU64::new(0),
+            n_realloc: AtomicU64::new(0),
+            n_dealloc: AtomicU64::new(0),
+        }
+    }
+}
+
+/// Threads alive at once with a tally slot of their own; more share the overflow slot.
+pub const SLOTS: usize = 64;
+const OVERFLOW: usize = SLOTS;
+static TALLIES: [Padded<Tally>; SLOTS + 1] = [const { Padded(Tally::new()) }; SLOTS + 1];
+/// Which slots a living thread owns. A thread takes a free slot when it first allocates and
+/// gives it back when it exits, so threads that come and go (scoped workers) reuse slots.
+static TAKEN: [AtomicBool; SLOTS] = [const { AtomicBool::new(false) }; SLOTS];
+
+/// This thread's slot + 1 (0: none taken yet). Const-initialised, so it never allocates; its
+/// destructor gives the slot back when the thread exits (registered by std through the C
+/// runtime, which does not allocate through this allocator).
+struct SlotGuard(Cell<usize>);
+
+impl Drop for SlotGuard {
+    fn drop(&mut self) {
+        let v = self.0.get();
+        if v != 0 && v - 1 < SLOTS {
+            // Release: the next owner sees every count this thread stored.
+            TAKEN[v - 1].store(false, Release);
+        }
+    }
+}
+
+thread_local! {
+    static SLOT: SlotGuard = const { SlotGuard(Cell::new(0)) };
+}
+
+fn take_slot() -> usize {
+    (0..SLOTS)
+        .find(|&i| {
+            TAKEN[i]
+                .compare_exchange(false, true, Acquire, Relaxed)
+                .is_ok()
+        })
+        .unwrap_or(OVERFLOW)
+}
+
+#[inline]
+fn slot() -> usize {
+    SLOT.try_with(|s| {
+        let v = s.0.get();
+        if v != 0 {
+            return v - 1;
+        }
+        let n = take_slot();
+        s.0.set(n + 1);
+        n
+    })
+    // During thread teardown, after the slot was given back.
+    .unwrap_or(OVERFLOW)
+}
+
+/// Adds `v` to a counter of slot `i`: a plain load and store when the slot is this thread's
+/// alone, an atomic add in the shared overflow slot.
+#[inline]
+fn bump(i: usize, counter: impl Fn(&Tally) -> &AtomicU64, v: u64) {
+    let c = counter(&TALLIES[i].0);
+    if i == OVERFLOW {
+        c.fetch_add(v, Relaxed);
+    } else {
+        c.store(c.load(Relaxed) + v, Relaxed);
+    }
+}
+
+fn sum(counter: impl Fn(&Tally) -> &AtomicU64) -> u64 {
+    TALLIES.iter().map(|t| counter(&t.0).load(Relaxed)).sum()
+}
 
 /// The counting allocator. Install it with `#[global_allocator]`.
 #[derive(Debug, Clone, Copy, Default)]
@@ -43,15 +152,20 @@ pub struct CountingAlloc;
 
 #[inline]
 fn grow(size: usize) {
-    let live = LIVE.fetch_add(size, Relaxed) + size;
-    let budget = BUDGET.load(Relaxed);
+    let live = LIVE.0.fetch_add(size, Relaxed) + size;
+    let limits = &LIMITS.0;
+    let budget = limits.budget.load(Relaxed);
     if budget != 0 && live > budget {
         budget_exceeded(budget, live - size, size);
     }
-    if live > PEAK.load(Relaxed) {
-        PEAK.fetch_max(live, Relaxed);
+    if live > limits.peak.load(Relaxed) {
+        limits.peak.fetch_max(live, Relaxed);
     }
-    TOTAL.fetch_add(size as u64, Relaxed);
+}
+
+#[inline]
+fn shrink(size: usize) {
+    LIVE.0.fetch_sub(size, Relaxed);
 }
 
 #[cold]
@@ -86,7 +200,9 @@ unsafe impl GlobalAlloc for CountingAlloc {
     #[inline]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         grow(layout.size());
-        N_ALLOC.fetch_add(1, Relaxed);
+        let i = slot();
+        bump(i, |t| &t.total, layout.size() as u64);
+        bump(i, |t| &t.n_alloc, 1);
         // SAFETY: forwarded contract.
         unsafe { System.alloc(layout) }
     }
@@ -94,15 +210,17 @@ unsafe impl GlobalAlloc for CountingAlloc {
     #[inline]
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         grow(layout.size());
-        N_ALLOC.fetch_add(1, Relaxed);
+        let i = slot();
+        bump(i, |t| &t.total, layout.size() as u64);
+        bump(i, |t| &t.n_alloc, 1);
         // SAFETY: forwarded contract.
         unsafe { System.alloc_zeroed(layout) }
     }
 
     #[inline]
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size(), Relaxed);
-        N_DEALLOC.fetch_add(1, Relaxed);
+        shrink(layout.size());
+        bump(slot(), |t| &t.n_dealloc, 1);
         // SAFETY: forwarded contract.
         unsafe { System.dealloc(ptr, layout) }
     }
@@ -110,12 +228,14 @@ unsafe impl GlobalAlloc for CountingAlloc {
     #[inline]
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         let old = layout.size();
+        let i = slot();
         if new_size > old {
             grow(new_size - old);
+            bump(i, |t| &t.total, (new_size - old) as u64);
         } else {
-            LIVE.fetch_sub(old - new_size, Relaxed);
+            shrink(old - new_size);
         }
-        N_REALLOC.fetch_add(1, Relaxed);
+        bump(i, |t| &t.n_realloc, 1);
         // SAFETY: forwarded contract.
         unsafe { System.realloc(ptr, layout, new_size) }
     }
@@ -135,25 +255,25 @@ pub struct Snapshot {
 /// Reads the counters now.
 pub fn snapshot() -> Snapshot {
     Snapshot {
-        live_bytes: LIVE.load(Relaxed),
-        peak_bytes: PEAK.load(Relaxed),
-        total_allocated_bytes: TOTAL.load(Relaxed),
-        n_allocs: N_ALLOC.load(Relaxed),
-        n_reallocs: N_REALLOC.load(Relaxed),
-        n_deallocs: N_DEALLOC.load(Relaxed),
+        live_bytes: LIVE.0.load(Relaxed),
+        peak_bytes: LIMITS.0.peak.load(Relaxed),
+        total_allocated_bytes: sum(|t| &t.total),
+        n_allocs: sum(|t| &t.n_alloc),
+        n_reallocs: sum(|t| &t.n_realloc),
+        n_deallocs: sum(|t| &t.n_dealloc),
     }
 }
 
 /// Sets the peak to the current live bytes, so the next peak belongs to what runs after.
 pub fn reset_peak() {
-    PEAK.store(LIVE.load(Relaxed), Relaxed);
+    LIMITS.0.peak.store(LIVE.0.load(Relaxed), Relaxed);
 }
 
 /// Sets (or with `None` clears) the heap budget in bytes of live heap. The allocation that would
 /// cross it ends the process with [`OOM_EXIT_CODE`] and a message starting with
 /// [`OOM_MESSAGE_PREFIX`].
 pub fn set_budget(bytes: Option<usize>) {
-    BUDGET.store(bytes.unwrap_or(0), Relaxed);
+    LIMITS.0.budget.store(bytes.unwrap_or(0), Relaxed);
 }
 
 /// What a closure allocated, relative to the heap live when it started.
@@ -193,10 +313,10 @@ pub fn measure<R>(f: impl FnOnce() -> R) -> (R, AllocStats) {
 
 /// Whether [`CountingAlloc`] is the global allocator of this process.
 pub fn is_installed() -> bool {
-    let before = N_ALLOC.load(Relaxed);
+    let before = sum(|t| &t.n_alloc);
     let b = std::hint::black_box(Box::new(0u64));
     drop(b);
-    N_ALLOC.load(Relaxed) > before
+    sum(|t| &t.n_alloc) > before
 }
 
 /// Runs `f` and panics if its peak heap exceeds `limit_bytes` — an in-test memory assertion in

@@ -6,9 +6,9 @@ use std::io::{BufWriter, Write};
 use std::path::Path;
 
 use anyhow::{Context, Result};
+use membench_kernel::HashingWriter;
 use rand::Rng;
 use rayon::prelude::*;
-use sha2::{Digest, Sha256};
 
 use crate::BLOCK_ROWS;
 use crate::rows::{BAD_KINDS, block_rng, date_table, gen_row, push_csv_row};
@@ -44,13 +44,9 @@ pub(crate) fn write_csv(
 ) -> Result<Written> {
     let dates = date_table();
     let file = File::create(tmp).with_context(|| format!("creating {}", tmp.display()))?;
-    let mut w = BufWriter::with_capacity(1 << 20, file);
-    let mut hasher = Sha256::new();
-    let mut bytes = 0u64;
+    let mut w = HashingWriter::new(BufWriter::with_capacity(1 << 20, file));
     let header = membench_kernel::COLUMNS.join(",") + "\n";
     w.write_all(header.as_bytes())?;
-    hasher.update(header.as_bytes());
-    bytes += header.len() as u64;
     let n_blocks = spec.rows.div_ceil(BLOCK_ROWS);
     // A bounded window of blocks in flight keeps memory flat whatever `rows` is.
     let window = (rayon::current_num_threads() * 2) as u64;
@@ -64,8 +60,6 @@ pub(crate) fn write_csv(
             .collect();
         for (text, counts) in blocks {
             w.write_all(&text)?;
-            hasher.update(&text);
-            bytes += text.len() as u64;
             for (t, c) in bad.iter_mut().zip(counts) {
                 *t += c;
             }
@@ -73,6 +67,7 @@ pub(crate) fn write_csv(
         b = hi;
         progress((b * BLOCK_ROWS).min(spec.rows));
     }
+    let (w, bytes, sha256) = w.finish();
     w.into_inner()
         .map_err(|e| e.into_error())
         .and_then(|f| f.sync_all())
@@ -85,7 +80,7 @@ pub(crate) fn write_csv(
         .collect();
     Ok(Written {
         bytes,
-        sha256: hex::encode(hasher.finalize()),
+        sha256,
         bad_rows,
     })
 }

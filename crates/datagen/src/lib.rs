@@ -24,8 +24,9 @@ mod spec;
 
 pub use rows::{BAD_KINDS, CATEGORIES, REGIONS};
 pub use spec::{
-    Format, GenOutput, GenSpec, Meta, ParquetCompressionName, generate, parse_count, parse_size,
-    read_meta, rows_label,
+    Format, GenOutput, GenSpec, Meta, ParquetCompressionName, file_name, generate,
+    parse_compression, parse_count, parse_format, parse_size, read_meta, rows_for_bytes,
+    rows_label,
 };
 
 /// Version of the generator's output; part of every sidecar. Bump when bytes change.

@@ -3,35 +3,16 @@
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::BufWriter;
 use std::path::Path;
 
 use anyhow::{Context, Result};
+use membench_kernel::HashingWriter;
 use polars::prelude::*;
-use sha2::{Digest, Sha256};
 
 use crate::BLOCK_ROWS;
 use crate::rows::{CATEGORIES, REGIONS, block_rng, date_table, gen_row};
 use crate::spec::{GenSpec, ParquetCompressionName, Written};
-
-/// A writer that hashes and counts what passes through it.
-struct HashingWriter<W> {
-    inner: W,
-    hasher: Sha256,
-    bytes: u64,
-}
-
-impl<W: Write> Write for HashingWriter<W> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.hasher.update(&buf[..n]);
-        self.bytes += n as u64;
-        Ok(n)
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.inner.flush()
-    }
-}
 
 /// Builds the DataFrame for rows `[start, end)`.
 pub(crate) fn frame(
@@ -98,11 +79,7 @@ pub(crate) fn write_parquet(
 ) -> Result<Written> {
     let dates = date_table();
     let file = File::create(tmp).with_context(|| format!("creating {}", tmp.display()))?;
-    let mut sink = HashingWriter {
-        inner: BufWriter::with_capacity(1 << 20, file),
-        hasher: Sha256::new(),
-        bytes: 0,
-    };
+    let mut sink = HashingWriter::new(BufWriter::with_capacity(1 << 20, file));
     let compression = match spec.compression {
         ParquetCompressionName::Uncompressed => ParquetCompression::Uncompressed,
         ParquetCompressionName::Snappy => ParquetCompression::Snappy,
@@ -129,11 +106,7 @@ pub(crate) fn write_parquet(
         }
         writer.finish()?;
     }
-    let HashingWriter {
-        inner,
-        hasher,
-        bytes,
-    } = sink;
+    let (inner, bytes, sha256) = sink.finish();
     inner
         .into_inner()
         .map_err(|e| e.into_error())
@@ -141,7 +114,7 @@ pub(crate) fn write_parquet(
         .with_context(|| format!("writing {}", tmp.display()))?;
     Ok(Written {
         bytes,
-        sha256: hex::encode(hasher.finalize()),
+        sha256,
         bad_rows: BTreeMap::new(),
     })
 }

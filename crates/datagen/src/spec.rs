@@ -5,113 +5,21 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use serde::{Deserialize, Serialize};
 
 use crate::{AVG_ROW_BYTES, GENERATOR_VERSION};
 
-/// Output format.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Format {
-    Csv,
-    Parquet,
+pub use membench_protocol::{Format, GenSpec, ParquetCompressionName, Sidecar as Meta};
+
+/// Parses `csv` or `parquet`.
+pub fn parse_format(s: &str) -> Result<Format> {
+    Format::parse(s).with_context(|| format!("unknown format {s:?} (expected csv or parquet)"))
 }
 
-impl Format {
-    /// File extension and command-line name.
-    pub fn ext(self) -> &'static str {
-        match self {
-            Format::Csv => "csv",
-            Format::Parquet => "parquet",
-        }
-    }
-    /// Parses `csv` or `parquet`.
-    pub fn parse(s: &str) -> Result<Format> {
-        match s {
-            "csv" => Ok(Format::Csv),
-            "parquet" => Ok(Format::Parquet),
-            _ => bail!("unknown format {s:?} (expected csv or parquet)"),
-        }
-    }
-}
-
-/// Parquet compression codecs the generator offers.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ParquetCompressionName {
-    Uncompressed,
-    Snappy,
-    Zstd,
-    Lz4,
-}
-
-impl ParquetCompressionName {
-    /// Parses a codec name.
-    pub fn parse(s: &str) -> Result<Self> {
-        Ok(match s {
-            "uncompressed" | "none" => Self::Uncompressed,
-            "snappy" => Self::Snappy,
-            "zstd" => Self::Zstd,
-            "lz4" => Self::Lz4,
-            _ => bail!("unknown parquet compression {s:?} (uncompressed, snappy, zstd, lz4)"),
-        })
-    }
-    /// The codec name.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Uncompressed => "uncompressed",
-            Self::Snappy => "snappy",
-            Self::Zstd => "zstd",
-            Self::Lz4 => "lz4",
-        }
-    }
-}
-
-/// Everything that determines a dataset's bytes.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct GenSpec {
-    /// Rows (lines after the header, malformed ones included).
-    pub rows: u64,
-    pub seed: u64,
-    /// Fraction of rows replaced by malformed ones (CSV only).
-    pub bad_row_rate: f64,
-    /// Rows per Parquet row group.
-    pub row_group_rows: usize,
-    pub compression: ParquetCompressionName,
-}
-
-impl Default for GenSpec {
-    fn default() -> Self {
-        GenSpec {
-            rows: 1_000_000,
-            seed: 42,
-            bad_row_rate: 0.0,
-            row_group_rows: 100_000,
-            compression: ParquetCompressionName::Snappy,
-        }
-    }
-}
-
-/// The sidecar written next to every dataset as `<file>.meta.json`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Meta {
-    pub schema: String,
-    pub format: Format,
-    pub file: String,
-    /// Lines after the header (CSV) or rows (Parquet), malformed ones included.
-    pub rows: u64,
-    /// Rows a strategy reads when skipping bad rows (`rows` minus every injected kind).
-    pub valid_rows: u64,
-    /// Rows a strategy reports as skipped with `--on-bad-row skip` (empty lines are ignored,
-    /// not counted).
-    pub expected_rows_skipped: u64,
-    pub bytes: u64,
-    pub seed: u64,
-    pub generator_version: u32,
-    pub options: GenSpec,
-    /// Injected malformed rows by kind.
-    pub bad_rows: BTreeMap<String, u64>,
-    pub sha256: String,
+/// Parses a Parquet codec name.
+pub fn parse_compression(s: &str) -> Result<ParquetCompressionName> {
+    ParquetCompressionName::parse(s).with_context(|| {
+        format!("unknown parquet compression {s:?} (uncompressed, snappy, zstd, lz4)")
+    })
 }
 
 /// What [`generate`] produced.
@@ -151,47 +59,45 @@ pub fn parse_size(s: &str) -> Result<u64> {
         .map_err(|e| anyhow::anyhow!("{s:?} is not a size (e.g. 512MiB, 1GiB, 2GB): {e}"))
 }
 
-impl GenSpec {
-    /// Rows for a target CSV size (≈ [`AVG_ROW_BYTES`] a row).
-    pub fn rows_for_bytes(bytes: u64) -> u64 {
-        bytes.div_ceil(AVG_ROW_BYTES).max(1)
-    }
+/// Rows for a target CSV size (≈ [`AVG_ROW_BYTES`] a row).
+pub fn rows_for_bytes(bytes: u64) -> u64 {
+    bytes.div_ceil(AVG_ROW_BYTES).max(1)
+}
 
-    /// The dataset's file name: schema, size, seed and any non-default option.
-    pub fn file_name(&self, format: Format) -> String {
-        let mut name = format!("sales-{}-s{}", rows_label(self.rows), self.seed);
-        if self.bad_row_rate > 0.0 {
-            name.push_str(&format!("-bad{}", self.bad_row_rate));
-        }
-        if format == Format::Parquet {
-            let d = GenSpec::default();
-            if self.row_group_rows != d.row_group_rows {
-                name.push_str(&format!("-rg{}", rows_label(self.row_group_rows as u64)));
-            }
-            if self.compression != d.compression {
-                name.push_str(&format!("-{}", self.compression.name()));
-            }
-        }
-        format!("{name}.{}", format.ext())
+/// The dataset's file name: schema, size, seed and any non-default option.
+pub fn file_name(spec: &GenSpec, format: Format) -> String {
+    let mut name = format!("sales-{}-s{}", rows_label(spec.rows), spec.seed);
+    if spec.bad_row_rate > 0.0 {
+        name.push_str(&format!("-bad{}", spec.bad_row_rate));
     }
+    if format == Format::Parquet {
+        let d = GenSpec::default();
+        if spec.row_group_rows != d.row_group_rows {
+            name.push_str(&format!("-rg{}", rows_label(spec.row_group_rows as u64)));
+        }
+        if spec.compression != d.compression {
+            name.push_str(&format!("-{}", spec.compression.name()));
+        }
+    }
+    format!("{name}.{}", format.name())
+}
 
-    fn check(&self, format: Format) -> Result<()> {
-        if !(0.0..=1.0).contains(&self.bad_row_rate) {
-            bail!(
-                "--bad-row-rate must be between 0 and 1, got {}",
-                self.bad_row_rate
-            );
-        }
-        if format == Format::Parquet && self.bad_row_rate > 0.0 {
-            bail!(
-                "--bad-row-rate applies to CSV only: a typed Parquet file cannot hold malformed rows"
-            );
-        }
-        if self.row_group_rows == 0 {
-            bail!("--row-group-rows must be at least 1");
-        }
-        Ok(())
+fn check(spec: &GenSpec, format: Format) -> Result<()> {
+    if !(0.0..=1.0).contains(&spec.bad_row_rate) {
+        bail!(
+            "--bad-row-rate must be between 0 and 1, got {}",
+            spec.bad_row_rate
+        );
     }
+    if format == Format::Parquet && spec.bad_row_rate > 0.0 {
+        bail!(
+            "--bad-row-rate applies to CSV only: a typed Parquet file cannot hold malformed rows"
+        );
+    }
+    if spec.row_group_rows == 0 {
+        bail!("--row-group-rows must be at least 1");
+    }
+    Ok(())
 }
 
 /// Reads a sidecar.
@@ -215,9 +121,9 @@ pub fn generate(
     force: bool,
     progress: &mut dyn FnMut(u64),
 ) -> Result<GenOutput> {
-    spec.check(format)?;
+    check(spec, format)?;
     fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let path = dir.join(spec.file_name(format));
+    let path = dir.join(file_name(spec, format));
     let sidecar = meta_path(&path);
     if !force
         && let Ok(meta) = read_meta(&sidecar)
@@ -233,7 +139,7 @@ pub fn generate(
     }
     let tmp = dir.join(format!(
         ".{}.tmp-{}",
-        spec.file_name(format),
+        file_name(spec, format),
         std::process::id()
     ));
     let result = match format {
@@ -258,7 +164,7 @@ pub fn generate(
     let meta = Meta {
         schema: "sales".into(),
         format,
-        file: spec.file_name(format),
+        file: file_name(spec, format),
         rows: spec.rows,
         valid_rows: spec.rows - all_bad,
         expected_rows_skipped: skipped,

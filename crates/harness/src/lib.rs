@@ -22,42 +22,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-/// Exit code the runner uses when its heap budget is exceeded (`membench-alloc`).
-pub const OOM_EXIT_CODE: i32 = 97;
-/// Message prefix the runner prints when its heap budget is exceeded.
-pub const OOM_MESSAGE_PREFIX: &str = "membench: heap budget exceeded";
-
-/// How a cell ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Status {
-    /// Exited 0 with a JSON record.
-    Ok,
-    /// Heap budget exceeded, or an allocation failed under an address-space cap.
-    Oom,
-    /// Killed after the timeout.
-    Timeout,
-    /// Exited non-zero (bad input, unsupported option, panic).
-    Error,
-    /// Killed by a signal (abort, segfault, external kill).
-    Crash,
-    /// Ran, but its answer differs from the other strategies' (set by the caller).
-    WrongAnswer,
-}
-
-impl Status {
-    /// The status as written in results.
-    pub fn name(self) -> &'static str {
-        match self {
-            Status::Ok => "ok",
-            Status::Oom => "oom",
-            Status::Timeout => "timeout",
-            Status::Error => "error",
-            Status::Crash => "crash",
-            Status::WrongAnswer => "wrong-answer",
-        }
-    }
-}
+pub use membench_protocol::{OOM_EXIT_CODE, OOM_MESSAGE_PREFIX, RunnerRecord, Status};
 
 /// One RSS sample.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -113,8 +78,8 @@ pub struct Measured {
     pub signal: Option<String>,
     /// Last lines of stderr (for error / crash / oom).
     pub stderr_tail: String,
-    /// The runner's JSON record (its last stdout line), if any.
-    pub runner: Option<serde_json::Value>,
+    /// The runner's record (its last JSON stdout line), if it printed one.
+    pub runner: Option<RunnerRecord>,
     /// Kernel high-water mark of resident memory for this child alone (`wait4` ru_maxrss).
     pub peak_rss_bytes: u64,
     /// Highest sampled anonymous RSS (heap, stacks — not file-backed mmaps).
@@ -255,11 +220,7 @@ pub fn run_cell(cmd: &CellCommand) -> Measured {
     let wall_ns = start.elapsed().as_nanos() as u64;
     let stdout = String::from_utf8_lossy(&out_thread.join().unwrap_or_default()).into_owned();
     let stderr = String::from_utf8_lossy(&err_thread.join().unwrap_or_default()).into_owned();
-    let runner = stdout
-        .lines()
-        .rev()
-        .find(|l| l.trim_start().starts_with('{'))
-        .and_then(|l| serde_json::from_str::<serde_json::Value>(l).ok());
+    let runner = RunnerRecord::from_stdout(&stdout);
     let tv_ns = |tv: libc::timeval| tv.tv_sec as u64 * 1_000_000_000 + tv.tv_usec as u64 * 1000;
 
     let (exit_code, signal) = if libc::WIFEXITED(wstatus) {

@@ -25,12 +25,15 @@
 mod accumulate;
 mod answer;
 pub mod etl;
+mod hash;
 mod parse;
+pub mod rules;
 mod schema;
 
 pub use accumulate::{Accumulator, GroupAcc, TopN};
 pub use answer::{Answer, GroupRow, TopRow};
 pub use etl::{Cleaner, ETL_COLUMNS, ETL_ROW_GROUP_ROWS, EtlColumns, EtlRow};
+pub use hash::HashingWriter;
 pub use parse::{
     BadKind, BadRow, LineParser, LineReader, RowRef, parse_cents, parse_i64, validate_header,
 };

@@ -54,7 +54,7 @@ impl fmt::Display for BadRow {
 }
 
 impl BadRow {
-    fn new(kind: BadKind, reason: String) -> Self {
+    pub(crate) fn new(kind: BadKind, reason: String) -> Self {
         BadRow { kind, reason }
     }
 }
@@ -250,24 +250,7 @@ impl LineParser {
         } else {
             Some(cents(8)?)
         };
-        if quantity < 1 {
-            return Err(BadRow::new(
-                BadKind::OutOfRange,
-                format!("quantity: {quantity} is below 1"),
-            ));
-        }
-        if price_cents < 0 {
-            return Err(BadRow::new(
-                BadKind::OutOfRange,
-                format!("price: {:?} is negative", text(7)),
-            ));
-        }
-        if discount_cents.is_some_and(|d| d < 0) {
-            return Err(BadRow::new(
-                BadKind::OutOfRange,
-                format!("discount: {:?} is negative", text(8)),
-            ));
-        }
+        crate::rules::check_values(quantity, price_cents, discount_cents)?;
         Ok(RowRef {
             order_id,
             order_date: text(1),

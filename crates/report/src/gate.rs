@@ -12,6 +12,8 @@ use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
 
+use membench_protocol::{Growth, Status};
+
 use crate::format::{bytes, duration_ns, rows};
 use crate::record::{CellKey, Record, RunContext};
 use crate::stats::{self, Spread};
@@ -24,7 +26,7 @@ pub const BASELINE_VERSION: u32 = 1;
 pub struct BaselineCell {
     #[serde(flatten)]
     pub key: CellKey,
-    pub status: String,
+    pub status: Status,
     pub peak_heap_bytes: Option<f64>,
     /// (max − min) / median of the peak heap over the baseline's repetitions.
     pub peak_heap_spread: f64,
@@ -135,7 +137,7 @@ pub struct CheckRow {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ScalingRow {
     pub cell: String,
-    pub declared: String,
+    pub declared: Growth,
     /// Slope of log(peak heap) on log(rows) between the two largest sizes.
     pub slope: f64,
     pub verdict: Verdict,
@@ -148,6 +150,9 @@ pub struct CheckOutcome {
     pub scaling: Vec<ScalingRow>,
     /// Baseline cells the run did not have.
     pub not_run: Vec<String>,
+    /// Strategies of the run with no baseline cell at all, and how many cells each ran.
+    #[serde(default)]
+    pub not_gated: Vec<(String, usize)>,
     /// Cells compared.
     pub compared: usize,
 }
@@ -184,34 +189,32 @@ fn pct(base: f64, now: f64) -> String {
     format!("{:+.1}%", (now / base - 1.0) * 100.0)
 }
 
-/// The largest slope a declared growth allows. The gate catches a change of complexity class
-/// (bounded → growing like √n or worse, linear → clearly superlinear); drift within a class is
-/// the per-cell heap tolerance's job.
-pub fn max_slope(declared: &str) -> Option<f64> {
-    match declared {
-        "constant" => Some(0.5),
-        "linear" => Some(1.5),
-        _ => None,
-    }
+/// A strategy's declared growth on a format: its registry metadata
+/// (`membench_protocol::STRATEGIES`), or for a strategy the registry does not know (an
+/// external program, an older run) what its records declared.
+pub fn declared_growth(records: &[Record], strategy: &str, format: &str) -> Option<Growth> {
+    let f = membench_protocol::Format::parse(format);
+    membench_protocol::strategy(strategy)
+        .zip(f)
+        .map(|(info, f)| info.growth.of(f))
+        .or_else(|| {
+            records
+                .iter()
+                .find(|r| r.strategy == strategy && r.format == format)
+                .and_then(|r| r.declared_growth)
+        })
 }
 
 /// Scaling assertions: for each strategy with a declared growth and at least two sizes, the
 /// slope of log(median peak heap) on log(rows) between the two largest sizes.
 pub fn scaling(records: &[Record]) -> Vec<ScalingRow> {
     let cells = stats::cells(records);
-    // Growth is declared per strategy *and format* (lazy is bounded on CSV, linear on Parquet).
-    let mut declared: BTreeMap<(&str, &str), &str> = BTreeMap::new();
-    for r in records {
-        if let Some(d) = &r.declared_growth {
-            declared.insert((&r.strategy, &r.format), d);
-        }
-    }
     let mut out = Vec::new();
+    // Growth is declared per strategy *and format* (lazy is bounded on CSV, linear on Parquet).
     for ((w, f, s), pts) in stats::heap_points(&cells) {
-        let Some(d) = declared.get(&(s.as_str(), f.as_str())) else {
+        let Some(d) = declared_growth(records, &s, &f) else {
             continue;
         };
-        let Some(limit) = max_slope(d) else { continue };
         if pts.len() < 2 {
             continue;
         }
@@ -225,9 +228,9 @@ pub fn scaling(records: &[Record]) -> Vec<ScalingRow> {
                 rows(last[0].0),
                 rows(last[1].0)
             ),
-            declared: d.to_string(),
+            declared: d,
             slope: fit.slope,
-            verdict: if fit.slope > limit {
+            verdict: if fit.slope > d.max_slope() {
                 Verdict::Regression
             } else {
                 Verdict::Pass
@@ -235,6 +238,24 @@ pub fn scaling(records: &[Record]) -> Vec<ScalingRow> {
         });
     }
     out
+}
+
+/// Strategies of the run that have no cell in the baseline: reported as "not gated", never
+/// silently skipped. Each with the number of its cells in the run.
+fn not_gated(
+    baseline: &Baseline,
+    now: &BTreeMap<CellKey, stats::CellStats>,
+) -> Vec<(String, usize)> {
+    let gated: std::collections::BTreeSet<&str> = baseline
+        .cells
+        .iter()
+        .map(|c| c.key.strategy.as_str())
+        .collect();
+    let mut out: BTreeMap<String, usize> = BTreeMap::new();
+    for k in now.keys().filter(|k| !gated.contains(k.strategy.as_str())) {
+        *out.entry(k.strategy.clone()).or_default() += 1;
+    }
+    out.into_iter().collect()
 }
 
 /// Compares a run with a baseline.
@@ -245,6 +266,7 @@ pub fn check(baseline: &Baseline, records: &[Record], tol: &Tolerances) -> Check
         .collect();
     let mut out = CheckOutcome {
         scaling: scaling(records),
+        not_gated: not_gated(baseline, &now),
         ..CheckOutcome::default()
     };
     for b in &baseline.cells {
@@ -254,8 +276,8 @@ pub fn check(baseline: &Baseline, records: &[Record], tol: &Tolerances) -> Check
             continue;
         };
         out.compared += 1;
-        if n.status != "ok" {
-            let verdict = if b.status == "ok" {
+        if !n.status.is_ok() {
+            let verdict = if b.status.is_ok() {
                 Verdict::Regression
             } else {
                 Verdict::Warn
@@ -263,8 +285,8 @@ pub fn check(baseline: &Baseline, records: &[Record], tol: &Tolerances) -> Check
             out.rows.push(CheckRow {
                 cell: name,
                 metric: "status".into(),
-                baseline: b.status.clone(),
-                now: n.status.clone(),
+                baseline: b.status.to_string(),
+                now: n.status.to_string(),
                 change: "–".into(),
                 verdict,
             });
@@ -343,6 +365,16 @@ pub fn markdown(out: &CheckOutcome) -> String {
         out.compared,
         out.not_run.len()
     );
+    for (strategy, cells) in &out.not_gated {
+        let _ = writeln!(
+            md,
+            "- `{strategy}`: **not gated** ({cells} cells ran; the baseline has none of its cells \
+             — regenerate it with `cargo xtask baseline`)"
+        );
+    }
+    if !out.not_gated.is_empty() {
+        let _ = writeln!(md);
+    }
     let _ = writeln!(md, "| cell | metric | baseline | now | change | verdict |");
     let _ = writeln!(md, "|---|---|---|---|---|---|");
     let mut passing = 0;
@@ -372,7 +404,7 @@ pub fn markdown(out: &CheckOutcome) -> String {
                 "| {} | {} (max slope {}) | {:.2} | {} |",
                 s.cell,
                 s.declared,
-                max_slope(&s.declared).unwrap_or(0.0),
+                s.declared.max_slope(),
                 s.slope,
                 s.verdict.text()
             );

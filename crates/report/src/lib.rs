@@ -2,9 +2,9 @@
 //! CSV, JSON, HTML) and SVG charts.
 //!
 //! Layers, criterion-style: [`record`] (raw, as measured) → [`stats`] (analysis) → [`export`]
-//! (one file per output format, one [`export::Exporter`] trait) and [`plot`] (charts). Nothing
-//! here runs or measures anything, and nothing derived is ever written back into the raw
-//! records.
+//! (one file per output format, one [`export::Exporter`] trait) and [`plot`] (charts); [`gate`]
+//! compares a run with a baseline. This crate must not run or measure anything, and must never
+//! write anything derived back into the raw records.
 //!
 //! ```no_run
 //! let dir = std::path::Path::new("reports/local/2026-11-22T10-00-00-default");

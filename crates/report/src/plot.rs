@@ -107,7 +107,7 @@ fn series_for(report: &Report, chart: &Chart) -> (Vec<Series>, &'static str, &'s
         .cells
         .iter()
         .filter(|c| {
-            c.key.workload == chart.workload && c.key.format == chart.format && c.status == "ok"
+            c.key.workload == chart.workload && c.key.format == chart.format && c.status.is_ok()
         })
         .collect();
     let mut strategies: Vec<String> = cells.iter().map(|c| c.key.strategy.clone()).collect();
@@ -176,7 +176,9 @@ fn series_for(report: &Report, chart: &Chart) -> (Vec<Series>, &'static str, &'s
                             && r.workload == chart.workload
                             && r.format == chart.format
                             && r.rows == largest
-                            && effective_status(r) == "ok"
+                            && effective_status(r).is_ok()
+                            // Timelines of the counting runs: they carry the heap samples.
+                            && r.allocator == membench_protocol::Allocator::Counting
                     });
                     let pts = match rec {
                         Some(r) if heap => r

@@ -4,6 +4,7 @@ use std::io::BufRead;
 use std::path::Path;
 
 use anyhow::{Context as _, Result};
+use membench_protocol::{Allocator, Growth, Status};
 use serde::{Deserialize, Serialize};
 
 /// Where and with what a run was made.
@@ -30,8 +31,12 @@ pub struct Record {
     pub input_bytes: u64,
     /// 1-based; warm-ups are not recorded.
     pub repetition: u32,
-    /// ok, oom, timeout, error, crash, wrong-answer.
-    pub status: String,
+    /// How the repetition ended.
+    pub status: Status,
+    /// The runner's allocator: heap figures come from `counting` repetitions, time from
+    /// `system` ones when the run has them.
+    #[serde(default)]
+    pub allocator: Allocator,
     pub peak_heap_bytes: Option<u64>,
     pub baseline_heap_bytes: Option<u64>,
     pub total_allocated_bytes: Option<u64>,
@@ -59,7 +64,7 @@ pub struct Record {
     pub memory_limit: Option<String>,
     /// The strategy's declared memory growth (`constant`, `linear`), checked by the gate.
     #[serde(default)]
-    pub declared_growth: Option<String>,
+    pub declared_growth: Option<Growth>,
     /// Live-heap samples from inside the runner: `[t_ns since the strategy started, bytes above
     /// the baseline]`.
     #[serde(default)]

@@ -4,6 +4,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use membench_protocol::{Allocator, Status};
+
 use crate::record::{CellKey, Record};
 
 /// Median, min and max of a sample.
@@ -40,36 +42,58 @@ pub struct CellStats {
     #[serde(flatten)]
     pub key: CellKey,
     /// `ok` when every repetition is ok; otherwise the worst status seen.
-    pub status: String,
+    pub status: Status,
     pub repetitions: usize,
     pub input_bytes: u64,
     pub peak_heap_bytes: Option<Spread>,
     pub peak_rss_bytes: Option<Spread>,
     pub peak_rss_anon_bytes: Option<Spread>,
+    /// The strategy's time: from the system-allocator repetitions when there are any
+    /// (`time_allocator`), else from the counting ones.
     pub wall_ns: Option<Spread>,
+    /// Which allocator `wall_ns` was measured under.
+    pub time_allocator: Allocator,
+    /// Median time under the counting allocator ÷ median time under the system allocator: the
+    /// counter's time overhead on this cell (when the run has both).
+    pub counting_overhead: Option<f64>,
     /// Input megabytes (10^6) per second of median wall time.
     pub mb_per_s: Option<f64>,
     pub error: Option<String>,
 }
 
-fn status_rank(s: &str) -> u8 {
-    match s {
-        "ok" => 0,
-        "error" => 2,
-        "timeout" => 3,
-        "oom" => 4,
-        "crash" => 5,
-        "wrong-answer" => 6,
-        _ => 1,
+/// The status a record should have once answers are compared: `wrong-answer` when it ran but its
+/// answer differs from the reference.
+pub fn effective_status(r: &Record) -> Status {
+    match (&r.answer_digest, &r.expected_digest) {
+        (Some(a), Some(e)) if r.status == Status::Ok && a != e => Status::WrongAnswer,
+        _ => r.status,
     }
 }
 
-/// The status a record should have once answers are compared: `wrong-answer` when it ran but its
-/// answer differs from the reference.
-pub fn effective_status(r: &Record) -> &str {
-    match (&r.answer_digest, &r.expected_digest) {
-        (Some(a), Some(e)) if r.status == "ok" && a != e => "wrong-answer",
-        _ => &r.status,
+fn spread_of(rs: &[&Record], g: impl Fn(&Record) -> Option<u64>) -> Option<Spread> {
+    spread(
+        &rs.iter()
+            .filter_map(|r| g(r))
+            .map(|v| v as f64)
+            .collect::<Vec<_>>(),
+    )
+}
+
+/// Time of a cell: system-allocator repetitions when there are any, else counting ones; and the
+/// counting allocator's overhead when both exist.
+fn time_of(ok: &[&Record]) -> (Option<Spread>, Allocator, Option<f64>) {
+    let by = |a: Allocator| -> Vec<&Record> {
+        ok.iter().copied().filter(|r| r.allocator == a).collect()
+    };
+    let counting = spread_of(&by(Allocator::Counting), |r| r.wall_ns);
+    let system = spread_of(&by(Allocator::System), |r| r.wall_ns);
+    let overhead = counting
+        .zip(system)
+        .filter(|(_, s)| s.median > 0.0)
+        .map(|(c, s)| c.median / s.median);
+    match system {
+        Some(s) => (Some(s), Allocator::System, overhead),
+        None => (counting, Allocator::Counting, None),
     }
 }
 
@@ -85,36 +109,42 @@ pub fn cells(records: &[Record]) -> Vec<CellStats> {
             let status = rs
                 .iter()
                 .map(|r| effective_status(r))
-                .max_by_key(|s| status_rank(s))
-                .unwrap_or("ok")
-                .to_string();
-            let ok: Vec<&&Record> = rs.iter().filter(|r| effective_status(r) == "ok").collect();
-            let f = |g: &dyn Fn(&Record) -> Option<u64>| {
-                spread(
-                    &ok.iter()
-                        .filter_map(|r| g(r))
-                        .map(|v| v as f64)
-                        .collect::<Vec<_>>(),
-                )
-            };
-            let wall = f(&|r| r.wall_ns);
+                .max()
+                .unwrap_or_default();
+            let ok: Vec<&Record> = rs
+                .iter()
+                .copied()
+                .filter(|r| effective_status(r).is_ok())
+                .collect();
+            let (wall, time_allocator, counting_overhead) = time_of(&ok);
             let input_bytes = rs[0].input_bytes;
             CellStats {
                 status,
-                repetitions: rs.len(),
+                repetitions: rs
+                    .iter()
+                    .filter(|r| r.allocator != Allocator::System)
+                    .count(),
                 input_bytes,
-                peak_heap_bytes: f(&|r| r.peak_heap_bytes),
-                peak_rss_bytes: f(&|r| Some(r.peak_rss_bytes)),
-                peak_rss_anon_bytes: f(&|r| Some(r.peak_rss_anon_bytes)),
+                peak_heap_bytes: spread_of(&ok, |r| r.peak_heap_bytes),
+                peak_rss_bytes: spread_of(&ok, |r| Some(r.peak_rss_bytes)),
+                peak_rss_anon_bytes: spread_of(&ok, |r| Some(r.peak_rss_anon_bytes)),
                 mb_per_s: wall
                     .filter(|w| w.median > 0.0)
                     .map(|w| input_bytes as f64 / 1e6 / (w.median / 1e9)),
                 wall_ns: wall,
+                time_allocator,
+                counting_overhead,
                 error: rs.iter().find_map(|r| r.error.clone()),
                 key,
             }
         })
         .collect()
+}
+
+/// The median of the per-cell counting-allocator overheads (`None` without system repetitions).
+pub fn median_counting_overhead(cells: &[CellStats]) -> Option<f64> {
+    let v: Vec<f64> = cells.iter().filter_map(|c| c.counting_overhead).collect();
+    spread(&v).map(|s| s.median)
 }
 
 /// A fitted memory growth: the slope of log(memory) against log(rows).

@@ -1,7 +1,10 @@
 //! The regression gate on synthetic runs: equal passes, a 20 % heap increase fails and names
 //! the cell, time noise never fails, a bounded strategy growing linearly fails the scaling check.
 
-use membench_report::gate::{Tolerances, Verdict, check, make_baseline, markdown, scaling};
+use membench_protocol::{Growth, Status};
+use membench_report::gate::{
+    Tolerances, Verdict, check, declared_growth, make_baseline, markdown, scaling,
+};
 use membench_report::record::Record;
 
 mod common;
@@ -91,7 +94,7 @@ fn a_bounded_strategy_whose_heap_grows_linearly_fails_the_scaling_check() {
     }
     let rows = scaling(&records);
     let streaming = rows.iter().find(|r| r.cell.contains("streaming")).unwrap();
-    assert_eq!(streaming.declared, "constant");
+    assert_eq!(streaming.declared, Growth::Constant);
     assert!((streaming.slope - 1.0).abs() < 1e-9);
     assert_eq!(streaming.verdict, Verdict::Regression);
     let load_all = rows.iter().find(|r| r.cell.contains("load-all")).unwrap();
@@ -114,7 +117,7 @@ fn a_cell_that_stopped_working_is_a_regression() {
         .iter_mut()
         .filter(|r| r.strategy == "streaming" && r.rows == 1_000_000)
     {
-        r.status = "oom".into();
+        r.status = Status::Oom;
     }
     let out = check(&baseline, &broken, &Tolerances::default());
     assert_eq!(out.regressions(), 1);
@@ -130,20 +133,66 @@ fn declared_growth_is_per_format() {
     // lazy: bounded on CSV, linear on Parquet. A CSV cell that grows linearly must fail even
     // when the Parquet records (declared linear) come last.
     let mut records = Vec::new();
-    for (format, declared) in [("csv", "constant"), ("parquet", "linear")] {
+    for (format, declared) in [("csv", Growth::Constant), ("parquet", Growth::Linear)] {
         for (rows, rep) in [(100_000u64, 1), (1_000_000, 1)] {
             let mut r = rec("lazy", rows, rep, rows * 40, 10, "ok");
             r.format = format.into();
             r.dataset = format!("datasets/sales-{rows}-s42.{format}");
-            r.declared_growth = Some(declared.into());
+            r.declared_growth = Some(declared);
             records.push(r);
         }
     }
     let rows = scaling(&records);
     let csv = rows.iter().find(|r| r.cell.contains("csv")).unwrap();
-    assert_eq!(csv.declared, "constant");
+    assert_eq!(csv.declared, Growth::Constant);
     assert_eq!(csv.verdict, Verdict::Regression);
     let pq = rows.iter().find(|r| r.cell.contains("parquet")).unwrap();
-    assert_eq!(pq.declared, "linear");
+    assert_eq!(pq.declared, Growth::Linear);
     assert_eq!(pq.verdict, Verdict::Pass);
+}
+
+#[test]
+fn a_strategy_without_baseline_cells_is_listed_as_not_gated() {
+    let records = run();
+    let baseline = make_baseline(&records);
+    let mut now = records.clone();
+    for r in records.iter().filter(|r| r.strategy == "streaming") {
+        let mut n = r.clone();
+        n.strategy = "brand-new".into();
+        now.push(n);
+    }
+    let out = check(&baseline, &now, &Tolerances::default());
+    assert_eq!(out.not_gated, vec![("brand-new".to_string(), 2)]);
+    assert_eq!(out.regressions(), 0);
+    let md = markdown(&out);
+    assert!(
+        md.contains("`brand-new`: **not gated** (2 cells ran"),
+        "{md}"
+    );
+}
+
+#[test]
+fn the_registry_declares_growth_and_records_fill_in_for_unknown_strategies() {
+    let mut records = run();
+    // The records of a registered strategy cannot override its registry metadata.
+    for r in records.iter_mut().filter(|r| r.strategy == "streaming") {
+        r.declared_growth = Some(Growth::Linear);
+    }
+    assert_eq!(
+        declared_growth(&records, "streaming", "csv"),
+        Some(Growth::Constant)
+    );
+    assert_eq!(
+        declared_growth(&records, "lazy", "parquet"),
+        Some(Growth::Linear)
+    );
+    let mut other = records[0].clone();
+    other.strategy = "external-tool".into();
+    other.declared_growth = Some(Growth::Linear);
+    records.push(other);
+    assert_eq!(
+        declared_growth(&records, "external-tool", "csv"),
+        Some(Growth::Linear)
+    );
+    assert_eq!(declared_growth(&records, "nobody", "csv"), None);
 }

@@ -3,15 +3,14 @@
 use std::time::Duration;
 
 use membench_harness::{CellCommand, Measured, Status, run_cell};
+use membench_protocol::Allocator;
 
 fn runner(args: &[&str]) -> CellCommand {
     CellCommand::new(env!("CARGO_BIN_EXE_membench-runner")).args(args.iter().copied())
 }
 
 fn heap(m: &Measured) -> u64 {
-    m.runner.as_ref().unwrap()["peak_heap_bytes"]
-        .as_u64()
-        .unwrap()
+    m.runner.as_ref().unwrap().peak_heap_bytes.unwrap()
 }
 
 #[test]
@@ -117,15 +116,12 @@ fn the_heap_timeline_is_sampled_without_disturbing_the_peak() {
         "200",
     ]));
     let r = m.runner.unwrap();
-    let samples = r["heap_timeline"].as_array().unwrap();
+    let samples = &r.heap_timeline;
     assert!(samples.len() >= 5, "{} samples", samples.len());
     // Only the cell's small JSON answer is allocated while measuring (the exact calibrate test
     // above runs with the sampler too).
-    assert!(
-        r["peak_heap_bytes"].as_u64().unwrap() < 1024,
-        "{}",
-        r["peak_heap_bytes"]
-    );
+    let peak = r.peak_heap_bytes.unwrap();
+    assert!(peak < 1024, "{peak}");
 }
 
 #[test]
@@ -191,4 +187,27 @@ fn dhat_profile_writes_a_valid_file() {
     assert_eq!(v["dhatFileVersion"], 2);
     assert!(v["pps"].as_array().is_some_and(|a| !a.is_empty()));
     assert!(heap(&m) >= 1_000_000);
+}
+
+#[test]
+fn the_system_allocator_runner_times_without_counting_and_says_so() {
+    let sys = |args: &[&str]| {
+        CellCommand::new(env!("CARGO_BIN_EXE_membench-runner-sys")).args(args.iter().copied())
+    };
+    let m = run_cell(&sys(&["--strategy", "calibrate", "--bytes", "30000000"]));
+    assert_eq!(m.status, Status::Ok, "{}", m.stderr_tail);
+    let r = m.runner.unwrap();
+    assert_eq!(r.allocator, Allocator::System);
+    assert_eq!(
+        r.peak_heap_bytes, None,
+        "no heap figures without the counter"
+    );
+    assert!(r.heap_timeline.is_empty());
+    assert!(r.wall_ns > 0);
+    assert!(
+        m.peak_rss_bytes >= 30_000_000,
+        "the pages were still touched"
+    );
+    let counted = run_cell(&runner(&["--strategy", "calibrate", "--bytes", "1000"]));
+    assert_eq!(counted.runner.unwrap().allocator, Allocator::Counting);
 }

@@ -5,23 +5,14 @@
 
 use crate::csv_io::{Counts, OwnedRow, for_each_row, open_csv};
 use crate::parquet_io::{fold_frame, read_slice, row_groups};
-use crate::{Format, Growth, Outcome, Output, Params, RunError, Strategy};
+use crate::{Format, Outcome, Output, Params, RunError, Strategy, format_of};
 
 pub struct Chunked;
 
 impl Strategy for Chunked {
-    fn name(&self) -> &'static str {
-        "chunked"
-    }
-    fn describe(&self) -> &'static str {
-        "materialise --chunk-rows rows at a time, merge partial results"
-    }
-    fn growth(&self, _format: Format) -> Growth {
-        Growth::Constant
-    }
     fn run(&self, p: &Params) -> Result<Outcome, RunError> {
         let chunk = p.chunk_rows.max(1);
-        let format = Format::of(&p.input)?;
+        let format = format_of(&p.input)?;
         let mut total = Output::new(p)?;
         let mut counts = Counts::default();
         match format {

@@ -8,27 +8,13 @@ use std::sync::{Arc, Mutex};
 use polars::prelude::*;
 
 use crate::polars_plan::{EtlFrames, etl_plan, outcome, plans, precheck, scan};
-use crate::{Format, Growth, Outcome, Params, RunError, Strategy};
+use crate::{Format, Outcome, Params, RunError, Strategy, format_of};
 
 pub struct Lazy;
 
 impl Strategy for Lazy {
-    fn name(&self) -> &'static str {
-        "lazy"
-    }
-    fn describe(&self) -> &'static str {
-        "Polars LazyFrame scan, streaming engine, column projection"
-    }
-    fn growth(&self, format: Format) -> Growth {
-        match format {
-            Format::Csv => Growth::Constant,
-            // Measured, not hoped: Polars' streaming Parquet source held 24 MB at 200k rows and
-            // 75 MB at 1M (slope 0.7), so only "no worse than linear" is declared.
-            Format::Parquet => Growth::Linear,
-        }
-    }
     fn run(&self, p: &Params) -> Result<Outcome, RunError> {
-        let format = Format::of(&p.input)?;
+        let format = format_of(&p.input)?;
         precheck(p, format)?;
         if !p.workload.is_aggregate() {
             return run_etl(p, format);

@@ -21,56 +21,24 @@
 use std::path::{Path, PathBuf};
 
 use membench_kernel::{Answer, InputError, OnBadRow, Workload};
+pub use membench_protocol::{Engine, Format, Growth, PerFormat, Requirement, Skip, StrategyInfo};
 pub use output::{Output, RowSink, etl_target};
 
-mod chunked;
 mod csv_io;
 pub mod etl_out;
-mod lazy;
-mod load_all;
-mod load_all_polars;
 mod output;
-mod parallel;
 mod parquet_io;
+pub mod pipeline;
 pub mod polars_plan;
-mod streaming;
 
-/// Input file format, from the file extension.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Format {
-    Csv,
-    Parquet,
-}
-
-impl Format {
-    /// `csv` or `parquet`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Format::Csv => "csv",
-            Format::Parquet => "parquet",
-        }
-    }
-
-    /// Parses `csv` or `parquet`.
-    pub fn parse(s: &str) -> Option<Format> {
-        match s {
-            "csv" => Some(Format::Csv),
-            "parquet" => Some(Format::Parquet),
-            _ => None,
-        }
-    }
-
-    /// `.csv` or `.parquet`.
-    pub fn of(path: &Path) -> Result<Format, RunError> {
-        match path.extension().and_then(|e| e.to_str()) {
-            Some("csv") => Ok(Format::Csv),
-            Some("parquet") | Some("pq") => Ok(Format::Parquet),
-            _ => Err(RunError::Input(InputError::file(
-                path,
-                "unknown format: expected a .csv or .parquet file",
-            ))),
-        }
-    }
+/// The format a file name says, or the error that names the file.
+pub fn format_of(path: &Path) -> Result<Format, RunError> {
+    Format::of_path(path).ok_or_else(|| {
+        RunError::Input(InputError::file(
+            path,
+            "unknown format: expected a .csv or .parquet file",
+        ))
+    })
 }
 
 /// What a strategy is asked to do.
@@ -79,9 +47,9 @@ pub struct Params {
     pub workload: Workload,
     pub input: PathBuf,
     pub on_bad_row: OnBadRow,
-    /// Rows per chunk for `chunked` (and per range for `parallel` on CSV it is unused).
+    /// Rows per chunk for `chunked`.
     pub chunk_rows: usize,
-    /// Worker threads for `parallel`.
+    /// Worker threads for `parallel` (and Polars' pool, set by the runner).
     pub threads: usize,
     /// `etl`: the file to write (written as `<output>.tmp`, renamed when complete).
     pub output: Option<PathBuf>,
@@ -134,53 +102,91 @@ impl From<InputError> for RunError {
     }
 }
 
-/// A way of processing a file.
-pub trait Strategy: Sync {
-    /// The command-line name.
-    fn name(&self) -> &'static str;
-    /// One line for `cargo xtask list`.
-    fn describe(&self) -> &'static str;
-    /// Expected memory growth with input size on `format`, asserted by the CI gate.
-    fn growth(&self, format: Format) -> Growth;
-    /// Computes the workload.
-    fn run(&self, p: &Params) -> Result<Outcome, RunError>;
-}
-
-/// Declared memory growth of a strategy as the input grows.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Growth {
-    /// Bounded: does not grow with the file.
-    Constant,
-    /// Proportional to the file.
-    Linear,
-}
-
-impl Growth {
-    /// `constant` or `linear`.
-    pub fn name(self) -> &'static str {
+impl RunError {
+    /// The protocol's name for this kind of error.
+    pub fn kind(&self) -> membench_protocol::ErrorKind {
         match self {
-            Growth::Constant => "constant",
-            Growth::Linear => "linear",
+            RunError::Input(_) => membench_protocol::ErrorKind::Input,
+            RunError::Unsupported(_) => membench_protocol::ErrorKind::Unsupported,
+            RunError::Other(_) => membench_protocol::ErrorKind::Other,
         }
     }
 }
 
-/// Every strategy, one line each.
-pub static REGISTRY: &[&dyn Strategy] = &[
-    &load_all::LoadAll,
-    &load_all_polars::LoadAllPolars,
-    &chunked::Chunked,
-    &streaming::Streaming,
-    &lazy::Lazy,
-    &parallel::Parallel,
-];
+/// How a strategy reads. Its name, description, growth and abilities are data: the
+/// [`StrategyInfo`] beside it in the registry.
+pub trait Strategy: Sync {
+    /// Computes the workload.
+    fn run(&self, p: &Params) -> Result<Outcome, RunError>;
+}
+
+/// A registered strategy: its metadata and its implementation.
+pub struct Entry {
+    pub info: StrategyInfo,
+    strategy: &'static dyn Strategy,
+}
+
+impl std::fmt::Debug for Entry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Entry")
+            .field("info", &self.info)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Entry {
+    /// The command-line name.
+    pub fn name(&self) -> &'static str {
+        self.info.name
+    }
+
+    /// Declared memory growth on `format`.
+    pub fn growth(&self, format: Format) -> Growth {
+        self.info.growth.of(format)
+    }
+
+    /// Runs the strategy, first refusing what its metadata says it cannot do.
+    pub fn run(&self, p: &Params) -> Result<Outcome, RunError> {
+        if p.on_bad_row == OnBadRow::Skip && self.info.skip == Skip::Refuses {
+            return Err(RunError::Unsupported(format!(
+                "--on-bad-row skip is not supported by {}: its engine ({:?}) cannot report \
+                 exactly which rows it skipped, so its counts would differ from the other \
+                 strategies",
+                self.info.name, self.info.engine
+            )));
+        }
+        self.strategy.run(p)
+    }
+}
+
+macro_rules! registry {
+    ($($module:ident :: $ty:ident => $info:expr),* $(,)?) => {
+        $(mod $module;)*
+        /// Every strategy, in registry order (from `registry.rs`: one entry each).
+        pub static REGISTRY: &[Entry] = &[$(Entry { info: $info, strategy: &$module::$ty }),*];
+    };
+}
+
+include!("registry.rs");
 
 /// Looks a strategy up by name.
-pub fn find(name: &str) -> Option<&'static dyn Strategy> {
-    REGISTRY.iter().copied().find(|s| s.name() == name)
+pub fn find(name: &str) -> Option<&'static Entry> {
+    REGISTRY.iter().find(|s| s.name() == name)
 }
 
 /// The names of all strategies.
 pub fn names() -> Vec<&'static str> {
     REGISTRY.iter().map(|s| s.name()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_registry_and_the_protocol_catalogue_are_the_same_data() {
+        let here: Vec<&StrategyInfo> = REGISTRY.iter().map(|e| &e.info).collect();
+        let there: Vec<&StrategyInfo> = membench_protocol::STRATEGIES.iter().collect();
+        assert_eq!(here, there);
+    }
 }

@@ -3,22 +3,13 @@
 
 use crate::csv_io::{Counts, OwnedRow, for_each_row, open_csv};
 use crate::parquet_io::{fold_frame, read_all};
-use crate::{Format, Growth, Outcome, Output, Params, RowSink, RunError, Strategy};
+use crate::{Format, Outcome, Output, Params, RowSink, RunError, Strategy, format_of};
 
 pub struct LoadAll;
 
 impl Strategy for LoadAll {
-    fn name(&self) -> &'static str {
-        "load-all"
-    }
-    fn describe(&self) -> &'static str {
-        "read every row into memory, then compute"
-    }
-    fn growth(&self, _format: Format) -> Growth {
-        Growth::Linear
-    }
     fn run(&self, p: &Params) -> Result<Outcome, RunError> {
-        let format = Format::of(&p.input)?;
+        let format = format_of(&p.input)?;
         let mut out = Output::new(p)?;
         let counts = match format {
             Format::Csv => {

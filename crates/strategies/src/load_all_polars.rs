@@ -4,22 +4,13 @@
 use polars::prelude::*;
 
 use crate::polars_plan::{EtlFrames, etl_plan, outcome, plans, precheck, read_eager};
-use crate::{Format, Growth, Outcome, Params, RunError, Strategy};
+use crate::{Outcome, Params, RunError, Strategy, format_of};
 
 pub struct LoadAllPolars;
 
 impl Strategy for LoadAllPolars {
-    fn name(&self) -> &'static str {
-        "load-all-polars"
-    }
-    fn describe(&self) -> &'static str {
-        "Polars eager read of the whole file, then in-memory query"
-    }
-    fn growth(&self, _format: Format) -> Growth {
-        Growth::Linear
-    }
     fn run(&self, p: &Params) -> Result<Outcome, RunError> {
-        let format = Format::of(&p.input)?;
+        let format = format_of(&p.input)?;
         precheck(p, format)?;
         if !p.workload.is_aggregate() {
             // Read everything, transform everything, then write (`read_csv` → ops → `to_csv`).

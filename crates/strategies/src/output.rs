@@ -100,7 +100,7 @@ pub fn etl_target(p: &Params) -> Result<(std::path::PathBuf, Format), RunError> 
     })?;
     let format = match p.output_format {
         Some(f) => f,
-        None => Format::of(&p.input)?,
+        None => crate::format_of(&p.input)?,
     };
     if path == p.input {
         return Err(RunError::Unsupported(format!(

@@ -7,12 +7,10 @@
 //! parallel, and the one writer appends them in unit order. At most `threads` units are ahead
 //! of the writer, so memory stays bounded by the unit size, not the file.
 
-use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufReader, Seek, SeekFrom};
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Condvar, Mutex};
 
 use anyhow::Context;
 use membench_kernel::{Accumulator, InputError, LineParser, LineReader, OnBadRow};
@@ -21,7 +19,8 @@ use rayon::prelude::*;
 use crate::csv_io::{Counts, READ_BUF, fold_all, open_csv};
 use crate::etl_out::{EtlBatch, EtlEncoder};
 use crate::parquet_io::{fold_frame, read_slice, row_groups};
-use crate::{Format, Growth, Outcome, Output, Params, RowSink, RunError, Strategy, etl_target};
+use crate::pipeline::ordered;
+use crate::{Format, Outcome, Output, Params, RowSink, RunError, Strategy, etl_target, format_of};
 
 pub struct Parallel;
 
@@ -34,20 +33,11 @@ struct Part {
 }
 
 impl Strategy for Parallel {
-    fn name(&self) -> &'static str {
-        "parallel"
-    }
-    fn describe(&self) -> &'static str {
-        "byte ranges (Parquet: row groups) on --threads workers, partial results merged"
-    }
-    fn growth(&self, _format: Format) -> Growth {
-        Growth::Constant
-    }
     fn run(&self, p: &Params) -> Result<Outcome, RunError> {
         if !p.workload.is_aggregate() {
             return run_etl(p);
         }
-        match Format::of(&p.input)? {
+        match format_of(&p.input)? {
             Format::Csv => rayon::ThreadPoolBuilder::new()
                 .num_threads(p.threads.max(1))
                 .build()
@@ -221,7 +211,7 @@ fn run_etl(p: &Params) -> Result<Outcome, RunError> {
     let path = &p.input;
     let (_, out_format) = etl_target(p)?;
     let threads = p.threads.max(1);
-    let input_format = Format::of(path)?;
+    let input_format = format_of(path)?;
     // Units: byte ranges (CSV) or row groups (Parquet). Checked before the output is created.
     let (units, data_start): (Vec<(u64, u64)>, u64) = match input_format {
         Format::Csv => {
@@ -279,78 +269,4 @@ fn run_etl(p: &Params) -> Result<Outcome, RunError> {
         Err(e) => Err(rebase(e, line_base)),
     })?;
     out.finish(path, counts)
-}
-
-/// Runs `work(0..n)` on `threads` scoped threads and hands the results to `consume` in index
-/// order, on this thread. At most `window` results are produced but not yet consumed, which bounds
-/// memory. Stops at the first error `consume` returns.
-fn ordered<T: Send>(
-    n: usize,
-    threads: usize,
-    window: usize,
-    work: impl Fn(usize) -> Result<T, RunError> + Sync,
-    mut consume: impl FnMut(Result<T, RunError>) -> Result<(), RunError>,
-) -> Result<(), RunError> {
-    struct State<T> {
-        next: usize,
-        consumed: usize,
-        ready: BTreeMap<usize, Result<T, RunError>>,
-        stop: bool,
-    }
-    let state = Mutex::new(State {
-        next: 0,
-        consumed: 0,
-        ready: BTreeMap::new(),
-        stop: false,
-    });
-    let cv = Condvar::new();
-    let lock = || state.lock().unwrap_or_else(|e| e.into_inner());
-    std::thread::scope(|scope| {
-        for _ in 0..threads.min(n) {
-            scope.spawn(|| {
-                loop {
-                    let i = {
-                        let mut st = lock();
-                        loop {
-                            if st.stop || st.next >= n {
-                                return;
-                            }
-                            if st.next < st.consumed + window {
-                                st.next += 1;
-                                break st.next - 1;
-                            }
-                            st = cv.wait(st).unwrap_or_else(|e| e.into_inner());
-                        }
-                    };
-                    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(i)))
-                        .unwrap_or_else(|_| {
-                            Err(RunError::Other(anyhow::anyhow!("a worker panicked")))
-                        });
-                    lock().ready.insert(i, r);
-                    cv.notify_all();
-                }
-            });
-        }
-        let mut result = Ok(());
-        for i in 0..n {
-            let item = {
-                let mut st = lock();
-                loop {
-                    if let Some(r) = st.ready.remove(&i) {
-                        st.consumed = i + 1;
-                        break r;
-                    }
-                    st = cv.wait(st).unwrap_or_else(|e| e.into_inner());
-                }
-            };
-            cv.notify_all();
-            if let Err(e) = consume(item) {
-                result = Err(e);
-                break;
-            }
-        }
-        lock().stop = true;
-        cv.notify_all();
-        result
-    })
 }

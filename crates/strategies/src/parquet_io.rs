@@ -5,7 +5,7 @@ use std::fs::File;
 use std::path::Path;
 
 use anyhow::Context;
-use membench_kernel::{COLUMNS, InputError, OnBadRow, RowRef};
+use membench_kernel::{COLUMNS, InputError, OnBadRow, RowRef, rules};
 use polars::prelude::*;
 
 use crate::csv_io::Counts;
@@ -153,39 +153,33 @@ pub fn fold_frame(
         let note = note_it.next().flatten().unwrap_or_default();
         let verdict = match (id, cust, prod, q, p, cat) {
             (Some(id), Some(cust), Some(prod), Some(q), Some(p), Some(cat)) => {
-                if q < 1 {
-                    Err(format!("quantity: {q} is below 1"))
-                } else if p < 0.0 {
-                    Err(format!("price: {p} is negative"))
-                } else if d.is_some_and(|d| d < 0.0) {
-                    Err("discount is negative".to_string())
-                } else {
-                    Ok(RowRef {
-                        order_id: id,
-                        order_date,
-                        customer_id: cust,
-                        region,
-                        category: cat,
-                        product_id: prod,
-                        quantity: q,
-                        price_cents: (p * 100.0).round() as i64,
-                        discount_cents: d.map(|d| (d * 100.0).round() as i64),
-                        note,
-                    })
-                }
+                let price_cents = float_cents(p);
+                let discount_cents = d.map(float_cents);
+                rules::check_values(q, price_cents, discount_cents).map(|()| RowRef {
+                    order_id: id,
+                    order_date,
+                    customer_id: cust,
+                    region,
+                    category: cat,
+                    product_id: prod,
+                    quantity: q,
+                    price_cents,
+                    discount_cents,
+                    note,
+                })
             }
-            _ => Err("a required value is missing (null)".to_string()),
+            _ => Err(rules::missing_value()),
         };
         match verdict {
             Ok(row) => {
                 sink.add(&row);
                 c.read += 1;
             }
-            Err(reason) => match on_bad {
+            Err(bad) => match on_bad {
                 OnBadRow::Fail => {
                     return Err(InputError::file(
                         path,
-                        format!("row {}: {reason}", first_row + i + 1),
+                        format!("row {}: {bad}", first_row + i + 1),
                     )
                     .into());
                 }
@@ -194,4 +188,10 @@ pub fn fold_frame(
         }
     }
     Ok(c)
+}
+
+/// A float money value in exact cents, rounded half away from zero (Parquet stores money as
+/// doubles; the CSV kernel parses the decimal text exactly).
+fn float_cents(v: f64) -> i64 {
+    (v * 100.0).round() as i64
 }

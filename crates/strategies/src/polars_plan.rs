@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use membench_kernel::{
-    Accumulator, Answer, InputError, OnBadRow, TOP_N, TOP_N_THRESHOLD_CENTS, TopRow, Workload,
+    Accumulator, Answer, InputError, TOP_N, TOP_N_THRESHOLD_CENTS, TopRow, Workload, rules,
 };
 use polars::prelude::*;
 
@@ -29,16 +29,9 @@ pub fn sales_schema() -> Schema {
     ])
 }
 
-/// Refuses `skip` (Polars cannot report exactly which rows it would drop) and checks the file
-/// before the engine sees it: empty file, header, missing columns.
+/// Checks the file before the engine sees it: empty file, header, missing columns. (`skip`
+/// is refused before this, from the strategies' metadata: `Skip::Refuses`.)
 pub fn precheck(p: &Params, format: Format) -> Result<(), RunError> {
-    if p.on_bad_row == OnBadRow::Skip {
-        return Err(RunError::Unsupported(
-            "--on-bad-row skip is not supported by the Polars strategies: Polars cannot report \
-             exactly which rows it skipped, so its counts would differ from the other strategies"
-                .into(),
-        ));
-    }
     match format {
         Format::Csv => check_csv_header_only(&p.input),
         Format::Parquet => parquet_io::row_groups(&p.input).map(|_| ()),
@@ -69,17 +62,31 @@ pub fn read_eager(path: &Path, format: Format) -> PolarsResult<DataFrame> {
     }
 }
 
+/// The kernel's value rules (`membench_kernel::rules`) as one expression: true for a row the
+/// kernel would reject. It mirrors the rules' constants; it does not restate them.
 fn invalid() -> Expr {
-    let null = |c: &str| col(c).is_null();
-    null("order_id")
-        .or(null("customer_id"))
-        .or(null("product_id"))
-        .or(null("category"))
-        .or(null("quantity"))
-        .or(null("price"))
-        .or(col("quantity").lt(lit(1)).fill_null(lit(true)))
-        .or(col("price").lt(lit(0.0)).fill_null(lit(true)))
-        .or(col("discount").lt(lit(0.0)).fill_null(lit(false)))
+    let missing = rules::REQUIRED
+        .iter()
+        .map(|c| col(*c).is_null())
+        .reduce(|a, b| a.or(b))
+        .expect("required columns");
+    missing
+        .or(col("quantity")
+            .lt(lit(rules::MIN_QUANTITY))
+            .fill_null(lit(true)))
+        .or(cents(col("price"))
+            .lt(lit(rules::MIN_PRICE_CENTS))
+            .fill_null(lit(true)))
+        .or(cents(col("discount"))
+            .lt(lit(rules::MIN_DISCOUNT_CENTS))
+            .fill_null(lit(false)))
+}
+
+/// A money column (float) in integer cents, rounded half away from zero like the Parquet fold.
+fn cents(e: Expr) -> Expr {
+    (e * lit(100.0))
+        .round(0, RoundMode::HalfAwayFromZero)
+        .cast(DataType::Int64)
 }
 
 /// Two plans over `lf`: statistics (`rows`, `invalid`) and the workload's answer.
@@ -95,7 +102,7 @@ pub fn plans(lf: LazyFrame, workload: Workload) -> (LazyFrame, LazyFrame) {
                 .collect::<Vec<_>>(),
         )
         .with_columns([
-            ((col("price") * lit(100.0) + lit(0.5)).cast(DataType::Int64)).alias("price_cents"),
+            cents(col("price")).alias("price_cents"),
             invalid().alias("invalid"),
         ])
         .with_column((col("quantity") * col("price_cents")).alias("total"));
@@ -223,7 +230,6 @@ pub fn etl_plan(lf: LazyFrame) -> LazyFrame {
             .str()
             .strip_chars(lit(NULL).cast(DataType::String))
     };
-    let cents = |e: Expr| (e * lit(100.0) + lit(0.5)).cast(DataType::Int64);
     lf.with_columns([
         cents(col("price")).alias("price_cents"),
         cents(col("discount").fill_null(lit(0.0))).alias("discount_cents"),

@@ -4,22 +4,13 @@
 
 use crate::csv_io::{Counts, fold_all, open_csv};
 use crate::parquet_io::{fold_frame, read_slice, row_groups};
-use crate::{Format, Growth, Outcome, Output, Params, RunError, Strategy};
+use crate::{Format, Outcome, Output, Params, RunError, Strategy, format_of};
 
 pub struct Streaming;
 
 impl Strategy for Streaming {
-    fn name(&self) -> &'static str {
-        "streaming"
-    }
-    fn describe(&self) -> &'static str {
-        "one record at a time, reused buffers (Parquet: one row group at a time)"
-    }
-    fn growth(&self, _format: Format) -> Growth {
-        Growth::Constant
-    }
     fn run(&self, p: &Params) -> Result<Outcome, RunError> {
-        let format = Format::of(&p.input)?;
+        let format = format_of(&p.input)?;
         let mut out = Output::new(p)?;
         let counts = match format {
             Format::Csv => {

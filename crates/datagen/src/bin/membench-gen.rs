@@ -7,9 +7,7 @@ use std::time::Instant;
 use anyhow::{Result, bail};
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
-use membench_datagen::{
-    Format, GenSpec, ParquetCompressionName, generate, parse_count, parse_size,
-};
+use membench_datagen::{Format, GenSpec, generate, parse_count, parse_size};
 
 /// Generate deterministic `sales` datasets with `*.meta.json` sidecars.
 #[derive(Parser, Debug)]
@@ -55,7 +53,7 @@ fn main() -> Result<()> {
         .map(|s| parse_count(s))
         .collect::<Result<_>>()?;
     for s in &args.size {
-        counts.push(GenSpec::rows_for_bytes(parse_size(s)?));
+        counts.push(membench_datagen::rows_for_bytes(parse_size(s)?));
     }
     if counts.is_empty() {
         bail!("say how much to generate: --rows 1m or --size 1GiB");
@@ -63,9 +61,9 @@ fn main() -> Result<()> {
     let formats: Vec<Format> = args
         .format
         .iter()
-        .map(|s| Format::parse(s))
+        .map(|s| membench_datagen::parse_format(s))
         .collect::<Result<_>>()?;
-    let compression = ParquetCompressionName::parse(&args.compression)?;
+    let compression = membench_datagen::parse_compression(&args.compression)?;
     for &rows in &counts {
         if rows == 0 {
             bail!("--rows must be at least 1");
@@ -86,7 +84,7 @@ fn main() -> Result<()> {
                 .expect("valid template")
                 .progress_chars("=> "),
             );
-            bar.set_message(spec.file_name(format));
+            bar.set_message(membench_datagen::file_name(&spec, format));
             let t = Instant::now();
             let out = generate(&spec, format, &args.out, args.force, &mut |n| {
                 bar.set_position(n)

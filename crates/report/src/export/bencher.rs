@@ -17,7 +17,7 @@ impl Exporter for BencherExporter {
     }
     fn render(&self, report: &Report) -> Result<String> {
         let mut doc = Map::new();
-        for c in report.cells.iter().filter(|c| c.status == "ok") {
+        for c in report.cells.iter().filter(|c| c.status.is_ok()) {
             let name = format!(
                 "{}/{}/{}/{}",
                 c.key.workload,

@@ -10,7 +10,8 @@ pub struct CsvExporter;
 
 const HEADER: &str = "workload,format,strategy,rows,status,repetitions,input_bytes,\
 peak_heap_bytes_median,peak_heap_bytes_min,peak_heap_bytes_max,peak_rss_bytes_median,\
-peak_rss_anon_bytes_median,wall_ns_median,wall_ns_min,wall_ns_max,mb_per_s,growth_slope";
+peak_rss_anon_bytes_median,wall_ns_median,wall_ns_min,wall_ns_max,mb_per_s,growth_slope,\
+time_allocator,counting_overhead";
 
 impl Exporter for CsvExporter {
     fn file_name(&self) -> &'static str {
@@ -31,7 +32,7 @@ impl Exporter for CsvExporter {
                 c.key.format.clone(),
                 c.key.strategy.clone(),
                 c.key.rows.to_string(),
-                c.status.clone(),
+                c.status.to_string(),
                 c.repetitions.to_string(),
                 c.input_bytes.to_string(),
                 opt(c.peak_heap_bytes.map(|s| s.median)),
@@ -44,6 +45,10 @@ impl Exporter for CsvExporter {
                 opt(c.wall_ns.map(|s| s.max)),
                 c.mb_per_s.map(|x| format!("{x:.1}")).unwrap_or_default(),
                 g.map(|g| format!("{:.3}", g.slope)).unwrap_or_default(),
+                c.time_allocator.name().to_string(),
+                c.counting_overhead
+                    .map(|x| format!("{x:.3}"))
+                    .unwrap_or_default(),
             ];
             out.push_str(&row.join(","));
             out.push('\n');

@@ -17,7 +17,7 @@ impl Exporter for GithubBenchmarkExporter {
     }
     fn render(&self, report: &Report) -> Result<String> {
         let mut out = Vec::new();
-        for c in report.cells.iter().filter(|c| c.status == "ok") {
+        for c in report.cells.iter().filter(|c| c.status.is_ok()) {
             let cell = format!(
                 "{}/{}/{}/{}",
                 c.key.workload,

@@ -68,10 +68,10 @@ impl Exporter for HtmlExporter {
                         .iter()
                         .find(|c| c.key.strategy == *st && c.key.rows == *s)
                     {
-                        Some(c) if c.status != "ok" => write!(
+                        Some(c) if !c.status.is_ok() => write!(
                             h,
                             "<td class=\"bad\">{}</td>",
-                            esc(&c.status.to_uppercase())
+                            esc(&c.status.name().to_uppercase())
                         )?,
                         Some(c) => write!(h, "<td>{}</td>", strip_md(&cell_text(c)))?,
                         None => write!(h, "<td>–</td>")?,

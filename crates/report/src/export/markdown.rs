@@ -14,8 +14,8 @@ pub struct MarkdownExporter;
 
 /// One table cell: `heap · RSS · time (min–max) · MB/s`, or the status when not ok.
 pub fn cell_text(c: &CellStats) -> String {
-    if c.status != "ok" {
-        return format!("**{}**", c.status.to_uppercase());
+    if !c.status.is_ok() {
+        return format!("**{}**", c.status.name().to_uppercase());
     }
     let heap = c
         .peak_heap_bytes
@@ -43,6 +43,33 @@ pub fn cell_text(c: &CellStats) -> String {
     format!("{heap} · {rss} · {time} · {speed}")
 }
 
+/// Where the times come from, and the counting allocator's median time overhead.
+fn timing_note(cells: &[CellStats]) -> String {
+    match crate::stats::median_counting_overhead(cells) {
+        Some(o) => format!(
+            "Times come from runs under the system allocator; heap figures from runs under the \
+             counting allocator. The counting allocator's time overhead (counting ÷ system \
+             time, per cell) has a median of **{:+.1} %** over the cells of this run; the last \
+             column gives it per strategy at the largest size.",
+            (o - 1.0) * 100.0
+        ),
+        None => "Times and heap figures both come from runs under the counting allocator (this \
+                 run has no system-allocator repetitions), so times include its overhead."
+            .to_string(),
+    }
+}
+
+/// A strategy's counting-allocator overhead at the group's largest size.
+fn overhead_text(cells: &[&CellStats], strategy: &str) -> String {
+    cells
+        .iter()
+        .filter(|c| c.key.strategy == strategy && c.counting_overhead.is_some())
+        .max_by_key(|c| c.key.rows)
+        .and_then(|c| c.counting_overhead)
+        .map(|o| format!("{:+.1} %", (o - 1.0) * 100.0))
+        .unwrap_or_else(|| "–".into())
+}
+
 /// The verdict for one (workload, format) at its largest size.
 pub fn verdict(cells: &[&CellStats]) -> Option<String> {
     let largest = cells.iter().map(|c| c.key.rows).max()?;
@@ -50,7 +77,7 @@ pub fn verdict(cells: &[&CellStats]) -> Option<String> {
         .iter()
         .filter(|c| {
             c.key.rows == largest
-                && c.status == "ok"
+                && c.status.is_ok()
                 && c.wall_ns.is_some()
                 && c.peak_rss_bytes.is_some()
         })
@@ -98,7 +125,7 @@ impl Exporter for MarkdownExporter {
         let wrong: Vec<&CellStats> = report
             .cells
             .iter()
-            .filter(|c| c.status == "wrong-answer")
+            .filter(|c| c.status == membench_protocol::Status::WrongAnswer)
             .collect();
         if !wrong.is_empty() {
             writeln!(
@@ -122,6 +149,7 @@ impl Exporter for MarkdownExporter {
             "Each cell: median peak heap · median peak RSS · median time (min–max) · MB/s of input. \
              Growth: log-log slope of peak heap across sizes.\n"
         )?;
+        writeln!(md, "{}\n", timing_note(&report.cells))?;
         for (workload, format) in report.groups() {
             let (cells, sizes, strategies) = report.group(&workload, &format);
             writeln!(md, "## {workload} · {format}\n")?;
@@ -129,8 +157,8 @@ impl Exporter for MarkdownExporter {
             for s in &sizes {
                 write!(md, " {} rows |", rows(*s))?;
             }
-            writeln!(md, " memory growth |")?;
-            writeln!(md, "|---|{}---|", "---|".repeat(sizes.len()))?;
+            writeln!(md, " memory growth | counting overhead |")?;
+            writeln!(md, "|---|{}---|---|", "---|".repeat(sizes.len()))?;
             for st in &strategies {
                 write!(md, "| {st} |")?;
                 for s in &sizes {
@@ -146,9 +174,10 @@ impl Exporter for MarkdownExporter {
                     .get(&(workload.clone(), format.clone(), st.to_string()));
                 writeln!(
                     md,
-                    " {} |",
+                    " {} | {} |",
                     g.map(|g| format!("{} (slope {:.2})", g.class(), g.slope))
-                        .unwrap_or_else(|| "–".into())
+                        .unwrap_or_else(|| "–".into()),
+                    overhead_text(&cells, st)
                 )?;
             }
             writeln!(md)?;

@@ -1,5 +1,6 @@
 //! Hand-made records shared by the report tests.
 
+use membench_protocol::{Growth, Status};
 use membench_report::record::{Record, RunContext};
 
 /// One ok-or-not record of the top-n · csv cell of `strategy` at `rows`.
@@ -13,7 +14,7 @@ pub fn rec(strategy: &str, rows: u64, rep: u32, heap: u64, wall_ms: u64, status:
         dataset: format!("datasets/sales-{rows}-s42.csv"),
         input_bytes: rows * 200,
         repetition: rep,
-        status: status.into(),
+        status: Status::parse(status).expect("a status name"),
         peak_heap_bytes: Some(heap),
         peak_rss_bytes: heap + 8 * 1048576,
         peak_rss_anon_bytes: heap + 4 * 1048576,
@@ -43,14 +44,11 @@ pub fn rec(strategy: &str, rows: u64, rep: u32, heap: u64, wall_ms: u64, status:
             os: "Linux".into(),
             started_at: "2026-11-22T10:00:00Z".into(),
         },
-        declared_growth: Some(
-            if strategy == "load-all" {
-                "linear"
-            } else {
-                "constant"
-            }
-            .into(),
-        ),
+        declared_growth: Some(if strategy == "load-all" {
+            Growth::Linear
+        } else {
+            Growth::Constant
+        }),
         ..Record::default()
     }
 }

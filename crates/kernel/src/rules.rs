@@ -1,0 +1,84 @@
+//! The value rules of a `sales` row: the one place that says which values are valid. The CSV
+//! parser ([`crate::LineParser`]) and the Parquet fold call [`check_values`]; the Polars plan
+//! mirrors the same constants as expressions (`polars_plan::invalid`), so a new engine adds no
+//! copy of its own.
+
+use crate::parse::{BadKind, BadRow};
+
+/// Columns that must hold a value in every row (a null or empty one makes the row bad).
+pub const REQUIRED: [&str; 6] = [
+    "order_id",
+    "customer_id",
+    "product_id",
+    "category",
+    "quantity",
+    "price",
+];
+/// The smallest valid `quantity`.
+pub const MIN_QUANTITY: i64 = 1;
+/// The smallest valid `price`, in cents.
+pub const MIN_PRICE_CENTS: i64 = 0;
+/// The smallest valid `discount`, in cents (a missing discount is valid and means 0).
+pub const MIN_DISCOUNT_CENTS: i64 = 0;
+
+/// Formats cents as a decimal (`-1050` → `-10.50`), without allocating more than the string.
+pub fn cents_text(cents: i64) -> String {
+    let sign = if cents < 0 { "-" } else { "" };
+    let abs = cents.unsigned_abs();
+    format!("{sign}{}.{:02}", abs / 100, abs % 100)
+}
+
+/// Checks the numeric values of a parsed row against the rules.
+pub fn check_values(
+    quantity: i64,
+    price_cents: i64,
+    discount_cents: Option<i64>,
+) -> Result<(), BadRow> {
+    if quantity < MIN_QUANTITY {
+        return Err(BadRow::new(
+            BadKind::OutOfRange,
+            format!("quantity: {quantity} is below {MIN_QUANTITY}"),
+        ));
+    }
+    if price_cents < MIN_PRICE_CENTS {
+        return Err(BadRow::new(
+            BadKind::OutOfRange,
+            format!("price: {} is negative", cents_text(price_cents)),
+        ));
+    }
+    if let Some(d) = discount_cents.filter(|&d| d < MIN_DISCOUNT_CENTS) {
+        return Err(BadRow::new(
+            BadKind::OutOfRange,
+            format!("discount: {} is negative", cents_text(d)),
+        ));
+    }
+    Ok(())
+}
+
+/// The reason for a row whose required value is missing (a null in Parquet or an engine frame).
+pub fn missing_value() -> BadRow {
+    BadRow::new(
+        BadKind::NotANumber,
+        "a required value is missing (null)".into(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_rule_names_its_field() {
+        assert!(check_values(1, 0, None).is_ok());
+        assert!(check_values(3, 100, Some(0)).is_ok());
+        let q = check_values(0, 100, None).unwrap_err();
+        assert_eq!(
+            (q.kind, q.reason.as_str()),
+            (BadKind::OutOfRange, "quantity: 0 is below 1")
+        );
+        let p = check_values(1, -1050, None).unwrap_err();
+        assert_eq!(p.reason, "price: -10.50 is negative");
+        let d = check_values(1, 5, Some(-5)).unwrap_err();
+        assert_eq!(d.reason, "discount: -0.05 is negative");
+    }
+}

@@ -1,0 +1,36 @@
+//! The protocol every side of membench speaks: the runner's output record
+//! ([`RunnerRecord`]), how a cell ended ([`Status`], ordered from best to worst), input
+//! [`Format`]s, declared memory [`Growth`] and its slope limit, the dataset sidecar
+//! ([`Sidecar`]), the runner's exit codes and budget message, and the strategies' metadata as
+//! data ([`StrategyInfo`], [`STRATEGIES`]).
+//!
+//! Runner, harness, driver and report all use these types, so nothing reads a record by string
+//! key and nothing is defined twice. This crate must stay light: serde only — no Polars, no I/O,
+//! nothing that measures — so that `cargo xtask list` needs no heavy build.
+//!
+//! ```
+//! use membench_protocol::{Format, Growth, STRATEGIES, Status, strategy};
+//! let lazy = strategy("lazy").unwrap();
+//! assert_eq!(lazy.growth.of(Format::Parquet), Growth::Linear);
+//! assert!(Status::Ok < Status::Oom); // the worst status of a cell wins
+//! assert!(STRATEGIES.iter().any(|s| s.name == "streaming"));
+//! ```
+
+mod format;
+mod record;
+mod sidecar;
+mod status;
+mod strategy;
+
+pub use format::{Format, Growth};
+pub use record::{Allocator, ErrorKind, RunnerError, RunnerRecord};
+pub use sidecar::{GenSpec, ParquetCompressionName, Sidecar};
+pub use status::Status;
+pub use strategy::{Engine, PerFormat, Requirement, STRATEGIES, Skip, StrategyInfo, strategy};
+
+/// Exit code of a runner whose strategy reported an error (bad input, unsupported request).
+pub const ERROR_EXIT_CODE: i32 = 2;
+/// Exit code of a process whose heap budget was exceeded (the counting allocator's `_exit`).
+pub const OOM_EXIT_CODE: i32 = 97;
+/// First words of the message printed when the heap budget is exceeded.
+pub const OOM_MESSAGE_PREFIX: &str = "membench: heap budget exceeded";

@@ -1,0 +1,140 @@
+//! The runner's output: one JSON object on stdout per measured cell.
+
+use serde::{Deserialize, Serialize};
+
+use crate::Growth;
+
+/// The global allocator a runner binary was built with.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Allocator {
+    /// `membench-runner`: the counting allocator; exact heap figures, some time overhead.
+    #[default]
+    Counting,
+    /// `membench-runner-sys`: the system allocator; no heap figures, time without the counter.
+    System,
+    /// `membench-runner-dhat`: dhat, for `--profile dhat`.
+    Dhat,
+}
+
+impl Allocator {
+    /// `counting`, `system` or `dhat`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Allocator::Counting => "counting",
+            Allocator::System => "system",
+            Allocator::Dhat => "dhat",
+        }
+    }
+
+    /// The runner binary built with this allocator.
+    pub fn runner_binary(self) -> &'static str {
+        match self {
+            Allocator::Counting => "membench-runner",
+            Allocator::System => "membench-runner-sys",
+            Allocator::Dhat => "membench-runner-dhat",
+        }
+    }
+
+    /// Whether this allocator measures the heap.
+    pub fn counts_heap(self) -> bool {
+        self != Allocator::System
+    }
+}
+
+/// What kind of failure a runner reported.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ErrorKind {
+    /// The command line was wrong (unknown strategy, bad size, missing input).
+    Usage,
+    /// Bad input: the message names the file, the line and the reason.
+    Input,
+    /// The strategy cannot honour the request (e.g. `skip` on an engine that cannot count).
+    Unsupported,
+    /// I/O or engine failure.
+    Other,
+}
+
+/// A runner's error.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunnerError {
+    pub kind: ErrorKind,
+    pub message: String,
+}
+
+/// One runner's record. Heap fields are `None` under the system allocator; `rows_*` and the
+/// digest are `None` when the strategy failed (then `error` says why).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RunnerRecord {
+    pub strategy: String,
+    pub workload: String,
+    pub threads: usize,
+    pub chunk_rows: usize,
+    pub on_bad_row: String,
+    pub allocator: Allocator,
+    /// The strategy's declared growth on this input's format.
+    pub declared_growth: Option<Growth>,
+    pub input: Option<String>,
+    pub input_bytes: Option<u64>,
+    /// `etl`: the file written.
+    pub output: Option<String>,
+    /// Wall time of the strategy alone (argument parsing and start-up excluded).
+    pub wall_ns: u64,
+    pub baseline_heap_bytes: Option<u64>,
+    pub peak_heap_bytes: Option<u64>,
+    pub total_allocated_bytes: Option<u64>,
+    pub n_allocs: Option<u64>,
+    pub n_reallocs: Option<u64>,
+    pub n_deallocs: Option<u64>,
+    /// Live-heap samples: `[t_ns since the strategy started, bytes above the baseline]`.
+    pub heap_timeline: Vec<[u64; 2]>,
+    pub rows_read: Option<u64>,
+    pub rows_skipped: Option<u64>,
+    /// sha256 of the canonical answer.
+    pub answer_digest: Option<String>,
+    /// The canonical answer itself (`--emit-answer`).
+    pub answer: Option<serde_json::Value>,
+    pub error: Option<RunnerError>,
+    /// Where `--profile` wrote its file.
+    pub profile_out: Option<String>,
+}
+
+impl RunnerRecord {
+    /// Parses the last JSON object line of a runner's stdout.
+    pub fn from_stdout(stdout: &str) -> Option<RunnerRecord> {
+        stdout
+            .lines()
+            .rev()
+            .find(|l| l.trim_start().starts_with('{'))
+            .and_then(|l| serde_json::from_str(l).ok())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_record_round_trips_and_a_partial_one_parses() {
+        let r = RunnerRecord {
+            strategy: "streaming".into(),
+            allocator: Allocator::System,
+            declared_growth: Some(Growth::Constant),
+            wall_ns: 5,
+            error: Some(RunnerError {
+                kind: ErrorKind::Input,
+                message: "f.csv:3: bad".into(),
+            }),
+            ..RunnerRecord::default()
+        };
+        let text = format!("noise\n{}\n", serde_json::to_string(&r).unwrap());
+        assert_eq!(RunnerRecord::from_stdout(&text), Some(r));
+        let partial = RunnerRecord::from_stdout(r#"{"strategy":"x","allocator":"dhat"}"#).unwrap();
+        assert_eq!(partial.allocator, Allocator::Dhat);
+        assert_eq!(partial.peak_heap_bytes, None);
+    }
+}

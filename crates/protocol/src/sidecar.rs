@@ -1,0 +1,92 @@
+//! The dataset sidecar `<file>.meta.json` the generator writes next to every dataset.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::Format;
+
+/// Parquet compression codecs the generator offers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ParquetCompressionName {
+    Uncompressed,
+    Snappy,
+    Zstd,
+    Lz4,
+}
+
+impl ParquetCompressionName {
+    /// Every codec.
+    pub const ALL: [ParquetCompressionName; 4] = [
+        ParquetCompressionName::Uncompressed,
+        ParquetCompressionName::Snappy,
+        ParquetCompressionName::Zstd,
+        ParquetCompressionName::Lz4,
+    ];
+
+    /// The codec's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Uncompressed => "uncompressed",
+            Self::Snappy => "snappy",
+            Self::Zstd => "zstd",
+            Self::Lz4 => "lz4",
+        }
+    }
+
+    /// Parses a codec name (`none` is `uncompressed`).
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "none" => Some(Self::Uncompressed),
+            _ => Self::ALL.into_iter().find(|c| c.name() == s),
+        }
+    }
+}
+
+/// Everything that determines a dataset's bytes.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GenSpec {
+    /// Rows (lines after the header, malformed ones included).
+    pub rows: u64,
+    pub seed: u64,
+    /// Fraction of rows replaced by malformed ones (CSV only).
+    pub bad_row_rate: f64,
+    /// Rows per Parquet row group.
+    pub row_group_rows: usize,
+    pub compression: ParquetCompressionName,
+}
+
+impl Default for GenSpec {
+    fn default() -> Self {
+        GenSpec {
+            rows: 1_000_000,
+            seed: 42,
+            bad_row_rate: 0.0,
+            row_group_rows: 100_000,
+            compression: ParquetCompressionName::Snappy,
+        }
+    }
+}
+
+/// The sidecar written next to every dataset as `<file>.meta.json`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Sidecar {
+    pub schema: String,
+    pub format: Format,
+    pub file: String,
+    /// Lines after the header (CSV) or rows (Parquet), malformed ones included.
+    pub rows: u64,
+    /// Rows a strategy reads when skipping bad rows (`rows` minus every injected kind).
+    pub valid_rows: u64,
+    /// Rows a strategy reports as skipped with `--on-bad-row skip` (empty lines are ignored,
+    /// not counted).
+    pub expected_rows_skipped: u64,
+    pub bytes: u64,
+    pub seed: u64,
+    pub generator_version: u32,
+    pub options: GenSpec,
+    /// Injected malformed rows by kind.
+    pub bad_rows: BTreeMap<String, u64>,
+    pub sha256: String,
+}

@@ -1,0 +1,119 @@
+//! Strategy metadata as data: what each strategy is, how its memory grows, what it needs.
+
+use serde::Serialize;
+
+use crate::{Format, Growth};
+
+/// A value per input format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct PerFormat<T> {
+    pub csv: T,
+    pub parquet: T,
+}
+
+impl<T: Copy> PerFormat<T> {
+    /// The same value for every format.
+    pub const fn same(v: T) -> PerFormat<T> {
+        PerFormat { csv: v, parquet: v }
+    }
+
+    /// The value for `format`.
+    pub fn of(&self, format: Format) -> T {
+        match format {
+            Format::Csv => self.csv,
+            Format::Parquet => self.parquet,
+        }
+    }
+}
+
+/// Whether a strategy can honour `--on-bad-row skip` with exact counts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Skip {
+    /// Skips bad rows and counts them exactly like every other strategy.
+    Counts,
+    /// Refuses `skip` (its engine cannot say exactly which rows it would drop).
+    Refuses,
+}
+
+/// What computes the answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Engine {
+    /// membench's own kernel (`membench-kernel`).
+    Kernel,
+    /// Polars (one shared query plan).
+    Polars,
+}
+
+/// Something a strategy needs from the machine to run; when it is missing, the strategy's cells
+/// are recorded as `skipped` with the reason.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Requirement {
+    /// A program that must be found on `PATH` (or in the named folder).
+    Program {
+        name: &'static str,
+        why: &'static str,
+    },
+}
+
+/// One strategy's metadata. Every field is data: `cargo xtask list` prints it, the tests, the
+/// gate and the report read it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct StrategyInfo {
+    /// The command-line name.
+    pub name: &'static str,
+    /// One line: how it reads.
+    pub description: &'static str,
+    /// Declared memory growth per input format, asserted by the gate.
+    pub growth: PerFormat<Growth>,
+    /// Whether it honours `--on-bad-row skip`.
+    pub skip: Skip,
+    /// What computes the answer.
+    pub engine: Engine,
+    /// What it needs from the machine.
+    pub needs: &'static [Requirement],
+    /// Whether `cargo xtask run` includes it when no `--strategy` is given.
+    pub on_by_default: bool,
+}
+
+macro_rules! registry {
+    ($($module:ident :: $ty:ident => $info:expr),* $(,)?) => {
+        /// Every strategy's metadata, in registry order (from `crates/strategies/src/registry.rs`).
+        pub static STRATEGIES: &[StrategyInfo] = &[$($info),*];
+    };
+}
+
+include!("../../strategies/src/registry.rs");
+
+/// Looks a strategy's metadata up by name.
+pub fn strategy(name: &str) -> Option<&'static StrategyInfo> {
+    STRATEGIES.iter().find(|s| s.name == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_and_lowercase() {
+        let mut names: Vec<&str> = STRATEGIES.iter().map(|s| s.name).collect();
+        assert!(names.iter().all(|n| {
+            n.chars()
+                .all(|c| c.is_ascii_lowercase() || c == '-' || c.is_ascii_digit())
+        }));
+        names.sort_unstable();
+        let before = names.len();
+        names.dedup();
+        assert_eq!(before, names.len(), "duplicate strategy names");
+    }
+
+    #[test]
+    fn metadata_serializes_with_growth_per_format() {
+        let v = serde_json::to_value(strategy("lazy").unwrap()).unwrap();
+        assert_eq!(v["growth"]["csv"], "constant");
+        assert_eq!(v["growth"]["parquet"], "linear");
+        assert_eq!(v["skip"], "refuses");
+    }
+}

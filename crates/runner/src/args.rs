@@ -1,0 +1,221 @@
+//! Command-line arguments, and their validation into a [`Job`]: everything the execution needs,
+//! already parsed (no strings left to interpret).
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use clap::Parser;
+use membench_kernel::{OnBadRow, Workload};
+use membench_strategies::{Entry, Format, Params, find, format_of, names};
+
+use crate::selftest::SelfTest;
+
+/// Run one measured cell and print its JSON record on stdout.
+#[derive(Parser, Debug)]
+#[command(name = "membench-runner", version, after_help = AFTER_HELP)]
+pub struct Args {
+    /// Strategy (see `cargo xtask list`), or `calibrate` / `selftest-sleep` / `selftest-panic` /
+    /// `selftest-abort` (harness self-tests).
+    #[arg(long, required_unless_present = "list", default_value = "")]
+    pub strategy: String,
+    /// Print the registered strategies' metadata as JSON lines and exit.
+    #[arg(long)]
+    pub list: bool,
+    /// Workload: top-n, group-by or etl.
+    #[arg(long, default_value = "top-n")]
+    pub workload: String,
+    /// etl: the output file. Without it, a temporary file is written and removed afterwards.
+    #[arg(long)]
+    pub output: Option<PathBuf>,
+    /// etl: output format, csv or parquet (default: the input's format).
+    #[arg(long)]
+    pub output_format: Option<String>,
+    /// Input file (.csv or .parquet).
+    #[arg(long)]
+    pub input: Option<PathBuf>,
+    /// Heap budget (e.g. 512MiB): the allocation that would cross it ends the process (status oom).
+    #[arg(long)]
+    pub memory_limit: Option<String>,
+    /// Kernel cap on address space (RLIMIT_AS), for memory that is not heap (mmap).
+    #[arg(long)]
+    pub address_space_limit: Option<String>,
+    /// Worker threads (parallel strategy; also sets POLARS_MAX_THREADS).
+    #[arg(long, default_value_t = 2)]
+    pub threads: usize,
+    /// Rows per chunk for the chunked strategy.
+    #[arg(long, default_value_t = 100_000)]
+    pub chunk_rows: usize,
+    /// What to do with a malformed row: fail or skip.
+    #[arg(long, default_value = "fail")]
+    pub on_bad_row: String,
+    /// Include the full answer in the JSON.
+    #[arg(long)]
+    pub emit_answer: bool,
+    /// calibrate: bytes to allocate and touch.
+    #[arg(long, default_value_t = 0)]
+    pub bytes: usize,
+    /// selftest-sleep: milliseconds to sleep.
+    #[arg(long, default_value_t = 60_000)]
+    pub sleep_ms: u64,
+    /// Heap profiler: `dhat` writes a dhat-heap.json (needs membench-runner-dhat).
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// Where `--profile dhat` writes its file.
+    #[arg(long, default_value = "dhat-heap.json")]
+    pub profile_out: PathBuf,
+}
+
+const AFTER_HELP: &str = "Prints one JSON object (membench_protocol::RunnerRecord): strategy, workload, \
+allocator, input, rows_read, rows_skipped, peak_heap_bytes, baseline_heap_bytes, \
+total_allocated_bytes, n_allocs, wall_ns, answer_digest, ... \
+Exit codes: 0 ok, 2 strategy or usage error (the record has `error`), 97 heap budget exceeded.";
+
+/// Parses `512MiB`, `1GB`, `4096` (via the `bytesize` crate).
+pub fn parse_size(s: &str) -> Result<u64> {
+    s.trim()
+        .parse::<bytesize::ByteSize>()
+        .map(|b| b.as_u64())
+        .map_err(|e| anyhow::anyhow!("{s:?} is not a size (e.g. 512MiB, 1GiB): {e}"))
+}
+
+/// What the process will do, validated.
+#[derive(Debug)]
+pub enum Job {
+    /// Print the strategies' metadata.
+    List,
+    /// Measure one cell.
+    Measure(Box<StrategyCell>),
+}
+
+/// One cell, ready to run.
+#[derive(Debug)]
+pub struct StrategyCell {
+    /// `None` for the harness's self-test cells.
+    pub strategy: Option<&'static Entry>,
+    pub selftest: Option<SelfTest>,
+    /// The name as given (for the record).
+    pub name: String,
+    pub params: Option<Params>,
+    pub workload: Workload,
+    pub threads: usize,
+    pub chunk_rows: usize,
+    pub on_bad_row: OnBadRow,
+    pub budget_bytes: Option<u64>,
+    pub address_space_bytes: Option<u64>,
+    pub emit_answer: bool,
+    /// `etl` without `--output`: the temporary file removed after the run.
+    pub temporary_output: Option<PathBuf>,
+    pub profile: Option<Profile>,
+    pub input_bytes: Option<u64>,
+}
+
+/// A heap profiler to run under.
+#[derive(Debug, Clone)]
+pub enum Profile {
+    Dhat { out: PathBuf },
+}
+
+impl Args {
+    /// Validates the arguments into a job.
+    pub fn job(&self) -> Result<Job> {
+        if self.list {
+            return Ok(Job::List);
+        }
+        let on_bad_row = OnBadRow::parse(&self.on_bad_row).with_context(|| {
+            format!(
+                "--on-bad-row must be fail or skip, got {:?}",
+                self.on_bad_row
+            )
+        })?;
+        let workload = Workload::parse(&self.workload).with_context(|| {
+            format!(
+                "unknown workload {:?} (known: {})",
+                self.workload,
+                Workload::ALL.map(|w| w.name()).join(", ")
+            )
+        })?;
+        let profile = match self.profile.as_deref() {
+            None => None,
+            Some("dhat") => Some(Profile::Dhat {
+                out: self.profile_out.clone(),
+            }),
+            Some(p) => bail!("unknown profiler {p:?} (supported: dhat)"),
+        };
+        let selftest = SelfTest::parse(&self.strategy, self.bytes, self.sleep_ms);
+        let (strategy, params, temporary_output) = match &selftest {
+            Some(_) => (None, None, None),
+            None => {
+                let (s, p, t) = self.strategy_params(workload, on_bad_row)?;
+                (Some(s), Some(p), t)
+            }
+        };
+        Ok(Job::Measure(Box::new(StrategyCell {
+            strategy,
+            selftest,
+            name: self.strategy.clone(),
+            input_bytes: params
+                .as_ref()
+                .and_then(|p| std::fs::metadata(&p.input).ok())
+                .map(|m| m.len()),
+            params,
+            workload,
+            threads: self.threads,
+            chunk_rows: self.chunk_rows,
+            on_bad_row,
+            budget_bytes: self.memory_limit.as_deref().map(parse_size).transpose()?,
+            address_space_bytes: self
+                .address_space_limit
+                .as_deref()
+                .map(parse_size)
+                .transpose()?,
+            emit_answer: self.emit_answer,
+            temporary_output,
+            profile,
+        })))
+    }
+
+    /// The strategy, its parameters and (etl without `--output`) a temporary output path.
+    fn strategy_params(
+        &self,
+        workload: Workload,
+        on_bad_row: OnBadRow,
+    ) -> Result<(&'static Entry, Params, Option<PathBuf>)> {
+        let strategy = find(&self.strategy).with_context(|| {
+            format!(
+                "unknown strategy {:?} (known: {}, calibrate)",
+                self.strategy,
+                names().join(", ")
+            )
+        })?;
+        let input = self
+            .input
+            .clone()
+            .with_context(|| format!("--input is required for strategy {}", self.strategy))?;
+        let output_format = self
+            .output_format
+            .as_deref()
+            .map(|f| {
+                Format::parse(f)
+                    .with_context(|| format!("--output-format must be csv or parquet, got {f:?}"))
+            })
+            .transpose()?;
+        let mut p = Params::new(workload, input);
+        p.on_bad_row = on_bad_row;
+        p.chunk_rows = self.chunk_rows;
+        p.threads = self.threads;
+        p.output_format = output_format;
+        p.output = self.output.clone();
+        let mut temporary = None;
+        if workload == Workload::Etl && p.output.is_none() {
+            let ext = match output_format {
+                Some(f) => f,
+                None => format_of(&p.input).unwrap_or(Format::Csv),
+            };
+            let name = format!("membench-etl-{}.{ext}", std::process::id());
+            let path = std::env::temp_dir().join(name);
+            p.output = Some(path.clone());
+            temporary = Some(path);
+        }
+        Ok((strategy, p, temporary))
+    }
+}

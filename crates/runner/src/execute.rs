@@ -1,0 +1,202 @@
+//! Executes a validated job under the measurement and prints its record.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Result, bail};
+use membench_alloc::AllocStats;
+use membench_protocol::{Allocator, ERROR_EXIT_CODE, RunnerError, RunnerRecord, STRATEGIES};
+use membench_strategies::{Outcome, RunError, format_of};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::args::{Job, Profile, StrategyCell};
+use crate::sampler::HeapSampler;
+
+/// Runs the job; returns the exit code.
+pub fn run(job: &Job, alloc: Allocator) -> Result<i32> {
+    match job {
+        Job::List => {
+            for info in STRATEGIES {
+                println!("{}", serde_json::to_string(info)?);
+            }
+            Ok(0)
+        }
+        Job::Measure(cell) => measure(cell, alloc),
+    }
+}
+
+/// What the measured closure produced.
+struct Produced {
+    answer: Value,
+    digest: String,
+    rows: Option<(u64, u64)>,
+}
+
+fn measure(cell: &StrategyCell, alloc: Allocator) -> Result<i32> {
+    // Before any Polars code runs, so its pool is sized by --threads.
+    // SAFETY: single-threaded at this point.
+    unsafe { std::env::set_var("POLARS_MAX_THREADS", cell.threads.max(1).to_string()) };
+    if let Some(bytes) = cell.address_space_bytes {
+        limit_address_space(bytes)?;
+    }
+    let profiler = start_profiler(cell.profile.as_ref(), alloc)?;
+    let mut record = base_record(cell, alloc);
+    let sampler =
+        (alloc == Allocator::Counting).then(|| HeapSampler::start(Duration::from_millis(10)));
+    membench_alloc::set_budget(cell.budget_bytes.map(|b| b as usize));
+    let start = Instant::now();
+    let (result, stats) = membench_alloc::measure(|| produce_or_catch(cell));
+    record.wall_ns = start.elapsed().as_nanos() as u64;
+    membench_alloc::set_budget(None);
+    if let Some(o) = &cell.temporary_output {
+        let _ = std::fs::remove_file(o);
+    }
+    if let Some(s) = sampler {
+        record.heap_timeline = s.finish(stats.baseline_heap_bytes);
+    }
+    let stats = heap_stats(stats, alloc, profiler.is_some());
+    if alloc == Allocator::Counting || profiler.is_some() {
+        set_heap(&mut record, &stats);
+    }
+    let code = match result {
+        Ok(p) => {
+            record.rows_read = p.rows.map(|r| r.0);
+            record.rows_skipped = p.rows.map(|r| r.1);
+            record.answer_digest = Some(p.digest);
+            record.answer = cell.emit_answer.then_some(p.answer);
+            0
+        }
+        Err(e) => {
+            eprintln!("membench-runner: {e}");
+            record.error = Some(RunnerError {
+                kind: e.kind(),
+                message: e.to_string(),
+            });
+            ERROR_EXIT_CODE
+        }
+    };
+    drop(profiler);
+    println!("{}", serde_json::to_string(&record)?);
+    Ok(code)
+}
+
+fn base_record(cell: &StrategyCell, alloc: Allocator) -> RunnerRecord {
+    let input = cell.params.as_ref().map(|p| &p.input);
+    RunnerRecord {
+        strategy: cell.name.clone(),
+        workload: cell.workload.name().to_string(),
+        threads: cell.threads,
+        chunk_rows: cell.chunk_rows,
+        on_bad_row: cell.on_bad_row.name().to_string(),
+        allocator: alloc,
+        declared_growth: cell
+            .strategy
+            .zip(input)
+            .and_then(|(s, i)| format_of(i).ok().map(|f| s.growth(f))),
+        input: input.map(|p| p.display().to_string()),
+        input_bytes: cell.input_bytes,
+        output: cell
+            .params
+            .as_ref()
+            .filter(|p| !p.workload.is_aggregate())
+            .and_then(|p| p.output.as_ref())
+            .map(|o| o.display().to_string()),
+        profile_out: cell
+            .profile
+            .as_ref()
+            .map(|Profile::Dhat { out }| out.display().to_string()),
+        ..RunnerRecord::default()
+    }
+}
+
+/// [`produce`], with a panic turned into an error the record carries (the panic message is on
+/// stderr too, with its backtrace when `RUST_BACKTRACE` asks for one).
+fn produce_or_catch(cell: &StrategyCell) -> Result<Produced, RunError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| produce(cell))).unwrap_or_else(|p| {
+        let msg = p
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| p.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic without a message".into());
+        Err(RunError::Other(anyhow::anyhow!("panicked: {msg}")))
+    })
+}
+
+fn produce(cell: &StrategyCell) -> Result<Produced, RunError> {
+    if let Some(t) = cell.selftest {
+        let answer = t.run();
+        let digest = hex::encode(Sha256::digest(answer.to_string().as_bytes()));
+        return Ok(Produced {
+            answer,
+            digest,
+            rows: None,
+        });
+    }
+    let (Some(strategy), Some(params)) = (cell.strategy, cell.params.as_ref()) else {
+        unreachable!("a cell is a self-test or a strategy with parameters")
+    };
+    let Outcome {
+        answer,
+        rows_read,
+        rows_skipped,
+    } = strategy.run(params)?;
+    Ok(Produced {
+        digest: answer.digest(),
+        answer: serde_json::to_value(&answer).expect("answers serialize"),
+        rows: Some((rows_read, rows_skipped)),
+    })
+}
+
+fn set_heap(record: &mut RunnerRecord, stats: &AllocStats) {
+    record.baseline_heap_bytes = Some(stats.baseline_heap_bytes as u64);
+    record.peak_heap_bytes = Some(stats.peak_heap_bytes as u64);
+    record.total_allocated_bytes = Some(stats.total_allocated_bytes);
+    record.n_allocs = Some(stats.n_allocs);
+    record.n_reallocs = Some(stats.n_reallocs);
+    record.n_deallocs = Some(stats.n_deallocs);
+}
+
+fn limit_address_space(bytes: u64) -> Result<()> {
+    let lim = libc::rlimit {
+        rlim_cur: bytes as libc::rlim_t,
+        rlim_max: bytes as libc::rlim_t,
+    };
+    // SAFETY: plain syscall with a valid struct.
+    if unsafe { libc::setrlimit(libc::RLIMIT_AS, &lim) } != 0 {
+        bail!(
+            "setrlimit(RLIMIT_AS, {bytes}) failed: {}",
+            std::io::Error::last_os_error()
+        );
+    }
+    Ok(())
+}
+
+#[cfg(feature = "dhat-heap")]
+type Profiler = dhat::Profiler;
+#[cfg(not(feature = "dhat-heap"))]
+type Profiler = ();
+
+fn start_profiler(profile: Option<&Profile>, alloc: Allocator) -> Result<Option<Profiler>> {
+    match (profile, alloc) {
+        (None, _) => Ok(None),
+        #[cfg(feature = "dhat-heap")]
+        (Some(Profile::Dhat { out }), Allocator::Dhat) => {
+            Ok(Some(dhat::Profiler::builder().file_name(out).build()))
+        }
+        (Some(Profile::Dhat { .. }), _) => bail!(
+            "--profile dhat needs membench-runner-dhat (cargo build --release -p membench-runner --features dhat-heap)"
+        ),
+    }
+}
+
+#[allow(unused_variables, unused_mut)]
+fn heap_stats(mut stats: AllocStats, alloc: Allocator, profiling: bool) -> AllocStats {
+    #[cfg(feature = "dhat-heap")]
+    if alloc == Allocator::Dhat && profiling {
+        let h = dhat::HeapStats::get();
+        stats.peak_heap_bytes = h.max_bytes;
+        stats.total_allocated_bytes = h.total_bytes;
+        stats.n_allocs = h.total_blocks;
+    }
+    stats
+}

@@ -1,0 +1,64 @@
+// The strategy registry: one entry per strategy, `module::Type => StrategyInfo { … }`.
+//
+// This file is data. `membench-strategies` includes it to declare each module and pair its type
+// with its metadata (`REGISTRY`); `membench-protocol` includes it and keeps only the metadata
+// (`STRATEGIES`), so `cargo xtask list`, the gate, the report and the tidy tests read it without
+// building Polars. Adding a strategy: its file in this folder, plus one entry here.
+registry! {
+    load_all::LoadAll => StrategyInfo {
+        name: "load-all",
+        description: "every row into memory, then compute (the seeds' pd.read_csv)",
+        growth: PerFormat::same(Growth::Linear),
+        skip: Skip::Counts,
+        engine: Engine::Kernel,
+        needs: &[],
+        on_by_default: true,
+    },
+    load_all_polars::LoadAllPolars => StrategyInfo {
+        name: "load-all-polars",
+        description: "Polars eager read of the whole file, then the in-memory engine",
+        growth: PerFormat::same(Growth::Linear),
+        skip: Skip::Refuses,
+        engine: Engine::Polars,
+        needs: &[],
+        on_by_default: true,
+    },
+    chunked::Chunked => StrategyInfo {
+        name: "chunked",
+        description: "--chunk-rows rows materialised at a time, partial results merged",
+        growth: PerFormat::same(Growth::Constant),
+        skip: Skip::Counts,
+        engine: Engine::Kernel,
+        needs: &[],
+        on_by_default: true,
+    },
+    streaming::Streaming => StrategyInfo {
+        name: "streaming",
+        description: "one record at a time through reused buffers; Parquet: one row group at a time",
+        growth: PerFormat::same(Growth::Constant),
+        skip: Skip::Counts,
+        engine: Engine::Kernel,
+        needs: &[],
+        on_by_default: true,
+    },
+    lazy::Lazy => StrategyInfo {
+        name: "lazy",
+        description: "Polars LazyFrame scan, streaming engine, column projection",
+        // Measured, not hoped: Polars' streaming Parquet source holds more as the file grows
+        // (24 MB at 200k rows, 75 MB at 1M: slope 0.7), so only "no worse than linear".
+        growth: PerFormat { csv: Growth::Constant, parquet: Growth::Linear },
+        skip: Skip::Refuses,
+        engine: Engine::Polars,
+        needs: &[],
+        on_by_default: true,
+    },
+    parallel::Parallel => StrategyInfo {
+        name: "parallel",
+        description: "byte ranges on line boundaries (Parquet: row groups) on --threads workers",
+        growth: PerFormat::same(Growth::Constant),
+        skip: Skip::Counts,
+        engine: Engine::Kernel,
+        needs: &[],
+        on_by_default: true,
+    },
+}

@@ -1,0 +1,358 @@
+//! The driver's loop: for each group (workload × dataset) a reference answer, then each cell's
+//! warm-up, its counting-allocator repetitions (heap) and, when those ended ok, its
+//! system-allocator repetitions (time). Every repetition becomes one record in the sink before
+//! the next one runs; the ledger says what a resumed run has already done.
+
+use anyhow::Result;
+use indicatif::ProgressBar;
+use membench_protocol::{Allocator, Status};
+
+use super::executor::Executor;
+use super::ledger::{Ledger, SeriesKey, Sink};
+use super::plan::{Cell, Group};
+use super::record::{RecordContext, make};
+
+/// The strategy whose answer every other is compared with.
+pub const REFERENCE: &str = "streaming";
+
+/// What the loop did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Driven {
+    pub records: usize,
+    pub wrong_answers: usize,
+}
+
+/// Repetitions still to run for `cell`: (counting, system).
+pub fn remaining(ledger: &Ledger, cell: &Cell, repeat: u32) -> (u32, u32) {
+    let c = repeat.saturating_sub(ledger.count(&SeriesKey::of(cell, Allocator::Counting)));
+    let s = repeat.saturating_sub(ledger.count(&SeriesKey::of(cell, Allocator::System)));
+    (c, s)
+}
+
+/// Total repetitions still to run (for the progress bar).
+pub fn planned(groups: &[Group], ledger: &Ledger, repeat: u32) -> u64 {
+    groups
+        .iter()
+        .flat_map(|g| g.cells())
+        .map(|c| {
+            let (a, b) = remaining(ledger, &c, repeat);
+            u64::from(a + b)
+        })
+        .sum()
+}
+
+/// Runs every group.
+pub fn drive(
+    groups: &[Group],
+    repeat: u32,
+    exec: &mut dyn Executor,
+    ledger: &mut Ledger,
+    sink: &mut dyn Sink,
+    cx: &RecordContext<'_>,
+    bar: &ProgressBar,
+) -> Result<Driven> {
+    let mut driven = Driven::default();
+    for g in groups {
+        let todo: Vec<Cell> = g
+            .cells()
+            .filter(|c| remaining(ledger, c, repeat) != (0, 0))
+            .collect();
+        let Some(first) = todo.first() else { continue };
+        bar.set_message(format!(
+            "reference answer for {}",
+            first.with_strategy(REFERENCE).label()
+        ));
+        let expected = exec
+            .execute(&first.with_strategy(REFERENCE), Allocator::System)
+            .runner
+            .and_then(|r| r.answer_digest);
+        for cell in &todo {
+            run_cell(
+                cell,
+                repeat,
+                expected.as_ref(),
+                exec,
+                ledger,
+                sink,
+                cx,
+                bar,
+                &mut driven,
+            )?;
+        }
+    }
+    Ok(driven)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run_cell(
+    cell: &Cell,
+    repeat: u32,
+    expected: Option<&String>,
+    exec: &mut dyn Executor,
+    ledger: &mut Ledger,
+    sink: &mut dyn Sink,
+    cx: &RecordContext<'_>,
+    bar: &ProgressBar,
+    driven: &mut Driven,
+) -> Result<()> {
+    let name = cell.label();
+    bar.set_message(format!("{name} (warm-up)"));
+    let _ = exec.execute(cell, Allocator::System);
+    for allocator in [Allocator::Counting, Allocator::System] {
+        let key = SeriesKey::of(cell, allocator);
+        // Time repetitions only for a cell whose heap repetitions ended ok: a cell that is
+        // oom, an error or wrong has its status already, and more runs would not change it.
+        if allocator == Allocator::System
+            && !ledger.all_ok(&SeriesKey::of(cell, Allocator::Counting))
+        {
+            continue;
+        }
+        for rep in ledger.count(&key) + 1..=repeat {
+            bar.set_message(format!("{name} ({} #{rep})", allocator.name()));
+            let m = exec.execute(cell, allocator);
+            let rec = make(cx, cell, allocator, rep, &m, expected);
+            if rec.status == Status::WrongAnswer {
+                driven.wrong_answers += 1;
+                bar.println(format!(
+                    "WRONG ANSWER: {name}: {:?} != reference {:?}",
+                    rec.answer_digest, expected
+                ));
+            }
+            sink.append(&rec)?;
+            ledger.add(rec);
+            driven.records += 1;
+            bar.inc(1);
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+    use std::path::PathBuf;
+
+    use membench_harness::Measured;
+    use membench_protocol::RunnerRecord;
+    use membench_report::record::{Record, RunContext};
+
+    use super::*;
+    use crate::run::RunArgs;
+    use crate::run::plan::{Dataset, groups};
+
+    /// Answers every cell at once: a digest per strategy ("good" unless told otherwise) and a
+    /// status per strategy (ok unless told otherwise). Counts what it was asked to run.
+    #[derive(Default)]
+    struct FakeExecutor {
+        digest: HashMap<String, String>,
+        status: HashMap<String, Status>,
+        calls: Vec<(String, Allocator)>,
+    }
+
+    impl Executor for FakeExecutor {
+        fn execute(&mut self, cell: &Cell, allocator: Allocator) -> Measured {
+            self.calls.push((cell.strategy.clone(), allocator));
+            let status = *self.status.get(&cell.strategy).unwrap_or(&Status::Ok);
+            let runner = RunnerRecord {
+                strategy: cell.strategy.clone(),
+                allocator,
+                wall_ns: if allocator == Allocator::Counting {
+                    120
+                } else {
+                    100
+                },
+                peak_heap_bytes: (allocator == Allocator::Counting).then_some(4096),
+                answer_digest: Some(
+                    self.digest
+                        .get(&cell.strategy)
+                        .cloned()
+                        .unwrap_or_else(|| "good".into()),
+                ),
+                ..RunnerRecord::default()
+            };
+            Measured {
+                status,
+                exit_code: Some(0),
+                signal: None,
+                stderr_tail: String::new(),
+                runner: Some(runner),
+                peak_rss_bytes: 1 << 20,
+                peak_rss_anon_bytes: 1 << 19,
+                peak_rss_file_bytes: 0,
+                user_ns: 0,
+                sys_ns: 0,
+                wall_ns: 1000,
+                timeline: Vec::new(),
+            }
+        }
+    }
+
+    #[derive(Default)]
+    struct VecSink(Vec<Record>);
+    impl Sink for VecSink {
+        fn append(&mut self, r: &Record) -> Result<()> {
+            self.0.push(r.clone());
+            Ok(())
+        }
+    }
+
+    fn args() -> RunArgs {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct Wrap {
+            #[command(flatten)]
+            a: RunArgs,
+        }
+        Wrap::parse_from(["run"]).a
+    }
+
+    fn plan(strategies: &[&str]) -> Vec<Group> {
+        let d = Dataset {
+            path: PathBuf::from("datasets/x.csv"),
+            format: "csv".into(),
+            rows: 1000,
+            bytes: 100_000,
+        };
+        let s: Vec<String> = strategies.iter().map(|s| s.to_string()).collect();
+        groups(&[d], &["top-n".into()], &s)
+    }
+
+    fn go(exec: &mut FakeExecutor, ledger: &mut Ledger, groups: &[Group]) -> (Driven, Vec<Record>) {
+        let a = args();
+        let ctx = RunContext::default();
+        let cx = RecordContext {
+            run_id: "test",
+            args: &a,
+            context: &ctx,
+        };
+        let mut sink = VecSink::default();
+        let d = drive(
+            groups,
+            3,
+            exec,
+            ledger,
+            &mut sink,
+            &cx,
+            &ProgressBar::hidden(),
+        )
+        .unwrap();
+        (d, sink.0)
+    }
+
+    #[test]
+    fn every_cell_gets_heap_and_time_repetitions_each_naming_its_allocator() {
+        let mut exec = FakeExecutor::default();
+        let (d, recs) = go(
+            &mut exec,
+            &mut Ledger::default(),
+            &plan(&["streaming", "load-all"]),
+        );
+        assert_eq!(d.records, 12);
+        for s in ["streaming", "load-all"] {
+            for a in [Allocator::Counting, Allocator::System] {
+                let reps: Vec<u32> = recs
+                    .iter()
+                    .filter(|r| r.strategy == s && r.allocator == a)
+                    .map(|r| r.repetition)
+                    .collect();
+                assert_eq!(reps, vec![1, 2, 3], "{s} {a:?}");
+            }
+        }
+        assert!(
+            recs.iter()
+                .filter(|r| r.allocator == Allocator::System)
+                .all(|r| r.peak_heap_bytes.is_none())
+        );
+        // One reference, then per cell one warm-up and six repetitions.
+        assert_eq!(exec.calls.len(), 1 + 2 * 7);
+        let cells = membench_report::stats::cells(&recs);
+        assert_eq!(cells[0].time_allocator, Allocator::System);
+        assert_eq!(cells[0].counting_overhead, Some(1.2));
+    }
+
+    #[test]
+    fn a_differing_digest_is_a_wrong_answer() {
+        let mut exec = FakeExecutor::default();
+        exec.digest.insert("lazy".into(), "bad".into());
+        let (d, recs) = go(
+            &mut exec,
+            &mut Ledger::default(),
+            &plan(&["streaming", "lazy"]),
+        );
+        assert_eq!(
+            d.wrong_answers, 3,
+            "the counting repetitions; no time runs after that"
+        );
+        assert!(
+            recs.iter()
+                .filter(|r| r.strategy == "lazy")
+                .all(|r| r.status == Status::WrongAnswer && r.allocator == Allocator::Counting)
+        );
+        assert!(
+            recs.iter()
+                .filter(|r| r.strategy == "streaming")
+                .all(|r| r.status == Status::Ok)
+        );
+    }
+
+    #[test]
+    fn an_oom_cell_gets_no_time_repetitions() {
+        let mut exec = FakeExecutor::default();
+        exec.status.insert("load-all".into(), Status::Oom);
+        let (_, recs) = go(
+            &mut exec,
+            &mut Ledger::default(),
+            &plan(&["streaming", "load-all"]),
+        );
+        let load_all: Vec<&Record> = recs.iter().filter(|r| r.strategy == "load-all").collect();
+        assert_eq!(load_all.len(), 3);
+        assert!(
+            load_all
+                .iter()
+                .all(|r| r.status == Status::Oom && r.allocator == Allocator::Counting)
+        );
+    }
+
+    #[test]
+    fn a_resumed_run_runs_only_what_is_missing() {
+        let groups = plan(&["streaming", "chunked"]);
+        let mut exec = FakeExecutor::default();
+        let (_, first) = go(&mut exec, &mut Ledger::default(), &groups);
+        // Keep streaming's six and chunked's first counting repetition, as a kill would.
+        let kept: Vec<Record> = first
+            .iter()
+            .filter(|r| {
+                r.strategy == "streaming"
+                    || (r.allocator == Allocator::Counting && r.repetition == 1)
+            })
+            .cloned()
+            .collect();
+        assert_eq!(kept.len(), 7);
+        let mut ledger = Ledger::from_records(kept);
+        assert_eq!(planned(&groups, &ledger, 3), 5);
+        let mut exec = FakeExecutor::default();
+        let (d, recs) = go(&mut exec, &mut ledger, &groups);
+        assert_eq!(d.records, 5);
+        let reps: Vec<(Allocator, u32)> =
+            recs.iter().map(|r| (r.allocator, r.repetition)).collect();
+        assert_eq!(
+            reps,
+            vec![
+                (Allocator::Counting, 2),
+                (Allocator::Counting, 3),
+                (Allocator::System, 1),
+                (Allocator::System, 2),
+                (Allocator::System, 3)
+            ]
+        );
+        assert!(
+            exec.calls
+                .iter()
+                .all(|(s, _)| s == "chunked" || s == "streaming")
+        );
+        // Nothing left: a third pass runs nothing, not even the reference.
+        let mut exec = FakeExecutor::default();
+        let (d, _) = go(&mut exec, &mut ledger, &groups);
+        assert_eq!((d.records, exec.calls.len()), (0, 0));
+    }
+}

@@ -1,0 +1,86 @@
+//! Running one cell: the [`Executor`] trait, and the real one that starts a runner process per
+//! repetition (hyperfine's `Executor`/`MockExecutor` split: the driver's logic is tested with a
+//! fake, without processes or timing).
+
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use membench_harness::{CellCommand, Measured, run_cell};
+use membench_protocol::Allocator;
+
+use super::RunArgs;
+use super::plan::Cell;
+
+/// Runs one repetition of a cell under the runner built with `allocator`.
+pub trait Executor {
+    fn execute(&mut self, cell: &Cell, allocator: Allocator) -> Measured;
+}
+
+/// The real executor: a fresh runner process per repetition.
+pub struct RunnerExecutor {
+    bins: PathBuf,
+    args: RunArgs,
+    scratch: PathBuf,
+}
+
+impl RunnerExecutor {
+    /// Runners from `bins`; `etl` outputs go to `scratch`.
+    pub fn new(bins: &Path, args: &RunArgs, scratch: &Path) -> RunnerExecutor {
+        RunnerExecutor {
+            bins: bins.to_path_buf(),
+            args: args.clone(),
+            scratch: scratch.to_path_buf(),
+        }
+    }
+
+    fn command(&self, c: &Cell, allocator: Allocator) -> CellCommand {
+        let a = &self.args;
+        let mut cmd = CellCommand::new(self.bins.join(allocator.runner_binary()))
+            .args([
+                "--strategy",
+                &c.strategy,
+                "--workload",
+                &c.workload,
+                "--input",
+            ])
+            .args([c.dataset.path.as_os_str()])
+            .args(["--threads", &a.threads.to_string()])
+            .args(["--chunk-rows", &a.chunk_rows.to_string()])
+            .args(["--on-bad-row", &a.on_bad_row])
+            .timeout(Duration::from_secs(a.timeout));
+        // The heap budget is the counting allocator's: a system-allocator repetition runs only
+        // after the counting ones fitted in it.
+        if let (Some(m), Allocator::Counting) = (&a.memory_limit, allocator) {
+            cmd = cmd.args(["--memory-limit", m]);
+        }
+        if let Some(m) = &a.address_space_limit {
+            cmd = cmd.args(["--address-space-limit", m]);
+        }
+        cmd
+    }
+}
+
+impl Executor for RunnerExecutor {
+    /// An `etl` cell writes to `scratch/etl-output.<ext>` (the input's format), removed
+    /// afterwards whatever happened to the cell.
+    fn execute(&mut self, c: &Cell, allocator: Allocator) -> Measured {
+        let mut cmd = self.command(c, allocator);
+        let mut output = None;
+        if c.workload == "etl" {
+            let o = self
+                .scratch
+                .join(format!("etl-output.{}", c.dataset.format));
+            cmd = cmd.args([OsStr::new("--output"), o.as_os_str()]);
+            output = Some(o);
+        }
+        let m = run_cell(&cmd);
+        if let Some(o) = output {
+            let mut tmp = o.clone().into_os_string();
+            tmp.push(".tmp");
+            let _ = std::fs::remove_file(&o);
+            let _ = std::fs::remove_file(tmp);
+        }
+        m
+    }
+}

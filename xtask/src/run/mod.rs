@@ -1,0 +1,170 @@
+//! `cargo xtask run`: the comparison matrix. Generates missing datasets ([`plan`]), runs every
+//! cell in fresh runner processes ([`executor`]) — heap from the counting-allocator runner, time
+//! from the system-allocator runner — appends one flushed record per repetition to
+//! `results.jsonl` ([`ledger`], so `--resume` loses and doubles nothing), then writes the report.
+//! The loop itself ([`drive`]) is tested in-process with a fake executor.
+
+mod drive;
+mod executor;
+mod ledger;
+mod plan;
+mod record;
+mod summary;
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::util::{bin, binaries, now_stamp, run_context};
+
+/// Run the matrix strategies × workloads × formats × sizes and write a report.
+#[derive(Args, Debug, Clone)]
+pub struct RunArgs {
+    /// Strategies, comma-separated (default: every strategy on by default; see
+    /// `cargo xtask list`).
+    #[arg(long, value_delimiter = ',')]
+    pub strategy: Vec<String>,
+    /// Workloads, comma-separated (etl writes its output to a scratch file in the run folder,
+    /// removed after each cell).
+    #[arg(long, value_delimiter = ',', default_value = "top-n,group-by,etl")]
+    pub workload: Vec<String>,
+    /// Formats, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "csv,parquet")]
+    pub format: Vec<String>,
+    /// Dataset sizes in rows, comma-separated.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "10k,100k,1m",
+        conflicts_with = "size"
+    )]
+    pub rows: Vec<String>,
+    /// Dataset sizes in bytes of CSV instead (e.g. 100MiB,1GiB).
+    #[arg(long, value_delimiter = ',')]
+    pub size: Vec<String>,
+    /// Measured repetitions per cell and allocator: heap from this many counting-allocator
+    /// runs, time from as many system-allocator runs (plus one uncounted warm-up).
+    #[arg(long, default_value_t = 3)]
+    pub repeat: u32,
+    /// Heap budget per cell (e.g. 2GiB); a cell over it is recorded as oom.
+    #[arg(long)]
+    pub memory_limit: Option<String>,
+    /// Kernel cap on each cell's address space (RLIMIT_AS), for memory that is not heap.
+    #[arg(long)]
+    pub address_space_limit: Option<String>,
+    /// Seconds before a cell is killed and recorded as timeout.
+    #[arg(long, default_value_t = 300)]
+    pub timeout: u64,
+    /// Worker threads for parallel strategies and Polars.
+    #[arg(long, default_value_t = 2)]
+    pub threads: usize,
+    /// Rows per chunk for the chunked strategy.
+    #[arg(long, default_value_t = 100_000)]
+    pub chunk_rows: usize,
+    /// fail or skip malformed rows.
+    #[arg(long, default_value = "fail")]
+    pub on_bad_row: String,
+    /// Dataset seed.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Dataset folder.
+    #[arg(long, default_value = "datasets")]
+    pub datasets: PathBuf,
+    /// Name for the run folder (reports/local/<timestamp>-<label>).
+    #[arg(long, default_value = "default")]
+    pub label: String,
+    /// Write into this folder instead of reports/local/<timestamp>-<label>.
+    #[arg(long, conflicts_with = "resume")]
+    pub out: Option<PathBuf>,
+    /// Continue a run: skip repetitions already in DIR/results.jsonl.
+    #[arg(long, value_name = "DIR")]
+    pub resume: Option<PathBuf>,
+    /// Skip writing the report at the end.
+    #[arg(long)]
+    pub no_report: bool,
+}
+
+/// The run folder: `--resume DIR`, `--out DIR`, or a new `reports/local/<timestamp>-<label>`.
+fn out_dir(a: &RunArgs, stamp: &str) -> Result<PathBuf> {
+    match (&a.resume, &a.out) {
+        (Some(d), _) => {
+            if !d.join("results.jsonl").exists() {
+                bail!("--resume {}: no results.jsonl there", d.display());
+            }
+            Ok(d.clone())
+        }
+        (None, Some(d)) => Ok(d.clone()),
+        (None, None) => Ok(PathBuf::from("reports/local").join(format!("{stamp}-{}", a.label))),
+    }
+}
+
+fn progress_bar(total: u64) -> ProgressBar {
+    let bar = ProgressBar::new(total);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "[{elapsed_precise}] {bar:30} {pos}/{len} runs, ETA {eta} · {msg}",
+        )
+        .expect("valid template")
+        .progress_chars("=> "),
+    );
+    bar
+}
+
+pub fn run(a: RunArgs) -> Result<()> {
+    if a.repeat == 0 {
+        bail!("--repeat must be at least 1");
+    }
+    let strategies = plan::strategies(&a)?;
+    let bins = binaries()?;
+    for b in ["membench-runner", "membench-runner-sys"] {
+        bin(&bins, b)?;
+    }
+    let gen_bin = bin(&bins, "membench-gen")?;
+    let (stamp, started_at) = now_stamp();
+    let out_dir = out_dir(&a, &stamp)?;
+    std::fs::create_dir_all(&out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
+    let results = out_dir.join("results.jsonl");
+    let scratch = out_dir.join("scratch");
+    std::fs::create_dir_all(&scratch).with_context(|| format!("creating {}", scratch.display()))?;
+    let mut ledger = ledger::Ledger::from_records(ledger::existing(&results)?);
+    let run_id = ledger.run_id.clone().unwrap_or_else(|| stamp.clone());
+    let ctx = run_context(&started_at);
+
+    let datasets = plan::datasets(&gen_bin, &a)?;
+    let groups = plan::groups(&datasets, &a.workload, &strategies);
+    let bar = progress_bar(drive::planned(&groups, &ledger, a.repeat));
+    let mut sink = ledger::JsonlSink::open(&results)?;
+    let mut exec = executor::RunnerExecutor::new(&bins, &a, &scratch);
+    let cx = record::RecordContext {
+        run_id: &run_id,
+        args: &a,
+        context: &ctx,
+    };
+    let driven = drive::drive(
+        &groups,
+        a.repeat,
+        &mut exec,
+        &mut ledger,
+        &mut sink,
+        &cx,
+        &bar,
+    )?;
+    bar.finish_and_clear();
+    drop(sink);
+    let _ = std::fs::remove_dir_all(&scratch);
+    summary::print(&membench_report::record::read_records(&results)?);
+    if driven.wrong_answers > 0 {
+        eprintln!(
+            "{} repetitions gave a WRONG ANSWER (see the report)",
+            driven.wrong_answers
+        );
+    }
+    if !a.no_report {
+        membench_report::write_report(&out_dir)?;
+        eprintln!("report: {}", out_dir.join("REPORT.md").display());
+    }
+    eprintln!("results: {}", results.display());
+    Ok(())
+}
