@@ -25,13 +25,15 @@ pub fn binaries() -> Result<PathBuf> {
     cmd.args([
         "build",
         "--release",
-        "--quiet",
         "-p",
         "membench-runner",
         "-p",
         "membench-datagen",
     ]);
-    eprintln!("building the runner and generator (release)…");
+    eprintln!(
+        "building the runner and generator (release; the first build compiles Polars, 7–15 \
+         minutes on 2 cores; later builds take seconds)…"
+    );
     let status = cmd.status().context("running cargo build")?;
     if !status.success() {
         bail!("cargo build --release failed");

@@ -11,27 +11,34 @@ use rand::Rng;
 use rayon::prelude::*;
 
 use crate::BLOCK_ROWS;
-use crate::rows::{BAD_KINDS, block_rng, date_table, gen_row, push_csv_row};
+use crate::rows::{
+    BAD_KINDS, LAST_ROW_BAD_KIND, RANDOM_BAD_KINDS, block_rng, date_table, gen_row, push_csv_row,
+};
 use crate::spec::{GenSpec, Written};
 
 /// Generates one block of CSV text and its bad-row counts.
-pub(crate) fn csv_block(spec: &GenSpec, dates: &[String], block: u64) -> (Vec<u8>, [u64; 7]) {
+pub(crate) fn csv_block(
+    spec: &GenSpec,
+    dates: &[String],
+    block: u64,
+) -> (Vec<u8>, [u64; BAD_KINDS.len()]) {
     let start = block * BLOCK_ROWS;
     let end = (start + BLOCK_ROWS).min(spec.rows);
     let mut rng = block_rng(spec.seed, block);
     let mut out = Vec::with_capacity(((end - start) * 210) as usize);
     let mut note = String::with_capacity(256);
     let mut num = itoa::Buffer::new();
-    let mut bad_counts = [0u64; 7];
+    let mut bad_counts = [0u64; BAD_KINDS.len()];
     for i in start..end {
         let vals = gen_row(&mut rng, i, &mut note);
-        let bad = if spec.bad_row_rate > 0.0 && rng.random_bool(spec.bad_row_rate) {
-            let k = rng.random_range(0..BAD_KINDS.len());
+        let mut bad = (spec.bad_row_rate > 0.0 && rng.random_bool(spec.bad_row_rate))
+            .then(|| rng.random_range(0..RANDOM_BAD_KINDS));
+        if spec.bad_row_rate > 0.0 && i + 1 == spec.rows {
+            bad = Some(LAST_ROW_BAD_KIND);
+        }
+        if let Some(k) = bad {
             bad_counts[k] += 1;
-            Some(k)
-        } else {
-            None
-        };
+        }
         push_csv_row(&mut out, &vals, &note, dates, bad, &mut num);
     }
     (out, bad_counts)
@@ -50,11 +57,11 @@ pub(crate) fn write_csv(
     let n_blocks = spec.rows.div_ceil(BLOCK_ROWS);
     // A bounded window of blocks in flight keeps memory flat whatever `rows` is.
     let window = (rayon::current_num_threads() * 2) as u64;
-    let mut bad = [0u64; 7];
+    let mut bad = [0u64; BAD_KINDS.len()];
     let mut b = 0;
     while b < n_blocks {
         let hi = (b + window).min(n_blocks);
-        let blocks: Vec<(Vec<u8>, [u64; 7])> = (b..hi)
+        let blocks: Vec<(Vec<u8>, [u64; BAD_KINDS.len()])> = (b..hi)
             .into_par_iter()
             .map(|k| csv_block(spec, &dates, k))
             .collect();

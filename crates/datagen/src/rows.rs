@@ -41,16 +41,24 @@ pub const CATEGORIES: [&str; 24] = [
     "crafts",
     "industrial",
 ];
-/// Malformed-row kinds injected by `--bad-row-rate`, in sidecar order.
-pub const BAD_KINDS: [&str; 7] = [
+/// Malformed-row kinds injected by `--bad-row-rate`, in sidecar order. The first
+/// [`RANDOM_BAD_KINDS`] are drawn at random; `unterminated_quote` is the last row of every file
+/// with bad rows, because an open quote runs (RFC 4180) until the quotes balance or the input
+/// ends: anywhere else it would swallow the rows after it.
+pub const BAD_KINDS: [&str; 8] = [
     "too_few_fields",
     "too_many_fields",
     "non_numeric_quantity",
     "negative_price",
-    "unterminated_quote",
+    "multiline_extra_field",
     "invalid_utf8",
     "empty_line",
+    "unterminated_quote",
 ];
+/// How many of [`BAD_KINDS`] are drawn at random.
+pub const RANDOM_BAD_KINDS: usize = 7;
+/// The kind forced on the last row of a file with bad rows.
+pub const LAST_ROW_BAD_KIND: usize = 7;
 
 const WORDS: [&str; 48] = [
     "order",
@@ -249,7 +257,9 @@ pub fn push_csv_row(
     out.push(b',');
     match bad {
         Some(1) => out.extend_from_slice(b"plain note,extra field"),
-        Some(4) => out.extend_from_slice(b"\"unterminated note"),
+        // A quoted note over two physical lines, then one field too many.
+        Some(4) => out.extend_from_slice(b"\"a note over\ntwo lines\",extra field"),
+        Some(7) => out.extend_from_slice(b"\"unterminated note"),
         Some(5) => out.extend_from_slice(b"bad \xff\xfe bytes"),
         Some(_) => out.extend_from_slice(b"plain note"),
         None => push_field(out, note),

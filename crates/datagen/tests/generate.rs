@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use membench_datagen::{Format, GenSpec, generate};
-use membench_kernel::{BadKind, COLUMNS, LineParser, LineReader};
+use membench_kernel::{BadKind, COLUMNS, LineParser, RecordReader};
 use polars::prelude::*;
 
 fn gen_in(dir: &Path, spec: &GenSpec, format: Format, force: bool) -> membench_datagen::GenOutput {
@@ -150,20 +150,23 @@ fn bad_row_counts_match_the_sidecar() {
     let injected: u64 = meta.bad_rows.values().sum();
     assert!((1600..=2400).contains(&injected), "{:?}", meta.bad_rows);
     assert!(
-        meta.bad_rows.values().all(|&c| c > 150),
+        meta.bad_rows
+            .iter()
+            .all(|(kind, &c)| c > 150 || kind == "unterminated_quote"),
         "every kind occurs: {:?}",
         meta.bad_rows
     );
 
-    let mut reader = LineReader::new(std::io::BufReader::new(
-        std::fs::File::open(&out.path).unwrap(),
-    ));
+    let mut reader = RecordReader::new(
+        std::io::BufReader::new(std::fs::File::open(&out.path).unwrap()),
+        1 << 20,
+    );
     let mut parser = LineParser::new();
-    reader.next_line().unwrap().unwrap(); // header
+    reader.next_record().unwrap().unwrap(); // header
     let mut by_kind: BTreeMap<BadKind, u64> = BTreeMap::new();
     let mut good = 0u64;
-    while let Some((_, line)) = reader.next_line().unwrap() {
-        match parser.parse(line) {
+    while let Some(rec) = reader.next_record().unwrap() {
+        match parser.parse_record(&rec) {
             Ok(_) => good += 1,
             Err(e) => *by_kind.entry(e.kind).or_default() += 1,
         }
@@ -171,7 +174,7 @@ fn bad_row_counts_match_the_sidecar() {
     let k = |name: &str| meta.bad_rows[name];
     assert_eq!(
         by_kind[&BadKind::FieldCount],
-        k("too_few_fields") + k("too_many_fields")
+        k("too_few_fields") + k("too_many_fields") + k("multiline_extra_field")
     );
     assert_eq!(by_kind[&BadKind::NotANumber], k("non_numeric_quantity"));
     assert_eq!(by_kind[&BadKind::OutOfRange], k("negative_price"));
@@ -182,7 +185,9 @@ fn bad_row_counts_match_the_sidecar() {
     assert_eq!(by_kind[&BadKind::InvalidUtf8], k("invalid_utf8"));
     assert_eq!(by_kind.values().sum::<u64>(), meta.expected_rows_skipped);
     assert_eq!(good, meta.valid_rows);
-    assert_eq!(reader.lines_read(), 1 + 40_000);
+    assert_eq!(k("unterminated_quote"), 1, "the last row, and only it");
+    // Each two-line note adds a physical line.
+    assert_eq!(reader.lines_read(), 1 + 40_000 + k("multiline_extra_field"));
 }
 
 #[test]

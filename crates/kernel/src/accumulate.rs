@@ -50,10 +50,12 @@ impl TopN {
     }
 }
 
-/// Per-category counters.
+/// Per-category counters. Sums are kept in 128 bits and checked against the 64-bit answer once,
+/// at the end: the result does not depend on the order rows and partial results are added in,
+/// so every strategy (sequential, chunked, parallel) reaches the same verdict.
 #[derive(Clone, Debug, Default)]
 pub struct GroupAcc {
-    groups: BTreeMap<String, (u64, i64, i64)>,
+    groups: BTreeMap<String, (u64, i128, i128)>,
 }
 
 impl GroupAcc {
@@ -65,15 +67,29 @@ impl GroupAcc {
             None => self.groups.entry(category.to_owned()).or_default(),
         };
         slot.0 += 1;
-        slot.1 += quantity;
-        slot.2 += total_cents;
+        slot.1 += i128::from(quantity);
+        slot.2 += i128::from(total_cents);
+    }
+    /// Adds a pre-aggregated group whose sums are already wider than 64 bits (from an engine
+    /// that sums exactly in parts).
+    pub fn push_group_wide(
+        &mut self,
+        category: &str,
+        rows: u64,
+        sum_quantity: i128,
+        sum_total: i128,
+    ) {
+        let slot = self.groups.entry(category.to_owned()).or_default();
+        slot.0 += rows;
+        slot.1 += sum_quantity;
+        slot.2 += sum_total;
     }
     /// Adds a pre-aggregated group (from an engine that groups by itself).
     pub fn push_group(&mut self, category: &str, rows: u64, sum_quantity: i64, sum_total: i64) {
         let slot = self.groups.entry(category.to_owned()).or_default();
         slot.0 += rows;
-        slot.1 += sum_quantity;
-        slot.2 += sum_total;
+        slot.1 += i128::from(sum_quantity);
+        slot.2 += i128::from(sum_total);
     }
 }
 
@@ -115,7 +131,8 @@ impl Accumulator {
     /// Folds one row given only the columns the workloads need.
     #[inline]
     pub fn add_parts(&mut self, order_id: i64, category: &str, quantity: i64, price_cents: i64) {
-        let total = quantity * price_cents;
+        // Validated rows fit (`rules::check_values`); saturate rather than wrap otherwise.
+        let total = quantity.saturating_mul(price_cents);
         match self {
             Accumulator::TopN(t) => t.push(order_id, total),
             Accumulator::GroupBy(g) => g.push(category, quantity, total),
@@ -132,33 +149,45 @@ impl Accumulator {
             }
             (Accumulator::GroupBy(a), Accumulator::GroupBy(b)) => {
                 for (k, (n, q, t)) in b.groups {
-                    a.push_group(&k, n, q, t);
+                    let slot = a.groups.entry(k).or_default();
+                    slot.0 += n;
+                    slot.1 += q;
+                    slot.2 += t;
                 }
             }
             _ => panic!("merging accumulators of different workloads"),
         }
     }
 
-    /// The canonical answer.
-    pub fn finish(self) -> Answer {
+    /// The canonical answer, or why it does not fit the answer's 64-bit integers (a sum out of
+    /// range).
+    pub fn finish(self) -> Result<Answer, String> {
         match self {
-            Accumulator::TopN(t) => Answer::TopN {
+            Accumulator::TopN(t) => Ok(Answer::TopN {
                 rows: t.into_rows(),
-            },
-            Accumulator::GroupBy(g) => Answer::GroupBy {
-                groups: g
+            }),
+            Accumulator::GroupBy(g) => {
+                let fit = |v: i128, what: &str, cat: &str| {
+                    i64::try_from(v).map_err(|_| {
+                        format!(
+                            "the sum of {what} over category {cat:?} is out of range (64-bit): {v}"
+                        )
+                    })
+                };
+                let groups = g
                     .groups
                     .into_iter()
-                    .map(
-                        |(category, (rows, sum_quantity, sum_total_cents))| GroupRow {
+                    .map(|(category, (rows, q, t))| {
+                        Ok(GroupRow {
+                            sum_quantity: fit(q, "quantity", &category)?,
+                            sum_total_cents: fit(t, "quantity × price", &category)?,
                             category,
                             rows,
-                            sum_quantity,
-                            sum_total_cents,
-                        },
-                    )
-                    .collect(),
-            },
+                        })
+                    })
+                    .collect::<Result<Vec<_>, String>>()?;
+                Ok(Answer::GroupBy { groups })
+            }
         }
     }
 }
@@ -179,7 +208,7 @@ mod tests {
             if id % 2 == 0 { &mut a } else { &mut b }.add_parts(id, "x", 3, price);
         }
         a.merge(b);
-        let (w, m) = (whole.finish(), a.finish());
+        let (w, m) = (whole.finish().unwrap(), a.finish().unwrap());
         assert_eq!(w, m);
         let Answer::TopN { rows } = w else { panic!() };
         assert_eq!(rows.len(), TOP_N);
@@ -200,6 +229,24 @@ mod tests {
     fn threshold_is_strict() {
         let mut acc = Accumulator::new(Workload::TopN);
         acc.add_parts(1, "x", 1, TOP_N_THRESHOLD_CENTS);
-        assert_eq!(acc.finish(), Answer::TopN { rows: vec![] });
+        assert_eq!(acc.finish().unwrap(), Answer::TopN { rows: vec![] });
+    }
+
+    #[test]
+    fn sums_out_of_range_are_an_error_whatever_the_order() {
+        let mut a = Accumulator::new(Workload::GroupBy);
+        a.add_parts(1, "books", 1, i64::MAX);
+        let mut b = Accumulator::new(Workload::GroupBy);
+        b.add_parts(2, "books", 1, i64::MAX);
+        b.add_parts(3, "books", 1, -i64::MAX + 10);
+        // Partial sums fit or not; only the total decides: MAX + 10.
+        a.merge(b);
+        let e = a.finish().unwrap_err();
+        assert!(e.contains("category \"books\" is out of range"), "{e}");
+        let mut fits = Accumulator::new(Workload::GroupBy);
+        fits.add_parts(1, "x", 1, i64::MAX);
+        fits.add_parts(2, "x", 1, -10);
+        fits.add_parts(3, "x", 1, 10);
+        assert!(fits.finish().is_ok());
     }
 }

@@ -7,7 +7,7 @@
 //! [`LineParser`] reuses its buffers and an [`Accumulator`] only allocates when it meets a new
 //! group key or keeps a new top-n candidate.
 //!
-//! This crate must not do I/O beyond the [`LineReader`] helper over a `BufRead`, must not depend
+//! This crate must not do I/O beyond the [`RecordReader`] helper over a `BufRead`, must not depend
 //! on Polars and must not measure anything.
 //!
 //! ```
@@ -18,7 +18,7 @@
 //!     .parse(b"1,2024-01-01,7,north,books,9,3,400.50,,\"a, note\"")
 //!     .unwrap();
 //! acc.add(&row);
-//! let answer = acc.finish();
+//! let answer = acc.finish().unwrap();
 //! assert_eq!(answer.digest().len(), 64);
 //! ```
 
@@ -27,6 +27,7 @@ mod answer;
 pub mod etl;
 mod hash;
 mod parse;
+pub mod record;
 pub mod rules;
 mod schema;
 
@@ -35,8 +36,10 @@ pub use answer::{Answer, GroupRow, TopRow};
 pub use etl::{Cleaner, ETL_COLUMNS, ETL_ROW_GROUP_ROWS, EtlColumns, EtlRow};
 pub use hash::HashingWriter;
 pub use parse::{
-    BadKind, BadRow, LineParser, LineReader, RowRef, parse_cents, parse_i64, validate_header,
+    BadKind, BadRow, HeaderLayout, LineParser, NumError, RowRef, UTF8_BOM, header_layout,
+    parse_cents, parse_i64, parse_int, parse_money, validate_header,
 };
+pub use record::{DEFAULT_MAX_RECORD_BYTES, QuoteState, ReadError, Record, RecordReader};
 pub use schema::{
     COLUMNS, InputError, N_COLUMNS, OnBadRow, TOP_N, TOP_N_THRESHOLD_CENTS, Workload, rows_label,
 };

@@ -6,8 +6,8 @@
 //! strategy (as the `csv` crate and Polars both do); they are not counted as rows.
 
 use std::fmt;
-use std::io::{self, BufRead};
 
+use crate::record::{QuoteState, Record, Scanner};
 use crate::schema::{COLUMNS, N_COLUMNS};
 
 /// Why a row is malformed.
@@ -74,48 +74,80 @@ pub struct RowRef<'a> {
     pub note: &'a str,
 }
 
-/// Parses a signed decimal integer (ASCII digits, optional leading `-`), without overflow.
-pub fn parse_i64(b: &[u8]) -> Option<i64> {
+/// Why a numeric field did not parse.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NumError {
+    /// Not a number of the expected form.
+    Malformed,
+    /// A well-formed number outside the 64-bit range (for money: in cents).
+    OutOfRange,
+}
+
+/// Parses a signed decimal integer (ASCII digits, optional leading `-`) with checked arithmetic:
+/// every value of `i64` parses, a larger one is [`NumError::OutOfRange`].
+pub fn parse_int(b: &[u8]) -> Result<i64, NumError> {
     let (neg, digits) = match b.first() {
         Some(b'-') => (true, &b[1..]),
         _ => (false, b),
     };
-    if digits.is_empty() || digits.len() > 18 {
-        return None;
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return Err(NumError::Malformed);
     }
     let mut v: i64 = 0;
     for &c in digits {
-        if !c.is_ascii_digit() {
-            return None;
-        }
-        v = v * 10 + i64::from(c - b'0');
+        let d = i64::from(c - b'0');
+        // Accumulate negatively, so i64::MIN parses too.
+        v = v
+            .checked_mul(10)
+            .and_then(|v| v.checked_sub(d))
+            .ok_or(NumError::OutOfRange)?;
     }
-    Some(if neg { -v } else { v })
+    if neg {
+        Ok(v)
+    } else {
+        v.checked_neg().ok_or(NumError::OutOfRange)
+    }
 }
 
-/// Parses a decimal with at most two fractional digits into exact cents (`"12.3"` → 1230).
-pub fn parse_cents(b: &[u8]) -> Option<i64> {
+/// [`parse_int`] as an `Option`.
+pub fn parse_i64(b: &[u8]) -> Option<i64> {
+    parse_int(b).ok()
+}
+
+/// Parses a decimal with at most two fractional digits into exact cents (`"12.3"` → 1230),
+/// with checked arithmetic.
+pub fn parse_money(b: &[u8]) -> Result<i64, NumError> {
     let (int_part, frac) = match memchr::memchr(b'.', b) {
         Some(i) => (&b[..i], &b[i + 1..]),
         None => (b, &b[..0]),
     };
     if frac.len() > 2 || (b.len() > int_part.len() && frac.is_empty()) {
-        return None;
+        return Err(NumError::Malformed);
+    }
+    if !frac.iter().all(u8::is_ascii_digit) {
+        return Err(NumError::Malformed);
     }
     let neg = int_part.first() == Some(&b'-');
-    let whole = parse_i64(int_part)?;
+    let whole = parse_int(int_part)?;
     let mut f: i64 = 0;
     for &c in frac {
-        if !c.is_ascii_digit() {
-            return None;
-        }
         f = f * 10 + i64::from(c - b'0');
     }
     if frac.len() == 1 {
         f *= 10;
     }
-    let cents = whole.checked_mul(100)?;
-    Some(if neg { cents - f } else { cents + f })
+    let cents = whole.checked_mul(100).ok_or(NumError::OutOfRange)?;
+    let total = if neg {
+        cents.checked_sub(f)
+    } else {
+        cents.checked_add(f)
+    };
+    total.ok_or(NumError::OutOfRange)
+}
+
+/// [`parse_money`] as an `Option`.
+pub fn parse_cents(b: &[u8]) -> Option<i64> {
+    parse_money(b).ok()
 }
 
 /// Parses and validates lines of the `sales` CSV, reusing its buffers (no allocation per row
@@ -125,6 +157,10 @@ pub struct LineParser {
     out: Vec<u8>,
     ends: Vec<usize>,
     ranges: Vec<(usize, usize)>,
+    /// Where each schema column is among the file's fields (the header's order).
+    layout: [usize; N_COLUMNS],
+    /// How many fields a record has (the header's count; extra columns are ignored).
+    n_fields: usize,
 }
 
 impl Default for LineParser {
@@ -147,7 +183,15 @@ impl LineParser {
             out: vec![0; 1024],
             ends: vec![0; 32],
             ranges: Vec::with_capacity(32),
+            layout: std::array::from_fn(|i| i),
+            n_fields: N_COLUMNS,
         }
+    }
+
+    /// Reads records whose fields are laid out as `header` says (see [`header_layout`]).
+    pub fn set_layout(&mut self, layout: &HeaderLayout) {
+        self.layout = layout.positions;
+        self.n_fields = layout.n_fields;
     }
 
     /// Splits a line into field byte ranges. Returns whether the ranges index `self.out`
@@ -196,7 +240,7 @@ impl LineParser {
 
     /// Splits a line into fields and returns them as strings, for the header.
     pub fn fields<'a>(&'a mut self, line: &'a [u8]) -> Result<Vec<&'a str>, BadRow> {
-        let line = check_line(line)?;
+        let line = check_utf8(line)?;
         let quoted = self.split(line.as_bytes());
         let src: &[u8] = if quoted { &self.out } else { line.as_bytes() };
         self.ranges
@@ -208,38 +252,63 @@ impl LineParser {
             .collect()
     }
 
-    /// Parses and validates one data line (without its line terminator).
+    /// Parses and validates one data line (without its line terminator), finding out itself
+    /// whether it ends inside quotes.
     pub fn parse<'a>(&'a mut self, line: &'a [u8]) -> Result<RowRef<'a>, BadRow> {
-        let line = check_line(line)?;
+        let mut scan = Scanner::new(QuoteState::START);
+        scan.find_end(line);
+        let unterminated = scan.state == QuoteState::In;
+        self.parse_framed(line, unterminated)
+    }
+
+    /// Parses and validates one framed record (see [`crate::RecordReader`]).
+    pub fn parse_record<'a>(&'a mut self, rec: &Record<'a>) -> Result<RowRef<'a>, BadRow> {
+        self.parse_framed(rec.bytes, rec.unterminated)
+    }
+
+    fn parse_framed<'a>(
+        &'a mut self,
+        line: &'a [u8],
+        unterminated: bool,
+    ) -> Result<RowRef<'a>, BadRow> {
+        if unterminated {
+            return Err(BadRow::new(
+                BadKind::UnterminatedQuote,
+                "unterminated quoted field".into(),
+            ));
+        }
+        let line = check_utf8(line)?;
         let quoted = self.split(line.as_bytes());
-        if self.ranges.len() != N_COLUMNS {
+        if self.ranges.len() != self.n_fields {
             return Err(BadRow::new(
                 BadKind::FieldCount,
-                format!("expected {N_COLUMNS} fields, found {}", self.ranges.len()),
+                format!(
+                    "expected {} fields, found {}",
+                    self.n_fields,
+                    self.ranges.len()
+                ),
             ));
         }
         let src: &'a [u8] = if quoted { &self.out } else { line.as_bytes() };
         let r = &self.ranges;
-        let field = |i: usize| &src[r[i].0..r[i].1];
+        let at = &self.layout;
+        let field = |i: usize| &src[r[at[i]].0..r[at[i]].1];
         // Field boundaries are ASCII commas/quotes, so every field of a valid UTF-8 line is
         // valid UTF-8 too.
         let text = |i: usize| std::str::from_utf8(field(i)).unwrap_or_default();
-        let int = |i: usize| {
-            parse_i64(field(i)).ok_or_else(|| {
-                BadRow::new(
-                    BadKind::NotANumber,
-                    format!("{}: {:?} is not an integer", COLUMNS[i], text(i)),
-                )
-            })
+        let num_error = |i: usize, e: NumError, what: &str| match e {
+            NumError::Malformed => BadRow::new(
+                BadKind::NotANumber,
+                format!("{}: {:?} is not {what}", COLUMNS[i], text(i)),
+            ),
+            NumError::OutOfRange => BadRow::new(
+                BadKind::OutOfRange,
+                format!("{}: {:?} is out of range (64-bit)", COLUMNS[i], text(i)),
+            ),
         };
-        let cents = |i: usize| {
-            parse_cents(field(i)).ok_or_else(|| {
-                BadRow::new(
-                    BadKind::NotANumber,
-                    format!("{}: {:?} is not a decimal number", COLUMNS[i], text(i)),
-                )
-            })
-        };
+        let int = |i: usize| parse_int(field(i)).map_err(|e| num_error(i, e, "an integer"));
+        let cents =
+            |i: usize| parse_money(field(i)).map_err(|e| num_error(i, e, "a decimal number"));
         let order_id = int(0)?;
         let customer_id = int(2)?;
         let product_id = int(5)?;
@@ -266,13 +335,7 @@ impl LineParser {
     }
 }
 
-fn check_line(line: &[u8]) -> Result<&str, BadRow> {
-    if memchr::memchr_iter(b'"', line).count() % 2 == 1 {
-        return Err(BadRow::new(
-            BadKind::UnterminatedQuote,
-            "unterminated quoted field".into(),
-        ));
-    }
+fn check_utf8(line: &[u8]) -> Result<&str, BadRow> {
     std::str::from_utf8(line).map_err(|e| {
         BadRow::new(
             BadKind::InvalidUtf8,
@@ -281,107 +344,51 @@ fn check_line(line: &[u8]) -> Result<&str, BadRow> {
     })
 }
 
-/// Checks a header line against the `sales` schema.
-pub fn validate_header(parser: &mut LineParser, line: &[u8]) -> Result<(), String> {
+/// The UTF-8 byte-order mark some tools (Excel) write before the header.
+pub const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// Where the schema's columns are in a file, from its header.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HeaderLayout {
+    /// `positions[i]`: the field index of schema column `COLUMNS[i]`.
+    pub positions: [usize; N_COLUMNS],
+    /// The header's field count (extra columns are read past and ignored).
+    pub n_fields: usize,
+    /// The header's column names, in file order.
+    pub names: Vec<String>,
+}
+
+/// Reads a header line (a UTF-8 byte-order mark before it is skipped): every schema column must
+/// be there, in any order; unknown extra columns are allowed and ignored.
+pub fn header_layout(parser: &mut LineParser, line: &[u8]) -> Result<HeaderLayout, String> {
+    let line = line.strip_prefix(UTF8_BOM).unwrap_or(line);
     let fields = parser.fields(line).map_err(|e| format!("header: {e}"))?;
-    for col in COLUMNS {
-        if !fields.contains(&col) {
-            return Err(format!(
-                "header: missing column {col:?} (found {})",
-                fields.join(",")
-            ));
+    let mut positions = [0; N_COLUMNS];
+    for (i, col) in COLUMNS.iter().enumerate() {
+        let found: Vec<usize> = (0..fields.len()).filter(|&k| fields[k] == *col).collect();
+        match found[..] {
+            [k] => positions[i] = k,
+            [] => {
+                return Err(format!(
+                    "header: missing column {col:?} (found {})",
+                    fields.join(",")
+                ));
+            }
+            _ => return Err(format!("header: column {col:?} appears more than once")),
         }
     }
-    if fields != COLUMNS {
-        return Err(format!(
-            "header: expected columns {} in this order, found {}",
-            COLUMNS.join(","),
-            fields.join(",")
-        ));
-    }
-    Ok(())
+    Ok(HeaderLayout {
+        positions,
+        n_fields: fields.len(),
+        names: fields.iter().map(|s| s.to_string()).collect(),
+    })
 }
 
-/// Reads lines from a `BufRead` into one reused buffer, counting line numbers and byte offsets,
-/// skipping empty lines and stripping `\n` / `\r\n`.
-pub struct LineReader<R> {
-    inner: R,
-    buf: Vec<u8>,
-    line_no: u64,
-    pos: u64,
-    limit: u64,
-}
-
-impl<R> fmt::Debug for LineReader<R> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("LineReader")
-            .field("line_no", &self.line_no)
-            .field("pos", &self.pos)
-            .finish()
-    }
-}
-
-impl<R: BufRead> LineReader<R> {
-    /// Reads the whole input.
-    pub fn new(inner: R) -> Self {
-        Self::with_range(inner, 0, u64::MAX)
-    }
-
-    /// Reads lines that *start* before byte `limit`; `start` is the byte offset `inner` is at.
-    pub fn with_range(inner: R, start: u64, limit: u64) -> Self {
-        LineReader {
-            inner,
-            buf: Vec::with_capacity(1024),
-            line_no: 0,
-            pos: start,
-            limit,
-        }
-    }
-
-    /// Number of lines consumed so far (including empty ones).
-    pub fn lines_read(&self) -> u64 {
-        self.line_no
-    }
-
-    /// Byte offset of the next line.
-    pub fn position(&self) -> u64 {
-        self.pos
-    }
-
-    /// Skips the rest of the current (partial) line; used to align a byte range on a line
-    /// boundary. Returns the bytes skipped.
-    pub fn skip_partial_line(&mut self) -> io::Result<u64> {
-        self.buf.clear();
-        let n = self.inner.read_until(b'\n', &mut self.buf)? as u64;
-        self.pos += n;
-        Ok(n)
-    }
-
-    /// The next non-empty line and its 1-based number (relative to where reading started).
-    pub fn next_line(&mut self) -> io::Result<Option<(u64, &[u8])>> {
-        loop {
-            if self.pos >= self.limit {
-                return Ok(None);
-            }
-            self.buf.clear();
-            let n = self.inner.read_until(b'\n', &mut self.buf)?;
-            if n == 0 {
-                return Ok(None);
-            }
-            self.pos += n as u64;
-            self.line_no += 1;
-            let mut end = self.buf.len();
-            if self.buf[end - 1] == b'\n' {
-                end -= 1;
-            }
-            if end > 0 && self.buf[end - 1] == b'\r' {
-                end -= 1;
-            }
-            if end > 0 {
-                return Ok(Some((self.line_no, &self.buf[..end])));
-            }
-        }
-    }
+/// Checks a header line against the `sales` schema and sets `parser` to its layout.
+pub fn validate_header(parser: &mut LineParser, line: &[u8]) -> Result<HeaderLayout, String> {
+    let layout = header_layout(parser, line)?;
+    parser.set_layout(&layout);
+    Ok(layout)
 }
 
 #[cfg(test)]
@@ -398,6 +405,34 @@ mod tests {
         assert_eq!(parse_cents(b"1.234"), None);
         assert_eq!(parse_cents(b"abc"), None);
         assert_eq!(parse_cents(b""), None);
+        assert_eq!(parse_money(b"92233720368547758.07"), Ok(i64::MAX));
+        assert_eq!(
+            parse_money(b"92233720368547758.08"),
+            Err(NumError::OutOfRange)
+        );
+        assert_eq!(parse_money(b"1e5"), Err(NumError::Malformed));
+    }
+
+    #[test]
+    fn every_i64_parses_and_larger_values_are_out_of_range() {
+        assert_eq!(parse_int(b"9223372036854775807"), Ok(i64::MAX));
+        assert_eq!(parse_int(b"-9223372036854775808"), Ok(i64::MIN));
+        assert_eq!(parse_int(b"9223372036854775808"), Err(NumError::OutOfRange));
+        assert_eq!(
+            parse_int(b"99999999999999999999999"),
+            Err(NumError::OutOfRange)
+        );
+        assert_eq!(parse_int(b"12a"), Err(NumError::Malformed));
+        assert_eq!(parse_int(b"-"), Err(NumError::Malformed));
+        let mut p = LineParser::new();
+        let e = p
+            .parse(b"1,d,9,r,c,4,9223372036854775808,1.00,,x")
+            .unwrap_err();
+        assert_eq!(e.kind, BadKind::OutOfRange);
+        assert_eq!(
+            e.reason,
+            "quantity: \"9223372036854775808\" is out of range (64-bit)"
+        );
     }
 
     #[test]
@@ -453,16 +488,30 @@ mod tests {
     }
 
     #[test]
-    fn line_reader_skips_empty_lines_and_counts_them() {
-        let data = b"a\n\nb\r\nc";
-        let mut r = LineReader::new(&data[..]);
-        let mut seen = vec![];
-        while let Some((n, l)) = r.next_line().unwrap() {
-            seen.push((n, l.to_vec()));
-        }
+    fn headers_match_by_name_in_any_order_after_a_bom_with_extra_columns() {
+        let mut p = LineParser::new();
+        let mut names: Vec<&str> = COLUMNS.to_vec();
+        names.reverse();
+        names.insert(3, "extra");
+        let header = format!("\u{feff}{}", names.join(","));
+        let layout = validate_header(&mut p, header.as_bytes()).unwrap();
+        assert_eq!(layout.n_fields, 11);
+        assert_eq!(layout.positions[0], 10, "order_id is last");
+        // note,discount,price,extra,quantity,product_id,category,region,customer_id,date,id
+        let row = p
+            .parse(b"\"a, note\",,10.50,whatever,2,4,books,north,9,2024-01-01,1")
+            .unwrap();
         assert_eq!(
-            seen,
-            vec![(1, b"a".to_vec()), (3, b"b".to_vec()), (4, b"c".to_vec())]
+            (
+                row.order_id,
+                row.quantity,
+                row.price_cents,
+                row.category,
+                row.note
+            ),
+            (1, 2, 1050, "books", "a, note")
         );
+        let dup = validate_header(&mut p, (COLUMNS.join(",") + ",note").as_bytes()).unwrap_err();
+        assert!(dup.contains("\"note\" appears more than once"), "{dup}");
     }
 }

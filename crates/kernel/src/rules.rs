@@ -1,4 +1,6 @@
-//! The value rules of a `sales` row: the one place that says which values are valid. The CSV
+//! The value rules of a `sales` row: the one place that says which values are valid, including
+//! that `quantity × price` fits in 64 bits (so `net = quantity × price − discount`, with a
+//! non-negative discount, fits too). The CSV
 //! parser ([`crate::LineParser`]) and the Parquet fold call [`check_values`]; the Polars plan
 //! mirrors the same constants as expressions (`polars_plan::invalid`), so a new engine adds no
 //! copy of its own.
@@ -46,6 +48,15 @@ pub fn check_values(
             format!("price: {} is negative", cents_text(price_cents)),
         ));
     }
+    if quantity.checked_mul(price_cents).is_none() {
+        return Err(BadRow::new(
+            BadKind::OutOfRange,
+            format!(
+                "quantity × price overflows 64 bits: {quantity} × {}",
+                cents_text(price_cents)
+            ),
+        ));
+    }
     if let Some(d) = discount_cents.filter(|&d| d < MIN_DISCOUNT_CENTS) {
         return Err(BadRow::new(
             BadKind::OutOfRange,
@@ -80,5 +91,16 @@ mod tests {
         assert_eq!(p.reason, "price: -10.50 is negative");
         let d = check_values(1, 5, Some(-5)).unwrap_err();
         assert_eq!(d.reason, "discount: -0.05 is negative");
+        let o = check_values(i64::MAX, 99_999_999_999, None).unwrap_err();
+        assert_eq!(o.kind, BadKind::OutOfRange);
+        assert!(
+            o.reason.starts_with("quantity × price overflows 64 bits"),
+            "{}",
+            o.reason
+        );
+        assert!(
+            check_values(i64::MAX, 1, Some(i64::MAX)).is_ok(),
+            "q × p - d cannot overflow"
+        );
     }
 }

@@ -80,6 +80,8 @@ pub struct RunnerRecord {
     pub declared_growth: Option<Growth>,
     pub input: Option<String>,
     pub input_bytes: Option<u64>,
+    /// The longest CSV record the strategies accepted (`--max-record-bytes`).
+    pub max_record_bytes: Option<u64>,
     /// `etl`: the file written.
     pub output: Option<String>,
     /// Wall time of the strategy alone (argument parsing and start-up excluded).

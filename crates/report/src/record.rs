@@ -62,6 +62,9 @@ pub struct Record {
     pub chunk_rows: usize,
     pub on_bad_row: String,
     pub memory_limit: Option<String>,
+    /// The longest CSV record the strategies accepted.
+    #[serde(default)]
+    pub max_record_bytes: Option<u64>,
     /// The strategy's declared memory growth (`constant`, `linear`), checked by the gate.
     #[serde(default)]
     pub declared_growth: Option<Growth>,

@@ -72,8 +72,8 @@ fn wrong_answers_are_loud_and_growth_is_fitted() {
     let md = export::MarkdownExporter.render(&report()).unwrap();
     assert!(md.contains("**WRONG ANSWERS**"));
     assert!(md.contains("`broken` on top-n csv 10k rows"));
-    assert!(md.contains("| streaming |") && md.contains("O(1) (slope 0.00)"));
-    assert!(md.contains("O(n) (slope 1.00)"));
+    assert!(md.contains("| streaming |") && md.contains("O(1) (slope 0.00; declared constant)"));
+    assert!(md.contains("O(n) (slope 1.00; declared linear)"));
 }
 
 #[test]

@@ -45,6 +45,10 @@ pub struct Args {
     /// Rows per chunk for the chunked strategy.
     #[arg(long, default_value_t = 100_000)]
     pub chunk_rows: usize,
+    /// The longest CSV record accepted (e.g. 16MiB): a longer one stops every strategy with
+    /// `file:line: record longer than N bytes`, before it is read whole.
+    #[arg(long, default_value = "16MiB")]
+    pub max_record_bytes: String,
     /// What to do with a malformed row: fail or skip.
     #[arg(long, default_value = "fail")]
     pub on_bad_row: String,
@@ -205,6 +209,12 @@ impl Args {
         p.threads = self.threads;
         p.output_format = output_format;
         p.output = self.output.clone();
+        p.max_record_bytes = usize::try_from(parse_size(&self.max_record_bytes)?)
+            .context("--max-record-bytes is too large")?;
+        anyhow::ensure!(
+            p.max_record_bytes > 0,
+            "--max-record-bytes must be at least 1"
+        );
         let mut temporary = None;
         if workload == Workload::Etl && p.output.is_none() {
             let ext = match output_format {

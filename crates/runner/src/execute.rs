@@ -95,6 +95,7 @@ fn base_record(cell: &StrategyCell, alloc: Allocator) -> RunnerRecord {
             .and_then(|(s, i)| format_of(i).ok().map(|f| s.growth(f))),
         input: input.map(|p| p.display().to_string()),
         input_bytes: cell.input_bytes,
+        max_record_bytes: cell.params.as_ref().map(|p| p.max_record_bytes as u64),
         output: cell
             .params
             .as_ref()
@@ -184,7 +185,7 @@ fn start_profiler(profile: Option<&Profile>, alloc: Allocator) -> Result<Option<
             Ok(Some(dhat::Profiler::builder().file_name(out).build()))
         }
         (Some(Profile::Dhat { .. }), _) => bail!(
-            "--profile dhat needs membench-runner-dhat (cargo build --release -p membench-runner --features dhat-heap)"
+            "--profile dhat needs membench-runner-dhat (cargo build --profile profiling -p membench-runner --features dhat-heap: line tables for its call stacks)"
         ),
     }
 }

@@ -17,7 +17,7 @@ impl Strategy for Chunked {
         let mut counts = Counts::default();
         match format {
             Format::Csv => {
-                let (mut reader, mut parser) = open_csv(&p.input)?;
+                let (mut reader, mut parser) = open_csv(&p.input, p.max_record_bytes)?;
                 let mut rows: Vec<OwnedRow> = Vec::with_capacity(chunk);
                 loop {
                     rows.clear();

@@ -1,49 +1,72 @@
-//! CSV reading shared by the hand-written strategies: open, check the header, fold lines.
+//! CSV reading shared by the hand-written strategies: open, check the header (columns by name,
+//! any order), fold RFC 4180 records.
 
 use std::fs::File;
-use std::io::{BufReader, Read};
+use std::io::BufReader;
 use std::path::Path;
 
 use anyhow::Context;
-use membench_kernel::{InputError, LineParser, LineReader, OnBadRow, RowRef, validate_header};
+use membench_kernel::{
+    HeaderLayout, InputError, LineParser, OnBadRow, ReadError, RecordReader, RowRef,
+    validate_header,
+};
 
 use crate::{RowSink, RunError};
 
 /// Buffer size for sequential reads.
 pub const READ_BUF: usize = 256 * 1024;
 
-/// Opens a CSV file, checks its header, and returns a reader positioned after it.
-pub fn open_csv(path: &Path) -> Result<(LineReader<BufReader<File>>, LineParser), RunError> {
+/// A reader of a CSV file's records.
+pub type CsvReader = RecordReader<BufReader<File>>;
+
+/// Opens a CSV file, checks its header, and returns a reader positioned after it and a parser
+/// set to the header's column layout.
+pub fn open_csv(path: &Path, max_record_bytes: usize) -> Result<(CsvReader, LineParser), RunError> {
     let file = File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
-    let mut reader = LineReader::new(BufReader::with_capacity(READ_BUF, file));
+    let mut reader = RecordReader::new(BufReader::with_capacity(READ_BUF, file), max_record_bytes);
     let mut parser = LineParser::new();
     check_header(path, &mut reader, &mut parser)?;
     Ok((reader, parser))
 }
 
-/// Reads and validates the header line.
-pub fn check_header<R: std::io::BufRead>(
-    path: &Path,
-    reader: &mut LineReader<R>,
-    parser: &mut LineParser,
-) -> Result<(), RunError> {
-    let (line_no, header) = reader
-        .next_line()
-        .with_context(|| format!("{}: read failed", path.display()))?
-        .ok_or_else(|| InputError::file(path, "file is empty (no header line)"))?;
-    validate_header(parser, header).map_err(|r| InputError::at_line(path, line_no, r))?;
-    Ok(())
+/// A read error as the error every strategy reports: a record over the maximum is an input
+/// error at its first line (never skipped: its end is not known without reading it all).
+fn read_error(path: &Path, line_base: u64, e: ReadError) -> RunError {
+    match e {
+        ReadError::TooLong { line, max } => InputError::at_line(
+            path,
+            line_base + line,
+            format!("record longer than {max} bytes (--max-record-bytes)"),
+        )
+        .into(),
+        ReadError::Io(e) => {
+            RunError::Other(anyhow::anyhow!("{}: read failed: {e}", path.display()))
+        }
+    }
 }
 
-/// Only the header check, for engines that read the data themselves.
-pub fn check_csv_header_only(path: &Path) -> Result<(), RunError> {
-    let mut f = File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
-    let mut head = Vec::new();
-    (&mut f)
-        .take(64 * 1024)
-        .read_to_end(&mut head)
-        .with_context(|| format!("{}: read failed", path.display()))?;
-    let mut reader = LineReader::new(&head[..]);
+/// Reads and validates the header record; sets `parser` to its layout and returns it.
+pub fn check_header<R: std::io::BufRead>(
+    path: &Path,
+    reader: &mut RecordReader<R>,
+    parser: &mut LineParser,
+) -> Result<HeaderLayout, RunError> {
+    let rec = reader
+        .next_record()
+        .map_err(|e| read_error(path, 0, e))?
+        .ok_or_else(|| InputError::file(path, "file is empty (no header line)"))?;
+    let line = rec.line;
+    let bytes = rec.bytes.to_vec();
+    validate_header(parser, &bytes).map_err(|r| InputError::at_line(path, line, r).into())
+}
+
+/// Only the header check, for engines that read the data themselves; returns the layout.
+pub fn check_csv_header_only(
+    path: &Path,
+    max_record_bytes: usize,
+) -> Result<HeaderLayout, RunError> {
+    let file = File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
+    let mut reader = RecordReader::new(BufReader::with_capacity(64 * 1024, file), max_record_bytes);
     check_header(path, &mut reader, &mut LineParser::new())
 }
 
@@ -62,11 +85,11 @@ impl Counts {
     }
 }
 
-/// Reads lines, validates them and hands each valid row to `f`, honouring `on_bad`.
-/// `line_base` is added to local line numbers in errors. Stops after `max_rows` data lines.
+/// Reads records, validates them and hands each valid row to `f`, honouring `on_bad`.
+/// `line_base` is added to local line numbers in errors. Stops after `max_rows` data records.
 pub fn for_each_row<R: std::io::BufRead>(
     path: &Path,
-    reader: &mut LineReader<R>,
+    reader: &mut RecordReader<R>,
     parser: &mut LineParser,
     on_bad: OnBadRow,
     line_base: u64,
@@ -75,13 +98,14 @@ pub fn for_each_row<R: std::io::BufRead>(
 ) -> Result<Counts, RunError> {
     let mut c = Counts::default();
     while c.read + c.skipped < max_rows {
-        let Some((line_no, line)) = reader
-            .next_line()
-            .with_context(|| format!("{}: read failed", path.display()))?
+        let Some(rec) = reader
+            .next_record()
+            .map_err(|e| read_error(path, line_base, e))?
         else {
             break;
         };
-        match parser.parse(line) {
+        let line_no = rec.line;
+        match parser.parse_record(&rec) {
             Ok(row) => {
                 f(&row);
                 c.read += 1;
@@ -97,10 +121,10 @@ pub fn for_each_row<R: std::io::BufRead>(
     Ok(c)
 }
 
-/// Hands every remaining valid line to `sink`.
+/// Hands every remaining valid record to `sink`.
 pub fn fold_all<R: std::io::BufRead>(
     path: &Path,
-    reader: &mut LineReader<R>,
+    reader: &mut RecordReader<R>,
     parser: &mut LineParser,
     on_bad: OnBadRow,
     sink: &mut (impl RowSink + ?Sized),
@@ -113,12 +137,16 @@ pub fn fold_all<R: std::io::BufRead>(
 /// The first bad row of a CSV file as the hand-written strategies report it, if any. Engines
 /// that cannot name a line call this when they detect bad input, so every strategy gives the
 /// same error.
-pub fn locate_first_bad_row(path: &Path) -> Result<Option<InputError>, RunError> {
-    let (mut reader, mut parser) = match open_csv(path) {
+pub fn locate_first_bad_row(
+    path: &Path,
+    max_record_bytes: usize,
+) -> Result<Option<InputError>, RunError> {
+    let (mut reader, mut parser) = match open_csv(path, max_record_bytes) {
         Ok(x) => x,
         Err(RunError::Input(e)) => return Ok(Some(e)),
         Err(e) => return Err(e),
     };
+    let mut acc = membench_kernel::Accumulator::new(membench_kernel::Workload::GroupBy);
     match for_each_row(
         path,
         &mut reader,
@@ -126,13 +154,14 @@ pub fn locate_first_bad_row(path: &Path) -> Result<Option<InputError>, RunError>
         OnBadRow::Fail,
         0,
         u64::MAX,
-        |_| {},
+        |row| acc.add(row),
     ) {
         Ok(c) if c.read == 0 => Ok(Some(InputError::file(
             path,
             "has a header but no data rows",
         ))),
-        Ok(_) => Ok(None),
+        // Every row is valid; the sums may still be out of range.
+        Ok(_) => Ok(acc.finish().err().map(|e| InputError::file(path, e))),
         Err(RunError::Input(e)) => Ok(Some(e)),
         Err(e) => Err(e),
     }

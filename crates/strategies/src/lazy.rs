@@ -7,19 +7,19 @@ use std::sync::{Arc, Mutex};
 
 use polars::prelude::*;
 
-use crate::polars_plan::{EtlFrames, etl_plan, outcome, plans, precheck, scan};
-use crate::{Format, Outcome, Params, RunError, Strategy, format_of};
+use crate::polars_plan::{EtlFrames, PolarsInput, etl_plan, outcome, plans, precheck, scan};
+use crate::{Outcome, Params, RunError, Strategy, format_of};
 
 pub struct Lazy;
 
 impl Strategy for Lazy {
     fn run(&self, p: &Params) -> Result<Outcome, RunError> {
         let format = format_of(&p.input)?;
-        precheck(p, format)?;
+        let input = precheck(p, format)?;
         if !p.workload.is_aggregate() {
-            return run_etl(p, format);
+            return run_etl(p, &input);
         }
-        let result = scan(&p.input, format).and_then(|lf| {
+        let result = scan(&input).and_then(|lf| {
             let (stats, answer) = plans(lf, p.workload);
             let mut out = LazyFrame::collect_all_with_engine(
                 vec![stats.logical_plan, answer.logical_plan],
@@ -30,16 +30,16 @@ impl Strategy for Lazy {
             let stats = out.pop().expect("two results");
             Ok((stats, answer))
         });
-        outcome(&p.input, format, p.workload, result)
+        outcome(&input, p.workload, result)
     }
 }
 
 /// `etl`: the plan's output streamed in order (`sink_batches`, order maintained) into the shared
 /// writer, one engine batch at a time.
-fn run_etl(p: &Params, format: Format) -> Result<Outcome, RunError> {
+fn run_etl(p: &Params, input: &PolarsInput) -> Result<Outcome, RunError> {
     let frames = Arc::new(Mutex::new(Some(EtlFrames::new(p)?)));
     let shared = frames.clone();
-    let result = scan(&p.input, format).and_then(|lf| {
+    let result = scan(input).and_then(|lf| {
         let callback = PlanCallback::new(move |df: DataFrame| {
             let mut guard = shared.lock().unwrap_or_else(|e| e.into_inner());
             let frames = guard
@@ -58,5 +58,5 @@ fn run_etl(p: &Params, format: Format) -> Result<Outcome, RunError> {
         .unwrap_or_else(|e| e.into_inner())
         .take()
         .expect("taken once");
-    frames.finish(&p.input, format, result)
+    frames.finish(input, result)
 }

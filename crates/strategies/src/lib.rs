@@ -25,6 +25,7 @@ pub use membench_protocol::{Engine, Format, Growth, PerFormat, Requirement, Skip
 pub use output::{Output, RowSink, etl_target};
 
 mod csv_io;
+mod csv_split;
 pub mod etl_out;
 mod output;
 mod parquet_io;
@@ -55,10 +56,14 @@ pub struct Params {
     pub output: Option<PathBuf>,
     /// `etl`: the output format; `None` means the input's format.
     pub output_format: Option<Format>,
+    /// The longest CSV record accepted: a longer one stops every strategy with an error at its
+    /// first line, before it is read whole (`--max-record-bytes`).
+    pub max_record_bytes: usize,
 }
 
 impl Params {
-    /// Defaults: fail on bad rows, 100,000-row chunks, 2 threads, no `etl` output path.
+    /// Defaults: fail on bad rows, 100,000-row chunks, 2 threads, no `etl` output path, records
+    /// of at most 16 MiB.
     pub fn new(workload: Workload, input: impl Into<PathBuf>) -> Self {
         Params {
             workload,
@@ -68,6 +73,7 @@ impl Params {
             threads: 2,
             output: None,
             output_format: None,
+            max_record_bytes: membench_kernel::DEFAULT_MAX_RECORD_BYTES,
         }
     }
 }

@@ -13,7 +13,7 @@ impl Strategy for LoadAll {
         let mut out = Output::new(p)?;
         let counts = match format {
             Format::Csv => {
-                let (mut reader, mut parser) = open_csv(&p.input)?;
+                let (mut reader, mut parser) = open_csv(&p.input, p.max_record_bytes)?;
                 let mut rows: Vec<OwnedRow> = Vec::new();
                 let c = for_each_row(
                     &p.input,

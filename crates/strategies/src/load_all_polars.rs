@@ -3,7 +3,7 @@
 
 use polars::prelude::*;
 
-use crate::polars_plan::{EtlFrames, etl_plan, outcome, plans, precheck, read_eager};
+use crate::polars_plan::{EtlFrames, etl_plan, outcome, plans, precheck, read_input};
 use crate::{Outcome, Params, RunError, Strategy, format_of};
 
 pub struct LoadAllPolars;
@@ -11,19 +11,19 @@ pub struct LoadAllPolars;
 impl Strategy for LoadAllPolars {
     fn run(&self, p: &Params) -> Result<Outcome, RunError> {
         let format = format_of(&p.input)?;
-        precheck(p, format)?;
+        let input = precheck(p, format)?;
         if !p.workload.is_aggregate() {
             // Read everything, transform everything, then write (`read_csv` → ops → `to_csv`).
             let mut frames = EtlFrames::new(p)?;
-            let result = read_eager(&p.input, format)
+            let result = read_input(&input)
                 .and_then(|df| etl_plan(df.lazy()).collect())
                 .and_then(|df| frames.push(&df).map(|_| ()));
-            return frames.finish(&p.input, format, result);
+            return frames.finish(&input, result);
         }
-        let result = read_eager(&p.input, format).and_then(|df| {
+        let result = read_input(&input).and_then(|df| {
             let (stats, answer) = plans(df.lazy(), p.workload);
             Ok((stats.collect()?, answer.collect()?))
         });
-        outcome(&p.input, format, p.workload, result)
+        outcome(&input, p.workload, result)
     }
 }

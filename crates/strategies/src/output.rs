@@ -81,7 +81,7 @@ impl Output {
             return Err(InputError::file(path, "has a header but no data rows").into());
         }
         let answer = match self {
-            Output::Fold(a) => a.finish(),
+            Output::Fold(a) => a.finish().map_err(|e| InputError::file(path, e))?,
             Output::Etl(s) => s.finish()?,
         };
         Ok(Outcome {

@@ -1,4 +1,5 @@
-//! `parallel`: the file is split into byte ranges on line boundaries (row groups for Parquet),
+//! `parallel`: the file is split into byte ranges on record boundaries, found exactly from the
+//! quote state at each range start (`csv_split`; row groups for Parquet),
 //! processed on `--threads` workers, and the partial results merged (seed 000 §7, seed 004 §2).
 //! Memory ≈ workers × one worker's buffers.
 //!
@@ -7,20 +8,18 @@
 //! parallel, and the one writer appends them in unit order. At most `threads` units are ahead
 //! of the writer, so memory stays bounded by the unit size, not the file.
 
-use std::fs::File;
-use std::io::{BufReader, Seek, SeekFrom};
-use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use anyhow::Context;
-use membench_kernel::{Accumulator, InputError, LineParser, LineReader, OnBadRow};
+use membench_kernel::Accumulator;
 use rayon::prelude::*;
 
-use crate::csv_io::{Counts, READ_BUF, fold_all, open_csv};
+use crate::csv_io::Counts;
+use crate::csv_split::{CsvSpan, Range, csv_span, cut, fold_range, ranges, rebase};
 use crate::etl_out::{EtlBatch, EtlEncoder};
 use crate::parquet_io::{fold_frame, read_slice, row_groups};
 use crate::pipeline::ordered;
-use crate::{Format, Outcome, Output, Params, RowSink, RunError, Strategy, etl_target, format_of};
+use crate::{Format, Outcome, Output, Params, RunError, Strategy, etl_target, format_of};
 
 pub struct Parallel;
 
@@ -48,77 +47,17 @@ impl Strategy for Parallel {
     }
 }
 
-/// Folds the lines that *start* in `[start, end)` of a CSV file whose data begins at
-/// `data_start`. Returns the counts, and how many lines the range held (so that the caller can
-/// turn the range's local line numbers into file line numbers).
-fn fold_range(
-    path: &Path,
-    data_start: u64,
-    start: u64,
-    end: u64,
-    on_bad: OnBadRow,
-    sink: &mut (impl RowSink + ?Sized),
-) -> (Result<Counts, RunError>, u64) {
-    let mut lines = 0;
-    let r = (|| -> Result<Counts, RunError> {
-        let mut file =
-            File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
-        // Start one byte early: if that byte is a newline we are on a line boundary.
-        let from = start.saturating_sub(1).max(data_start);
-        file.seek(SeekFrom::Start(from)).context("seek")?;
-        let mut reader =
-            LineReader::with_range(BufReader::with_capacity(READ_BUF, file), from, end);
-        if from < start {
-            // Skip to the first line that starts at or after `start`.
-            reader.skip_partial_line().context("read")?;
-        }
-        let r = fold_all(path, &mut reader, &mut LineParser::new(), on_bad, sink);
-        lines = reader.lines_read();
-        r
-    })();
-    (r, lines)
-}
-
-/// An input error at a range-local line, moved to the file's line numbering.
-fn rebase(e: RunError, line_base: u64) -> RunError {
-    match e {
-        RunError::Input(InputError {
-            path,
-            line: Some(l),
-            reason,
-        }) => InputError::at_line(path, line_base + l, reason).into(),
-        other => other,
-    }
-}
-
-/// The header is checked once; returns where the data starts and the file length.
-fn csv_data_span(path: &Path) -> Result<(u64, u64), RunError> {
-    let (header_reader, _) = open_csv(path)?;
-    let len = std::fs::metadata(path)
-        .with_context(|| format!("{}: cannot stat", path.display()))?
-        .len();
-    Ok((header_reader.position(), len))
-}
-
 fn run_csv(p: &Params) -> Result<Outcome, RunError> {
     let path = &p.input;
-    let (data_start, len) = csv_data_span(path)?;
+    let span = csv_span(p)?;
     let workers = p.threads.max(1) as u64;
-    let span = (len - data_start).div_ceil(workers).max(1);
-    let bounds: Vec<(u64, u64)> = (0..workers)
-        .map(|i| {
-            (
-                data_start + i * span,
-                (data_start + (i + 1) * span).min(len),
-            )
-        })
-        .filter(|(s, e)| s < e)
-        .collect();
-    let parts: Vec<Part> = bounds
+    let size = (span.len - span.data_start).div_ceil(workers).max(1);
+    let ranges = ranges(path, &cut(span.data_start, span.len, size), p.threads)?;
+    let parts: Vec<Part> = ranges
         .par_iter()
-        .map(|&(start, end)| {
+        .map(|&range| {
             let mut acc = Accumulator::new(p.workload);
-            let (r, lines) = fold_range(path, data_start, start, end, p.on_bad_row, &mut acc);
+            let (r, lines) = fold_range(p, &span, range, &mut acc);
             let (counts, error) = match r {
                 Ok(c) => (c, None),
                 Err(e) => (Counts::default(), Some(e)),
@@ -133,8 +72,9 @@ fn run_csv(p: &Params) -> Result<Outcome, RunError> {
         .collect();
     let mut acc = Accumulator::new(p.workload);
     let mut counts = Counts::default();
-    // Header is line 1; each range's local line numbers follow the lines of earlier ranges.
-    let mut line_base = 1;
+    // After the header's lines, each range's local line numbers follow the lines of earlier
+    // ranges.
+    let mut line_base = span.header_lines;
     for part in parts {
         if let Some(err) = part.error {
             return Err(rebase(err, line_base));
@@ -200,6 +140,15 @@ fn run_parquet(p: &Params) -> Result<Outcome, RunError> {
 /// order with a small window.
 const ETL_CSV_UNIT_BYTES: u64 = 1 << 20;
 
+/// A piece of the input one `etl` worker handles.
+#[derive(Clone, Copy, Debug)]
+enum Unit {
+    /// A byte range of a CSV file.
+    Bytes(Range),
+    /// A Parquet row group: first row, rows.
+    RowGroup(usize, usize),
+}
+
 /// One `etl` unit, cleaned and encoded by a worker.
 struct EtlPart {
     batch: EtlBatch,
@@ -213,38 +162,36 @@ fn run_etl(p: &Params) -> Result<Outcome, RunError> {
     let threads = p.threads.max(1);
     let input_format = format_of(path)?;
     // Units: byte ranges (CSV) or row groups (Parquet). Checked before the output is created.
-    let (units, data_start): (Vec<(u64, u64)>, u64) = match input_format {
+    let (units, span): (Vec<Unit>, Option<CsvSpan>) = match input_format {
         Format::Csv => {
-            let (data_start, len) = csv_data_span(path)?;
-            let units = (data_start..len)
-                .step_by(ETL_CSV_UNIT_BYTES as usize)
-                .map(|s| (s, (s + ETL_CSV_UNIT_BYTES).min(len)))
+            let span = csv_span(p)?;
+            let pieces = cut(span.data_start, span.len, ETL_CSV_UNIT_BYTES);
+            let units = ranges(path, &pieces, threads)?
+                .into_iter()
+                .map(Unit::Bytes)
                 .collect();
-            (units, data_start)
+            (units, Some(span))
         }
         Format::Parquet => (
             row_groups(path)?
                 .into_iter()
-                .map(|(o, n)| (o as u64, n as u64))
+                .map(|(o, n)| Unit::RowGroup(o, n))
                 .collect(),
-            0,
+            None,
         ),
     };
     let work = |i: usize| -> Result<EtlPart, RunError> {
-        let (a, b) = units[i];
         let mut enc = EtlEncoder::new(out_format);
-        let (counts, lines) = match input_format {
-            Format::Csv => {
-                let (r, lines) = fold_range(path, data_start, a, b, p.on_bad_row, &mut enc);
+        let (counts, lines) = match (units[i], &span) {
+            (Unit::Bytes(range), Some(span)) => {
+                let (r, lines) = fold_range(p, span, range, &mut enc);
                 (r?, lines)
             }
-            Format::Parquet => {
-                let df = read_slice(path, a as usize, b as usize, true)?;
-                (
-                    fold_frame(path, &df, a as usize, p.on_bad_row, &mut enc)?,
-                    0,
-                )
+            (Unit::RowGroup(offset, len), _) => {
+                let df = read_slice(path, offset, len, true)?;
+                (fold_frame(path, &df, offset, p.on_bad_row, &mut enc)?, 0)
             }
+            (Unit::Bytes(_), None) => unreachable!("CSV units come with their span"),
         };
         Ok(EtlPart {
             batch: enc.take(),
@@ -257,8 +204,8 @@ fn run_etl(p: &Params) -> Result<Outcome, RunError> {
         unreachable!("etl makes an etl output")
     };
     let mut counts = Counts::default();
-    // Header is line 1; each unit's local line numbers follow the lines of earlier units.
-    let mut line_base = 1;
+    // After the header's lines, each unit's local line numbers follow the lines of earlier units.
+    let mut line_base = span.as_ref().map_or(0, |s| s.header_lines);
     ordered(units.len(), threads, threads, work, |part| match part {
         Ok(part) => {
             line_base += part.lines;

@@ -2,10 +2,11 @@
 //! validation and folds as the kernel, expressed as expressions, so the engine's answer can be
 //! compared with the hand-written ones digit for digit.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use membench_kernel::{
-    Accumulator, Answer, InputError, TOP_N, TOP_N_THRESHOLD_CENTS, TopRow, Workload, rules,
+    Accumulator, Answer, HeaderLayout, InputError, TOP_N, TOP_N_THRESHOLD_CENTS, TopRow, Workload,
+    rules,
 };
 use polars::prelude::*;
 
@@ -29,38 +30,82 @@ pub fn sales_schema() -> Schema {
     ])
 }
 
+/// A file checked for a Polars strategy: its format, and for CSV the schema in the file's own
+/// column order (the header's names; columns membench does not know are read as text and not
+/// used), so a reordered header is read by name, never by position.
+#[derive(Debug, Clone)]
+pub struct PolarsInput {
+    pub path: PathBuf,
+    pub format: Format,
+    schema: Schema,
+    max_record_bytes: usize,
+}
+
 /// Checks the file before the engine sees it: empty file, header, missing columns. (`skip`
 /// is refused before this, from the strategies' metadata: `Skip::Refuses`.)
-pub fn precheck(p: &Params, format: Format) -> Result<(), RunError> {
-    match format {
-        Format::Csv => check_csv_header_only(&p.input),
-        Format::Parquet => parquet_io::row_groups(&p.input).map(|_| ()),
-    }
+pub fn precheck(p: &Params, format: Format) -> Result<PolarsInput, RunError> {
+    let schema = match format {
+        Format::Csv => {
+            let layout = check_csv_header_only(&p.input, p.max_record_bytes)?;
+            schema_in_file_order(&layout)
+        }
+        Format::Parquet => {
+            parquet_io::row_groups(&p.input)?;
+            sales_schema()
+        }
+    };
+    Ok(PolarsInput {
+        path: p.input.clone(),
+        format,
+        schema,
+        max_record_bytes: p.max_record_bytes,
+    })
+}
+
+fn schema_in_file_order(layout: &HeaderLayout) -> Schema {
+    let known = sales_schema();
+    Schema::from_iter(layout.names.iter().map(|n| {
+        let dtype = known.get(n.as_str()).cloned().unwrap_or(DataType::String);
+        Field::new(n.as_str().into(), dtype)
+    }))
 }
 
 /// A lazy scan of the file (memory-mapped by Polars).
-pub fn scan(path: &Path, format: Format) -> PolarsResult<LazyFrame> {
-    let pl_path = PlRefPath::new(path.to_string_lossy().as_ref());
-    match format {
+pub fn scan(input: &PolarsInput) -> PolarsResult<LazyFrame> {
+    let pl_path = PlRefPath::new(input.path.to_string_lossy().as_ref());
+    match input.format {
         Format::Csv => LazyCsvReader::new(pl_path)
             .with_has_header(true)
-            .with_schema(Some(Arc::new(sales_schema())))
+            .with_schema(Some(Arc::new(input.schema.clone())))
             .finish(),
         Format::Parquet => LazyFrame::scan_parquet(pl_path, ScanArgsParquet::default()),
     }
 }
 
 /// An eager read of the whole file into memory.
-pub fn read_eager(path: &Path, format: Format) -> PolarsResult<DataFrame> {
-    match format {
+pub fn read_input(input: &PolarsInput) -> PolarsResult<DataFrame> {
+    match input.format {
         Format::Csv => CsvReadOptions::default()
             .with_has_header(true)
-            .with_schema(Some(Arc::new(sales_schema())))
-            .try_into_reader_with_file_path(Some(path.to_path_buf()))?
+            .with_schema(Some(Arc::new(input.schema.clone())))
+            .try_into_reader_with_file_path(Some(input.path.clone()))?
             .finish(),
-        Format::Parquet => ParquetReader::new(std::fs::File::open(path)?).finish(),
+        Format::Parquet => ParquetReader::new(std::fs::File::open(&input.path)?).finish(),
     }
 }
+
+/// An eager read of a file with the `sales` header in schema order (tests, conversions).
+pub fn read_eager(path: &Path, format: Format) -> PolarsResult<DataFrame> {
+    read_input(&PolarsInput {
+        path: path.to_path_buf(),
+        format,
+        schema: sales_schema(),
+        max_record_bytes: membench_kernel::DEFAULT_MAX_RECORD_BYTES,
+    })
+}
+
+/// Values are split at 2^32 to sum them exactly (see the group-by plan).
+const SPLIT: i64 = 1 << 32;
 
 /// The kernel's value rules (`membench_kernel::rules`) as one expression: true for a row the
 /// kernel would reject. It mirrors the rules' constants; it does not restate them.
@@ -79,6 +124,11 @@ fn invalid() -> Expr {
             .fill_null(lit(true)))
         .or(cents(col("discount"))
             .lt(lit(rules::MIN_DISCOUNT_CENTS))
+            .fill_null(lit(false)))
+        // quantity × price must fit in 64 bits: q > MAX / p, exactly, in integers (p = 0: null,
+        // no overflow).
+        .or(col("quantity")
+            .gt(lit(i64::MAX).floor_div(cents(col("price"))))
             .fill_null(lit(false)))
 }
 
@@ -120,10 +170,18 @@ pub fn plans(lf: LazyFrame, workload: Workload) -> (LazyFrame, LazyFrame) {
             )
             .slice(0, TOP_N as IdxSize)
             .select([col("order_id"), col("total")]),
+        // Sums are exact beyond 64 bits, like the kernel's 128-bit ones: each non-negative value
+        // is split into its high and low 32 bits, summed apart (neither sum can overflow below
+        // 2^31 rows) and recombined in Rust; the range is checked once, by the kernel.
         Workload::GroupBy => valid.group_by([col("category")]).agg([
             len().cast(DataType::Int64).alias("rows"),
-            col("quantity").sum().alias("sum_quantity"),
-            col("total").sum().alias("sum_total"),
+            col("quantity")
+                .floor_div(lit(SPLIT))
+                .sum()
+                .alias("quantity_hi"),
+            (col("quantity") % lit(SPLIT)).sum().alias("quantity_lo"),
+            col("total").floor_div(lit(SPLIT)).sum().alias("total_hi"),
+            (col("total") % lit(SPLIT)).sum().alias("total_lo"),
         ]),
         Workload::Etl => unreachable!("etl is not an aggregate; it uses etl_plan"),
     };
@@ -141,9 +199,10 @@ fn i64_at(df: &DataFrame, name: &str) -> PolarsResult<Vec<Option<i64>>> {
 
 /// The error for input the engine rejected or flagged: for CSV, the first bad line exactly as the
 /// hand-written strategies report it; otherwise the engine's message.
-fn bad_input(path: &Path, format: Format, engine_msg: String) -> RunError {
-    if format == Format::Csv {
-        match locate_first_bad_row(path) {
+fn bad_input(input: &PolarsInput, engine_msg: String) -> RunError {
+    let path = &input.path;
+    if input.format == Format::Csv {
+        match locate_first_bad_row(path, input.max_record_bytes) {
             Ok(Some(e)) => return e.into(),
             Ok(None) => {}
             Err(e) => return e,
@@ -155,12 +214,12 @@ fn bad_input(path: &Path, format: Format, engine_msg: String) -> RunError {
 /// Turns the engine's two result frames into an outcome, or into the same error the
 /// hand-written strategies report when the data holds bad rows or none.
 pub fn outcome(
-    path: &Path,
-    format: Format,
+    input: &PolarsInput,
     workload: Workload,
     result: PolarsResult<(DataFrame, DataFrame)>,
 ) -> Result<Outcome, RunError> {
-    let bad = |engine_msg: String| bad_input(path, format, engine_msg);
+    let path = &input.path;
+    let bad = |engine_msg: String| bad_input(input, engine_msg);
     let (stats, answer) = match result {
         Ok(x) => x,
         Err(e) => return Err(bad(format!("Polars could not read the file: {e}"))),
@@ -200,17 +259,29 @@ pub fn outcome(
                 .map_err(conv)?
                 .clone();
             let n = i64_at(&answer, "rows").map_err(conv)?;
-            let q = i64_at(&answer, "sum_quantity").map_err(conv)?;
-            let t = i64_at(&answer, "sum_total").map_err(conv)?;
+            let exact = |name: &str| -> Result<Vec<i128>, RunError> {
+                let hi = i64_at(&answer, &format!("{name}_hi")).map_err(conv)?;
+                let lo = i64_at(&answer, &format!("{name}_lo")).map_err(conv)?;
+                Ok(hi
+                    .iter()
+                    .zip(&lo)
+                    .map(|(h, l)| {
+                        i128::from(h.unwrap_or(0)) * i128::from(SPLIT) + i128::from(l.unwrap_or(0))
+                    })
+                    .collect())
+            };
+            let (q, t) = (exact("quantity")?, exact("total")?);
             for (i, cat) in cats.iter().enumerate() {
-                acc.push_group(
+                acc.push_group_wide(
                     cat.unwrap_or_default(),
                     n[i].unwrap_or(0) as u64,
-                    q[i].unwrap_or(0),
-                    t[i].unwrap_or(0),
+                    q[i],
+                    t[i],
                 );
             }
-            Accumulator::GroupBy(acc).finish()
+            Accumulator::GroupBy(acc)
+                .finish()
+                .map_err(|e| InputError::file(path, e))?
         }
         Workload::Etl => unreachable!("etl results come from EtlFrames"),
     };
@@ -286,21 +357,19 @@ impl EtlFrames {
     /// The outcome once the engine is done (`result` is the engine's own result).
     pub fn finish(
         self,
-        path: &Path,
-        format: Format,
+        input: &PolarsInput,
         result: PolarsResult<()>,
     ) -> Result<Outcome, RunError> {
+        let path = &input.path;
         if let Err(e) = result {
             return Err(bad_input(
-                path,
-                format,
+                input,
                 format!("Polars could not read the file: {e}"),
             ));
         }
         if self.invalid > 0 {
             return Err(bad_input(
-                path,
-                format,
+                input,
                 format!("{} rows with missing or out-of-range values", self.invalid),
             ));
         }

@@ -14,7 +14,7 @@ impl Strategy for Streaming {
         let mut out = Output::new(p)?;
         let counts = match format {
             Format::Csv => {
-                let (mut reader, mut parser) = open_csv(&p.input)?;
+                let (mut reader, mut parser) = open_csv(&p.input, p.max_record_bytes)?;
                 fold_all(&p.input, &mut reader, &mut parser, p.on_bad_row, &mut out)?
             }
             Format::Parquet => {

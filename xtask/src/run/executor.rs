@@ -48,6 +48,7 @@ impl RunnerExecutor {
             .args(["--threads", &a.threads.to_string()])
             .args(["--chunk-rows", &a.chunk_rows.to_string()])
             .args(["--on-bad-row", &a.on_bad_row])
+            .args(["--max-record-bytes", &a.max_record_bytes])
             .timeout(Duration::from_secs(a.timeout));
         // The heap budget is the counting allocator's: a system-allocator repetition runs only
         // after the counting ones fitted in it.

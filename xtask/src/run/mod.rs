@@ -63,6 +63,10 @@ pub struct RunArgs {
     /// Rows per chunk for the chunked strategy.
     #[arg(long, default_value_t = 100_000)]
     pub chunk_rows: usize,
+    /// The longest CSV record accepted; a longer one stops every strategy with an error at its
+    /// first line, before it is read whole.
+    #[arg(long, default_value = "16MiB")]
+    pub max_record_bytes: String,
     /// fail or skip malformed rows.
     #[arg(long, default_value = "fail")]
     pub on_bad_row: String,

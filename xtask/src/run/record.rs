@@ -69,6 +69,7 @@ pub fn make(
         chunk_rows: a.chunk_rows,
         on_bad_row: a.on_bad_row.clone(),
         memory_limit: a.memory_limit.clone(),
+        max_record_bytes: r.max_record_bytes,
         declared_growth: r.declared_growth,
         heap_timeline: r.heap_timeline,
         timeline: m

@@ -147,7 +147,7 @@ impl Exporter for MarkdownExporter {
         writeln!(
             md,
             "Each cell: median peak heap · median peak RSS · median time (min–max) · MB/s of input. \
-             Growth: log-log slope of peak heap across sizes.\n"
+             Growth: log-log slope of peak heap across sizes, and the growth the strategy declares (the gate checks it).\n"
         )?;
         writeln!(md, "{}\n", timing_note(&report.cells))?;
         for (workload, format) in report.groups() {
@@ -172,10 +172,13 @@ impl Exporter for MarkdownExporter {
                 let g = report
                     .growth
                     .get(&(workload.clone(), format.clone(), st.to_string()));
+                let declared = crate::gate::declared_growth(&report.records, st, &format)
+                    .map(|d| format!("; declared {d}"))
+                    .unwrap_or_default();
                 writeln!(
                     md,
                     " {} | {} |",
-                    g.map(|g| format!("{} (slope {:.2})", g.class(), g.slope))
+                    g.map(|g| format!("{} (slope {:.2}{declared})", g.class(), g.slope))
                         .unwrap_or_else(|| "–".into()),
                     overhead_text(&cells, st)
                 )?;

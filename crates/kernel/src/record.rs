@@ -1,0 +1,440 @@
+//! RFC 4180 record framing: a record ends at a line feed outside quotes, so a quoted field may
+//! hold line feeds, carriage returns, commas and escaped quotes (`""`). Line numbers count
+//! physical lines, as an editor shows them.
+//!
+//! Quotes follow the rules every RFC 4180 reader shares (the `csv` crate, Polars): a quote opens
+//! a quoted field only at the start of a field; inside one, `""` is a literal quote and a lone
+//! `"` closes it; a quote elsewhere is a literal character. A record that reaches the end of the
+//! input inside quotes is unterminated. A record longer than the reader's maximum is an error as
+//! soon as the maximum is passed, before the rest of it is read: memory stays bounded by the
+//! maximum plus one read buffer, whatever the file holds.
+
+use std::fmt;
+use std::io::{self, BufRead};
+
+/// Where a record scanner is, between two bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum QuoteState {
+    /// Outside quotes; `at_field_start` when the last byte ended a field or a record.
+    Out { at_field_start: bool },
+    /// Inside a quoted field.
+    In,
+    /// Just after the quote that closed a quoted field (a quote right here is an escaped one).
+    Closed,
+}
+
+impl QuoteState {
+    /// The state at the start of a record.
+    pub const START: QuoteState = QuoteState::Out {
+        at_field_start: true,
+    };
+
+    /// The state after one byte. Only `"`, `,` and `\n` change anything.
+    #[inline]
+    pub fn step(self, b: u8) -> QuoteState {
+        use QuoteState::*;
+        match (self, b) {
+            (In, b'"') => Closed,
+            (In, _) => In,
+            (Closed, b'"') => In,
+            (
+                Out {
+                    at_field_start: true,
+                },
+                b'"',
+            ) => In,
+            (_, b',' | b'\n') => Out {
+                at_field_start: true,
+            },
+            _ => Out {
+                at_field_start: false,
+            },
+        }
+    }
+
+    /// Whether a line feed seen in this state ends the record.
+    #[inline]
+    pub fn ends_record(self) -> bool {
+        self != QuoteState::In
+    }
+}
+
+/// Scans bytes for the end of a record, remembering its state across calls.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Scanner {
+    pub state: QuoteState,
+    /// Line feeds seen inside quotes (the record's extra physical lines).
+    pub quoted_newlines: u64,
+}
+
+impl Scanner {
+    /// A scanner at the start of a record.
+    pub fn new(state: QuoteState) -> Scanner {
+        Scanner {
+            state,
+            quoted_newlines: 0,
+        }
+    }
+
+    /// Scans `data`; returns the index of the line feed that ends the record, if it is in
+    /// `data`. Jumps from quote to quote and line feed to line feed (`memchr2`); the bytes in
+    /// between only matter through the byte just before a quote.
+    pub fn find_end(&mut self, data: &[u8]) -> Option<usize> {
+        let mut i = 0;
+        while let Some(k) = memchr::memchr2(b'"', b'\n', &data[i..]) {
+            let j = i + k;
+            // The bytes between the last event and this one move an Out/Closed state to
+            // "inside an unquoted field" unless the last of them ended a field.
+            if j > i {
+                self.state = self.state.step_over(data[j - 1]);
+            }
+            if data[j] == b'\n' {
+                if self.state.ends_record() {
+                    self.state = QuoteState::START;
+                    return Some(j);
+                }
+                self.quoted_newlines += 1;
+            } else {
+                self.state = self.state.step(b'"');
+            }
+            i = j + 1;
+        }
+        if i < data.len() {
+            self.state = self.state.step_over(data[data.len() - 1]);
+        }
+        None
+    }
+}
+
+impl QuoteState {
+    /// The state after a run of bytes holding no quote and no line feed, whose last byte is
+    /// `last`.
+    #[inline]
+    fn step_over(self, last: u8) -> QuoteState {
+        match self {
+            QuoteState::In => QuoteState::In,
+            _ => QuoteState::Out {
+                at_field_start: last == b',',
+            },
+        }
+    }
+}
+
+/// One record as read.
+#[derive(Debug)]
+pub struct Record<'a> {
+    /// The physical line it starts on (1-based, relative to where reading started).
+    pub line: u64,
+    /// Its bytes without the final line terminator (`\n` or `\r\n`).
+    pub bytes: &'a [u8],
+    /// The input ended inside a quoted field.
+    pub unterminated: bool,
+}
+
+/// Why a record could not be read.
+#[derive(Debug)]
+pub enum ReadError {
+    Io(io::Error),
+    /// The record starting at `line` is longer than `max` bytes.
+    TooLong {
+        line: u64,
+        max: usize,
+    },
+}
+
+impl fmt::Display for ReadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ReadError::Io(e) => write!(f, "read failed: {e}"),
+            ReadError::TooLong { max, .. } => write!(f, "record longer than {max} bytes"),
+        }
+    }
+}
+
+impl From<io::Error> for ReadError {
+    fn from(e: io::Error) -> Self {
+        ReadError::Io(e)
+    }
+}
+
+/// The default maximum record size (`--max-record-bytes`).
+pub const DEFAULT_MAX_RECORD_BYTES: usize = 16 << 20;
+
+/// Reads records from a `BufRead` into one reused buffer, counting physical lines and byte
+/// offsets and skipping empty lines.
+pub struct RecordReader<R> {
+    inner: R,
+    buf: Vec<u8>,
+    line_no: u64,
+    pos: u64,
+    limit: u64,
+    max: usize,
+}
+
+impl<R> fmt::Debug for RecordReader<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RecordReader")
+            .field("line_no", &self.line_no)
+            .field("pos", &self.pos)
+            .finish()
+    }
+}
+
+impl<R: BufRead> RecordReader<R> {
+    /// Reads the whole input, with records of at most `max` bytes.
+    pub fn new(inner: R, max: usize) -> Self {
+        Self::with_range(inner, 0, u64::MAX, max)
+    }
+
+    /// Reads the records that *start* before byte `limit`; `start` is the byte offset `inner` is
+    /// at, which must be the start of a record.
+    pub fn with_range(inner: R, start: u64, limit: u64, max: usize) -> Self {
+        RecordReader {
+            inner,
+            buf: Vec::with_capacity(1024),
+            line_no: 0,
+            pos: start,
+            limit,
+            max,
+        }
+    }
+
+    /// Physical lines consumed so far (empty ones included).
+    pub fn lines_read(&self) -> u64 {
+        self.line_no
+    }
+
+    /// Byte offset of the next record.
+    pub fn position(&self) -> u64 {
+        self.pos
+    }
+
+    /// Skips forward to the start of the next record, scanning from `state` (the quote state
+    /// at the current position). Returns the bytes skipped. Used to align a byte range on a
+    /// record boundary; the skipped lines are not counted (they belong to the range before).
+    pub fn skip_to_record_start(&mut self, state: QuoteState) -> io::Result<u64> {
+        let mut scanner = Scanner::new(state);
+        let mut skipped = 0u64;
+        loop {
+            let data = self.inner.fill_buf()?;
+            if data.is_empty() {
+                break;
+            }
+            let (take, done) = match scanner.find_end(data) {
+                Some(e) => (e + 1, true),
+                None => (data.len(), false),
+            };
+            self.inner.consume(take);
+            skipped += take as u64;
+            if done {
+                break;
+            }
+        }
+        self.pos += skipped;
+        Ok(skipped)
+    }
+
+    /// The next non-empty record.
+    pub fn next_record(&mut self) -> Result<Option<Record<'_>>, ReadError> {
+        loop {
+            if self.pos >= self.limit {
+                return Ok(None);
+            }
+            self.buf.clear();
+            let first_line = self.line_no + 1;
+            let mut scanner = Scanner::new(QuoteState::START);
+            let mut ended = false;
+            loop {
+                let data = self.inner.fill_buf()?;
+                if data.is_empty() {
+                    break;
+                }
+                let (take, done) = match scanner.find_end(data) {
+                    Some(e) => (e + 1, true),
+                    None => (data.len(), false),
+                };
+                // The terminator (up to 2 bytes) does not count towards the maximum.
+                if self.buf.len() + take > self.max + 2 {
+                    return Err(ReadError::TooLong {
+                        line: first_line,
+                        max: self.max,
+                    });
+                }
+                grow_within(&mut self.buf, take, self.max + 2);
+                self.buf.extend_from_slice(&data[..take]);
+                self.inner.consume(take);
+                if done {
+                    ended = true;
+                    break;
+                }
+            }
+            if self.buf.is_empty() {
+                return Ok(None);
+            }
+            self.pos += self.buf.len() as u64;
+            // Every line feed inside quotes ends a physical line of this record, and so does
+            // its terminator; an unterminated record's last line counts unless it is empty (the
+            // input ended right after a quoted line feed).
+            let open_last_line = ended || self.buf.last() != Some(&b'\n');
+            self.line_no += scanner.quoted_newlines + u64::from(open_last_line);
+            let mut end = self.buf.len();
+            if ended {
+                end -= 1;
+                if end > 0 && self.buf[end - 1] == b'\r' {
+                    end -= 1;
+                }
+            }
+            if end == 0 {
+                continue; // an empty line: no record
+            }
+            if end > self.max {
+                return Err(ReadError::TooLong {
+                    line: first_line,
+                    max: self.max,
+                });
+            }
+            return Ok(Some(Record {
+                line: first_line,
+                bytes: &self.buf[..end],
+                unterminated: !ended && scanner.state == QuoteState::In,
+            }));
+        }
+    }
+}
+
+/// Makes room for `more` bytes, doubling as usual but never past `cap` (the record maximum), so
+/// the buffer of a record near the maximum holds at most the maximum, not twice it.
+fn grow_within(buf: &mut Vec<u8>, more: usize, cap: usize) {
+    let need = buf.len() + more;
+    if need > buf.capacity() {
+        let target = (buf.capacity() * 2).max(need).min(cap.max(need));
+        buf.reserve_exact(target - buf.len());
+    }
+}
+
+/// The quote state at the end of `data`, for each state it may have started in (a range of a
+/// file scanned before the ranges before it are known). Indexed by [`state_index`].
+pub fn transitions(data: &[u8]) -> [QuoteState; 4] {
+    STATES.map(|s| {
+        let mut sc = Scanner::new(s);
+        let mut rest = data;
+        // A record end resets the state; keep scanning after it.
+        while let Some(e) = sc.find_end(rest) {
+            rest = &rest[e + 1..];
+        }
+        sc.state
+    })
+}
+
+/// Every quote state, in [`state_index`] order.
+pub const STATES: [QuoteState; 4] = [
+    QuoteState::Out {
+        at_field_start: true,
+    },
+    QuoteState::Out {
+        at_field_start: false,
+    },
+    QuoteState::In,
+    QuoteState::Closed,
+];
+
+/// A state's index in [`STATES`].
+pub fn state_index(s: QuoteState) -> usize {
+    STATES
+        .iter()
+        .position(|&x| x == s)
+        .expect("every state is listed")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn records(data: &[u8], max: usize) -> Vec<Result<(u64, String, bool), String>> {
+        let mut r = RecordReader::new(data, max);
+        let mut out = Vec::new();
+        loop {
+            match r.next_record() {
+                Ok(Some(rec)) => out.push(Ok((
+                    rec.line,
+                    String::from_utf8_lossy(rec.bytes).into_owned(),
+                    rec.unterminated,
+                ))),
+                Ok(None) => break,
+                Err(e) => {
+                    out.push(Err(e.to_string()));
+                    break;
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn quoted_line_feeds_stay_in_their_record_and_lines_are_physical() {
+        let data = b"a,\"x\ny\",b\r\n\nc,\"\"\"q\"\"\",d\ne,\"1\r\n2\r\n3\"\nf";
+        assert_eq!(
+            records(data, 100),
+            vec![
+                Ok((1, "a,\"x\ny\",b".into(), false)),
+                Ok((4, "c,\"\"\"q\"\"\",d".into(), false)),
+                Ok((5, "e,\"1\r\n2\r\n3\"".into(), false)),
+                Ok((8, "f".into(), false)),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_quote_inside_an_unquoted_field_is_a_literal() {
+        let data = b"ab\"c,d\ne,f\n";
+        assert_eq!(
+            records(data, 100),
+            vec![
+                Ok((1, "ab\"c,d".into(), false)),
+                Ok((2, "e,f".into(), false))
+            ]
+        );
+    }
+
+    #[test]
+    fn an_open_quote_at_the_end_is_unterminated() {
+        let data = b"a,b\nc,\"open\nd,e\n";
+        assert_eq!(
+            records(data, 100),
+            vec![
+                Ok((1, "a,b".into(), false)),
+                Ok((2, "c,\"open\nd,e\n".into(), true))
+            ]
+        );
+        let mut r = RecordReader::new(&data[..], 100);
+        while r.next_record().unwrap().is_some() {}
+        assert_eq!(r.lines_read(), 3, "three physical lines");
+    }
+
+    #[test]
+    fn a_long_record_stops_early_with_its_first_line() {
+        let mut data = b"a,b\n\"".to_vec();
+        data.extend(std::iter::repeat_n(b'x', 10_000));
+        let mut r = RecordReader::new(std::io::BufReader::with_capacity(64, &data[..]), 1000);
+        assert!(r.next_record().unwrap().is_some());
+        match r.next_record() {
+            Err(ReadError::TooLong { line, max }) => assert_eq!((line, max), (2, 1000)),
+            other => panic!("{other:?}"),
+        }
+        assert!(r.buf.capacity() < 2 * 1000, "buffered {}", r.buf.capacity());
+    }
+
+    #[test]
+    fn transitions_compose_like_one_scan() {
+        let data: &[u8] = b"1,\"a\nb\",c\n2,\"x\"\"y\",z\n3,p\"q,\"r\ns\"\n";
+        for cut in 0..data.len() {
+            let (a, b) = data.split_at(cut);
+            let ta = transitions(a);
+            let tb = transitions(b);
+            let whole = transitions(data);
+            for s in 0..4 {
+                assert_eq!(tb[state_index(ta[s])], whole[s], "cut {cut} state {s}");
+            }
+        }
+    }
+}

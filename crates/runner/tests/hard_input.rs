@@ -1,0 +1,269 @@
+//! Hard input: valid CSV that real exports contain is accepted by every strategy with the same
+//! answer (quoted line feeds, CRLF, a byte-order mark, reordered and extra columns), arithmetic is
+//! checked the same way everywhere, `parallel` splits files exactly however the quotes fall, and
+//! an over-long record stops the hand-written strategies early with bounded memory.
+
+use std::path::{Path, PathBuf};
+
+use membench_harness::{CellCommand, Status, run_cell};
+use membench_kernel::{Answer, COLUMNS, Workload};
+use membench_strategies::{Entry, Outcome, Params, REGISTRY, RunError};
+
+fn write(dir: &Path, name: &str, text: &[u8]) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+fn header() -> String {
+    COLUMNS.join(",")
+}
+
+/// One row in schema order with the given note (already CSV-encoded) and line end.
+fn row(id: i64, q: i64, price: &str, note: &str) -> String {
+    let cat = ["books", "toys", "garden"][id as usize % 3];
+    format!(
+        "{id},2024-01-0{},{},north,{cat},{},{q},{price},0.05,{note}",
+        1 + id % 9,
+        100 + id,
+        7 + id
+    )
+}
+
+fn run(s: &Entry, input: &Path, workload: Workload, threads: usize) -> Result<Outcome, RunError> {
+    let mut p = Params::new(workload, input);
+    p.threads = threads;
+    p.chunk_rows = 3;
+    if workload == Workload::Etl {
+        let n = input.file_stem().unwrap().to_str().unwrap();
+        p.output = Some(input.with_file_name(format!("out-{n}-{}-{threads}.csv", s.name())));
+        p.output_format = Some(membench_strategies::Format::Csv);
+    }
+    s.run(&p)
+}
+
+/// Every strategy × workload gives one answer (etl: the same bytes); returns them.
+fn all_agree(input: &Path) -> Vec<Answer> {
+    let mut answers = Vec::new();
+    for w in Workload::ALL {
+        let mut first: Option<(&str, Outcome)> = None;
+        for s in REGISTRY {
+            for threads in [2, 3] {
+                let out = run(s, input, w, threads)
+                    .unwrap_or_else(|e| panic!("{} {w} on {}: {e}", s.name(), input.display()));
+                match &first {
+                    None => first = Some((s.name(), out)),
+                    Some((n0, o0)) => {
+                        assert_eq!(&out, o0, "{} disagrees with {n0} on {w}", s.name())
+                    }
+                }
+            }
+        }
+        answers.push(first.unwrap().1.answer);
+    }
+    answers
+}
+
+/// Every strategy × workload fails with exactly `expected`.
+fn all_fail_with(input: &Path, expected: &str) {
+    for w in Workload::ALL {
+        for s in REGISTRY {
+            match run(s, input, w, 2) {
+                Err(RunError::Input(e)) => assert_eq!(e.to_string(), expected, "{} {w}", s.name()),
+                other => panic!("{} {w}: expected an input error, got {other:?}", s.name()),
+            }
+        }
+    }
+}
+
+fn lines(rows: &[String], end: &str) -> Vec<u8> {
+    let mut t = header() + end;
+    for r in rows {
+        t.push_str(r);
+        t.push_str(end);
+    }
+    t.into_bytes()
+}
+
+#[test]
+fn quoted_line_feeds_crlf_and_plain_files_give_the_same_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let plain: Vec<String> = (1..=30)
+        .map(|i| row(i, i % 5 + 1, "450.25", "\"a, b\""))
+        .collect();
+    let multiline: Vec<String> = (1..=30)
+        .map(|i| {
+            row(
+                i,
+                i % 5 + 1,
+                "450.25",
+                "\"line one\nline \"\"two\"\"\r\nthree\"",
+            )
+        })
+        .collect();
+    let a = write(dir.path(), "plain.csv", &lines(&plain, "\n"));
+    let b = write(dir.path(), "multi.csv", &lines(&multiline, "\n"));
+    let c = write(dir.path(), "multi-crlf.csv", &lines(&multiline, "\r\n"));
+    let (pa, pb, pc) = (all_agree(&a), all_agree(&b), all_agree(&c));
+    // The aggregates do not read the note; etl writes it, so only its bytes differ.
+    assert_eq!(pa[..2], pb[..2]);
+    assert_eq!(
+        pb, pc,
+        "CRLF and LF line ends give the same answers, etl included"
+    );
+    // A bad row after the multi-line notes is reported at its physical line: header 1, then
+    // three lines per row.
+    let mut bad = multiline.clone();
+    bad[9] = row(10, 0, "450.25", "x");
+    let f = write(dir.path(), "multi-bad.csv", &lines(&bad, "\n"));
+    all_fail_with(&f, &format!("{}:29: quantity: 0 is below 1", f.display()));
+}
+
+#[test]
+fn a_byte_order_mark_and_a_reordered_header_with_an_extra_column_are_read_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let rows: Vec<String> = (1..=20)
+        .map(|i| row(i, i % 4 + 1, "1200.50", "plain"))
+        .collect();
+    let base = all_agree(&write(dir.path(), "base.csv", &lines(&rows, "\n")));
+    let mut bom = b"\xEF\xBB\xBF".to_vec();
+    bom.extend(lines(&rows, "\n"));
+    assert_eq!(all_agree(&write(dir.path(), "bom.csv", &bom)), base);
+    // Columns reversed, and an unknown column in the middle (dropped by etl).
+    let mut names: Vec<&str> = COLUMNS.to_vec();
+    names.reverse();
+    names.insert(4, "warehouse");
+    let mut text = names.join(",") + "\n";
+    for r in &rows {
+        let mut f: Vec<&str> = r.split(',').collect();
+        f.reverse();
+        f.insert(4, "W-1");
+        text.push_str(&(f.join(",") + "\n"));
+    }
+    assert_eq!(
+        all_agree(&write(dir.path(), "reordered.csv", text.as_bytes())),
+        base
+    );
+}
+
+#[test]
+fn overflow_is_the_same_input_error_everywhere() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut rows: Vec<String> = (1..=5).map(|i| row(i, 2, "10.00", "x")).collect();
+    rows.push(row(6, i64::MAX, "999999999.99", "x"));
+    let f = write(dir.path(), "overflow.csv", &lines(&rows, "\n"));
+    all_fail_with(
+        &f,
+        &format!(
+            "{}:7: quantity × price overflows 64 bits: 9223372036854775807 × 999999999.99",
+            f.display()
+        ),
+    );
+    // Each product fits, the sum does not: a file-level error, the same everywhere.
+    let rows: Vec<String> = (1..=4)
+        .map(|i| row(i * 3, 4_000_000, "10000000000.00", "x"))
+        .collect();
+    let f = write(dir.path(), "sum.csv", &lines(&rows, "\n"));
+    for s in REGISTRY {
+        let e = run(s, &f, Workload::GroupBy, 2).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            format!(
+                "{}: the sum of quantity × price over category \"books\" is out of range \
+                 (64-bit): 16000000000000000000",
+                f.display()
+            ),
+            "{}",
+            s.name()
+        );
+        assert!(
+            run(s, &f, Workload::TopN, 2).is_ok(),
+            "{}: top-n sums nothing",
+            s.name()
+        );
+    }
+    // An integer past i64 is "out of range", not "not an integer".
+    let rows = vec![row(1, 2, "10.00", "x").replacen(",2,10.00", ",9223372036854775808,10.00", 1)];
+    let f = write(dir.path(), "big.csv", &lines(&rows, "\n"));
+    all_fail_with(
+        &f,
+        &format!(
+            "{}:2: quantity: \"9223372036854775808\" is out of range (64-bit)",
+            f.display()
+        ),
+    );
+}
+
+#[test]
+fn parallel_splits_exactly_when_every_boundary_falls_inside_a_quoted_field() {
+    let dir = tempfile::tempdir().unwrap();
+    // Notes of 2 KiB holding line feeds, commas and quotes: for any thread count the byte
+    // ranges' boundaries land inside them.
+    let note = format!("\"{}\"", "a,\n\"\"b\"\" c\r\n".repeat(200));
+    let rows: Vec<String> = (1..=300)
+        .map(|i| row(i, i % 7 + 1, "333.33", &note))
+        .collect();
+    let f = write(dir.path(), "quoted.csv", &lines(&rows, "\n"));
+    let streaming = membench_strategies::find("streaming").unwrap();
+    let parallel = membench_strategies::find("parallel").unwrap();
+    for w in Workload::ALL {
+        let want = run(streaming, &f, w, 1).unwrap();
+        for threads in [2, 3, 7] {
+            assert_eq!(
+                run(parallel, &f, w, threads).unwrap(),
+                want,
+                "{w} on {threads} threads"
+            );
+        }
+    }
+}
+
+fn runner(strategy: &str, input: &Path, extra: &[&str]) -> membench_harness::Measured {
+    run_cell(
+        &CellCommand::new(env!("CARGO_BIN_EXE_membench-runner"))
+            .args(["--strategy", strategy, "--workload", "top-n", "--input"])
+            .args([input.as_os_str()])
+            .args(extra.iter().copied()),
+    )
+}
+
+#[test]
+fn an_over_long_record_stops_every_hand_written_strategy_early_with_bounded_heap() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = lines(&[row(1, 2, "10.00", "x")], "\n");
+    text.extend_from_slice(b"2,2024-01-01,3,north,books,4,5,6.00,,\"");
+    text.extend(std::iter::repeat_n(b'x', 8 << 20));
+    text.extend_from_slice(b"\"\n");
+    let f = write(dir.path(), "long.csv", &text);
+    let max = 1 << 20;
+    for s in REGISTRY
+        .iter()
+        .filter(|s| s.info.engine == membench_protocol::Engine::Kernel)
+    {
+        // chunked's own batch (chunk rows × row size) is its declared cost, apart from the
+        // record bound: keep it small here.
+        let args = [
+            "--max-record-bytes",
+            "1MiB",
+            "--threads",
+            "2",
+            "--chunk-rows",
+            "1000",
+        ];
+        let m = runner(s.name(), &f, &args);
+        assert_eq!(m.status, Status::Error, "{}: {}", s.name(), m.stderr_tail);
+        let r = m.runner.unwrap();
+        let err = r.error.unwrap().message;
+        assert_eq!(
+            err,
+            format!(
+                "{}:3: record longer than 1048576 bytes (--max-record-bytes)",
+                f.display()
+            ),
+            "{}",
+            s.name()
+        );
+        let heap = r.peak_heap_bytes.unwrap();
+        assert!(heap < 2 * max, "{}: peak heap {heap} ≥ 2 × {max}", s.name());
+    }
+}
