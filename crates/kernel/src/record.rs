@@ -215,21 +215,10 @@ impl<R: BufRead> RecordReader<R> {
     pub fn skip_to_record_start(&mut self, state: QuoteState) -> io::Result<u64> {
         let mut scanner = Scanner::new(state);
         let mut skipped = 0u64;
-        loop {
-            let data = self.inner.fill_buf()?;
-            if data.is_empty() {
-                break;
-            }
-            let (take, done) = match scanner.find_end(data) {
-                Some(e) => (e + 1, true),
-                None => (data.len(), false),
-            };
-            self.inner.consume(take);
-            skipped += take as u64;
-            if done {
-                break;
-            }
-        }
+        while let Some(false) = piece(&mut self.inner, &mut scanner, |p| {
+            skipped += p.len() as u64;
+            Ok::<(), io::Error>(())
+        })? {}
         self.pos += skipped;
         Ok(skipped)
     }
@@ -243,26 +232,20 @@ impl<R: BufRead> RecordReader<R> {
             self.buf.clear();
             let first_line = self.line_no + 1;
             let mut scanner = Scanner::new(QuoteState::START);
+            let (buf, max) = (&mut self.buf, self.max);
             let mut ended = false;
-            loop {
-                let data = self.inner.fill_buf()?;
-                if data.is_empty() {
-                    break;
-                }
-                let (take, done) = match scanner.find_end(data) {
-                    Some(e) => (e + 1, true),
-                    None => (data.len(), false),
-                };
+            while let Some(done) = piece(&mut self.inner, &mut scanner, |p| {
                 // The terminator (up to 2 bytes) does not count towards the maximum.
-                if self.buf.len() + take > self.max + 2 {
+                if buf.len() + p.len() > max + 2 {
                     return Err(ReadError::TooLong {
                         line: first_line,
-                        max: self.max,
+                        max,
                     });
                 }
-                grow_within(&mut self.buf, take, self.max + 2);
-                self.buf.extend_from_slice(&data[..take]);
-                self.inner.consume(take);
+                grow_within(buf, p.len(), max + 2);
+                buf.extend_from_slice(p);
+                Ok(())
+            })? {
                 if done {
                     ended = true;
                     break;
@@ -300,6 +283,27 @@ impl<R: BufRead> RecordReader<R> {
             }));
         }
     }
+}
+
+/// Hands the record's next piece to `take` (the bytes up to and including its terminating line
+/// feed, or every byte buffered) and consumes it. Returns whether the record ended there, or
+/// `None` at the end of the input.
+fn piece<R: BufRead, E: From<io::Error>>(
+    inner: &mut R,
+    scanner: &mut Scanner,
+    mut take: impl FnMut(&[u8]) -> Result<(), E>,
+) -> Result<Option<bool>, E> {
+    let data = inner.fill_buf()?;
+    if data.is_empty() {
+        return Ok(None);
+    }
+    let (n, done) = match scanner.find_end(data) {
+        Some(e) => (e + 1, true),
+        None => (data.len(), false),
+    };
+    take(&data[..n])?;
+    inner.consume(n);
+    Ok(Some(done))
 }
 
 /// Makes room for `more` bytes, doubling as usual but never past `cap` (the record maximum), so

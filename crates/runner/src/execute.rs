@@ -175,7 +175,12 @@ fn limit_address_space(bytes: u64) -> Result<()> {
 #[cfg(feature = "dhat-heap")]
 type Profiler = dhat::Profiler;
 #[cfg(not(feature = "dhat-heap"))]
-type Profiler = ();
+type Profiler = NoProfiler;
+
+/// The profiler slot of a runner built without dhat (never filled).
+#[cfg(not(feature = "dhat-heap"))]
+#[derive(Debug)]
+pub struct NoProfiler;
 
 fn start_profiler(profile: Option<&Profile>, alloc: Allocator) -> Result<Option<Profiler>> {
     match (profile, alloc) {
