@@ -36,6 +36,9 @@ pub struct GenArgs {
     /// Regenerate even when a matching file exists.
     #[arg(long)]
     pub force: bool,
+    /// Put quoted line feeds, CRLFs and quotes into some notes (hard RFC 4180 input).
+    #[arg(long)]
+    pub messy: bool,
 }
 
 pub fn run(a: GenArgs) -> Result<()> {
@@ -64,6 +67,9 @@ pub fn run(a: GenArgs) -> Result<()> {
     }
     if a.force {
         cmd.arg("--force");
+    }
+    if a.messy {
+        cmd.arg("--messy");
     }
     let status = cmd.status().context("running membench-gen")?;
     if !status.success() {

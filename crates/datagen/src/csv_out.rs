@@ -12,7 +12,8 @@ use rayon::prelude::*;
 
 use crate::BLOCK_ROWS;
 use crate::rows::{
-    BAD_KINDS, LAST_ROW_BAD_KIND, RANDOM_BAD_KINDS, block_rng, date_table, gen_row, push_csv_row,
+    BAD_KINDS, LAST_ROW_BAD_KIND, RANDOM_BAD_KINDS, block_rng, date_table, gen_row, make_messy,
+    push_csv_row,
 };
 use crate::spec::{GenSpec, Written};
 
@@ -31,6 +32,9 @@ pub(crate) fn csv_block(
     let mut bad_counts = [0u64; BAD_KINDS.len()];
     for i in start..end {
         let vals = gen_row(&mut rng, i, &mut note);
+        if spec.messy {
+            make_messy(&mut note, i);
+        }
         let mut bad = (spec.bad_row_rate > 0.0 && rng.random_bool(spec.bad_row_rate))
             .then(|| rng.random_range(0..RANDOM_BAD_KINDS));
         if spec.bad_row_rate > 0.0 && i + 1 == spec.rows {

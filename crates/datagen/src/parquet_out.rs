@@ -39,6 +39,9 @@ pub(crate) fn frame(
         let b_end = ((block + 1) * BLOCK_ROWS).min(end);
         for i in block * BLOCK_ROWS..b_end {
             let v = gen_row(&mut rng, i, &mut note);
+            if spec.messy {
+                crate::rows::make_messy(&mut note, i);
+            }
             if i < start {
                 continue;
             }

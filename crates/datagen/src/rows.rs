@@ -147,6 +147,20 @@ pub fn block_rng(seed: u64, block: u64) -> ChaCha8Rng {
     rng
 }
 
+/// Makes a note messy (`--messy`), deterministically from the row index and without drawing
+/// from the random stream: line feeds, CRLFs and quotes inside it, so that it is quoted over
+/// several physical lines.
+pub fn make_messy(note: &mut String, index: u64) {
+    let Some(space) = note.find(' ') else { return };
+    let insert = match index % 8 {
+        0 | 4 => "\n",
+        1 | 5 => "\r\n",
+        2 => "\n\"quoted\"\r\n, and a comma\n",
+        _ => return,
+    };
+    note.replace_range(space..space + 1, insert);
+}
+
 /// Draws one row; writes its note text (unquoted) into `note`.
 pub fn gen_row(rng: &mut ChaCha8Rng, index: u64, note: &mut String) -> RowVals {
     let u: f64 = rng.random();

@@ -70,6 +70,9 @@ pub fn file_name(spec: &GenSpec, format: Format) -> String {
     if spec.bad_row_rate > 0.0 {
         name.push_str(&format!("-bad{}", spec.bad_row_rate));
     }
+    if spec.messy {
+        name.push_str("-messy");
+    }
     if format == Format::Parquet {
         let d = GenSpec::default();
         if spec.row_group_rows != d.row_group_rows {

@@ -207,3 +207,66 @@ fn parquet_refuses_bad_rows_and_bad_rates_are_rejected() {
     // Nothing half-written is left behind.
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
 }
+
+#[test]
+fn the_default_dataset_bytes_are_pinned_and_messy_ones_differ_only_in_notes() {
+    let dir = tempfile::tempdir().unwrap();
+    // The sha256 of the 100k-row default CSV since generator version 1: --messy and the
+    // bad-row changes must not move it.
+    let plain = gen_in(
+        dir.path(),
+        &GenSpec {
+            rows: 100_000,
+            ..GenSpec::default()
+        },
+        Format::Csv,
+        false,
+    );
+    assert!(
+        plain.meta.sha256.starts_with("a4fd03e97a1e"),
+        "{}",
+        plain.meta.sha256
+    );
+    let sidecar = std::fs::read_to_string(dir.path().join("sales-100k-s42.csv.meta.json")).unwrap();
+    assert!(
+        !sidecar.contains("messy"),
+        "a default sidecar does not mention --messy"
+    );
+    let spec = GenSpec {
+        messy: true,
+        ..small(2_000)
+    };
+    let messy = gen_in(dir.path(), &spec, Format::Csv, false);
+    assert!(
+        messy
+            .path
+            .to_str()
+            .unwrap()
+            .ends_with("sales-2k-s42-messy.csv")
+    );
+    let text = std::fs::read(&messy.path).unwrap();
+    let physical = text.iter().filter(|&&b| b == b'\n').count();
+    assert!(
+        physical > 2_000 + 1 + 1_000,
+        "{physical} physical lines for 2k rows"
+    );
+    assert!(text.windows(2).any(|w| w == b"\r\n"), "CRLFs inside notes");
+    // The csv crate (RFC 4180) and the Parquet twin see the same notes, line feeds included.
+    let mut rdr = csv::Reader::from_path(&messy.path).unwrap();
+    let notes: Vec<String> = rdr.records().map(|r| r.unwrap()[9].to_string()).collect();
+    assert_eq!(notes.len(), 2_000);
+    assert!(notes.iter().filter(|n| n.contains('\n')).count() >= 500);
+    let pq = gen_in(dir.path(), &spec, Format::Parquet, false);
+    let df = ParquetReader::new(std::fs::File::open(&pq.path).unwrap())
+        .finish()
+        .unwrap();
+    let pq_notes: Vec<String> = df
+        .column("note")
+        .unwrap()
+        .str()
+        .unwrap()
+        .iter()
+        .map(|s| s.unwrap().to_string())
+        .collect();
+    assert_eq!(pq_notes, notes);
+}

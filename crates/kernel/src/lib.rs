@@ -39,7 +39,10 @@ pub use parse::{
     BadKind, BadRow, HeaderLayout, LineParser, NumError, RowRef, UTF8_BOM, header_layout,
     parse_cents, parse_i64, parse_int, parse_money, validate_header,
 };
-pub use record::{DEFAULT_MAX_RECORD_BYTES, QuoteState, ReadError, Record, RecordReader};
+pub use record::{
+    DEFAULT_MAX_RECORD_BYTES, FramingError, QuoteState, ReadError, Record, RecordReader,
+    check_framing,
+};
 pub use schema::{
     COLUMNS, InputError, N_COLUMNS, OnBadRow, TOP_N, TOP_N_THRESHOLD_CENTS, Workload, rows_label,
 };

@@ -19,8 +19,10 @@ pub enum BadKind {
     NotANumber,
     /// A value out of its domain (negative price or discount, quantity below 1).
     OutOfRange,
-    /// An odd number of `"` characters: a quoted field that never closes.
+    /// A quoted field that never closes (the input ends inside it).
     UnterminatedQuote,
+    /// A quote inside an unquoted field, or text after a closing quote (RFC 4180 forbids both).
+    MalformedQuote,
     /// Bytes that are not UTF-8.
     InvalidUtf8,
 }
@@ -33,6 +35,7 @@ impl BadKind {
             BadKind::NotANumber => "not_a_number",
             BadKind::OutOfRange => "out_of_range",
             BadKind::UnterminatedQuote => "unterminated_quote",
+            BadKind::MalformedQuote => "malformed_quote",
             BadKind::InvalidUtf8 => "invalid_utf8",
         }
     }
@@ -121,14 +124,19 @@ pub fn parse_money(b: &[u8]) -> Result<i64, NumError> {
         Some(i) => (&b[..i], &b[i + 1..]),
         None => (b, &b[..0]),
     };
-    if frac.len() > 2 || (b.len() > int_part.len() && frac.is_empty()) {
-        return Err(NumError::Malformed);
-    }
-    if !frac.iter().all(u8::is_ascii_digit) {
-        return Err(NumError::Malformed);
-    }
+    // `12`, `12.3`, `12.34`, and as spreadsheets and Polars write them `.5` and `12.`; never
+    // a lone `.`, and never more than two decimals (that would not be exact cents).
+    let digits = |s: &[u8]| s.iter().all(u8::is_ascii_digit);
     let neg = int_part.first() == Some(&b'-');
-    let whole = parse_int(int_part)?;
+    let whole_digits = if neg { &int_part[1..] } else { int_part };
+    if frac.len() > 2 || !digits(frac) || (whole_digits.is_empty() && frac.is_empty()) {
+        return Err(NumError::Malformed);
+    }
+    let whole = if whole_digits.is_empty() {
+        0
+    } else {
+        parse_int(int_part)?
+    };
     let mut f: i64 = 0;
     for &c in frac {
         f = f * 10 + i64::from(c - b'0');
@@ -179,7 +187,11 @@ impl LineParser {
     /// A parser with small, growable buffers.
     pub fn new() -> Self {
         LineParser {
-            rdr: csv_core::Reader::new(),
+            // Only a line feed ends a record (our framing strips a final CRLF): a lone CR is data,
+            // as in the fast path and in Polars.
+            rdr: csv_core::ReaderBuilder::new()
+                .terminator(csv_core::Terminator::Any(b'\n'))
+                .build(),
             out: vec![0; 1024],
             ends: vec![0; 32],
             ranges: Vec::with_capacity(32),
@@ -258,23 +270,32 @@ impl LineParser {
         let mut scan = Scanner::new(QuoteState::START);
         scan.find_end(line);
         let unterminated = scan.state == QuoteState::In;
-        self.parse_framed(line, unterminated)
+        self.parse_framed(line, unterminated, scan.bad_quote)
     }
 
     /// Parses and validates one framed record (see [`crate::RecordReader`]).
     pub fn parse_record<'a>(&'a mut self, rec: &Record<'a>) -> Result<RowRef<'a>, BadRow> {
-        self.parse_framed(rec.bytes, rec.unterminated)
+        self.parse_framed(rec.bytes, rec.unterminated, rec.bad_quote)
     }
 
     fn parse_framed<'a>(
         &'a mut self,
         line: &'a [u8],
         unterminated: bool,
+        bad_quote: bool,
     ) -> Result<RowRef<'a>, BadRow> {
         if unterminated {
             return Err(BadRow::new(
                 BadKind::UnterminatedQuote,
                 "unterminated quoted field".into(),
+            ));
+        }
+        if bad_quote {
+            return Err(BadRow::new(
+                BadKind::MalformedQuote,
+                "malformed quoting: a quote inside an unquoted field, or text after a closing \
+                 quote"
+                    .into(),
             ));
         }
         let line = check_utf8(line)?;
@@ -306,15 +327,19 @@ impl LineParser {
                 format!("{}: {:?} is out of range (64-bit)", COLUMNS[i], text(i)),
             ),
         };
-        let int = |i: usize| parse_int(field(i)).map_err(|e| num_error(i, e, "an integer"));
-        let cents =
-            |i: usize| parse_money(field(i)).map_err(|e| num_error(i, e, "a decimal number"));
+        // A CR right after a number is read as a line end by Polars: it is not part of it.
+        let num = |i: usize| {
+            let f = field(i);
+            f.strip_suffix(b"\r").unwrap_or(f)
+        };
+        let int = |i: usize| parse_int(num(i)).map_err(|e| num_error(i, e, "an integer"));
+        let cents = |i: usize| parse_money(num(i)).map_err(|e| num_error(i, e, "a decimal number"));
         let order_id = int(0)?;
         let customer_id = int(2)?;
         let product_id = int(5)?;
         let quantity = int(6)?;
         let price_cents = cents(7)?;
-        let discount_cents = if field(8).is_empty() {
+        let discount_cents = if num(8).is_empty() {
             None
         } else {
             Some(cents(8)?)
@@ -401,7 +426,11 @@ mod tests {
         assert_eq!(parse_cents(b"12.3"), Some(1230));
         assert_eq!(parse_cents(b"12"), Some(1200));
         assert_eq!(parse_cents(b"-0.05"), Some(-5));
-        assert_eq!(parse_cents(b"12."), None);
+        assert_eq!(parse_cents(b"12."), Some(1200));
+        assert_eq!(parse_cents(b".8"), Some(80));
+        assert_eq!(parse_cents(b"-.05"), Some(-5));
+        assert_eq!(parse_cents(b"."), None);
+        assert_eq!(parse_cents(b"-"), None);
         assert_eq!(parse_cents(b"1.234"), None);
         assert_eq!(parse_cents(b"abc"), None);
         assert_eq!(parse_cents(b""), None);

@@ -65,6 +65,11 @@ pub struct Scanner {
     pub state: QuoteState,
     /// Line feeds seen inside quotes (the record's extra physical lines).
     pub quoted_newlines: u64,
+    /// Commas outside quotes (field separators), when counting them.
+    pub commas: Option<u64>,
+    /// A quote inside an unquoted field, or text after a closing quote, was seen (RFC 4180
+    /// forbids both; lenient readers differ on what they mean).
+    pub bad_quote: bool,
 }
 
 impl Scanner {
@@ -73,7 +78,33 @@ impl Scanner {
         Scanner {
             state,
             quoted_newlines: 0,
+            commas: None,
+            bad_quote: false,
         }
+    }
+
+    /// A scanner that also counts field separators.
+    pub fn counting_fields(state: QuoteState) -> Scanner {
+        Scanner {
+            commas: Some(0),
+            ..Scanner::new(state)
+        }
+    }
+
+    /// A run of bytes holding no quote and no line feed.
+    #[inline]
+    fn gap(&mut self, gap: &[u8]) {
+        let Some(&last) = gap.last() else { return };
+        // After a closing quote only a separator (or the CR of a CRLF) may follow.
+        if self.state == QuoteState::Closed && !(gap[0] == b',' || gap == b"\r") {
+            self.bad_quote = true;
+        }
+        if let Some(c) = self.commas.as_mut()
+            && self.state != QuoteState::In
+        {
+            *c += memchr::memchr_iter(b',', gap).count() as u64;
+        }
+        self.state = self.state.step_over(last);
     }
 
     /// Scans `data`; returns the index of the line feed that ends the record, if it is in
@@ -85,9 +116,7 @@ impl Scanner {
             let j = i + k;
             // The bytes between the last event and this one move an Out/Closed state to
             // "inside an unquoted field" unless the last of them ended a field.
-            if j > i {
-                self.state = self.state.step_over(data[j - 1]);
-            }
+            self.gap(&data[i..j]);
             if data[j] == b'\n' {
                 if self.state.ends_record() {
                     self.state = QuoteState::START;
@@ -95,13 +124,18 @@ impl Scanner {
                 }
                 self.quoted_newlines += 1;
             } else {
+                if self.state
+                    == (QuoteState::Out {
+                        at_field_start: false,
+                    })
+                {
+                    self.bad_quote = true;
+                }
                 self.state = self.state.step(b'"');
             }
             i = j + 1;
         }
-        if i < data.len() {
-            self.state = self.state.step_over(data[data.len() - 1]);
-        }
+        self.gap(&data[i..]);
         None
     }
 }
@@ -129,6 +163,8 @@ pub struct Record<'a> {
     pub bytes: &'a [u8],
     /// The input ended inside a quoted field.
     pub unterminated: bool,
+    /// It holds a quote inside an unquoted field, or text after a closing quote.
+    pub bad_quote: bool,
 }
 
 /// Why a record could not be read.
@@ -280,8 +316,105 @@ impl<R: BufRead> RecordReader<R> {
                 line: first_line,
                 bytes: &self.buf[..end],
                 unterminated: !ended && scanner.state == QuoteState::In,
+                bad_quote: scanner.bad_quote,
             }));
         }
+    }
+}
+
+/// Checks the framing of `inner` without buffering any record: no record longer than `max`
+/// bytes, every record with `fields` fields and well-formed quotes, and no quote left open at
+/// the end (an engine may
+/// accept each of these — Polars fills a short record with nulls; the kernel does not). For an engine that reads the file itself but must refuse the same
+/// files. Lines are counted from 1 at the start of `inner`.
+pub fn check_framing<R: BufRead>(
+    mut inner: R,
+    max: usize,
+    fields: usize,
+) -> Result<(), FramingError> {
+    let mut line = 1u64;
+    loop {
+        let mut scanner = Scanner::counting_fields(QuoteState::START);
+        let (mut len, mut last_two) = (0usize, [0u8; 2]);
+        let mut only_separators = true;
+        let too_long = |line| FramingError::Read(ReadError::TooLong { line, max });
+        let mut ended = false;
+        while let Some(done) = piece(&mut inner, &mut scanner, |p| {
+            len += p.len();
+            // Past the maximum plus a CRLF terminator: too long whatever follows.
+            if len > max + 2 {
+                return Err(too_long(line));
+            }
+            only_separators =
+                only_separators && p.iter().all(|&b| matches!(b, b',' | b'"' | b'\r' | b'\n'));
+            last_two = match p {
+                [.., a, b] => [*a, *b],
+                [b] => [last_two[1], *b],
+                [] => last_two,
+            };
+            Ok(())
+        })? {
+            if done {
+                ended = true;
+                break;
+            }
+        }
+        // The record's own bytes, as the `RecordReader` counts them: without `\n` or `\r\n`.
+        let terminator = match (ended, last_two) {
+            (false, _) => 0,
+            (true, [b'\r', b'\n']) => 2,
+            (true, _) => 1,
+        };
+        if len - terminator > max {
+            return Err(too_long(line));
+        }
+        let empty = len == terminator;
+        if !empty && scanner.commas.map(|c| c as usize + 1) != Some(fields) {
+            return Err(FramingError::FieldCount { line });
+        }
+        if scanner.bad_quote {
+            return Err(FramingError::BadQuote { line });
+        }
+        if !empty && only_separators {
+            return Err(FramingError::NoValues { line });
+        }
+        if !ended {
+            return match scanner.state {
+                QuoteState::In => Err(FramingError::Unterminated { line }),
+                _ => Ok(()),
+            };
+        }
+        line += scanner.quoted_newlines + 1;
+    }
+}
+
+/// What [`check_framing`] found.
+#[derive(Debug)]
+pub enum FramingError {
+    Read(ReadError),
+    /// The input ends inside the quoted field of the record starting at `line`.
+    Unterminated {
+        line: u64,
+    },
+    /// The record starting at `line` does not have the header's field count.
+    FieldCount {
+        line: u64,
+    },
+    /// The record starting at `line` has a quote inside an unquoted field, or text after a
+    /// closing quote (engines disagree on what those mean; the kernel refuses them).
+    BadQuote {
+        line: u64,
+    },
+    /// The record starting at `line` holds separators and quotes only: every field is empty.
+    /// (An engine may read it as it reads an empty line, a row of nulls.)
+    NoValues {
+        line: u64,
+    },
+}
+
+impl From<io::Error> for FramingError {
+    fn from(e: io::Error) -> Self {
+        FramingError::Read(ReadError::Io(e))
     }
 }
 
@@ -426,6 +559,29 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert!(r.buf.capacity() < 2 * 1000, "buffered {}", r.buf.capacity());
+    }
+
+    #[test]
+    fn record_sizes_are_checked_without_buffering() {
+        let ok = b"a,b\nc,\"d\ne\"\nf,f\n";
+        assert!(check_framing(&ok[..], 7, 2).is_ok());
+        assert!(check_framing(&ok[..], 6, 2).is_err());
+        match check_framing(&ok[..], 7, 1) {
+            Err(FramingError::FieldCount { line }) => assert_eq!(line, 1),
+            other => panic!("{other:?}"),
+        }
+        let mut long = b"a,b\n\"x\ny\",1\n".to_vec();
+        long.extend(std::iter::repeat_n(b'z', 100));
+        match check_framing(&long[..], 10, 2) {
+            Err(FramingError::Read(ReadError::TooLong { line, max })) => {
+                assert_eq!((line, max), (4, 10))
+            }
+            other => panic!("{other:?}"),
+        }
+        match check_framing(&b"a,x\nb,\"c\nd"[..], 10, 2) {
+            Err(FramingError::Unterminated { line }) => assert_eq!(line, 2),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

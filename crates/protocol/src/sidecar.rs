@@ -55,6 +55,10 @@ pub struct GenSpec {
     /// Rows per Parquet row group.
     pub row_group_rows: usize,
     pub compression: ParquetCompressionName,
+    /// Notes hold quoted line feeds and CRLFs (`--messy`): hard RFC 4180 input in the matrix.
+    /// Absent from the sidecar when off, so the default datasets' sidecars are unchanged.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub messy: bool,
 }
 
 impl Default for GenSpec {
@@ -65,6 +69,7 @@ impl Default for GenSpec {
             bad_row_rate: 0.0,
             row_group_rows: 100_000,
             compression: ParquetCompressionName::Snappy,
+            messy: false,
         }
     }
 }

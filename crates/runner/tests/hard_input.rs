@@ -228,42 +228,168 @@ fn runner(strategy: &str, input: &Path, extra: &[&str]) -> membench_harness::Mea
 }
 
 #[test]
-fn an_over_long_record_stops_every_hand_written_strategy_early_with_bounded_heap() {
+fn an_over_long_record_stops_every_strategy_early_with_bounded_heap() {
     let dir = tempfile::tempdir().unwrap();
     let mut text = lines(&[row(1, 2, "10.00", "x")], "\n");
     text.extend_from_slice(b"2,2024-01-01,3,north,books,4,5,6.00,,\"");
     text.extend(std::iter::repeat_n(b'x', 8 << 20));
     text.extend_from_slice(b"\"\n");
     let f = write(dir.path(), "long.csv", &text);
+    // The same without any line feed after the header: 8 MiB of one unquoted line.
+    let mut flat = lines(&[row(1, 2, "10.00", "x")], "\n");
+    flat.extend_from_slice(b"2,2024-01-01,3,north,books,4,5,6.00,,");
+    flat.extend(std::iter::repeat_n(b'y', 8 << 20));
+    let g = write(dir.path(), "no-newline.csv", &flat);
     let max = 1 << 20;
-    for s in REGISTRY
-        .iter()
-        .filter(|s| s.info.engine == membench_protocol::Engine::Kernel)
-    {
-        // chunked's own batch (chunk rows × row size) is its declared cost, apart from the
-        // record bound: keep it small here.
-        let args = [
-            "--max-record-bytes",
-            "1MiB",
-            "--threads",
-            "2",
-            "--chunk-rows",
-            "1000",
-        ];
-        let m = runner(s.name(), &f, &args);
-        assert_eq!(m.status, Status::Error, "{}: {}", s.name(), m.stderr_tail);
-        let r = m.runner.unwrap();
-        let err = r.error.unwrap().message;
-        assert_eq!(
-            err,
-            format!(
-                "{}:3: record longer than 1048576 bytes (--max-record-bytes)",
-                f.display()
-            ),
-            "{}",
-            s.name()
-        );
-        let heap = r.peak_heap_bytes.unwrap();
-        assert!(heap < 2 * max, "{}: peak heap {heap} ≥ 2 × {max}", s.name());
+    for f in [&f, &g] {
+        for s in REGISTRY
+            .iter()
+            .filter(|s| s.info.engine == membench_protocol::Engine::Kernel)
+        {
+            // chunked's own batch (chunk rows × row size) is its declared cost, apart from the
+            // record bound: keep it small here.
+            let args = [
+                "--max-record-bytes",
+                "1MiB",
+                "--threads",
+                "2",
+                "--chunk-rows",
+                "1000",
+            ];
+            let m = runner(s.name(), f, &args);
+            assert_eq!(m.status, Status::Error, "{}: {}", s.name(), m.stderr_tail);
+            let r = m.runner.unwrap();
+            let err = r.error.unwrap().message;
+            assert_eq!(
+                err,
+                format!(
+                    "{}:3: record longer than 1048576 bytes (--max-record-bytes)",
+                    f.display()
+                ),
+                "{}",
+                s.name()
+            );
+            let heap = r.peak_heap_bytes.unwrap();
+            assert!(heap < 2 * max, "{}: peak heap {heap} ≥ 2 × {max}", s.name());
+        }
     }
+}
+
+/// A small valid Parquet file of ours, converted from CSV.
+fn parquet_of(dir: &Path, name: &str) -> PathBuf {
+    let rows: Vec<String> = (1..=50).map(|i| row(i, i % 3 + 1, "250.00", "x")).collect();
+    let csv = write(dir, &format!("{name}.csv"), &lines(&rows, "\n"));
+    let mut df =
+        membench_strategies::polars_plan::read_eager(&csv, membench_strategies::Format::Csv)
+            .unwrap();
+    let out = dir.join(format!("{name}.parquet"));
+    polars::prelude::ParquetWriter::new(std::fs::File::create(&out).unwrap())
+        .with_row_group_size(Some(16))
+        .finish(&mut df)
+        .unwrap();
+    out
+}
+
+/// Every strategy × workload fails with an input error that names the file and contains
+/// `needle`, and all give the very same text.
+fn all_fail_alike(input: &Path, needle: &str) {
+    let mut seen: Option<String> = None;
+    for w in Workload::ALL {
+        for s in REGISTRY {
+            let e = match run(s, input, w, 2) {
+                Err(RunError::Input(e)) => e.to_string(),
+                other => panic!("{} {w}: expected an input error, got {other:?}", s.name()),
+            };
+            assert!(e.starts_with(&input.display().to_string()), "{e}");
+            assert!(e.contains(needle), "{} {w}: {e}", s.name());
+            match &seen {
+                None => seen = Some(e),
+                Some(first) => assert_eq!(&e, first, "{} {w}", s.name()),
+            }
+        }
+    }
+}
+
+#[test]
+fn hostile_parquet_is_the_same_clear_error_everywhere() {
+    use polars::prelude::*;
+    let dir = tempfile::tempdir().unwrap();
+    let good = parquet_of(dir.path(), "good");
+    let bytes = std::fs::read(&good).unwrap();
+    // Truncated: half the file, footer gone.
+    let t = write(dir.path(), "truncated.parquet", &bytes[..bytes.len() / 2]);
+    all_fail_alike(&t, "not a readable Parquet file");
+    // A corrupted footer: the metadata length and magic overwritten.
+    let mut c = bytes.clone();
+    let n = c.len();
+    c[n - 8..n - 4].copy_from_slice(&[0xff, 0xff, 0xff, 0x7f]);
+    let c = write(dir.path(), "footer.parquet", &c);
+    all_fail_alike(&c, "not a readable Parquet file");
+    // A CSV file named .parquet.
+    let csv = write(
+        dir.path(),
+        "csv.parquet",
+        &lines(&[row(1, 1, "1.00", "x")], "\n"),
+    );
+    all_fail_alike(&csv, "not a readable Parquet file");
+    // A column of the wrong type: quantity as text.
+    let mut df = polars_plan_frame(&good);
+    let q = df
+        .column("quantity")
+        .unwrap()
+        .cast(&DataType::String)
+        .unwrap();
+    df.with_column(q).unwrap();
+    let wrong = dir.path().join("wrong-type.parquet");
+    ParquetWriter::new(std::fs::File::create(&wrong).unwrap())
+        .finish(&mut df)
+        .unwrap();
+    all_fail_alike(&wrong, "column \"quantity\" has type");
+}
+
+fn polars_plan_frame(p: &Path) -> polars::prelude::DataFrame {
+    membench_strategies::polars_plan::read_eager(p, membench_strategies::Format::Parquet).unwrap()
+}
+
+#[test]
+fn a_messy_generated_dataset_gives_the_same_answers_everywhere() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = membench_datagen::GenSpec {
+        rows: 8_000,
+        messy: true,
+        row_group_rows: 3_000,
+        ..membench_datagen::GenSpec::default()
+    };
+    let csv = membench_datagen::generate(
+        &spec,
+        membench_datagen::Format::Csv,
+        dir.path(),
+        false,
+        &mut |_| {},
+    )
+    .unwrap();
+    let answers = all_agree(&csv.path);
+    // parallel on 2, 3 and 7 threads against streaming, every workload.
+    let streaming = membench_strategies::find("streaming").unwrap();
+    let parallel = membench_strategies::find("parallel").unwrap();
+    for w in Workload::ALL {
+        let want = run(streaming, &csv.path, w, 1).unwrap();
+        for threads in [2, 3, 7] {
+            assert_eq!(
+                run(parallel, &csv.path, w, threads).unwrap(),
+                want,
+                "{w}, {threads} threads"
+            );
+        }
+    }
+    // The Parquet twin holds the same rows: the same aggregates.
+    let pq = membench_datagen::generate(
+        &spec,
+        membench_datagen::Format::Parquet,
+        dir.path(),
+        false,
+        &mut |_| {},
+    )
+    .unwrap();
+    assert_eq!(all_agree(&pq.path)[..2], answers[..2]);
 }

@@ -70,6 +70,32 @@ pub fn check_csv_header_only(
     check_header(path, &mut reader, &mut LineParser::new())
 }
 
+/// Checks a CSV file's framing without buffering a record, for engines that read the file
+/// themselves (Polars) but must refuse the same files as the kernel's reader: a record over
+/// `max_record_bytes`, a record without the header's field count, or a quote left open at the
+/// end. When either is found, the error is the
+/// kernel's first error in the file (an earlier bad row comes first), exactly as the
+/// hand-written strategies report it.
+pub fn check_csv_framing(
+    path: &Path,
+    layout: &HeaderLayout,
+    max_record_bytes: usize,
+) -> Result<(), RunError> {
+    let file = File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
+    let input = BufReader::with_capacity(READ_BUF, file);
+    match membench_kernel::check_framing(input, max_record_bytes, layout.n_fields) {
+        Ok(()) => Ok(()),
+        Err(membench_kernel::FramingError::Read(ReadError::Io(e))) => Err(RunError::Other(
+            anyhow::anyhow!("{}: read failed: {e}", path.display()),
+        )),
+        Err(_) => Err(match locate_first_bad_row(path, max_record_bytes)? {
+            Some(e) => e.into(),
+            None => InputError::file(path, "the CSV framing is broken (no row-level cause found)")
+                .into(),
+        }),
+    }
+}
+
 /// Counts of a fold.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Counts {

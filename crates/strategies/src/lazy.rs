@@ -7,7 +7,9 @@ use std::sync::{Arc, Mutex};
 
 use polars::prelude::*;
 
-use crate::polars_plan::{EtlFrames, PolarsInput, etl_plan, outcome, plans, precheck, scan};
+use crate::polars_plan::{
+    EtlFrames, PolarsInput, engine, etl_plan, outcome, plans, precheck, scan, without_empty_lines,
+};
 use crate::{Outcome, Params, RunError, Strategy, format_of};
 
 pub struct Lazy;
@@ -19,16 +21,18 @@ impl Strategy for Lazy {
         if !p.workload.is_aggregate() {
             return run_etl(p, &input);
         }
-        let result = scan(&input).and_then(|lf| {
-            let (stats, answer) = plans(lf, p.workload);
-            let mut out = LazyFrame::collect_all_with_engine(
-                vec![stats.logical_plan, answer.logical_plan],
-                Engine::Streaming,
-                OptFlags::default(),
-            )?;
-            let answer = out.pop().expect("two results");
-            let stats = out.pop().expect("two results");
-            Ok((stats, answer))
+        let result = engine(|| {
+            scan(&input).and_then(|lf| {
+                let (stats, answer) = plans(without_empty_lines(lf, &input), p.workload);
+                let mut out = LazyFrame::collect_all_with_engine(
+                    vec![stats.logical_plan, answer.logical_plan],
+                    Engine::Streaming,
+                    OptFlags::default(),
+                )?;
+                let answer = out.pop().expect("two results");
+                let stats = out.pop().expect("two results");
+                Ok((stats, answer))
+            })
         });
         outcome(&input, p.workload, result)
     }
@@ -39,19 +43,21 @@ impl Strategy for Lazy {
 fn run_etl(p: &Params, input: &PolarsInput) -> Result<Outcome, RunError> {
     let frames = Arc::new(Mutex::new(Some(EtlFrames::new(p)?)));
     let shared = frames.clone();
-    let result = scan(input).and_then(|lf| {
-        let callback = PlanCallback::new(move |df: DataFrame| {
-            let mut guard = shared.lock().unwrap_or_else(|e| e.into_inner());
-            let frames = guard
-                .as_mut()
-                .expect("frames are taken only after the query");
-            // `true` asks the engine to stop.
-            Ok(!frames.push(&df)?)
-        });
-        etl_plan(lf)
-            .sink_batches(callback, true, None)?
-            .collect_with_engine(Engine::Streaming)
-            .map(|_| ())
+    let result = engine(|| {
+        scan(input).and_then(|lf| {
+            let callback = PlanCallback::new(move |df: DataFrame| {
+                let mut guard = shared.lock().unwrap_or_else(|e| e.into_inner());
+                let frames = guard
+                    .as_mut()
+                    .expect("frames are taken only after the query");
+                // `true` asks the engine to stop.
+                Ok(!frames.push(&df)?)
+            });
+            etl_plan(without_empty_lines(lf, input))
+                .sink_batches(callback, true, None)?
+                .collect_with_engine(Engine::Streaming)
+                .map(|_| ())
+        })
     });
     let frames = frames
         .lock()

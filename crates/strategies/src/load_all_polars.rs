@@ -3,7 +3,9 @@
 
 use polars::prelude::*;
 
-use crate::polars_plan::{EtlFrames, etl_plan, outcome, plans, precheck, read_input};
+use crate::polars_plan::{
+    EtlFrames, engine, etl_plan, outcome, plans, precheck, read_input, without_empty_lines,
+};
 use crate::{Outcome, Params, RunError, Strategy, format_of};
 
 pub struct LoadAllPolars;
@@ -15,14 +17,18 @@ impl Strategy for LoadAllPolars {
         if !p.workload.is_aggregate() {
             // Read everything, transform everything, then write (`read_csv` → ops → `to_csv`).
             let mut frames = EtlFrames::new(p)?;
-            let result = read_input(&input)
-                .and_then(|df| etl_plan(df.lazy()).collect())
-                .and_then(|df| frames.push(&df).map(|_| ()));
+            let result = engine(|| {
+                read_input(&input)
+                    .and_then(|df| etl_plan(without_empty_lines(df.lazy(), &input)).collect())
+                    .and_then(|df| frames.push(&df).map(|_| ()))
+            });
             return frames.finish(&input, result);
         }
-        let result = read_input(&input).and_then(|df| {
-            let (stats, answer) = plans(df.lazy(), p.workload);
-            Ok((stats.collect()?, answer.collect()?))
+        let result = engine(|| {
+            read_input(&input).and_then(|df| {
+                let (stats, answer) = plans(without_empty_lines(df.lazy(), &input), p.workload);
+                Ok((stats.collect()?, answer.collect()?))
+            })
         });
         outcome(&input, p.workload, result)
     }

@@ -42,8 +42,20 @@ pub fn row_groups(path: &Path) -> Result<Vec<(usize, usize)>, RunError> {
     let mut reader = ParquetReader::new(open(path)?);
     let schema = reader.schema().map_err(|e| polars_err(path, e))?;
     for col in COLUMNS {
-        if schema.get(col).is_none() {
+        let Some(field) = schema.get(col) else {
             return Err(InputError::file(path, format!("missing column {col:?}")).into());
+        };
+        let want = expected_kind(col);
+        if !want.accepts(kind_of(&field.dtype)) {
+            return Err(InputError::file(
+                path,
+                format!(
+                    "column {col:?} has type {:?}, expected {}",
+                    field.dtype,
+                    want.name()
+                ),
+            )
+            .into());
         }
     }
     let meta = reader.get_metadata().map_err(|e| polars_err(path, e))?;
@@ -54,6 +66,55 @@ pub fn row_groups(path: &Path) -> Result<Vec<(usize, usize)>, RunError> {
         start += rg.num_rows();
     }
     Ok(out)
+}
+
+/// What a column's values must be.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Integer,
+    /// Integer or floating point (money).
+    Number,
+    Text,
+}
+
+impl Kind {
+    /// Text columns take any type (read as its text); numbers must be numbers.
+    fn accepts(self, have: Option<Kind>) -> bool {
+        match self {
+            Kind::Text => true,
+            Kind::Number => matches!(have, Some(Kind::Number | Kind::Integer)),
+            Kind::Integer => have == Some(Kind::Integer),
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Integer => "an integer type",
+            Kind::Number => "a numeric type",
+            Kind::Text => "a string type",
+        }
+    }
+}
+
+fn expected_kind(col: &str) -> Kind {
+    match col {
+        "order_id" | "customer_id" | "product_id" | "quantity" => Kind::Integer,
+        "price" | "discount" => Kind::Number,
+        _ => Kind::Text,
+    }
+}
+
+fn kind_of(dtype: &ArrowDataType) -> Option<Kind> {
+    use ArrowDataType as A;
+    match dtype {
+        A::Int8 | A::Int16 | A::Int32 | A::Int64 | A::UInt8 | A::UInt16 | A::UInt32 | A::UInt64 => {
+            Some(Kind::Integer)
+        }
+        A::Float32 | A::Float64 => Some(Kind::Number),
+        A::Utf8 | A::LargeUtf8 | A::Utf8View => Some(Kind::Text),
+        A::Dictionary(_, values, _) => kind_of(values),
+        _ => None,
+    }
 }
 
 /// Reads rows `[offset, offset + len)`, only the [`NEEDED`] columns unless `all_columns`.

@@ -10,7 +10,7 @@ use membench_kernel::{
 };
 use polars::prelude::*;
 
-use crate::csv_io::{check_csv_header_only, locate_first_bad_row};
+use crate::csv_io::{check_csv_framing, check_csv_header_only, locate_first_bad_row};
 use crate::etl_out::{EtlSink, push_frame};
 use crate::{Format, Outcome, Params, RunError, etl_target, parquet_io};
 
@@ -41,12 +41,15 @@ pub struct PolarsInput {
     max_record_bytes: usize,
 }
 
-/// Checks the file before the engine sees it: empty file, header, missing columns. (`skip`
-/// is refused before this, from the strategies' metadata: `Skip::Refuses`.)
+/// Checks the file before the engine sees it: empty file, header, missing columns, and (CSV) its
+/// framing — no record over `--max-record-bytes`, no quote left open at the end — in one pass
+/// without buffering, so that Polars, which accepts both, refuses the same files as the kernel. (`skip` is refused before
+/// this, from the strategies' metadata: `Skip::Refuses`.)
 pub fn precheck(p: &Params, format: Format) -> Result<PolarsInput, RunError> {
     let schema = match format {
         Format::Csv => {
             let layout = check_csv_header_only(&p.input, p.max_record_bytes)?;
+            check_csv_framing(&p.input, &layout, p.max_record_bytes)?;
             schema_in_file_order(&layout)
         }
         Format::Parquet => {
@@ -80,6 +83,38 @@ pub fn scan(input: &PolarsInput) -> PolarsResult<LazyFrame> {
             .finish(),
         Format::Parquet => LazyFrame::scan_parquet(pl_path, ScanArgsParquet::default()),
     }
+}
+
+/// Runs engine work, turning a panic inside Polars (seen on some malformed CSV) into an engine
+/// error, so that it is handled like any other: the kernel locates the bad row.
+pub fn engine<T>(work: impl FnOnce() -> PolarsResult<T>) -> PolarsResult<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)).unwrap_or_else(|p| {
+        let msg = p
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| p.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        Err(PolarsError::ComputeError(
+            format!("the engine panicked: {msg}").into(),
+        ))
+    })
+}
+
+/// The input's rows without the empty lines of a CSV file: Polars' eager reader makes an empty
+/// line a row of nulls, where the kernel (and the `csv` crate) read no record. A record whose
+/// every field is empty would look the same, so the precheck refuses those first
+/// (`check_csv_framing`), and a row of nulls here can only be an empty line.
+pub fn without_empty_lines(lf: LazyFrame, input: &PolarsInput) -> LazyFrame {
+    if input.format != Format::Csv {
+        return lf;
+    }
+    let empty = input
+        .schema
+        .iter_names()
+        .map(|n| col(n.clone()).is_null())
+        .reduce(|a, b| a.and(b))
+        .expect("a header has columns");
+    lf.filter(empty.not())
 }
 
 /// An eager read of the whole file into memory.
@@ -122,6 +157,10 @@ fn invalid() -> Expr {
         .or(cents(col("price"))
             .lt(lit(rules::MIN_PRICE_CENTS))
             .fill_null(lit(true)))
+        // Money is exact cents: a float with more decimals, or not finite, is not money (the
+        // kernel's parser refuses such text).
+        .or(not_cents(col("price")).fill_null(lit(false)))
+        .or(not_cents(col("discount")).fill_null(lit(false)))
         .or(cents(col("discount"))
             .lt(lit(rules::MIN_DISCOUNT_CENTS))
             .fill_null(lit(false)))
@@ -130,6 +169,17 @@ fn invalid() -> Expr {
         .or(col("quantity")
             .gt(lit(i64::MAX).floor_div(cents(col("price"))))
             .fill_null(lit(false)))
+}
+
+/// True where a money value is not a whole number of cents (or not finite).
+fn not_cents(e: Expr) -> Expr {
+    let scaled = e * lit(100.0);
+    let off = scaled.clone() - scaled.clone().round(0, RoundMode::HalfAwayFromZero);
+    scaled
+        .is_finite()
+        .not()
+        .or(off.clone().gt(lit(1e-6)))
+        .or(off.lt(lit(-1e-6)))
 }
 
 /// A money column (float) in integer cents, rounded half away from zero like the Parquet fold.

@@ -70,6 +70,9 @@ pub struct RunArgs {
     /// fail or skip malformed rows.
     #[arg(long, default_value = "fail")]
     pub on_bad_row: String,
+    /// Generate messy datasets: notes with quoted line feeds, CRLFs and quotes.
+    #[arg(long)]
+    pub messy: bool,
     /// Dataset seed.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,

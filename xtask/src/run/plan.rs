@@ -132,6 +132,7 @@ fn generate(gen_bin: &Path, a: &RunArgs, format: &str, size: (&str, &str)) -> Re
             "--seed",
             &a.seed.to_string(),
         ])
+        .args(a.messy.then_some("--messy"))
         .args(["--json", "--out"])
         .arg(&a.datasets)
         .stderr(std::process::Stdio::inherit())

@@ -31,6 +31,10 @@ struct Args {
     /// Fraction of rows replaced by malformed ones (CSV only), e.g. 0.001.
     #[arg(long, default_value_t = 0.0)]
     bad_row_rate: f64,
+    /// Put quoted line feeds, CRLFs and quotes into some notes (RFC 4180 input that spans
+    /// several physical lines); the default datasets are not messy.
+    #[arg(long)]
+    messy: bool,
     /// Rows per Parquet row group.
     #[arg(long, default_value_t = 100_000)]
     row_group_rows: usize,
@@ -75,6 +79,7 @@ fn main() -> Result<()> {
                 bad_row_rate: args.bad_row_rate,
                 row_group_rows: args.row_group_rows,
                 compression,
+                messy: args.messy,
             };
             let bar = ProgressBar::new(rows);
             bar.set_style(
