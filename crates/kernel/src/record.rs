@@ -117,26 +117,35 @@ impl Scanner {
             // The bytes between the last event and this one move an Out/Closed state to
             // "inside an unquoted field" unless the last of them ended a field.
             self.gap(&data[i..j]);
-            if data[j] == b'\n' {
-                if self.state.ends_record() {
-                    self.state = QuoteState::START;
-                    return Some(j);
-                }
-                self.quoted_newlines += 1;
-            } else {
-                if self.state
-                    == (QuoteState::Out {
-                        at_field_start: false,
-                    })
-                {
-                    self.bad_quote = true;
-                }
-                self.state = self.state.step(b'"');
+            if self.event(data[j]) {
+                return Some(j);
             }
             i = j + 1;
         }
         self.gap(&data[i..]);
         None
+    }
+
+    /// A quote or a line feed; returns whether it ended the record.
+    #[inline]
+    fn event(&mut self, b: u8) -> bool {
+        if b == b'\n' {
+            if self.state.ends_record() {
+                self.state = QuoteState::START;
+                return true;
+            }
+            self.quoted_newlines += 1;
+            return false;
+        }
+        if self.state
+            == (QuoteState::Out {
+                at_field_start: false,
+            })
+        {
+            self.bad_quote = true;
+        }
+        self.state = self.state.step(b'"');
+        false
     }
 }
 
@@ -452,15 +461,30 @@ fn grow_within(buf: &mut Vec<u8>, more: usize, cap: usize) {
 /// The quote state at the end of `data`, for each state it may have started in (a range of a
 /// file scanned before the ranges before it are known). Indexed by [`state_index`].
 pub fn transitions(data: &[u8]) -> [QuoteState; 4] {
-    STATES.map(|s| {
-        let mut sc = Scanner::new(s);
-        let mut rest = data;
-        // A record end resets the state; keep scanning after it.
-        while let Some(e) = sc.find_end(rest) {
-            rest = &rest[e + 1..];
+    // The four scanners run in step until a line feed ends a record for all of them, which
+    // leaves them in one state (usually on the first line); one scanner does the rest.
+    let mut sc = STATES.map(Scanner::new);
+    let mut i = 0;
+    while let Some(k) = memchr::memchr2(b'"', b'\n', &data[i..]) {
+        let j = i + k;
+        for s in &mut sc {
+            s.gap(&data[i..j]);
+            s.event(data[j]);
         }
-        sc.state
-    })
+        i = j + 1;
+        if data[j] == b'\n' && sc.iter().all(|s| s.state == sc[0].state) {
+            let mut one = sc[0];
+            let mut rest = &data[i..];
+            while let Some(e) = one.find_end(rest) {
+                rest = &rest[e + 1..];
+            }
+            return [one.state; 4];
+        }
+    }
+    for s in &mut sc {
+        s.gap(&data[i..]);
+    }
+    sc.map(|s| s.state)
 }
 
 /// Every quote state, in [`state_index`] order.

@@ -218,10 +218,15 @@ fn parallel_splits_exactly_when_every_boundary_falls_inside_a_quoted_field() {
     }
 }
 
-fn runner(strategy: &str, input: &Path, extra: &[&str]) -> membench_harness::Measured {
+fn runner(
+    strategy: &str,
+    workload: &str,
+    input: &Path,
+    extra: &[&str],
+) -> membench_harness::Measured {
     run_cell(
         &CellCommand::new(env!("CARGO_BIN_EXE_membench-runner"))
-            .args(["--strategy", strategy, "--workload", "top-n", "--input"])
+            .args(["--strategy", strategy, "--workload", workload, "--input"])
             .args([input.as_os_str()])
             .args(extra.iter().copied()),
     )
@@ -241,11 +246,11 @@ fn an_over_long_record_stops_every_strategy_early_with_bounded_heap() {
     flat.extend(std::iter::repeat_n(b'y', 8 << 20));
     let g = write(dir.path(), "no-newline.csv", &flat);
     let max = 1 << 20;
-    for f in [&f, &g] {
-        for s in REGISTRY
-            .iter()
-            .filter(|s| s.info.engine == membench_protocol::Engine::Kernel)
-        {
+    for (f, w) in [&f, &g]
+        .into_iter()
+        .flat_map(|f| Workload::ALL.map(|w| (f, w)))
+    {
+        for s in REGISTRY {
             // chunked's own batch (chunk rows × row size) is its declared cost, apart from the
             // record bound: keep it small here.
             let args = [
@@ -256,7 +261,7 @@ fn an_over_long_record_stops_every_strategy_early_with_bounded_heap() {
                 "--chunk-rows",
                 "1000",
             ];
-            let m = runner(s.name(), f, &args);
+            let m = runner(s.name(), w.name(), f, &args);
             assert_eq!(m.status, Status::Error, "{}: {}", s.name(), m.stderr_tail);
             let r = m.runner.unwrap();
             let err = r.error.unwrap().message;
@@ -307,6 +312,38 @@ fn all_fail_alike(input: &Path, needle: &str) {
                 Some(first) => assert_eq!(&e, first, "{} {w}", s.name()),
             }
         }
+    }
+}
+
+#[test]
+fn bad_values_in_parquet_are_the_same_error_everywhere() {
+    use polars::prelude::*;
+    let dir = tempfile::tempdir().unwrap();
+    let good = parquet_of(dir.path(), "values");
+    for (name, column, value) in [
+        ("overflow", "quantity", i64::MAX),
+        ("zero-quantity", "quantity", 0),
+    ] {
+        let mut df = polars_plan_frame(&good);
+        let mut v: Vec<i64> = df
+            .column(column)
+            .unwrap()
+            .i64()
+            .unwrap()
+            .into_no_null_iter()
+            .collect();
+        v[37] = value;
+        df.with_column(Column::new(column.into(), v)).unwrap();
+        if name == "overflow" {
+            let price: Vec<f64> = vec![999_999_999.99; df.height()];
+            df.with_column(Column::new("price".into(), price)).unwrap();
+        }
+        let p = dir.path().join(format!("{name}.parquet"));
+        ParquetWriter::new(std::fs::File::create(&p).unwrap())
+            .with_row_group_size(Some(16))
+            .finish(&mut df)
+            .unwrap();
+        all_fail_alike(&p, "row 38: ");
     }
 }
 

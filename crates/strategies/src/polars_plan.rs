@@ -247,18 +247,20 @@ fn i64_at(df: &DataFrame, name: &str) -> PolarsResult<Vec<Option<i64>>> {
         .collect())
 }
 
-/// The error for input the engine rejected or flagged: for CSV, the first bad line exactly as the
-/// hand-written strategies report it; otherwise the engine's message.
+/// The error for input the engine rejected or flagged: the first bad row exactly as the
+/// hand-written strategies report it (CSV line, Parquet row); the engine's message only when
+/// the kernel finds nothing wrong.
 fn bad_input(input: &PolarsInput, engine_msg: String) -> RunError {
     let path = &input.path;
-    if input.format == Format::Csv {
-        match locate_first_bad_row(path, input.max_record_bytes) {
-            Ok(Some(e)) => return e.into(),
-            Ok(None) => {}
-            Err(e) => return e,
-        }
+    let located = match input.format {
+        Format::Csv => locate_first_bad_row(path, input.max_record_bytes),
+        Format::Parquet => parquet_io::locate_first_bad_row(path),
+    };
+    match located {
+        Ok(Some(e)) => e.into(),
+        Ok(None) => InputError::file(path, engine_msg).into(),
+        Err(e) => e,
     }
-    InputError::file(path, engine_msg).into()
 }
 
 /// Turns the engine's two result frames into an outcome, or into the same error the
