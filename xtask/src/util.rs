@@ -22,6 +22,7 @@ pub fn binaries() -> Result<PathBuf> {
     }
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(&cargo);
+    without_cargo_run_env(&mut cmd);
     cmd.args([
         "build",
         "--release",
@@ -48,6 +49,29 @@ pub fn binaries() -> Result<PathBuf> {
         .as_str()
         .context("target_directory")?;
     Ok(Path::new(target).join("release"))
+}
+
+/// Removes the variables `cargo run` set for this process (`CARGO_MANIFEST_DIR`,
+/// `CARGO_PKG_NAME`, …). Build scripts that read them (`ring`'s, through Polars' dependencies)
+/// make cargo rebuild whenever they change, so inheriting them made the nested release build
+/// differ from a direct `cargo build --release` and from one in a clone at another path: Polars
+/// was rebuilt (≈ 6 minutes) on every switch.
+fn without_cargo_run_env(cmd: &mut Command) {
+    const SET_BY_CARGO_RUN: [&str; 7] = [
+        "CARGO_MANIFEST_DIR",
+        "CARGO_MANIFEST_PATH",
+        "CARGO_MANIFEST_LINKS",
+        "CARGO_CRATE_NAME",
+        "CARGO_BIN_NAME",
+        "CARGO_PRIMARY_PACKAGE",
+        "OUT_DIR",
+    ];
+    for (key, _) in std::env::vars_os() {
+        let k = key.to_string_lossy();
+        if k.starts_with("CARGO_PKG_") || SET_BY_CARGO_RUN.contains(&k.as_ref()) {
+            cmd.env_remove(&key);
+        }
+    }
 }
 
 /// A binary in `dir`, checked to exist.
