@@ -40,7 +40,7 @@ pub use parse::{
     parse_cents, parse_i64, parse_int, parse_money, validate_header,
 };
 pub use record::{
-    DEFAULT_MAX_RECORD_BYTES, FramingError, QuoteState, ReadError, Record, RecordReader,
+    DEFAULT_MAX_RECORD_BYTES, Framing, FramingError, QuoteState, ReadError, Record, RecordReader,
     check_framing,
 };
 pub use schema::{

@@ -340,8 +340,9 @@ pub fn check_framing<R: BufRead>(
     mut inner: R,
     max: usize,
     fields: usize,
-) -> Result<(), FramingError> {
+) -> Result<Framing, FramingError> {
     let mut line = 1u64;
+    let mut framing = Framing::default();
     loop {
         let mut scanner = Scanner::counting_fields(QuoteState::START);
         let (mut len, mut last_two) = (0usize, [0u8; 2]);
@@ -390,11 +391,19 @@ pub fn check_framing<R: BufRead>(
         if !ended {
             return match scanner.state {
                 QuoteState::In => Err(FramingError::Unterminated { line }),
-                _ => Ok(()),
+                _ => Ok(framing),
             };
         }
+        framing.empty_lines += u64::from(empty);
         line += scanner.quoted_newlines + 1;
     }
+}
+
+/// What [`check_framing`] saw in a well-framed input.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Framing {
+    /// Empty lines (they hold no record).
+    pub empty_lines: u64,
 }
 
 /// What [`check_framing`] found.
@@ -587,8 +596,11 @@ mod tests {
 
     #[test]
     fn record_sizes_are_checked_without_buffering() {
-        let ok = b"a,b\nc,\"d\ne\"\nf,f\n";
-        assert!(check_framing(&ok[..], 7, 2).is_ok());
+        let ok = b"a,b\nc,\"d\ne\"\n\nf,f\n";
+        assert_eq!(
+            check_framing(&ok[..], 7, 2).unwrap(),
+            Framing { empty_lines: 1 }
+        );
         assert!(check_framing(&ok[..], 6, 2).is_err());
         match check_framing(&ok[..], 7, 1) {
             Err(FramingError::FieldCount { line }) => assert_eq!(line, 1),

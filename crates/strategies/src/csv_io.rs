@@ -80,11 +80,11 @@ pub fn check_csv_framing(
     path: &Path,
     layout: &HeaderLayout,
     max_record_bytes: usize,
-) -> Result<(), RunError> {
+) -> Result<membench_kernel::Framing, RunError> {
     let file = File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
     let input = BufReader::with_capacity(READ_BUF, file);
     match membench_kernel::check_framing(input, max_record_bytes, layout.n_fields) {
-        Ok(()) => Ok(()),
+        Ok(framing) => Ok(framing),
         Err(membench_kernel::FramingError::Read(ReadError::Io(e))) => Err(RunError::Other(
             anyhow::anyhow!("{}: read failed: {e}", path.display()),
         )),

@@ -39,6 +39,8 @@ pub struct PolarsInput {
     pub format: Format,
     schema: Schema,
     max_record_bytes: usize,
+    /// CSV with empty lines, which Polars' eager reader turns into rows of nulls.
+    empty_lines: bool,
 }
 
 /// Checks the file before the engine sees it: empty file, header, missing columns, and (CSV) its
@@ -46,15 +48,15 @@ pub struct PolarsInput {
 /// without buffering, so that Polars, which accepts both, refuses the same files as the kernel. (`skip` is refused before
 /// this, from the strategies' metadata: `Skip::Refuses`.)
 pub fn precheck(p: &Params, format: Format) -> Result<PolarsInput, RunError> {
-    let schema = match format {
+    let (schema, empty_lines) = match format {
         Format::Csv => {
             let layout = check_csv_header_only(&p.input, p.max_record_bytes)?;
-            check_csv_framing(&p.input, &layout, p.max_record_bytes)?;
-            schema_in_file_order(&layout)
+            let framing = check_csv_framing(&p.input, &layout, p.max_record_bytes)?;
+            (schema_in_file_order(&layout), framing.empty_lines > 0)
         }
         Format::Parquet => {
             parquet_io::row_groups(&p.input)?;
-            sales_schema()
+            (sales_schema(), false)
         }
     };
     Ok(PolarsInput {
@@ -62,6 +64,7 @@ pub fn precheck(p: &Params, format: Format) -> Result<PolarsInput, RunError> {
         format,
         schema,
         max_record_bytes: p.max_record_bytes,
+        empty_lines,
     })
 }
 
@@ -105,7 +108,8 @@ pub fn engine<T>(work: impl FnOnce() -> PolarsResult<T>) -> PolarsResult<T> {
 /// every field is empty would look the same, so the precheck refuses those first
 /// (`check_csv_framing`), and a row of nulls here can only be an empty line.
 pub fn without_empty_lines(lf: LazyFrame, input: &PolarsInput) -> LazyFrame {
-    if input.format != Format::Csv {
+    // Only when the precheck saw empty lines: the filter copies the frame.
+    if !input.empty_lines {
         return lf;
     }
     let empty = input
@@ -136,6 +140,7 @@ pub fn read_eager(path: &Path, format: Format) -> PolarsResult<DataFrame> {
         format,
         schema: sales_schema(),
         max_record_bytes: membench_kernel::DEFAULT_MAX_RECORD_BYTES,
+        empty_lines: false,
     })
 }
 
