@@ -37,11 +37,6 @@ impl Allocator {
             Allocator::Dhat => "membench-runner-dhat",
         }
     }
-
-    /// Whether this allocator measures the heap.
-    pub fn counts_heap(self) -> bool {
-        self != Allocator::System
-    }
 }
 
 /// What kind of failure a runner reported.
