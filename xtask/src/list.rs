@@ -20,12 +20,13 @@ pub struct ListArgs {
 /// The README's strategy table, from the registry metadata (a tidy test keeps them equal).
 pub fn markdown_table() -> String {
     let mut t = String::from(
-        "| strategy | how it reads | memory on CSV | memory on Parquet | `--on-bad-row skip` | engine |\n\
-         |---|---|---|---|---|---|\n",
+        "| strategy | how it reads | memory on CSV | memory on Parquet | `--on-bad-row skip` | engine | \
+         needs (by default in `run`?) |\n\
+         |---|---|---|---|---|---|---|\n",
     );
     for s in STRATEGIES {
         t.push_str(&format!(
-            "| `{}` | {} | {} | {} | {} | {} |\n",
+            "| `{}` | {} | {} | {} | {} | {} | {} |\n",
             s.name,
             s.description,
             s.growth.csv.name(),
@@ -36,9 +37,22 @@ pub fn markdown_table() -> String {
                 "refuses"
             },
             format!("{:?}", s.engine).to_lowercase(),
+            needs_text(s),
         ));
     }
     t
+}
+
+/// What a strategy needs, and whether `run` includes it without `--strategy`.
+fn needs_text(s: &membench_protocol::StrategyInfo) -> String {
+    let needs: Vec<String> = s.needs.iter().map(|r| r.describe()).collect();
+    let needs = if needs.is_empty() {
+        "nothing".to_string()
+    } else {
+        needs.join("; ")
+    };
+    let default = if s.on_by_default { "yes" } else { "no" };
+    format!("{needs} ({default})")
 }
 
 fn workload_text(w: Workload) -> &'static str {
@@ -91,6 +105,9 @@ pub fn run(a: ListArgs) -> Result<()> {
                 " (not on by default)"
             }
         );
+        for r in s.needs {
+            println!("  {:<16} needs {}", "", r.describe());
+        }
     }
     println!("  (csv / parquet: declared memory growth, checked by `cargo xtask check`)");
     println!("workloads:");

@@ -24,7 +24,7 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Run the comparison matrix (strategies × workloads × formats × sizes) and write a report.
-    Run(run::RunArgs),
+    Run(Box<run::RunArgs>),
     /// Generate datasets (deterministic; reused when they already exist).
     Gen(gen_cmd::GenArgs),
     /// Recompute REPORT.md, summaries and charts from a run folder's results.jsonl.
@@ -41,7 +41,7 @@ fn main() -> Result<()> {
     let cli = Cli::parse();
     util::enter_workspace_root()?;
     match cli.command {
-        Command::Run(a) => run::run(a),
+        Command::Run(a) => run::run(*a),
         Command::Gen(a) => gen_cmd::run(a),
         Command::Report(a) => report::run(a),
         Command::Baseline(a) => baseline::run(a),

@@ -51,12 +51,9 @@ pub fn parse_count(s: &str) -> Result<u64> {
     Ok((v * mul).round() as u64)
 }
 
-/// Parses `1GiB`, `500MB`, `4096` (via the `bytesize` crate).
+/// Parses `512MiB`, `1GB`, `4096` ([`membench_protocol::parse_size`]).
 pub fn parse_size(s: &str) -> Result<u64> {
-    s.trim()
-        .parse::<bytesize::ByteSize>()
-        .map(|b| b.as_u64())
-        .map_err(|e| anyhow::anyhow!("{s:?} is not a size (e.g. 512MiB, 1GiB, 2GB): {e}"))
+    membench_protocol::parse_size(s).map_err(anyhow::Error::msg)
 }
 
 /// Rows for a target CSV size (≈ [`AVG_ROW_BYTES`] a row).

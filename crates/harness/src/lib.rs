@@ -14,8 +14,11 @@
 //! println!("{:?} peak RSS {} bytes", m.status, m.peak_rss_bytes);
 //! ```
 
+pub mod postgres;
+
 use std::ffi::OsString;
 use std::io::Read;
+use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -147,6 +150,13 @@ fn failed(status: Status, msg: String) -> Measured {
     }
 }
 
+impl Measured {
+    /// A cell that did not run because something it needs is missing (`reason` says what).
+    pub fn skipped(reason: &str) -> Measured {
+        failed(Status::Skipped, reason.to_string())
+    }
+}
+
 /// Runs one cell to its end. Never panics on the child's behaviour: a child that cannot even be
 /// started is status `error` with the reason in `stderr_tail`.
 pub fn run_cell(cmd: &CellCommand) -> Measured {
@@ -158,6 +168,18 @@ pub fn run_cell(cmd: &CellCommand) -> Measured {
         .stderr(Stdio::piped());
     for (k, v) in &cmd.env {
         command.env(k, v);
+    }
+    // SAFETY: prctl is async-signal-safe. The child dies with its parent (a killed driver
+    // leaves no runner behind); the check closes the race of a parent that died before it.
+    unsafe {
+        let parent = libc::getpid();
+        command.pre_exec(move || {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            if libc::getppid() != parent {
+                libc::_exit(1);
+            }
+            Ok(())
+        });
     }
     let start = Instant::now();
     let mut child = match command.spawn() {

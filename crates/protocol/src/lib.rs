@@ -6,7 +6,7 @@
 //!
 //! Runner, harness, driver and report all use these types, so nothing reads a record by string
 //! key and nothing is defined twice. This crate must stay light: serde only — no Polars, no I/O,
-//! nothing that measures — so that `cargo xtask list` needs no heavy build.
+//! nothing that measures (`bytesize` for sizes) — so that `cargo xtask list` needs no heavy build.
 //!
 //! ```
 //! use membench_protocol::{Format, Growth, STRATEGIES, Status, strategy};
@@ -23,10 +23,19 @@ mod status;
 mod strategy;
 
 pub use format::{Format, Growth};
-pub use record::{Allocator, ErrorKind, RunnerError, RunnerRecord};
+pub use record::{Allocator, ErrorKind, PhaseRecord, RunnerError, RunnerRecord};
 pub use sidecar::{GenSpec, ParquetCompressionName, Sidecar};
 pub use status::Status;
 pub use strategy::{Engine, PerFormat, Requirement, STRATEGIES, Skip, StrategyInfo, strategy};
+
+/// Parses a byte size: `512MiB`, `1GB`, `4096` (via the `bytesize` crate). The error says what
+/// was given and what is expected.
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    s.trim()
+        .parse::<bytesize::ByteSize>()
+        .map(|b| b.as_u64())
+        .map_err(|e| format!("{s:?} is not a size (e.g. 512MiB, 1GiB, 2GB): {e}"))
+}
 
 /// Exit code of a runner whose strategy reported an error (bad input, unsupported request).
 pub const ERROR_EXIT_CODE: i32 = 2;

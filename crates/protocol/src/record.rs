@@ -98,6 +98,32 @@ pub struct RunnerRecord {
     pub error: Option<RunnerError>,
     /// Where `--profile` wrote its file.
     pub profile_out: Option<String>,
+    /// Database strategies: `load`, `index`, `query`, each timed and measured apart (their
+    /// times add up to `wall_ns`, less the connection set-up).
+    pub phases: Vec<PhaseRecord>,
+    /// PostgreSQL: peak memory of the whole server (postmaster and its children, shared memory
+    /// counted once: the sum of their proportional set sizes, `Pss` in `smaps_rollup`).
+    pub server_peak_rss_bytes: Option<u64>,
+    /// PostgreSQL: peak RSS of the backend process serving our connection.
+    pub server_backend_peak_rss_bytes: Option<u64>,
+    /// PostgreSQL: `[t_ns since the strategy started, server bytes]` samples.
+    pub server_timeline: Vec<[u64; 2]>,
+    /// Database strategies: the settings they chose (`name=value (why)`).
+    pub db_settings: Vec<String>,
+    /// Database strategies: the data was already loaded (`--db-reuse`): only `query` ran.
+    pub db_reused: bool,
+}
+
+/// One phase of a cell (database strategies: `load`, `index`, `query`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PhaseRecord {
+    pub name: String,
+    pub wall_ns: u64,
+    /// Highest live heap above the cell's baseline during the phase (counting allocator).
+    pub peak_heap_bytes: Option<u64>,
+    /// Highest server memory during the phase (PostgreSQL; as `server_peak_rss_bytes`).
+    pub server_peak_rss_bytes: Option<u64>,
 }
 
 impl RunnerRecord {

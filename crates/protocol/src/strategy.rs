@@ -44,6 +44,10 @@ pub enum Engine {
     Kernel,
     /// Polars (one shared query plan).
     Polars,
+    /// SQLite, embedded (rows validated by the kernel while loading).
+    Sqlite,
+    /// A PostgreSQL server (rows validated by the kernel while loading).
+    Postgres,
 }
 
 /// Something a strategy needs from the machine to run; when it is missing, the strategy's cells
@@ -56,6 +60,22 @@ pub enum Requirement {
         name: &'static str,
         why: &'static str,
     },
+    /// A PostgreSQL server: its binaries (`initdb`, `pg_ctl`; membench starts a throw-away
+    /// cluster) or `--postgres-url`.
+    PostgresServer,
+}
+
+impl Requirement {
+    /// One line: what is needed and how to provide it.
+    pub fn describe(&self) -> String {
+        match self {
+            Requirement::Program { name, why } => format!("the program `{name}` ({why})"),
+            Requirement::PostgresServer => "PostgreSQL: its server binaries (initdb, pg_ctl: \
+                 `apt-get install postgresql`; membench starts a throw-away server) or \
+                 --postgres-url URL"
+                .to_string(),
+        }
+    }
 }
 
 /// One strategy's metadata. Every field is data: `cargo xtask list` prints it, the tests, the

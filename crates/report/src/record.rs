@@ -4,7 +4,7 @@ use std::io::BufRead;
 use std::path::Path;
 
 use anyhow::{Context as _, Result};
-use membench_protocol::{Allocator, Growth, Status};
+use membench_protocol::{Allocator, Growth, PhaseRecord, Status};
 use serde::{Deserialize, Serialize};
 
 /// Where and with what a run was made.
@@ -75,6 +75,24 @@ pub struct Record {
     /// RSS samples: `[t_ns, rss_bytes, rss_anon_bytes, rss_file_bytes]`.
     #[serde(default)]
     pub timeline: Vec<[u64; 4]>,
+    /// Database strategies: `load`, `index`, `query`, each with its time and peaks.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub phases: Vec<PhaseRecord>,
+    /// PostgreSQL: peak memory of the whole server (shared pages counted once).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_peak_rss_bytes: Option<u64>,
+    /// PostgreSQL: peak RSS of the backend serving the cell.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_backend_peak_rss_bytes: Option<u64>,
+    /// PostgreSQL: `[t_ns, server bytes]` samples.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub server_timeline: Vec<[u64; 2]>,
+    /// Database strategies: the settings they chose.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub db_settings: Vec<String>,
+    /// Database strategies: the input was already loaded (`--db-reuse`); only `query` ran.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub db_reused: bool,
     pub context: RunContext,
 }
 

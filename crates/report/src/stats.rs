@@ -59,6 +59,60 @@ pub struct CellStats {
     /// Input megabytes (10^6) per second of median wall time.
     pub mb_per_s: Option<f64>,
     pub error: Option<String>,
+    /// Database strategies: each phase's median time and peaks (empty for the others).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub phases: Vec<PhaseStats>,
+    /// PostgreSQL: the server's peak memory (shared pages counted once).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_peak_rss_bytes: Option<Spread>,
+    /// Database strategies: every repetition found its input loaded (`--db-reuse`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub db_reused: bool,
+}
+
+/// One phase of a cell over its repetitions.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PhaseStats {
+    pub name: String,
+    /// From the same allocator's repetitions as the cell's time.
+    pub wall_ns: Option<Spread>,
+    pub peak_heap_bytes: Option<Spread>,
+    pub server_peak_rss_bytes: Option<Spread>,
+}
+
+/// The phases of `ok` records, in the order the first record names them; times from the
+/// repetitions of `time_allocator`.
+fn phases_of(ok: &[&Record], time_allocator: Allocator) -> Vec<PhaseStats> {
+    let Some(first) = ok.iter().find(|r| !r.phases.is_empty()) else {
+        return Vec::new();
+    };
+    let phase = |r: &Record, name: &str| r.phases.iter().find(|p| p.name == name).cloned();
+    first
+        .phases
+        .iter()
+        .map(|p| {
+            let of = |pick: &dyn Fn(&Record) -> Option<u64>, allocator: Option<Allocator>| {
+                let rs: Vec<&Record> = ok
+                    .iter()
+                    .copied()
+                    .filter(|r| allocator.is_none_or(|a| r.allocator == a))
+                    .collect();
+                spread_of(&rs, pick)
+            };
+            PhaseStats {
+                name: p.name.clone(),
+                wall_ns: of(
+                    &|r| phase(r, &p.name).map(|x| x.wall_ns),
+                    Some(time_allocator),
+                ),
+                peak_heap_bytes: of(&|r| phase(r, &p.name).and_then(|x| x.peak_heap_bytes), None),
+                server_peak_rss_bytes: of(
+                    &|r| phase(r, &p.name).and_then(|x| x.server_peak_rss_bytes),
+                    None,
+                ),
+            }
+        })
+        .collect()
 }
 
 /// The status a record should have once answers are compared: `wrong-answer` when it ran but its
@@ -135,6 +189,9 @@ pub fn cells(records: &[Record]) -> Vec<CellStats> {
                 time_allocator,
                 counting_overhead,
                 error: rs.iter().find_map(|r| r.error.clone()),
+                phases: phases_of(&ok, time_allocator),
+                server_peak_rss_bytes: spread_of(&ok, |r| r.server_peak_rss_bytes),
+                db_reused: !ok.is_empty() && ok.iter().all(|r| r.db_reused),
                 key,
             }
         })

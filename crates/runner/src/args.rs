@@ -67,6 +67,22 @@ pub struct Args {
     /// Where `--profile dhat` writes its file.
     #[arg(long, default_value = "dhat-heap.json")]
     pub profile_out: PathBuf,
+    /// Database strategies: the folder for SQLite files (default: the system's temp folder).
+    #[arg(long)]
+    pub db_dir: Option<PathBuf>,
+    /// Database strategies: keep the loaded data for later cells on the same input; a cell that
+    /// finds it loaded runs only the query phase.
+    #[arg(long)]
+    pub db_reuse: bool,
+    /// sqlite: keep the database file after the cell.
+    #[arg(long)]
+    pub keep_db: bool,
+    /// postgres: the server (libpq connection string or postgresql:// URL).
+    #[arg(long, env = "MEMBENCH_POSTGRES_URL")]
+    pub postgres_url: Option<String>,
+    /// postgres: the schema to work in (created if missing; nothing outside it is touched).
+    #[arg(long, default_value = "membench")]
+    pub postgres_schema: String,
 }
 
 const AFTER_HELP: &str = "Prints one JSON object (membench_protocol::RunnerRecord): strategy, workload, \
@@ -74,12 +90,9 @@ allocator, input, rows_read, rows_skipped, peak_heap_bytes, baseline_heap_bytes,
 total_allocated_bytes, n_allocs, wall_ns, answer_digest, ... \
 Exit codes: 0 ok, 2 strategy or usage error (the record has `error`), 97 heap budget exceeded.";
 
-/// Parses `512MiB`, `1GB`, `4096` (via the `bytesize` crate).
+/// Parses `512MiB`, `1GB`, `4096` ([`membench_protocol::parse_size`]).
 pub fn parse_size(s: &str) -> Result<u64> {
-    s.trim()
-        .parse::<bytesize::ByteSize>()
-        .map(|b| b.as_u64())
-        .map_err(|e| anyhow::anyhow!("{s:?} is not a size (e.g. 512MiB, 1GiB): {e}"))
+    membench_protocol::parse_size(s).map_err(anyhow::Error::msg)
 }
 
 /// What the process will do, validated.
@@ -178,6 +191,32 @@ impl Args {
         })))
     }
 
+    /// The database options, the schema name checked (it is spliced into SQL).
+    fn db_params(&self) -> Result<membench_strategies::DbParams> {
+        let schema = &self.postgres_schema;
+        let valid = !schema.is_empty()
+            && schema.len() <= 63
+            && schema.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+            && schema
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        anyhow::ensure!(
+            valid,
+            "--postgres-schema must be a lowercase SQL name (a-z, 0-9, _), got {schema:?}"
+        );
+        let mut db = membench_strategies::DbParams {
+            reuse: self.db_reuse,
+            keep: self.keep_db,
+            postgres_url: self.postgres_url.clone(),
+            postgres_schema: schema.clone(),
+            ..Default::default()
+        };
+        if let Some(dir) = &self.db_dir {
+            db.dir = dir.clone();
+        }
+        Ok(db)
+    }
+
     /// The strategy, its parameters and (etl without `--output`) a temporary output path.
     fn strategy_params(
         &self,
@@ -209,6 +248,9 @@ impl Args {
         p.threads = self.threads;
         p.output_format = output_format;
         p.output = self.output.clone();
+        p.memory_budget_bytes = self.memory_limit.as_deref().map(parse_size).transpose()?;
+        p.db = self.db_params()?;
+        p.observer = Some(&crate::observe::OBSERVER);
         p.max_record_bytes = usize::try_from(parse_size(&self.max_record_bytes)?)
             .context("--max-record-bytes is too large")?;
         anyhow::ensure!(

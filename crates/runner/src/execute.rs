@@ -5,11 +5,12 @@ use std::time::{Duration, Instant};
 use anyhow::{Result, bail};
 use membench_alloc::AllocStats;
 use membench_protocol::{Allocator, ERROR_EXIT_CODE, RunnerError, RunnerRecord, STRATEGIES};
-use membench_strategies::{Outcome, RunError, format_of};
+use membench_strategies::{Engine, Outcome, RunError, format_of};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::args::{Job, Profile, StrategyCell};
+use crate::observe::{OBSERVER, Observed, ServerPeaks, ServerSampler};
 use crate::sampler::HeapSampler;
 
 /// Runs the job; returns the exit code.
@@ -43,11 +44,28 @@ fn measure(cell: &StrategyCell, alloc: Allocator) -> Result<i32> {
     let mut record = base_record(cell, alloc);
     let sampler =
         (alloc == Allocator::Counting).then(|| HeapSampler::start(Duration::from_millis(10)));
+    let server_sampler = cell
+        .strategy
+        .filter(|s| s.info.engine == Engine::Postgres)
+        .map(|_| ServerSampler::start(Duration::from_millis(20)));
+    OBSERVER.begin(
+        membench_alloc::snapshot().live_bytes,
+        alloc == Allocator::Counting,
+    );
     membench_alloc::set_budget(cell.budget_bytes.map(|b| b as usize));
     let start = Instant::now();
-    let (result, stats) = membench_alloc::measure(|| produce_or_catch(cell));
+    let (result, mut stats) = membench_alloc::measure(|| produce_or_catch(cell));
     record.wall_ns = start.elapsed().as_nanos() as u64;
     membench_alloc::set_budget(None);
+    let observed = OBSERVER.finish();
+    if let Some(m) = observed.max_phase_heap {
+        stats.peak_heap_bytes = stats.peak_heap_bytes.max(m as usize);
+    }
+    set_observed(
+        &mut record,
+        observed,
+        server_sampler.and_then(ServerSampler::finish),
+    );
     if let Some(o) = &cell.temporary_output {
         let _ = std::fs::remove_file(o);
     }
@@ -78,6 +96,17 @@ fn measure(cell: &StrategyCell, alloc: Allocator) -> Result<i32> {
     drop(profiler);
     println!("{}", serde_json::to_string(&record)?);
     Ok(code)
+}
+
+fn set_observed(record: &mut RunnerRecord, o: Observed, server: Option<ServerPeaks>) {
+    record.phases = o.phases;
+    record.db_settings = o.settings;
+    record.db_reused = o.reused;
+    if let Some(s) = server {
+        record.server_peak_rss_bytes = Some(s.total_peak_bytes);
+        record.server_backend_peak_rss_bytes = Some(s.backend_peak_bytes);
+        record.server_timeline = s.timeline;
+    }
 }
 
 fn base_record(cell: &StrategyCell, alloc: Allocator) -> RunnerRecord {

@@ -21,6 +21,7 @@
 
 pub mod args;
 mod execute;
+mod observe;
 mod sampler;
 mod selftest;
 

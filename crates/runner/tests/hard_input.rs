@@ -3,11 +3,13 @@
 //! checked the same way everywhere, `parallel` splits files exactly however the quotes fall, and
 //! an over-long record stops the hand-written strategies early with bounded memory.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use membench_harness::{CellCommand, Status, run_cell};
 use membench_kernel::{Answer, COLUMNS, Workload};
-use membench_strategies::{Entry, Outcome, Params, REGISTRY, RunError};
+use membench_strategies::{Entry, Outcome, Params, RunError};
 
 fn write(dir: &Path, name: &str, text: &[u8]) -> PathBuf {
     let p = dir.join(name);
@@ -47,7 +49,7 @@ fn all_agree(input: &Path) -> Vec<Answer> {
     let mut answers = Vec::new();
     for w in Workload::ALL {
         let mut first: Option<(&str, Outcome)> = None;
-        for s in REGISTRY {
+        for s in common::registry() {
             for threads in [2, 3] {
                 let out = run(s, input, w, threads)
                     .unwrap_or_else(|e| panic!("{} {w} on {}: {e}", s.name(), input.display()));
@@ -67,7 +69,7 @@ fn all_agree(input: &Path) -> Vec<Answer> {
 /// Every strategy × workload fails with exactly `expected`.
 fn all_fail_with(input: &Path, expected: &str) {
     for w in Workload::ALL {
-        for s in REGISTRY {
+        for s in common::registry() {
             match run(s, input, w, 2) {
                 Err(RunError::Input(e)) => assert_eq!(e.to_string(), expected, "{} {w}", s.name()),
                 other => panic!("{} {w}: expected an input error, got {other:?}", s.name()),
@@ -164,7 +166,7 @@ fn overflow_is_the_same_input_error_everywhere() {
         .map(|i| row(i * 3, 4_000_000, "10000000000.00", "x"))
         .collect();
     let f = write(dir.path(), "sum.csv", &lines(&rows, "\n"));
-    for s in REGISTRY {
+    for s in common::registry() {
         let e = run(s, &f, Workload::GroupBy, 2).unwrap_err().to_string();
         assert_eq!(
             e,
@@ -228,6 +230,7 @@ fn runner(
         &CellCommand::new(env!("CARGO_BIN_EXE_membench-runner"))
             .args(["--strategy", strategy, "--workload", workload, "--input"])
             .args([input.as_os_str()])
+            .args(["--postgres-url", common::postgres_url()])
             .args(extra.iter().copied()),
     )
 }
@@ -250,7 +253,7 @@ fn an_over_long_record_stops_every_strategy_early_with_bounded_heap() {
         .into_iter()
         .flat_map(|f| Workload::ALL.map(|w| (f, w)))
     {
-        for s in REGISTRY {
+        for s in common::registry() {
             // chunked's own batch (chunk rows × row size) is its declared cost, apart from the
             // record bound: keep it small here.
             let args = [
@@ -300,7 +303,7 @@ fn parquet_of(dir: &Path, name: &str) -> PathBuf {
 fn all_fail_alike(input: &Path, needle: &str) {
     let mut seen: Option<String> = None;
     for w in Workload::ALL {
-        for s in REGISTRY {
+        for s in common::registry() {
             let e = match run(s, input, w, 2) {
                 Err(RunError::Input(e)) => e.to_string(),
                 other => panic!("{} {w}: expected an input error, got {other:?}", s.name()),

@@ -9,9 +9,11 @@
 //! Case counts: `KERNEL_CASES` files against the `csv` crate, `STRATEGY_CASES` files (about half
 //! of them corrupted) through every strategy and workload.
 
+mod common;
+
 use membench_kernel::etl::push_csv_field;
 use membench_kernel::{COLUMNS, LineParser, RecordReader, Workload, validate_header};
-use membench_strategies::{Format, Params, REGISTRY, RunError};
+use membench_strategies::{Format, Params, RunError};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -212,7 +214,7 @@ fn on_random_and_corrupted_files_every_strategy_has_the_same_outcome() {
         std::fs::write(&input, &bytes).unwrap();
         for w in Workload::ALL {
             let mut first: Option<(&str, Result<String, String>)> = None;
-            for s in REGISTRY {
+            for s in common::registry() {
                 let mut p = Params::new(w, &input);
                 p.chunk_rows = 4;
                 p.threads = 3;

@@ -1,6 +1,8 @@
 //! Every strategy × workload × format computes the same answer, handles bad input the same way,
 //! and has the memory shape it claims (heap measured in isolated runner processes).
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -8,9 +10,7 @@ use membench_datagen::{Format as GenFormat, GenSpec, generate};
 use membench_harness::{CellCommand, Status, run_cell};
 use membench_kernel::{Answer, COLUMNS, OnBadRow, TopRow, Workload};
 use membench_protocol::RunnerRecord;
-use membench_strategies::{
-    Format as SFormat, Outcome, Params, REGISTRY, RunError, Skip, polars_plan,
-};
+use membench_strategies::{Format as SFormat, Outcome, Params, RunError, Skip, polars_plan};
 use polars::prelude::*;
 
 /// Strategies whose metadata says they refuse `skip` (read from the registry, not listed here).
@@ -61,7 +61,7 @@ fn run_all(
     workload: Workload,
     tweak: impl Fn(&mut Params),
 ) -> Vec<(&'static str, Result<Outcome, RunError>)> {
-    REGISTRY
+    common::registry()
         .iter()
         .map(|s| {
             let mut p = Params::new(workload, input);
@@ -258,7 +258,10 @@ fn bad_rows_fail_the_same_way_everywhere_and_skip_counts_match_the_sidecar() {
         }
         assert_eq!(
             answers.len(),
-            REGISTRY.iter().filter(|s| !refuses_skip(s.name())).count()
+            common::registry()
+                .iter()
+                .filter(|s| !refuses_skip(s.name()))
+                .count()
         );
         assert!(
             answers.windows(2).all(|p| p[0].1 == p[1].1),
@@ -348,7 +351,7 @@ fn etl_cleans_rows_the_same_way_in_every_strategy_and_output_format() {
                     1,2022-03-05,12,south,größe,8,1,99999,30,99969,plain\n";
     let mut answers = Vec::new();
     for input in [&csv, &pq] {
-        for s in REGISTRY {
+        for s in common::registry() {
             // CSV output: exactly the expected text.
             let out = dir.path().join(format!("out-{}.csv", s.name()));
             let o = run_etl(s.name(), input, &out, SFormat::Csv);
@@ -461,6 +464,7 @@ fn runner_cell(strategy: &str, workload: &str, input: &Path, extra: &[&str]) -> 
     let cmd = CellCommand::new(env!("CARGO_BIN_EXE_membench-runner"))
         .args(["--strategy", strategy, "--workload", workload, "--input"])
         .args([input.as_os_str()])
+        .args(["--postgres-url", common::postgres_url()])
         .args(extra.iter().copied());
     let m = run_cell(&cmd);
     assert_eq!(
@@ -494,7 +498,7 @@ fn runner_emits_the_answer_for_every_strategy() {
         let out = generate(&spec, format, dir.path(), false, &mut |_| {}).unwrap();
         for w in Workload::ALL {
             let mut digests = Vec::new();
-            for s in REGISTRY {
+            for s in common::registry() {
                 let v = runner_cell(s.name(), w.name(), &out.path, &["--emit-answer"]);
                 let answer: Answer = serde_json::from_value(v.answer.unwrap()).unwrap();
                 assert_eq!(v.answer_digest.unwrap(), answer.digest());

@@ -26,6 +26,7 @@ pub use output::{Output, RowSink, etl_target};
 
 mod csv_io;
 mod csv_split;
+mod db;
 pub mod etl_out;
 mod output;
 mod parquet_io;
@@ -59,13 +60,93 @@ pub struct Params {
     /// The longest CSV record accepted: a longer one stops every strategy with an error at its
     /// first line, before it is read whole (`--max-record-bytes`).
     pub max_record_bytes: usize,
+    /// The heap budget the runner enforces (`--memory-limit`): engines with knobs of their own
+    /// (the databases) size them to fit.
+    pub memory_budget_bytes: Option<u64>,
+    /// The database strategies' options.
+    pub db: DbParams,
+    /// Told of phases and server processes, for the runner to measure (strategies never do).
+    pub observer: Option<&'static dyn Observer>,
+}
+
+/// Options of the database strategies (`sqlite`, `postgres`).
+#[derive(Clone, Debug)]
+pub struct DbParams {
+    /// Where SQLite database files go (the run's scratch folder).
+    pub dir: PathBuf,
+    /// Keep a loaded database for later cells on the same input (`--db-reuse`): a cell that
+    /// finds its input loaded runs only the `query` phase.
+    pub reuse: bool,
+    /// Keep the SQLite file after the cell (`--keep-db`).
+    pub keep: bool,
+    /// The PostgreSQL server (`--postgres-url`, a libpq connection string or URL).
+    pub postgres_url: Option<String>,
+    /// The schema membench creates on that server and works in; nothing outside it is touched.
+    pub postgres_schema: String,
+}
+
+/// The server `DbParams::default()` uses: set once by [`set_default_postgres_url`] (test
+/// fixtures), else `MEMBENCH_POSTGRES_URL`.
+static DEFAULT_POSTGRES_URL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// Sets the server every later `DbParams::default()` connects to (once per process; a second
+/// call is ignored).
+pub fn set_default_postgres_url(url: &str) {
+    let _ = DEFAULT_POSTGRES_URL.set(url.to_string());
+}
+
+impl Default for DbParams {
+    fn default() -> Self {
+        DbParams {
+            dir: std::env::temp_dir(),
+            reuse: false,
+            keep: false,
+            postgres_url: DEFAULT_POSTGRES_URL
+                .get()
+                .cloned()
+                .or_else(|| std::env::var("MEMBENCH_POSTGRES_URL").ok()),
+            postgres_schema: "membench".into(),
+        }
+    }
+}
+
+/// What a strategy tells the runner while it works, so the runner can measure the parts apart.
+/// Strategies call it; they never measure.
+pub trait Observer: Sync + std::fmt::Debug {
+    /// A new phase starts now (`load`, `index`, `query`); the previous one ends.
+    fn phase(&self, name: &'static str);
+    /// A setting the strategy chose (`name=value (why)`).
+    fn setting(&self, text: String);
+    /// The server process serving this strategy's connection (PostgreSQL).
+    fn server_backend(&self, pid: u32);
+    /// The data was already loaded (`--db-reuse`): no `load` phase.
+    fn reused(&self);
+}
+
+impl Params {
+    /// Tells the observer, if any, that `name` starts.
+    pub fn phase(&self, name: &'static str) {
+        if let Some(o) = self.observer {
+            o.phase(name);
+        }
+    }
+
+    /// Tells the observer, if any, of a chosen setting.
+    pub fn setting(&self, text: String) {
+        if let Some(o) = self.observer {
+            o.setting(text);
+        }
+    }
 }
 
 impl Params {
     /// Defaults: fail on bad rows, 100,000-row chunks, 2 threads, no `etl` output path, records
-    /// of at most 16 MiB.
+    /// of at most 16 MiB, databases in a fresh table removed afterwards, no observer.
     pub fn new(workload: Workload, input: impl Into<PathBuf>) -> Self {
         Params {
+            memory_budget_bytes: None,
+            db: DbParams::default(),
+            observer: None,
             workload,
             input: input.into(),
             on_bad_row: OnBadRow::Fail,

@@ -61,4 +61,24 @@ registry! {
         needs: &[],
         on_by_default: true,
     },
+    sqlite::Sqlite => StrategyInfo {
+        name: "sqlite",
+        description: "push-down to embedded SQLite: batch-insert load, workload index, SQL; \
+                      etl's text rules applied in Rust (SQLite's lower() is ASCII-only)",
+        growth: PerFormat::same(Growth::Constant),
+        skip: Skip::Counts,
+        engine: Engine::Sqlite,
+        needs: &[],
+        on_by_default: false,
+    },
+    postgres::Postgres => StrategyInfo {
+        name: "postgres",
+        description: "push-down to a PostgreSQL server: COPY load, workload index, SQL, rows \
+                      back through a portal; etl's text rules applied in Rust (collation-bound)",
+        growth: PerFormat::same(Growth::Constant),
+        skip: Skip::Counts,
+        engine: Engine::Postgres,
+        needs: &[Requirement::PostgresServer],
+        on_by_default: false,
+    },
 }

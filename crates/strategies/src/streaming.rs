@@ -4,28 +4,48 @@
 
 use crate::csv_io::{Counts, fold_all, open_csv};
 use crate::parquet_io::{fold_frame, read_slice, row_groups};
-use crate::{Format, Outcome, Output, Params, RunError, Strategy, format_of};
+use crate::{Format, Outcome, Output, Params, RowSink, RunError, Strategy, format_of};
 
 pub struct Streaming;
 
 impl Strategy for Streaming {
     fn run(&self, p: &Params) -> Result<Outcome, RunError> {
-        let format = format_of(&p.input)?;
         let mut out = Output::new(p)?;
-        let counts = match format {
-            Format::Csv => {
-                let (mut reader, mut parser) = open_csv(&p.input, p.max_record_bytes)?;
-                fold_all(&p.input, &mut reader, &mut parser, p.on_bad_row, &mut out)?
-            }
-            Format::Parquet => {
-                let mut c = Counts::default();
-                for (offset, len) in row_groups(&p.input)? {
-                    let df = read_slice(&p.input, offset, len, !p.workload.is_aggregate())?;
-                    c.add(fold_frame(&p.input, &df, offset, p.on_bad_row, &mut out)?);
-                }
-                c
-            }
-        };
+        let counts = fold_input(p, Columns::WorkloadNeeds, &mut out)?;
         out.finish(&p.input, counts)
     }
+}
+
+/// Streams every valid row of the input to `sink`, validated by the kernel and honouring
+/// `--on-bad-row`: CSV one record at a time, Parquet one row group at a time (every column, so
+/// `columns` says which Parquet columns to decode. The database strategies load through this too.
+pub(crate) fn fold_input(
+    p: &Params,
+    columns: Columns,
+    sink: &mut (impl RowSink + ?Sized),
+) -> Result<Counts, RunError> {
+    Ok(match format_of(&p.input)? {
+        Format::Csv => {
+            let (mut reader, mut parser) = open_csv(&p.input, p.max_record_bytes)?;
+            fold_all(&p.input, &mut reader, &mut parser, p.on_bad_row, sink)?
+        }
+        Format::Parquet => {
+            let whole_rows = columns == Columns::All || !p.workload.is_aggregate();
+            let mut c = Counts::default();
+            for (offset, len) in row_groups(&p.input)? {
+                let df = read_slice(&p.input, offset, len, whole_rows)?;
+                c.add(fold_frame(&p.input, &df, offset, p.on_bad_row, sink)?);
+            }
+            c
+        }
+    })
+}
+
+/// Which Parquet columns a fold decodes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Columns {
+    /// Only those the workload reads (text it does not read comes out empty).
+    WorkloadNeeds,
+    /// Every column: whole rows (to store them).
+    All,
 }

@@ -3,6 +3,8 @@
 //! system-allocator repetitions (time). Every repetition becomes one record in the sink before
 //! the next one runs; the ledger says what a resumed run has already done.
 
+use std::collections::BTreeMap;
+
 use anyhow::Result;
 use indicatif::ProgressBar;
 use membench_protocol::{Allocator, Status};
@@ -29,11 +31,17 @@ pub fn remaining(ledger: &Ledger, cell: &Cell, repeat: u32) -> (u32, u32) {
     (c, s)
 }
 
-/// Total repetitions still to run (for the progress bar).
-pub fn planned(groups: &[Group], ledger: &Ledger, repeat: u32) -> u64 {
+/// Total repetitions still to run (for the progress bar); an unavailable strategy runs none.
+pub fn planned(
+    groups: &[Group],
+    ledger: &Ledger,
+    repeat: u32,
+    unavailable: &BTreeMap<String, String>,
+) -> u64 {
     groups
         .iter()
         .flat_map(|g| g.cells())
+        .filter(|c| !unavailable.contains_key(&c.strategy))
         .map(|c| {
             let (a, b) = remaining(ledger, &c, repeat);
             u64::from(a + b)
@@ -41,10 +49,13 @@ pub fn planned(groups: &[Group], ledger: &Ledger, repeat: u32) -> u64 {
         .sum()
 }
 
-/// Runs every group.
+/// Runs every group. Cells of an `unavailable` strategy get one `skipped` record with the
+/// reason instead of running.
+#[allow(clippy::too_many_arguments)]
 pub fn drive(
     groups: &[Group],
     repeat: u32,
+    unavailable: &BTreeMap<String, String>,
     exec: &mut dyn Executor,
     ledger: &mut Ledger,
     sink: &mut dyn Sink,
@@ -57,6 +68,19 @@ pub fn drive(
             .cells()
             .filter(|c| remaining(ledger, c, repeat) != (0, 0))
             .collect();
+        let (skipped, todo): (Vec<Cell>, Vec<Cell>) = todo
+            .into_iter()
+            .partition(|c| unavailable.contains_key(&c.strategy));
+        for cell in &skipped {
+            record_skipped(
+                cell,
+                &unavailable[&cell.strategy],
+                ledger,
+                sink,
+                cx,
+                &mut driven,
+            )?;
+        }
         let Some(first) = todo.first() else { continue };
         bar.set_message(format!(
             "reference answer for {}",
@@ -81,6 +105,26 @@ pub fn drive(
         }
     }
     Ok(driven)
+}
+
+/// One `skipped` record for a cell that cannot run here (none if a resumed run has it).
+fn record_skipped(
+    cell: &Cell,
+    reason: &str,
+    ledger: &mut Ledger,
+    sink: &mut dyn Sink,
+    cx: &RecordContext<'_>,
+    driven: &mut Driven,
+) -> Result<()> {
+    if ledger.count(&SeriesKey::of(cell, Allocator::Counting)) > 0 {
+        return Ok(());
+    }
+    let m = membench_harness::Measured::skipped(reason);
+    let rec = make(cx, cell, Allocator::Counting, 1, &m, None);
+    sink.append(&rec)?;
+    ledger.add(rec);
+    driven.records += 1;
+    Ok(())
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -218,6 +262,15 @@ mod tests {
     }
 
     fn go(exec: &mut FakeExecutor, ledger: &mut Ledger, groups: &[Group]) -> (Driven, Vec<Record>) {
+        go_without(exec, ledger, groups, &BTreeMap::new())
+    }
+
+    fn go_without(
+        exec: &mut FakeExecutor,
+        ledger: &mut Ledger,
+        groups: &[Group],
+        unavailable: &BTreeMap<String, String>,
+    ) -> (Driven, Vec<Record>) {
         let a = args();
         let ctx = RunContext::default();
         let cx = RecordContext {
@@ -229,6 +282,7 @@ mod tests {
         let d = drive(
             groups,
             3,
+            unavailable,
             exec,
             ledger,
             &mut sink,
@@ -237,6 +291,23 @@ mod tests {
         )
         .unwrap();
         (d, sink.0)
+    }
+
+    #[test]
+    fn an_unavailable_strategy_gets_one_skipped_record_with_the_reason_once() {
+        let unavailable = BTreeMap::from([("postgres".to_string(), "skipped: no server".into())]);
+        let mut exec = FakeExecutor::default();
+        let mut ledger = Ledger::default();
+        let groups = plan(&["streaming", "postgres"]);
+        let (_, recs) = go_without(&mut exec, &mut ledger, &groups, &unavailable);
+        let pg: Vec<&Record> = recs.iter().filter(|r| r.strategy == "postgres").collect();
+        assert_eq!(pg.len(), 1);
+        assert_eq!(pg[0].status, Status::Skipped);
+        assert_eq!(pg[0].error.as_deref(), Some("skipped: no server"));
+        assert!(exec.calls.iter().all(|(s, _)| s != "postgres"));
+        // A resumed run neither runs it nor records it again.
+        let (d, again) = go_without(&mut exec, &mut ledger, &groups, &unavailable);
+        assert_eq!((d.records, again.len()), (0, 0));
     }
 
     #[test]
@@ -329,7 +400,7 @@ mod tests {
             .collect();
         assert_eq!(kept.len(), 7);
         let mut ledger = Ledger::from_records(kept);
-        assert_eq!(planned(&groups, &ledger, 3), 5);
+        assert_eq!(planned(&groups, &ledger, 3, &BTreeMap::new()), 5);
         let mut exec = FakeExecutor::default();
         let (d, recs) = go(&mut exec, &mut ledger, &groups);
         assert_eq!(d.records, 5);

@@ -22,6 +22,8 @@ pub struct RunnerExecutor {
     bins: PathBuf,
     args: RunArgs,
     scratch: PathBuf,
+    /// Arguments of the database strategies (`--db-dir`, `--postgres-url`, …).
+    db_args: Vec<std::ffi::OsString>,
 }
 
 impl RunnerExecutor {
@@ -31,7 +33,25 @@ impl RunnerExecutor {
             bins: bins.to_path_buf(),
             args: args.clone(),
             scratch: scratch.to_path_buf(),
+            db_args: Vec::new(),
         }
+    }
+
+    /// Database cells connect to `d`'s server and keep SQLite files in `db_dir`.
+    pub fn with_databases(mut self, d: &super::database::Databases, db_dir: &Path) -> Self {
+        let mut v: Vec<std::ffi::OsString> = vec!["--db-dir".into(), db_dir.into()];
+        v.extend(["--postgres-schema".into(), d.schema.clone().into()]);
+        if let Some(url) = &d.postgres_url {
+            v.extend(["--postgres-url".into(), url.into()]);
+        }
+        if self.args.db_reuse {
+            v.push("--db-reuse".into());
+        }
+        if self.args.keep_db {
+            v.push("--keep-db".into());
+        }
+        self.db_args = v;
+        self
     }
 
     fn command(&self, c: &Cell, allocator: Allocator) -> CellCommand {
@@ -49,10 +69,12 @@ impl RunnerExecutor {
             .args(["--chunk-rows", &a.chunk_rows.to_string()])
             .args(["--on-bad-row", &a.on_bad_row])
             .args(["--max-record-bytes", &a.max_record_bytes])
+            .args(&self.db_args)
             .timeout(Duration::from_secs(a.timeout));
-        // The heap budget is the counting allocator's: a system-allocator repetition runs only
-        // after the counting ones fitted in it.
-        if let (Some(m), Allocator::Counting) = (&a.memory_limit, allocator) {
+        // The heap budget is enforced by the counting allocator only (a system-allocator
+        // repetition runs after the counting ones fitted in it); both get it, so that engines
+        // that size their own knobs from it (the databases) run with the same settings.
+        if let Some(m) = &a.memory_limit {
             cmd = cmd.args(["--memory-limit", m]);
         }
         if let Some(m) = &a.address_space_limit {

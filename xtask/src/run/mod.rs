@@ -4,6 +4,7 @@
 //! `results.jsonl` ([`ledger`], so `--resume` loses and doubles nothing), then writes the report.
 //! The loop itself ([`drive`]) is tested in-process with a fake executor.
 
+mod database;
 mod drive;
 mod executor;
 mod ledger;
@@ -91,6 +92,18 @@ pub struct RunArgs {
     /// Skip writing the report at the end.
     #[arg(long)]
     pub no_report: bool,
+    /// postgres: use this server (libpq connection string or postgresql:// URL) instead of a
+    /// throw-away one; the run works in a schema of its own, dropped at the end.
+    #[arg(long, env = "MEMBENCH_POSTGRES_URL")]
+    pub postgres_url: Option<String>,
+    /// Database strategies: keep each input loaded between repetitions, workloads and
+    /// strategies' cells, so that only the first cell on an input loads it and the others
+    /// measure the query alone (data that already lives in a database).
+    #[arg(long)]
+    pub db_reuse: bool,
+    /// sqlite: keep the database files in the run folder (`db/`) instead of removing them.
+    #[arg(long)]
+    pub keep_db: bool,
 }
 
 /// The run folder: `--resume DIR`, `--out DIR`, or a new `reports/local/<timestamp>-<label>`.
@@ -141,9 +154,20 @@ pub fn run(a: RunArgs) -> Result<()> {
 
     let datasets = plan::datasets(&gen_bin, &a)?;
     let groups = plan::groups(&datasets, &a.workload, &strategies);
-    let bar = progress_bar(drive::planned(&groups, &ledger, a.repeat));
+    let databases = database::prepare(&a, &strategies, &run_id)?;
+    let db_dir = match a.keep_db {
+        true => out_dir.join("db"),
+        false => scratch.join("db"),
+    };
+    let bar = progress_bar(drive::planned(
+        &groups,
+        &ledger,
+        a.repeat,
+        &databases.unavailable,
+    ));
     let mut sink = ledger::JsonlSink::open(&results)?;
-    let mut exec = executor::RunnerExecutor::new(&bins, &a, &scratch);
+    let mut exec =
+        executor::RunnerExecutor::new(&bins, &a, &scratch).with_databases(&databases, &db_dir);
     let cx = record::RecordContext {
         run_id: &run_id,
         args: &a,
@@ -152,14 +176,18 @@ pub fn run(a: RunArgs) -> Result<()> {
     let driven = drive::drive(
         &groups,
         a.repeat,
+        &databases.unavailable,
         &mut exec,
         &mut ledger,
         &mut sink,
         &cx,
         &bar,
-    )?;
+    );
     bar.finish_and_clear();
     drop(sink);
+    let stopped = databases.finish();
+    let driven = driven?;
+    stopped?;
     let _ = std::fs::remove_dir_all(&scratch);
     summary::print(&membench_report::record::read_records(&results)?);
     if driven.wrong_answers > 0 {

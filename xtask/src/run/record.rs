@@ -72,6 +72,12 @@ pub fn make(
         max_record_bytes: r.max_record_bytes,
         declared_growth: r.declared_growth,
         heap_timeline: r.heap_timeline,
+        phases: r.phases,
+        server_peak_rss_bytes: r.server_peak_rss_bytes,
+        server_backend_peak_rss_bytes: r.server_backend_peak_rss_bytes,
+        server_timeline: r.server_timeline,
+        db_settings: r.db_settings,
+        db_reused: r.db_reused,
         timeline: m
             .timeline
             .iter()

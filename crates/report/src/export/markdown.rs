@@ -8,6 +8,7 @@ use super::Exporter;
 use crate::Report;
 use crate::format::{bytes, duration_ns, rows};
 use crate::stats::CellStats;
+use membench_protocol::Status;
 
 /// Writes `REPORT.md`.
 pub struct MarkdownExporter;
@@ -195,6 +196,96 @@ impl Exporter for MarkdownExporter {
                 writeln!(md, "![{}]({})\n", chart.title, chart.file)?;
             }
         }
+        md.push_str(&skipped_section(&report.cells));
+        md.push_str(&database_section(&report.cells));
         Ok(md)
     }
+}
+
+/// The strategies that did not run here, once each, with the reason.
+fn skipped_section(cells: &[CellStats]) -> String {
+    let mut seen = std::collections::BTreeMap::new();
+    for c in cells.iter().filter(|c| c.status == Status::Skipped) {
+        seen.entry(c.key.strategy.as_str())
+            .or_insert_with(|| c.error.clone().unwrap_or_default());
+    }
+    if seen.is_empty() {
+        return String::new();
+    }
+    let mut md = String::from("## Skipped\n\n");
+    for (strategy, reason) in seen {
+        let _ = writeln!(md, "- `{strategy}`: {reason}");
+    }
+    md.push('\n');
+    md
+}
+
+fn median_text(s: Option<crate::stats::Spread>, f: fn(f64) -> String) -> String {
+    s.map(|s| f(s.median)).unwrap_or_else(|| "–".into())
+}
+
+/// The database cells' phases, and their memory in and outside our process.
+fn database_section(cells: &[CellStats]) -> String {
+    let db: Vec<&CellStats> = cells
+        .iter()
+        .filter(|c| c.status.is_ok() && !c.phases.is_empty())
+        .collect();
+    if db.is_empty() {
+        return String::new();
+    }
+    let mut md = String::from(
+        "## Databases: load, index, query\n\n\
+         Each phase's median time and peak heap. *Client*: the runner process; its heap includes \
+         SQLite's own memory (routed through the counting allocator). *Server*: PostgreSQL's \
+         processes, postmaster and children, shared memory counted once (sum of `Pss`). \
+         *Reused*: the input was already loaded (`--db-reuse`), so only the query ran.\n\n\
+         | workload | format | rows | strategy | load | index | query | client peak heap | \
+         client peak RSS | server peak | client + server |\n\
+         |---|---|---|---|---|---|---|---|---|---|---|\n",
+    );
+    for c in db {
+        let phase = |name: &str| {
+            c.phases
+                .iter()
+                .find(|p| p.name == name)
+                .map(|p| {
+                    format!(
+                        "{} · {}",
+                        median_text(p.wall_ns, duration_ns),
+                        median_text(p.peak_heap_bytes, bytes)
+                    )
+                })
+                .unwrap_or_else(|| {
+                    if c.db_reused {
+                        "reused".into()
+                    } else {
+                        "–".into()
+                    }
+                })
+        };
+        let rss = c.peak_rss_bytes.map(|s| s.median);
+        let server = c.server_peak_rss_bytes.map(|s| s.median);
+        let together = match (rss, server) {
+            (Some(r), Some(s)) => bytes(r + s),
+            (Some(r), None) => bytes(r),
+            _ => "–".into(),
+        };
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            c.key.workload,
+            c.key.format,
+            rows(c.key.rows),
+            c.key.strategy,
+            phase("load"),
+            phase("index"),
+            phase("query"),
+            median_text(c.peak_heap_bytes, bytes),
+            median_text(c.peak_rss_bytes, bytes),
+            median_text(c.server_peak_rss_bytes, bytes),
+            together
+        );
+    }
+    md.push('\n');
+    md
 }

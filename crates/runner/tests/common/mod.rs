@@ -1,0 +1,38 @@
+//! Test fixtures shared by the runner's integration tests: the strategy registry with a
+//! PostgreSQL server behind it, so that the `postgres` strategy is tested like every other.
+
+#![allow(dead_code)]
+
+use std::sync::OnceLock;
+
+use membench_harness::postgres::{Cluster, ClusterConfig, find_bin_dir};
+use membench_strategies::{Entry, REGISTRY};
+
+/// The server the tests' `postgres` cells use: `MEMBENCH_POSTGRES_URL`, or a throw-away server
+/// started once per test process (removed when the process exits, by its guardian).
+pub fn postgres_url() -> &'static str {
+    static URL: OnceLock<String> = OnceLock::new();
+    static CLUSTER: OnceLock<Cluster> = OnceLock::new();
+    URL.get_or_init(|| {
+        let url = match std::env::var("MEMBENCH_POSTGRES_URL") {
+            Ok(u) => u,
+            Err(_) => {
+                let bin = find_bin_dir().expect(
+                    "the postgres strategy is tested against a real server: install PostgreSQL \
+                     (apt-get install postgresql) or set MEMBENCH_POSTGRES_URL",
+                );
+                let c = Cluster::start(&bin, &ClusterConfig::default())
+                    .expect("starting a throw-away PostgreSQL server");
+                CLUSTER.get_or_init(|| c).url().to_string()
+            }
+        };
+        membench_strategies::set_default_postgres_url(&url);
+        url
+    })
+}
+
+/// Every strategy, with the database ones ready to connect.
+pub fn registry() -> &'static [Entry] {
+    postgres_url();
+    REGISTRY
+}

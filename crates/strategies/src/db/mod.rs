@@ -1,0 +1,323 @@
+//! What the database strategies share: the table, the SQL of each workload, and the one flow
+//! `load → index → query` that `sqlite` and `postgres` run through their own [`Database`].
+//!
+//! Rows are validated by the kernel while loading (the same reader as `streaming`, so bad rows
+//! give the same error or the same skip count), money is stored as integer cents, and every
+//! aggregate is computed by the database in integers. Sums are split into the high and low 32
+//! bits of each value (`x >> 32`, `x & 0xFFFFFFFF`), each summed exactly in 64 bits (up to 2³¹
+//! rows) and recombined in 128 bits, so a total that does not fit 64 bits gets the kernel's
+//! verdict instead of the database's overflow error or float.
+
+pub mod sqlite_mem;
+
+use std::path::Path;
+
+use anyhow::Context;
+use membench_kernel::{Accumulator, RowRef, TOP_N, TOP_N_THRESHOLD_CENTS, Workload};
+
+use crate::csv_io::Counts;
+use crate::streaming::{Columns, fold_input};
+use crate::{Outcome, Output, Params, RowSink, RunError};
+
+/// The stored columns, in table order after `seq` (the row's position among the valid rows,
+/// which gives `etl` its input order).
+pub const COLUMNS: [&str; 10] = [
+    "order_id",
+    "order_date",
+    "customer_id",
+    "region",
+    "category",
+    "product_id",
+    "quantity",
+    "price_cents",
+    "discount_cents",
+    "note",
+];
+
+/// Whether a stored column is text (the others are 64-bit integers).
+pub fn is_text(column: &str) -> bool {
+    matches!(column, "order_date" | "region" | "category" | "note")
+}
+
+/// Column types of one SQL dialect.
+#[derive(Clone, Copy, Debug)]
+pub struct Dialect {
+    /// `seq`'s declaration (SQLite: the rowid itself).
+    pub seq: &'static str,
+    pub integer: &'static str,
+    pub text: &'static str,
+}
+
+/// `CREATE TABLE` for the sales rows.
+pub fn create_table_sql(table: &str, d: Dialect) -> String {
+    let cols: Vec<String> = COLUMNS
+        .iter()
+        .map(|c| {
+            let ty = if is_text(c) { d.text } else { d.integer };
+            let null = if *c == "discount_cents" {
+                ""
+            } else {
+                " NOT NULL"
+            };
+            format!("{c} {ty}{null}")
+        })
+        .collect();
+    format!("CREATE TABLE {table} (seq {}, {})", d.seq, cols.join(", "))
+}
+
+/// The indexes that help `workload` (seed 003): an expression index in ranking order for
+/// `top-n` (the query reads the first 100 entries), a covering index for `group-by` (groups in
+/// index order, no table access). `etl` reads in `seq` order: `seq_index` says whether the
+/// dialect needs one (SQLite's `seq` is the rowid).
+pub fn index_sql(table: &str, workload: Workload, seq_index: bool) -> Vec<String> {
+    match workload {
+        Workload::TopN => vec![format!(
+            "CREATE INDEX IF NOT EXISTS {table}_total ON {table} \
+             ((quantity * price_cents) DESC, order_id)"
+        )],
+        Workload::GroupBy => vec![format!(
+            "CREATE INDEX IF NOT EXISTS {table}_category ON {table} \
+             (category, quantity, price_cents)"
+        )],
+        Workload::Etl if seq_index => vec![format!(
+            "CREATE INDEX IF NOT EXISTS {table}_seq ON {table} (seq)"
+        )],
+        Workload::Etl => Vec::new(),
+    }
+}
+
+/// The query of `workload`, in SQL both dialects run.
+pub fn query_sql(table: &str, workload: Workload) -> String {
+    match workload {
+        Workload::TopN => format!(
+            "SELECT order_id, quantity, price_cents FROM {table} \
+             WHERE quantity * price_cents > {TOP_N_THRESHOLD_CENTS} \
+             ORDER BY quantity * price_cents DESC, order_id ASC LIMIT {TOP_N}"
+        ),
+        Workload::GroupBy => {
+            let split = |x: &str| {
+                format!("CAST(SUM(({x}) >> 32) AS BIGINT), CAST(SUM(({x}) & 4294967295) AS BIGINT)")
+            };
+            format!(
+                "SELECT category, COUNT(*), {}, {} FROM {table} GROUP BY category",
+                split("quantity"),
+                split("quantity * price_cents")
+            )
+        }
+        Workload::Etl => format!("SELECT {} FROM {table} ORDER BY seq", COLUMNS.join(", ")),
+    }
+}
+
+/// One result row, whichever database it came from.
+pub trait SqlRow {
+    fn int(&self, i: usize) -> anyhow::Result<i64>;
+    fn opt_int(&self, i: usize) -> anyhow::Result<Option<i64>>;
+    fn text(&self, i: usize) -> anyhow::Result<&str>;
+}
+
+/// What each database does; [`run`] is the flow around it.
+pub trait Database {
+    /// The counts of an input already loaded under `key` (`--db-reuse`), and its table.
+    fn loaded(&mut self, key: &str) -> anyhow::Result<Option<(String, Counts)>>;
+    /// Creates `table` and streams the input's valid rows into it.
+    fn load(&mut self, p: &Params, table: &str) -> Result<Counts, RunError>;
+    /// Notes that `key` is loaded in `table` with `counts` (`--db-reuse`).
+    fn mark_loaded(&mut self, key: &str, table: &str, counts: Counts) -> anyhow::Result<()>;
+    /// Runs statements that return nothing.
+    fn execute(&mut self, sql: &str) -> anyhow::Result<()>;
+    /// Whether `etl`'s `ORDER BY seq` needs an index.
+    fn needs_seq_index(&self) -> bool;
+    /// Runs a query, streaming each row to `f` (never the whole result in memory).
+    fn query(
+        &mut self,
+        sql: &str,
+        f: &mut dyn FnMut(&dyn SqlRow) -> anyhow::Result<()>,
+    ) -> anyhow::Result<()>;
+    /// Removes `table` (a cell without `--db-reuse`).
+    fn drop_table(&mut self, table: &str) -> anyhow::Result<()>;
+}
+
+/// Identifies an input as loaded: its path, size, modification time and the loading options.
+pub fn load_key(p: &Params) -> Result<String, RunError> {
+    use sha2::{Digest, Sha256};
+    let path = std::fs::canonicalize(&p.input)
+        .with_context(|| format!("{}: cannot open", p.input.display()))?;
+    let meta =
+        std::fs::metadata(&path).with_context(|| format!("{}: cannot open", p.input.display()))?;
+    let mtime = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos());
+    let text = format!(
+        "{}|{}|{mtime}|{}|{}",
+        path.display(),
+        meta.len(),
+        p.on_bad_row.name(),
+        p.max_record_bytes
+    );
+    Ok(hex::encode(&Sha256::digest(text.as_bytes())[..8]))
+}
+
+/// The table of a cell: per input with `--db-reuse`, per run otherwise.
+fn table_name(p: &Params, key: &str) -> String {
+    if p.db.reuse {
+        format!("sales_{key}")
+    } else {
+        format!("sales_{}", unique_name())
+    }
+}
+
+/// A name no other run uses at the same time: the process id and a counter (tests run
+/// strategies on several threads of one process).
+pub fn unique_name() -> String {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("p{}_{n}", std::process::id())
+}
+
+/// `load` (unless `--db-reuse` finds the input loaded), `index`, `query`; the table is removed
+/// afterwards unless it is kept for reuse.
+pub fn run(p: &Params, db: &mut dyn Database) -> Result<Outcome, RunError> {
+    let key = load_key(p)?;
+    let reused = if p.db.reuse { db.loaded(&key)? } else { None };
+    let (table, counts) = match reused {
+        Some(found) => {
+            if let Some(o) = p.observer {
+                o.reused();
+            }
+            found
+        }
+        None => {
+            let table = table_name(p, &key);
+            p.phase("load");
+            let counts = match db.load(p, &table) {
+                Ok(c) => c,
+                Err(e) => {
+                    let _ = db.drop_table(&table);
+                    return Err(e);
+                }
+            };
+            if p.db.reuse {
+                db.mark_loaded(&key, &table, counts)?;
+            }
+            (table, counts)
+        }
+    };
+    let result = index_and_query(p, db, &table, counts);
+    if !p.db.reuse {
+        db.drop_table(&table)?;
+    }
+    result
+}
+
+fn index_and_query(
+    p: &Params,
+    db: &mut dyn Database,
+    table: &str,
+    counts: Counts,
+) -> Result<Outcome, RunError> {
+    p.phase("index");
+    for sql in index_sql(table, p.workload, db.needs_seq_index()) {
+        db.execute(&sql)?;
+    }
+    p.phase("query");
+    let mut out = Output::new(p)?;
+    let sql = query_sql(table, p.workload);
+    match p.workload {
+        Workload::TopN => db.query(&sql, &mut |r| {
+            add_top(&mut out, r.int(0)?, r.int(1)?, r.int(2)?);
+            Ok(())
+        })?,
+        Workload::GroupBy => db.query(&sql, &mut |r| add_group(&mut out, r))?,
+        Workload::Etl => db.query(&sql, &mut |r| {
+            out.add(&row_of(r)?);
+            Ok(())
+        })?,
+    }
+    out.finish(&p.input, counts)
+}
+
+fn add_top(out: &mut Output, order_id: i64, quantity: i64, price_cents: i64) {
+    if let Output::Fold(acc) = out {
+        acc.add_parts(order_id, "", quantity, price_cents);
+    }
+}
+
+/// A group's row: category, count, then the high and low halves of the two sums.
+fn add_group(out: &mut Output, r: &dyn SqlRow) -> anyhow::Result<()> {
+    let wide = |hi: i64, lo: i64| (i128::from(hi) << 32) + i128::from(lo);
+    let rows = u64::try_from(r.int(1)?).context("negative count")?;
+    let sum_quantity = wide(r.int(2)?, r.int(3)?);
+    let sum_total = wide(r.int(4)?, r.int(5)?);
+    if let Output::Fold(Accumulator::GroupBy(g)) = out {
+        g.push_group_wide(r.text(0)?, rows, sum_quantity, sum_total);
+    }
+    Ok(())
+}
+
+/// A stored row as the kernel's row (in [`COLUMNS`] order).
+fn row_of(r: &dyn SqlRow) -> anyhow::Result<RowRef<'_>> {
+    Ok(RowRef {
+        order_id: r.int(0)?,
+        order_date: r.text(1)?,
+        customer_id: r.int(2)?,
+        region: r.text(3)?,
+        category: r.text(4)?,
+        product_id: r.int(5)?,
+        quantity: r.int(6)?,
+        price_cents: r.int(7)?,
+        discount_cents: r.opt_int(8)?,
+        note: r.text(9)?,
+    })
+}
+
+/// Hands every valid input row to `write` with its `seq` (1, 2, …): the input is read by the
+/// kernel exactly as `streaming` reads it. The first error of `write` stops the load.
+pub fn load_rows(
+    p: &Params,
+    write: &mut dyn FnMut(i64, &RowRef<'_>) -> anyhow::Result<()>,
+) -> Result<Counts, RunError> {
+    let mut sink = Loading {
+        write,
+        seq: 0,
+        error: None,
+    };
+    let counts = fold_input(p, Columns::All, &mut sink)?;
+    match sink.error {
+        Some(e) => Err(RunError::Other(e)),
+        None => Ok(counts),
+    }
+}
+
+struct Loading<'a> {
+    write: &'a mut dyn FnMut(i64, &RowRef<'_>) -> anyhow::Result<()>,
+    seq: i64,
+    error: Option<anyhow::Error>,
+}
+
+impl RowSink for Loading<'_> {
+    fn add(&mut self, row: &RowRef<'_>) {
+        if self.error.is_some() {
+            return;
+        }
+        self.seq += 1;
+        if let Err(e) = (self.write)(self.seq, row) {
+            self.error = Some(e);
+        }
+    }
+}
+
+/// A byte size as SQL settings take it, in KiB, at least `min_kib`.
+pub fn kib(bytes: u64, min_kib: u64) -> u64 {
+    (bytes / 1024).max(min_kib)
+}
+
+/// Removes a file and its SQLite companions, ignoring the ones that are not there.
+pub fn remove_db_files(path: &Path) {
+    for suffix in ["", "-journal", "-wal", "-shm"] {
+        let mut p = path.as_os_str().to_owned();
+        p.push(suffix);
+        let _ = std::fs::remove_file(p);
+    }
+}

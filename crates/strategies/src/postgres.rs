@@ -1,0 +1,230 @@
+//! `postgres`: push the workload down to a PostgreSQL server (seed 000 §6, seed 004). The input
+//! is validated by the kernel and streamed through the client with `COPY … FROM STDIN` (text
+//! format, one reused buffer); the workload's index is built; the query runs on the server and
+//! its rows come back through a portal, [`FETCH_ROWS`] at a time, never as a whole result set.
+//! The server is `--postgres-url` (the driver starts a throw-away one); everything lives in the
+//! schema it names. The runner is told the backend's process id and samples its memory.
+
+use std::io::Write;
+
+use anyhow::Context;
+use membench_kernel::RowRef;
+use postgres::{Client, NoTls};
+
+use crate::csv_io::Counts;
+use crate::db::{self, Database, Dialect, SqlRow, kib};
+use crate::{Outcome, Params, RunError, Strategy};
+
+pub struct Postgres;
+
+/// Rows fetched from the portal at a time.
+pub const FETCH_ROWS: i32 = 10_000;
+/// Bytes of `COPY` text gathered before they are handed to the client.
+const COPY_CHUNK: usize = 64 * 1024;
+
+const DIALECT: Dialect = Dialect {
+    seq: "bigint NOT NULL",
+    integer: "bigint",
+    text: "text COLLATE \"C\"",
+};
+
+impl Strategy for Postgres {
+    fn run(&self, p: &Params) -> Result<Outcome, RunError> {
+        let url = p.db.postgres_url.as_deref().ok_or_else(|| {
+            RunError::Unsupported(
+                "postgres needs a server: --postgres-url URL (cargo xtask run starts a \
+                 throw-away one when PostgreSQL is installed)"
+                    .into(),
+            )
+        })?;
+        let mut pg = PgDb {
+            client: connect(p, url)?,
+        };
+        db::run(p, &mut pg)
+    }
+}
+
+/// Connects, tells the observer the backend's pid, enters the schema and sets the knobs.
+fn connect(p: &Params, url: &str) -> Result<Client, RunError> {
+    let mut client =
+        Client::connect(url, NoTls).with_context(|| format!("connecting to PostgreSQL at {url}"))?;
+    let pid: i32 = client
+        .query_one("SELECT pg_backend_pid()", &[])
+        .context("pg_backend_pid()")?
+        .get(0);
+    if let Some(o) = p.observer {
+        o.server_backend(pid as u32);
+    }
+    let schema = &p.db.postgres_schema;
+    client
+        .batch_execute(&format!(
+            "CREATE SCHEMA IF NOT EXISTS {schema}; SET search_path TO {schema}"
+        ))
+        .with_context(|| format!("entering schema {schema}"))?;
+    if let Some(budget) = p.memory_budget_bytes {
+        let (work, maintenance) = (kib(budget / 8, 64), kib(budget / 4, 1024));
+        client
+            .batch_execute(&format!(
+                "SET work_mem = '{work}kB'; SET maintenance_work_mem = '{maintenance}kB'"
+            ))
+            .context("setting work_mem")?;
+        p.setting(format!("work_mem={work}kB (an eighth of --memory-limit)"));
+        p.setting(format!(
+            "maintenance_work_mem={maintenance}kB (a quarter of --memory-limit)"
+        ));
+    }
+    for knob in ["shared_buffers", "work_mem", "server_version"] {
+        let v: String = client
+            .query_one(&format!("SHOW {knob}"), &[])
+            .with_context(|| format!("SHOW {knob}"))?
+            .get(0);
+        p.setting(format!("{knob}={v}"));
+    }
+    Ok(client)
+}
+
+struct PgDb {
+    client: Client,
+}
+
+/// Appends a text value in `COPY` text format; PostgreSQL text cannot hold a NUL byte.
+fn push_text(out: &mut Vec<u8>, s: &str) -> anyhow::Result<()> {
+    for b in s.bytes() {
+        match b {
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            0 => anyhow::bail!("a text value holds a NUL byte, which PostgreSQL cannot store"),
+            b => out.push(b),
+        }
+    }
+    Ok(())
+}
+
+/// Appends one row as a `COPY` text line, in table order.
+fn push_row(out: &mut Vec<u8>, seq: i64, r: &RowRef<'_>) -> anyhow::Result<()> {
+    let int = |out: &mut Vec<u8>, v: i64| {
+        out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+        out.push(b'\t');
+    };
+    int(out, seq);
+    int(out, r.order_id);
+    push_text(out, r.order_date)?;
+    out.push(b'\t');
+    int(out, r.customer_id);
+    push_text(out, r.region)?;
+    out.push(b'\t');
+    push_text(out, r.category)?;
+    out.push(b'\t');
+    int(out, r.product_id);
+    int(out, r.quantity);
+    int(out, r.price_cents);
+    match r.discount_cents {
+        Some(d) => int(out, d),
+        None => out.extend_from_slice(b"\\N\t"),
+    }
+    push_text(out, r.note)?;
+    out.push(b'\n');
+    Ok(())
+}
+
+impl Database for PgDb {
+    fn loaded(&mut self, key: &str) -> anyhow::Result<Option<(String, Counts)>> {
+        self.execute(
+            "CREATE TABLE IF NOT EXISTS membench_loaded (key text PRIMARY KEY, tbl text NOT NULL, \
+             rows_read bigint NOT NULL, rows_skipped bigint NOT NULL)",
+        )?;
+        let row = self.client.query_opt(
+            "SELECT tbl, rows_read, rows_skipped FROM membench_loaded WHERE key = $1",
+            &[&key],
+        )?;
+        Ok(row.map(|r| {
+            let counts = Counts {
+                read: r.get::<_, i64>(1) as u64,
+                skipped: r.get::<_, i64>(2) as u64,
+            };
+            (r.get(0), counts)
+        }))
+    }
+
+    fn load(&mut self, p: &Params, table: &str) -> Result<Counts, RunError> {
+        self.execute(&format!("DROP TABLE IF EXISTS {table}"))?;
+        self.execute(&db::create_table_sql(table, DIALECT))?;
+        let mut writer = self
+            .client
+            .copy_in(&format!("COPY {table} FROM STDIN"))
+            .context("COPY … FROM STDIN")?;
+        let mut buf = Vec::with_capacity(COPY_CHUNK + 4096);
+        let counts = db::load_rows(p, &mut |seq, row| {
+            push_row(&mut buf, seq, row)?;
+            if buf.len() >= COPY_CHUNK {
+                writer.write_all(&buf).context("COPY")?;
+                buf.clear();
+            }
+            Ok(())
+        })?;
+        writer.write_all(&buf).context("COPY")?;
+        writer.finish().context("COPY")?;
+        self.execute(&format!("ANALYZE {table}"))?;
+        Ok(counts)
+    }
+
+    fn mark_loaded(&mut self, key: &str, table: &str, c: Counts) -> anyhow::Result<()> {
+        self.client.execute(
+            "INSERT INTO membench_loaded VALUES ($1, $2, $3, $4) ON CONFLICT (key) DO UPDATE \
+             SET tbl = EXCLUDED.tbl, rows_read = EXCLUDED.rows_read, \
+             rows_skipped = EXCLUDED.rows_skipped",
+            &[&key, &table, &(c.read as i64), &(c.skipped as i64)],
+        )?;
+        Ok(())
+    }
+
+    fn execute(&mut self, sql: &str) -> anyhow::Result<()> {
+        self.client
+            .batch_execute(sql)
+            .with_context(|| sql.to_string())
+    }
+
+    fn needs_seq_index(&self) -> bool {
+        true
+    }
+
+    fn query(
+        &mut self,
+        sql: &str,
+        f: &mut dyn FnMut(&dyn SqlRow) -> anyhow::Result<()>,
+    ) -> anyhow::Result<()> {
+        let mut tx = self.client.transaction()?;
+        let portal = tx.bind(sql, &[]).with_context(|| sql.to_string())?;
+        loop {
+            let rows = tx.query_portal(&portal, FETCH_ROWS)?;
+            if rows.is_empty() {
+                break;
+            }
+            for r in &rows {
+                f(&PgRow(r))?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn drop_table(&mut self, table: &str) -> anyhow::Result<()> {
+        self.execute(&format!("DROP TABLE IF EXISTS {table}"))
+    }
+}
+
+struct PgRow<'a>(&'a postgres::Row);
+
+impl SqlRow for PgRow<'_> {
+    fn int(&self, i: usize) -> anyhow::Result<i64> {
+        Ok(self.0.try_get(i)?)
+    }
+    fn opt_int(&self, i: usize) -> anyhow::Result<Option<i64>> {
+        Ok(self.0.try_get(i)?)
+    }
+    fn text(&self, i: usize) -> anyhow::Result<&str> {
+        Ok(self.0.try_get(i)?)
+    }
+}

@@ -1,0 +1,236 @@
+//! `sqlite`: push the workload down to an embedded SQLite (seed 003). The input is validated by
+//! the kernel and loaded in one transaction through one reused prepared statement inserting
+//! [`BATCH_ROWS`] rows at a time (seed 004 §5's batch inserts); the workload's index is built;
+//! the workload runs as SQL. SQLite's own memory is routed through the global allocator
+//! ([`crate::db::sqlite_mem`]), so the heap figures include the engine.
+
+use anyhow::Context;
+use membench_kernel::RowRef;
+use rusqlite::{Connection, Statement};
+
+use crate::csv_io::Counts;
+use crate::db::{self, Database, Dialect, SqlRow, kib, remove_db_files, sqlite_mem};
+use crate::{Outcome, Params, RunError, Strategy};
+
+pub struct Sqlite;
+
+/// Rows per `INSERT` statement while loading (× 11 parameters, well under SQLite's limit).
+pub const BATCH_ROWS: usize = 128;
+
+const DIALECT: Dialect = Dialect {
+    seq: "INTEGER PRIMARY KEY",
+    integer: "INTEGER",
+    text: "TEXT",
+};
+
+impl Strategy for Sqlite {
+    fn run(&self, p: &Params) -> Result<Outcome, RunError> {
+        sqlite_mem::install().map_err(|e| RunError::Other(anyhow::anyhow!(e)))?;
+        std::fs::create_dir_all(&p.db.dir)
+            .with_context(|| format!("{}: cannot create the folder", p.db.dir.display()))?;
+        // One file per process, or one shared file of loaded inputs with --db-reuse.
+        let path = match p.db.reuse {
+            true => p.db.dir.join("membench-reuse.sqlite"),
+            false => p.db.dir.join(format!("sqlite-{}.sqlite", db::unique_name())),
+        };
+        let result = open(p, &path).and_then(|conn| db::run(p, &mut SqliteDb { conn }));
+        if p.db.keep || p.db.reuse {
+            p.setting(format!("database={} (kept)", path.display()));
+        } else {
+            remove_db_files(&path);
+        }
+        result
+    }
+}
+
+/// Opens the database and sets its knobs: a scratch database needs no journal and no fsync;
+/// under a budget the page cache gets a quarter of it and SQLite's soft heap limit half.
+fn open(p: &Params, path: &std::path::Path) -> Result<Connection, RunError> {
+    let conn = Connection::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
+    let mut pragmas = vec![
+        "journal_mode=OFF".to_string(),
+        "synchronous=OFF".to_string(),
+    ];
+    if let Some(budget) = p.memory_budget_bytes {
+        pragmas.push(format!("cache_size=-{}", kib(budget / 4, 64)));
+        pragmas.push("temp_store=FILE".to_string());
+        // SAFETY: a plain setter of the library's global limit.
+        unsafe { rusqlite::ffi::sqlite3_soft_heap_limit64((budget / 2) as i64) };
+        p.setting(format!(
+            "soft_heap_limit={} (half the --memory-limit)",
+            budget / 2
+        ));
+    }
+    for pragma in pragmas {
+        conn.execute_batch(&format!("PRAGMA {pragma}"))
+            .with_context(|| format!("{}: PRAGMA {pragma}", path.display()))?;
+        p.setting(pragma);
+    }
+    let cache: i64 = conn
+        .query_row("PRAGMA cache_size", [], |r| r.get(0))
+        .context("reading cache_size")?;
+    p.setting(format!("cache_size={cache} (negative: KiB)"));
+    p.setting(format!("insert batch={BATCH_ROWS} rows, one transaction"));
+    Ok(conn)
+}
+
+struct SqliteDb {
+    conn: Connection,
+}
+
+/// A row copied out of the reader's buffer, to wait for its batch.
+#[derive(Default)]
+struct OwnedRow {
+    seq: i64,
+    ints: [i64; 5],
+    texts: [String; 4],
+    discount_cents: Option<i64>,
+}
+
+impl OwnedRow {
+    fn set(&mut self, seq: i64, r: &RowRef<'_>) {
+        self.seq = seq;
+        self.ints = [
+            r.order_id,
+            r.customer_id,
+            r.product_id,
+            r.quantity,
+            r.price_cents,
+        ];
+        for (slot, text) in self
+            .texts
+            .iter_mut()
+            .zip([r.order_date, r.region, r.category, r.note])
+        {
+            slot.clear();
+            slot.push_str(text);
+        }
+        self.discount_cents = r.discount_cents;
+    }
+
+    /// Binds the row's 11 values from parameter `first` on, in table order.
+    fn bind(&self, st: &mut Statement<'_>, first: usize) -> rusqlite::Result<()> {
+        let [order_id, customer_id, product_id, quantity, price] = self.ints;
+        let [date, region, category, note] = &self.texts;
+        st.raw_bind_parameter(first, self.seq)?;
+        st.raw_bind_parameter(first + 1, order_id)?;
+        st.raw_bind_parameter(first + 2, date.as_str())?;
+        st.raw_bind_parameter(first + 3, customer_id)?;
+        st.raw_bind_parameter(first + 4, region.as_str())?;
+        st.raw_bind_parameter(first + 5, category.as_str())?;
+        st.raw_bind_parameter(first + 6, product_id)?;
+        st.raw_bind_parameter(first + 7, quantity)?;
+        st.raw_bind_parameter(first + 8, price)?;
+        st.raw_bind_parameter(first + 9, self.discount_cents)?;
+        st.raw_bind_parameter(first + 10, note.as_str())
+    }
+}
+
+fn insert_sql(table: &str, rows: usize) -> String {
+    let one = format!("({})", vec!["?"; db::COLUMNS.len() + 1].join(","));
+    format!("INSERT INTO {table} VALUES {}", vec![one; rows].join(","))
+}
+
+/// Executes `st` with `rows` bound.
+fn insert(st: &mut Statement<'_>, rows: &[OwnedRow]) -> anyhow::Result<()> {
+    for (i, r) in rows.iter().enumerate() {
+        r.bind(st, 1 + i * (db::COLUMNS.len() + 1))?;
+    }
+    st.raw_execute().context("INSERT")?;
+    Ok(())
+}
+
+impl Database for SqliteDb {
+    fn loaded(&mut self, key: &str) -> anyhow::Result<Option<(String, Counts)>> {
+        self.execute(
+            "CREATE TABLE IF NOT EXISTS membench_loaded (key TEXT PRIMARY KEY, tbl TEXT NOT NULL, \
+             rows_read INTEGER NOT NULL, rows_skipped INTEGER NOT NULL)",
+        )?;
+        let mut st = self
+            .conn
+            .prepare("SELECT tbl, rows_read, rows_skipped FROM membench_loaded WHERE key = ?1")?;
+        let mut rows = st.query([key])?;
+        Ok(match rows.next()? {
+            Some(r) => Some((
+                r.get(0)?,
+                Counts {
+                    read: r.get::<_, i64>(1)? as u64,
+                    skipped: r.get::<_, i64>(2)? as u64,
+                },
+            )),
+            None => None,
+        })
+    }
+
+    fn load(&mut self, p: &Params, table: &str) -> Result<Counts, RunError> {
+        self.execute(&format!("DROP TABLE IF EXISTS {table}"))?;
+        self.execute(&db::create_table_sql(table, DIALECT))?;
+        let tx = self.conn.unchecked_transaction().context("BEGIN")?;
+        let mut batch_st = tx.prepare(&insert_sql(table, BATCH_ROWS)).context("INSERT")?;
+        let mut one_st = tx.prepare(&insert_sql(table, 1)).context("INSERT")?;
+        let mut batch: Vec<OwnedRow> = (0..BATCH_ROWS).map(|_| OwnedRow::default()).collect();
+        let mut filled = 0;
+        let counts = db::load_rows(p, &mut |seq, row| {
+            batch[filled].set(seq, row);
+            filled += 1;
+            if filled == BATCH_ROWS {
+                insert(&mut batch_st, &batch)?;
+                filled = 0;
+            }
+            Ok(())
+        })?;
+        for r in &batch[..filled] {
+            insert(&mut one_st, std::slice::from_ref(r))?;
+        }
+        drop((batch_st, one_st));
+        tx.commit().context("COMMIT")?;
+        Ok(counts)
+    }
+
+    fn mark_loaded(&mut self, key: &str, table: &str, c: Counts) -> anyhow::Result<()> {
+        self.conn.execute(
+            "INSERT OR REPLACE INTO membench_loaded VALUES (?1, ?2, ?3, ?4)",
+            rusqlite::params![key, table, c.read as i64, c.skipped as i64],
+        )?;
+        Ok(())
+    }
+
+    fn execute(&mut self, sql: &str) -> anyhow::Result<()> {
+        self.conn.execute_batch(sql).with_context(|| sql.to_string())
+    }
+
+    fn needs_seq_index(&self) -> bool {
+        false
+    }
+
+    fn query(
+        &mut self,
+        sql: &str,
+        f: &mut dyn FnMut(&dyn SqlRow) -> anyhow::Result<()>,
+    ) -> anyhow::Result<()> {
+        let mut st = self.conn.prepare(sql).with_context(|| sql.to_string())?;
+        let mut rows = st.query([])?;
+        while let Some(r) = rows.next()? {
+            f(&SqliteRow(r))?;
+        }
+        Ok(())
+    }
+
+    fn drop_table(&mut self, table: &str) -> anyhow::Result<()> {
+        self.execute(&format!("DROP TABLE IF EXISTS {table}"))
+    }
+}
+
+struct SqliteRow<'a, 'b>(&'a rusqlite::Row<'b>);
+
+impl SqlRow for SqliteRow<'_, '_> {
+    fn int(&self, i: usize) -> anyhow::Result<i64> {
+        Ok(self.0.get(i)?)
+    }
+    fn opt_int(&self, i: usize) -> anyhow::Result<Option<i64>> {
+        Ok(self.0.get(i)?)
+    }
+    fn text(&self, i: usize) -> anyhow::Result<&str> {
+        Ok(self.0.get_ref(i)?.as_str()?)
+    }
+}
