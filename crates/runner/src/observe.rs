@@ -46,6 +46,8 @@ pub struct CellObserver {
     backend_pid: AtomicU32,
     /// Server bytes: the highest since the current phase started, and the highest overall.
     phase_server_peak: AtomicU64,
+    server_peak: AtomicU64,
+    backend_peak: AtomicU64,
 }
 
 /// The observer handed to strategies (a cell runs once per process).
@@ -64,6 +66,8 @@ pub static OBSERVER: CellObserver = CellObserver {
     }),
     backend_pid: AtomicU32::new(0),
     phase_server_peak: AtomicU64::new(0),
+    server_peak: AtomicU64::new(0),
+    backend_peak: AtomicU64::new(0),
 };
 
 impl CellObserver {
@@ -100,6 +104,8 @@ impl CellObserver {
             let m = s.observed.max_phase_heap.get_or_insert(0);
             *m = (*m).max(h);
         }
+        // One sample now, so that a phase shorter than the sampling interval has one too.
+        self.record_sample(sample(self.backend_pid.load(Relaxed)));
         let server = self.phase_server_peak.swap(0, Relaxed);
         s.observed.phases.push(PhaseRecord {
             name: name.to_string(),
@@ -107,6 +113,19 @@ impl CellObserver {
             peak_heap_bytes: heap,
             server_peak_rss_bytes: (server > 0).then_some(server),
         });
+    }
+}
+
+impl CellObserver {
+    /// Folds one server sample into the peaks; `true` when there was one.
+    fn record_sample(&self, s: Option<(u64, u64)>) -> bool {
+        let Some((total, backend)) = s else {
+            return false;
+        };
+        self.phase_server_peak.fetch_max(total, Relaxed);
+        self.server_peak.fetch_max(total, Relaxed);
+        self.backend_peak.fetch_max(backend, Relaxed);
+        true
     }
 }
 
@@ -149,22 +168,19 @@ impl ServerSampler {
         let ready2 = ready.clone();
         let handle = std::thread::spawn(move || {
             let t0 = Instant::now();
-            let mut peaks = (0u64, 0u64);
             ready2.wait();
             while !stop2.load(Relaxed) {
-                if let Some((total, backend)) = sample(OBSERVER.backend_pid.load(Relaxed)) {
-                    peaks = (peaks.0.max(total), peaks.1.max(backend));
-                    OBSERVER.phase_server_peak.fetch_max(total, Relaxed);
-                    if timeline.len() < timeline.capacity() {
-                        timeline.push([t0.elapsed().as_nanos() as u64, total]);
-                    }
+                let s = sample(OBSERVER.backend_pid.load(Relaxed));
+                if OBSERVER.record_sample(s) && timeline.len() < timeline.capacity() {
+                    let total = s.map_or(0, |s| s.0);
+                    timeline.push([t0.elapsed().as_nanos() as u64, total]);
                 }
                 std::thread::sleep(interval);
             }
             let step = timeline.len().div_ceil(200).max(1);
             ServerPeaks {
-                total_peak_bytes: peaks.0,
-                backend_peak_bytes: peaks.1,
+                total_peak_bytes: OBSERVER.server_peak.load(Relaxed),
+                backend_peak_bytes: OBSERVER.backend_peak.load(Relaxed),
                 timeline: timeline.iter().step_by(step).copied().collect(),
             }
         });

@@ -64,7 +64,10 @@ fn open(p: &Params, path: &std::path::Path) -> Result<Connection, RunError> {
     for pragma in pragmas {
         conn.execute_batch(&format!("PRAGMA {pragma}"))
             .with_context(|| format!("{}: PRAGMA {pragma}", path.display()))?;
-        p.setting(pragma);
+        // The cache size is reported as read back below.
+        if !pragma.starts_with("cache_size") {
+            p.setting(pragma);
+        }
     }
     let cache: i64 = conn
         .query_row("PRAGMA cache_size", [], |r| r.get(0))
@@ -127,14 +130,14 @@ impl OwnedRow {
 }
 
 fn insert_sql(table: &str, rows: usize) -> String {
-    let one = format!("({})", vec!["?"; db::COLUMNS.len() + 1].join(","));
+    let one = format!("({})", ["?"; db::ROW_VALUES].join(","));
     format!("INSERT INTO {table} VALUES {}", vec![one; rows].join(","))
 }
 
 /// Executes `st` with `rows` bound.
 fn insert(st: &mut Statement<'_>, rows: &[OwnedRow]) -> anyhow::Result<()> {
     for (i, r) in rows.iter().enumerate() {
-        r.bind(st, 1 + i * (db::COLUMNS.len() + 1))?;
+        r.bind(st, 1 + i * db::ROW_VALUES)?;
     }
     st.raw_execute().context("INSERT")?;
     Ok(())

@@ -13,26 +13,21 @@ pub mod sqlite_mem;
 use std::path::Path;
 
 use anyhow::Context;
-use membench_kernel::{Accumulator, RowRef, TOP_N, TOP_N_THRESHOLD_CENTS, Workload};
+use membench_kernel::{Accumulator, ETL_COLUMNS, RowRef, TOP_N, TOP_N_THRESHOLD_CENTS, Workload};
 
 use crate::csv_io::Counts;
 use crate::streaming::{Columns, fold_input};
 use crate::{Outcome, Output, Params, RowSink, RunError};
 
 /// The stored columns, in table order after `seq` (the row's position among the valid rows,
-/// which gives `etl` its input order).
-pub const COLUMNS: [&str; 10] = [
-    "order_id",
-    "order_date",
-    "customer_id",
-    "region",
-    "category",
-    "product_id",
-    "quantity",
-    "price_cents",
-    "discount_cents",
-    "note",
-];
+/// which gives `etl` its input order): the `etl` output's columns but the computed `net_cents`
+/// (money already in cents, a missing discount kept as NULL).
+pub fn columns() -> impl Iterator<Item = &'static str> {
+    ETL_COLUMNS.into_iter().filter(|c| *c != "net_cents")
+}
+
+/// How many values a stored row has, `seq` included.
+pub const ROW_VALUES: usize = ETL_COLUMNS.len();
 
 /// Whether a stored column is text (the others are 64-bit integers).
 pub fn is_text(column: &str) -> bool {
@@ -50,11 +45,10 @@ pub struct Dialect {
 
 /// `CREATE TABLE` for the sales rows.
 pub fn create_table_sql(table: &str, d: Dialect) -> String {
-    let cols: Vec<String> = COLUMNS
-        .iter()
+    let cols: Vec<String> = columns()
         .map(|c| {
             let ty = if is_text(c) { d.text } else { d.integer };
-            let null = if *c == "discount_cents" {
+            let null = if c == "discount_cents" {
                 ""
             } else {
                 " NOT NULL"
@@ -104,7 +98,10 @@ pub fn query_sql(table: &str, workload: Workload) -> String {
                 split("quantity * price_cents")
             )
         }
-        Workload::Etl => format!("SELECT {} FROM {table} ORDER BY seq", COLUMNS.join(", ")),
+        Workload::Etl => format!(
+            "SELECT {} FROM {table} ORDER BY seq",
+            columns().collect::<Vec<_>>().join(", ")
+        ),
     }
 }
 
@@ -256,7 +253,7 @@ fn add_group(out: &mut Output, r: &dyn SqlRow) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A stored row as the kernel's row (in [`COLUMNS`] order).
+/// A stored row as the kernel's row (in [`columns`] order).
 fn row_of(r: &dyn SqlRow) -> anyhow::Result<RowRef<'_>> {
     Ok(RowRef {
         order_id: r.int(0)?,
