@@ -1,5 +1,6 @@
 //! Every strategy on each workload (top-n, group-by, etl) and format, on a small generated file
-//! (in-process; the memory side is measured by the runner, not here).
+//! (in-process; the memory side is measured by the runner, not here). `postgres` runs when
+//! `MEMBENCH_POSTGRES_URL` names a server.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use membench_datagen::{Format, GenSpec, generate};
@@ -20,6 +21,20 @@ fn bench(c: &mut Criterion) {
             g.sample_size(10);
             g.throughput(Throughput::Bytes(out.meta.bytes));
             for s in REGISTRY {
+                // A strategy that needs a server runs only when one is given.
+                if !s.info.needs.is_empty() && std::env::var_os("MEMBENCH_POSTGRES_URL").is_none() {
+                    eprintln!(
+                        "skipping {}: needs {} (set MEMBENCH_POSTGRES_URL)",
+                        s.name(),
+                        s.info
+                            .needs
+                            .iter()
+                            .map(|r| r.describe())
+                            .collect::<Vec<_>>()
+                            .join("; ")
+                    );
+                    continue;
+                }
                 let mut p = Params::new(workload, &out.path);
                 // etl writes its output (same format as the input) next to it, each iteration.
                 p.output = Some(dir.path().join(format!("etl-output.{}", format.name())));
