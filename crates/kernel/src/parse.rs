@@ -93,7 +93,22 @@ pub fn parse_int(b: &[u8]) -> Result<i64, NumError> {
         Some(b'-') => (true, &b[1..]),
         _ => (false, b),
     };
-    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+    if digits.is_empty() {
+        return Err(NumError::Malformed);
+    }
+    // Up to 18 digits cannot overflow: one pass, no checked arithmetic.
+    if digits.len() <= 18 {
+        let mut v: i64 = 0;
+        for &c in digits {
+            let d = c.wrapping_sub(b'0');
+            if d > 9 {
+                return Err(NumError::Malformed);
+            }
+            v = v * 10 + i64::from(d);
+        }
+        return Ok(if neg { -v } else { v });
+    }
+    if !digits.iter().all(u8::is_ascii_digit) {
         return Err(NumError::Malformed);
     }
     let mut v: i64 = 0;
@@ -208,10 +223,10 @@ impl LineParser {
 
     /// Splits a line into field byte ranges. Returns whether the ranges index `self.out`
     /// (quoted path) rather than the line itself (fast path).
-    fn split(&mut self, line: &[u8]) -> bool {
+    fn split(&mut self, line: &[u8], quotes: Quotes) -> bool {
         self.ranges.clear();
-        if memchr::memchr(b'"', line).is_none() {
-            let mut start = 0;
+        let mut start = 0;
+        if quotes == Quotes::Absent {
             for i in memchr::memchr_iter(b',', line) {
                 self.ranges.push((start, i));
                 start = i + 1;
@@ -219,6 +234,21 @@ impl LineParser {
             self.ranges.push((start, line.len()));
             return false;
         }
+        // One pass over the line: commas split it until a quote sends it to the quoted path.
+        let mut quoted = false;
+        for i in memchr::memchr2_iter(b',', b'"', line) {
+            if line[i] == b'"' {
+                quoted = true;
+                break;
+            }
+            self.ranges.push((start, i));
+            start = i + 1;
+        }
+        if !quoted {
+            self.ranges.push((start, line.len()));
+            return false;
+        }
+        self.ranges.clear();
         self.rdr.reset();
         let mut input = line;
         let (mut out_pos, mut end_pos) = (0, 0);
@@ -253,7 +283,7 @@ impl LineParser {
     /// Splits a line into fields and returns them as strings, for the header.
     pub fn fields<'a>(&'a mut self, line: &'a [u8]) -> Result<Vec<&'a str>, BadRow> {
         let line = check_utf8(line)?;
-        let quoted = self.split(line.as_bytes());
+        let quoted = self.split(line.as_bytes(), Quotes::Possible);
         let src: &[u8] = if quoted { &self.out } else { line.as_bytes() };
         self.ranges
             .iter()
@@ -269,21 +299,34 @@ impl LineParser {
     pub fn parse<'a>(&'a mut self, line: &'a [u8]) -> Result<RowRef<'a>, BadRow> {
         let mut scan = Scanner::new(QuoteState::START);
         scan.find_end(line);
-        let unterminated = scan.state == QuoteState::In;
-        self.parse_framed(line, unterminated, scan.bad_quote)
+        let flags = RecordFlags {
+            unterminated: scan.state == QuoteState::In,
+            bad_quote: scan.bad_quote,
+            quotes: Quotes::of(scan.quotes),
+        };
+        self.parse_framed(line, flags)
     }
 
     /// Parses and validates one framed record (see [`crate::RecordReader`]).
     pub fn parse_record<'a>(&'a mut self, rec: &Record<'a>) -> Result<RowRef<'a>, BadRow> {
-        self.parse_framed(rec.bytes, rec.unterminated, rec.bad_quote)
+        let flags = RecordFlags {
+            unterminated: rec.unterminated,
+            bad_quote: rec.bad_quote,
+            quotes: Quotes::of(rec.quotes),
+        };
+        self.parse_framed(rec.bytes, flags)
     }
 
     fn parse_framed<'a>(
         &'a mut self,
         line: &'a [u8],
-        unterminated: bool,
-        bad_quote: bool,
+        flags: RecordFlags,
     ) -> Result<RowRef<'a>, BadRow> {
+        let RecordFlags {
+            unterminated,
+            bad_quote,
+            quotes,
+        } = flags;
         if unterminated {
             return Err(BadRow::new(
                 BadKind::UnterminatedQuote,
@@ -299,7 +342,7 @@ impl LineParser {
             ));
         }
         let line = check_utf8(line)?;
-        let quoted = self.split(line.as_bytes());
+        let quoted = self.split(line.as_bytes(), quotes);
         if self.ranges.len() != self.n_fields {
             return Err(BadRow::new(
                 BadKind::FieldCount,
@@ -314,9 +357,15 @@ impl LineParser {
         let r = &self.ranges;
         let at = &self.layout;
         let field = |i: usize| &src[r[at[i]].0..r[at[i]].1];
-        // Field boundaries are ASCII commas/quotes, so every field of a valid UTF-8 line is
-        // valid UTF-8 too.
-        let text = |i: usize| std::str::from_utf8(field(i)).unwrap_or_default();
+        // Field boundaries are ASCII commas/quotes, and unquoting removes only ASCII quotes, so
+        // every field of a line that passed `check_utf8` is valid UTF-8 too: it is not checked
+        // again (that was a second pass over most of the line).
+        let text = |i: usize| {
+            let f = field(i);
+            debug_assert!(std::str::from_utf8(f).is_ok());
+            // SAFETY: a slice of valid UTF-8 between ASCII bytes (see above).
+            unsafe { std::str::from_utf8_unchecked(f) }
+        };
         let num_error = |i: usize, e: NumError, what: &str| match e {
             NumError::Malformed => BadRow::new(
                 BadKind::NotANumber,
@@ -360,7 +409,37 @@ impl LineParser {
     }
 }
 
+/// Whether a record may hold quotes (its framing saw none: it splits on commas alone).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Quotes {
+    Absent,
+    Possible,
+}
+
+impl Quotes {
+    fn of(seen: bool) -> Quotes {
+        if seen {
+            Quotes::Possible
+        } else {
+            Quotes::Absent
+        }
+    }
+}
+
+/// What framing found out about a record.
+#[derive(Clone, Copy, Debug)]
+struct RecordFlags {
+    unterminated: bool,
+    bad_quote: bool,
+    quotes: Quotes,
+}
+
 fn check_utf8(line: &[u8]) -> Result<&str, BadRow> {
+    // Most lines are ASCII: one vectorised check, then the full validation only for the rest.
+    if line.is_ascii() {
+        // SAFETY: ASCII is valid UTF-8.
+        return Ok(unsafe { std::str::from_utf8_unchecked(line) });
+    }
     std::str::from_utf8(line).map_err(|e| {
         BadRow::new(
             BadKind::InvalidUtf8,

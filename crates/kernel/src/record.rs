@@ -70,6 +70,8 @@ pub struct Scanner {
     /// A quote inside an unquoted field, or text after a closing quote, was seen (RFC 4180
     /// forbids both; lenient readers differ on what they mean).
     pub bad_quote: bool,
+    /// A quote was seen at all (a record without one splits on commas alone).
+    pub quotes: bool,
 }
 
 impl Scanner {
@@ -80,6 +82,7 @@ impl Scanner {
             quoted_newlines: 0,
             commas: None,
             bad_quote: false,
+            quotes: false,
         }
     }
 
@@ -137,6 +140,7 @@ impl Scanner {
             self.quoted_newlines += 1;
             return false;
         }
+        self.quotes = true;
         if self.state
             == (QuoteState::Out {
                 at_field_start: false,
@@ -174,6 +178,8 @@ pub struct Record<'a> {
     pub unterminated: bool,
     /// It holds a quote inside an unquoted field, or text after a closing quote.
     pub bad_quote: bool,
+    /// It holds a quote at all (without one, its fields are split on commas alone).
+    pub quotes: bool,
 }
 
 /// Why a record could not be read.
@@ -326,6 +332,7 @@ impl<R: BufRead> RecordReader<R> {
                 bytes: &self.buf[..end],
                 unterminated: !ended && scanner.state == QuoteState::In,
                 bad_quote: scanner.bad_quote,
+                quotes: scanner.quotes,
             }));
         }
     }
