@@ -135,7 +135,8 @@ pub fn parse_i64(b: &[u8]) -> Option<i64> {
 /// Parses a decimal with at most two fractional digits into exact cents (`"12.3"` → 1230),
 /// with checked arithmetic.
 pub fn parse_money(b: &[u8]) -> Result<i64, NumError> {
-    let (int_part, frac) = match memchr::memchr(b'.', b) {
+    // Money fields are short: a plain search beats setting up a vectorised one.
+    let (int_part, frac) = match b.iter().position(|&c| c == b'.') {
         Some(i) => (&b[..i], &b[i + 1..]),
         None => (b, &b[..0]),
     };
@@ -225,8 +226,8 @@ impl LineParser {
     /// (quoted path) rather than the line itself (fast path).
     fn split(&mut self, line: &[u8], quotes: Quotes) -> bool {
         self.ranges.clear();
-        let mut start = 0;
         if quotes == Quotes::Absent {
+            let mut start = 0;
             for i in memchr::memchr_iter(b',', line) {
                 self.ranges.push((start, i));
                 start = i + 1;
@@ -234,18 +235,9 @@ impl LineParser {
             self.ranges.push((start, line.len()));
             return false;
         }
-        // One pass over the line: commas split it until a quote sends it to the quoted path.
-        let mut quoted = false;
-        for i in memchr::memchr2_iter(b',', b'"', line) {
-            if line[i] == b'"' {
-                quoted = true;
-                break;
-            }
-            self.ranges.push((start, i));
-            start = i + 1;
-        }
-        if !quoted {
-            self.ranges.push((start, line.len()));
+        // Quoted fields without escaped quotes need no unquoting: their ranges are the text
+        // between the quotes, in the line itself.
+        if split_simply_quoted(line, &mut self.ranges) {
             return false;
         }
         self.ranges.clear();
@@ -341,8 +333,21 @@ impl LineParser {
                     .into(),
             ));
         }
-        let line = check_utf8(line)?;
-        let quoted = self.split(line.as_bytes(), quotes);
+        let quoted = match quotes {
+            // One pass finds the commas and whether the line is ASCII; only a line that is not
+            // is validated as UTF-8 (before its field count, as on the quoted path).
+            Quotes::Absent => {
+                self.ranges.clear();
+                if !split_plain(line, &mut self.ranges) {
+                    check_utf8(line)?;
+                }
+                false
+            }
+            Quotes::Possible => {
+                check_utf8(line)?;
+                self.split(line, quotes)
+            }
+        };
         if self.ranges.len() != self.n_fields {
             return Err(BadRow::new(
                 BadKind::FieldCount,
@@ -353,7 +358,7 @@ impl LineParser {
                 ),
             ));
         }
-        let src: &'a [u8] = if quoted { &self.out } else { line.as_bytes() };
+        let src: &'a [u8] = if quoted { &self.out } else { line };
         let r = &self.ranges;
         let at = &self.layout;
         let field = |i: usize| &src[r[at[i]].0..r[at[i]].1];
@@ -406,6 +411,88 @@ impl LineParser {
             discount_cents,
             note: text(9),
         })
+    }
+}
+
+/// Splits a line without quotes on its commas into `ranges`; returns whether it is all ASCII.
+/// One pass of 16-byte compares (SSE2, always present on x86-64): a comma mask whose set bits
+/// are the separators, and the high bits for the ASCII check.
+fn split_plain(line: &[u8], ranges: &mut Vec<(usize, usize)>) -> bool {
+    let mut start = 0;
+    let mut i = 0;
+    // High bits seen, kept in a general register (a vector accumulator is spilled around the
+    // pushes).
+    let mut high = 0u32;
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{
+            __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_set1_epi8,
+        };
+        // SAFETY: SSE2 is part of x86-64; every load reads 16 bytes inside `line`.
+        unsafe {
+            let comma = _mm_set1_epi8(b',' as i8);
+            while i + 16 <= line.len() {
+                let v = _mm_loadu_si128(line.as_ptr().add(i).cast::<__m128i>());
+                high |= _mm_movemask_epi8(v) as u32;
+                let mut m = _mm_movemask_epi8(_mm_cmpeq_epi8(v, comma)) as u32;
+                while m != 0 {
+                    let j = i + m.trailing_zeros() as usize;
+                    ranges.push((start, j));
+                    start = j + 1;
+                    m &= m - 1;
+                }
+                i += 16;
+            }
+        }
+    }
+    for (j, &b) in line.iter().enumerate().skip(i) {
+        high |= u32::from(b & 0x80);
+        if b == b',' {
+            ranges.push((start, j));
+            start = j + 1;
+        }
+    }
+    ranges.push((start, line.len()));
+    high == 0
+}
+
+/// Splits a line whose quoted fields hold no escaped quote (`""`) into `ranges`, each quoted
+/// field's range being the text between its quotes (what unquoting would give). Returns `false`
+/// — `ranges` then partly filled — for anything else: an escaped quote, a quote inside an
+/// unquoted field, text after a closing quote, or a quote left open; the general reader
+/// handles those.
+fn split_simply_quoted(line: &[u8], ranges: &mut Vec<(usize, usize)>) -> bool {
+    let n = line.len();
+    let mut i = 0;
+    loop {
+        if line.get(i) == Some(&b'"') {
+            let Some(k) = memchr::memchr(b'"', &line[i + 1..]) else {
+                return false;
+            };
+            let close = i + 1 + k;
+            ranges.push((i + 1, close));
+            match line.get(close + 1) {
+                None => return true,
+                Some(b',') => i = close + 2,
+                Some(_) => return false,
+            }
+            if i == n {
+                ranges.push((n, n));
+                return true;
+            }
+            continue;
+        }
+        match memchr::memchr2(b',', b'"', &line[i..]) {
+            Some(k) if line[i + k] == b',' => {
+                ranges.push((i, i + k));
+                i += k + 1;
+            }
+            Some(_) => return false,
+            None => {
+                ranges.push((i, n));
+                return true;
+            }
+        }
     }
 }
 
