@@ -124,17 +124,29 @@ pub fn ranges(path: &Path, pieces: &[(u64, u64)], threads: usize) -> Result<Vec<
     Ok(out)
 }
 
-/// Folds the records that *start* in `range`. Returns the counts, and how many physical lines
-/// those records hold (so that the caller can turn local line numbers into file line numbers).
+/// What folding one range did.
+#[derive(Debug)]
+pub struct Folded {
+    pub result: Result<Counts, RunError>,
+    /// Physical lines of the records folded (to turn local line numbers into file ones).
+    pub lines: u64,
+    /// Where its first record started, and where the record after its last one starts.
+    pub first: u64,
+    pub next: u64,
+}
+
+/// Folds the records that *start* in `range`. Returns the counts, how many physical lines
+/// those records hold (so that the caller can turn local line numbers into file line numbers),
+/// and where the range's records began and ended.
 pub fn fold_range(
     p: &Params,
     span: &CsvSpan,
     range: Range,
     sink: &mut (impl RowSink + ?Sized),
-) -> (Result<Counts, RunError>, u64) {
+) -> Folded {
     let path = &p.input;
-    let mut lines = 0;
-    let r = (|| -> Result<Counts, RunError> {
+    let (mut lines, mut first, mut next) = (0, range.start, range.start);
+    let result = (|| -> Result<Counts, RunError> {
         let mut file =
             File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
         let at_record_start = range.start == span.data_start
@@ -150,13 +162,41 @@ pub fn fold_range(
             // The rest of a record that started in an earlier range.
             reader.skip_to_record_start(range.entry).context("read")?;
         }
+        first = reader.position();
         let mut parser = LineParser::new();
         parser.set_layout(&span.layout);
         let r = fold_all(path, &mut reader, &mut parser, p.on_bad_row, sink);
         lines = reader.lines_read();
+        next = reader.position();
         r
     })();
-    (r, lines)
+    Folded {
+        result,
+        lines,
+        first,
+        next,
+    }
+}
+
+/// Ranges that *assume* each cut falls outside quotes (no first pass over the file). Only the
+/// first range's start state is known; [`speculation_held`] says afterwards whether the others
+/// began on the record boundaries the exact method ([`ranges`]) would have found.
+pub fn speculative_ranges(pieces: &[(u64, u64)]) -> Vec<Range> {
+    pieces
+        .iter()
+        .map(|&(start, end)| Range {
+            start,
+            end,
+            entry: QuoteState::START,
+        })
+        .collect()
+}
+
+/// Whether every range after the first began where the one before it ended: then each began
+/// on a true record boundary (by induction from the first, which did) and folded exactly what
+/// the exact method would have.
+pub fn speculation_held(folds: &[(u64, u64)]) -> bool {
+    folds.windows(2).all(|w| w[0].1 == w[1].0)
 }
 
 fn byte_before(file: &mut File, pos: u64) -> Result<u8, RunError> {
@@ -175,5 +215,65 @@ pub fn rebase(e: RunError, line_base: u64) -> RunError {
             reason,
         }) => InputError::at_line(path, line_base + l, reason).into(),
         other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use membench_kernel::Workload;
+
+    /// Folds `text` in two ranges cut at `cut` bytes into the data, speculatively; returns
+    /// whether the speculation held and the rows each range read (a range that began
+    /// mid-record may have failed: its result only counts when the speculation held).
+    fn speculate(text: &str, cut_at: u64) -> (bool, Vec<Result<u64, RunError>>) {
+        let path = std::env::temp_dir().join(format!(
+            "membench-speculate-{}-{cut_at}.csv",
+            std::process::id()
+        ));
+        std::fs::write(&path, text).unwrap();
+        let p = Params::new(Workload::GroupBy, &path);
+        let span = csv_span(&p).unwrap();
+        let mid = span.data_start + cut_at;
+        let ranges = speculative_ranges(&[(span.data_start, mid), (mid, span.len)]);
+        let folds: Vec<Folded> = ranges
+            .iter()
+            .map(|&r| {
+                fold_range(
+                    &p,
+                    &span,
+                    r,
+                    &mut membench_kernel::Accumulator::new(p.workload),
+                )
+            })
+            .collect();
+        std::fs::remove_file(&path).unwrap();
+        let bounds: Vec<(u64, u64)> = folds.iter().map(|f| (f.first, f.next)).collect();
+        let rows = folds
+            .into_iter()
+            .map(|f| f.result.map(|c| c.read))
+            .collect();
+        (speculation_held(&bounds), rows)
+    }
+
+    const HEADER: &str =
+        "order_id,order_date,customer_id,region,category,product_id,quantity,price,discount,note\n";
+
+    #[test]
+    fn a_cut_outside_quotes_holds_and_one_inside_a_quoted_line_feed_does_not() {
+        let row = |id: u32, note: &str| format!("{id},2024-01-01,1,north,books,2,3,4.00,,{note}\n");
+        let plain = format!("{HEADER}{}{}", row(1, "a"), row(2, "b"));
+        // Any cut in a plain file lands the second range on the next record boundary.
+        for cut in [1, 10, 30] {
+            let (held, rows) = speculate(&plain, cut);
+            assert!(held, "cut {cut}");
+            assert_eq!(rows.into_iter().map(Result::unwrap).sum::<u64>(), 2);
+        }
+        // A cut just after a quoted line feed: assuming "outside quotes" starts the second
+        // range mid-record, which the boundary check catches.
+        let quoted = format!("{HEADER}{}{}", row(1, "\"x\ny,\nz\""), row(2, "b"));
+        let inside = quoted[HEADER.len()..].find("y,").unwrap() as u64;
+        let (held, _) = speculate(&quoted, inside);
+        assert!(!held);
     }
 }

@@ -15,7 +15,9 @@ use membench_kernel::Accumulator;
 use rayon::prelude::*;
 
 use crate::csv_io::Counts;
-use crate::csv_split::{CsvSpan, Range, csv_span, cut, fold_range, ranges, rebase};
+use crate::csv_split::{
+    CsvSpan, Range, csv_span, cut, fold_range, ranges, rebase, speculation_held, speculative_ranges,
+};
 use crate::etl_out::{EtlBatch, EtlEncoder};
 use crate::parquet_io::{fold_frame, read_slice, row_groups};
 use crate::pipeline::ordered;
@@ -29,6 +31,9 @@ struct Part {
     counts: Counts,
     lines: u64,
     error: Option<RunError>,
+    /// Where the range's first record began, and where the next range's should.
+    first: u64,
+    next: u64,
 }
 
 impl Strategy for Parallel {
@@ -52,24 +57,17 @@ fn run_csv(p: &Params) -> Result<Outcome, RunError> {
     let span = csv_span(p)?;
     let workers = p.threads.max(1) as u64;
     let size = (span.len - span.data_start).div_ceil(workers).max(1);
-    let ranges = ranges(path, &cut(span.data_start, span.len, size), p.threads)?;
-    let parts: Vec<Part> = ranges
-        .par_iter()
-        .map(|&range| {
-            let mut acc = Accumulator::new(p.workload);
-            let (r, lines) = fold_range(p, &span, range, &mut acc);
-            let (counts, error) = match r {
-                Ok(c) => (c, None),
-                Err(e) => (Counts::default(), Some(e)),
-            };
-            Part {
-                acc,
-                counts,
-                lines,
-                error,
-            }
-        })
-        .collect();
+    let pieces = cut(span.data_start, span.len, size);
+    // First assume no cut falls inside a quoted field (no pass over the file to find out); if
+    // a range did not begin where the one before it ended, redo them all from the exact start
+    // states.
+    let parts = fold_ranges(p, &span, &speculative_ranges(&pieces));
+    let bounds: Vec<(u64, u64)> = parts.iter().map(|x| (x.first, x.next)).collect();
+    let parts = if speculation_held(&bounds) {
+        parts
+    } else {
+        fold_ranges(p, &span, &ranges(path, &pieces, p.threads)?)
+    };
     let mut acc = Accumulator::new(p.workload);
     let mut counts = Counts::default();
     // After the header's lines, each range's local line numbers follow the lines of earlier
@@ -84,6 +82,29 @@ fn run_csv(p: &Params) -> Result<Outcome, RunError> {
         acc.merge(part.acc);
     }
     Output::Fold(acc).finish(path, counts)
+}
+
+/// Folds each range on the worker pool.
+fn fold_ranges(p: &Params, span: &CsvSpan, ranges: &[Range]) -> Vec<Part> {
+    ranges
+        .par_iter()
+        .map(|&range| {
+            let mut acc = Accumulator::new(p.workload);
+            let f = fold_range(p, span, range, &mut acc);
+            let (counts, error) = match f.result {
+                Ok(c) => (c, None),
+                Err(e) => (Counts::default(), Some(e)),
+            };
+            Part {
+                acc,
+                counts,
+                lines: f.lines,
+                error,
+                first: f.first,
+                next: f.next,
+            }
+        })
+        .collect()
 }
 
 /// Row groups are handed out one at a time to `--threads` plain scoped threads. Not rayon tasks:
@@ -184,7 +205,8 @@ fn run_etl(p: &Params) -> Result<Outcome, RunError> {
         let mut enc = EtlEncoder::new(out_format);
         let (counts, lines) = match (units[i], &span) {
             (Unit::Bytes(range), Some(span)) => {
-                let (r, lines) = fold_range(p, span, range, &mut enc);
+                let f = fold_range(p, span, range, &mut enc);
+            let (r, lines) = (f.result, f.lines);
                 (r?, lines)
             }
             (Unit::RowGroup(offset, len), _) => {
