@@ -300,6 +300,7 @@ impl LineParser {
     }
 
     /// Parses and validates one framed record (see [`crate::RecordReader`]).
+    #[inline]
     pub fn parse_record<'a>(&'a mut self, rec: &Record<'a>) -> Result<RowRef<'a>, BadRow> {
         let flags = RecordFlags {
             unterminated: rec.unterminated,
