@@ -131,10 +131,7 @@ fn push_row(out: &mut Vec<u8>, seq: i64, r: &RowRef<'_>) -> anyhow::Result<()> {
 
 impl Database for PgDb {
     fn loaded(&mut self, key: &str) -> anyhow::Result<Option<(String, Counts)>> {
-        self.execute(
-            "CREATE TABLE IF NOT EXISTS membench_loaded (key text PRIMARY KEY, tbl text NOT NULL, \
-             rows_read bigint NOT NULL, rows_skipped bigint NOT NULL)",
-        )?;
+        self.execute(&db::loaded_table_sql(DIALECT))?;
         let row = self.client.query_opt(
             "SELECT tbl, rows_read, rows_skipped FROM membench_loaded WHERE key = $1",
             &[&key],

@@ -145,10 +145,7 @@ fn insert(st: &mut Statement<'_>, rows: &[OwnedRow]) -> anyhow::Result<()> {
 
 impl Database for SqliteDb {
     fn loaded(&mut self, key: &str) -> anyhow::Result<Option<(String, Counts)>> {
-        self.execute(
-            "CREATE TABLE IF NOT EXISTS membench_loaded (key TEXT PRIMARY KEY, tbl TEXT NOT NULL, \
-             rows_read INTEGER NOT NULL, rows_skipped INTEGER NOT NULL)",
-        )?;
+        self.execute(&db::loaded_table_sql(DIALECT))?;
         let mut st = self
             .conn
             .prepare("SELECT tbl, rows_read, rows_skipped FROM membench_loaded WHERE key = ?1")?;

@@ -59,6 +59,16 @@ pub fn create_table_sql(table: &str, d: Dialect) -> String {
     format!("CREATE TABLE {table} (seq {}, {})", d.seq, cols.join(", "))
 }
 
+/// The table of inputs already loaded (`--db-reuse`): key, table, counts.
+pub fn loaded_table_sql(d: Dialect) -> String {
+    format!(
+        "CREATE TABLE IF NOT EXISTS membench_loaded (key {t} PRIMARY KEY, tbl {t} NOT NULL, \
+         rows_read {i} NOT NULL, rows_skipped {i} NOT NULL)",
+        t = d.text,
+        i = d.integer
+    )
+}
+
 /// The indexes that help `workload` (seed 003): an expression index in ranking order for
 /// `top-n` (the query reads the first 100 entries), a covering index for `group-by` (groups in
 /// index order, no table access). `etl` reads in `seq` order: `seq_index` says whether the
