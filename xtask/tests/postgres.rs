@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use membench_harness::postgres::{Cluster, ClusterConfig, find_bin_dir};
 
-/// The debug runner and generator that `cargo test --workspace` built next to this test.
+/// The runner and generator that `cargo test --release --workspace` built next to this test.
 fn bin_dir() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
     exe.parent().unwrap().parent().unwrap().to_path_buf()

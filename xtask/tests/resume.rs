@@ -5,14 +5,14 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-/// The debug runner and generator that `cargo test --workspace` built next to this test.
+/// The runner and generator that `cargo test --release --workspace` built next to this test.
 fn bin_dir() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
     let dir = exe.parent().unwrap().parent().unwrap().to_path_buf();
     for b in ["membench-runner", "membench-runner-sys", "membench-gen"] {
         assert!(
             dir.join(b).exists(),
-            "{} missing: run the tests with `cargo test --workspace`",
+            "{} missing: run the tests with `cargo test --release --workspace --all-features`",
             dir.join(b).display()
         );
     }
