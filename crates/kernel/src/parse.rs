@@ -222,19 +222,11 @@ impl LineParser {
         self.n_fields = layout.n_fields;
     }
 
-    /// Splits a line into field byte ranges. Returns whether the ranges index `self.out`
-    /// (quoted path) rather than the line itself (fast path).
-    fn split(&mut self, line: &[u8], quotes: Quotes) -> bool {
+    /// Splits a line that may hold quotes into field byte ranges (a line known to hold none
+    /// goes through [`split_plain`]). Returns whether the ranges index `self.out` (unquoted by
+    /// csv_core) rather than the line itself.
+    fn split(&mut self, line: &[u8]) -> bool {
         self.ranges.clear();
-        if quotes == Quotes::Absent {
-            let mut start = 0;
-            for i in memchr::memchr_iter(b',', line) {
-                self.ranges.push((start, i));
-                start = i + 1;
-            }
-            self.ranges.push((start, line.len()));
-            return false;
-        }
         // Quoted fields without escaped quotes need no unquoting: their ranges are the text
         // between the quotes, in the line itself.
         if split_simply_quoted(line, &mut self.ranges) {
@@ -275,7 +267,7 @@ impl LineParser {
     /// Splits a line into fields and returns them as strings, for the header.
     pub fn fields<'a>(&'a mut self, line: &'a [u8]) -> Result<Vec<&'a str>, BadRow> {
         let line = check_utf8(line)?;
-        let quoted = self.split(line.as_bytes(), Quotes::Possible);
+        let quoted = self.split(line.as_bytes());
         let src: &[u8] = if quoted { &self.out } else { line.as_bytes() };
         self.ranges
             .iter()
@@ -346,7 +338,7 @@ impl LineParser {
             }
             Quotes::Possible => {
                 check_utf8(line)?;
-                self.split(line, quotes)
+                self.split(line)
             }
         };
         if self.ranges.len() != self.n_fields {

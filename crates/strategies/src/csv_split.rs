@@ -3,9 +3,12 @@
 //! each range start, never guessed from "the next line feed" (a quoted field may hold line
 //! feeds).
 //!
-//! The quote state at each range start comes from a first pass over the ranges in parallel:
-//! each range's scan gives its end state for every state it could start in (four), and a
-//! sequential composition of those small tables gives every range's true start state.
+//! `parallel` first speculates: each range assumes its cut falls outside quotes, and afterwards
+//! [`speculation_held`] checks that every range began where the one before it ended, which
+//! proves the records are the exact ones. Only when it did not does the exact method run: the
+//! quote state at each range start comes from a first pass over the ranges in parallel: each
+//! range's scan gives its end state for every state it could start in (four), and a sequential
+//! composition of those small tables gives every range's true start state.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
