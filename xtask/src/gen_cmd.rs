@@ -7,9 +7,16 @@ use clap::Args;
 
 use crate::util::{bin, binaries};
 
-/// Generate deterministic `sales` datasets (CSV, Parquet) with `*.meta.json` sidecars.
+/// Generate deterministic datasets (CSV, Parquet) with `*.meta.json` sidecars: `sales` files,
+/// or with `--schema orders` the two tables of the join workload (`orders`, `order_items`).
 #[derive(Args, Debug)]
 pub struct GenArgs {
+    /// Schema: sales, or orders (two related files; sizes count orders).
+    #[arg(long, default_value = "sales")]
+    pub schema: String,
+    /// orders: write the items in shuffled order instead of `order_id` order.
+    #[arg(long)]
+    pub shuffle_items: bool,
     /// Row counts, comma-separated (e.g. 100k,1m,50m).
     #[arg(long, default_value = "1m", conflicts_with = "size")]
     pub rows: String,
@@ -70,6 +77,10 @@ pub fn run(a: GenArgs) -> Result<()> {
     }
     if a.messy {
         cmd.arg("--messy");
+    }
+    cmd.args(["--schema", &a.schema]);
+    if a.shuffle_items {
+        cmd.arg("--shuffle-items");
     }
     let status = cmd.status().context("running membench-gen")?;
     if !status.success() {

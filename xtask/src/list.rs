@@ -20,17 +20,18 @@ pub struct ListArgs {
 /// The README's strategy table, from the registry metadata (a tidy test keeps them equal).
 pub fn markdown_table() -> String {
     let mut t = String::from(
-        "| strategy | how it reads | memory on CSV | memory on Parquet | `--on-bad-row skip` | engine | \
-         needs (by default in `run`?) |\n\
-         |---|---|---|---|---|---|---|\n",
+        "| strategy | how it reads | memory on CSV | memory on Parquet | memory in `join` | \
+         `--on-bad-row skip` | engine | needs (by default in `run`?) |\n\
+         |---|---|---|---|---|---|---|---|\n",
     );
     for s in STRATEGIES {
         t.push_str(&format!(
-            "| `{}` | {} | {} | {} | {} | {} | {} |\n",
+            "| `{}` | {} | {} | {} | {} | {} | {} | {} |\n",
             s.name,
             s.description,
-            s.growth.csv.name(),
-            s.growth.parquet.name(),
+            growth_name(s, "top-n", Format::Csv),
+            growth_name(s, "top-n", Format::Parquet),
+            growth_name(s, "join", Format::Csv),
             if s.skip == Skip::Counts {
                 "counts"
             } else {
@@ -65,6 +66,10 @@ fn workload_text(w: Workload) -> &'static str {
             "clean every row (trim, lowercase, cents, net total), write it in input order; \
              answer: rows written and the output's sha256"
         }
+        Workload::Join => {
+            "orders ⋈ order_items on order_id, orders with order_date in --dates (default 2023): \
+             per item category, joined items, sum of quantity, sum of quantity × price (inner join)"
+        }
     }
 }
 
@@ -87,15 +92,16 @@ pub fn run(a: ListArgs) -> Result<()> {
         return Ok(());
     }
     println!(
-        "strategies:\n  {:<16} {:<9} {:<9} {:<6} {:<7} description",
-        "name", "csv", "parquet", "skip", "engine"
+        "strategies:\n  {:<16} {:<9} {:<9} {:<9} {:<6} {:<7} description",
+        "name", "csv", "parquet", "join", "skip", "engine"
     );
     for s in STRATEGIES {
         println!(
-            "  {:<16} {:<9} {:<9} {:<6} {:<7} {}{}",
+            "  {:<16} {:<9} {:<9} {:<9} {:<6} {:<7} {}{}",
             s.name,
-            s.growth.csv.name(),
-            s.growth.parquet.name(),
+            growth_name(s, "top-n", Format::Csv),
+            growth_name(s, "top-n", Format::Parquet),
+            growth_name(s, "join", Format::Csv),
             if s.skip == Skip::Counts { "yes" } else { "no" },
             format!("{:?}", s.engine).to_lowercase(),
             s.description,
@@ -109,11 +115,23 @@ pub fn run(a: ListArgs) -> Result<()> {
             println!("  {:<16} needs {}", "", r.describe());
         }
     }
-    println!("  (csv / parquet: declared memory growth, checked by `cargo xtask check`)");
+    println!(
+        "  (csv / parquet: declared memory growth of the sales workloads, join: of the join; \
+         checked by `cargo xtask check`; `-`: does not do it)"
+    );
     println!("workloads:");
     for w in Workload::ALL {
         println!("  {:<16} {}", w.name(), workload_text(w));
     }
     println!("formats: csv, parquet");
     Ok(())
+}
+
+/// A strategy's declared growth for `workload` on `format`, or `-` when it does not do it.
+fn growth_name(
+    s: &membench_protocol::StrategyInfo,
+    workload: &str,
+    format: Format,
+) -> &'static str {
+    s.growth.of(workload, format).map_or("-", |g| g.name())
 }

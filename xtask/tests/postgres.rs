@@ -67,7 +67,9 @@ fn a_killed_run_leaves_no_server_and_resumes() {
     pg_bin();
     let tmp = tempfile::tempdir().unwrap();
     let (out, data) = (tmp.path().join("run"), tmp.path().join("datasets"));
+    let sales = ["--workload", "top-n,group-by,etl"];
     let mut child = xtask(&["--repeat", "5", "--out", out.to_str().unwrap()], &data)
+        .args(sales)
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
@@ -112,6 +114,7 @@ fn a_killed_run_leaves_no_server_and_resumes() {
     assert!(at_kill < 3 * 5 * 2, "finished before the kill");
 
     let status = xtask(&["--repeat", "5", "--resume", out.to_str().unwrap()], &data)
+        .args(sales)
         .stderr(Stdio::null())
         .status()
         .unwrap();

@@ -61,8 +61,14 @@ fn list_json_has_every_strategy_with_growth_per_format() {
         assert_eq!(s["name"], info.name);
         for f in membench_protocol::Format::ALL {
             assert_eq!(
-                s["growth"][f.name()],
-                info.growth.of(f).name(),
+                s["growth"]["sales"][f.name()].as_str(),
+                info.growth.of("top-n", f).map(|g| g.name()),
+                "{}",
+                info.name
+            );
+            assert_eq!(
+                s["growth"]["join"].as_str(),
+                info.growth.of("join", f).map(|g| g.name()),
                 "{}",
                 info.name
             );

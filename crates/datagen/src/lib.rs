@@ -18,15 +18,17 @@
 //! ```
 
 mod csv_out;
+mod orders;
 mod parquet_out;
 mod rows;
 mod spec;
 
+pub use orders::{STATUSES, generate_orders};
 pub use rows::{BAD_KINDS, CATEGORIES, REGIONS};
 pub use spec::{
-    Format, GenOutput, GenSpec, Meta, ParquetCompressionName, file_name, generate,
+    DataSchema, Format, GenOutput, GenSpec, Meta, ParquetCompressionName, file_name, generate,
     parse_compression, parse_count, parse_format, parse_size, read_meta, rows_for_bytes,
-    rows_label,
+    rows_label, table_file_name,
 };
 
 /// Version of the generator's output; part of every sidecar. Bump when bytes change (2: bad-row

@@ -75,6 +75,16 @@ pub(crate) fn frame(
     )
 }
 
+/// The spec's Parquet codec.
+pub(crate) fn codec(spec: &GenSpec) -> ParquetCompression {
+    match spec.compression {
+        ParquetCompressionName::Uncompressed => ParquetCompression::Uncompressed,
+        ParquetCompressionName::Snappy => ParquetCompression::Snappy,
+        ParquetCompressionName::Zstd => ParquetCompression::Zstd(None),
+        ParquetCompressionName::Lz4 => ParquetCompression::Lz4Raw,
+    }
+}
+
 pub(crate) fn write_parquet(
     spec: &GenSpec,
     tmp: &Path,
@@ -83,12 +93,7 @@ pub(crate) fn write_parquet(
     let dates = date_table();
     let file = File::create(tmp).with_context(|| format!("creating {}", tmp.display()))?;
     let mut sink = HashingWriter::new(BufWriter::with_capacity(1 << 20, file));
-    let compression = match spec.compression {
-        ParquetCompressionName::Uncompressed => ParquetCompression::Uncompressed,
-        ParquetCompressionName::Snappy => ParquetCompression::Snappy,
-        ParquetCompressionName::Zstd => ParquetCompression::Zstd(None),
-        ParquetCompressionName::Lz4 => ParquetCompression::Lz4Raw,
-    };
+    let compression = codec(spec);
     let rg = spec.row_group_rows as u64;
     {
         let first = frame(spec, &dates, 0, rg.min(spec.rows))?;

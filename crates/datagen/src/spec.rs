@@ -8,7 +8,7 @@ use anyhow::{Context, Result, bail};
 
 use crate::{AVG_ROW_BYTES, GENERATOR_VERSION};
 
-pub use membench_protocol::{Format, GenSpec, ParquetCompressionName, Sidecar as Meta};
+pub use membench_protocol::{DataSchema, Format, GenSpec, ParquetCompressionName, Sidecar as Meta};
 
 /// Parses `csv` or `parquet`.
 pub fn parse_format(s: &str) -> Result<Format> {
@@ -63,7 +63,15 @@ pub fn rows_for_bytes(bytes: u64) -> u64 {
 
 /// The dataset's file name: schema, size, seed and any non-default option.
 pub fn file_name(spec: &GenSpec, format: Format) -> String {
-    let mut name = format!("sales-{}-s{}", rows_label(spec.rows), spec.seed);
+    table_file_name("sales", spec, format)
+}
+
+/// The file name of table `table` (`sales`, `orders`, `order_items`) of a dataset.
+pub fn table_file_name(table: &str, spec: &GenSpec, format: Format) -> String {
+    let mut name = format!("{table}-{}-s{}", rows_label(spec.rows), spec.seed);
+    if spec.shuffle_items {
+        name.push_str("-shuffled");
+    }
     if spec.bad_row_rate > 0.0 {
         name.push_str(&format!("-bad{}", spec.bad_row_rate));
     }
@@ -83,6 +91,12 @@ pub fn file_name(spec: &GenSpec, format: Format) -> String {
 }
 
 fn check(spec: &GenSpec, format: Format) -> Result<()> {
+    if spec.schema == DataSchema::Orders && (spec.bad_row_rate > 0.0 || spec.messy) {
+        bail!("--bad-row-rate and --messy apply to the sales schema only");
+    }
+    if spec.schema == DataSchema::Sales && spec.shuffle_items {
+        bail!("--shuffle-items applies to the orders schema only");
+    }
     if !(0.0..=1.0).contains(&spec.bad_row_rate) {
         bail!(
             "--bad-row-rate must be between 0 and 1, got {}",
@@ -113,7 +127,8 @@ fn meta_path(data: &Path) -> PathBuf {
 }
 
 /// Generates `spec` as `format` into `dir` (or reuses a matching file unless `force`).
-/// `progress` is called with the number of rows written so far.
+/// `progress` is called with the number of rows written so far. For the `orders` schema, use
+/// [`crate::generate_orders`].
 pub fn generate(
     spec: &GenSpec,
     format: Format,
@@ -122,13 +137,53 @@ pub fn generate(
     progress: &mut dyn FnMut(u64),
 ) -> Result<GenOutput> {
     check(spec, format)?;
-    fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let path = dir.join(file_name(spec, format));
+    if spec.schema != DataSchema::Sales {
+        bail!("generate() writes the sales schema; generate_orders() writes the orders tables");
+    }
+    let file = Target {
+        dir,
+        name: file_name(spec, format),
+        table: "sales",
+        rows: spec.rows,
+        pair: None,
+    };
+    write_dataset(&file, spec, format, force, &mut |tmp| match format {
+        Format::Csv => crate::csv_out::write_csv(spec, tmp, progress),
+        Format::Parquet => crate::parquet_out::write_parquet(spec, tmp, progress),
+    })
+}
+
+/// Checks an `orders` spec (crate-internal entry of [`check`]).
+pub(crate) fn check_spec(spec: &GenSpec, format: Format) -> Result<()> {
+    check(spec, format)
+}
+
+/// One file to write: where, its table, its rows and the other file of its pair.
+pub(crate) struct Target<'a> {
+    pub dir: &'a Path,
+    pub name: String,
+    pub table: &'a str,
+    pub rows: u64,
+    pub pair: Option<String>,
+}
+
+/// Writes one dataset file under a temporary name with `write`, renames it, then writes its
+/// sidecar the same way; reuses a file whose sidecar matches unless `force`.
+pub(crate) fn write_dataset(
+    t: &Target<'_>,
+    spec: &GenSpec,
+    format: Format,
+    force: bool,
+    write: &mut dyn FnMut(&Path) -> Result<Written>,
+) -> Result<GenOutput> {
+    fs::create_dir_all(t.dir).with_context(|| format!("creating {}", t.dir.display()))?;
+    let path = t.dir.join(&t.name);
     let sidecar = meta_path(&path);
     if !force
         && let Ok(meta) = read_meta(&sidecar)
         && meta.options == *spec
         && meta.generator_version == GENERATOR_VERSION
+        && meta.pair == t.pair
         && fs::metadata(&path).map(|m| m.len()).ok() == Some(meta.bytes)
     {
         return Ok(GenOutput {
@@ -137,16 +192,10 @@ pub fn generate(
             reused: true,
         });
     }
-    let tmp = dir.join(format!(
-        ".{}.tmp-{}",
-        file_name(spec, format),
-        std::process::id()
-    ));
-    let result = match format {
-        Format::Csv => crate::csv_out::write_csv(spec, &tmp, progress),
-        Format::Parquet => crate::parquet_out::write_parquet(spec, &tmp, progress),
-    };
-    let written = match result {
+    let tmp = t
+        .dir
+        .join(format!(".{}.tmp-{}", t.name, std::process::id()));
+    let written = match write(&tmp) {
         Ok(w) => w,
         Err(e) => {
             let _ = fs::remove_file(&tmp);
@@ -162,11 +211,11 @@ pub fn generate(
         .sum();
     let all_bad: u64 = written.bad_rows.values().sum();
     let meta = Meta {
-        schema: "sales".into(),
+        schema: t.table.into(),
         format,
-        file: file_name(spec, format),
-        rows: spec.rows,
-        valid_rows: spec.rows - all_bad,
+        file: t.name.clone(),
+        rows: t.rows,
+        valid_rows: t.rows - all_bad,
         expected_rows_skipped: skipped,
         bytes: written.bytes,
         seed: spec.seed,
@@ -174,8 +223,11 @@ pub fn generate(
         options: spec.clone(),
         bad_rows: written.bad_rows,
         sha256: written.sha256,
+        pair: t.pair.clone(),
     };
-    let tmp_meta = dir.join(format!(".{}.meta.tmp-{}", meta.file, std::process::id()));
+    let tmp_meta = t
+        .dir
+        .join(format!(".{}.meta.tmp-{}", meta.file, std::process::id()));
     fs::write(&tmp_meta, serde_json::to_string_pretty(&meta)? + "\n")
         .with_context(|| format!("writing {}", tmp_meta.display()))?;
     fs::rename(&tmp_meta, &sidecar)

@@ -74,6 +74,51 @@ impl GroupAcc {
         slot.1 += i128::from(quantity);
         slot.2 += i128::from(total_cents);
     }
+    /// Adds one row counted `weight` times (a joined row whose key matched `weight` rows).
+    #[inline]
+    pub fn push_weighted(&mut self, category: &str, quantity: i64, total_cents: i64, weight: u64) {
+        let slot = match self.groups.get_mut(category) {
+            Some(s) => s,
+            None => self.groups.entry(category.to_owned()).or_default(),
+        };
+        let w = i128::from(weight);
+        slot.0 += weight;
+        slot.1 += i128::from(quantity) * w;
+        slot.2 += i128::from(total_cents) * w;
+    }
+
+    /// Adds another part's groups.
+    pub fn merge(&mut self, other: GroupAcc) {
+        for (k, (n, q, t)) in other.groups {
+            let slot = self.groups.entry(k).or_default();
+            slot.0 += n;
+            slot.1 += q;
+            slot.2 += t;
+        }
+    }
+
+    /// The groups sorted by category, or why a sum does not fit the answer's 64 bits.
+    pub fn into_rows(self) -> Result<Vec<GroupRow>, String> {
+        let fit = |v: i128, what: &str, cat: &str| {
+            i64::try_from(v).map_err(|_| {
+                format!("the sum of {what} over category {cat:?} is out of range (64-bit): {v}")
+            })
+        };
+        let mut sorted: Vec<_> = self.groups.into_iter().collect();
+        sorted.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        sorted
+            .into_iter()
+            .map(|(category, (rows, q, t))| {
+                Ok(GroupRow {
+                    sum_quantity: fit(q, "quantity", &category)?,
+                    sum_total_cents: fit(t, "quantity × price", &category)?,
+                    category,
+                    rows,
+                })
+            })
+            .collect()
+    }
+
     /// Adds a pre-aggregated group whose sums are already wider than 64 bits (from an engine
     /// that sums exactly in parts).
     pub fn push_group_wide(
@@ -115,6 +160,7 @@ impl Accumulator {
             Workload::TopN => Accumulator::TopN(TopN::default()),
             Workload::GroupBy => Accumulator::GroupBy(GroupAcc::default()),
             Workload::Etl => panic!("etl is not an aggregate: rows go to an output writer"),
+            Workload::Join => panic!("join reads two tables: it folds into a JoinAcc"),
         }
     }
 
@@ -151,14 +197,7 @@ impl Accumulator {
                     a.push(id, total);
                 }
             }
-            (Accumulator::GroupBy(a), Accumulator::GroupBy(b)) => {
-                for (k, (n, q, t)) in b.groups {
-                    let slot = a.groups.entry(k).or_default();
-                    slot.0 += n;
-                    slot.1 += q;
-                    slot.2 += t;
-                }
-            }
+            (Accumulator::GroupBy(a), Accumulator::GroupBy(b)) => a.merge(b),
             _ => panic!("merging accumulators of different workloads"),
         }
     }
@@ -170,29 +209,9 @@ impl Accumulator {
             Accumulator::TopN(t) => Ok(Answer::TopN {
                 rows: t.into_rows(),
             }),
-            Accumulator::GroupBy(g) => {
-                let fit = |v: i128, what: &str, cat: &str| {
-                    i64::try_from(v).map_err(|_| {
-                        format!(
-                            "the sum of {what} over category {cat:?} is out of range (64-bit): {v}"
-                        )
-                    })
-                };
-                let mut sorted: Vec<_> = g.groups.into_iter().collect();
-                sorted.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-                let groups = sorted
-                    .into_iter()
-                    .map(|(category, (rows, q, t))| {
-                        Ok(GroupRow {
-                            sum_quantity: fit(q, "quantity", &category)?,
-                            sum_total_cents: fit(t, "quantity × price", &category)?,
-                            category,
-                            rows,
-                        })
-                    })
-                    .collect::<Result<Vec<_>, String>>()?;
-                Ok(Answer::GroupBy { groups })
-            }
+            Accumulator::GroupBy(g) => Ok(Answer::GroupBy {
+                groups: g.into_rows()?,
+            }),
         }
     }
 }

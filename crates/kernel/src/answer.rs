@@ -28,6 +28,8 @@ pub enum Answer {
     TopN { rows: Vec<TopRow> },
     /// Sorted by category.
     GroupBy { groups: Vec<GroupRow> },
+    /// `join`: per category of the joined items, sorted by category.
+    Join { groups: Vec<GroupRow> },
     /// What an `etl` run wrote: identical bytes from every strategy, since the output order
     /// (input order) and encoding are fixed.
     Etl {

@@ -26,6 +26,7 @@ mod accumulate;
 mod answer;
 pub mod etl;
 mod hash;
+mod join;
 mod parse;
 pub mod record;
 pub mod rules;
@@ -35,9 +36,13 @@ pub use accumulate::{Accumulator, GroupAcc, TopN};
 pub use answer::{Answer, GroupRow, TopRow};
 pub use etl::{Cleaner, ETL_COLUMNS, ETL_ROW_GROUP_ROWS, EtlColumns, EtlRow};
 pub use hash::HashingWriter;
+pub use join::{
+    DateRange, ITEMS_COLUMNS, ItemRow, JoinAcc, ORDERS_COLUMNS, OrderRow, Table as JoinTable,
+};
 pub use parse::{
-    BadKind, BadRow, HeaderLayout, LineParser, NumError, RowRef, UTF8_BOM, header_layout,
-    parse_cents, parse_i64, parse_int, parse_money, validate_header,
+    BadKind, BadRow, Fields, HeaderLayout, LineParser, MAX_COLUMNS, NumError, RowRef, UTF8_BOM,
+    header_layout, header_layout_for, parse_cents, parse_i64, parse_int, parse_money,
+    validate_header,
 };
 pub use record::{
     DEFAULT_MAX_RECORD_BYTES, Framing, FramingError, QuoteState, ReadError, Record, RecordReader,

@@ -182,10 +182,15 @@ pub struct LineParser {
     ends: Vec<usize>,
     ranges: Vec<(usize, usize)>,
     /// Where each schema column is among the file's fields (the header's order).
-    layout: [usize; N_COLUMNS],
+    layout: [usize; MAX_COLUMNS],
     /// How many fields a record has (the header's count; extra columns are ignored).
     n_fields: usize,
+    /// The schema's column names, for error messages.
+    names: &'static [&'static str],
 }
+
+/// The most columns a schema read by [`LineParser`] has (`sales`: 10).
+pub const MAX_COLUMNS: usize = N_COLUMNS;
 
 impl Default for LineParser {
     fn default() -> Self {
@@ -213,6 +218,7 @@ impl LineParser {
             ranges: Vec::with_capacity(32),
             layout: std::array::from_fn(|i| i),
             n_fields: N_COLUMNS,
+            names: &COLUMNS,
         }
     }
 
@@ -220,6 +226,7 @@ impl LineParser {
     pub fn set_layout(&mut self, layout: &HeaderLayout) {
         self.layout = layout.positions;
         self.n_fields = layout.n_fields;
+        self.names = layout.columns;
     }
 
     /// Splits a line that may hold quotes into field byte ranges (a line known to hold none
@@ -302,11 +309,24 @@ impl LineParser {
         self.parse_framed(rec.bytes, flags)
     }
 
-    fn parse_framed<'a>(
+    /// Checks one framed record of any schema (the layout set from its header with
+    /// [`header_layout_for`]) and returns its fields, for the caller to read by column.
+    #[inline]
+    pub fn fields_of<'a>(&'a mut self, rec: &Record<'a>) -> Result<Fields<'a>, BadRow> {
+        let flags = RecordFlags {
+            unterminated: rec.unterminated,
+            bad_quote: rec.bad_quote,
+            quotes: Quotes::of(rec.quotes),
+        };
+        self.split_framed(rec.bytes, flags)
+    }
+
+    /// Checks a framed record's quoting, UTF-8 and field count and splits it into fields.
+    fn split_framed<'a>(
         &'a mut self,
         line: &'a [u8],
         flags: RecordFlags,
-    ) -> Result<RowRef<'a>, BadRow> {
+    ) -> Result<Fields<'a>, BadRow> {
         let RecordFlags {
             unterminated,
             bad_quote,
@@ -352,58 +372,119 @@ impl LineParser {
             ));
         }
         let src: &'a [u8] = if quoted { &self.out } else { line };
-        let r = &self.ranges;
-        let at = &self.layout;
-        let field = |i: usize| &src[r[at[i]].0..r[at[i]].1];
-        // Field boundaries are ASCII commas/quotes, and unquoting removes only ASCII quotes, so
-        // every field of a line that passed `check_utf8` is valid UTF-8 too: it is not checked
-        // again (that was a second pass over most of the line).
-        let text = |i: usize| {
-            let f = field(i);
-            debug_assert!(std::str::from_utf8(f).is_ok());
-            // SAFETY: a slice of valid UTF-8 between ASCII bytes (see above).
-            unsafe { std::str::from_utf8_unchecked(f) }
-        };
-        let num_error = |i: usize, e: NumError, what: &str| match e {
-            NumError::Malformed => BadRow::new(
-                BadKind::NotANumber,
-                format!("{}: {:?} is not {what}", COLUMNS[i], text(i)),
-            ),
-            NumError::OutOfRange => BadRow::new(
-                BadKind::OutOfRange,
-                format!("{}: {:?} is out of range (64-bit)", COLUMNS[i], text(i)),
-            ),
-        };
-        // A CR right after a number is read as a line end by Polars: it is not part of it.
-        let num = |i: usize| {
-            let f = field(i);
-            f.strip_suffix(b"\r").unwrap_or(f)
-        };
-        let int = |i: usize| parse_int(num(i)).map_err(|e| num_error(i, e, "an integer"));
-        let cents = |i: usize| parse_money(num(i)).map_err(|e| num_error(i, e, "a decimal number"));
-        let order_id = int(0)?;
-        let customer_id = int(2)?;
-        let product_id = int(5)?;
-        let quantity = int(6)?;
-        let price_cents = cents(7)?;
-        let discount_cents = if num(8).is_empty() {
-            None
-        } else {
-            Some(cents(8)?)
-        };
+        Ok(Fields {
+            src,
+            ranges: &self.ranges,
+            layout: &self.layout,
+            names: self.names,
+        })
+    }
+
+    /// Parses and validates one framed `sales` record.
+    #[inline]
+    fn parse_framed<'a>(
+        &'a mut self,
+        line: &'a [u8],
+        flags: RecordFlags,
+    ) -> Result<RowRef<'a>, BadRow> {
+        let f = self.split_framed(line, flags)?;
+        let order_id = f.int(0)?;
+        let customer_id = f.int(2)?;
+        let product_id = f.int(5)?;
+        let quantity = f.int(6)?;
+        let price_cents = f.cents(7)?;
+        let discount_cents = f.opt_cents(8)?;
         crate::rules::check_values(quantity, price_cents, discount_cents)?;
         Ok(RowRef {
             order_id,
-            order_date: text(1),
+            order_date: f.text(1),
             customer_id,
-            region: text(3),
-            category: text(4),
+            region: f.text(3),
+            category: f.text(4),
             product_id,
             quantity,
             price_cents,
             discount_cents,
-            note: text(9),
+            note: f.text(9),
         })
+    }
+}
+
+/// The fields of one framed record, by schema column (the header's layout applied), with the
+/// schema's typed readers: the one place a field becomes a number, with the one error text.
+#[derive(Clone, Copy, Debug)]
+pub struct Fields<'a> {
+    src: &'a [u8],
+    ranges: &'a [(usize, usize)],
+    layout: &'a [usize; MAX_COLUMNS],
+    names: &'static [&'static str],
+}
+
+impl<'a> Fields<'a> {
+    /// The raw bytes of schema column `i`.
+    #[inline]
+    pub fn bytes(&self, i: usize) -> &'a [u8] {
+        let (s, e) = self.ranges[self.layout[i]];
+        &self.src[s..e]
+    }
+
+    /// Schema column `i` as text.
+    #[inline]
+    pub fn text(&self, i: usize) -> &'a str {
+        // Field boundaries are ASCII commas/quotes, and unquoting removes only ASCII quotes, so
+        // every field of a line that passed `check_utf8` is valid UTF-8 too: it is not checked
+        // again (that was a second pass over most of the line).
+        let f = self.bytes(i);
+        debug_assert!(std::str::from_utf8(f).is_ok());
+        // SAFETY: a slice of valid UTF-8 between ASCII bytes (see above).
+        unsafe { std::str::from_utf8_unchecked(f) }
+    }
+
+    /// A numeric field: a CR right after a number is read as a line end by Polars, so it is
+    /// not part of it.
+    #[inline]
+    fn num(&self, i: usize) -> &'a [u8] {
+        let f = self.bytes(i);
+        f.strip_suffix(b"\r").unwrap_or(f)
+    }
+
+    fn num_error(&self, i: usize, e: NumError, what: &str) -> BadRow {
+        match e {
+            NumError::Malformed => BadRow::new(
+                BadKind::NotANumber,
+                format!("{}: {:?} is not {what}", self.names[i], self.text(i)),
+            ),
+            NumError::OutOfRange => BadRow::new(
+                BadKind::OutOfRange,
+                format!(
+                    "{}: {:?} is out of range (64-bit)",
+                    self.names[i],
+                    self.text(i)
+                ),
+            ),
+        }
+    }
+
+    /// Schema column `i` as a 64-bit integer.
+    #[inline]
+    pub fn int(&self, i: usize) -> Result<i64, BadRow> {
+        parse_int(self.num(i)).map_err(|e| self.num_error(i, e, "an integer"))
+    }
+
+    /// Schema column `i` as money, in exact cents.
+    #[inline]
+    pub fn cents(&self, i: usize) -> Result<i64, BadRow> {
+        parse_money(self.num(i)).map_err(|e| self.num_error(i, e, "a decimal number"))
+    }
+
+    /// An optional money column: empty is `None`.
+    #[inline]
+    pub fn opt_cents(&self, i: usize) -> Result<Option<i64>, BadRow> {
+        if self.num(i).is_empty() {
+            Ok(None)
+        } else {
+            self.cents(i).map(Some)
+        }
     }
 }
 
@@ -534,8 +615,10 @@ pub const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 /// Where the schema's columns are in a file, from its header.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HeaderLayout {
-    /// `positions[i]`: the field index of schema column `COLUMNS[i]`.
-    pub positions: [usize; N_COLUMNS],
+    /// The schema's columns (`sales`: [`COLUMNS`]).
+    pub columns: &'static [&'static str],
+    /// `positions[i]`: the field index of schema column `columns[i]`.
+    pub positions: [usize; MAX_COLUMNS],
     /// The header's field count (extra columns are read past and ignored).
     pub n_fields: usize,
     /// The header's column names, in file order.
@@ -545,10 +628,23 @@ pub struct HeaderLayout {
 /// Reads a header line (a UTF-8 byte-order mark before it is skipped): every schema column must
 /// be there, in any order; unknown extra columns are allowed and ignored.
 pub fn header_layout(parser: &mut LineParser, line: &[u8]) -> Result<HeaderLayout, String> {
+    header_layout_for(parser, line, &COLUMNS)
+}
+
+/// [`header_layout`] for another schema's `columns` (at most [`MAX_COLUMNS`]).
+pub fn header_layout_for(
+    parser: &mut LineParser,
+    line: &[u8],
+    columns: &'static [&'static str],
+) -> Result<HeaderLayout, String> {
+    assert!(
+        columns.len() <= MAX_COLUMNS,
+        "a schema of at most {MAX_COLUMNS} columns"
+    );
     let line = line.strip_prefix(UTF8_BOM).unwrap_or(line);
     let fields = parser.fields(line).map_err(|e| format!("header: {e}"))?;
-    let mut positions = [0; N_COLUMNS];
-    for (i, col) in COLUMNS.iter().enumerate() {
+    let mut positions = [0; MAX_COLUMNS];
+    for (i, col) in columns.iter().enumerate() {
         let found: Vec<usize> = (0..fields.len()).filter(|&k| fields[k] == *col).collect();
         match found[..] {
             [k] => positions[i] = k,
@@ -562,6 +658,7 @@ pub fn header_layout(parser: &mut LineParser, line: &[u8]) -> Result<HeaderLayou
         }
     }
     Ok(HeaderLayout {
+        columns,
         positions,
         n_fields: fields.len(),
         names: fields.iter().map(|s| s.to_string()).collect(),

@@ -33,11 +33,21 @@ pub enum Workload {
     /// Clean and transform every row (see [`crate::etl`]) and write it, in input order, to an
     /// output file (CSV or Parquet). Answer: rows written and the output's sha256.
     Etl,
+    /// `orders` ⋈ `order_items` on `order_id`, orders in a date range, per item category: joined
+    /// items, sum of quantity, sum of `quantity × price` (see [`crate::join`]).
+    Join,
 }
 
 impl Workload {
     /// All workloads, in display order.
-    pub const ALL: [Workload; 3] = [Workload::TopN, Workload::GroupBy, Workload::Etl];
+    pub const ALL: [Workload; 4] = [
+        Workload::TopN,
+        Workload::GroupBy,
+        Workload::Etl,
+        Workload::Join,
+    ];
+    /// The workloads over one `sales` file.
+    pub const SALES: [Workload; 3] = [Workload::TopN, Workload::GroupBy, Workload::Etl];
 
     /// The workload's command-line name.
     pub fn name(self) -> &'static str {
@@ -45,13 +55,20 @@ impl Workload {
             Workload::TopN => "top-n",
             Workload::GroupBy => "group-by",
             Workload::Etl => "etl",
+            Workload::Join => "join",
         }
     }
 
-    /// Whether the workload folds rows into an aggregate (`top-n`, `group-by`) rather than
-    /// writing them out (`etl`).
+    /// Whether the workload folds rows into an aggregate (`top-n`, `group-by`, `join`) rather
+    /// than writing them out (`etl`).
     pub fn is_aggregate(self) -> bool {
         self != Workload::Etl
+    }
+
+    /// Whether the workload reads the two tables of the `orders` schema (`join`) rather than one
+    /// `sales` file.
+    pub fn is_join(self) -> bool {
+        self == Workload::Join
     }
 
     /// Parses a command-line name.

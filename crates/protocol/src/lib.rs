@@ -11,7 +11,7 @@
 //! ```
 //! use membench_protocol::{Format, Growth, STRATEGIES, Status, strategy};
 //! let lazy = strategy("lazy").unwrap();
-//! assert_eq!(lazy.growth.of(Format::Parquet), Growth::Linear);
+//! assert_eq!(lazy.growth.of("top-n", Format::Parquet), Some(Growth::Linear));
 //! assert!(Status::Ok < Status::Oom); // the worst status of a cell wins
 //! assert!(STRATEGIES.iter().any(|s| s.name == "streaming"));
 //! ```
@@ -24,9 +24,11 @@ mod strategy;
 
 pub use format::{Format, Growth};
 pub use record::{Allocator, ErrorKind, PhaseRecord, RunnerError, RunnerRecord};
-pub use sidecar::{GenSpec, ParquetCompressionName, Sidecar};
+pub use sidecar::{DataSchema, GenSpec, ParquetCompressionName, Sidecar};
 pub use status::Status;
-pub use strategy::{Engine, PerFormat, Requirement, STRATEGIES, Skip, StrategyInfo, strategy};
+pub use strategy::{
+    Engine, Growths, JOIN, PerFormat, Requirement, STRATEGIES, Skip, StrategyInfo, strategy,
+};
 
 /// Parses a byte size: `512MiB`, `1GB`, `4096` (via the `bytesize` crate). The error says what
 /// was given and what is expected.

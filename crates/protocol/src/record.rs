@@ -74,6 +74,9 @@ pub struct RunnerRecord {
     /// The strategy's declared growth on this input's format.
     pub declared_growth: Option<Growth>,
     pub input: Option<String>,
+    /// `join`: the `order_items` file (`input` is the `orders` one).
+    pub items: Option<String>,
+    /// Bytes of the input (`join`: of both tables).
     pub input_bytes: Option<u64>,
     /// The longest CSV record the strategies accepted (`--max-record-bytes`).
     pub max_record_bytes: Option<u64>,
@@ -108,6 +111,8 @@ pub struct RunnerRecord {
     pub server_backend_peak_rss_bytes: Option<u64>,
     /// PostgreSQL: `[t_ns since the strategy started, server bytes]` samples.
     pub server_timeline: Vec<[u64; 2]>,
+    /// Strategies that spill (`merge-join`, `grace`): bytes written to their spill files.
+    pub spill_bytes: Option<u64>,
     /// Database strategies: the settings they chose (`name=value (why)`).
     pub db_settings: Vec<String>,
     /// Database strategies: the data was already loaded (`--db-reuse`): only `query` ran.

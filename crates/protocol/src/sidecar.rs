@@ -44,10 +44,45 @@ impl ParquetCompressionName {
     }
 }
 
+/// Which schema a dataset has.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DataSchema {
+    /// One `sales` file.
+    #[default]
+    Sales,
+    /// Two related tables, `orders` and `order_items` (the `join` workload).
+    Orders,
+}
+
+impl DataSchema {
+    /// `sales` or `orders`.
+    pub fn name(self) -> &'static str {
+        match self {
+            DataSchema::Sales => "sales",
+            DataSchema::Orders => "orders",
+        }
+    }
+
+    /// Parses a schema name.
+    pub fn parse(s: &str) -> Option<DataSchema> {
+        [DataSchema::Sales, DataSchema::Orders]
+            .into_iter()
+            .find(|d| d.name() == s)
+    }
+
+    fn is_sales(&self) -> bool {
+        *self == DataSchema::Sales
+    }
+}
+
 /// Everything that determines a dataset's bytes.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct GenSpec {
-    /// Rows (lines after the header, malformed ones included).
+    /// The schema (`orders`: `rows` counts orders). Absent from `sales` sidecars.
+    #[serde(default, skip_serializing_if = "DataSchema::is_sales")]
+    pub schema: DataSchema,
+    /// Rows (lines after the header, malformed ones included); for `orders`, the orders.
     pub rows: u64,
     pub seed: u64,
     /// Fraction of rows replaced by malformed ones (CSV only).
@@ -59,11 +94,16 @@ pub struct GenSpec {
     /// Absent from the sidecar when off, so the default datasets' sidecars are unchanged.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub messy: bool,
+    /// `orders`: items written in shuffled order instead of `order_id` order.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub shuffle_items: bool,
 }
 
 impl Default for GenSpec {
     fn default() -> Self {
         GenSpec {
+            schema: DataSchema::Sales,
+            shuffle_items: false,
             rows: 1_000_000,
             seed: 42,
             bad_row_rate: 0.0,
@@ -94,4 +134,7 @@ pub struct Sidecar {
     /// Injected malformed rows by kind.
     pub bad_rows: BTreeMap<String, u64>,
     pub sha256: String,
+    /// The other table of a pair (`order_items` names its `orders` file and the reverse).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pair: Option<String>,
 }

@@ -26,6 +26,55 @@ impl<T: Copy> PerFormat<T> {
     }
 }
 
+/// A strategy's declared memory growth per workload family; `None` where it does not do that
+/// family (its cells are not part of the matrix, and the runner refuses them).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Growths {
+    /// The workloads over one `sales` file (`top-n`, `group-by`, `etl`), per input format.
+    pub sales: Option<PerFormat<Growth>>,
+    /// `join` (`orders` ⋈ `order_items`), the same on every format: growth against the number
+    /// of orders.
+    pub join: Option<Growth>,
+}
+
+impl Growths {
+    /// A strategy of the `sales` workloads only.
+    pub const fn sales(g: PerFormat<Growth>) -> Growths {
+        Growths {
+            sales: Some(g),
+            join: None,
+        }
+    }
+
+    /// A strategy of the `join` workload only.
+    pub const fn join_only(g: Growth) -> Growths {
+        Growths {
+            sales: None,
+            join: Some(g),
+        }
+    }
+
+    /// The same, also doing `join` with growth `g`.
+    pub const fn and_join(self, g: Growth) -> Growths {
+        Growths {
+            sales: self.sales,
+            join: Some(g),
+        }
+    }
+
+    /// The declared growth of `workload` (its command-line name) on `format`, or `None` when
+    /// the strategy does not do it.
+    pub fn of(&self, workload: &str, format: Format) -> Option<Growth> {
+        match workload {
+            JOIN => self.join,
+            _ => self.sales.map(|g| g.of(format)),
+        }
+    }
+}
+
+/// The command-line name of the one workload over two tables.
+pub const JOIN: &str = "join";
+
 /// Whether a strategy can honour `--on-bad-row skip` with exact counts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -86,8 +135,8 @@ pub struct StrategyInfo {
     pub name: &'static str,
     /// One line: how it reads.
     pub description: &'static str,
-    /// Declared memory growth per input format, asserted by the gate.
-    pub growth: PerFormat<Growth>,
+    /// Declared memory growth per workload family and input format, asserted by the gate.
+    pub growth: Growths,
     /// Whether it honours `--on-bad-row skip`.
     pub skip: Skip,
     /// What computes the answer.
@@ -96,6 +145,13 @@ pub struct StrategyInfo {
     pub needs: &'static [Requirement],
     /// Whether `cargo xtask run` includes it when no `--strategy` is given.
     pub on_by_default: bool,
+}
+
+impl StrategyInfo {
+    /// Whether it does `workload` (a command-line name).
+    pub fn does(&self, workload: &str) -> bool {
+        self.growth.of(workload, Format::Csv).is_some()
+    }
 }
 
 macro_rules! registry {
@@ -132,8 +188,8 @@ mod tests {
     #[test]
     fn metadata_serializes_with_growth_per_format() {
         let v = serde_json::to_value(strategy("lazy").unwrap()).unwrap();
-        assert_eq!(v["growth"]["csv"], "constant");
-        assert_eq!(v["growth"]["parquet"], "linear");
+        assert_eq!(v["growth"]["sales"]["csv"], "constant");
+        assert_eq!(v["growth"]["sales"]["parquet"], "linear");
         assert_eq!(v["skip"], "refuses");
     }
 }

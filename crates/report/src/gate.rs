@@ -189,18 +189,23 @@ fn pct(base: f64, now: f64) -> String {
     format!("{:+.1}%", (now / base - 1.0) * 100.0)
 }
 
-/// A strategy's declared growth on a format: its registry metadata
+/// A strategy's declared growth for a workload on a format: its registry metadata
 /// (`membench_protocol::STRATEGIES`), or for a strategy the registry does not know (an
 /// external program, an older run) what its records declared.
-pub fn declared_growth(records: &[Record], strategy: &str, format: &str) -> Option<Growth> {
+pub fn declared_growth(
+    records: &[Record],
+    strategy: &str,
+    workload: &str,
+    format: &str,
+) -> Option<Growth> {
     let f = membench_protocol::Format::parse(format);
     membench_protocol::strategy(strategy)
         .zip(f)
-        .map(|(info, f)| info.growth.of(f))
+        .and_then(|(info, f)| info.growth.of(workload, f))
         .or_else(|| {
             records
                 .iter()
-                .find(|r| r.strategy == strategy && r.format == format)
+                .find(|r| r.strategy == strategy && r.workload == workload && r.format == format)
                 .and_then(|r| r.declared_growth)
         })
 }
@@ -210,9 +215,10 @@ pub fn declared_growth(records: &[Record], strategy: &str, format: &str) -> Opti
 pub fn scaling(records: &[Record]) -> Vec<ScalingRow> {
     let cells = stats::cells(records);
     let mut out = Vec::new();
-    // Growth is declared per strategy *and format* (lazy is bounded on CSV, linear on Parquet).
+    // Growth is declared per strategy, workload family *and format* (lazy is bounded on CSV,
+    // linear on Parquet; streaming is bounded on sales, grows with the orders in a join).
     for ((w, f, s), pts) in stats::heap_points(&cells) {
-        let Some(d) = declared_growth(records, &s, &f) else {
+        let Some(d) = declared_growth(records, &s, &w, &f) else {
             continue;
         };
         if pts.len() < 2 {

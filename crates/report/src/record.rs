@@ -93,6 +93,12 @@ pub struct Record {
     /// Database strategies: the input was already loaded (`--db-reuse`); only `query` ran.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub db_reused: bool,
+    /// `join`: the `order_items` file (`dataset` is the `orders` one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub items: Option<String>,
+    /// Strategies that spill (`merge-join`, `grace`): bytes written to spill files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spill_bytes: Option<u64>,
     pub context: RunContext,
 }
 

@@ -59,7 +59,8 @@ pub struct CellStats {
     /// Input megabytes (10^6) per second of median wall time.
     pub mb_per_s: Option<f64>,
     pub error: Option<String>,
-    /// Database strategies: each phase's median time and peaks (empty for the others).
+    /// Strategies that announce phases (databases: load, index, query; join strategies: build,
+    /// probe, sort, …): each phase's median time and peaks.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub phases: Vec<PhaseStats>,
     /// PostgreSQL: the server's peak memory (shared pages counted once).
@@ -68,6 +69,9 @@ pub struct CellStats {
     /// Database strategies: every repetition found its input loaded (`--db-reuse`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub db_reused: bool,
+    /// Strategies that spill: bytes written to spill files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spill_bytes: Option<Spread>,
 }
 
 /// One phase of a cell over its repetitions.
@@ -192,6 +196,7 @@ pub fn cells(records: &[Record]) -> Vec<CellStats> {
                 phases: phases_of(&ok, time_allocator),
                 server_peak_rss_bytes: spread_of(&ok, |r| r.server_peak_rss_bytes),
                 db_reused: !ok.is_empty() && ok.iter().all(|r| r.db_reused),
+                spill_bytes: spread_of(&ok, |r| r.spill_bytes),
                 key,
             }
         })

@@ -179,11 +179,11 @@ fn the_registry_declares_growth_and_records_fill_in_for_unknown_strategies() {
         r.declared_growth = Some(Growth::Linear);
     }
     assert_eq!(
-        declared_growth(&records, "streaming", "csv"),
+        declared_growth(&records, "streaming", "top-n", "csv"),
         Some(Growth::Constant)
     );
     assert_eq!(
-        declared_growth(&records, "lazy", "parquet"),
+        declared_growth(&records, "lazy", "top-n", "parquet"),
         Some(Growth::Linear)
     );
     let mut other = records[0].clone();
@@ -191,8 +191,22 @@ fn the_registry_declares_growth_and_records_fill_in_for_unknown_strategies() {
     other.declared_growth = Some(Growth::Linear);
     records.push(other);
     assert_eq!(
-        declared_growth(&records, "external-tool", "csv"),
+        declared_growth(&records, "external-tool", "top-n", "csv"),
         Some(Growth::Linear)
     );
-    assert_eq!(declared_growth(&records, "nobody", "csv"), None);
+    assert_eq!(declared_growth(&records, "nobody", "top-n", "csv"), None);
+    // Per workload family: streaming is bounded on one file, grows with the orders in a join;
+    // a join-only strategy declares nothing for the sales workloads.
+    assert_eq!(
+        declared_growth(&records, "streaming", "join", "csv"),
+        Some(Growth::Linear)
+    );
+    assert_eq!(
+        declared_growth(&records, "merge-join", "join", "parquet"),
+        Some(Growth::Constant)
+    );
+    assert_eq!(
+        declared_growth(&records, "merge-join", "top-n", "csv"),
+        None
+    );
 }

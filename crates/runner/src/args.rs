@@ -21,16 +21,27 @@ pub struct Args {
     /// Print the registered strategies' metadata as JSON lines and exit.
     #[arg(long)]
     pub list: bool,
-    /// Workload: top-n, group-by or etl.
+    /// Workload: top-n, group-by, etl or join.
     #[arg(long, default_value = "top-n")]
     pub workload: String,
+    /// join: the `order_items` file (`--input` is the `orders` file; `cargo xtask gen --schema
+    /// orders` writes both).
+    #[arg(long)]
+    pub items: Option<PathBuf>,
+    /// join: the orders' `order_date` range, both ends included.
+    #[arg(long, default_value = "2023-01-01..2023-12-31")]
+    pub dates: String,
+    /// Where strategies that spill (merge-join, grace) write their temporary files (default:
+    /// the system's temp folder); each uses a private folder it removes.
+    #[arg(long)]
+    pub scratch: Option<PathBuf>,
     /// etl: the output file. Without it, a temporary file is written and removed afterwards.
     #[arg(long)]
     pub output: Option<PathBuf>,
     /// etl: output format, csv or parquet (default: the input's format).
     #[arg(long)]
     pub output_format: Option<String>,
-    /// Input file (.csv or .parquet).
+    /// Input file (.csv or .parquet); for join, the `orders` file.
     #[arg(long)]
     pub input: Option<PathBuf>,
     /// Heap budget (e.g. 512MiB): the allocation that would cross it ends the process (status oom).
@@ -170,10 +181,10 @@ impl Args {
             strategy,
             selftest,
             name: self.strategy.clone(),
-            input_bytes: params
-                .as_ref()
-                .and_then(|p| std::fs::metadata(&p.input).ok())
-                .map(|m| m.len()),
+            input_bytes: params.as_ref().and_then(|p| {
+                let size = |f: &PathBuf| std::fs::metadata(f).ok().map(|m| m.len());
+                Some(size(&p.input)? + p.items.as_ref().map_or(Some(0), size)?)
+            }),
             params,
             workload,
             threads: self.threads,
@@ -248,6 +259,18 @@ impl Args {
         p.threads = self.threads;
         p.output_format = output_format;
         p.output = self.output.clone();
+        p.items = self.items.clone();
+        p.dates = membench_kernel::DateRange::parse(&self.dates)
+            .map_err(|e| anyhow::anyhow!("--dates {e}"))?;
+        if let Some(dir) = &self.scratch {
+            p.scratch = dir.clone();
+        }
+        if workload == Workload::Join && p.items.is_none() {
+            bail!(
+                "--workload join needs --items ORDER_ITEMS (with --input ORDERS; `cargo xtask gen \
+                 --schema orders` writes both)"
+            );
+        }
         p.memory_budget_bytes = self.memory_limit.as_deref().map(parse_size).transpose()?;
         p.db = self.db_params()?;
         p.observer = Some(&crate::observe::OBSERVER);

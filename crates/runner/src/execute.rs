@@ -102,6 +102,7 @@ fn set_observed(record: &mut RunnerRecord, o: Observed, server: Option<ServerPea
     record.phases = o.phases;
     record.db_settings = o.settings;
     record.db_reused = o.reused;
+    record.spill_bytes = o.spill_bytes;
     if let Some(s) = server {
         record.server_peak_rss_bytes = Some(s.total_peak_bytes);
         record.server_backend_peak_rss_bytes = Some(s.backend_peak_bytes);
@@ -121,8 +122,13 @@ fn base_record(cell: &StrategyCell, alloc: Allocator) -> RunnerRecord {
         declared_growth: cell
             .strategy
             .zip(input)
-            .and_then(|(s, i)| format_of(i).ok().map(|f| s.growth(f))),
+            .and_then(|(s, i)| format_of(i).ok().and_then(|f| s.growth(cell.workload, f))),
         input: input.map(|p| p.display().to_string()),
+        items: cell
+            .params
+            .as_ref()
+            .and_then(|p| p.items.as_ref())
+            .map(|p| p.display().to_string()),
         input_bytes: cell.input_bytes,
         max_record_bytes: cell.params.as_ref().map(|p| p.max_record_bytes as u64),
         output: cell

@@ -18,6 +18,8 @@ pub struct Observed {
     pub phases: Vec<PhaseRecord>,
     pub settings: Vec<String>,
     pub reused: bool,
+    /// Bytes the strategy wrote to spill files (`merge-join`, `grace`).
+    pub spill_bytes: Option<u64>,
     /// The highest heap peak of any phase (phases reset the allocator's peak).
     pub max_phase_heap: Option<u64>,
 }
@@ -61,6 +63,7 @@ pub static OBSERVER: CellObserver = CellObserver {
             phases: Vec::new(),
             settings: Vec::new(),
             reused: false,
+            spill_bytes: None,
             max_phase_heap: None,
         },
     }),
@@ -147,6 +150,14 @@ impl Observer for CellObserver {
 
     fn reused(&self) {
         self.state.lock().expect("observer lock").observed.reused = true;
+    }
+
+    fn spilled(&self, bytes: u64) {
+        self.state
+            .lock()
+            .expect("observer lock")
+            .observed
+            .spill_bytes = Some(bytes);
     }
 }
 

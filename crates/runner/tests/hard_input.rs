@@ -47,7 +47,7 @@ fn run(s: &Entry, input: &Path, workload: Workload, threads: usize) -> Result<Ou
 /// Every strategy × workload gives one answer (etl: the same bytes); returns them.
 fn all_agree(input: &Path) -> Vec<Answer> {
     let mut answers = Vec::new();
-    for w in Workload::ALL {
+    for w in Workload::SALES {
         let mut first: Option<(&str, Outcome)> = None;
         for s in common::registry() {
             for threads in [2, 3] {
@@ -68,7 +68,7 @@ fn all_agree(input: &Path) -> Vec<Answer> {
 
 /// Every strategy × workload fails with exactly `expected`.
 fn all_fail_with(input: &Path, expected: &str) {
-    for w in Workload::ALL {
+    for w in Workload::SALES {
         for s in common::registry() {
             match run(s, input, w, 2) {
                 Err(RunError::Input(e)) => assert_eq!(e.to_string(), expected, "{} {w}", s.name()),
@@ -208,7 +208,7 @@ fn parallel_splits_exactly_when_every_boundary_falls_inside_a_quoted_field() {
     let f = write(dir.path(), "quoted.csv", &lines(&rows, "\n"));
     let streaming = membench_strategies::find("streaming").unwrap();
     let parallel = membench_strategies::find("parallel").unwrap();
-    for w in Workload::ALL {
+    for w in Workload::SALES {
         let want = run(streaming, &f, w, 1).unwrap();
         for threads in [2, 3, 7] {
             assert_eq!(
@@ -251,7 +251,7 @@ fn an_over_long_record_stops_every_strategy_early_with_bounded_heap() {
     let max = 1 << 20;
     for (f, w) in [&f, &g]
         .into_iter()
-        .flat_map(|f| Workload::ALL.map(|w| (f, w)))
+        .flat_map(|f| Workload::SALES.map(|w| (f, w)))
     {
         for s in common::registry() {
             // chunked's own batch (chunk rows × row size) is its declared cost, apart from the
@@ -302,7 +302,7 @@ fn parquet_of(dir: &Path, name: &str) -> PathBuf {
 /// `needle`, and all give the very same text.
 fn all_fail_alike(input: &Path, needle: &str) {
     let mut seen: Option<String> = None;
-    for w in Workload::ALL {
+    for w in Workload::SALES {
         for s in common::registry() {
             let e = match run(s, input, w, 2) {
                 Err(RunError::Input(e)) => e.to_string(),
@@ -412,7 +412,7 @@ fn a_messy_generated_dataset_gives_the_same_answers_everywhere() {
     // parallel on 2, 3 and 7 threads against streaming, every workload.
     let streaming = membench_strategies::find("streaming").unwrap();
     let parallel = membench_strategies::find("parallel").unwrap();
-    for w in Workload::ALL {
+    for w in Workload::SALES {
         let want = run(streaming, &csv.path, w, 1).unwrap();
         for threads in [2, 3, 7] {
             assert_eq!(

@@ -7,8 +7,8 @@ use std::path::Path;
 
 use anyhow::Context;
 use membench_kernel::{
-    HeaderLayout, InputError, LineParser, OnBadRow, ReadError, RecordReader, RowRef,
-    validate_header,
+    COLUMNS, HeaderLayout, InputError, LineParser, OnBadRow, ReadError, RecordReader, RowRef,
+    header_layout_for,
 };
 
 use crate::{RowSink, RunError};
@@ -23,16 +23,25 @@ pub type CsvReader = RecordReader<BufReader<File>>;
 /// Opens a CSV file, checks its header, and returns a reader positioned after it and a parser
 /// set to the header's column layout.
 pub fn open_csv(path: &Path, max_record_bytes: usize) -> Result<(CsvReader, LineParser), RunError> {
+    open_csv_of(path, &COLUMNS, max_record_bytes)
+}
+
+/// [`open_csv`] for a file of another schema's `columns` (the `orders` tables).
+pub fn open_csv_of(
+    path: &Path,
+    columns: &'static [&'static str],
+    max_record_bytes: usize,
+) -> Result<(CsvReader, LineParser), RunError> {
     let file = File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
     let mut reader = RecordReader::new(BufReader::with_capacity(READ_BUF, file), max_record_bytes);
     let mut parser = LineParser::new();
-    check_header(path, &mut reader, &mut parser)?;
+    check_header_of(path, &mut reader, &mut parser, columns)?;
     Ok((reader, parser))
 }
 
 /// A read error as the error every strategy reports: a record over the maximum is an input
 /// error at its first line (never skipped: its end is not known without reading it all).
-fn read_error(path: &Path, line_base: u64, e: ReadError) -> RunError {
+pub(crate) fn read_error(path: &Path, line_base: u64, e: ReadError) -> RunError {
     match e {
         ReadError::TooLong { line, max } => InputError::at_line(
             path,
@@ -52,23 +61,37 @@ pub fn check_header<R: std::io::BufRead>(
     reader: &mut RecordReader<R>,
     parser: &mut LineParser,
 ) -> Result<HeaderLayout, RunError> {
+    check_header_of(path, reader, parser, &COLUMNS)
+}
+
+/// [`check_header`] for another schema's `columns`.
+pub fn check_header_of<R: std::io::BufRead>(
+    path: &Path,
+    reader: &mut RecordReader<R>,
+    parser: &mut LineParser,
+    columns: &'static [&'static str],
+) -> Result<HeaderLayout, RunError> {
     let rec = reader
         .next_record()
         .map_err(|e| read_error(path, 0, e))?
         .ok_or_else(|| InputError::file(path, "file is empty (no header line)"))?;
     let line = rec.line;
     let bytes = rec.bytes.to_vec();
-    validate_header(parser, &bytes).map_err(|r| InputError::at_line(path, line, r).into())
+    let layout = header_layout_for(parser, &bytes, columns)
+        .map_err(|r| InputError::at_line(path, line, r))?;
+    parser.set_layout(&layout);
+    Ok(layout)
 }
 
 /// Only the header check, for engines that read the data themselves; returns the layout.
 pub fn check_csv_header_only(
     path: &Path,
+    columns: &'static [&'static str],
     max_record_bytes: usize,
 ) -> Result<HeaderLayout, RunError> {
     let file = File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
     let mut reader = RecordReader::new(BufReader::with_capacity(64 * 1024, file), max_record_bytes);
-    check_header(path, &mut reader, &mut LineParser::new())
+    check_header_of(path, &mut reader, &mut LineParser::new(), columns)
 }
 
 /// Checks a CSV file's framing without buffering a record, for engines that read the file
@@ -81,6 +104,7 @@ pub fn check_csv_framing(
     path: &Path,
     layout: &HeaderLayout,
     max_record_bytes: usize,
+    locate: &dyn Fn() -> Result<Option<InputError>, RunError>,
 ) -> Result<membench_kernel::Framing, RunError> {
     let file = File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
     let input = BufReader::with_capacity(READ_BUF, file);
@@ -89,7 +113,7 @@ pub fn check_csv_framing(
         Err(membench_kernel::FramingError::Read(ReadError::Io(e))) => Err(RunError::Other(
             anyhow::anyhow!("{}: read failed: {e}", path.display()),
         )),
-        Err(_) => Err(match locate_first_bad_row(path, max_record_bytes)? {
+        Err(_) => Err(match locate()? {
             Some(e) => e.into(),
             None => InputError::file(path, "the CSV framing is broken (no row-level cause found)")
                 .into(),

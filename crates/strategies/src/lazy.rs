@@ -16,6 +16,9 @@ pub struct Lazy;
 
 impl Strategy for Lazy {
     fn run(&self, p: &Params) -> Result<Outcome, RunError> {
+        if p.workload.is_join() {
+            return crate::join::polars::run(p, crate::join::polars::Read::Scan);
+        }
         let format = format_of(&p.input)?;
         let input = precheck(p, format)?;
         if !p.workload.is_aggregate() {

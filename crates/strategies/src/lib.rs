@@ -20,14 +20,17 @@
 
 use std::path::{Path, PathBuf};
 
-use membench_kernel::{Answer, InputError, OnBadRow, Workload};
-pub use membench_protocol::{Engine, Format, Growth, PerFormat, Requirement, Skip, StrategyInfo};
+use membench_kernel::{Answer, DateRange, InputError, OnBadRow, Workload};
+pub use membench_protocol::{
+    Engine, Format, Growth, Growths, PerFormat, Requirement, Skip, StrategyInfo,
+};
 pub use output::{Output, RowSink, etl_target};
 
 mod csv_io;
 mod csv_split;
 mod db;
 pub mod etl_out;
+mod join;
 mod output;
 mod parquet_io;
 pub mod pipeline;
@@ -47,7 +50,15 @@ pub fn format_of(path: &Path) -> Result<Format, RunError> {
 #[derive(Clone, Debug)]
 pub struct Params {
     pub workload: Workload,
+    /// The input file; for `join`, the `orders` table.
     pub input: PathBuf,
+    /// `join`: the `order_items` table.
+    pub items: Option<PathBuf>,
+    /// `join`: the `order_date` range of the orders joined.
+    pub dates: DateRange,
+    /// Where strategies that spill (`merge-join`, `grace`) put their temporary files (a private
+    /// folder each, removed when the strategy ends).
+    pub scratch: PathBuf,
     pub on_bad_row: OnBadRow,
     /// Rows per chunk for `chunked`.
     pub chunk_rows: usize,
@@ -121,6 +132,8 @@ pub trait Observer: Sync + std::fmt::Debug {
     fn server_backend(&self, pid: u32);
     /// The data was already loaded (`--db-reuse`): no `load` phase.
     fn reused(&self);
+    /// Bytes written to spill files so far (strategies that spill call it as they go).
+    fn spilled(&self, bytes: u64);
 }
 
 impl Params {
@@ -128,6 +141,13 @@ impl Params {
     pub fn phase(&self, name: &'static str) {
         if let Some(o) = self.observer {
             o.phase(name);
+        }
+    }
+
+    /// Tells the observer, if any, how many bytes have been spilled so far.
+    pub fn spilled(&self, bytes: u64) {
+        if let Some(o) = self.observer {
+            o.spilled(bytes);
         }
     }
 
@@ -149,6 +169,9 @@ impl Params {
             observer: None,
             workload,
             input: input.into(),
+            items: None,
+            dates: DateRange::default(),
+            scratch: std::env::temp_dir(),
             on_bad_row: OnBadRow::Fail,
             chunk_rows: 100_000,
             threads: 2,
@@ -227,13 +250,19 @@ impl Entry {
         self.info.name
     }
 
-    /// Declared memory growth on `format`.
-    pub fn growth(&self, format: Format) -> Growth {
-        self.info.growth.of(format)
+    /// Declared memory growth of `workload` on `format` (`None`: it does not do it).
+    pub fn growth(&self, workload: Workload, format: Format) -> Option<Growth> {
+        self.info.growth.of(workload.name(), format)
     }
 
     /// Runs the strategy, first refusing what its metadata says it cannot do.
     pub fn run(&self, p: &Params) -> Result<Outcome, RunError> {
+        if !self.info.does(p.workload.name()) {
+            return Err(RunError::Unsupported(format!(
+                "{} does not do the {} workload (see `cargo xtask list`)",
+                self.info.name, p.workload
+            )));
+        }
         if p.on_bad_row == OnBadRow::Skip && self.info.skip == Skip::Refuses {
             return Err(RunError::Unsupported(format!(
                 "--on-bad-row skip is not supported by {}: its engine ({:?}) cannot report \

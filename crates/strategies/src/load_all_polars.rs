@@ -12,6 +12,9 @@ pub struct LoadAllPolars;
 
 impl Strategy for LoadAllPolars {
     fn run(&self, p: &Params) -> Result<Outcome, RunError> {
+        if p.workload.is_join() {
+            return crate::join::polars::run(p, crate::join::polars::Read::Eager);
+        }
         let format = format_of(&p.input)?;
         let input = precheck(p, format)?;
         if !p.workload.is_aggregate() {

@@ -23,11 +23,11 @@ pub const NEEDED: [&str; 7] = [
     "discount",
 ];
 
-fn open(path: &Path) -> Result<File, RunError> {
+pub(crate) fn open(path: &Path) -> Result<File, RunError> {
     Ok(File::open(path).with_context(|| format!("{}: cannot open", path.display()))?)
 }
 
-fn polars_err(path: &Path, e: PolarsError) -> RunError {
+pub(crate) fn polars_err(path: &Path, e: PolarsError) -> RunError {
     RunError::Input(InputError::file(
         path,
         format!("not a readable Parquet file: {e}"),
@@ -36,12 +36,17 @@ fn polars_err(path: &Path, e: PolarsError) -> RunError {
 
 /// Row groups as `(first row, rows)`, after checking the schema has every column.
 pub fn row_groups(path: &Path) -> Result<Vec<(usize, usize)>, RunError> {
+    row_groups_of(path, &COLUMNS)
+}
+
+/// [`row_groups`] for a file of another schema's `columns` (the `orders` tables).
+pub fn row_groups_of(path: &Path, columns: &[&str]) -> Result<Vec<(usize, usize)>, RunError> {
     if std::fs::metadata(path).map(|m| m.len()).unwrap_or(0) == 0 {
         return Err(InputError::file(path, "file is empty").into());
     }
     let mut reader = ParquetReader::new(open(path)?);
     let schema = reader.schema().map_err(|e| polars_err(path, e))?;
-    for col in COLUMNS {
+    for &col in columns {
         let Some(field) = schema.get(col) else {
             return Err(InputError::file(path, format!("missing column {col:?}")).into());
         };
@@ -98,7 +103,7 @@ impl Kind {
 
 fn expected_kind(col: &str) -> Kind {
     match col {
-        "order_id" | "customer_id" | "product_id" | "quantity" => Kind::Integer,
+        "order_id" | "customer_id" | "product_id" | "quantity" | "line_no" => Kind::Integer,
         "price" | "discount" => Kind::Number,
         _ => Kind::Text,
     }

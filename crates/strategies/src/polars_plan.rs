@@ -5,8 +5,8 @@
 use std::path::{Path, PathBuf};
 
 use membench_kernel::{
-    Accumulator, Answer, HeaderLayout, InputError, TOP_N, TOP_N_THRESHOLD_CENTS, TopRow, Workload,
-    rules,
+    Accumulator, Answer, COLUMNS, HeaderLayout, InputError, TOP_N, TOP_N_THRESHOLD_CENTS, TopRow,
+    Workload, rules,
 };
 use polars::prelude::*;
 
@@ -41,35 +41,79 @@ pub struct PolarsInput {
     max_record_bytes: usize,
     /// CSV with empty lines, which Polars' eager reader turns into rows of nulls.
     empty_lines: bool,
+    /// How the kernel finds the first bad row when the engine objects.
+    locate: Locate,
 }
+
+/// Which kernel reader locates the first bad row of an input.
+#[derive(Debug, Clone)]
+pub(crate) enum Locate {
+    /// A `sales` file.
+    Sales,
+    /// The two tables of a `join` (orders first).
+    Join(Box<crate::join::JoinInput>),
+}
+
+impl Locate {
+    fn first_bad_row(&self, path: &Path, format: Format, max: usize) -> LocateResult {
+        match (self, format) {
+            (Locate::Join(inp), _) => crate::join::locate_first_bad_row(inp),
+            (Locate::Sales, Format::Csv) => locate_first_bad_row(path, max),
+            (Locate::Sales, Format::Parquet) => parquet_io::locate_first_bad_row(path),
+        }
+    }
+}
+
+type LocateResult = Result<Option<InputError>, RunError>;
 
 /// Checks the file before the engine sees it: empty file, header, missing columns, and (CSV) its
 /// framing — no record over `--max-record-bytes`, no quote left open at the end — in one pass
 /// without buffering, so that Polars, which accepts both, refuses the same files as the kernel. (`skip` is refused before
 /// this, from the strategies' metadata: `Skip::Refuses`.)
 pub fn precheck(p: &Params, format: Format) -> Result<PolarsInput, RunError> {
+    precheck_file(
+        &p.input,
+        format,
+        (&COLUMNS, &sales_schema()),
+        p.max_record_bytes,
+        Locate::Sales,
+    )
+}
+
+/// [`precheck`] for a file of any schema: `columns` must be there; `known` gives their types.
+pub(crate) fn precheck_file(
+    path: &Path,
+    format: Format,
+    (columns, known): (&'static [&'static str], &Schema),
+    max_record_bytes: usize,
+    locate: Locate,
+) -> Result<PolarsInput, RunError> {
     let (schema, empty_lines) = match format {
         Format::Csv => {
-            let layout = check_csv_header_only(&p.input, p.max_record_bytes)?;
-            let framing = check_csv_framing(&p.input, &layout, p.max_record_bytes)?;
-            (schema_in_file_order(&layout), framing.empty_lines > 0)
+            let layout = check_csv_header_only(path, columns, max_record_bytes)?;
+            let find = || locate.first_bad_row(path, format, max_record_bytes);
+            let framing = check_csv_framing(path, &layout, max_record_bytes, &find)?;
+            (
+                schema_in_file_order(&layout, known),
+                framing.empty_lines > 0,
+            )
         }
         Format::Parquet => {
-            parquet_io::row_groups(&p.input)?;
-            (sales_schema(), false)
+            parquet_io::row_groups_of(path, columns)?;
+            (known.clone(), false)
         }
     };
     Ok(PolarsInput {
-        path: p.input.clone(),
+        path: path.to_path_buf(),
         format,
         schema,
-        max_record_bytes: p.max_record_bytes,
+        max_record_bytes,
         empty_lines,
+        locate,
     })
 }
 
-fn schema_in_file_order(layout: &HeaderLayout) -> Schema {
-    let known = sales_schema();
+fn schema_in_file_order(layout: &HeaderLayout, known: &Schema) -> Schema {
     Schema::from_iter(layout.names.iter().map(|n| {
         let dtype = known.get(n.as_str()).cloned().unwrap_or(DataType::String);
         Field::new(n.as_str().into(), dtype)
@@ -141,34 +185,45 @@ pub fn read_eager(path: &Path, format: Format) -> PolarsResult<DataFrame> {
         schema: sales_schema(),
         max_record_bytes: membench_kernel::DEFAULT_MAX_RECORD_BYTES,
         empty_lines: false,
+        locate: Locate::Sales,
     })
 }
 
 /// Values are split at 2^32 to sum them exactly (see the group-by plan).
-const SPLIT: i64 = 1 << 32;
+pub(crate) const SPLIT: i64 = 1 << 32;
 
 /// The kernel's value rules (`membench_kernel::rules`) as one expression: true for a row the
 /// kernel would reject. It mirrors the rules' constants; it does not restate them.
 fn invalid() -> Expr {
-    let missing = rules::REQUIRED
+    missing(&rules::REQUIRED)
+        .or(value_rules())
+        .or(not_cents(col("discount")).fill_null(lit(false)))
+        .or(cents(col("discount"))
+            .lt(lit(rules::MIN_DISCOUNT_CENTS))
+            .fill_null(lit(false)))
+}
+
+/// True where one of `columns` is null.
+pub(crate) fn missing(columns: &[&str]) -> Expr {
+    columns
         .iter()
         .map(|c| col(*c).is_null())
         .reduce(|a, b| a.or(b))
-        .expect("required columns");
-    missing
-        .or(col("quantity")
-            .lt(lit(rules::MIN_QUANTITY))
-            .fill_null(lit(true)))
+        .expect("required columns")
+}
+
+/// The rules on `quantity` and `price` (`rules::check_values` without the discount): true for
+/// a row the kernel would reject.
+pub(crate) fn value_rules() -> Expr {
+    col("quantity")
+        .lt(lit(rules::MIN_QUANTITY))
+        .fill_null(lit(true))
         .or(cents(col("price"))
             .lt(lit(rules::MIN_PRICE_CENTS))
             .fill_null(lit(true)))
         // Money is exact cents: a float with more decimals, or not finite, is not money (the
         // kernel's parser refuses such text).
         .or(not_cents(col("price")).fill_null(lit(false)))
-        .or(not_cents(col("discount")).fill_null(lit(false)))
-        .or(cents(col("discount"))
-            .lt(lit(rules::MIN_DISCOUNT_CENTS))
-            .fill_null(lit(false)))
         // quantity × price must fit in 64 bits: q > MAX / p, exactly, in integers (p = 0: null,
         // no overflow).
         .or(col("quantity")
@@ -188,7 +243,7 @@ fn not_cents(e: Expr) -> Expr {
 }
 
 /// A money column (float) in integer cents, rounded half away from zero like the Parquet fold.
-fn cents(e: Expr) -> Expr {
+pub(crate) fn cents(e: Expr) -> Expr {
     (e * lit(100.0))
         .round(0, RoundMode::HalfAwayFromZero)
         .cast(DataType::Int64)
@@ -228,22 +283,14 @@ pub fn plans(lf: LazyFrame, workload: Workload) -> (LazyFrame, LazyFrame) {
         // Sums are exact beyond 64 bits, like the kernel's 128-bit ones: each non-negative value
         // is split into its high and low 32 bits, summed apart (neither sum can overflow below
         // 2^31 rows) and recombined in Rust; the range is checked once, by the kernel.
-        Workload::GroupBy => valid.group_by([col("category")]).agg([
-            len().cast(DataType::Int64).alias("rows"),
-            col("quantity")
-                .floor_div(lit(SPLIT))
-                .sum()
-                .alias("quantity_hi"),
-            (col("quantity") % lit(SPLIT)).sum().alias("quantity_lo"),
-            col("total").floor_div(lit(SPLIT)).sum().alias("total_hi"),
-            (col("total") % lit(SPLIT)).sum().alias("total_lo"),
-        ]),
+        Workload::GroupBy => valid.group_by([col("category")]).agg(group_aggs()),
         Workload::Etl => unreachable!("etl is not an aggregate; it uses etl_plan"),
+        Workload::Join => unreachable!("join has a plan of its own (join::polars)"),
     };
     (stats, answer)
 }
 
-fn i64_at(df: &DataFrame, name: &str) -> PolarsResult<Vec<Option<i64>>> {
+pub(crate) fn i64_at(df: &DataFrame, name: &str) -> PolarsResult<Vec<Option<i64>>> {
     Ok(df
         .column(name)?
         .cast(&DataType::Int64)?
@@ -255,12 +302,11 @@ fn i64_at(df: &DataFrame, name: &str) -> PolarsResult<Vec<Option<i64>>> {
 /// The error for input the engine rejected or flagged: the first bad row exactly as the
 /// hand-written strategies report it (CSV line, Parquet row); the engine's message only when
 /// the kernel finds nothing wrong.
-fn bad_input(input: &PolarsInput, engine_msg: String) -> RunError {
+pub(crate) fn bad_input(input: &PolarsInput, engine_msg: String) -> RunError {
     let path = &input.path;
-    let located = match input.format {
-        Format::Csv => locate_first_bad_row(path, input.max_record_bytes),
-        Format::Parquet => parquet_io::locate_first_bad_row(path),
-    };
+    let located = input
+        .locate
+        .first_bad_row(path, input.format, input.max_record_bytes);
     match located {
         Ok(Some(e)) => e.into(),
         Ok(None) => InputError::file(path, engine_msg).into(),
@@ -309,44 +355,72 @@ pub fn outcome(
         }
         Workload::GroupBy => {
             let mut acc = membench_kernel::GroupAcc::default();
-            let cats = answer
-                .column("category")
-                .map_err(conv)?
-                .str()
-                .map_err(conv)?
-                .clone();
-            let n = i64_at(&answer, "rows").map_err(conv)?;
-            let exact = |name: &str| -> Result<Vec<i128>, RunError> {
-                let hi = i64_at(&answer, &format!("{name}_hi")).map_err(conv)?;
-                let lo = i64_at(&answer, &format!("{name}_lo")).map_err(conv)?;
-                Ok(hi
-                    .iter()
-                    .zip(&lo)
-                    .map(|(h, l)| {
-                        i128::from(h.unwrap_or(0)) * i128::from(SPLIT) + i128::from(l.unwrap_or(0))
-                    })
-                    .collect())
-            };
-            let (q, t) = (exact("quantity")?, exact("total")?);
-            for (i, cat) in cats.iter().enumerate() {
-                acc.push_group_wide(
-                    cat.unwrap_or_default(),
-                    n[i].unwrap_or(0) as u64,
-                    q[i],
-                    t[i],
-                );
+            for (cat, n, q, t) in groups_wide(&answer)? {
+                acc.push_group_wide(&cat, n, q, t);
             }
             Accumulator::GroupBy(acc)
                 .finish()
                 .map_err(|e| InputError::file(path, e))?
         }
         Workload::Etl => unreachable!("etl results come from EtlFrames"),
+        Workload::Join => unreachable!("join has a plan of its own (join::polars)"),
     };
     Ok(Outcome {
         answer,
         rows_read: rows,
         rows_skipped: 0,
     })
+}
+
+/// The split-sum aggregates of a category per row (the group-by plan's, and the join's):
+/// category, rows, and the exact sums of quantity and of the total.
+pub(crate) fn group_aggs() -> [Expr; 5] {
+    [
+        len().cast(DataType::Int64).alias("rows"),
+        col("quantity")
+            .floor_div(lit(SPLIT))
+            .sum()
+            .alias("quantity_hi"),
+        (col("quantity") % lit(SPLIT)).sum().alias("quantity_lo"),
+        col("total").floor_div(lit(SPLIT)).sum().alias("total_hi"),
+        (col("total") % lit(SPLIT)).sum().alias("total_lo"),
+    ]
+}
+
+/// The groups of a [`group_aggs`] result, their sums recombined exactly.
+pub(crate) fn groups_wide(answer: &DataFrame) -> Result<Vec<(String, u64, i128, i128)>, RunError> {
+    let conv = |e: PolarsError| RunError::Other(anyhow::anyhow!("unexpected Polars result: {e}"));
+    let cats = answer
+        .column("category")
+        .map_err(conv)?
+        .str()
+        .map_err(conv)?
+        .clone();
+    let n = i64_at(answer, "rows").map_err(conv)?;
+    let exact = |name: &str| -> Result<Vec<i128>, RunError> {
+        let hi = i64_at(answer, &format!("{name}_hi")).map_err(conv)?;
+        let lo = i64_at(answer, &format!("{name}_lo")).map_err(conv)?;
+        Ok(hi
+            .iter()
+            .zip(&lo)
+            .map(|(h, l)| {
+                i128::from(h.unwrap_or(0)) * i128::from(SPLIT) + i128::from(l.unwrap_or(0))
+            })
+            .collect())
+    };
+    let (q, t) = (exact("quantity")?, exact("total")?);
+    Ok(cats
+        .iter()
+        .enumerate()
+        .map(|(i, cat)| {
+            (
+                cat.unwrap_or_default().to_string(),
+                n[i].unwrap_or(0) as u64,
+                q[i],
+                t[i],
+            )
+        })
+        .collect())
 }
 
 /// The `etl` plan: the kernel's cleaning rules (`membench_kernel::etl`) as expressions, every

@@ -130,6 +130,48 @@ fn push_row(out: &mut Vec<u8>, seq: i64, r: &RowRef<'_>) -> anyhow::Result<()> {
 }
 
 impl Database for PgDb {
+    fn dialect(&self) -> Dialect {
+        DIALECT
+    }
+
+    fn load_table(
+        &mut self,
+        table: &str,
+        _columns: usize,
+        feed: &mut db::Feed<'_>,
+    ) -> Result<(), RunError> {
+        let mut writer = self
+            .client
+            .copy_in(&format!("COPY {table} FROM STDIN"))
+            .context("COPY … FROM STDIN")?;
+        let mut buf = Vec::with_capacity(COPY_CHUNK + 4096);
+        let mut num = itoa::Buffer::new();
+        feed(&mut |values| {
+            for (i, v) in values.iter().enumerate() {
+                if i > 0 {
+                    buf.push(b'\t');
+                }
+                match *v {
+                    db::Value::Int(x) => buf.extend_from_slice(num.format(x).as_bytes()),
+                    db::Value::Text(t) => push_text(&mut buf, t)?,
+                }
+            }
+            buf.push(b'\n');
+            if buf.len() >= COPY_CHUNK {
+                writer.write_all(&buf).context("COPY")?;
+                buf.clear();
+            }
+            Ok(())
+        })?;
+        writer.write_all(&buf).context("COPY")?;
+        writer.finish().context("COPY")?;
+        Ok(())
+    }
+
+    fn analyze(&mut self, tables: &[&str]) -> anyhow::Result<()> {
+        self.execute(&format!("ANALYZE {}", tables.join(", ")))
+    }
+
     fn loaded(&mut self, key: &str) -> anyhow::Result<Option<(String, Counts)>> {
         self.execute(&db::loaded_table_sql(DIALECT))?;
         let row = self.client.query_opt(

@@ -8,7 +8,7 @@ registry! {
     load_all::LoadAll => StrategyInfo {
         name: "load-all",
         description: "every row into memory, then compute (the seeds' pd.read_csv)",
-        growth: PerFormat::same(Growth::Linear),
+        growth: Growths::sales(PerFormat::same(Growth::Linear)).and_join(Growth::Linear),
         skip: Skip::Counts,
         engine: Engine::Kernel,
         needs: &[],
@@ -17,7 +17,7 @@ registry! {
     load_all_polars::LoadAllPolars => StrategyInfo {
         name: "load-all-polars",
         description: "Polars eager read of the whole file, then the in-memory engine",
-        growth: PerFormat::same(Growth::Linear),
+        growth: Growths::sales(PerFormat::same(Growth::Linear)).and_join(Growth::Linear),
         skip: Skip::Refuses,
         engine: Engine::Polars,
         needs: &[],
@@ -26,7 +26,7 @@ registry! {
     chunked::Chunked => StrategyInfo {
         name: "chunked",
         description: "--chunk-rows rows materialised at a time, partial results merged",
-        growth: PerFormat::same(Growth::Constant),
+        growth: Growths::sales(PerFormat::same(Growth::Constant)),
         skip: Skip::Counts,
         engine: Engine::Kernel,
         needs: &[],
@@ -35,7 +35,8 @@ registry! {
     streaming::Streaming => StrategyInfo {
         name: "streaming",
         description: "one record at a time through reused buffers; Parquet: one row group at a time",
-        growth: PerFormat::same(Growth::Constant),
+        // join: hashes the orders in range, so it grows with them (never with the items).
+        growth: Growths::sales(PerFormat::same(Growth::Constant)).and_join(Growth::Linear),
         skip: Skip::Counts,
         engine: Engine::Kernel,
         needs: &[],
@@ -46,7 +47,8 @@ registry! {
         description: "Polars LazyFrame scan, streaming engine, column projection",
         // Measured, not hoped: Polars' streaming Parquet source holds more as the file grows
         // (24 MB at 200k rows, 75 MB at 1M: slope 0.7), so only "no worse than linear".
-        growth: PerFormat { csv: Growth::Constant, parquet: Growth::Linear },
+        growth: Growths::sales(PerFormat { csv: Growth::Constant, parquet: Growth::Linear })
+            .and_join(Growth::Linear),
         skip: Skip::Refuses,
         engine: Engine::Polars,
         needs: &[],
@@ -55,7 +57,27 @@ registry! {
     parallel::Parallel => StrategyInfo {
         name: "parallel",
         description: "byte ranges on line boundaries (Parquet: row groups) on --threads workers",
-        growth: PerFormat::same(Growth::Constant),
+        growth: Growths::sales(PerFormat::same(Growth::Constant)),
+        skip: Skip::Counts,
+        engine: Engine::Kernel,
+        needs: &[],
+        on_by_default: true,
+    },
+    merge_join::MergeJoin => StrategyInfo {
+        name: "merge-join",
+        description: "join: sort-merge on order_id in constant memory; unordered items are first \
+                      sorted by an external merge sort (runs spilled to the scratch folder)",
+        growth: Growths::join_only(Growth::Constant),
+        skip: Skip::Counts,
+        engine: Engine::Kernel,
+        needs: &[],
+        on_by_default: true,
+    },
+    grace::Grace => StrategyInfo {
+        name: "grace",
+        description: "join: both tables hash-partitioned into spill files, then joined partition \
+                      by partition; partitions sized from --memory-limit",
+        growth: Growths::join_only(Growth::Constant),
         skip: Skip::Counts,
         engine: Engine::Kernel,
         needs: &[],
@@ -65,7 +87,7 @@ registry! {
         name: "sqlite",
         description: "push-down to embedded SQLite: batch-insert load, workload index, SQL; \
                       etl's text rules applied in Rust (SQLite's lower() is ASCII-only)",
-        growth: PerFormat::same(Growth::Constant),
+        growth: Growths::sales(PerFormat::same(Growth::Constant)).and_join(Growth::Constant),
         skip: Skip::Counts,
         engine: Engine::Sqlite,
         needs: &[],
@@ -75,7 +97,7 @@ registry! {
         name: "postgres",
         description: "push-down to a PostgreSQL server: COPY load, workload index, SQL, rows \
                       back through a portal; etl's text rules applied in Rust (collation-bound)",
-        growth: PerFormat::same(Growth::Constant),
+        growth: Growths::sales(PerFormat::same(Growth::Constant)).and_join(Growth::Constant),
         skip: Skip::Counts,
         engine: Engine::Postgres,
         needs: &[Requirement::PostgresServer],

@@ -144,6 +144,38 @@ fn insert(st: &mut Statement<'_>, rows: &[OwnedRow]) -> anyhow::Result<()> {
 }
 
 impl Database for SqliteDb {
+    fn dialect(&self) -> Dialect {
+        DIALECT
+    }
+
+    fn load_table(
+        &mut self,
+        table: &str,
+        columns: usize,
+        feed: &mut db::Feed<'_>,
+    ) -> Result<(), RunError> {
+        let tx = self.conn.unchecked_transaction().context("BEGIN")?;
+        let sql = format!("INSERT INTO {table} VALUES ({})", vec!["?"; columns].join(","));
+        let mut st = tx.prepare(&sql).context("INSERT")?;
+        feed(&mut |values| {
+            for (i, v) in values.iter().enumerate() {
+                match *v {
+                    db::Value::Int(x) => st.raw_bind_parameter(i + 1, x)?,
+                    db::Value::Text(t) => st.raw_bind_parameter(i + 1, t)?,
+                }
+            }
+            st.raw_execute().context("INSERT")?;
+            Ok(())
+        })?;
+        drop(st);
+        tx.commit().context("COMMIT")?;
+        Ok(())
+    }
+
+    fn analyze(&mut self, _tables: &[&str]) -> anyhow::Result<()> {
+        Ok(())
+    }
+
     fn loaded(&mut self, key: &str) -> anyhow::Result<Option<(String, Counts)>> {
         self.execute(&db::loaded_table_sql(DIALECT))?;
         let mut st = self

@@ -1,8 +1,13 @@
 //! `streaming`: one record at a time through reused buffers; no allocation per row, so the heap
 //! does not grow with the file (seed 000 §5 generators, seed 001). On Parquet the unit is one
-//! row group.
+//! row group. `join`: the classic hash join — the keys of the orders in range (the small side)
+//! in a hash table, the items streamed past it; memory grows with those orders, never with the
+//! items.
+
+use membench_kernel::JoinAcc;
 
 use crate::csv_io::{Counts, fold_all, open_csv};
+use crate::join::JoinInput;
 use crate::parquet_io::{fold_frame, read_slice, row_groups};
 use crate::{Format, Outcome, Output, Params, RowSink, RunError, Strategy, format_of};
 
@@ -10,10 +15,30 @@ pub struct Streaming;
 
 impl Strategy for Streaming {
     fn run(&self, p: &Params) -> Result<Outcome, RunError> {
+        if p.workload.is_join() {
+            return hash_join(p);
+        }
         let mut out = Output::new(p)?;
         let counts = fold_input(p, Columns::WorkloadNeeds, &mut out)?;
         out.finish(&p.input, counts)
     }
+}
+
+/// Builds a hash table of the orders in range, then streams the items past it.
+fn hash_join(p: &Params) -> Result<Outcome, RunError> {
+    let inp = JoinInput::of(p)?;
+    p.phase("build");
+    let (keys, mut counts) = inp.keys_in_range()?;
+    p.phase("probe");
+    let mut items = inp.items()?;
+    let mut acc = JoinAcc::default();
+    items.for_each(|item| {
+        if let Some(&w) = keys.get(&item.order_id) {
+            acc.add(&item, w);
+        }
+    })?;
+    counts.add(items.counts);
+    inp.finish(acc, counts)
 }
 
 /// Streams every valid row of the input to `sink`, validated by the kernel and honouring

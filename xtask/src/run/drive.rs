@@ -252,6 +252,7 @@ mod tests {
 
     fn plan(strategies: &[&str]) -> Vec<Group> {
         let d = Dataset {
+            items: None,
             path: PathBuf::from("datasets/x.csv"),
             format: "csv".into(),
             rows: 1000,

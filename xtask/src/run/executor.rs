@@ -65,6 +65,8 @@ impl RunnerExecutor {
                 "--input",
             ])
             .args([c.dataset.path.as_os_str()])
+            .args(["--scratch".as_ref(), self.scratch.as_os_str()])
+            .args(["--dates", &a.dates])
             .args(["--threads", &a.threads.to_string()])
             .args(["--chunk-rows", &a.chunk_rows.to_string()])
             .args(["--on-bad-row", &a.on_bad_row])
@@ -79,6 +81,9 @@ impl RunnerExecutor {
         }
         if let Some(m) = &a.address_space_limit {
             cmd = cmd.args(["--address-space-limit", m]);
+        }
+        if let Some(items) = &c.dataset.items {
+            cmd = cmd.args([OsStr::new("--items"), items.as_os_str()]);
         }
         cmd
     }

@@ -27,10 +27,18 @@ pub struct RunArgs {
     /// `cargo xtask list`).
     #[arg(long, value_delimiter = ',')]
     pub strategy: Vec<String>,
-    /// Workloads, comma-separated (etl writes its output to a scratch file in the run folder,
-    /// removed after each cell).
-    #[arg(long, value_delimiter = ',', default_value = "top-n,group-by,etl")]
+    /// Workloads, comma-separated: top-n, group-by, etl (over `sales` files; etl writes its
+    /// output to a scratch file in the run folder, removed after each cell) and join (over the
+    /// `orders` tables, generated with the same sizes counted in orders).
+    #[arg(long, value_delimiter = ',', default_value = "top-n,group-by,etl,join")]
     pub workload: Vec<String>,
+    /// join: write the items in shuffled order (strategies that need sorted input pay for
+    /// sorting).
+    #[arg(long)]
+    pub shuffle_items: bool,
+    /// join: the orders' `order_date` range, both ends included.
+    #[arg(long, default_value = "2023-01-01..2023-12-31")]
+    pub dates: String,
     /// Formats, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "csv,parquet")]
     pub format: Vec<String>,
@@ -136,6 +144,12 @@ pub fn run(a: RunArgs) -> Result<()> {
     if a.repeat == 0 {
         bail!("--repeat must be at least 1");
     }
+    for w in &a.workload {
+        if membench_kernel::Workload::parse(w).is_none() {
+            bail!("unknown workload {w:?} (top-n, group-by, etl, join)");
+        }
+    }
+    membench_kernel::DateRange::parse(&a.dates).map_err(|e| anyhow::anyhow!("--dates {e}"))?;
     let strategies = plan::strategies(&a)?;
     let bins = binaries()?;
     for b in ["membench-runner", "membench-runner-sys"] {

@@ -4,17 +4,29 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
-use membench_protocol::Sidecar;
+use membench_protocol::{DataSchema, Sidecar};
 
 use super::RunArgs;
 
 /// A dataset of the run.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Dataset {
+    /// The file (`orders` datasets: the `orders` table).
     pub path: PathBuf,
+    /// `orders` datasets: the `order_items` table.
+    pub items: Option<PathBuf>,
     pub format: String,
+    /// Rows (`orders` datasets: orders).
     pub rows: u64,
+    /// Bytes (`orders` datasets: of both tables).
     pub bytes: u64,
+}
+
+impl Dataset {
+    /// Whether this dataset is the `orders` tables (the `join` workload's input).
+    pub fn is_orders(&self) -> bool {
+        self.items.is_some()
+    }
 }
 
 /// One cell of the matrix.
@@ -65,19 +77,31 @@ impl Group {
     }
 }
 
-/// The groups of the matrix, datasets (format, then size) outermost.
+/// The groups of the matrix, datasets (format, then size) outermost: each dataset with the
+/// workloads of its schema, each workload with the strategies that do it.
 pub fn groups(datasets: &[Dataset], workloads: &[String], strategies: &[String]) -> Vec<Group> {
     let mut out = Vec::new();
     for d in datasets {
-        for w in workloads {
-            out.push(Group {
-                workload: w.clone(),
-                dataset: d.clone(),
-                strategies: strategies.to_vec(),
-            });
+        for w in workloads.iter().filter(|w| is_join(w) == d.is_orders()) {
+            let doing: Vec<String> = strategies
+                .iter()
+                .filter(|s| membench_protocol::strategy(s).is_some_and(|i| i.does(w)))
+                .cloned()
+                .collect();
+            if !doing.is_empty() {
+                out.push(Group {
+                    workload: w.clone(),
+                    dataset: d.clone(),
+                    strategies: doing,
+                });
+            }
         }
     }
     out
+}
+
+fn is_join(workload: &str) -> bool {
+    workload == membench_protocol::JOIN
 }
 
 /// The strategies to run: `--strategy`, or every strategy on by default.
@@ -104,25 +128,42 @@ pub fn strategies(a: &RunArgs) -> Result<Vec<String>> {
     Ok(a.strategy.clone())
 }
 
-/// Generates (or reuses) every dataset of the run: formats × sizes.
+/// Generates (or reuses) every dataset of the run: formats × sizes, of the `sales` schema for
+/// its `sales` workloads and of the `orders` schema for `join` (sizes count orders).
 pub fn datasets(gen_bin: &Path, a: &RunArgs) -> Result<Vec<Dataset>> {
     let sizes: Vec<(&str, &String)> = if a.size.is_empty() {
         a.rows.iter().map(|r| ("--rows", r)).collect()
     } else {
         a.size.iter().map(|s| ("--size", s)).collect()
     };
+    let mut schemas = Vec::new();
+    if a.workload.iter().any(|w| !is_join(w)) {
+        schemas.push(DataSchema::Sales);
+    }
+    if a.workload.iter().any(|w| is_join(w)) {
+        schemas.push(DataSchema::Orders);
+    }
     let mut out = Vec::new();
-    for f in &a.format {
-        for &(flag, v) in &sizes {
-            out.push(generate(gen_bin, a, f, (flag, v))?);
+    for &schema in &schemas {
+        for f in &a.format {
+            for &(flag, v) in &sizes {
+                out.push(generate(gen_bin, a, schema, f, (flag, v))?);
+            }
         }
     }
-    // Format, then size: each format's sizes ascending.
-    out.sort_by(|x, y| (&x.format, x.rows).cmp(&(&y.format, y.rows)));
+    // Schema, format, then size: each format's sizes ascending.
+    out.sort_by(|x, y| (x.is_orders(), &x.format, x.rows).cmp(&(y.is_orders(), &y.format, y.rows)));
     Ok(out)
 }
 
-fn generate(gen_bin: &Path, a: &RunArgs, format: &str, size: (&str, &str)) -> Result<Dataset> {
+fn generate(
+    gen_bin: &Path,
+    a: &RunArgs,
+    schema: DataSchema,
+    format: &str,
+    size: (&str, &str),
+) -> Result<Dataset> {
+    let orders = schema == DataSchema::Orders;
     let out = Command::new(gen_bin)
         .args([
             size.0,
@@ -131,23 +172,49 @@ fn generate(gen_bin: &Path, a: &RunArgs, format: &str, size: (&str, &str)) -> Re
             format,
             "--seed",
             &a.seed.to_string(),
+            "--schema",
+            schema.name(),
         ])
-        .args(a.messy.then_some("--messy"))
+        .args((a.messy && !orders).then_some("--messy"))
+        .args((a.shuffle_items && orders).then_some("--shuffle-items"))
         .args(["--json", "--out"])
         .arg(&a.datasets)
         .stderr(std::process::Stdio::inherit())
         .output()
         .context("running membench-gen")?;
     if !out.status.success() {
-        bail!("membench-gen failed for {} {} {format}", size.0, size.1);
+        bail!(
+            "membench-gen failed for {} {} {format} ({})",
+            size.0,
+            size.1,
+            schema.name()
+        );
     }
     let text = String::from_utf8_lossy(&out.stdout);
-    let meta: Sidecar = serde_json::from_str(text.lines().last().unwrap_or(""))
+    let metas: Vec<Sidecar> = text
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(serde_json::from_str)
+        .collect::<Result<_, _>>()
         .context("parsing membench-gen's sidecar output")?;
-    Ok(Dataset {
-        path: a.datasets.join(&meta.file),
-        format: meta.format.name().to_string(),
-        rows: meta.rows,
-        bytes: meta.bytes,
-    })
+    match &metas[..] {
+        [meta] if !orders => Ok(Dataset {
+            path: a.datasets.join(&meta.file),
+            items: None,
+            format: meta.format.name().to_string(),
+            rows: meta.rows,
+            bytes: meta.bytes,
+        }),
+        [o, i] if orders => Ok(Dataset {
+            path: a.datasets.join(&o.file),
+            items: Some(a.datasets.join(&i.file)),
+            format: o.format.name().to_string(),
+            rows: o.rows,
+            bytes: o.bytes + i.bytes,
+        }),
+        _ => bail!(
+            "membench-gen printed {} sidecars, expected one per table",
+            metas.len()
+        ),
+    }
 }

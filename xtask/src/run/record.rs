@@ -78,6 +78,8 @@ pub fn make(
         server_timeline: r.server_timeline,
         db_settings: r.db_settings,
         db_reused: r.db_reused,
+        items: r.items,
+        spill_bytes: r.spill_bytes,
         timeline: m
             .timeline
             .iter()

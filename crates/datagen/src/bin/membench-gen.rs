@@ -1,18 +1,29 @@
-//! `membench-gen`: generate `sales` datasets (CSV, Parquet) deterministically.
+//! `membench-gen`: generate `sales` datasets, or the `orders` tables, (CSV, Parquet)
+//! deterministically.
 //! Normally started by `cargo xtask gen`; usable on its own.
 
 use std::path::PathBuf;
 use std::time::Instant;
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
-use membench_datagen::{Format, GenSpec, generate, parse_count, parse_size};
+use membench_datagen::{
+    DataSchema, Format, GenOutput, GenSpec, generate, generate_orders, parse_count, parse_size,
+};
 
-/// Generate deterministic `sales` datasets with `*.meta.json` sidecars.
+/// Generate deterministic datasets with `*.meta.json` sidecars: `sales` files, or the two
+/// tables of the `orders` schema (`orders` and `order_items`, for the join workload).
 #[derive(Parser, Debug)]
 #[command(name = "membench-gen", version)]
 struct Args {
+    /// Schema: sales (one file) or orders (two files, `orders` and `order_items`; sizes count
+    /// orders).
+    #[arg(long, default_value = "sales")]
+    schema: String,
+    /// orders: write the items in shuffled order instead of `order_id` order.
+    #[arg(long)]
+    shuffle_items: bool,
     /// Row counts, comma-separated (e.g. `100k,1m,50m`).
     #[arg(long, value_delimiter = ',', conflicts_with = "size")]
     rows: Vec<String>,
@@ -68,12 +79,16 @@ fn main() -> Result<()> {
         .map(|s| membench_datagen::parse_format(s))
         .collect::<Result<_>>()?;
     let compression = membench_datagen::parse_compression(&args.compression)?;
+    let schema = DataSchema::parse(&args.schema)
+        .with_context(|| format!("unknown schema {:?} (sales, orders)", args.schema))?;
     for &rows in &counts {
         if rows == 0 {
             bail!("--rows must be at least 1");
         }
         for &format in &formats {
             let spec = GenSpec {
+                schema,
+                shuffle_items: args.shuffle_items,
                 rows,
                 seed: args.seed,
                 bad_row_rate: args.bad_row_rate,
@@ -91,32 +106,69 @@ fn main() -> Result<()> {
             );
             bar.set_message(membench_datagen::file_name(&spec, format));
             let t = Instant::now();
-            let out = generate(&spec, format, &args.out, args.force, &mut |n| {
-                bar.set_position(n)
-            })?;
+            let mut progress = |n| bar.set_position(n);
+            let outs = match schema {
+                DataSchema::Sales => vec![generate(
+                    &spec,
+                    format,
+                    &args.out,
+                    args.force,
+                    &mut progress,
+                )?],
+                DataSchema::Orders => {
+                    generate_orders(&spec, format, &args.out, args.force, &mut progress)?.to_vec()
+                }
+            };
             bar.finish_and_clear();
+            let outs_len = outs.len();
             let secs = t.elapsed().as_secs_f64();
-            if out.reused {
+            // The orders schema writes its two tables in one go: the time is theirs together.
+            let bytes: u64 = outs
+                .iter()
+                .filter(|o| !o.reused)
+                .map(|o| o.meta.bytes)
+                .sum();
+            if outs.len() > 1 && bytes > 0 {
                 eprintln!(
-                    "reused    {} ({} bytes, sha256 {})",
-                    out.path.display(),
-                    out.meta.bytes,
-                    &out.meta.sha256[..12]
-                );
-            } else {
-                eprintln!(
-                    "generated {} ({} bytes in {:.2}s, {:.0} MB/s, sha256 {})",
-                    out.path.display(),
-                    out.meta.bytes,
-                    secs,
-                    out.meta.bytes as f64 / 1e6 / secs,
-                    &out.meta.sha256[..12]
+                    "generated the orders tables: {bytes} bytes in {secs:.2}s, {:.0} MB/s",
+                    bytes as f64 / 1e6 / secs
                 );
             }
-            if args.json {
-                println!("{}", serde_json::to_string(&out.meta)?);
+            for out in outs {
+                report(&out, (outs_len == 1).then_some(secs));
+                if args.json {
+                    println!("{}", serde_json::to_string(&out.meta)?);
+                }
             }
         }
     }
     Ok(())
+}
+
+/// One line per file; `secs`: the time of this file alone, when known.
+fn report(out: &GenOutput, secs: Option<f64>) {
+    if out.reused {
+        eprintln!(
+            "reused    {} ({} bytes, sha256 {})",
+            out.path.display(),
+            out.meta.bytes,
+            &out.meta.sha256[..12]
+        );
+    } else if let Some(secs) = secs {
+        eprintln!(
+            "generated {} ({} bytes in {:.2}s, {:.0} MB/s, sha256 {})",
+            out.path.display(),
+            out.meta.bytes,
+            secs,
+            out.meta.bytes as f64 / 1e6 / secs,
+            &out.meta.sha256[..12]
+        );
+    } else {
+        eprintln!(
+            "generated {} ({} bytes, sha256 {})",
+            out.path.display(),
+            out.meta.bytes,
+            &out.meta.sha256[..12]
+        );
+    }
 }

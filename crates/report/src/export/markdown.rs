@@ -173,9 +173,10 @@ impl Exporter for MarkdownExporter {
                 let g = report
                     .growth
                     .get(&(workload.clone(), format.clone(), st.to_string()));
-                let declared = crate::gate::declared_growth(&report.records, st, &format)
-                    .map(|d| format!("; declared {d}"))
-                    .unwrap_or_default();
+                let declared =
+                    crate::gate::declared_growth(&report.records, st, &workload, &format)
+                        .map(|d| format!("; declared {d}"))
+                        .unwrap_or_default();
                 writeln!(
                     md,
                     " {} | {} |",
@@ -198,6 +199,7 @@ impl Exporter for MarkdownExporter {
         }
         md.push_str(&skipped_section(&report.cells));
         md.push_str(&database_section(&report.cells));
+        md.push_str(&phases_section(&report.cells));
         Ok(md)
     }
 }
@@ -224,11 +226,64 @@ fn median_text(s: Option<crate::stats::Spread>, f: fn(f64) -> String) -> String 
     s.map(|s| f(s.median)).unwrap_or_else(|| "–".into())
 }
 
+/// Whether a cell's strategy is a database (its memory is partly outside our process).
+fn is_database(c: &CellStats) -> bool {
+    use membench_protocol::Engine;
+    membench_protocol::strategy(&c.key.strategy)
+        .is_some_and(|s| matches!(s.engine, Engine::Sqlite | Engine::Postgres))
+}
+
+/// The phases of the other strategies that announce them (the join strategies: build and
+/// probe, load and join, sort and merge, partition and join) and what they spilled.
+fn phases_section(cells: &[CellStats]) -> String {
+    let phased: Vec<&CellStats> = cells
+        .iter()
+        .filter(|c| c.status.is_ok() && !c.phases.is_empty() && !is_database(c))
+        .collect();
+    if phased.is_empty() {
+        return String::new();
+    }
+    let mut md = String::from(
+        "## Phases and spilling\n\n\
+         Each phase's median time · peak heap (what a sort or a hash table costs inside a \
+         strategy), and the bytes a strategy wrote to its spill files.\n\n\
+         | workload | format | rows | strategy | phases | spilled | peak heap |\n\
+         |---|---|---|---|---|---|---|\n",
+    );
+    for c in phased {
+        let phases: Vec<String> = c
+            .phases
+            .iter()
+            .map(|p| {
+                format!(
+                    "{} {} · {}",
+                    p.name,
+                    median_text(p.wall_ns, duration_ns),
+                    median_text(p.peak_heap_bytes, bytes)
+                )
+            })
+            .collect();
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | {} | {} | {} |",
+            c.key.workload,
+            c.key.format,
+            rows(c.key.rows),
+            c.key.strategy,
+            phases.join("; "),
+            median_text(c.spill_bytes, bytes),
+            median_text(c.peak_heap_bytes, bytes),
+        );
+    }
+    md.push('\n');
+    md
+}
+
 /// The database cells' phases, and their memory in and outside our process.
 fn database_section(cells: &[CellStats]) -> String {
     let db: Vec<&CellStats> = cells
         .iter()
-        .filter(|c| c.status.is_ok() && !c.phases.is_empty())
+        .filter(|c| c.status.is_ok() && !c.phases.is_empty() && is_database(c))
         .collect();
     if db.is_empty() {
         return String::new();

@@ -31,8 +31,17 @@ pub fn postgres_url() -> &'static str {
     })
 }
 
-/// Every strategy, with the database ones ready to connect.
-pub fn registry() -> &'static [Entry] {
+/// Every strategy of the `sales` workloads, with the database ones ready to connect.
+pub fn registry() -> Vec<&'static Entry> {
+    doing("top-n")
+}
+
+/// Every strategy of the `join` workload, with the database ones ready to connect.
+pub fn join_registry() -> Vec<&'static Entry> {
+    doing("join")
+}
+
+fn doing(workload: &str) -> Vec<&'static Entry> {
     postgres_url();
-    REGISTRY
+    REGISTRY.iter().filter(|e| e.info.does(workload)).collect()
 }

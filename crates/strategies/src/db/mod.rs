@@ -8,6 +8,7 @@
 //! rows) and recombined in 128 bits, so a total that does not fit 64 bits gets the kernel's
 //! verdict instead of the database's overflow error or float.
 
+pub mod join;
 pub mod sqlite_mem;
 
 use std::path::Path;
@@ -87,6 +88,7 @@ pub fn index_sql(table: &str, workload: Workload, seq_index: bool) -> Vec<String
             "CREATE INDEX IF NOT EXISTS {table}_seq ON {table} (seq)"
         )],
         Workload::Etl => Vec::new(),
+        Workload::Join => unreachable!("the registry refuses join for the databases"),
     }
 }
 
@@ -112,6 +114,7 @@ pub fn query_sql(table: &str, workload: Workload) -> String {
             "SELECT {} FROM {table} ORDER BY seq",
             columns().collect::<Vec<_>>().join(", ")
         ),
+        Workload::Join => unreachable!("the registry refuses join for the databases"),
     }
 }
 
@@ -122,8 +125,32 @@ pub trait SqlRow {
     fn text(&self, i: usize) -> anyhow::Result<&str>;
 }
 
+/// A value of a row loaded by [`Database::load_table`].
+#[derive(Clone, Copy, Debug)]
+pub enum Value<'a> {
+    Int(i64),
+    Text(&'a str),
+}
+
+/// Hands a table's rows to a database, each as its values: `feed(emit)` calls `emit` once per
+/// row and returns when the input is done.
+pub type Feed<'f> =
+    dyn FnMut(&mut dyn FnMut(&[Value<'_>]) -> anyhow::Result<()>) -> Result<(), RunError> + 'f;
+
 /// What each database does; [`run`] is the flow around it.
 pub trait Database {
+    /// The column types of its SQL.
+    fn dialect(&self) -> Dialect;
+    /// Loads the rows `feed` produces (each of `columns` values, in table order) into the
+    /// existing `table`.
+    fn load_table(
+        &mut self,
+        table: &str,
+        columns: usize,
+        feed: &mut Feed<'_>,
+    ) -> Result<(), RunError>;
+    /// Updates the planner's statistics of `tables` (a no-op where the engine has none).
+    fn analyze(&mut self, tables: &[&str]) -> anyhow::Result<()>;
     /// The counts of an input already loaded under `key` (`--db-reuse`), and its table.
     fn loaded(&mut self, key: &str) -> anyhow::Result<Option<(String, Counts)>>;
     /// Creates `table` and streams the input's valid rows into it.
@@ -186,6 +213,9 @@ pub fn unique_name() -> String {
 /// `load` (unless `--db-reuse` finds the input loaded), `index`, `query`; the table is removed
 /// afterwards unless it is kept for reuse.
 pub fn run(p: &Params, db: &mut dyn Database) -> Result<Outcome, RunError> {
+    if p.workload.is_join() {
+        return join::run(p, db);
+    }
     let key = load_key(p)?;
     let reused = if p.db.reuse { db.loaded(&key)? } else { None };
     let (table, counts) = match reused {
@@ -241,6 +271,7 @@ fn index_and_query(
             out.add(&row_of(r)?);
             Ok(())
         })?,
+        Workload::Join => unreachable!("the registry refuses join for the databases"),
     }
     out.finish(&p.input, counts)
 }
