@@ -78,20 +78,11 @@ pub(crate) fn write_csv(
         b = hi;
         progress((b * BLOCK_ROWS).min(spec.rows));
     }
-    let (w, bytes, sha256) = w.finish();
-    w.into_inner()
-        .map_err(|e| e.into_error())
-        .and_then(|f| f.sync_all())
-        .with_context(|| format!("writing {}", tmp.display()))?;
     let bad_rows: BTreeMap<String, u64> = BAD_KINDS
         .iter()
         .zip(bad)
         .filter(|(_, c)| spec.bad_row_rate > 0.0 || *c > 0)
         .map(|(k, c)| (k.to_string(), c))
         .collect();
-    Ok(Written {
-        bytes,
-        sha256,
-        bad_rows,
-    })
+    crate::spec::close(w, tmp, bad_rows)
 }

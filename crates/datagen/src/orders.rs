@@ -280,16 +280,7 @@ fn write_table(
             w.finish()?;
         }
     }
-    let (w, bytes, sha256) = sink.finish();
-    w.into_inner()
-        .map_err(|e| e.into_error())
-        .and_then(|f| f.sync_all())
-        .with_context(|| format!("writing {}", tmp.display()))?;
-    Ok(Written {
-        bytes,
-        sha256,
-        bad_rows: BTreeMap::new(),
-    })
+    crate::spec::close(sink, tmp, BTreeMap::new())
 }
 
 /// Writes every row of `table` to `out`, a block at a time.

@@ -114,15 +114,5 @@ pub(crate) fn write_parquet(
         }
         writer.finish()?;
     }
-    let (inner, bytes, sha256) = sink.finish();
-    inner
-        .into_inner()
-        .map_err(|e| e.into_error())
-        .and_then(|f| f.sync_all())
-        .with_context(|| format!("writing {}", tmp.display()))?;
-    Ok(Written {
-        bytes,
-        sha256,
-        bad_rows: BTreeMap::new(),
-    })
+    crate::spec::close(sink, tmp, BTreeMap::new())
 }

@@ -239,6 +239,24 @@ pub(crate) fn write_dataset(
     })
 }
 
+/// The file a writer produced: its sink flushed and synced, its size and sha256.
+pub(crate) fn close(
+    sink: membench_kernel::HashingWriter<std::io::BufWriter<fs::File>>,
+    tmp: &Path,
+    bad_rows: BTreeMap<String, u64>,
+) -> Result<Written> {
+    let (w, bytes, sha256) = sink.finish();
+    w.into_inner()
+        .map_err(|e| e.into_error())
+        .and_then(|f| f.sync_all())
+        .with_context(|| format!("writing {}", tmp.display()))?;
+    Ok(Written {
+        bytes,
+        sha256,
+        bad_rows,
+    })
+}
+
 /// What a format writer reports.
 pub(crate) struct Written {
     pub bytes: u64,

@@ -301,24 +301,14 @@ impl LineParser {
     /// Parses and validates one framed record (see [`crate::RecordReader`]).
     #[inline]
     pub fn parse_record<'a>(&'a mut self, rec: &Record<'a>) -> Result<RowRef<'a>, BadRow> {
-        let flags = RecordFlags {
-            unterminated: rec.unterminated,
-            bad_quote: rec.bad_quote,
-            quotes: Quotes::of(rec.quotes),
-        };
-        self.parse_framed(rec.bytes, flags)
+        self.parse_framed(rec.bytes, RecordFlags::of(rec))
     }
 
     /// Checks one framed record of any schema (the layout set from its header with
     /// [`header_layout_for`]) and returns its fields, for the caller to read by column.
     #[inline]
     pub fn fields_of<'a>(&'a mut self, rec: &Record<'a>) -> Result<Fields<'a>, BadRow> {
-        let flags = RecordFlags {
-            unterminated: rec.unterminated,
-            bad_quote: rec.bad_quote,
-            quotes: Quotes::of(rec.quotes),
-        };
-        self.split_framed(rec.bytes, flags)
+        self.split_framed(rec.bytes, RecordFlags::of(rec))
     }
 
     /// Checks a framed record's quoting, UTF-8 and field count and splits it into fields.
@@ -593,6 +583,18 @@ struct RecordFlags {
     unterminated: bool,
     bad_quote: bool,
     quotes: Quotes,
+}
+
+impl RecordFlags {
+    /// What the record reader found.
+    #[inline]
+    fn of(rec: &Record<'_>) -> RecordFlags {
+        RecordFlags {
+            unterminated: rec.unterminated,
+            bad_quote: rec.bad_quote,
+            quotes: Quotes::of(rec.quotes),
+        }
+    }
 }
 
 fn check_utf8(line: &[u8]) -> Result<&str, BadRow> {

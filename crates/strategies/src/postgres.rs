@@ -87,6 +87,47 @@ struct PgDb {
     client: Client,
 }
 
+/// `COPY … FROM STDIN` text gathered into [`COPY_CHUNK`]-byte writes.
+struct CopyText<'a> {
+    writer: postgres::CopyInWriter<'a>,
+    buf: Vec<u8>,
+}
+
+impl CopyText<'_> {
+    /// The buffer to append the next line to.
+    fn line(&mut self) -> &mut Vec<u8> {
+        &mut self.buf
+    }
+
+    /// Hands the gathered text to the client once a chunk is full.
+    fn flush_full(&mut self) -> anyhow::Result<()> {
+        if self.buf.len() >= COPY_CHUNK {
+            self.writer.write_all(&self.buf).context("COPY")?;
+            self.buf.clear();
+        }
+        Ok(())
+    }
+}
+
+/// Streams into `table` whatever `fill` appends, then ends the `COPY`.
+fn copy_in(
+    client: &mut Client,
+    table: &str,
+    fill: &mut dyn FnMut(&mut CopyText<'_>) -> Result<(), RunError>,
+) -> Result<(), RunError> {
+    let writer = client
+        .copy_in(&format!("COPY {table} FROM STDIN"))
+        .context("COPY … FROM STDIN")?;
+    let mut out = CopyText {
+        writer,
+        buf: Vec::with_capacity(COPY_CHUNK + 4096),
+    };
+    fill(&mut out)?;
+    out.writer.write_all(&out.buf).context("COPY")?;
+    out.writer.finish().context("COPY")?;
+    Ok(())
+}
+
 /// Appends a text value in `COPY` text format; PostgreSQL text cannot hold a NUL byte.
 fn push_text(out: &mut Vec<u8>, s: &str) -> anyhow::Result<()> {
     for b in s.bytes() {
@@ -140,32 +181,23 @@ impl Database for PgDb {
         _columns: usize,
         feed: &mut db::Feed<'_>,
     ) -> Result<(), RunError> {
-        let mut writer = self
-            .client
-            .copy_in(&format!("COPY {table} FROM STDIN"))
-            .context("COPY … FROM STDIN")?;
-        let mut buf = Vec::with_capacity(COPY_CHUNK + 4096);
         let mut num = itoa::Buffer::new();
-        feed(&mut |values| {
-            for (i, v) in values.iter().enumerate() {
-                if i > 0 {
-                    buf.push(b'\t');
+        copy_in(&mut self.client, table, &mut |out| {
+            feed(&mut |values| {
+                let buf = out.line();
+                for (i, v) in values.iter().enumerate() {
+                    if i > 0 {
+                        buf.push(b'\t');
+                    }
+                    match *v {
+                        db::Value::Int(x) => buf.extend_from_slice(num.format(x).as_bytes()),
+                        db::Value::Text(t) => push_text(buf, t)?,
+                    }
                 }
-                match *v {
-                    db::Value::Int(x) => buf.extend_from_slice(num.format(x).as_bytes()),
-                    db::Value::Text(t) => push_text(&mut buf, t)?,
-                }
-            }
-            buf.push(b'\n');
-            if buf.len() >= COPY_CHUNK {
-                writer.write_all(&buf).context("COPY")?;
-                buf.clear();
-            }
-            Ok(())
-        })?;
-        writer.write_all(&buf).context("COPY")?;
-        writer.finish().context("COPY")?;
-        Ok(())
+                buf.push(b'\n');
+                out.flush_full()
+            })
+        })
     }
 
     fn analyze(&mut self, tables: &[&str]) -> anyhow::Result<()> {
@@ -190,21 +222,14 @@ impl Database for PgDb {
     fn load(&mut self, p: &Params, table: &str) -> Result<Counts, RunError> {
         self.execute(&format!("DROP TABLE IF EXISTS {table}"))?;
         self.execute(&db::create_table_sql(table, DIALECT))?;
-        let mut writer = self
-            .client
-            .copy_in(&format!("COPY {table} FROM STDIN"))
-            .context("COPY … FROM STDIN")?;
-        let mut buf = Vec::with_capacity(COPY_CHUNK + 4096);
-        let counts = db::load_rows(p, &mut |seq, row| {
-            push_row(&mut buf, seq, row)?;
-            if buf.len() >= COPY_CHUNK {
-                writer.write_all(&buf).context("COPY")?;
-                buf.clear();
-            }
+        let mut counts = Counts::default();
+        copy_in(&mut self.client, table, &mut |out| {
+            counts = db::load_rows(p, &mut |seq, row| {
+                push_row(out.line(), seq, row)?;
+                out.flush_full()
+            })?;
             Ok(())
         })?;
-        writer.write_all(&buf).context("COPY")?;
-        writer.finish().context("COPY")?;
         self.execute(&format!("ANALYZE {table}"))?;
         Ok(counts)
     }

@@ -85,7 +85,8 @@ registry! {
     },
     sqlite::Sqlite => StrategyInfo {
         name: "sqlite",
-        description: "push-down to embedded SQLite: batch-insert load, workload index, SQL; \
+        description: "push-down to embedded SQLite: prepared-statement load in one transaction, \
+                      workload index, SQL; \
                       etl's text rules applied in Rust (SQLite's lower() is ASCII-only)",
         growth: Growths::sales(PerFormat::same(Growth::Constant)).and_join(Growth::Constant),
         skip: Skip::Counts,
