@@ -46,7 +46,7 @@ pub use parse::{
 };
 pub use record::{
     DEFAULT_MAX_RECORD_BYTES, Framing, FramingError, QuoteState, ReadError, Record, RecordReader,
-    check_framing,
+    Records, SliceRecords, check_framing,
 };
 pub use schema::{
     COLUMNS, InputError, N_COLUMNS, OnBadRow, TOP_N, TOP_N_THRESHOLD_CENTS, Workload, rows_label,

@@ -306,35 +306,146 @@ impl<R: BufRead> RecordReader<R> {
                 return Ok(None);
             }
             self.pos += self.buf.len() as u64;
-            // Every line feed inside quotes ends a physical line of this record, and so does
-            // its terminator; an unterminated record's last line counts unless it is empty (the
-            // input ended right after a quoted line feed).
-            let open_last_line = ended || self.buf.last() != Some(&b'\n');
-            self.line_no += scanner.quoted_newlines + u64::from(open_last_line);
-            let mut end = self.buf.len();
-            if ended {
-                end -= 1;
-                if end > 0 && self.buf[end - 1] == b'\r' {
-                    end -= 1;
-                }
-            }
-            if end == 0 {
+            let scanned = Scanned::of(&self.buf, ended, &scanner, first_line);
+            self.line_no += scanned.lines;
+            if scanned.is_empty() {
                 continue; // an empty line: no record
             }
-            if end > self.max {
-                return Err(ReadError::TooLong {
-                    line: first_line,
-                    max: self.max,
-                });
-            }
-            return Ok(Some(Record {
-                line: first_line,
-                bytes: &self.buf[..end],
-                unterminated: !ended && scanner.state == QuoteState::In,
-                bad_quote: scanner.bad_quote,
-                quotes: scanner.quotes,
-            }));
+            return scanned.record(&self.buf, self.max);
         }
+    }
+}
+
+/// A record's bytes as scanned (terminator included), before they become a [`Record`]: the
+/// one place that counts its physical lines and strips its terminator, for every reader.
+struct Scanned {
+    first_line: u64,
+    /// Physical lines the bytes span.
+    lines: u64,
+    /// The record's length without its terminator.
+    end: usize,
+    ended: bool,
+    state: QuoteState,
+    bad_quote: bool,
+    quotes: bool,
+}
+
+impl Scanned {
+    #[inline]
+    fn of(bytes: &[u8], ended: bool, scanner: &Scanner, first_line: u64) -> Scanned {
+        // Every line feed inside quotes ends a physical line of this record, and so does its
+        // terminator; an unterminated record's last line counts unless it is empty (the input
+        // ended right after a quoted line feed).
+        let open_last_line = ended || bytes.last() != Some(&b'\n');
+        let mut end = bytes.len();
+        if ended {
+            end -= 1;
+            if end > 0 && bytes[end - 1] == b'\r' {
+                end -= 1;
+            }
+        }
+        Scanned {
+            first_line,
+            lines: scanner.quoted_newlines + u64::from(open_last_line),
+            end,
+            ended,
+            state: scanner.state,
+            bad_quote: scanner.bad_quote,
+            quotes: scanner.quotes,
+        }
+    }
+
+    /// An empty line: it holds no record.
+    #[inline]
+    fn is_empty(&self) -> bool {
+        self.end == 0
+    }
+
+    /// The record over `bytes`, `None` for an empty line (no record).
+    #[inline]
+    fn record(self, bytes: &[u8], max: usize) -> Result<Option<Record<'_>>, ReadError> {
+        if self.end == 0 {
+            return Ok(None);
+        }
+        if self.end > max {
+            return Err(ReadError::TooLong {
+                line: self.first_line,
+                max,
+            });
+        }
+        Ok(Some(Record {
+            line: self.first_line,
+            bytes: &bytes[..self.end],
+            unterminated: !self.ended && self.state == QuoteState::In,
+            bad_quote: self.bad_quote,
+            quotes: self.quotes,
+        }))
+    }
+}
+
+/// A source of framed records: a [`RecordReader`] over a `BufRead` (each record copied into one
+/// reused buffer) or a [`SliceRecords`] over bytes in memory (records borrowed, never copied).
+pub trait Records {
+    /// The next non-empty record.
+    fn next_record(&mut self) -> Result<Option<Record<'_>>, ReadError>;
+}
+
+impl<R: BufRead> Records for RecordReader<R> {
+    #[inline]
+    fn next_record(&mut self) -> Result<Option<Record<'_>>, ReadError> {
+        RecordReader::next_record(self)
+    }
+}
+
+/// Records of bytes already in memory (a memory-mapped file): each record borrows the bytes,
+/// so reading copies nothing; the same framing, line numbers and errors as [`RecordReader`].
+#[derive(Debug)]
+pub struct SliceRecords<'a> {
+    data: &'a [u8],
+    pos: usize,
+    line_no: u64,
+    max: usize,
+}
+
+impl<'a> SliceRecords<'a> {
+    /// Records of `data`, each of at most `max` bytes.
+    pub fn new(data: &'a [u8], max: usize) -> Self {
+        SliceRecords {
+            data,
+            pos: 0,
+            line_no: 0,
+            max,
+        }
+    }
+
+    /// The next non-empty record, borrowing the bytes.
+    #[inline]
+    pub fn next_slice_record(&mut self) -> Result<Option<Record<'a>>, ReadError> {
+        loop {
+            let rest = &self.data[self.pos..];
+            if rest.is_empty() {
+                return Ok(None);
+            }
+            let mut scanner = Scanner::new(QuoteState::START);
+            let (n, ended) = match scanner.find_end(rest) {
+                Some(e) => (e + 1, true),
+                None => (rest.len(), false),
+            };
+            let bytes = &rest[..n];
+            self.pos += n;
+            let scanned = Scanned::of(bytes, ended, &scanner, self.line_no + 1);
+            self.line_no += scanned.lines;
+            if let Some(rec) = scanned.record(bytes, self.max)? {
+                return Ok(Some(rec));
+            }
+        }
+    }
+}
+
+impl Records for SliceRecords<'_> {
+    #[inline]
+    fn next_record(&mut self) -> Result<Option<Record<'_>>, ReadError> {
+        self.next_slice_record()
     }
 }
 
@@ -527,8 +638,19 @@ pub fn state_index(s: QuoteState) -> usize {
 mod tests {
     use super::*;
 
+    /// The records of `data`, read by both readers, which must agree (a copying `BufRead`
+    /// reader with a small buffer, and the borrowing slice reader).
     fn records(data: &[u8], max: usize) -> Vec<Result<(u64, String, bool), String>> {
-        let mut r = RecordReader::new(data, max);
+        let copied = collect(&mut RecordReader::new(
+            std::io::BufReader::with_capacity(7, data),
+            max,
+        ));
+        let borrowed = collect(&mut SliceRecords::new(data, max));
+        assert_eq!(copied, borrowed, "RecordReader and SliceRecords disagree");
+        copied
+    }
+
+    fn collect(r: &mut impl Records) -> Vec<Result<(u64, String, bool), String>> {
         let mut out = Vec::new();
         loop {
             match r.next_record() {
@@ -586,6 +708,24 @@ mod tests {
         let mut r = RecordReader::new(&data[..], 100);
         while r.next_record().unwrap().is_some() {}
         assert_eq!(r.lines_read(), 3, "three physical lines");
+    }
+
+    #[test]
+    fn empty_lines_crlf_and_too_long_records_read_the_same_from_a_slice() {
+        let data = b"\n\r\na,b\r\n\n\nc,\"x\r\n\ny\"\r\nlong,long,long\nd,e";
+        assert_eq!(
+            records(data, 100),
+            vec![
+                Ok((3, "a,b".into(), false)),
+                Ok((6, "c,\"x\r\n\ny\"".into(), false)),
+                Ok((9, "long,long,long".into(), false)),
+                Ok((10, "d,e".into(), false)),
+            ]
+        );
+        assert_eq!(
+            records(data, 10).last(),
+            Some(&Err("record longer than 10 bytes".to_string()))
+        );
     }
 
     #[test]

@@ -546,6 +546,28 @@ fn heap_shapes_streaming_flat_chunked_bounded_load_all_growing() {
     // The same cell measured twice gives the same peak (deterministic counting).
     assert_eq!(peak("streaming", &small, &[]), s1);
 
+    // mmap parses in place: no read buffer, no copy of a record; the same on 100k and 1M rows,
+    // for every workload (etl: its output buffer), and under 1 MiB.
+    for w in Workload::SALES {
+        let (m1, m2) = (
+            peak_of("mmap", w.name(), &small, &[]),
+            peak_of("mmap", w.name(), &large, &[]),
+        );
+        eprintln!("mmap CSV {w} peak heap: {m1} B (100k rows), {m2} B (1M rows)");
+        assert!(m2 < 1 << 20, "mmap {w} peak {m2} B");
+        assert!(
+            (m2 as f64 - m1 as f64).abs() <= 0.05 * m1 as f64,
+            "{m1} vs {m2}"
+        );
+        if w.is_aggregate() {
+            // Without streaming's 64 KiB read buffer.
+            assert!(
+                m2 + 60_000 < peak_of("streaming", w.name(), &large, &[]),
+                "{m2}"
+            );
+        }
+    }
+
     // chunked: bounded by the chunk, not the file.
     let c_small = peak("chunked", &large, &["--chunk-rows", "2000"]);
     let c_large = peak("chunked", &large, &["--chunk-rows", "20000"]);

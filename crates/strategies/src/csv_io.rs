@@ -7,8 +7,8 @@ use std::path::Path;
 
 use anyhow::Context;
 use membench_kernel::{
-    COLUMNS, HeaderLayout, InputError, LineParser, OnBadRow, ReadError, RecordReader, RowRef,
-    header_layout_for,
+    COLUMNS, HeaderLayout, InputError, LineParser, OnBadRow, ReadError, RecordReader, Records,
+    RowRef, header_layout_for,
 };
 
 use crate::{RowSink, RunError};
@@ -56,18 +56,18 @@ pub(crate) fn read_error(path: &Path, line_base: u64, e: ReadError) -> RunError 
 }
 
 /// Reads and validates the header record; sets `parser` to its layout and returns it.
-pub fn check_header<R: std::io::BufRead>(
+pub fn check_header(
     path: &Path,
-    reader: &mut RecordReader<R>,
+    reader: &mut impl Records,
     parser: &mut LineParser,
 ) -> Result<HeaderLayout, RunError> {
     check_header_of(path, reader, parser, &COLUMNS)
 }
 
 /// [`check_header`] for another schema's `columns`.
-pub fn check_header_of<R: std::io::BufRead>(
+pub fn check_header_of(
     path: &Path,
-    reader: &mut RecordReader<R>,
+    reader: &mut impl Records,
     parser: &mut LineParser,
     columns: &'static [&'static str],
 ) -> Result<HeaderLayout, RunError> {
@@ -138,9 +138,9 @@ impl Counts {
 
 /// Reads records, validates them and hands each valid row to `f`, honouring `on_bad`.
 /// `line_base` is added to local line numbers in errors. Stops after `max_rows` data records.
-pub fn for_each_row<R: std::io::BufRead>(
+pub fn for_each_row(
     path: &Path,
-    reader: &mut RecordReader<R>,
+    reader: &mut impl Records,
     parser: &mut LineParser,
     on_bad: OnBadRow,
     line_base: u64,
@@ -173,9 +173,9 @@ pub fn for_each_row<R: std::io::BufRead>(
 }
 
 /// Hands every remaining valid record to `sink`.
-pub fn fold_all<R: std::io::BufRead>(
+pub fn fold_all(
     path: &Path,
-    reader: &mut RecordReader<R>,
+    reader: &mut impl Records,
     parser: &mut LineParser,
     on_bad: OnBadRow,
     sink: &mut (impl RowSink + ?Sized),

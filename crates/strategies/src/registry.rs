@@ -63,6 +63,16 @@ registry! {
         needs: &[],
         on_by_default: true,
     },
+    mmap::Mmap => StrategyInfo {
+        name: "mmap",
+        description: "the file memory-mapped (madvise sequential), records parsed in place with \
+                      no copy; Parquet: one row group at a time",
+        growth: Growths::sales(PerFormat::same(Growth::Constant)),
+        skip: Skip::Counts,
+        engine: Engine::Kernel,
+        needs: &[],
+        on_by_default: true,
+    },
     merge_join::MergeJoin => StrategyInfo {
         name: "merge-join",
         description: "join: sort-merge on order_id in constant memory; unordered items are first \

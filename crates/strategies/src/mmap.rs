@@ -1,0 +1,64 @@
+//! `mmap`: the file is memory-mapped (seed 003) and the kernel parses each record straight from
+//! the mapping ([`SliceRecords`]: records borrow the mapped bytes, nothing is copied into the
+//! heap), with `madvise(MADV_SEQUENTIAL)` so the kernel reads ahead and drops pages behind. The
+//! heap holds only the parser's and the fold's own state; the pages read show up as
+//! file-backed RSS (`peak_rss_file_bytes`), which the kernel can drop under pressure, apart from
+//! anonymous memory. Parquet has to be decoded into columns anyway: there it reads one row group
+//! at a time like `streaming` (Polars maps the file itself).
+
+use std::fs::File;
+
+use anyhow::Context;
+use membench_kernel::{LineParser, SliceRecords};
+
+use crate::csv_io::{check_header, fold_all};
+use crate::streaming::{Columns, fold_input};
+use crate::{Format, Outcome, Output, Params, RunError, Strategy, format_of};
+
+pub struct Mmap;
+
+impl Strategy for Mmap {
+    fn run(&self, p: &Params) -> Result<Outcome, RunError> {
+        let mut out = Output::new(p)?;
+        let counts = match format_of(&p.input)? {
+            Format::Csv => {
+                let map = Mapped::open(&p.input)?;
+                let mut records = SliceRecords::new(map.bytes(), p.max_record_bytes);
+                let mut parser = LineParser::new();
+                check_header(&p.input, &mut records, &mut parser)?;
+                fold_all(&p.input, &mut records, &mut parser, p.on_bad_row, &mut out)?
+            }
+            Format::Parquet => fold_input(p, Columns::WorkloadNeeds, &mut out)?,
+        };
+        out.finish(&p.input, counts)
+    }
+}
+
+/// A read-only mapping of a whole file (an empty file maps to no bytes: `mmap` refuses a
+/// length of zero).
+struct Mapped(Option<memmap2::Mmap>);
+
+impl Mapped {
+    fn open(path: &std::path::Path) -> Result<Mapped, RunError> {
+        let file = File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
+        let len = file
+            .metadata()
+            .with_context(|| format!("{}: cannot read its size", path.display()))?
+            .len();
+        if len == 0 {
+            return Ok(Mapped(None));
+        }
+        // SAFETY: the mapping is read-only and lives as long as this value; membench's inputs
+        // are not written while a cell reads them (a file truncated underneath would end the
+        // process with SIGBUS, recorded as a crash).
+        let map = unsafe { memmap2::Mmap::map(&file) }
+            .with_context(|| format!("{}: cannot map", path.display()))?;
+        map.advise(memmap2::Advice::Sequential)
+            .with_context(|| format!("{}: madvise", path.display()))?;
+        Ok(Mapped(Some(map)))
+    }
+
+    fn bytes(&self) -> &[u8] {
+        self.0.as_deref().unwrap_or_default()
+    }
+}
