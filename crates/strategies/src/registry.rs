@@ -23,6 +23,16 @@ registry! {
         needs: &[],
         on_by_default: true,
     },
+    load_all_lean::LoadAllLean => StrategyInfo {
+        name: "load-all-lean",
+        description: "load-all, loading less: only the workload's columns, text as dictionary \
+                      codes, integers in the narrowest type, notes in one buffer",
+        growth: Growths::sales(PerFormat::same(Growth::Linear)),
+        skip: Skip::Counts,
+        engine: Engine::Kernel,
+        needs: &[],
+        on_by_default: true,
+    },
     chunked::Chunked => StrategyInfo {
         name: "chunked",
         description: "--chunk-rows rows materialised at a time, partial results merged",
