@@ -3,7 +3,7 @@
 //!
 //! Layers, criterion-style: [`record`] (raw, as measured) → [`stats`] (analysis) → [`export`]
 //! (one file per output format, one [`export::Exporter`] trait) and [`plot`] (charts); [`gate`]
-//! compares a run with a baseline. This crate must not run or measure anything, and must never
+//! compares a run with a baseline; [`claims`] checks the background articles' claims against it. This crate must not run or measure anything, and must never
 //! write anything derived back into the raw records.
 //!
 //! ```no_run
@@ -13,6 +13,7 @@
 //! # Ok::<(), anyhow::Error>(())
 //! ```
 
+pub mod claims;
 pub mod export;
 pub mod format;
 pub mod gate;

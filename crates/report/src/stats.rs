@@ -48,6 +48,9 @@ pub struct CellStats {
     pub peak_heap_bytes: Option<Spread>,
     pub peak_rss_bytes: Option<Spread>,
     pub peak_rss_anon_bytes: Option<Spread>,
+    /// File-backed RSS (memory-mapped input), apart from anonymous memory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peak_rss_file_bytes: Option<Spread>,
     /// The strategy's time: from the system-allocator repetitions when there are any
     /// (`time_allocator`), else from the counting ones.
     pub wall_ns: Option<Spread>,
@@ -186,6 +189,7 @@ pub fn cells(records: &[Record]) -> Vec<CellStats> {
                 peak_heap_bytes: spread_of(&ok, |r| r.peak_heap_bytes),
                 peak_rss_bytes: spread_of(&ok, |r| Some(r.peak_rss_bytes)),
                 peak_rss_anon_bytes: spread_of(&ok, |r| Some(r.peak_rss_anon_bytes)),
+                peak_rss_file_bytes: spread_of(&ok, |r| Some(r.peak_rss_file_bytes)),
                 mb_per_s: wall
                     .filter(|w| w.median > 0.0)
                     .map(|w| input_bytes as f64 / 1e6 / (w.median / 1e9)),

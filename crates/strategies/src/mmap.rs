@@ -1,9 +1,9 @@
 //! `mmap`: the file is memory-mapped (seed 003) and the kernel parses each record straight from
 //! the mapping ([`SliceRecords`]: records borrow the mapped bytes, nothing is copied into the
-//! heap), with `madvise(MADV_SEQUENTIAL)` so the kernel reads ahead and drops pages behind. The
-//! heap holds only the parser's and the fold's own state; the pages read show up as
-//! file-backed RSS (`peak_rss_file_bytes`), which the kernel can drop under pressure, apart from
-//! anonymous memory. Parquet has to be decoded into columns anyway: there it reads one row group
+//! heap), with `madvise(MADV_SEQUENTIAL)` so the kernel reads ahead aggressively. The heap holds
+//! only the parser's and the fold's own state; the pages read show up as file-backed RSS
+//! (`peak_rss_file_bytes`: the whole file by the end, on a machine with memory to spare),
+//! which the kernel can reclaim under pressure, unlike anonymous memory. Parquet has to be decoded into columns anyway: there it reads one row group
 //! at a time like `streaming` (Polars maps the file itself).
 
 use std::fs::File;

@@ -200,6 +200,7 @@ impl Exporter for MarkdownExporter {
         md.push_str(&skipped_section(&report.cells));
         md.push_str(&database_section(&report.cells));
         md.push_str(&phases_section(&report.cells));
+        md.push_str(&claims_section(report));
         Ok(md)
     }
 }
@@ -224,6 +225,32 @@ fn skipped_section(cells: &[CellStats]) -> String {
 
 fn median_text(s: Option<crate::stats::Spread>, f: fn(f64) -> String) -> String {
     s.map(|s| f(s.median)).unwrap_or_else(|| "–".into())
+}
+
+/// The background articles' claims, each with this run's number and verdict.
+fn claims_section(report: &Report) -> String {
+    let mut md = String::from(
+        "## The articles' claims\n\n\
+         The numbers of the articles membench grew from (`reports/claims.json`), checked against \
+         this run by the rule in the last column but one; a claim this run has no cells for is \
+         *not measured*.\n\n\
+         | claim | seed | the article says | this run | rule | verdict |\n\
+         |---|---|---|---|---|---|\n",
+    );
+    for c in crate::claims::evaluate(report) {
+        let _ = writeln!(
+            md,
+            "| `{}` | {} | {} | {} | {} | {} |",
+            c.id,
+            c.seed,
+            c.article_number,
+            c.measured,
+            c.rule,
+            c.verdict.text()
+        );
+    }
+    md.push('\n');
+    md
 }
 
 /// Whether a cell's strategy is a database (its memory is partly outside our process).
