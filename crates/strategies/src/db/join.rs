@@ -4,7 +4,6 @@
 //! the inner join, the date range and the split exact sums per category. The tables are removed
 //! afterwards (`--db-reuse` does not apply to `join`).
 
-use anyhow::Context;
 use membench_kernel::{DateRange, JoinAcc};
 
 use super::{Database, Dialect, SqlRow, Value, unique_name};
@@ -135,15 +134,8 @@ fn load_index_query(
     inp.finish(acc, counts)
 }
 
-/// A group's row: category, count, then the high and low halves of the two sums.
 fn add_group(acc: &mut JoinAcc, r: &dyn SqlRow) -> anyhow::Result<()> {
-    let wide = |hi: i64, lo: i64| (i128::from(hi) << 32) + i128::from(lo);
-    let rows = u64::try_from(r.int(1)?).context("negative count")?;
-    acc.add_group_wide(
-        r.text(0)?,
-        rows,
-        wide(r.int(2)?, r.int(3)?),
-        wide(r.int(4)?, r.int(5)?),
-    );
+    let (category, rows, sum_quantity, sum_total) = super::group_row(r)?;
+    acc.add_group_wide(category, rows, sum_quantity, sum_total);
     Ok(())
 }

@@ -282,14 +282,23 @@ fn add_top(out: &mut Output, order_id: i64, quantity: i64, price_cents: i64) {
     }
 }
 
-/// A group's row: category, count, then the high and low halves of the two sums.
-fn add_group(out: &mut Output, r: &dyn SqlRow) -> anyhow::Result<()> {
+/// A group's row — category, count, then the high and low halves of the two sums — as the
+/// category, the count and the two sums recombined exactly.
+pub fn group_row(r: &dyn SqlRow) -> anyhow::Result<(&str, u64, i128, i128)> {
     let wide = |hi: i64, lo: i64| (i128::from(hi) << 32) + i128::from(lo);
     let rows = u64::try_from(r.int(1)?).context("negative count")?;
-    let sum_quantity = wide(r.int(2)?, r.int(3)?);
-    let sum_total = wide(r.int(4)?, r.int(5)?);
+    Ok((
+        r.text(0)?,
+        rows,
+        wide(r.int(2)?, r.int(3)?),
+        wide(r.int(4)?, r.int(5)?),
+    ))
+}
+
+fn add_group(out: &mut Output, r: &dyn SqlRow) -> anyhow::Result<()> {
+    let (category, rows, sum_quantity, sum_total) = group_row(r)?;
     if let Output::Fold(Accumulator::GroupBy(g)) = out {
-        g.push_group_wide(r.text(0)?, rows, sum_quantity, sum_total);
+        g.push_group_wide(category, rows, sum_quantity, sum_total);
     }
     Ok(())
 }
