@@ -350,6 +350,43 @@ fn bad_values_in_parquet_are_the_same_error_everywhere() {
     }
 }
 
+/// The row-group readers decode only the columns a workload reads (`parquet_io::Projection`),
+/// so a null in a column the workload does not read (`customer_id` for every aggregate,
+/// `category` for top-n, `order_id` for group-by) must still be the same bad row everywhere:
+/// the statistics show the null and the column is decoded.
+#[test]
+fn a_null_in_a_column_the_workload_does_not_read_is_still_the_bad_row() {
+    use polars::prelude::*;
+    let dir = tempfile::tempdir().unwrap();
+    let good = parquet_of(dir.path(), "nulls");
+    for column in ["order_id", "customer_id", "product_id", "category"] {
+        let mut df = polars_plan_frame(&good);
+        let c = df.column(column).unwrap().clone();
+        let mask: BooleanChunked = (0..df.height()).map(|i| Some(i != 41)).collect();
+        let with_null = c
+            .as_materialized_series()
+            .zip_with(
+                &mask,
+                &Series::full_null("x".into(), df.height(), c.dtype()),
+            )
+            .unwrap();
+        df.with_column(with_null.with_name(column.into()).into())
+            .unwrap();
+        let p = dir.path().join(format!("null-{column}.parquet"));
+        ParquetWriter::new(std::fs::File::create(&p).unwrap())
+            .with_row_group_size(Some(16))
+            .finish(&mut df)
+            .unwrap();
+        all_fail_alike(&p, "row 42: ");
+    }
+    // Without nulls the projection leaves the unread columns out.
+    let top = membench_strategies::Projection::of(&good, Workload::TopN).unwrap();
+    assert_eq!(
+        top.columns().unwrap(),
+        ["order_id", "quantity", "price", "discount"]
+    );
+}
+
 #[test]
 fn hostile_parquet_is_the_same_clear_error_everywhere() {
     use polars::prelude::*;

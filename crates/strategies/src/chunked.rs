@@ -4,7 +4,7 @@
 //! Memory is proportional to the chunk, not the file.
 
 use crate::csv_io::{Counts, OwnedRow, for_each_row, open_csv};
-use crate::parquet_io::{fold_frame, read_slice, row_groups};
+use crate::parquet_io::{Projection, fold_frame, read_slice, row_groups};
 use crate::{Format, Outcome, Output, Params, RunError, Strategy, format_of};
 
 pub struct Chunked;
@@ -42,11 +42,12 @@ impl Strategy for Chunked {
                 }
             }
             Format::Parquet => {
+                let projection = Projection::of(&p.input, p.workload)?;
                 let n_rows: usize = row_groups(&p.input)?.iter().map(|g| g.1).sum();
                 let mut offset = 0;
                 while offset < n_rows {
                     let len = chunk.min(n_rows - offset);
-                    let df = read_slice(&p.input, offset, len, !p.workload.is_aggregate())?;
+                    let df = read_slice(&p.input, offset, len, &projection)?;
                     counts.add(
                         total.part(|part| fold_frame(&p.input, &df, offset, p.on_bad_row, part))?,
                     );

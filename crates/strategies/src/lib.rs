@@ -35,6 +35,7 @@ mod output;
 mod parquet_io;
 pub mod pipeline;
 pub mod polars_plan;
+pub use parquet_io::Projection;
 
 /// The format a file name says, or the error that names the file.
 pub fn format_of(path: &Path) -> Result<Format, RunError> {

@@ -10,7 +10,7 @@ use membench_kernel::{RowRef, Workload};
 use rustc_hash::FxHashMap;
 
 use crate::csv_io::{Counts, fold_all, open_csv};
-use crate::parquet_io::{fold_frame, read_slice, row_groups};
+use crate::parquet_io::{Projection, fold_frame, read_slice, row_groups};
 use crate::{Format, Outcome, Output, Params, RowSink, RunError, Strategy, format_of};
 
 pub struct LoadAllLean;
@@ -35,9 +35,10 @@ fn load(p: &Params, table: &mut Table) -> Result<Counts, RunError> {
             fold_all(&p.input, &mut reader, &mut parser, p.on_bad_row, table)?
         }
         Format::Parquet => {
+            let projection = Projection::of(&p.input, p.workload)?;
             let mut c = Counts::default();
             for (offset, len) in row_groups(&p.input)? {
-                let df = read_slice(&p.input, offset, len, !p.workload.is_aggregate())?;
+                let df = read_slice(&p.input, offset, len, &projection)?;
                 c.add(fold_frame(&p.input, &df, offset, p.on_bad_row, table)?);
             }
             c

@@ -5,7 +5,7 @@ use std::fs::File;
 use std::path::Path;
 
 use anyhow::Context;
-use membench_kernel::{COLUMNS, InputError, OnBadRow, RowRef, rules};
+use membench_kernel::{COLUMNS, InputError, OnBadRow, RowRef, Workload, rules};
 use polars::prelude::*;
 
 use crate::csv_io::Counts;
@@ -122,16 +122,76 @@ fn kind_of(dtype: &ArrowDataType) -> Option<Kind> {
     }
 }
 
-/// Reads rows `[offset, offset + len)`, only the [`NEEDED`] columns unless `all_columns`.
+/// The columns a Parquet read decodes: every column, or only those a workload reads.
+///
+/// A workload's columns are the ones its answer uses; the other required columns are decoded
+/// only where the file's statistics do not prove them free of nulls (a null there makes a bad
+/// row, which every strategy must report the same way). The generated files write statistics,
+/// so `top-n` decodes four number columns and `group-by` three numbers and `category`.
+#[derive(Clone, Debug)]
+pub struct Projection(Option<Vec<String>>);
+
+impl Projection {
+    /// Every column (whole rows, as `etl` and the loaders that store rows need).
+    pub fn all() -> Projection {
+        Projection(None)
+    }
+
+    /// What `workload` reads from `path`: [`Projection::all`] for `etl`.
+    pub fn of(path: &Path, workload: Workload) -> Result<Projection, RunError> {
+        let reads: &[&str] = match workload {
+            Workload::TopN => &["order_id", "quantity", "price", "discount"],
+            Workload::GroupBy => &["category", "quantity", "price", "discount"],
+            Workload::Etl | Workload::Join => return Ok(Projection::all()),
+        };
+        let nullable = columns_with_nulls(path)?;
+        let cols = NEEDED
+            .iter()
+            .filter(|c| reads.contains(c) || nullable.contains(c))
+            .map(|c| c.to_string())
+            .collect();
+        Ok(Projection(Some(cols)))
+    }
+
+    /// The column names, or `None` for every column.
+    pub fn columns(&self) -> Option<&[String]> {
+        self.0.as_deref()
+    }
+}
+
+/// The required columns the file's statistics do not prove free of nulls in every row group
+/// (no statistics, or a null count above zero).
+fn columns_with_nulls(path: &Path) -> Result<Vec<&'static str>, RunError> {
+    let mut reader = ParquetReader::new(open(path)?);
+    let meta = reader
+        .get_metadata()
+        .map_err(|e| polars_err(path, e))?
+        .clone();
+    let proven_free = |col: &str| {
+        meta.row_groups.iter().all(|rg| {
+            rg.columns_under_root_iter(col).is_some_and(|mut chunks| {
+                chunks.all(|c| {
+                    matches!(c.statistics(&meta.footer_buf), Some(Ok(s)) if s.null_count() == Some(0))
+                })
+            })
+        })
+    };
+    Ok(rules::REQUIRED
+        .iter()
+        .copied()
+        .filter(|c| !proven_free(c))
+        .collect())
+}
+
+/// Reads rows `[offset, offset + len)`, the columns `projection` names.
 pub fn read_slice(
     path: &Path,
     offset: usize,
     len: usize,
-    all_columns: bool,
+    projection: &Projection,
 ) -> Result<DataFrame, RunError> {
-    let cols = (!all_columns).then(|| NEEDED.iter().map(|s| s.to_string()).collect());
     ParquetReader::new(open(path)?)
-        .with_columns(cols)
+        .with_columns(projection.0.clone())
         .with_slice(Some((offset, len)))
         .finish()
         .map_err(|e| polars_err(path, e))
@@ -166,53 +226,61 @@ pub fn fold_frame(
             Err(_) => Ok(None),
         }
     };
-    let (order_id, customer_id, product_id, quantity) = (
-        cast("order_id", DataType::Int64)?,
-        cast("customer_id", DataType::Int64)?,
-        cast("product_id", DataType::Int64)?,
-        cast("quantity", DataType::Int64)?,
+    // Columns a projection left out were proven free of nulls (see [`Projection`]); they read
+    // as 0 or empty, which the workload does not look at.
+    let int_or_zero = |name: &str| -> Result<Option<Int64Chunked>, RunError> {
+        match df.column(name) {
+            Ok(_) => Ok(Some(
+                cast(name, DataType::Int64)?
+                    .i64()
+                    .expect("cast to i64")
+                    .clone(),
+            )),
+            Err(_) => Ok(None),
+        }
+    };
+    let (order_id, customer_id, product_id) = (
+        int_or_zero("order_id")?,
+        int_or_zero("customer_id")?,
+        int_or_zero("product_id")?,
     );
+    let quantity = cast("quantity", DataType::Int64)?;
     let (price, discount) = (
         cast("price", DataType::Float64)?,
         cast("discount", DataType::Float64)?,
     );
-    let category = cast("category", DataType::String)?;
-    let (date, region, note) = (
+    let (category, date, region, note) = (
+        optional("category")?,
         optional("order_date")?,
         optional("region")?,
         optional("note")?,
     );
-    let int = |c: &Column| c.i64().expect("cast to i64").clone();
+    let quantity = quantity.i64().expect("cast to i64").clone();
     let float = |c: &Column| c.f64().expect("cast to f64").clone();
-    let (order_id, customer_id, product_id, quantity) = (
-        int(&order_id),
-        int(&customer_id),
-        int(&product_id),
-        int(&quantity),
-    );
     let (price, discount) = (float(&price), float(&discount));
-    let category = category.str().expect("cast to str").clone();
-    let (date, region, note) = (
-        date.map(|c| c.str().expect("cast to str").clone()),
-        region.map(|c| c.str().expect("cast to str").clone()),
-        note.map(|c| c.str().expect("cast to str").clone()),
-    );
+    let text = |c: Option<Column>| c.map(|c| c.str().expect("cast to str").clone());
+    let (category, date, region, note) = (text(category), text(date), text(region), text(note));
     fn texts(c: &Option<StringChunked>) -> Box<dyn Iterator<Item = Option<&str>> + '_> {
         match c {
             Some(c) => Box::new(c.iter()),
-            None => Box::new(std::iter::repeat(None)),
+            None => Box::new(std::iter::repeat(Some(""))),
+        }
+    }
+    fn ints(c: &Option<Int64Chunked>) -> Box<dyn Iterator<Item = Option<i64>> + '_> {
+        match c {
+            Some(c) => Box::new(c.iter()),
+            None => Box::new(std::iter::repeat(Some(0))),
         }
     }
     let (mut date_it, mut region_it, mut note_it) = (texts(&date), texts(&region), texts(&note));
     let mut c = Counts::default();
-    let rows = order_id
-        .iter()
-        .zip(customer_id.iter())
-        .zip(product_id.iter())
+    let rows = ints(&order_id)
+        .zip(ints(&customer_id))
+        .zip(ints(&product_id))
         .zip(quantity.iter())
         .zip(price.iter())
         .zip(discount.iter())
-        .zip(category.iter());
+        .zip(texts(&category));
     for (i, ((((((id, cust), prod), q), p), d), cat)) in rows.enumerate() {
         let order_date = date_it.next().flatten().unwrap_or_default();
         let region = region_it.next().flatten().unwrap_or_default();
@@ -274,8 +342,10 @@ pub fn locate_first_bad_row(path: &Path) -> Result<Option<InputError>, RunError>
         Err(RunError::Input(e)) => return Ok(Some(e)),
         Err(e) => return Err(e),
     };
+    // Every required column: a null anywhere is the bad row to find.
+    let projection = Projection(Some(NEEDED.iter().map(|c| c.to_string()).collect()));
     for (offset, len) in groups {
-        let df = read_slice(path, offset, len, false)?;
+        let df = read_slice(path, offset, len, &projection)?;
         match fold_frame(path, &df, offset, OnBadRow::Fail, &mut Discard) {
             Ok(_) => {}
             Err(RunError::Input(e)) => return Ok(Some(e)),

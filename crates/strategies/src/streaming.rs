@@ -8,7 +8,7 @@ use membench_kernel::JoinAcc;
 
 use crate::csv_io::{Counts, fold_all, open_csv};
 use crate::join::JoinInput;
-use crate::parquet_io::{fold_frame, read_slice, row_groups};
+use crate::parquet_io::{Projection, fold_frame, read_slice, row_groups};
 use crate::{Format, Outcome, Output, Params, RowSink, RunError, Strategy, format_of};
 
 pub struct Streaming;
@@ -55,10 +55,13 @@ pub(crate) fn fold_input(
             fold_all(&p.input, &mut reader, &mut parser, p.on_bad_row, sink)?
         }
         Format::Parquet => {
-            let whole_rows = columns == Columns::All || !p.workload.is_aggregate();
+            let projection = match columns {
+                Columns::All => Projection::all(),
+                Columns::WorkloadNeeds => Projection::of(&p.input, p.workload)?,
+            };
             let mut c = Counts::default();
             for (offset, len) in row_groups(&p.input)? {
-                let df = read_slice(&p.input, offset, len, whole_rows)?;
+                let df = read_slice(&p.input, offset, len, &projection)?;
                 c.add(fold_frame(&p.input, &df, offset, p.on_bad_row, sink)?);
             }
             c
