@@ -113,6 +113,8 @@ pub struct RunnerRecord {
     pub server_timeline: Vec<[u64; 2]>,
     /// Strategies that spill (`merge-join`, `grace`): bytes written to their spill files.
     pub spill_bytes: Option<u64>,
+    /// `adaptive`: its batches, `[first row, rows, live heap bytes at the batch's end]`.
+    pub batches: Vec<[u64; 3]>,
     /// Database strategies: the settings they chose (`name=value (why)`).
     pub db_settings: Vec<String>,
     /// Database strategies: the data was already loaded (`--db-reuse`): only `query` ran.

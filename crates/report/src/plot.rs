@@ -19,6 +19,8 @@ pub enum ChartKind {
     RssTimeline,
     HeapTimeline,
     TradeOff,
+    /// `adaptive`'s batch length along the input (only where `adaptive` ran).
+    Batches,
 }
 
 impl ChartKind {
@@ -38,6 +40,7 @@ impl ChartKind {
             Self::RssTimeline => "rss-timeline",
             Self::HeapTimeline => "heap-timeline",
             Self::TradeOff => "tradeoff",
+            Self::Batches => "batches",
         }
     }
 }
@@ -65,7 +68,14 @@ pub fn planned_charts(cells: &[CellStats]) -> Vec<Chart> {
     groups.dedup();
     let mut out = Vec::new();
     for (w, f) in groups {
-        for kind in ChartKind::ALL {
+        let guarded = cells.iter().any(|c| {
+            c.key.workload == w
+                && c.key.format == f
+                && c.key.strategy == GUARDED
+                && c.status.is_ok()
+        });
+        let extra = guarded.then_some(ChartKind::Batches);
+        for kind in ChartKind::ALL.into_iter().chain(extra) {
             let what = match kind {
                 ChartKind::HeapVsSize => "peak heap vs rows".to_string(),
                 ChartKind::RssVsSize => "peak RSS vs rows".to_string(),
@@ -73,6 +83,7 @@ pub fn planned_charts(cells: &[CellStats]) -> Vec<Chart> {
                 ChartKind::RssTimeline => "RSS over time at the largest size".to_string(),
                 ChartKind::HeapTimeline => "heap over time at the largest size".to_string(),
                 ChartKind::TradeOff => "time vs peak RSS at the largest size".to_string(),
+                ChartKind::Batches => "adaptive's batch length along the file".to_string(),
             };
             out.push(Chart {
                 title: format!("{w} · {f}: {what}"),
@@ -102,6 +113,43 @@ pub fn draw_all(report: &mut Report, dir: &Path) -> Result<Vec<PathBuf>> {
 
 type Series = (String, Vec<(f64, f64)>);
 
+/// The strategy whose batch trace [`ChartKind::Batches`] draws.
+pub const GUARDED: &str = "adaptive";
+
+/// `adaptive`'s batches at the largest size, one series per budget: a step line of the batch
+/// length (rows) against the row it started at.
+fn batch_series(report: &Report, chart: &Chart, largest: u64) -> Vec<Series> {
+    let mut out: Vec<Series> = Vec::new();
+    for r in report.records.iter().filter(|r| {
+        r.strategy == GUARDED
+            && r.workload == chart.workload
+            && r.format == chart.format
+            && r.rows == largest
+            && effective_status(r).is_ok()
+            && !r.batches.is_empty()
+    }) {
+        let name = format!(
+            "{GUARDED}, budget {}",
+            r.memory_limit.as_deref().unwrap_or("default (64 MiB)")
+        );
+        if out.iter().any(|s| s.0 == name) {
+            continue;
+        }
+        let pts = r
+            .batches
+            .iter()
+            .flat_map(|b| {
+                [
+                    (b[0] as f64, b[1] as f64),
+                    ((b[0] + b[1]) as f64, b[1] as f64),
+                ]
+            })
+            .collect();
+        out.push((name, pts));
+    }
+    out
+}
+
 fn series_for(report: &Report, chart: &Chart) -> (Vec<Series>, &'static str, &'static str, bool) {
     let cells: Vec<&CellStats> = report
         .cells
@@ -130,6 +178,12 @@ fn series_for(report: &Report, chart: &Chart) -> (Vec<Series>, &'static str, &'s
             .collect()
     };
     match chart.kind {
+        ChartKind::Batches => (
+            batch_series(report, chart, largest),
+            "row the batch starts at",
+            "batch length (rows)",
+            false,
+        ),
         ChartKind::HeapVsSize => (
             by_size(&|c| c.peak_heap_bytes.map(|s| s.median.max(1.0) / MIB)),
             "rows",
@@ -260,6 +314,15 @@ pub fn render(report: &Report, chart: &Chart) -> Result<String> {
                     .map_err(|e| anyhow!("{e:?}"))?;
                 for (i, (name, pts)) in series.iter().enumerate() {
                     let color = Palette99::pick(i).to_rgba();
+                    if chart.kind == ChartKind::Batches {
+                        c.draw_series(LineSeries::new(pts.iter().copied(), color.stroke_width(2)))
+                            .map_err(|e| anyhow!("{e:?}"))?
+                            .label(name.as_str())
+                            .legend(move |(x, y)| {
+                                Rectangle::new([(x, y - 4), (x + 14, y + 4)], color.filled())
+                            });
+                        continue;
+                    }
                     if chart.kind != ChartKind::TradeOff {
                         c.draw_series(LineSeries::new(pts.iter().copied(), color.stroke_width(2)))
                             .map_err(|e| anyhow!("{e:?}"))?;
@@ -299,6 +362,13 @@ pub fn render(report: &Report, chart: &Chart) -> Result<String> {
                     .build_cartesian_2d((x0..x1).log_scale(), (y0..y1).log_scale())
                     .map_err(|e| anyhow!("{e:?}"))?,
                 &|v: &f64| format!("{v:.0}")
+            );
+        } else if chart.kind == ChartKind::Batches {
+            draw!(
+                builder
+                    .build_cartesian_2d(x0..x1, y0..y1)
+                    .map_err(|e| anyhow!("{e:?}"))?,
+                &|v: &f64| row_fmt(v)
             );
         } else {
             draw!(

@@ -99,6 +99,9 @@ pub struct Record {
     /// Strategies that spill (`merge-join`, `grace`): bytes written to spill files.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spill_bytes: Option<u64>,
+    /// `adaptive`: its batches, `[first row, rows, live heap bytes at the batch's end]`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub batches: Vec<[u64; 3]>,
     pub context: RunContext,
 }
 

@@ -108,7 +108,60 @@ fn every_chart_is_a_valid_svg_with_its_series() {
             ChartKind::TradeOff => 2,
             ChartKind::RssTimeline => 10,
             ChartKind::HeapTimeline => 6,
+            ChartKind::Batches => unreachable!("drawn only where adaptive ran"),
         };
         assert_eq!(points, expected, "{} points in {}", points, chart.file);
     }
+}
+
+/// `adaptive`'s batch trace: a chart of its own (one step line per budget) and the "Memory
+/// guard" section, only where `adaptive` ran.
+#[test]
+fn adaptive_gets_a_batch_chart_and_a_memory_guard_section() {
+    let mut records = records();
+    for (limit, lens) in [
+        (Some("16MiB"), [400_000u64, 200_000, 400_000]),
+        (None, [500_000, 250_000, 250_000]),
+    ] {
+        let mut at = 0;
+        let mut r = rec("adaptive", 1_000_000, 1, 9 << 20, 200, "ok");
+        r.memory_limit = limit.map(str::to_string);
+        r.batches = lens
+            .iter()
+            .map(|&n| {
+                at += n;
+                [at - n, n, 5 << 20]
+            })
+            .collect();
+        records.push(r);
+    }
+    let mut r = Report::from_records("guard", records);
+    let dir = tempfile::tempdir().unwrap();
+    plot::draw_all(&mut r, dir.path()).unwrap();
+    assert_eq!(r.charts.len(), 7);
+    let chart = r
+        .charts
+        .iter()
+        .find(|c| c.kind == ChartKind::Batches)
+        .unwrap();
+    let svg = chart.svg.as_deref().unwrap();
+    for label in [
+        "adaptive, budget 16MiB",
+        "adaptive, budget default (64 MiB)",
+    ] {
+        assert!(svg.contains(label), "{label}");
+    }
+    let md = export::MarkdownExporter.render(&r).unwrap();
+    assert!(md.contains("## Memory guard"));
+    assert!(
+        md.contains("| top-n | csv | 1m | 16MiB | 3 | 200k – 400k | 9.0 MiB |"),
+        "{md}"
+    );
+    assert!(md.contains("| top-n | csv | 1m | default (64 MiB) | 3 | 250k – 500k |"));
+    assert!(
+        !export::MarkdownExporter
+            .render(&report())
+            .unwrap()
+            .contains("Memory guard")
+    );
 }

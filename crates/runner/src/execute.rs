@@ -104,8 +104,16 @@ fn measure(cell: &StrategyCell, alloc: Allocator) -> Result<i32> {
 fn set_observed(record: &mut RunnerRecord, o: Observed, server: Option<ServerPeaks>) {
     record.phases = o.phases;
     record.db_settings = o.settings;
+    if o.batches_dropped > 0 {
+        record.db_settings.push(format!(
+            "batch trace: the first {} batches kept, {} more not",
+            o.batches.len(),
+            o.batches_dropped
+        ));
+    }
     record.db_reused = o.reused;
     record.spill_bytes = o.spill_bytes;
+    record.batches = o.batches;
     if let Some(s) = server {
         record.server_peak_rss_bytes = Some(s.total_peak_bytes);
         record.server_backend_peak_rss_bytes = Some(s.backend_peak_bytes);

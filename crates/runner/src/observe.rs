@@ -20,6 +20,11 @@ pub struct Observed {
     pub reused: bool,
     /// Bytes the strategy wrote to spill files (`merge-join`, `grace`).
     pub spill_bytes: Option<u64>,
+    /// `adaptive`'s batches: `[first row, rows, live heap bytes]` (at most
+    /// [`CellObserver::MAX_BATCHES`]; room reserved before the strategy starts).
+    pub batches: Vec<[u64; 3]>,
+    /// Batches beyond that room, not kept.
+    pub batches_dropped: u64,
     /// The highest heap peak of any phase (phases reset the allocator's peak).
     pub max_phase_heap: Option<u64>,
 }
@@ -64,6 +69,8 @@ pub static OBSERVER: CellObserver = CellObserver {
             settings: Vec::new(),
             reused: false,
             spill_bytes: None,
+            batches: Vec::new(),
+            batches_dropped: 0,
             max_phase_heap: None,
         },
     }),
@@ -74,6 +81,10 @@ pub static OBSERVER: CellObserver = CellObserver {
 };
 
 impl CellObserver {
+    /// The batches kept for the record (48 KiB reserved up front, so that recording one never
+    /// allocates while the strategy is measured).
+    pub const MAX_BATCHES: usize = 2048;
+
     /// Starts observing, just before the strategy runs: `baseline` is the live heap then,
     /// `counting` whether the heap is counted.
     pub fn begin(&self, baseline: usize, counting: bool) {
@@ -83,6 +94,7 @@ impl CellObserver {
         s.counting = counting;
         s.observed.phases.reserve(8);
         s.observed.settings.reserve(16);
+        s.observed.batches.reserve_exact(Self::MAX_BATCHES);
     }
 
     /// Ends the last phase; returns what was observed.
@@ -150,6 +162,16 @@ impl Observer for CellObserver {
 
     fn reused(&self) {
         self.state.lock().expect("observer lock").observed.reused = true;
+    }
+
+    fn batch(&self, first_row: u64, rows: u64, live_heap_bytes: u64) {
+        let mut s = self.state.lock().expect("observer lock");
+        let o = &mut s.observed;
+        if o.batches.len() < Self::MAX_BATCHES {
+            o.batches.push([first_row, rows, live_heap_bytes]);
+        } else {
+            o.batches_dropped += 1;
+        }
     }
 
     fn spilled(&self, bytes: u64) {

@@ -661,3 +661,49 @@ fn heap_shapes_streaming_flat_chunked_bounded_load_all_growing() {
     eprintln!("streaming etl Parquet→Parquet peak heap: {t1} B (100k rows), {t2} B (1M rows)");
     assert!((t2 as f64) < 1.25 * t1 as f64, "{t1} → {t2}");
 }
+
+/// Seed 001's memory guard, measured: under a budget where `chunked` with a fixed chunk as long
+/// as the file runs out of heap, `adaptive` started at the same length shrinks its batches and
+/// finishes under the budget with the same answer.
+#[test]
+fn adaptive_finishes_under_a_budget_where_fixed_chunks_run_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = GenSpec {
+        rows: 200_000,
+        row_group_rows: 20_000,
+        ..GenSpec::default()
+    };
+    // Parquet decodes only the columns a workload reads (top-n: 32 B a row), so a chunk of the
+    // whole file fits 16 MiB there: its budget is smaller.
+    for (format, workloads, mib) in [
+        (GenFormat::Csv, &["top-n", "group-by", "etl"][..], 16u64),
+        (GenFormat::Parquet, &["top-n", "group-by"][..], 4),
+    ] {
+        let budget = mib << 20;
+        let budget_arg = format!("{mib}MiB");
+        let limit = ["--memory-limit", &budget_arg, "--chunk-rows", "200000"];
+        let input = generate(&spec, format, dir.path(), false, &mut |_| {})
+            .unwrap()
+            .path;
+        for w in workloads {
+            let cmd = CellCommand::new(env!("CARGO_BIN_EXE_membench-runner"))
+                .args(["--strategy", "chunked", "--workload", w, "--input"])
+                .args([input.as_os_str()])
+                .args(limit);
+            assert_eq!(run_cell(&cmd).status, Status::Oom, "chunked {w} {format:?}");
+            let r = runner_cell("adaptive", w, &input, &limit);
+            let heap = r.peak_heap_bytes.unwrap() + r.baseline_heap_bytes.unwrap();
+            assert!(heap <= budget, "adaptive {w} {format:?}: {heap} B");
+            assert!(!r.batches.is_empty());
+            assert!(
+                r.batches.iter().any(|b| b[1] < 200_000),
+                "adaptive {w} {format:?} never shrank: {:?}",
+                r.batches
+            );
+            let rows: u64 = r.batches.iter().map(|b| b[1]).sum();
+            assert_eq!(rows, 200_000, "the batches cover the file once");
+            let reference = runner_cell("streaming", w, &input, &[]);
+            assert_eq!(r.answer_digest, reference.answer_digest, "{w} {format:?}");
+        }
+    }
+}

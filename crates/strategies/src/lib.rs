@@ -135,6 +135,8 @@ pub trait Observer: Sync + std::fmt::Debug {
     fn reused(&self);
     /// Bytes written to spill files so far (strategies that spill call it as they go).
     fn spilled(&self, bytes: u64);
+    /// A batch is done (`adaptive`): its first row, its rows, the live heap at its end.
+    fn batch(&self, first_row: u64, rows: u64, live_heap_bytes: u64);
 }
 
 impl Params {
@@ -149,6 +151,13 @@ impl Params {
     pub fn spilled(&self, bytes: u64) {
         if let Some(o) = self.observer {
             o.spilled(bytes);
+        }
+    }
+
+    /// Tells the observer, if any, that a batch is done.
+    pub fn batch(&self, first_row: u64, rows: u64, live_heap_bytes: u64) {
+        if let Some(o) = self.observer {
+            o.batch(first_row, rows, live_heap_bytes);
         }
     }
 

@@ -144,6 +144,8 @@ impl Projection {
             Workload::GroupBy => &["category", "quantity", "price", "discount"],
             Workload::Etl | Workload::Join => return Ok(Projection::all()),
         };
+        // The file's checks first (empty, schema), so errors read alike everywhere.
+        row_groups(path)?;
         let nullable = columns_with_nulls(path)?;
         let cols = NEEDED
             .iter()

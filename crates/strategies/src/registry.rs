@@ -42,6 +42,16 @@ registry! {
         needs: &[],
         on_by_default: true,
     },
+    adaptive::Adaptive => StrategyInfo {
+        name: "adaptive",
+        description: "batches sized by memory pressure: halved above 70 % of the budget, doubled \
+                      below 35 % (seed 001's memory guard)",
+        growth: Growths::sales(PerFormat::same(Growth::Constant)),
+        skip: Skip::Counts,
+        engine: Engine::Kernel,
+        needs: &[],
+        on_by_default: true,
+    },
     streaming::Streaming => StrategyInfo {
         name: "streaming",
         description: "one record at a time through reused buffers; Parquet: one row group at a time",

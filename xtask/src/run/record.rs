@@ -80,6 +80,7 @@ pub fn make(
         db_reused: r.db_reused,
         items: r.items,
         spill_bytes: r.spill_bytes,
+        batches: r.batches,
         timeline: m
             .timeline
             .iter()

@@ -200,6 +200,7 @@ impl Exporter for MarkdownExporter {
         md.push_str(&skipped_section(&report.cells));
         md.push_str(&database_section(&report.cells));
         md.push_str(&phases_section(&report.cells));
+        md.push_str(&guard_section(report));
         md.push_str(&claims_section(report));
         Ok(md)
     }
@@ -304,6 +305,54 @@ fn phases_section(cells: &[CellStats]) -> String {
     }
     md.push('\n');
     md
+}
+
+/// `adaptive`'s memory guard at work: per cell and budget, its batches and its peak against
+/// the budget (from the first counting record of each).
+fn guard_section(report: &Report) -> String {
+    let mut seen = std::collections::BTreeSet::new();
+    let mut lines = String::new();
+    for r in report.records.iter().filter(|r| {
+        r.strategy == crate::plot::GUARDED
+            && r.allocator == membench_protocol::Allocator::Counting
+            && crate::stats::effective_status(r).is_ok()
+            && !r.batches.is_empty()
+    }) {
+        let key = (
+            r.workload.clone(),
+            r.format.clone(),
+            r.rows,
+            r.memory_limit.clone(),
+        );
+        if !seen.insert(key) {
+            continue;
+        }
+        let lens = r.batches.iter().map(|b| b[1]);
+        let (min, max) = (lens.clone().min().unwrap_or(0), lens.max().unwrap_or(0));
+        let _ = writeln!(
+            lines,
+            "| {} | {} | {} | {} | {} | {} – {} | {} |",
+            r.workload,
+            r.format,
+            rows(r.rows),
+            r.memory_limit.as_deref().unwrap_or("default (64 MiB)"),
+            r.batches.len(),
+            rows(min),
+            rows(max),
+            r.peak_heap_bytes.map_or("–".into(), |b| bytes(b as f64)),
+        );
+    }
+    if lines.is_empty() {
+        return String::new();
+    }
+    format!(
+        "## Memory guard\n\n\
+         `adaptive` sizes its batches by the live heap: a batch ends early above 70 % of the \
+         budget and the next is half as long; below 35 % the next doubles. Its batches \
+         (one run per cell and budget) and its peak heap:\n\n\
+         | workload | format | rows | budget | batches | batch length | peak heap |\n\
+         |---|---|---|---|---|---|---|\n{lines}\n"
+    )
 }
 
 /// The database cells' phases, and their memory in and outside our process.
