@@ -23,9 +23,13 @@ pub struct GenArgs {
     /// Target CSV sizes instead of rows (e.g. 1GiB); ≈200 bytes a row.
     #[arg(long)]
     pub size: Option<String>,
-    /// Formats, comma-separated: csv, parquet.
+    /// Formats, comma-separated: csv, parquet, csv.gz, csv.zst.
     #[arg(long, default_value = "csv,parquet")]
     pub format: String,
+    /// Also write each CSV file compressed, comma-separated: gzip, zstd (`*.csv.gz`,
+    /// `*.csv.zst`; deterministic, sha256 in each sidecar).
+    #[arg(long)]
+    pub compress: Option<String>,
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
     /// Output folder.
@@ -68,6 +72,9 @@ pub fn run(a: GenArgs) -> Result<()> {
     }
     if let Some(r) = a.row_group_rows {
         cmd.args(["--row-group-rows", &r.to_string()]);
+    }
+    if let Some(c) = &a.compress {
+        cmd.args(["--compress", c]);
     }
     if let Some(c) = &a.compression {
         cmd.args(["--compression", c]);

@@ -21,17 +21,18 @@ pub struct ListArgs {
 pub fn markdown_table() -> String {
     let mut t = String::from(
         "| strategy | how it reads | memory on CSV | memory on Parquet | memory in `join` | \
-         `--on-bad-row skip` | engine | needs (by default in `run`?) |\n\
-         |---|---|---|---|---|---|---|---|\n",
+         `csv.gz` / `csv.zst` | `--on-bad-row skip` | engine | needs (by default in `run`?) |\n\
+         |---|---|---|---|---|---|---|---|---|\n",
     );
     for s in STRATEGIES {
         t.push_str(&format!(
-            "| `{}` | {} | {} | {} | {} | {} | {} | {} |\n",
+            "| `{}` | {} | {} | {} | {} | {} | {} | {} | {} |\n",
             s.name,
             s.description,
             growth_name(s, "top-n", Format::Csv),
             growth_name(s, "top-n", Format::Parquet),
             growth_name(s, "join", Format::Csv),
+            s.compressed.name(),
             if s.skip == Skip::Counts {
                 "counts"
             } else {
@@ -86,7 +87,7 @@ pub fn run(a: ListArgs) -> Result<()> {
         let v = serde_json::json!({
             "strategies": STRATEGIES,
             "workloads": workloads,
-            "formats": Format::ALL,
+            "formats": ["csv", "parquet", "csv.gz", "csv.zst"],
         });
         println!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(());
@@ -123,7 +124,11 @@ pub fn run(a: ListArgs) -> Result<()> {
     for w in Workload::ALL {
         println!("  {:<16} {}", w.name(), workload_text(w));
     }
-    println!("formats: csv, parquet");
+    println!(
+        "formats: csv, parquet, csv.gz, csv.zst (compressed CSV: streaming decompression, \
+         `overlapped` on a thread of its own, `whole` into memory first; `mmap` and `lazy` do not \
+         read it)"
+    );
     Ok(())
 }
 

@@ -26,9 +26,9 @@ mod spec;
 pub use orders::{STATUSES, generate_orders};
 pub use rows::{BAD_KINDS, CATEGORIES, REGIONS};
 pub use spec::{
-    DataSchema, Format, GenOutput, GenSpec, Meta, ParquetCompressionName, file_name, generate,
-    parse_compression, parse_count, parse_format, parse_size, read_meta, rows_for_bytes,
-    rows_label, table_file_name,
+    Compression, DataSchema, Format, GenOutput, GenSpec, Meta, ParquetCompressionName, compress,
+    file_name, generate, parse_compression, parse_count, parse_format, parse_size, read_meta,
+    rows_for_bytes, rows_label, table_file_name,
 };
 
 /// Version of the generator's output; part of every sidecar. Bump when bytes change (2: bad-row

@@ -216,6 +216,7 @@ pub fn generate_orders(
         table: "orders",
         rows: spec.rows,
         pair: None,
+        compressed: crate::spec::Compression::None,
     };
     let o = write_dataset(&orders, &orders_spec, format, force, &mut |tmp| {
         write_table(tmp, format, spec, Table::Orders, &dates, progress)
@@ -226,6 +227,7 @@ pub fn generate_orders(
         table: "order_items",
         rows: count_items(spec),
         pair: Some(orders_name),
+        compressed: crate::spec::Compression::None,
     };
     let i = write_dataset(&items, spec, format, force, &mut |tmp| {
         write_table(tmp, format, spec, Table::Items, &dates, progress)

@@ -8,7 +8,9 @@ use anyhow::{Context, Result, bail};
 
 use crate::{AVG_ROW_BYTES, GENERATOR_VERSION};
 
-pub use membench_protocol::{DataSchema, Format, GenSpec, ParquetCompressionName, Sidecar as Meta};
+pub use membench_protocol::{
+    Compression, DataSchema, Format, GenSpec, ParquetCompressionName, Sidecar as Meta,
+};
 
 /// Parses `csv` or `parquet`.
 pub fn parse_format(s: &str) -> Result<Format> {
@@ -146,6 +148,7 @@ pub fn generate(
         table: "sales",
         rows: spec.rows,
         pair: None,
+        compressed: Compression::None,
     };
     write_dataset(&file, spec, format, force, &mut |tmp| match format {
         Format::Csv => crate::csv_out::write_csv(spec, tmp, progress),
@@ -165,6 +168,8 @@ pub(crate) struct Target<'a> {
     pub table: &'a str,
     pub rows: u64,
     pub pair: Option<String>,
+    /// A compressed copy of a CSV dataset.
+    pub compressed: Compression,
 }
 
 /// Writes one dataset file under a temporary name with `write`, renames it, then writes its
@@ -184,6 +189,7 @@ pub(crate) fn write_dataset(
         && meta.options == *spec
         && meta.generator_version == GENERATOR_VERSION
         && meta.pair == t.pair
+        && meta.compressed == t.compressed
         && fs::metadata(&path).map(|m| m.len()).ok() == Some(meta.bytes)
     {
         return Ok(GenOutput {
@@ -223,6 +229,7 @@ pub(crate) fn write_dataset(
         options: spec.clone(),
         bad_rows: written.bad_rows,
         sha256: written.sha256,
+        compressed: t.compressed,
         pair: t.pair.clone(),
     };
     let tmp_meta = t
@@ -262,4 +269,49 @@ pub(crate) struct Written {
     pub bytes: u64,
     pub sha256: String,
     pub bad_rows: BTreeMap<String, u64>,
+}
+
+/// Writes a compressed copy of the CSV dataset `plain` (`<file>.gz` or `<file>.zst`) with its own
+/// sidecar (the compressed bytes and sha256; the content's rows and options), or reuses one.
+/// Deterministic: gzip with no file name and a zero time stamp, zstd at level 3 on one thread,
+/// so the same dataset always compresses to the same bytes.
+pub fn compress(plain: &GenOutput, codec: Compression, force: bool) -> Result<GenOutput> {
+    if plain.meta.format != Format::Csv || codec.is_none() {
+        bail!("only CSV datasets are compressed (Parquet compresses inside the file)");
+    }
+    let dir = plain.path.parent().unwrap_or(Path::new("."));
+    let t = Target {
+        dir,
+        name: format!("{}{}", plain.meta.file, codec.suffix()),
+        table: &plain.meta.schema,
+        rows: plain.meta.rows,
+        pair: plain.meta.pair.clone(),
+        compressed: codec,
+    };
+    write_dataset(&t, &plain.meta.options, Format::Csv, force, &mut |tmp| {
+        let file = fs::File::create(tmp).with_context(|| format!("creating {}", tmp.display()))?;
+        let sink =
+            membench_kernel::HashingWriter::new(std::io::BufWriter::with_capacity(1 << 20, file));
+        let mut src = std::io::BufReader::with_capacity(
+            1 << 20,
+            fs::File::open(&plain.path)
+                .with_context(|| format!("opening {}", plain.path.display()))?,
+        );
+        let sink = match codec {
+            Compression::Gzip => {
+                let mut enc = flate2::GzBuilder::new()
+                    .mtime(0)
+                    .write(sink, flate2::Compression::default());
+                std::io::copy(&mut src, &mut enc)?;
+                enc.finish()?
+            }
+            Compression::Zstd => {
+                let mut enc = zstd::stream::write::Encoder::new(sink, 3)?;
+                std::io::copy(&mut src, &mut enc)?;
+                enc.finish()?
+            }
+            Compression::None => unreachable!("checked above"),
+        };
+        close(sink, tmp, plain.meta.bad_rows.clone())
+    })
 }

@@ -27,13 +27,97 @@ impl Format {
         Format::ALL.into_iter().find(|f| f.name() == s)
     }
 
-    /// The format a file name says (`.csv`, `.parquet` or `.pq`).
+    /// The format a file name says (`.csv`, `.parquet` or `.pq`; a CSV file may be compressed:
+    /// `.csv.gz`, `.csv.zst`).
     pub fn of_path(path: &std::path::Path) -> Option<Format> {
-        match path.extension().and_then(|e| e.to_str()) {
-            Some("csv") => Some(Format::Csv),
-            Some("parquet") | Some("pq") => Some(Format::Parquet),
+        let name = path.file_name()?.to_str()?;
+        let (stem, compression) = Compression::split(name);
+        let ext = stem.rsplit_once('.')?.1;
+        match ext {
+            "csv" => Some(Format::Csv),
+            "parquet" | "pq" if compression == Compression::None => Some(Format::Parquet),
             _ => None,
         }
+    }
+}
+
+/// How a CSV file is compressed (its name's last suffix says it). Parquet compresses inside
+/// the file, by column chunk.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Compression {
+    #[default]
+    None,
+    Gzip,
+    Zstd,
+}
+
+impl Compression {
+    /// The codecs (`None` excluded).
+    pub const CODECS: [Compression; 2] = [Compression::Gzip, Compression::Zstd];
+
+    /// `none`, `gzip` or `zstd`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Compression::None => "none",
+            Compression::Gzip => "gzip",
+            Compression::Zstd => "zstd",
+        }
+    }
+
+    /// The file-name suffix: empty, `.gz` or `.zst`.
+    pub fn suffix(self) -> &'static str {
+        match self {
+            Compression::None => "",
+            Compression::Gzip => ".gz",
+            Compression::Zstd => ".zst",
+        }
+    }
+
+    /// Parses `gzip`/`gz` or `zstd`/`zst` (and `none`).
+    pub fn parse(s: &str) -> Option<Compression> {
+        match s {
+            "none" => Some(Compression::None),
+            "gzip" | "gz" => Some(Compression::Gzip),
+            "zstd" | "zst" => Some(Compression::Zstd),
+            _ => None,
+        }
+    }
+
+    /// A file name without its compression suffix, and the compression it named.
+    pub fn split(name: &str) -> (&str, Compression) {
+        for c in Compression::CODECS {
+            if let Some(stem) = name.strip_suffix(c.suffix()) {
+                return (stem, c);
+            }
+        }
+        (name, Compression::None)
+    }
+
+    /// The compression a path's name says.
+    pub fn of_path(path: &std::path::Path) -> Compression {
+        path.file_name()
+            .and_then(|n| n.to_str())
+            .map_or(Compression::None, |n| Compression::split(n).1)
+    }
+
+    /// Whether the file is compressed.
+    pub fn is_none(&self) -> bool {
+        *self == Compression::None
+    }
+
+    /// The matrix's name for a format so compressed: `csv`, `csv.gz`, `csv.zst`.
+    pub fn format_name(self, format: Format) -> String {
+        format!("{}{}", format.name(), self.suffix())
+    }
+
+    /// Parses a matrix format name (`csv`, `parquet`, `csv.gz`, `csv.zst`).
+    pub fn parse_format_name(s: &str) -> Option<(Format, Compression)> {
+        let (stem, c) = Compression::split(s);
+        let f = Format::parse(stem)?;
+        (c.is_none() || f == Format::Csv).then_some((f, c))
     }
 }
 

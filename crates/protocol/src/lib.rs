@@ -22,12 +22,13 @@ mod sidecar;
 mod status;
 mod strategy;
 
-pub use format::{Format, Growth};
+pub use format::{Compression, Format, Growth};
 pub use record::{Allocator, ErrorKind, PhaseRecord, RunnerError, RunnerRecord};
 pub use sidecar::{DataSchema, GenSpec, ParquetCompressionName, Sidecar};
 pub use status::Status;
 pub use strategy::{
-    Engine, Growths, JOIN, PerFormat, Requirement, STRATEGIES, Skip, StrategyInfo, strategy,
+    Decompress, Engine, Growths, JOIN, PerFormat, Requirement, STRATEGIES, Skip, StrategyInfo,
+    strategy,
 };
 
 /// Parses a byte size: `512MiB`, `1GB`, `4096` (via the `bytesize` crate). The error says what

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::Format;
+use crate::{Compression, Format};
 
 /// Parquet compression codecs the generator offers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -134,6 +134,10 @@ pub struct Sidecar {
     /// Injected malformed rows by kind.
     pub bad_rows: BTreeMap<String, u64>,
     pub sha256: String,
+    /// A compressed copy of a CSV dataset (`.csv.gz`, `.csv.zst`): `bytes` and `sha256` are the
+    /// compressed file's; `rows` and the rest are its content's.
+    #[serde(default, skip_serializing_if = "Compression::is_none")]
+    pub compressed: Compression,
     /// The other table of a pair (`order_items` names its `orders` file and the reverse).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pair: Option<String>,

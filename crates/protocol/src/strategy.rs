@@ -99,6 +99,33 @@ pub enum Engine {
     Postgres,
 }
 
+/// How a strategy reads compressed CSV (`.csv.gz`, `.csv.zst`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Decompress {
+    /// Decompresses as it reads, one buffer at a time: memory does not grow.
+    Streaming,
+    /// Decompresses on a thread of its own, overlapped with parsing on another.
+    Overlapped,
+    /// Decompresses the whole file into memory first, then reads that (Polars' eager reader
+    /// does the same with a compressed file).
+    Whole,
+    /// Cannot read it, for this reason.
+    No(&'static str),
+}
+
+impl Decompress {
+    /// One word for tables: `streaming`, `overlapped`, `whole`, `no`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Decompress::Streaming => "streaming",
+            Decompress::Overlapped => "overlapped",
+            Decompress::Whole => "whole",
+            Decompress::No(_) => "no",
+        }
+    }
+}
+
 /// Something a strategy needs from the machine to run; when it is missing, the strategy's cells
 /// are recorded as `skipped` with the reason.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -141,6 +168,8 @@ pub struct StrategyInfo {
     pub skip: Skip,
     /// What computes the answer.
     pub engine: Engine,
+    /// How it reads compressed CSV.
+    pub compressed: Decompress,
     /// What it needs from the machine.
     pub needs: &'static [Requirement],
     /// Whether `cargo xtask run` includes it when no `--strategy` is given.
@@ -151,6 +180,11 @@ impl StrategyInfo {
     /// Whether it does `workload` (a command-line name).
     pub fn does(&self, workload: &str) -> bool {
         self.growth.of(workload, Format::Csv).is_some()
+    }
+
+    /// Whether it reads input so compressed.
+    pub fn reads(&self, compression: crate::Compression) -> bool {
+        compression.is_none() || !matches!(self.compressed, Decompress::No(_))
     }
 }
 

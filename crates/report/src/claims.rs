@@ -185,7 +185,11 @@ fn check(id: &str, r: &Report) -> (&'static str, Found) {
              time",
             memory_guard(r),
         ),
-        // Compressed input is not built yet.
+        "compression-tradeoff" => (
+            "streaming on csv.gz and csv.zst: smaller on disk than the CSV, and its peak heap \
+             at most 1 MiB above the CSV's (top-n)",
+            compression(r),
+        ),
         _ => ("no strategy measures it yet", None),
     }
 }
@@ -359,6 +363,39 @@ fn memory_guard(r: &Report) -> Found {
             rows(guard.key.rows)
         ),
         verdict(less >= 0.80 && slower <= 1.25),
+    ))
+}
+
+fn compression(r: &Report) -> Found {
+    let plain = largest(r, "streaming", "top-n", "csv")?;
+    let mut parts = Vec::new();
+    let mut holds = true;
+    for f in ["csv.gz", "csv.zst"] {
+        let Some(c) = largest(r, "streaming", "top-n", f).filter(|c| c.key.rows == plain.key.rows)
+        else {
+            continue;
+        };
+        let disk = c.input_bytes as f64 / plain.input_bytes.max(1) as f64;
+        let time = c.wall_ns?.median / plain.wall_ns?.median;
+        let extra = heap(c)? - heap(plain)?;
+        holds &= disk < 1.0 && extra <= (1 << 20) as f64;
+        parts.push(format!(
+            "{f}: {:.0} % of the disk, {time:.1}× the time, heap {}",
+            disk * 100.0,
+            bytes(heap(c)?)
+        ));
+    }
+    if parts.is_empty() {
+        return None;
+    }
+    Some((
+        format!(
+            "{} (csv: heap {}, {} rows)",
+            parts.join("; "),
+            bytes(heap(plain)?),
+            rows(plain.key.rows)
+        ),
+        verdict(holds),
     ))
 }
 

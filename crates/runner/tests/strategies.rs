@@ -707,3 +707,74 @@ fn adaptive_finishes_under_a_budget_where_fixed_chunks_run_out() {
         }
     }
 }
+
+/// `.csv.gz` and `.csv.zst` (written by the generator, messy notes with quoted line feeds
+/// included) give every strategy that reads compressed input the answer `streaming` gives on
+/// the plain CSV; the others refuse with their reason; a damaged stream is the same input error
+/// everywhere.
+#[test]
+fn compressed_csv_gives_the_same_answers_and_damage_is_one_error() {
+    use membench_strategies::{Compression, Decompress};
+    let dir = tempfile::tempdir().unwrap();
+    let spec = GenSpec {
+        rows: 30_000,
+        messy: true,
+        ..GenSpec::default()
+    };
+    let plain = generate(&spec, GenFormat::Csv, dir.path(), false, &mut |_| {}).unwrap();
+    for w in Workload::SALES {
+        let mut reference = Params::new(w, &plain.path);
+        reference.output = Some(dir.path().join(format!("ref-{w}.csv")));
+        let expected = membench_strategies::find("streaming")
+            .unwrap()
+            .run(&reference)
+            .unwrap();
+        for codec in Compression::CODECS {
+            let packed = membench_datagen::compress(&plain, codec, false).unwrap();
+            // Deterministic: the same bytes again.
+            let again = membench_datagen::compress(&plain, codec, true).unwrap();
+            assert_eq!(packed.meta.sha256, again.meta.sha256, "{codec:?}");
+            assert!(packed.meta.bytes < plain.meta.bytes / 2);
+            for s in common::registry() {
+                let mut p = Params::new(w, &packed.path);
+                p.output = Some(dir.path().join(format!("out-{}-{w}.csv", s.name())));
+                match (s.info.compressed, s.run(&p)) {
+                    (Decompress::No(_), Err(RunError::Unsupported(m))) => {
+                        assert!(m.contains(codec.name()), "{m}")
+                    }
+                    (Decompress::No(_), other) => panic!("{} should refuse: {other:?}", s.name()),
+                    (_, Ok(o)) => {
+                        assert_eq!(o.answer, expected.answer, "{} {w} {codec:?}", s.name());
+                        assert_eq!(o.rows_read, expected.rows_read);
+                    }
+                    (_, Err(e)) => panic!("{} {w} {codec:?}: {e}", s.name()),
+                }
+            }
+        }
+    }
+    // A truncated gzip file: one input error, naming the file, from every strategy that reads it.
+    let gz = membench_datagen::compress(&plain, Compression::Gzip, false).unwrap();
+    let bytes = std::fs::read(&gz.path).unwrap();
+    let cut = write(dir.path(), "cut.csv.gz", "");
+    std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+    let mut seen = None;
+    for s in common::registry() {
+        if matches!(s.info.compressed, Decompress::No(_)) {
+            continue;
+        }
+        let mut p = Params::new(Workload::TopN, &cut);
+        p.output = None;
+        let e = match s.run(&p) {
+            Err(RunError::Input(e)) => e.to_string(),
+            other => panic!("{}: expected an input error, got {other:?}", s.name()),
+        };
+        assert!(
+            e.starts_with(&cut.display().to_string()) && e.contains("compressed"),
+            "{e}"
+        );
+        match &seen {
+            None => seen = Some(e),
+            Some(first) => assert_eq!(&e, first, "{}", s.name()),
+        }
+    }
+}

@@ -1,8 +1,9 @@
-//! CSV reading shared by the hand-written strategies: open, check the header (columns by name,
-//! any order), fold RFC 4180 records.
+//! CSV reading shared by the hand-written strategies: open (decompressing `.csv.gz` and
+//! `.csv.zst` as it reads), check the header (columns by name, any order), fold RFC 4180
+//! records.
 
 use std::fs::File;
-use std::io::BufReader;
+use std::io::{BufReader, Read};
 use std::path::Path;
 
 use anyhow::Context;
@@ -11,14 +12,42 @@ use membench_kernel::{
     RowRef, header_layout_for,
 };
 
-use crate::{RowSink, RunError};
+use crate::{Compression, RowSink, RunError};
 
 /// Buffer size for sequential reads: 64 KiB stays in the L2 cache while it is parsed (measured:
 /// 256 KiB was 5–8 % slower on a 1M-row file).
 pub const READ_BUF: usize = 64 * 1024;
 
-/// A reader of a CSV file's records.
-pub type CsvReader = RecordReader<BufReader<File>>;
+/// A reader of a CSV file's records (the bytes decompressed where the file is compressed).
+pub type CsvReader = RecordReader<BufReader<Box<dyn Read + Send>>>;
+
+/// Where a compressed file is decompressed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Decoding {
+    /// On the reading thread, one buffer at a time.
+    Inline,
+    /// On a thread of its own, a few buffers ahead of the reader (`parallel`).
+    Overlapped,
+}
+
+/// The file's bytes, decompressed as they are read when its name says `.gz` or `.zst`.
+pub fn open_bytes(path: &Path, decoding: Decoding) -> Result<Box<dyn Read + Send>, RunError> {
+    let file = File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
+    let decoded: Box<dyn Read + Send> = match Compression::of_path(path) {
+        Compression::None => return Ok(Box::new(file)),
+        Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(BufReader::with_capacity(
+            READ_BUF, file,
+        ))),
+        Compression::Zstd => Box::new(
+            zstd::stream::read::Decoder::new(file)
+                .with_context(|| format!("{}: cannot start zstd", path.display()))?,
+        ),
+    };
+    Ok(match decoding {
+        Decoding::Inline => decoded,
+        Decoding::Overlapped => Box::new(crate::overlap::Overlapped::spawn(decoded)),
+    })
+}
 
 /// Opens a CSV file, checks its header, and returns a reader positioned after it and a parser
 /// set to the header's column layout.
@@ -32,8 +61,18 @@ pub fn open_csv_of(
     columns: &'static [&'static str],
     max_record_bytes: usize,
 ) -> Result<(CsvReader, LineParser), RunError> {
-    let file = File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
-    let mut reader = RecordReader::new(BufReader::with_capacity(READ_BUF, file), max_record_bytes);
+    open_csv_with(path, columns, max_record_bytes, Decoding::Inline)
+}
+
+/// [`open_csv_of`], decompressing where `decoding` says.
+pub fn open_csv_with(
+    path: &Path,
+    columns: &'static [&'static str],
+    max_record_bytes: usize,
+    decoding: Decoding,
+) -> Result<(CsvReader, LineParser), RunError> {
+    let bytes = open_bytes(path, decoding)?;
+    let mut reader = RecordReader::new(BufReader::with_capacity(READ_BUF, bytes), max_record_bytes);
     let mut parser = LineParser::new();
     check_header_of(path, &mut reader, &mut parser, columns)?;
     Ok((reader, parser))
@@ -49,6 +88,19 @@ pub(crate) fn read_error(path: &Path, line_base: u64, e: ReadError) -> RunError 
             format!("record longer than {max} bytes (--max-record-bytes)"),
         )
         .into(),
+        // A damaged or truncated compressed stream is bad input, like a damaged Parquet file.
+        ReadError::Io(e)
+            if !Compression::of_path(path).is_none()
+                && matches!(
+                    e.kind(),
+                    std::io::ErrorKind::InvalidData
+                        | std::io::ErrorKind::InvalidInput
+                        | std::io::ErrorKind::UnexpectedEof
+                        | std::io::ErrorKind::Other
+                ) =>
+        {
+            InputError::file(path, format!("not a readable compressed file: {e}")).into()
+        }
         ReadError::Io(e) => {
             RunError::Other(anyhow::anyhow!("{}: read failed: {e}", path.display()))
         }
@@ -89,8 +141,8 @@ pub fn check_csv_header_only(
     columns: &'static [&'static str],
     max_record_bytes: usize,
 ) -> Result<HeaderLayout, RunError> {
-    let file = File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
-    let mut reader = RecordReader::new(BufReader::with_capacity(64 * 1024, file), max_record_bytes);
+    let bytes = open_bytes(path, Decoding::Inline)?;
+    let mut reader = RecordReader::new(BufReader::with_capacity(READ_BUF, bytes), max_record_bytes);
     check_header_of(path, &mut reader, &mut LineParser::new(), columns)
 }
 
@@ -106,13 +158,12 @@ pub fn check_csv_framing(
     max_record_bytes: usize,
     locate: &dyn Fn() -> Result<Option<InputError>, RunError>,
 ) -> Result<membench_kernel::Framing, RunError> {
-    let file = File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
-    let input = BufReader::with_capacity(READ_BUF, file);
+    let input = BufReader::with_capacity(READ_BUF, open_bytes(path, Decoding::Inline)?);
     match membench_kernel::check_framing(input, max_record_bytes, layout.n_fields) {
         Ok(framing) => Ok(framing),
-        Err(membench_kernel::FramingError::Read(ReadError::Io(e))) => Err(RunError::Other(
-            anyhow::anyhow!("{}: read failed: {e}", path.display()),
-        )),
+        Err(membench_kernel::FramingError::Read(e @ ReadError::Io(_))) => {
+            Err(read_error(path, 0, e))
+        }
         Err(_) => Err(match locate()? {
             Some(e) => e.into(),
             None => InputError::file(path, "the CSV framing is broken (no row-level cause found)")

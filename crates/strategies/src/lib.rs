@@ -22,7 +22,8 @@ use std::path::{Path, PathBuf};
 
 use membench_kernel::{Answer, DateRange, InputError, OnBadRow, Workload};
 pub use membench_protocol::{
-    Engine, Format, Growth, Growths, PerFormat, Requirement, Skip, StrategyInfo,
+    Compression, Decompress, Engine, Format, Growth, Growths, PerFormat, Requirement, Skip,
+    StrategyInfo,
 };
 pub use output::{Output, RowSink, etl_target};
 
@@ -32,6 +33,7 @@ mod db;
 pub mod etl_out;
 mod join;
 mod output;
+mod overlap;
 mod parquet_io;
 pub mod pipeline;
 pub mod polars_plan;
@@ -271,6 +273,14 @@ impl Entry {
             return Err(RunError::Unsupported(format!(
                 "{} does not do the {} workload (see `cargo xtask list`)",
                 self.info.name, p.workload
+            )));
+        }
+        let compression = Compression::of_path(&p.input);
+        if let (false, Decompress::No(why)) = (compression.is_none(), self.info.compressed) {
+            return Err(RunError::Unsupported(format!(
+                "{} does not read {} input: {why}",
+                self.info.name,
+                compression.name()
             )));
         }
         if p.on_bad_row == OnBadRow::Skip && self.info.skip == Skip::Refuses {

@@ -11,17 +11,17 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use anyhow::Context;
-use membench_kernel::Accumulator;
+use membench_kernel::{Accumulator, COLUMNS};
 use rayon::prelude::*;
 
-use crate::csv_io::Counts;
+use crate::csv_io::{Counts, Decoding, fold_all, open_csv_with};
 use crate::csv_split::{
     CsvSpan, Range, csv_span, cut, fold_range, ranges, rebase, speculation_held, speculative_ranges,
 };
 use crate::etl_out::{EtlBatch, EtlEncoder};
 use crate::parquet_io::{Projection, fold_frame, read_slice, row_groups};
 use crate::pipeline::ordered;
-use crate::{Format, Outcome, Output, Params, RunError, Strategy, etl_target, format_of};
+use crate::{Compression, Format, Outcome, Output, Params, RunError, Strategy, etl_target, format_of};
 
 pub struct Parallel;
 
@@ -38,6 +38,9 @@ struct Part {
 
 impl Strategy for Parallel {
     fn run(&self, p: &Params) -> Result<Outcome, RunError> {
+        if !Compression::of_path(&p.input).is_none() {
+            return run_compressed(p);
+        }
         if !p.workload.is_aggregate() {
             return run_etl(p);
         }
@@ -50,6 +53,16 @@ impl Strategy for Parallel {
             Format::Parquet => run_parquet(p),
         }
     }
+}
+
+/// A compressed stream cannot be cut into byte ranges: one thread decompresses while this one
+/// parses and folds (or writes), so the two overlap (`overlap::Overlapped`).
+fn run_compressed(p: &Params) -> Result<Outcome, RunError> {
+    let (mut reader, mut parser) =
+        open_csv_with(&p.input, &COLUMNS, p.max_record_bytes, Decoding::Overlapped)?;
+    let mut out = Output::new(p)?;
+    let counts = fold_all(&p.input, &mut reader, &mut parser, p.on_bad_row, &mut out)?;
+    out.finish(&p.input, counts)
 }
 
 fn run_csv(p: &Params) -> Result<Outcome, RunError> {

@@ -168,6 +168,19 @@ pub fn without_empty_lines(lf: LazyFrame, input: &PolarsInput) -> LazyFrame {
 /// An eager read of the whole file into memory.
 pub fn read_input(input: &PolarsInput) -> PolarsResult<DataFrame> {
     match input.format {
+        Format::Csv if !crate::Compression::of_path(&input.path).is_none() => {
+            // Decompressed whole into memory first, as Polars' own readers do with a
+            // compressed file.
+            let mut bytes = Vec::new();
+            crate::csv_io::open_bytes(&input.path, crate::csv_io::Decoding::Inline)
+                .map_err(|e| polars_err!(ComputeError: "{e}"))?
+                .read_to_end(&mut bytes)?;
+            CsvReadOptions::default()
+                .with_has_header(true)
+                .with_schema(Some(Arc::new(input.schema.clone())))
+                .into_reader_with_file_handle(std::io::Cursor::new(bytes))
+                .finish()
+        }
         Format::Csv => CsvReadOptions::default()
             .with_has_header(true)
             .with_schema(Some(Arc::new(input.schema.clone())))

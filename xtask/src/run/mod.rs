@@ -39,7 +39,9 @@ pub struct RunArgs {
     /// join: the orders' `order_date` range, both ends included.
     #[arg(long, default_value = "2023-01-01..2023-12-31")]
     pub dates: String,
-    /// Formats, comma-separated.
+    /// Formats, comma-separated: csv, parquet, and compressed CSV: csv.gz, csv.zst (strategies
+    /// that cannot read compressed input are left out of those cells; `cargo xtask list` says
+    /// which).
     #[arg(long, value_delimiter = ',', default_value = "csv,parquet")]
     pub format: Vec<String>,
     /// Dataset sizes in rows, comma-separated.

@@ -27,6 +27,11 @@ impl Dataset {
     pub fn is_orders(&self) -> bool {
         self.items.is_some()
     }
+
+    /// How the file is compressed (`csv.gz`, `csv.zst` datasets).
+    pub fn compression(&self) -> membench_protocol::Compression {
+        membench_protocol::Compression::of_path(&self.path)
+    }
 }
 
 /// One cell of the matrix.
@@ -85,7 +90,10 @@ pub fn groups(datasets: &[Dataset], workloads: &[String], strategies: &[String])
         for w in workloads.iter().filter(|w| is_join(w) == d.is_orders()) {
             let doing: Vec<String> = strategies
                 .iter()
-                .filter(|s| membench_protocol::strategy(s).is_some_and(|i| i.does(w)))
+                .filter(|s| {
+                    membench_protocol::strategy(s)
+                        .is_some_and(|i| i.does(w) && i.reads(d.compression()))
+                })
                 .cloned()
                 .collect();
             if !doing.is_empty() {
@@ -146,6 +154,12 @@ pub fn datasets(gen_bin: &Path, a: &RunArgs) -> Result<Vec<Dataset>> {
     let mut out = Vec::new();
     for &schema in &schemas {
         for f in &a.format {
+            let (_, compression) = membench_protocol::Compression::parse_format_name(f)
+                .with_context(|| format!("unknown format {f:?} (csv, parquet, csv.gz, csv.zst)"))?;
+            // The join's tables are not compressed: its cells run on csv and parquet.
+            if schema == DataSchema::Orders && !compression.is_none() {
+                continue;
+            }
             for &(flag, v) in &sizes {
                 out.push(generate(gen_bin, a, schema, f, (flag, v))?);
             }
@@ -198,10 +212,10 @@ fn generate(
         .collect::<Result<_, _>>()
         .context("parsing membench-gen's sidecar output")?;
     match &metas[..] {
-        [meta] if !orders => Ok(Dataset {
+        [meta] if !orders && meta.compressed.format_name(meta.format) == format => Ok(Dataset {
             path: a.datasets.join(&meta.file),
             items: None,
-            format: meta.format.name().to_string(),
+            format: meta.compressed.format_name(meta.format),
             rows: meta.rows,
             bytes: meta.bytes,
         }),

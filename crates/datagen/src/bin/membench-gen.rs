@@ -9,7 +9,8 @@ use anyhow::{Context, Result, bail};
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
 use membench_datagen::{
-    DataSchema, Format, GenOutput, GenSpec, generate, generate_orders, parse_count, parse_size,
+    Compression, DataSchema, Format, GenOutput, GenSpec, generate, generate_orders, parse_count,
+    parse_size,
 };
 
 /// Generate deterministic datasets with `*.meta.json` sidecars: `sales` files, or the two
@@ -30,9 +31,14 @@ struct Args {
     /// Target CSV sizes instead of rows (e.g. `1GiB`); ≈200 bytes a row.
     #[arg(long, value_delimiter = ',')]
     size: Vec<String>,
-    /// Formats, comma-separated: csv, parquet.
+    /// Formats, comma-separated: csv, parquet, or compressed CSV: csv.gz, csv.zst (the plain
+    /// CSV is written first and kept).
     #[arg(long, value_delimiter = ',', default_value = "csv")]
     format: Vec<String>,
+    /// Also write each CSV file compressed, comma-separated: gzip, zstd (`*.csv.gz`,
+    /// `*.csv.zst`, deterministic, each with its sidecar).
+    #[arg(long, value_delimiter = ',')]
+    compress: Vec<String>,
     /// Random seed; the same arguments give the same bytes.
     #[arg(long, default_value_t = 42)]
     seed: u64,
@@ -73,11 +79,9 @@ fn main() -> Result<()> {
     if counts.is_empty() {
         bail!("say how much to generate: --rows 1m or --size 1GiB");
     }
-    let formats: Vec<Format> = args
-        .format
-        .iter()
-        .map(|s| membench_datagen::parse_format(s))
-        .collect::<Result<_>>()?;
+    let wanted = wanted_formats(&args)?;
+    let mut formats: Vec<Format> = wanted.iter().map(|w| w.0).collect();
+    formats.dedup();
     let compression = membench_datagen::parse_compression(&args.compression)?;
     let schema = DataSchema::parse(&args.schema)
         .with_context(|| format!("unknown schema {:?} (sales, orders)", args.schema))?;
@@ -107,7 +111,7 @@ fn main() -> Result<()> {
             bar.set_message(membench_datagen::file_name(&spec, format));
             let t = Instant::now();
             let mut progress = |n| bar.set_position(n);
-            let outs = match schema {
+            let plain = match schema {
                 DataSchema::Sales => vec![generate(
                     &spec,
                     format,
@@ -120,6 +124,19 @@ fn main() -> Result<()> {
                 }
             };
             bar.finish_and_clear();
+            let mut outs = Vec::new();
+            for (f, codec) in wanted.iter().filter(|w| w.0 == format) {
+                for p in &plain {
+                    outs.push(if codec.is_none() {
+                        p.clone()
+                    } else {
+                        let c = membench_datagen::compress(p, *codec, args.force)?;
+                        report(&c, None);
+                        c
+                    });
+                }
+                debug_assert_eq!(*f, format);
+            }
             let outs_len = outs.len();
             let secs = t.elapsed().as_secs_f64();
             // The orders schema writes its two tables in one go: the time is theirs together.
@@ -128,7 +145,7 @@ fn main() -> Result<()> {
                 .filter(|o| !o.reused)
                 .map(|o| o.meta.bytes)
                 .sum();
-            if outs.len() > 1 && bytes > 0 {
+            if schema == DataSchema::Orders && bytes > 0 {
                 eprintln!(
                     "generated the orders tables: {bytes} bytes in {secs:.2}s, {:.0} MB/s",
                     bytes as f64 / 1e6 / secs
@@ -143,6 +160,44 @@ fn main() -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The (format, compression) pairs asked for, in order, each once: `--format` entries, plus
+/// every CSV one compressed as `--compress` says.
+fn wanted_formats(args: &Args) -> Result<Vec<(Format, Compression)>> {
+    let mut out: Vec<(Format, Compression)> = Vec::new();
+    let codecs: Vec<Compression> = args
+        .compress
+        .iter()
+        .map(|c| {
+            Compression::parse(c)
+                .filter(|c| !c.is_none())
+                .with_context(|| format!("unknown --compress {c:?} (gzip, zstd)"))
+        })
+        .collect::<Result<_>>()?;
+    for s in &args.format {
+        let pair = Compression::parse_format_name(s)
+            .with_context(|| format!("unknown format {s:?} (csv, parquet, csv.gz, csv.zst)"))?;
+        out.push(pair);
+        if pair.0 == Format::Csv {
+            out.extend(codecs.iter().map(|&c| (Format::Csv, c)));
+        }
+    }
+    if schema_is_orders(args) && out.iter().any(|w| !w.1.is_none()) {
+        bail!("compressed output applies to the sales schema only");
+    }
+    let mut seen = Vec::new();
+    out.retain(|w| {
+        let new = !seen.contains(w);
+        seen.push(*w);
+        new
+    });
+    out.sort_by_key(|w| w.0);
+    Ok(out)
+}
+
+fn schema_is_orders(args: &Args) -> bool {
+    args.schema == DataSchema::Orders.name()
 }
 
 /// One line per file; `secs`: the time of this file alone, when known.
