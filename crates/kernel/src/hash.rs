@@ -34,9 +34,29 @@ impl<W> HashingWriter<W> {
         }
     }
 
+    /// Continues a hash over `prefix` (bytes already written to `inner`, e.g. the part of a
+    /// file a resumed run keeps): the result hashes as if the prefix had gone through it.
+    pub fn continuing(inner: W, prefix: &mut impl io::Read) -> io::Result<Self> {
+        let mut w = HashingWriter::new(inner);
+        let mut buf = vec![0u8; 256 * 1024];
+        loop {
+            let n = prefix.read(&mut buf)?;
+            if n == 0 {
+                return Ok(w);
+            }
+            w.hasher.update(&buf[..n]);
+            w.bytes += n as u64;
+        }
+    }
+
     /// Bytes written so far.
     pub fn bytes(&self) -> u64 {
         self.bytes
+    }
+
+    /// The hex sha256 of everything written so far (the hash goes on).
+    pub fn digest_so_far(&self) -> String {
+        hex::encode(self.hasher.clone().finalize())
     }
 
     /// The inner writer (writing to it directly bypasses the hash).

@@ -63,6 +63,15 @@ pub struct Args {
     /// What to do with a malformed row: fail or skip.
     #[arg(long, default_value = "fail")]
     pub on_bad_row: String,
+    /// etl (streaming, chunked, adaptive, parallel): durably record progress every ROWS rows
+    /// read (`<output>.checkpoint.json`, written atomically after the output is synced). Needs
+    /// `--output` (CSV).
+    #[arg(long, value_name = "ROWS")]
+    pub checkpoint_every: Option<u64>,
+    /// etl: continue from the checkpoint of `--output` if there is one (else start afresh): after
+    /// a kill, the same command finishes the output, byte-identical to an uninterrupted run.
+    #[arg(long, requires = "checkpoint_every")]
+    pub resume_etl: bool,
     /// Include the full answer in the JSON.
     #[arg(long)]
     pub emit_answer: bool,
@@ -280,6 +289,22 @@ impl Args {
             p.max_record_bytes > 0,
             "--max-record-bytes must be at least 1"
         );
+        if let Some(every) = self.checkpoint_every {
+            anyhow::ensure!(
+                workload == Workload::Etl && p.output.is_some(),
+                "--checkpoint-every is for --workload etl with --output FILE (a temporary output \
+                 cannot be resumed)"
+            );
+            anyhow::ensure!(every > 0, "--checkpoint-every must be at least 1 row");
+            p.checkpoint = Some(membench_strategies::checkpoint::CheckpointParams {
+                every_rows: every,
+                resume: if self.resume_etl {
+                    membench_strategies::checkpoint::Resume::FromCheckpoint
+                } else {
+                    membench_strategies::checkpoint::Resume::Fresh
+                },
+            });
+        }
         let mut temporary = None;
         if workload == Workload::Etl && p.output.is_none() {
             let ext = match output_format {

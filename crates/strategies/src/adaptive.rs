@@ -15,7 +15,8 @@
 //! [`MIN_BATCH_ROWS`]. Every batch (its first row, its length, the heap at its end) is reported
 //! to the runner, which records the trace.
 
-use crate::csv_io::{Counts, OwnedRow, for_each_row, open_csv};
+use crate::checkpoint::{Checkpoints, Position, csv_position, open_csv_at};
+use crate::csv_io::{Counts, OwnedRow, for_each_row};
 use crate::parquet_io::{Projection, fold_frame, read_slice, row_groups};
 use crate::{Format, Outcome, Output, Params, RunError, Strategy, format_of};
 
@@ -37,16 +38,16 @@ const BLOCK_ROWS: usize = 1024;
 impl Strategy for Adaptive {
     fn run(&self, p: &Params) -> Result<Outcome, RunError> {
         let mut guard = Guard::new(p);
-        let mut out = Output::new(p)?;
+        let (mut out, mut ck) = Output::open(p, "adaptive")?;
         let counts = match format_of(&p.input)? {
-            Format::Csv => csv_batches(p, &mut guard, &mut out)?,
-            Format::Parquet => parquet_batches(p, &mut guard, &mut out)?,
+            Format::Csv => csv_batches(p, &mut guard, &mut out, &mut ck)?,
+            Format::Parquet => parquet_batches(p, &mut guard, &mut out, &mut ck)?,
         };
         p.setting(format!(
             "batches={} (first {} rows, smallest {}, largest {}; {} shrinks)",
             guard.batches, guard.first, guard.smallest, guard.largest, guard.shrinks
         ));
-        out.finish(&p.input, counts)
+        out.finish_checkpointed(&p.input, counts, ck)
     }
 }
 
@@ -161,10 +162,15 @@ fn rss_bytes() -> Option<u64> {
 
 /// CSV: a batch fills in blocks of rows until it is as long as the guard allows or the gauge
 /// passes the high-water mark (then the batch ends early and the next is half as long).
-fn csv_batches(p: &Params, guard: &mut Guard, out: &mut Output) -> Result<Counts, RunError> {
-    let (mut reader, mut parser) = open_csv(&p.input, p.max_record_bytes)?;
-    let mut counts = Counts::default();
-    let mut at = 0u64;
+fn csv_batches(
+    p: &Params,
+    guard: &mut Guard,
+    out: &mut Output,
+    ck: &mut Option<Checkpoints>,
+) -> Result<Counts, RunError> {
+    let (start, mut counts) = ck.as_ref().map(|c| (c.start, c.counts)).unwrap_or_default();
+    let (mut reader, mut parser, base) = open_csv_at(&p.input, p.max_record_bytes, start)?;
+    let mut at = counts.read + counts.skipped;
     loop {
         // Blocks of rows, not one vector: a growing vector would copy itself at every doubling,
         // briefly holding three times what it needs.
@@ -182,7 +188,7 @@ fn csv_batches(p: &Params, guard: &mut Guard, out: &mut Output) -> Result<Counts
                 &mut reader,
                 &mut parser,
                 p.on_bad_row,
-                0,
+                base,
                 want as u64,
                 |r| block.push(OwnedRow::from_row(r)),
             )?;
@@ -206,17 +212,23 @@ fn csv_batches(p: &Params, guard: &mut Guard, out: &mut Output) -> Result<Counts
         drop(blocks);
         guard.done(p, at, rows);
         at += seen;
+        out.tick(ck, seen, csv_position(&reader, base), counts)?;
     }
 }
 
 /// Parquet: a batch is a slice of rows decoded at once, so the guard predicts: it measures the
 /// heap one row costs from the batches so far and sizes the next slice to end under the
 /// high-water mark (the first slice is a short probe).
-fn parquet_batches(p: &Params, guard: &mut Guard, out: &mut Output) -> Result<Counts, RunError> {
+fn parquet_batches(
+    p: &Params,
+    guard: &mut Guard,
+    out: &mut Output,
+    ck: &mut Option<Checkpoints>,
+) -> Result<Counts, RunError> {
     let projection = Projection::of(&p.input, p.workload)?;
     let n_rows: usize = row_groups(&p.input)?.iter().map(|g| g.1).sum();
-    let mut counts = Counts::default();
-    let mut offset = 0;
+    let (start, mut counts) = ck.as_ref().map(|c| (c.start, c.counts)).unwrap_or_default();
+    let mut offset = start.offset as usize;
     let mut row_bytes: Option<f64> = None;
     while offset < n_rows {
         let before = guard.gauge.bytes();
@@ -240,6 +252,11 @@ fn parquet_batches(p: &Params, guard: &mut Guard, out: &mut Output) -> Result<Co
         drop(df);
         guard.done(p, offset as u64, len);
         offset += len;
+        let at = Position {
+            offset: offset as u64,
+            lines: 0,
+        };
+        out.tick(ck, c.read + c.skipped, at, counts)?;
     }
     Ok(counts)
 }

@@ -3,7 +3,8 @@
 //! transforms and appends each chunk to the output, like `to_csv(mode="a")`).
 //! Memory is proportional to the chunk, not the file.
 
-use crate::csv_io::{Counts, OwnedRow, for_each_row, open_csv};
+use crate::checkpoint::{Position, csv_position, open_csv_at};
+use crate::csv_io::{OwnedRow, for_each_row};
 use crate::parquet_io::{Projection, fold_frame, read_slice, row_groups};
 use crate::{Format, Outcome, Output, Params, RunError, Strategy, format_of};
 
@@ -13,11 +14,12 @@ impl Strategy for Chunked {
     fn run(&self, p: &Params) -> Result<Outcome, RunError> {
         let chunk = p.chunk_rows.max(1);
         let format = format_of(&p.input)?;
-        let mut total = Output::new(p)?;
-        let mut counts = Counts::default();
+        let (mut total, mut ck) = Output::open(p, "chunked")?;
+        let (start, mut counts) = ck.as_ref().map(|c| (c.start, c.counts)).unwrap_or_default();
         match format {
             Format::Csv => {
-                let (mut reader, mut parser) = open_csv(&p.input, p.max_record_bytes)?;
+                let (mut reader, mut parser, base) =
+                    open_csv_at(&p.input, p.max_record_bytes, start)?;
                 let mut rows: Vec<OwnedRow> = Vec::with_capacity(chunk);
                 loop {
                     rows.clear();
@@ -26,7 +28,7 @@ impl Strategy for Chunked {
                         &mut reader,
                         &mut parser,
                         p.on_bad_row,
-                        0,
+                        base,
                         chunk as u64,
                         |r| rows.push(OwnedRow::from_row(r)),
                     )?;
@@ -39,22 +41,29 @@ impl Strategy for Chunked {
                             part.add(&r.as_row());
                         }
                     });
+                    let at = csv_position(&reader, base);
+                    total.tick(&mut ck, c.read + c.skipped, at, counts)?;
                 }
             }
             Format::Parquet => {
                 let projection = Projection::of(&p.input, p.workload)?;
                 let n_rows: usize = row_groups(&p.input)?.iter().map(|g| g.1).sum();
-                let mut offset = 0;
+                let mut offset = start.offset as usize;
                 while offset < n_rows {
                     let len = chunk.min(n_rows - offset);
                     let df = read_slice(&p.input, offset, len, &projection)?;
-                    counts.add(
-                        total.part(|part| fold_frame(&p.input, &df, offset, p.on_bad_row, part))?,
-                    );
+                    let c =
+                        total.part(|part| fold_frame(&p.input, &df, offset, p.on_bad_row, part))?;
+                    counts.add(c);
                     offset += len;
+                    let at = Position {
+                        offset: offset as u64,
+                        lines: 0,
+                    };
+                    total.tick(&mut ck, c.read + c.skipped, at, counts)?;
                 }
             }
         }
-        total.finish(&p.input, counts)
+        total.finish_checkpointed(&p.input, counts, ck)
     }
 }

@@ -27,6 +27,7 @@ pub use membench_protocol::{
 };
 pub use output::{Output, RowSink, etl_target};
 
+pub mod checkpoint;
 mod csv_io;
 mod csv_split;
 mod db;
@@ -79,6 +80,9 @@ pub struct Params {
     pub memory_budget_bytes: Option<u64>,
     /// The database strategies' options.
     pub db: DbParams,
+    /// `etl`: `--checkpoint-every` / `--resume-etl` (the strategies in
+    /// [`checkpoint::RESUMABLE`]).
+    pub checkpoint: Option<checkpoint::CheckpointParams>,
     /// Told of phases and server processes, for the runner to measure (strategies never do).
     pub observer: Option<&'static dyn Observer>,
 }
@@ -178,6 +182,7 @@ impl Params {
         Params {
             memory_budget_bytes: None,
             db: DbParams::default(),
+            checkpoint: None,
             observer: None,
             workload,
             input: input.into(),
@@ -273,6 +278,15 @@ impl Entry {
             return Err(RunError::Unsupported(format!(
                 "{} does not do the {} workload (see `cargo xtask list`)",
                 self.info.name, p.workload
+            )));
+        }
+        if p.checkpoint.is_some() && !checkpoint::RESUMABLE.contains(&self.info.name) {
+            return Err(RunError::Unsupported(format!(
+                "{} cannot checkpoint and resume (--checkpoint-every): only {} can; {}",
+                self.info.name,
+                checkpoint::RESUMABLE.join(", "),
+                "the others hold their state in memory or in an engine that cannot be entered \
+                 in the middle"
             )));
         }
         let compression = Compression::of_path(&p.input);

@@ -52,6 +52,46 @@ impl RowSink for Output {
 }
 
 impl Output {
+    /// [`Output::new`], or with `--checkpoint-every` the output of a checkpointed run (fresh,
+    /// or resumed from its checkpoint: then `Checkpoints::start` says where to read from).
+    pub fn open(
+        p: &Params,
+        strategy: &'static str,
+    ) -> Result<(Output, Option<crate::checkpoint::Checkpoints>), RunError> {
+        match crate::checkpoint::Checkpoints::open(p, strategy)? {
+            Some((ck, sink)) => Ok((Output::Etl(Box::new(sink)), Some(ck))),
+            None => Ok((Output::new(p)?, None)),
+        }
+    }
+
+    /// Saves a checkpoint when one is due (no-op without checkpoints).
+    pub fn tick(
+        &mut self,
+        ck: &mut Option<crate::checkpoint::Checkpoints>,
+        rows: u64,
+        at: crate::checkpoint::Position,
+        counts: crate::csv_io::Counts,
+    ) -> Result<(), RunError> {
+        match (ck, self) {
+            (Some(ck), Output::Etl(sink)) => ck.tick(rows, at, counts, sink),
+            _ => Ok(()),
+        }
+    }
+
+    /// [`Output::finish`], then the checkpoint (if any) is removed.
+    pub fn finish_checkpointed(
+        self,
+        path: &std::path::Path,
+        c: Counts,
+        ck: Option<crate::checkpoint::Checkpoints>,
+    ) -> Result<Outcome, RunError> {
+        let outcome = self.finish(path, c)?;
+        if let Some(ck) = ck {
+            ck.done();
+        }
+        Ok(outcome)
+    }
+
     /// An empty aggregate, or (etl) the output file created.
     pub fn new(p: &Params) -> Result<Output, RunError> {
         if p.workload.is_aggregate() {

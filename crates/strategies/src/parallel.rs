@@ -14,6 +14,7 @@ use anyhow::Context;
 use membench_kernel::{Accumulator, COLUMNS};
 use rayon::prelude::*;
 
+use crate::checkpoint::Position;
 use crate::csv_io::{Counts, Decoding, fold_all, open_csv_with};
 use crate::csv_split::{
     CsvSpan, Range, csv_span, cut, fold_range, ranges, rebase, speculation_held, speculative_ranges,
@@ -60,7 +61,8 @@ impl Strategy for Parallel {
 fn run_compressed(p: &Params) -> Result<Outcome, RunError> {
     let (mut reader, mut parser) =
         open_csv_with(&p.input, &COLUMNS, p.max_record_bytes, Decoding::Overlapped)?;
-    let mut out = Output::new(p)?;
+    // `open` refuses --checkpoint-every here (a compressed stream cannot be resumed).
+    let (mut out, _) = Output::open(p, "parallel")?;
     let counts = fold_all(&p.input, &mut reader, &mut parser, p.on_bad_row, &mut out)?;
     out.finish(&p.input, counts)
 }
@@ -184,6 +186,24 @@ enum Unit {
     RowGroup(usize, usize),
 }
 
+impl Unit {
+    /// Its first byte (CSV) or row (Parquet).
+    fn start(&self) -> u64 {
+        match self {
+            Unit::Bytes(r) => r.start,
+            Unit::RowGroup(o, _) => *o as u64,
+        }
+    }
+
+    /// Where the next unit starts.
+    fn end(&self) -> u64 {
+        match self {
+            Unit::Bytes(r) => r.end,
+            Unit::RowGroup(o, n) => (o + n) as u64,
+        }
+    }
+}
+
 /// One `etl` unit, cleaned and encoded by a worker.
 struct EtlPart {
     batch: EtlBatch,
@@ -197,7 +217,7 @@ fn run_etl(p: &Params) -> Result<Outcome, RunError> {
     let threads = p.threads.max(1);
     let input_format = format_of(path)?;
     // Units: byte ranges (CSV) or row groups (Parquet). Checked before the output is created.
-    let (units, span): (Vec<Unit>, Option<CsvSpan>) = match input_format {
+    let (mut units, span): (Vec<Unit>, Option<CsvSpan>) = match input_format {
         Format::Csv => {
             let span = csv_span(p)?;
             let pieces = cut(span.data_start, span.len, ETL_CSV_UNIT_BYTES);
@@ -215,6 +235,10 @@ fn run_etl(p: &Params) -> Result<Outcome, RunError> {
             None,
         ),
     };
+    let (mut out, mut ck) = Output::open(p, "parallel")?;
+    // A resumed run leaves out the units before the checkpoint (it is taken between units).
+    let (start, mut counts) = ck.as_ref().map(|c| (c.start, c.counts)).unwrap_or_default();
+    units.retain(|u| u.start() >= start.offset);
     let work = |i: usize| -> Result<EtlPart, RunError> {
         let mut enc = EtlEncoder::new(out_format);
         let (counts, lines) = match (units[i], &span) {
@@ -235,21 +259,28 @@ fn run_etl(p: &Params) -> Result<Outcome, RunError> {
             lines,
         })
     };
-    let mut out = Output::new(p)?;
-    let Output::Etl(sink) = &mut out else {
-        unreachable!("etl makes an etl output")
-    };
-    let mut counts = Counts::default();
     // After the header's lines, each unit's local line numbers follow the lines of earlier units.
-    let mut line_base = span.as_ref().map_or(0, |s| s.header_lines);
+    let mut line_base = match (start.offset, &span) {
+        (0, Some(s)) => s.header_lines,
+        _ => start.lines,
+    };
+    let mut next = 0;
     ordered(units.len(), threads, threads, work, |part| match part {
         Ok(part) => {
             line_base += part.lines;
             counts.add(part.counts);
+            let Output::Etl(sink) = &mut out else {
+                unreachable!("etl makes an etl output")
+            };
             sink.append(part.batch);
-            Ok(())
+            let at = Position {
+                offset: units[next].end(),
+                lines: line_base,
+            };
+            next += 1;
+            out.tick(&mut ck, part.counts.read + part.counts.skipped, at, counts)
         }
         Err(e) => Err(rebase(e, line_base)),
     })?;
-    out.finish(path, counts)
+    out.finish_checkpointed(path, counts, ck)
 }

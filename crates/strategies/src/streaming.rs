@@ -6,7 +6,8 @@
 
 use membench_kernel::JoinAcc;
 
-use crate::csv_io::{Counts, fold_all, open_csv};
+use crate::checkpoint::{Checkpoints, Position, csv_position, open_csv_at};
+use crate::csv_io::{Counts, fold_all, for_each_row, open_csv};
 use crate::join::JoinInput;
 use crate::parquet_io::{Projection, fold_frame, read_slice, row_groups};
 use crate::{Format, Outcome, Output, Params, RowSink, RunError, Strategy, format_of};
@@ -18,11 +19,65 @@ impl Strategy for Streaming {
         if p.workload.is_join() {
             return hash_join(p);
         }
-        let mut out = Output::new(p)?;
-        let counts = fold_input(p, Columns::WorkloadNeeds, &mut out)?;
-        out.finish(&p.input, counts)
+        let (mut out, mut ck) = Output::open(p, "streaming")?;
+        let counts = match &ck {
+            None => fold_input(p, Columns::WorkloadNeeds, &mut out)?,
+            Some(_) => fold_checkpointed(p, &mut out, &mut ck)?,
+        };
+        out.finish_checkpointed(&p.input, counts, ck)
     }
 }
+
+/// [`fold_input`] for a checkpointed `etl`: from the checkpoint's position, with a checkpoint
+/// due after every block of records (CSV) or row group (Parquet).
+fn fold_checkpointed(
+    p: &Params,
+    out: &mut Output,
+    ck: &mut Option<Checkpoints>,
+) -> Result<Counts, RunError> {
+    let (start, mut counts) = ck.as_ref().map(|c| (c.start, c.counts)).unwrap_or_default();
+    match format_of(&p.input)? {
+        Format::Csv => {
+            let (mut reader, mut parser, base) = open_csv_at(&p.input, p.max_record_bytes, start)?;
+            loop {
+                let c = for_each_row(
+                    &p.input,
+                    &mut reader,
+                    &mut parser,
+                    p.on_bad_row,
+                    base,
+                    CHECK_BLOCK_ROWS,
+                    |r| out.add(r),
+                )?;
+                if c.read + c.skipped == 0 {
+                    return Ok(counts);
+                }
+                counts.add(c);
+                out.tick(ck, c.read + c.skipped, csv_position(&reader, base), counts)?;
+            }
+        }
+        Format::Parquet => {
+            let all = Projection::all();
+            for (offset, len) in row_groups(&p.input)? {
+                if (offset as u64) < start.offset {
+                    continue;
+                }
+                let df = read_slice(&p.input, offset, len, &all)?;
+                let c = fold_frame(&p.input, &df, offset, p.on_bad_row, out)?;
+                counts.add(c);
+                let at = Position {
+                    offset: (offset + len) as u64,
+                    lines: 0,
+                };
+                out.tick(ck, c.read + c.skipped, at, counts)?;
+            }
+            Ok(counts)
+        }
+    }
+}
+
+/// Records read between two looks at whether a checkpoint is due.
+const CHECK_BLOCK_ROWS: u64 = 1024;
 
 /// Builds a hash table of the orders in range, then streams the items past it.
 fn hash_join(p: &Params) -> Result<Outcome, RunError> {

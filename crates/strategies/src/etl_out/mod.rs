@@ -88,6 +88,8 @@ pub struct EtlSink {
     /// The first write error; rows after it are dropped and `finish` reports it.
     error: Option<RunError>,
     done: bool,
+    /// Keep `<output>.tmp` when dropped unfinished (a checkpointed run resumes from it).
+    keep_partial: bool,
 }
 
 impl std::fmt::Debug for EtlSink {
@@ -145,7 +147,90 @@ impl EtlSink {
             rows: 0,
             error: None,
             done: false,
+            keep_partial: false,
         })
+    }
+
+    /// Reopens the `<path>.tmp` of an interrupted CSV run: cut back to `len` bytes (what the
+    /// last checkpoint made durable), its hash restored by reading those bytes, and checked
+    /// against `sha256`; `rows` were written before.
+    pub fn resume(path: &Path, len: u64, sha256: &str, rows: u64) -> Result<EtlSink, RunError> {
+        let mut sink = EtlSink::create_csv_continuing(path, len)?;
+        let tmp = sink.tmp.clone();
+        let (have, kept) = sink
+            .file
+            .with(|w| Ok((w.digest_so_far(), w.bytes())))
+            .map_err(|e| write_err(&tmp, e))?;
+        if have != sha256 || kept != len {
+            sink.keep_partial = true;
+            return Err(RunError::Other(anyhow::anyhow!(
+                "{}: the partial output does not match its checkpoint (sha256 {have}, expected \
+                 {sha256}); remove the checkpoint to start again",
+                sink.tmp.display()
+            )));
+        }
+        sink.rows = rows;
+        Ok(sink)
+    }
+
+    fn create_csv_continuing(path: &Path, len: u64) -> Result<EtlSink, RunError> {
+        let mut tmp = path.as_os_str().to_owned();
+        tmp.push(".tmp");
+        let tmp = PathBuf::from(tmp);
+        let f = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&tmp)
+            .with_context(|| format!("{}: cannot reopen the partial output", tmp.display()))?;
+        f.set_len(len)
+            .with_context(|| format!("{}: cannot cut back to {len} bytes", tmp.display()))?;
+        let mut prefix = std::io::BufReader::new(&f);
+        let mut writer = HashingWriter::continuing(
+            BufWriter::with_capacity(64 * 1024, f.try_clone().context("reopen")?),
+            &mut prefix,
+        )
+        .with_context(|| format!("{}: cannot read the partial output", tmp.display()))?;
+        use std::io::Seek;
+        writer
+            .get_mut()
+            .get_mut()
+            .seek(std::io::SeekFrom::End(0))
+            .context("seek")?;
+        Ok(EtlSink {
+            path: path.to_path_buf(),
+            tmp,
+            format: Format::Csv,
+            file: HashedFile(Arc::new(Mutex::new(Some(writer)))),
+            target: Target::Csv {
+                buf: Vec::with_capacity(CSV_FLUSH_BYTES + 4096),
+            },
+            cleaner: Cleaner::new(),
+            rows: 0,
+            error: None,
+            done: false,
+            keep_partial: true,
+        })
+    }
+
+    /// Makes everything written so far durable (CSV: flushed and synced to disk) and returns
+    /// (rows written, output bytes, their sha256) for a checkpoint. Keeps the partial file
+    /// from then on, should the run stop.
+    pub fn sync(&mut self) -> Result<(u64, u64, String), RunError> {
+        self.flush_csv();
+        if let Some(e) = self.error.take() {
+            return Err(e);
+        }
+        self.keep_partial = true;
+        let tmp = self.tmp.clone();
+        let (len, sha) = self
+            .file
+            .with(|w| {
+                w.flush()?;
+                w.get_mut().get_ref().sync_data()?;
+                Ok((w.bytes(), w.digest_so_far()))
+            })
+            .map_err(|e| write_err(&tmp, e))?;
+        Ok((self.rows, len, sha))
     }
 
     /// The output format.
@@ -255,7 +340,7 @@ impl EtlSink {
 
 impl Drop for EtlSink {
     fn drop(&mut self) {
-        if !self.done {
+        if !self.done && !self.keep_partial {
             let _ = std::fs::remove_file(&self.tmp);
         }
     }

@@ -1,0 +1,293 @@
+//! Checkpoint and resume for `etl` (seeds 001/002): with `--checkpoint-every ROWS`, the
+//! streaming-family strategies durably record their progress every so many rows; after a kill,
+//! the same command with `--resume-etl` continues where the last checkpoint left off, and the
+//! finished output is byte-identical to an uninterrupted run's.
+//!
+//! A checkpoint is `<output>.checkpoint.json`: the input (path and size, so a changed input is
+//! refused), the position of the next unread record (CSV: its byte offset and the physical
+//! lines before it; Parquet: its row), the rows read and skipped so far, the rows written, and
+//! the output's length and sha256 at that point. Order of a save: the output is flushed and
+//! synced, then the checkpoint is written to a temporary file, synced, and renamed over the
+//! old one. So a checkpoint never names output bytes that are not on disk; output written
+//! after it is cut off on resume, and its hash is restored by re-reading the kept bytes (the
+//! hasher's inner state is not serialisable; re-reading is exact and costs one read of the
+//! kept output).
+//!
+//! What it must not do: resume from a checkpoint of another input, strategy or output, or
+//! write a row twice. The output must be CSV, and the input uncompressed (a compressed stream
+//! cannot be entered in the middle): both are refused clearly.
+
+use std::fs::File;
+use std::io::{BufReader, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use membench_kernel::{LineParser, RecordReader};
+use serde::{Deserialize, Serialize};
+
+use crate::csv_io::{Counts, CsvReader, READ_BUF, open_csv};
+use crate::etl_out::EtlSink;
+use crate::{Compression, Format, Params, RunError, etl_target};
+
+/// The strategies that checkpoint and resume `etl`; the others refuse the flags.
+pub const RESUMABLE: [&str; 4] = ["streaming", "chunked", "adaptive", "parallel"];
+
+/// `--checkpoint-every` and `--resume-etl`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CheckpointParams {
+    /// Rows read between two checkpoints (at the strategy's next natural boundary: a record,
+    /// a chunk, a batch, a unit).
+    pub every_rows: u64,
+    /// Continue from the checkpoint when there is one (else start afresh).
+    pub resume: Resume,
+}
+
+/// Whether a run continues from an existing checkpoint.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Resume {
+    /// Start afresh (an old checkpoint is replaced).
+    Fresh,
+    /// Continue from the checkpoint if there is one.
+    FromCheckpoint,
+}
+
+/// Where the next unread record is.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Position {
+    /// CSV: the byte offset of the next record; Parquet: its row.
+    pub offset: u64,
+    /// CSV: physical lines before it (header included), for error line numbers.
+    pub lines: u64,
+}
+
+/// The durable record of progress.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+struct Record {
+    version: u32,
+    strategy: String,
+    input: String,
+    input_bytes: u64,
+    at: Position,
+    rows_read: u64,
+    rows_skipped: u64,
+    rows_written: u64,
+    output_bytes: u64,
+    output_sha256: String,
+}
+
+const VERSION: u32 = 1;
+
+/// A checkpointed `etl` run: where it starts and when it saves.
+#[derive(Debug)]
+pub struct Checkpoints {
+    every: u64,
+    path: PathBuf,
+    strategy: &'static str,
+    input: PathBuf,
+    input_bytes: u64,
+    since: u64,
+    /// Where this run starts reading (the start of the data, or the checkpoint's position).
+    pub start: Position,
+    /// Counts before `start`.
+    pub counts: Counts,
+    saved: u64,
+}
+
+impl Checkpoints {
+    /// The checkpoint file of an output.
+    pub fn file_of(output: &Path) -> PathBuf {
+        let mut s = output.as_os_str().to_owned();
+        s.push(".checkpoint.json");
+        PathBuf::from(s)
+    }
+
+    /// Opens the run's output, fresh or resumed from its checkpoint; `None` without
+    /// `--checkpoint-every`.
+    pub fn open(
+        p: &Params,
+        strategy: &'static str,
+    ) -> Result<Option<(Checkpoints, EtlSink)>, RunError> {
+        let Some(cp) = p.checkpoint else {
+            return Ok(None);
+        };
+        let unsupported =
+            |why: &str| Err(RunError::Unsupported(format!("--checkpoint-every: {why}")));
+        if p.workload.is_aggregate() {
+            return unsupported("checkpoints are for etl (an aggregate has no output to resume)");
+        }
+        let Some(output) = &p.output else {
+            return unsupported("needs --output (a temporary output cannot be resumed)");
+        };
+        if etl_target(p)?.1 != Format::Csv {
+            return unsupported("the output must be CSV (a Parquet file cannot be appended to)");
+        }
+        if !Compression::of_path(&p.input).is_none() {
+            return unsupported(
+                "the input must be uncompressed (a compressed stream cannot be entered in the middle)",
+            );
+        }
+        let input_bytes = std::fs::metadata(&p.input)
+            .with_context(|| format!("{}: cannot open", p.input.display()))?
+            .len();
+        let mut ck = Checkpoints {
+            every: cp.every_rows.max(1),
+            path: Checkpoints::file_of(output),
+            strategy,
+            input: p.input.clone(),
+            input_bytes,
+            since: 0,
+            start: Position::default(),
+            counts: Counts::default(),
+            saved: 0,
+        };
+        let old = match cp.resume {
+            Resume::FromCheckpoint => ck.load()?,
+            Resume::Fresh => None,
+        };
+        let sink = match old {
+            Some(r) => {
+                ck.start = r.at;
+                ck.counts = Counts {
+                    read: r.rows_read,
+                    skipped: r.rows_skipped,
+                };
+                EtlSink::resume(output, r.output_bytes, &r.output_sha256, r.rows_written)?
+            }
+            None => {
+                let _ = std::fs::remove_file(&ck.path);
+                EtlSink::create(output, Format::Csv)?
+            }
+        };
+        Ok(Some((ck, sink)))
+    }
+
+    fn load(&self) -> Result<Option<Record>, RunError> {
+        let text = match std::fs::read_to_string(&self.path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => {
+                return Err(RunError::Other(anyhow::anyhow!(
+                    "{}: cannot read the checkpoint: {e}",
+                    self.path.display()
+                )));
+            }
+        };
+        let r: Record = serde_json::from_str(&text)
+            .with_context(|| format!("{}: not a membench checkpoint", self.path.display()))?;
+        let same = r.version == VERSION
+            && r.strategy == self.strategy
+            && r.input == self.input.display().to_string()
+            && r.input_bytes == self.input_bytes;
+        if !same {
+            return Err(RunError::Other(anyhow::anyhow!(
+                "{}: the checkpoint is of another run ({} on {}, {} bytes); remove it to start \
+                 again",
+                self.path.display(),
+                r.strategy,
+                r.input,
+                r.input_bytes
+            )));
+        }
+        Ok(Some(r))
+    }
+
+    /// `rows` more were read, and `at` is where the next unread record starts: saves a
+    /// checkpoint when `--checkpoint-every` rows have passed since the last one.
+    pub fn tick(
+        &mut self,
+        rows: u64,
+        at: Position,
+        counts: Counts,
+        sink: &mut EtlSink,
+    ) -> Result<(), RunError> {
+        self.since += rows;
+        if self.since < self.every {
+            return Ok(());
+        }
+        self.since = 0;
+        self.save(at, counts, sink)
+    }
+
+    fn save(&mut self, at: Position, counts: Counts, sink: &mut EtlSink) -> Result<(), RunError> {
+        let (rows_written, output_bytes, output_sha256) = sink.sync()?;
+        let r = Record {
+            version: VERSION,
+            strategy: self.strategy.to_string(),
+            input: self.input.display().to_string(),
+            input_bytes: self.input_bytes,
+            at,
+            rows_read: counts.read,
+            rows_skipped: counts.skipped,
+            rows_written,
+            output_bytes,
+            output_sha256,
+        };
+        write_atomically(
+            &self.path,
+            &serde_json::to_vec_pretty(&r).context("checkpoint")?,
+        )?;
+        self.saved += 1;
+        Ok(())
+    }
+
+    /// Checkpoints saved by this run.
+    pub fn saved(&self) -> u64 {
+        self.saved
+    }
+
+    /// The run finished (its output is in place): the checkpoint goes.
+    pub fn done(self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// Writes `bytes` to `path` through a synced temporary file renamed over it.
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), RunError> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    let r = (|| -> std::io::Result<()> {
+        let mut f = File::create(&tmp)?;
+        std::io::Write::write_all(&mut f, bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)?;
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            File::open(dir)?.sync_all()?;
+        }
+        Ok(())
+    })();
+    r.with_context(|| format!("{}: cannot write the checkpoint", path.display()))
+        .map_err(RunError::Other)
+}
+
+/// Opens the CSV input at `start` (checked header, parser set to its layout): a fresh run reads
+/// from the first record, a resumed one from the checkpoint's. Returns the line base to add to
+/// the reader's line numbers.
+pub fn open_csv_at(
+    path: &Path,
+    max_record_bytes: usize,
+    start: Position,
+) -> Result<(CsvReader, LineParser, u64), RunError> {
+    let (reader, parser) = open_csv(path, max_record_bytes)?;
+    if start.offset == 0 {
+        return Ok((reader, parser, 0));
+    }
+    let mut file = File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
+    file.seek(SeekFrom::Start(start.offset)).context("seek")?;
+    let bytes: Box<dyn std::io::Read + Send> = Box::new(file);
+    let reader = RecordReader::with_range(
+        BufReader::with_capacity(READ_BUF, bytes),
+        start.offset,
+        u64::MAX,
+        max_record_bytes,
+    );
+    Ok((reader, parser, start.lines))
+}
+
+/// The position after what `reader` has read (`base`: the line base it was opened with).
+pub fn csv_position(reader: &CsvReader, base: u64) -> Position {
+    Position {
+        offset: reader.position(),
+        lines: base + reader.lines_read(),
+    }
+}
