@@ -30,6 +30,9 @@ pub struct GenArgs {
     /// `*.csv.zst`; deterministic, sha256 in each sidecar).
     #[arg(long)]
     pub compress: Option<String>,
+    /// Spread each dataset over N part files in a folder, with one sidecar.
+    #[arg(long, value_name = "N")]
+    pub files: Option<usize>,
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
     /// Output folder.
@@ -72,6 +75,9 @@ pub fn run(a: GenArgs) -> Result<()> {
     }
     if let Some(r) = a.row_group_rows {
         cmd.args(["--row-group-rows", &r.to_string()]);
+    }
+    if let Some(n) = a.files {
+        cmd.args(["--files", &n.to_string()]);
     }
     if let Some(c) = &a.compress {
         cmd.args(["--compress", c]);

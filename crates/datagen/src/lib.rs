@@ -20,10 +20,12 @@
 mod csv_out;
 mod orders;
 mod parquet_out;
+mod parts;
 mod rows;
 mod spec;
 
 pub use orders::{STATUSES, generate_orders};
+pub use parts::{folder_name, part_paths, split_into_files};
 pub use rows::{BAD_KINDS, CATEGORIES, REGIONS};
 pub use spec::{
     Compression, DataSchema, Format, GenOutput, GenSpec, Meta, ParquetCompressionName, compress,

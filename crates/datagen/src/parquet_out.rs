@@ -90,23 +90,33 @@ pub(crate) fn write_parquet(
     tmp: &Path,
     progress: &mut dyn FnMut(u64),
 ) -> Result<Written> {
+    write_parquet_rows(spec, tmp, 0..spec.rows, progress)
+}
+
+/// Writes rows `range` of the dataset (a part file of a multi-file dataset holds a range).
+pub(crate) fn write_parquet_rows(
+    spec: &GenSpec,
+    tmp: &Path,
+    range: std::ops::Range<u64>,
+    progress: &mut dyn FnMut(u64),
+) -> Result<Written> {
     let dates = date_table();
     let file = File::create(tmp).with_context(|| format!("creating {}", tmp.display()))?;
     let mut sink = HashingWriter::new(BufWriter::with_capacity(1 << 20, file));
     let compression = codec(spec);
     let rg = spec.row_group_rows as u64;
     {
-        let first = frame(spec, &dates, 0, rg.min(spec.rows))?;
+        let first = frame(spec, &dates, range.start, (range.start + rg).min(range.end))?;
         let mut writer = ParquetWriter::new(&mut sink)
             .with_compression(compression)
             .with_row_group_size(Some(spec.row_group_rows))
             .batched(first.schema())?;
         writer.write_batch(&first)?;
         drop(first);
-        let mut done = rg.min(spec.rows);
+        let mut done = (range.start + rg).min(range.end);
         progress(done);
-        while done < spec.rows {
-            let end = (done + rg).min(spec.rows);
+        while done < range.end {
+            let end = (done + rg).min(range.end);
             let df = frame(spec, &dates, done, end)?;
             writer.write_batch(&df)?;
             done = end;

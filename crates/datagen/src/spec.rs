@@ -122,7 +122,7 @@ pub fn read_meta(path: &Path) -> Result<Meta> {
     serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))
 }
 
-fn meta_path(data: &Path) -> PathBuf {
+pub(crate) fn meta_path(data: &Path) -> PathBuf {
     let mut s = data.as_os_str().to_owned();
     s.push(".meta.json");
     PathBuf::from(s)
@@ -230,6 +230,7 @@ pub(crate) fn write_dataset(
         bad_rows: written.bad_rows,
         sha256: written.sha256,
         compressed: t.compressed,
+        parts: Vec::new(),
         pair: t.pair.clone(),
     };
     let tmp_meta = t

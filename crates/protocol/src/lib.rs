@@ -24,7 +24,7 @@ mod strategy;
 
 pub use format::{Compression, Format, Growth};
 pub use record::{Allocator, ErrorKind, PhaseRecord, RunnerError, RunnerRecord};
-pub use sidecar::{DataSchema, GenSpec, ParquetCompressionName, Sidecar};
+pub use sidecar::{DataSchema, GenSpec, ParquetCompressionName, PartMeta, Sidecar};
 pub use status::Status;
 pub use strategy::{
     Decompress, Engine, Growths, JOIN, PerFormat, Requirement, STRATEGIES, Skip, StrategyInfo,

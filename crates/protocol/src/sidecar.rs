@@ -114,6 +114,15 @@ impl Default for GenSpec {
     }
 }
 
+/// One part file of a multi-file dataset.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartMeta {
+    pub file: String,
+    pub rows: u64,
+    pub bytes: u64,
+    pub sha256: String,
+}
+
 /// The sidecar written next to every dataset as `<file>.meta.json`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Sidecar {
@@ -138,6 +147,11 @@ pub struct Sidecar {
     /// compressed file's; `rows` and the rest are its content's.
     #[serde(default, skip_serializing_if = "Compression::is_none")]
     pub compressed: Compression,
+    /// A multi-file dataset (`--files N`): `file` is its folder, and these its part files in
+    /// order (their rows in sequence are the single file's rows; `sha256` hashes the parts'
+    /// names and hashes).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parts: Vec<PartMeta>,
     /// The other table of a pair (`order_items` names its `orders` file and the reverse).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pair: Option<String>,

@@ -191,7 +191,14 @@ impl Args {
             selftest,
             name: self.strategy.clone(),
             input_bytes: params.as_ref().and_then(|p| {
-                let size = |f: &PathBuf| std::fs::metadata(f).ok().map(|m| m.len());
+                // A folder or glob: the sum of its files.
+                let size = |f: &PathBuf| -> Option<u64> {
+                    let files = membench_strategies::input_files(f).ok()?;
+                    files
+                        .iter()
+                        .map(|f| std::fs::metadata(f).ok().map(|m| m.len()))
+                        .sum()
+                };
                 Some(size(&p.input)? + p.items.as_ref().map_or(Some(0), size)?)
             }),
             params,

@@ -778,3 +778,95 @@ fn compressed_csv_gives_the_same_answers_and_damage_is_one_error() {
         }
     }
 }
+
+/// A dataset spread over part files (`--files`), read as a folder or a glob, gives every
+/// strategy the answer `streaming` gives on the single file (etl: the same output bytes); a
+/// bad row in a later part is the same error everywhere, naming that part and its line.
+#[test]
+fn a_folder_of_part_files_gives_the_single_files_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = GenSpec {
+        rows: 30_000,
+        row_group_rows: 4_000,
+        messy: true,
+        ..GenSpec::default()
+    };
+    for format in [GenFormat::Csv, GenFormat::Parquet] {
+        let single = generate(&spec, format, dir.path(), false, &mut |_| {}).unwrap();
+        let folder = membench_datagen::split_into_files(&single, 3, false).unwrap();
+        assert_eq!(folder.meta.parts.len(), 3);
+        assert_eq!(
+            folder.meta.parts.iter().map(|p| p.rows).sum::<u64>(),
+            30_000
+        );
+        let ext = single.meta.format.name();
+        let glob = folder.path.join(format!("part-*.{ext}"));
+        for w in Workload::SALES {
+            let out = |name: &str| dir.path().join(format!("{name}-{w}-{ext}.csv"));
+            let mut reference = Params::new(w, &single.path);
+            reference.output = Some(out("reference"));
+            reference.output_format = Some(SFormat::Csv);
+            let expected = membench_strategies::find("streaming")
+                .unwrap()
+                .run(&reference)
+                .unwrap();
+            for s in common::registry() {
+                for input in [&folder.path, &glob] {
+                    let mut p = Params::new(w, input);
+                    p.output = Some(out(s.name()));
+                    p.output_format = Some(SFormat::Csv);
+                    let o = s
+                        .run(&p)
+                        .unwrap_or_else(|e| panic!("{} {w} {}: {e}", s.name(), input.display()));
+                    assert_eq!(
+                        o.answer,
+                        expected.answer,
+                        "{} {w} {}",
+                        s.name(),
+                        input.display()
+                    );
+                    assert_eq!(o.rows_read, expected.rows_read);
+                }
+            }
+        }
+    }
+    // A bad row in the second part: the same error from every strategy, naming that part.
+    let single = generate(
+        &GenSpec {
+            rows: 9_000,
+            ..GenSpec::default()
+        },
+        GenFormat::Csv,
+        dir.path(),
+        false,
+        &mut |_| {},
+    )
+    .unwrap();
+    let folder = membench_datagen::split_into_files(&single, 3, false).unwrap();
+    let part = folder.path.join(&folder.meta.parts[1].file);
+    let text = std::fs::read_to_string(&part).unwrap();
+    let mut lines: Vec<&str> = text.lines().collect();
+    let bad = line(1, "books", 0, "1.00");
+    lines[5] = bad.trim_end();
+    std::fs::write(&part, lines.join("\n") + "\n").unwrap();
+    let mut seen = None;
+    for w in Workload::SALES {
+        for s in common::registry() {
+            let mut p = Params::new(w, &folder.path);
+            p.output = Some(dir.path().join(format!("bad-{}.csv", s.name())));
+            let e = match s.run(&p) {
+                Err(RunError::Input(e)) => e.to_string(),
+                other => panic!("{} {w}: expected an input error, got {other:?}", s.name()),
+            };
+            assert!(
+                e.starts_with(&format!("{}:6:", part.display())),
+                "{} {w}: {e}",
+                s.name()
+            );
+            match &seen {
+                None => seen = Some(e),
+                Some(first) => assert_eq!(&e, first, "{} {w}", s.name()),
+            }
+        }
+    }
+}

@@ -39,10 +39,10 @@ impl Strategy for Adaptive {
     fn run(&self, p: &Params) -> Result<Outcome, RunError> {
         let mut guard = Guard::new(p);
         let (mut out, mut ck) = Output::open(p, "adaptive")?;
-        let counts = match format_of(&p.input)? {
-            Format::Csv => csv_batches(p, &mut guard, &mut out, &mut ck)?,
-            Format::Parquet => parquet_batches(p, &mut guard, &mut out, &mut ck)?,
-        };
+        let counts = p.per_file(|file| match format_of(&file.input)? {
+            Format::Csv => csv_batches(file, &mut guard, &mut out, &mut ck),
+            Format::Parquet => parquet_batches(file, &mut guard, &mut out, &mut ck),
+        })?;
         p.setting(format!(
             "batches={} (first {} rows, smallest {}, largest {}; {} shrinks)",
             guard.batches, guard.first, guard.smallest, guard.largest, guard.shrinks

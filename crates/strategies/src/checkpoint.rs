@@ -121,6 +121,9 @@ impl Checkpoints {
         if etl_target(p)?.1 != Format::Csv {
             return unsupported("the output must be CSV (a Parquet file cannot be appended to)");
         }
+        if crate::is_multi_file(&p.input) {
+            return unsupported("the input must be one file, not a folder");
+        }
         if !Compression::of_path(&p.input).is_none() {
             return unsupported(
                 "the input must be uncompressed (a compressed stream cannot be entered in the middle)",

@@ -3,8 +3,8 @@
 //! transforms and appends each chunk to the output, like `to_csv(mode="a")`).
 //! Memory is proportional to the chunk, not the file.
 
-use crate::checkpoint::{Position, csv_position, open_csv_at};
-use crate::csv_io::{OwnedRow, for_each_row};
+use crate::checkpoint::{Checkpoints, Position, csv_position, open_csv_at};
+use crate::csv_io::{Counts, OwnedRow, for_each_row};
 use crate::parquet_io::{Projection, fold_frame, read_slice, row_groups};
 use crate::{Format, Outcome, Output, Params, RunError, Strategy, format_of};
 
@@ -12,9 +12,16 @@ pub struct Chunked;
 
 impl Strategy for Chunked {
     fn run(&self, p: &Params) -> Result<Outcome, RunError> {
+        let (mut total, mut ck) = Output::open(p, "chunked")?;
+        let counts = p.per_file(|file| chunks(file, &mut total, &mut ck))?;
+        total.finish_checkpointed(&p.input, counts, ck)
+    }
+}
+
+/// Folds one file a chunk at a time (from the checkpoint's position when resumed).
+fn chunks(p: &Params, total: &mut Output, ck: &mut Option<Checkpoints>) -> Result<Counts, RunError> {
         let chunk = p.chunk_rows.max(1);
         let format = format_of(&p.input)?;
-        let (mut total, mut ck) = Output::open(p, "chunked")?;
         let (start, mut counts) = ck.as_ref().map(|c| (c.start, c.counts)).unwrap_or_default();
         match format {
             Format::Csv => {
@@ -42,7 +49,7 @@ impl Strategy for Chunked {
                         }
                     });
                     let at = csv_position(&reader, base);
-                    total.tick(&mut ck, c.read + c.skipped, at, counts)?;
+                    total.tick(ck, c.read + c.skipped, at, counts)?;
                 }
             }
             Format::Parquet => {
@@ -60,10 +67,9 @@ impl Strategy for Chunked {
                         offset: offset as u64,
                         lines: 0,
                     };
-                    total.tick(&mut ck, c.read + c.skipped, at, counts)?;
+                    total.tick(ck, c.read + c.skipped, at, counts)?;
                 }
             }
         }
-        total.finish_checkpointed(&p.input, counts, ck)
-    }
+        Ok(counts)
 }

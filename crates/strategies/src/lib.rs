@@ -40,14 +40,94 @@ pub mod pipeline;
 pub mod polars_plan;
 pub use parquet_io::Projection;
 
-/// The format a file name says, or the error that names the file.
+/// The format a file name says, or the error that names the file. For a dataset folder (or a
+/// glob), the format of its files.
 pub fn format_of(path: &Path) -> Result<Format, RunError> {
+    if is_multi_file(path) {
+        let files = input_files(path)?;
+        return format_of(&files[0]);
+    }
     Format::of_path(path).ok_or_else(|| {
         RunError::Input(InputError::file(
             path,
             "unknown format: expected a .csv or .parquet file",
         ))
     })
+}
+
+/// Whether `--input` names several files: a folder, or a glob (`*`, `?` in the file name).
+pub fn is_multi_file(path: &Path) -> bool {
+    path.is_dir()
+        || path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(is_glob)
+}
+
+fn is_glob(name: &str) -> bool {
+    name.contains('*') || name.contains('?')
+}
+
+/// The files of `--input`: the file itself; a dataset folder's `.csv`/`.parquet` files (also
+/// compressed CSV) in name order; or a glob's matches (`*` and `?` in the file name) in name
+/// order. Every file of a folder or glob must be of one format, and there must be one.
+pub fn input_files(path: &Path) -> Result<Vec<PathBuf>, RunError> {
+    if !is_multi_file(path) {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let (dir, pattern) = if path.is_dir() {
+        (path.to_path_buf(), None)
+    } else {
+        let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        (
+            dir.map_or_else(|| PathBuf::from("."), Path::to_path_buf),
+            Some(name.to_string()),
+        )
+    };
+    let entries = std::fs::read_dir(&dir)
+        .map_err(|e| RunError::Input(InputError::file(&dir, format!("cannot list: {e}"))))?;
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|f| f.is_file())
+        .filter(|f| {
+            let name = f.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+            !name.starts_with('.')
+                && Format::of_path(f).is_some()
+                && pattern
+                    .as_deref()
+                    .is_none_or(|pat| wildcard(pat.as_bytes(), name.as_bytes()))
+        })
+        .collect();
+    files.sort();
+    let Some(first) = files.first() else {
+        return Err(InputError::file(path, "no .csv or .parquet files in it").into());
+    };
+    let kind = |f: &Path| (Format::of_path(f), Compression::of_path(f));
+    if let Some(odd) = files.iter().find(|f| kind(f) != kind(first)) {
+        return Err(InputError::file(
+            path,
+            format!("mixes formats: {} and {}", first.display(), odd.display()),
+        )
+        .into());
+    }
+    Ok(files)
+}
+
+/// `*` (any run of characters) and `?` (one character) matching of a whole name.
+fn wildcard(pat: &[u8], name: &[u8]) -> bool {
+    match (pat.first(), name.first()) {
+        (None, None) => true,
+        (Some(b'*'), _) => {
+            wildcard(&pat[1..], name) || (!name.is_empty() && wildcard(pat, &name[1..]))
+        }
+        (Some(b'?'), Some(_)) => wildcard(&pat[1..], &name[1..]),
+        (Some(a), Some(b)) if a == b => wildcard(&pat[1..], &name[1..]),
+        _ => false,
+    }
 }
 
 /// What a strategy is asked to do.
@@ -146,6 +226,29 @@ pub trait Observer: Sync + std::fmt::Debug {
 }
 
 impl Params {
+    /// These parameters with `input` set to `file` (one file of a multi-file input).
+    pub fn with_input(&self, file: &Path) -> Params {
+        let mut q = self.clone();
+        q.input = file.to_path_buf();
+        q
+    }
+
+    /// Runs `fold` once per input file, in order, with `input` set to that file (errors name
+    /// the file and its line), and sums the counts.
+    pub(crate) fn per_file(
+        &self,
+        mut fold: impl FnMut(&Params) -> Result<csv_io::Counts, RunError>,
+    ) -> Result<csv_io::Counts, RunError> {
+        if !is_multi_file(&self.input) {
+            return fold(self);
+        }
+        let mut counts = csv_io::Counts::default();
+        for f in input_files(&self.input)? {
+            counts.add(fold(&self.with_input(&f))?);
+        }
+        Ok(counts)
+    }
+
     /// Tells the observer, if any, that `name` starts.
     pub fn phase(&self, name: &'static str) {
         if let Some(o) = self.observer {
@@ -279,6 +382,13 @@ impl Entry {
                 "{} does not do the {} workload (see `cargo xtask list`)",
                 self.info.name, p.workload
             )));
+        }
+        if p.workload.is_join()
+            && (is_multi_file(&p.input) || p.items.as_deref().is_some_and(is_multi_file))
+        {
+            return Err(RunError::Unsupported(
+                "join reads one file per table, not a folder".into(),
+            ));
         }
         if p.checkpoint.is_some() && !checkpoint::RESUMABLE.contains(&self.info.name) {
             return Err(RunError::Unsupported(format!(

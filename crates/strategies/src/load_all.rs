@@ -20,28 +20,37 @@ impl Strategy for LoadAll {
         }
         let format = format_of(&p.input)?;
         let mut out = Output::new(p)?;
+        // Every file loaded before anything is computed (`pd.concat` of the files' frames).
         let counts = match format {
             Format::Csv => {
-                let (mut reader, mut parser) = open_csv(&p.input, p.max_record_bytes)?;
                 let mut rows: Vec<OwnedRow> = Vec::new();
-                let c = for_each_row(
-                    &p.input,
-                    &mut reader,
-                    &mut parser,
-                    p.on_bad_row,
-                    0,
-                    u64::MAX,
-                    |r| rows.push(OwnedRow::from_row(r)),
-                )?;
+                let c = p.per_file(|file| {
+                    let (mut reader, mut parser) = open_csv(&file.input, file.max_record_bytes)?;
+                    for_each_row(
+                        &file.input,
+                        &mut reader,
+                        &mut parser,
+                        file.on_bad_row,
+                        0,
+                        u64::MAX,
+                        |r| rows.push(OwnedRow::from_row(r)),
+                    )
+                })?;
                 for r in &rows {
                     out.add(&r.as_row());
                 }
                 c
             }
             Format::Parquet => {
-                let df = read_all(&p.input)?;
+                let mut frames = Vec::new();
+                p.per_file(|file| {
+                    frames.push((file.input.clone(), read_all(&file.input)?));
+                    Ok(Counts::default())
+                })?;
                 let mut c = Counts::default();
-                c.add(fold_frame(&p.input, &df, 0, p.on_bad_row, &mut out)?);
+                for (path, df) in &frames {
+                    c.add(fold_frame(path, df, 0, p.on_bad_row, &mut out)?);
+                }
                 c
             }
         };

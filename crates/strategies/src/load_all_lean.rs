@@ -18,7 +18,7 @@ pub struct LoadAllLean;
 impl Strategy for LoadAllLean {
     fn run(&self, p: &Params) -> Result<Outcome, RunError> {
         let mut table = Table::new(p.workload);
-        let counts = load(p, &mut table)?;
+        let counts = p.per_file(|file| load(file, &mut table))?;
         let mut out = Output::new(p)?;
         table.replay(&mut out);
         drop(table);

@@ -20,16 +20,16 @@ pub struct Mmap;
 impl Strategy for Mmap {
     fn run(&self, p: &Params) -> Result<Outcome, RunError> {
         let mut out = Output::new(p)?;
-        let counts = match format_of(&p.input)? {
+        let counts = p.per_file(|file| match format_of(&file.input)? {
             Format::Csv => {
-                let map = Mapped::open(&p.input)?;
-                let mut records = SliceRecords::new(map.bytes(), p.max_record_bytes);
+                let map = Mapped::open(&file.input)?;
+                let mut records = SliceRecords::new(map.bytes(), file.max_record_bytes);
                 let mut parser = LineParser::new();
-                check_header(&p.input, &mut records, &mut parser)?;
-                fold_all(&p.input, &mut records, &mut parser, p.on_bad_row, &mut out)?
+                check_header(&file.input, &mut records, &mut parser)?;
+                fold_all(&file.input, &mut records, &mut parser, file.on_bad_row, &mut out)
             }
-            Format::Parquet => fold_input(p, Columns::WorkloadNeeds, &mut out)?,
-        };
+            Format::Parquet => fold_input(file, Columns::WorkloadNeeds, &mut out),
+        })?;
         out.finish(&p.input, counts)
     }
 }

@@ -15,6 +15,7 @@ use membench_kernel::{Accumulator, COLUMNS};
 use rayon::prelude::*;
 
 use crate::checkpoint::Position;
+use crate::streaming::{Columns, fold_input};
 use crate::csv_io::{Counts, Decoding, fold_all, open_csv_with};
 use crate::csv_split::{
     CsvSpan, Range, csv_span, cut, fold_range, ranges, rebase, speculation_held, speculative_ranges,
@@ -39,6 +40,9 @@ struct Part {
 
 impl Strategy for Parallel {
     fn run(&self, p: &Params) -> Result<Outcome, RunError> {
+        if crate::is_multi_file(&p.input) && p.workload.is_aggregate() {
+            return run_files(p);
+        }
         if !Compression::of_path(&p.input).is_none() {
             return run_compressed(p);
         }
@@ -54,6 +58,60 @@ impl Strategy for Parallel {
             Format::Parquet => run_parquet(p),
         }
     }
+}
+
+/// A folder (or glob) of files: whole files handed out to `--threads` workers, each streamed
+/// through the kernel (seed 004 §2's parallel file reading). The error reported is the first
+/// file's in name order, as a sequential read would meet it.
+fn run_files(p: &Params) -> Result<Outcome, RunError> {
+    let files = crate::input_files(&p.input)?;
+    let next = AtomicUsize::new(0);
+    type Done = (Accumulator, Counts, Vec<(usize, RunError)>);
+    let worker = || -> Done {
+        let mut acc = Accumulator::new(p.workload);
+        let (mut c, mut errors) = (Counts::default(), Vec::new());
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            let Some(f) = files.get(i) else {
+                break;
+            };
+            match fold_input(&p.with_input(f), Columns::WorkloadNeeds, &mut acc) {
+                Ok(n) => c.add(n),
+                Err(e) => errors.push((i, e)),
+            }
+        }
+        (acc, c, errors)
+    };
+    let parts: Vec<Done> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..p.threads.max(1)).map(|_| scope.spawn(worker)).collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    let e = RunError::Other(anyhow::anyhow!("a worker panicked"));
+                    (Accumulator::new(p.workload), Counts::default(), vec![(0, e)])
+                })
+            })
+            .collect()
+    });
+    let mut out = Output::new(p)?;
+    let mut counts = Counts::default();
+    let mut first: Option<(usize, RunError)> = None;
+    for (acc, c, errors) in parts {
+        if let Output::Fold(total) = &mut out {
+            total.merge(acc);
+        }
+        counts.add(c);
+        for (i, e) in errors {
+            if first.as_ref().is_none_or(|f| i < f.0) {
+                first = Some((i, e));
+            }
+        }
+    }
+    if let Some((_, e)) = first {
+        return Err(e);
+    }
+    out.finish(&p.input, counts)
 }
 
 /// A compressed stream cannot be cut into byte ranges: one thread decompresses while this one
@@ -178,6 +236,35 @@ fn run_parquet(p: &Params) -> Result<Outcome, RunError> {
 const ETL_CSV_UNIT_BYTES: u64 = 1 << 20;
 
 /// A piece of the input one `etl` worker handles.
+/// One file of an `etl` input and its CSV span.
+struct FileUnits {
+    p: Params,
+    span: Option<CsvSpan>,
+}
+
+/// A file's `etl` units: byte ranges of about [`ETL_CSV_UNIT_BYTES`] on record boundaries
+/// (CSV), or its row groups (Parquet).
+fn units_of(p: &Params, threads: usize) -> Result<(Vec<Unit>, Option<CsvSpan>), RunError> {
+    Ok(match format_of(&p.input)? {
+        Format::Csv => {
+            let span = csv_span(p)?;
+            let pieces = cut(span.data_start, span.len, ETL_CSV_UNIT_BYTES);
+            let units = ranges(&p.input, &pieces, threads)?
+                .into_iter()
+                .map(Unit::Bytes)
+                .collect();
+            (units, Some(span))
+        }
+        Format::Parquet => (
+            row_groups(&p.input)?
+                .into_iter()
+                .map(|(o, n)| Unit::RowGroup(o, n))
+                .collect(),
+            None,
+        ),
+    })
+}
+
 #[derive(Clone, Copy, Debug)]
 enum Unit {
     /// A byte range of a CSV file.
@@ -215,41 +302,33 @@ fn run_etl(p: &Params) -> Result<Outcome, RunError> {
     let path = &p.input;
     let (_, out_format) = etl_target(p)?;
     let threads = p.threads.max(1);
-    let input_format = format_of(path)?;
-    // Units: byte ranges (CSV) or row groups (Parquet). Checked before the output is created.
-    let (mut units, span): (Vec<Unit>, Option<CsvSpan>) = match input_format {
-        Format::Csv => {
-            let span = csv_span(p)?;
-            let pieces = cut(span.data_start, span.len, ETL_CSV_UNIT_BYTES);
-            let units = ranges(path, &pieces, threads)?
-                .into_iter()
-                .map(Unit::Bytes)
-                .collect();
-            (units, Some(span))
-        }
-        Format::Parquet => (
-            row_groups(path)?
-                .into_iter()
-                .map(|(o, n)| Unit::RowGroup(o, n))
-                .collect(),
-            None,
-        ),
-    };
+    // Units: byte ranges (CSV) or row groups (Parquet) of each file in order. Checked before
+    // the output is created.
+    let mut files: Vec<FileUnits> = Vec::new();
+    let mut units: Vec<(usize, Unit)> = Vec::new();
+    for f in crate::input_files(path)? {
+        let fp = p.with_input(&f);
+        let (file_units, span) = units_of(&fp, threads)?;
+        units.extend(file_units.into_iter().map(|u| (files.len(), u)));
+        files.push(FileUnits { p: fp, span });
+    }
     let (mut out, mut ck) = Output::open(p, "parallel")?;
-    // A resumed run leaves out the units before the checkpoint (it is taken between units).
+    // A resumed run leaves out the units before the checkpoint (it is taken between units;
+    // checkpoints are of one-file inputs).
     let (start, mut counts) = ck.as_ref().map(|c| (c.start, c.counts)).unwrap_or_default();
-    units.retain(|u| u.start() >= start.offset);
+    units.retain(|u| u.1.start() >= start.offset);
     let work = |i: usize| -> Result<EtlPart, RunError> {
         let mut enc = EtlEncoder::new(out_format);
-        let (counts, lines) = match (units[i], &span) {
+        let (file, unit) = units[i];
+        let FileUnits { p: fp, span } = &files[file];
+        let (counts, lines) = match (unit, span) {
             (Unit::Bytes(range), Some(span)) => {
-                let f = fold_range(p, span, range, &mut enc);
-            let (r, lines) = (f.result, f.lines);
-                (r?, lines)
+                let f = fold_range(fp, span, range, &mut enc);
+                (f.result?, f.lines)
             }
             (Unit::RowGroup(offset, len), _) => {
-                let df = read_slice(path, offset, len, &Projection::all())?;
-                (fold_frame(path, &df, offset, p.on_bad_row, &mut enc)?, 0)
+                let df = read_slice(&fp.input, offset, len, &Projection::all())?;
+                (fold_frame(&fp.input, &df, offset, p.on_bad_row, &mut enc)?, 0)
             }
             (Unit::Bytes(_), None) => unreachable!("CSV units come with their span"),
         };
@@ -259,28 +338,36 @@ fn run_etl(p: &Params) -> Result<Outcome, RunError> {
             lines,
         })
     };
-    // After the header's lines, each unit's local line numbers follow the lines of earlier units.
-    let mut line_base = match (start.offset, &span) {
-        (0, Some(s)) => s.header_lines,
+    // After a file's header lines, each unit's local line numbers follow the lines of the
+    // file's earlier units.
+    let header_lines = |file: usize| files[file].span.as_ref().map_or(0, |s| s.header_lines);
+    let mut line_base = match start.offset {
+        0 => header_lines(0),
         _ => start.lines,
     };
     let mut next = 0;
-    ordered(units.len(), threads, threads, work, |part| match part {
-        Ok(part) => {
-            line_base += part.lines;
-            counts.add(part.counts);
-            let Output::Etl(sink) = &mut out else {
-                unreachable!("etl makes an etl output")
-            };
-            sink.append(part.batch);
-            let at = Position {
-                offset: units[next].end(),
-                lines: line_base,
-            };
-            next += 1;
-            out.tick(&mut ck, part.counts.read + part.counts.skipped, at, counts)
+    ordered(units.len(), threads, threads, work, |part| {
+        let (file, unit) = units[next];
+        if next > 0 && units[next - 1].0 != file {
+            line_base = header_lines(file);
         }
-        Err(e) => Err(rebase(e, line_base)),
+        match part {
+            Ok(part) => {
+                line_base += part.lines;
+                counts.add(part.counts);
+                let Output::Etl(sink) = &mut out else {
+                    unreachable!("etl makes an etl output")
+                };
+                sink.append(part.batch);
+                let at = Position {
+                    offset: unit.end(),
+                    lines: line_base,
+                };
+                next += 1;
+                out.tick(&mut ck, part.counts.read + part.counts.skipped, at, counts)
+            }
+            Err(e) => Err(rebase(e, line_base)),
+        }
     })?;
     out.finish_checkpointed(path, counts, ck)
 }

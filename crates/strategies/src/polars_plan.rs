@@ -43,6 +43,8 @@ pub struct PolarsInput {
     empty_lines: bool,
     /// How the kernel finds the first bad row when the engine objects.
     locate: Locate,
+    /// A folder (or glob) input: its files, each checked; read as one frame, in name order.
+    parts: Vec<PolarsInput>,
 }
 
 /// Which kernel reader locates the first bad row of an input.
@@ -52,12 +54,22 @@ pub(crate) enum Locate {
     Sales,
     /// The two tables of a `join` (orders first).
     Join(Box<crate::join::JoinInput>),
+    /// The files of a multi-file `sales` input, in order.
+    Files(Vec<PathBuf>),
 }
 
 impl Locate {
     fn first_bad_row(&self, path: &Path, format: Format, max: usize) -> LocateResult {
         match (self, format) {
             (Locate::Join(inp), _) => crate::join::locate_first_bad_row(inp),
+            (Locate::Files(files), _) => {
+                for f in files {
+                    if let Some(e) = Locate::Sales.first_bad_row(f, format, max)? {
+                        return Ok(Some(e));
+                    }
+                }
+                Ok(None)
+            }
             (Locate::Sales, Format::Csv) => locate_first_bad_row(path, max),
             (Locate::Sales, Format::Parquet) => parquet_io::locate_first_bad_row(path),
         }
@@ -71,6 +83,22 @@ type LocateResult = Result<Option<InputError>, RunError>;
 /// without buffering, so that Polars, which accepts both, refuses the same files as the kernel. (`skip` is refused before
 /// this, from the strategies' metadata: `Skip::Refuses`.)
 pub fn precheck(p: &Params, format: Format) -> Result<PolarsInput, RunError> {
+    if crate::is_multi_file(&p.input) {
+        let files = crate::input_files(&p.input)?;
+        let parts = files
+            .iter()
+            .map(|f| precheck(&p.with_input(f), format))
+            .collect::<Result<Vec<_>, _>>()?;
+        return Ok(PolarsInput {
+            path: p.input.clone(),
+            format,
+            schema: sales_schema(),
+            max_record_bytes: p.max_record_bytes,
+            empty_lines: false,
+            locate: Locate::Files(files),
+            parts,
+        });
+    }
     precheck_file(
         &p.input,
         format,
@@ -110,6 +138,7 @@ pub(crate) fn precheck_file(
         max_record_bytes,
         empty_lines,
         locate,
+        parts: Vec::new(),
     })
 }
 
@@ -122,6 +151,15 @@ fn schema_in_file_order(layout: &HeaderLayout, known: &Schema) -> Schema {
 
 /// A lazy scan of the file (memory-mapped by Polars).
 pub fn scan(input: &PolarsInput) -> PolarsResult<LazyFrame> {
+    if !input.parts.is_empty() {
+        // Each file scanned on its own (its own header order and empty lines), then one frame.
+        let frames = input
+            .parts
+            .iter()
+            .map(|i| scan(i).map(|lf| in_sales_order(without_empty_lines(lf, i))))
+            .collect::<PolarsResult<Vec<_>>>()?;
+        return concat(frames, UnionArgs::default());
+    }
     let pl_path = PlRefPath::new(input.path.to_string_lossy().as_ref());
     match input.format {
         Format::Csv => LazyCsvReader::new(pl_path)
@@ -130,6 +168,12 @@ pub fn scan(input: &PolarsInput) -> PolarsResult<LazyFrame> {
             .finish(),
         Format::Parquet => LazyFrame::scan_parquet(pl_path, ScanArgsParquet::default()),
     }
+}
+
+/// The `sales` columns by name, in schema order (files of a folder may order their headers
+/// differently).
+fn in_sales_order(lf: LazyFrame) -> LazyFrame {
+    lf.select(COLUMNS.iter().map(|c| col(*c)).collect::<Vec<_>>())
 }
 
 /// Runs engine work, turning a panic inside Polars (seen on some malformed CSV) into an engine
@@ -167,6 +211,20 @@ pub fn without_empty_lines(lf: LazyFrame, input: &PolarsInput) -> LazyFrame {
 
 /// An eager read of the whole file into memory.
 pub fn read_input(input: &PolarsInput) -> PolarsResult<DataFrame> {
+    if !input.parts.is_empty() {
+        // Every file read whole, then stacked (`pd.concat`).
+        let mut all: Option<DataFrame> = None;
+        for i in &input.parts {
+            let df = in_sales_order(without_empty_lines(read_input(i)?.lazy(), i)).collect()?;
+            match &mut all {
+                None => all = Some(df),
+                Some(a) => {
+                    a.vstack_mut(&df)?;
+                }
+            }
+        }
+        return Ok(all.expect("a multi-file input has files"));
+    }
     match input.format {
         Format::Csv if !crate::Compression::of_path(&input.path).is_none() => {
             // Decompressed whole into memory first, as Polars' own readers do with a
@@ -199,6 +257,7 @@ pub fn read_eager(path: &Path, format: Format) -> PolarsResult<DataFrame> {
         max_record_bytes: membench_kernel::DEFAULT_MAX_RECORD_BYTES,
         empty_lines: false,
         locate: Locate::Sales,
+        parts: Vec::new(),
     })
 }
 

@@ -104,6 +104,15 @@ pub(crate) fn fold_input(
     columns: Columns,
     sink: &mut (impl RowSink + ?Sized),
 ) -> Result<Counts, RunError> {
+    p.per_file(|file| fold_file(file, columns, sink))
+}
+
+/// [`fold_input`] of one file.
+fn fold_file(
+    p: &Params,
+    columns: Columns,
+    sink: &mut (impl RowSink + ?Sized),
+) -> Result<Counts, RunError> {
     Ok(match format_of(&p.input)? {
         Format::Csv => {
             let (mut reader, mut parser) = open_csv(&p.input, p.max_record_bytes)?;

@@ -44,6 +44,10 @@ pub struct RunArgs {
     /// which).
     #[arg(long, value_delimiter = ',', default_value = "csv,parquet")]
     pub format: Vec<String>,
+    /// Spread each `sales` dataset over N part files in a folder, read as one input (the
+    /// folder's cells are measured instead of the single file's).
+    #[arg(long, value_name = "N")]
+    pub files: Option<usize>,
     /// Dataset sizes in rows, comma-separated.
     #[arg(
         long,

@@ -190,6 +190,13 @@ fn generate(
             schema.name(),
         ])
         .args((a.messy && !orders).then_some("--messy"))
+        .args(
+            a.files
+                .filter(|_| !orders)
+                .map(|n| ["--files".to_string(), n.to_string()])
+                .into_iter()
+                .flatten(),
+        )
         .args((a.shuffle_items && orders).then_some("--shuffle-items"))
         .args(["--json", "--out"])
         .arg(&a.datasets)

@@ -39,6 +39,11 @@ struct Args {
     /// `*.csv.zst`, deterministic, each with its sidecar).
     #[arg(long, value_delimiter = ',')]
     compress: Vec<String>,
+    /// Spread each dataset over N part files in a folder (`sales-1m-s42-files4.csv/part-00000.csv`
+    /// …, one sidecar for the folder); strategies read the folder as one input. The single file
+    /// is written first and kept.
+    #[arg(long, value_name = "N")]
+    files: Option<usize>,
     /// Random seed; the same arguments give the same bytes.
     #[arg(long, default_value_t = 42)]
     seed: u64,
@@ -127,7 +132,9 @@ fn main() -> Result<()> {
             let mut outs = Vec::new();
             for (f, codec) in wanted.iter().filter(|w| w.0 == format) {
                 for p in &plain {
-                    outs.push(if codec.is_none() {
+                    outs.push(if let Some(n) = args.files {
+                        membench_datagen::split_into_files(p, n, args.force)?
+                    } else if codec.is_none() {
                         p.clone()
                     } else {
                         let c = membench_datagen::compress(p, *codec, args.force)?;
@@ -183,8 +190,11 @@ fn wanted_formats(args: &Args) -> Result<Vec<(Format, Compression)>> {
             out.extend(codecs.iter().map(|&c| (Format::Csv, c)));
         }
     }
-    if schema_is_orders(args) && out.iter().any(|w| !w.1.is_none()) {
-        bail!("compressed output applies to the sales schema only");
+    if schema_is_orders(args) && (out.iter().any(|w| !w.1.is_none()) || args.files.is_some()) {
+        bail!("compressed output and --files apply to the sales schema only");
+    }
+    if args.files.is_some() && out.iter().any(|w| !w.1.is_none()) {
+        bail!("--files writes plain part files: it does not combine with compression");
     }
     let mut seen = Vec::new();
     out.retain(|w| {

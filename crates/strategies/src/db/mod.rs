@@ -174,22 +174,21 @@ pub trait Database {
 /// Identifies an input as loaded: its path, size, modification time and the loading options.
 pub fn load_key(p: &Params) -> Result<String, RunError> {
     use sha2::{Digest, Sha256};
-    let path = std::fs::canonicalize(&p.input)
-        .with_context(|| format!("{}: cannot open", p.input.display()))?;
-    let meta =
-        std::fs::metadata(&path).with_context(|| format!("{}: cannot open", p.input.display()))?;
-    let mtime = meta
-        .modified()
-        .ok()
-        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-        .map_or(0, |d| d.as_nanos());
-    let text = format!(
-        "{}|{}|{mtime}|{}|{}",
-        path.display(),
-        meta.len(),
-        p.on_bad_row.name(),
-        p.max_record_bytes
-    );
+    // Every file of the input (a folder's or glob's), each by path, size and time.
+    let mut files = String::new();
+    for f in crate::input_files(&p.input)? {
+        let path =
+            std::fs::canonicalize(&f).with_context(|| format!("{}: cannot open", f.display()))?;
+        let meta =
+            std::fs::metadata(&path).with_context(|| format!("{}: cannot open", f.display()))?;
+        let mtime = meta
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_nanos());
+        files.push_str(&format!("{}|{}|{mtime};", path.display(), meta.len()));
+    }
+    let text = format!("{files}|{}|{}", p.on_bad_row.name(), p.max_record_bytes);
     Ok(hex::encode(&Sha256::digest(text.as_bytes())[..8]))
 }
 
