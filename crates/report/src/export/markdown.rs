@@ -369,12 +369,28 @@ fn compression_section(cells: &[CellStats]) -> String {
 fn guard_section(report: &Report) -> String {
     let mut seen = std::collections::BTreeSet::new();
     let mut lines = String::new();
-    for r in report.records.iter().filter(|r| {
+    let guarded = |r: &&crate::record::Record| {
         r.strategy == crate::plot::GUARDED
             && r.allocator == membench_protocol::Allocator::Counting
             && crate::stats::effective_status(r).is_ok()
             && !r.batches.is_empty()
-    }) {
+    };
+    // The largest size of each workload and format: where the guard has work to do.
+    let largest = |w: &str, f: &str| {
+        report
+            .records
+            .iter()
+            .filter(guarded)
+            .filter(|r| r.workload == w && r.format == f)
+            .map(|r| r.rows)
+            .max()
+    };
+    for r in report
+        .records
+        .iter()
+        .filter(guarded)
+        .filter(|r| Some(r.rows) == largest(&r.workload, &r.format))
+    {
         let key = (
             r.workload.clone(),
             r.format.clone(),
@@ -405,8 +421,8 @@ fn guard_section(report: &Report) -> String {
     format!(
         "## Memory guard\n\n\
          `adaptive` sizes its batches by the live heap: a batch ends early above 70 % of the \
-         budget and the next is half as long; below 35 % the next doubles. Its batches \
-         (one run per cell and budget) and its peak heap:\n\n\
+         budget and the next is half as long; below 35 % the next doubles. Its batches at \
+         the largest size (one run per cell and budget) and its peak heap:\n\n\
          | workload | format | rows | budget | batches | batch length | peak heap |\n\
          |---|---|---|---|---|---|---|\n{lines}\n"
     )
