@@ -301,7 +301,7 @@ fn parquet_of(dir: &Path, name: &str) -> PathBuf {
 /// Every strategy × workload fails with an input error that names the file and contains
 /// `needle`, and all give the very same text.
 fn all_fail_alike(input: &Path, needle: &str) {
-    let mut seen: Option<String> = None;
+    let mut seen = common::OneVerdict::default();
     for w in Workload::SALES {
         for s in common::registry() {
             let e = match run(s, input, w, 2) {
@@ -310,10 +310,7 @@ fn all_fail_alike(input: &Path, needle: &str) {
             };
             assert!(e.starts_with(&input.display().to_string()), "{e}");
             assert!(e.contains(needle), "{} {w}: {e}", s.name());
-            match &seen {
-                None => seen = Some(e),
-                Some(first) => assert_eq!(&e, first, "{} {w}", s.name()),
-            }
+            seen.check(&format!("{} {w}", s.name()), e);
         }
     }
 }

@@ -757,7 +757,7 @@ fn compressed_csv_gives_the_same_answers_and_damage_is_one_error() {
     let bytes = std::fs::read(&gz.path).unwrap();
     let cut = write(dir.path(), "cut.csv.gz", "");
     std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
-    let mut seen = None;
+    let mut seen = common::OneVerdict::default();
     for s in common::registry() {
         if matches!(s.info.compressed, Decompress::No(_)) {
             continue;
@@ -772,10 +772,7 @@ fn compressed_csv_gives_the_same_answers_and_damage_is_one_error() {
             e.starts_with(&cut.display().to_string()) && e.contains("compressed"),
             "{e}"
         );
-        match &seen {
-            None => seen = Some(e),
-            Some(first) => assert_eq!(&e, first, "{}", s.name()),
-        }
+        seen.check(s.name(), e);
     }
 }
 
@@ -849,7 +846,7 @@ fn a_folder_of_part_files_gives_the_single_files_answers() {
     let bad = line(1, "books", 0, "1.00");
     lines[5] = bad.trim_end();
     std::fs::write(&part, lines.join("\n") + "\n").unwrap();
-    let mut seen = None;
+    let mut seen = common::OneVerdict::default();
     for w in Workload::SALES {
         for s in common::registry() {
             let mut p = Params::new(w, &folder.path);
@@ -863,10 +860,7 @@ fn a_folder_of_part_files_gives_the_single_files_answers() {
                 "{} {w}: {e}",
                 s.name()
             );
-            match &seen {
-                None => seen = Some(e),
-                Some(first) => assert_eq!(&e, first, "{} {w}", s.name()),
-            }
+            seen.check(&format!("{} {w}", s.name()), e);
         }
     }
 }

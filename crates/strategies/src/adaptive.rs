@@ -17,8 +17,8 @@
 //! (measured: 69 MB at 1M rows, above the 64 MiB default) — a budget under that floor is `oom`. Every batch (its first row, its length, the heap at its end) is reported
 //! to the runner, which records the trace.
 
-use crate::checkpoint::{Checkpoints, Position, csv_position, open_csv_at};
-use crate::csv_io::{Counts, OwnedRow, for_each_row};
+use crate::checkpoint::{Checkpoints, CsvCursor, Position};
+use crate::csv_io::{Counts, OwnedRow};
 use crate::parquet_io::{Projection, fold_frame, read_slice, row_groups};
 use crate::{Format, Outcome, Output, Params, RunError, Strategy, format_of};
 
@@ -171,7 +171,7 @@ fn csv_batches(
     ck: &mut Option<Checkpoints>,
 ) -> Result<Counts, RunError> {
     let (start, mut counts) = ck.as_ref().map(|c| (c.start, c.counts)).unwrap_or_default();
-    let (mut reader, mut parser, base) = open_csv_at(&p.input, p.max_record_bytes, start)?;
+    let mut csv = CsvCursor::open(p, start)?;
     let mut at = counts.read + counts.skipped;
     loop {
         // Blocks of rows, not one vector: a growing vector would copy itself at every doubling,
@@ -185,15 +185,7 @@ fn csv_batches(
             }
             let want = BLOCK_ROWS.min(guard.rows - rows);
             let mut block = Vec::with_capacity(want);
-            let c = for_each_row(
-                &p.input,
-                &mut reader,
-                &mut parser,
-                p.on_bad_row,
-                base,
-                want as u64,
-                |r| block.push(OwnedRow::from_row(r)),
-            )?;
+            let c = csv.rows(want as u64, |r| block.push(OwnedRow::from_row(r)))?;
             seen += c.read + c.skipped;
             counts.add(c);
             rows += block.len();
@@ -214,7 +206,7 @@ fn csv_batches(
         drop(blocks);
         guard.done(p, at, rows);
         at += seen;
-        out.tick(ck, seen, csv_position(&reader, base), counts)?;
+        out.tick(ck, seen, csv.position(), counts)?;
     }
 }
 

@@ -25,7 +25,7 @@ use anyhow::Context;
 use membench_kernel::{LineParser, RecordReader};
 use serde::{Deserialize, Serialize};
 
-use crate::csv_io::{Counts, CsvReader, READ_BUF, open_csv};
+use crate::csv_io::{Counts, CsvReader, READ_BUF, for_each_row, open_csv};
 use crate::etl_out::EtlSink;
 use crate::{Compression, Format, Params, RunError, etl_target};
 
@@ -263,34 +263,67 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), RunError> {
         .map_err(RunError::Other)
 }
 
-/// Opens the CSV input at `start` (checked header, parser set to its layout): a fresh run reads
-/// from the first record, a resumed one from the checkpoint's. Returns the line base to add to
-/// the reader's line numbers.
-pub fn open_csv_at(
-    path: &Path,
-    max_record_bytes: usize,
-    start: Position,
-) -> Result<(CsvReader, LineParser, u64), RunError> {
-    let (reader, parser) = open_csv(path, max_record_bytes)?;
-    if start.offset == 0 {
-        return Ok((reader, parser, 0));
-    }
-    let mut file = File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
-    file.seek(SeekFrom::Start(start.offset)).context("seek")?;
-    let bytes: Box<dyn std::io::Read + Send> = Box::new(file);
-    let reader = RecordReader::with_range(
-        BufReader::with_capacity(READ_BUF, bytes),
-        start.offset,
-        u64::MAX,
-        max_record_bytes,
-    );
-    Ok((reader, parser, start.lines))
+/// A CSV input read in blocks of rows from a position (the first record, or a checkpoint's):
+/// the reader, its parser set to the header's layout, and the line base of its errors.
+pub struct CsvCursor {
+    path: PathBuf,
+    reader: CsvReader,
+    parser: LineParser,
+    base: u64,
+    on_bad: membench_kernel::OnBadRow,
 }
 
-/// The position after what `reader` has read (`base`: the line base it was opened with).
-pub fn csv_position(reader: &CsvReader, base: u64) -> Position {
-    Position {
-        offset: reader.position(),
-        lines: base + reader.lines_read(),
+impl CsvCursor {
+    /// Opens `p.input` (header checked) and positions it at `start`.
+    pub fn open(p: &Params, start: Position) -> Result<CsvCursor, RunError> {
+        let (mut reader, parser) = open_csv(&p.input, p.max_record_bytes)?;
+        let mut base = 0;
+        if start.offset > 0 {
+            let mut file = File::open(&p.input)
+                .with_context(|| format!("{}: cannot open", p.input.display()))?;
+            file.seek(SeekFrom::Start(start.offset)).context("seek")?;
+            let bytes: Box<dyn std::io::Read + Send> = Box::new(file);
+            reader = RecordReader::with_range(
+                BufReader::with_capacity(READ_BUF, bytes),
+                start.offset,
+                u64::MAX,
+                p.max_record_bytes,
+            );
+            base = start.lines;
+        }
+        Ok(CsvCursor {
+            path: p.input.clone(),
+            reader,
+            parser,
+            base,
+            on_bad: p.on_bad_row,
+        })
+    }
+
+    /// Hands up to `max` more valid rows to `f` (`--on-bad-row` honoured); zero counts at the
+    /// end.
+    pub fn rows(
+        &mut self,
+        max: u64,
+        f: impl FnMut(&membench_kernel::RowRef<'_>),
+    ) -> Result<Counts, RunError> {
+        let (path, base, on_bad) = (&self.path, self.base, self.on_bad);
+        for_each_row(
+            path,
+            &mut self.reader,
+            &mut self.parser,
+            on_bad,
+            base,
+            max,
+            f,
+        )
+    }
+
+    /// Where the next unread record starts.
+    pub fn position(&self) -> Position {
+        Position {
+            offset: self.reader.position(),
+            lines: self.base + self.reader.lines_read(),
+        }
     }
 }

@@ -3,8 +3,8 @@
 //! transforms and appends each chunk to the output, like `to_csv(mode="a")`).
 //! Memory is proportional to the chunk, not the file.
 
-use crate::checkpoint::{Checkpoints, Position, csv_position, open_csv_at};
-use crate::csv_io::{Counts, OwnedRow, for_each_row};
+use crate::checkpoint::{Checkpoints, CsvCursor, Position};
+use crate::csv_io::{Counts, OwnedRow};
 use crate::parquet_io::{Projection, fold_frame, read_slice, row_groups};
 use crate::{Format, Outcome, Output, Params, RunError, Strategy, format_of};
 
@@ -25,20 +25,11 @@ fn chunks(p: &Params, total: &mut Output, ck: &mut Option<Checkpoints>) -> Resul
         let (start, mut counts) = ck.as_ref().map(|c| (c.start, c.counts)).unwrap_or_default();
         match format {
             Format::Csv => {
-                let (mut reader, mut parser, base) =
-                    open_csv_at(&p.input, p.max_record_bytes, start)?;
+                let mut csv = CsvCursor::open(p, start)?;
                 let mut rows: Vec<OwnedRow> = Vec::with_capacity(chunk);
                 loop {
                     rows.clear();
-                    let c = for_each_row(
-                        &p.input,
-                        &mut reader,
-                        &mut parser,
-                        p.on_bad_row,
-                        base,
-                        chunk as u64,
-                        |r| rows.push(OwnedRow::from_row(r)),
-                    )?;
+                    let c = csv.rows(chunk as u64, |r| rows.push(OwnedRow::from_row(r)))?;
                     if c.read + c.skipped == 0 {
                         break;
                     }
@@ -48,7 +39,7 @@ fn chunks(p: &Params, total: &mut Output, ck: &mut Option<Checkpoints>) -> Resul
                             part.add(&r.as_row());
                         }
                     });
-                    let at = csv_position(&reader, base);
+                    let at = csv.position();
                     total.tick(ck, c.read + c.skipped, at, counts)?;
                 }
             }

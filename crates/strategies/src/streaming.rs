@@ -6,8 +6,8 @@
 
 use membench_kernel::JoinAcc;
 
-use crate::checkpoint::{Checkpoints, Position, csv_position, open_csv_at};
-use crate::csv_io::{Counts, fold_all, for_each_row, open_csv};
+use crate::checkpoint::{Checkpoints, CsvCursor, Position};
+use crate::csv_io::{Counts, fold_all, open_csv};
 use crate::join::JoinInput;
 use crate::parquet_io::{Projection, fold_frame, read_slice, row_groups};
 use crate::{Format, Outcome, Output, Params, RowSink, RunError, Strategy, format_of};
@@ -38,22 +38,14 @@ fn fold_checkpointed(
     let (start, mut counts) = ck.as_ref().map(|c| (c.start, c.counts)).unwrap_or_default();
     match format_of(&p.input)? {
         Format::Csv => {
-            let (mut reader, mut parser, base) = open_csv_at(&p.input, p.max_record_bytes, start)?;
+            let mut csv = CsvCursor::open(p, start)?;
             loop {
-                let c = for_each_row(
-                    &p.input,
-                    &mut reader,
-                    &mut parser,
-                    p.on_bad_row,
-                    base,
-                    CHECK_BLOCK_ROWS,
-                    |r| out.add(r),
-                )?;
+                let c = csv.rows(CHECK_BLOCK_ROWS, |r| out.add(r))?;
                 if c.read + c.skipped == 0 {
                     return Ok(counts);
                 }
                 counts.add(c);
-                out.tick(ck, c.read + c.skipped, csv_position(&reader, base), counts)?;
+                out.tick(ck, c.read + c.skipped, csv.position(), counts)?;
             }
         }
         Format::Parquet => {

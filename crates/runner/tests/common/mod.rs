@@ -45,3 +45,17 @@ fn doing(workload: &str) -> Vec<&'static Entry> {
     postgres_url();
     REGISTRY.iter().filter(|e| e.info.does(workload)).collect()
 }
+
+/// The one error text every strategy must give for an input: the first seen, then the same.
+#[derive(Debug, Default)]
+pub struct OneVerdict(Option<String>);
+
+impl OneVerdict {
+    /// Checks `e` (from `who`) against the first error seen.
+    pub fn check(&mut self, who: &str, e: String) {
+        match &self.0 {
+            None => self.0 = Some(e),
+            Some(first) => assert_eq!(&e, first, "{who}"),
+        }
+    }
+}
