@@ -9,6 +9,7 @@ mod baseline;
 mod check;
 mod gen_cmd;
 mod list;
+mod recommend;
 mod report;
 mod run;
 mod util;
@@ -35,6 +36,9 @@ enum Command {
     Check(check::CheckArgs),
     /// List strategies (declared growth per format), workloads and formats; builds nothing.
     List(list::ListArgs),
+    /// Predict each strategy's memory and time at a size from a run, and rank those that fit a
+    /// memory budget (`--verify`: run the top choice at that size).
+    Recommend(recommend::RecommendArgs),
 }
 
 fn main() -> Result<()> {
@@ -47,5 +51,6 @@ fn main() -> Result<()> {
         Command::Baseline(a) => baseline::run(a),
         Command::Check(a) => std::process::exit(check::run(a)),
         Command::List(a) => list::run(a),
+        Command::Recommend(a) => recommend::run(a),
     }
 }

@@ -35,22 +35,9 @@ pub struct GenOutput {
 
 pub use membench_kernel::rows_label;
 
-/// Parses `100k`, `1m`, `2.5m`, `1000`.
+/// Parses `100k`, `1m`, `2.5m`, `1000` ([`membench_protocol::parse_count`]).
 pub fn parse_count(s: &str) -> Result<u64> {
-    let t = s.trim().to_ascii_lowercase();
-    let (num, mul) = match t.chars().last() {
-        Some('k') => (&t[..t.len() - 1], 1e3),
-        Some('m') => (&t[..t.len() - 1], 1e6),
-        Some('g') | Some('b') => (&t[..t.len() - 1], 1e9),
-        _ => (&t[..], 1.0),
-    };
-    let v: f64 = num
-        .parse()
-        .with_context(|| format!("{s:?} is not a row count (e.g. 100k, 1m, 50m)"))?;
-    if v.is_nan() || v < 0.0 {
-        bail!("{s:?} is not a row count");
-    }
-    Ok((v * mul).round() as u64)
+    membench_protocol::parse_count(s).map_err(anyhow::Error::msg)
 }
 
 /// Parses `512MiB`, `1GB`, `4096` ([`membench_protocol::parse_size`]).

@@ -18,6 +18,7 @@ pub mod export;
 pub mod format;
 pub mod gate;
 pub mod plot;
+pub mod predict;
 pub mod record;
 pub mod stats;
 

@@ -1,0 +1,343 @@
+//! Predicting a strategy's memory and time at a size that was not measured, from the sizes that
+//! were, and ranking the strategies for a memory budget (`cargo xtask recommend`).
+//!
+//! The models are deliberately simple and stated:
+//! - **memory** is the peak *anonymous* RSS (what must fit in RAM; file-backed pages such as
+//!   `mmap`'s or Polars' mapped input can be evicted), plus the server's for a database. A
+//!   strategy that declares its memory `constant` (asserted by the gate) is predicted at its
+//!   largest measured value, with a 25 % margin above; any other is fitted `m = a + b·n` (affine
+//!   in rows), which for linear strategies extrapolates their per-row cost and for sub-linear
+//!   ones errs on the side of more memory.
+//! - **time** is fitted `t = a + b·n` the same way.
+//! - Fits weigh every size alike (relative error), and the interval is the fit's relative
+//!   residual (at least ±10 %) widened by how far the target lies beyond the largest measured
+//!   size: ×(1 + log10(target / largest)).
+//!
+//! What it must not do: invent a number for a strategy with fewer than two measured sizes (it
+//! is left out, with the reason), or call a strategy fitting when the interval's top does not.
+//!
+//! ```
+//! use membench_report::predict::Model;
+//! let m = Model::affine(&[(10_000, 1.0e6), (100_000, 10.0e6), (1_000_000, 100.0e6)]).unwrap();
+//! let at = m.predict(10_000_000);
+//! assert!((at.mid - 1.0e9).abs() < 1.0e7);
+//! assert!(at.lo < at.mid && at.mid < at.hi);
+//! ```
+
+use std::collections::BTreeMap;
+
+use membench_protocol::{Allocator, Growth};
+use serde::Serialize;
+
+use crate::record::Record;
+use crate::stats::effective_status;
+
+/// A value predicted at some size, with its interval.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Estimate {
+    pub lo: f64,
+    pub mid: f64,
+    pub hi: f64,
+}
+
+/// How a model extrapolates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Shape {
+    /// Bounded: the largest measured value (a declared-constant strategy).
+    Bounded,
+    /// `a + b·n`.
+    Affine,
+}
+
+/// A fitted model of one quantity against rows.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Model {
+    pub shape: Shape,
+    pub intercept: f64,
+    pub per_row: f64,
+    /// The root-mean-square relative residual of the fit.
+    pub rel_error: f64,
+    pub largest_rows: u64,
+}
+
+/// The smallest relative half-width of an interval.
+pub const MIN_REL_INTERVAL: f64 = 0.10;
+/// How far above its largest measurement a bounded quantity may go.
+pub const BOUNDED_MARGIN: f64 = 0.25;
+
+impl Model {
+    /// `a + b·n` by least squares on relative error; `None` with fewer than two distinct sizes.
+    pub fn affine(points: &[(u64, f64)]) -> Option<Model> {
+        let pts: Vec<(f64, f64)> = points
+            .iter()
+            .filter(|p| p.1 > 0.0)
+            .map(|&(n, y)| (n as f64, y))
+            .collect();
+        let distinct = {
+            let mut n: Vec<u64> = points.iter().map(|p| p.0).collect();
+            n.sort_unstable();
+            n.dedup();
+            n.len()
+        };
+        if distinct < 2 || pts.len() < 2 {
+            return None;
+        }
+        // Weighted least squares, weights 1/y²: each size counts by its relative error.
+        let (mut sw, mut swx, mut swy, mut swxx, mut swxy) = (0.0, 0.0, 0.0, 0.0, 0.0);
+        for &(x, y) in &pts {
+            let w = 1.0 / (y * y);
+            sw += w;
+            swx += w * x;
+            swy += w * y;
+            swxx += w * x * x;
+            swxy += w * x * y;
+        }
+        let det = sw * swxx - swx * swx;
+        if det.abs() < f64::MIN_POSITIVE {
+            return None;
+        }
+        let per_row = ((sw * swxy - swx * swy) / det).max(0.0);
+        let intercept = (swy - per_row * swx) / sw;
+        let mut m = Model {
+            shape: Shape::Affine,
+            intercept,
+            per_row,
+            rel_error: 0.0,
+            largest_rows: points.iter().map(|p| p.0).max().unwrap_or(0),
+        };
+        let sq: f64 = pts
+            .iter()
+            .map(|&(x, y)| ((m.at(x as u64) - y) / y).powi(2))
+            .sum();
+        m.rel_error = (sq / pts.len() as f64).sqrt();
+        Some(m)
+    }
+
+    /// The largest measured value, for a quantity that does not grow with the input.
+    pub fn bounded(points: &[(u64, f64)]) -> Option<Model> {
+        let max = points.iter().map(|p| p.1).fold(f64::NAN, f64::max);
+        (!max.is_nan()).then(|| Model {
+            shape: Shape::Bounded,
+            intercept: max,
+            per_row: 0.0,
+            rel_error: 0.0,
+            largest_rows: points.iter().map(|p| p.0).max().unwrap_or(0),
+        })
+    }
+
+    fn at(&self, rows: u64) -> f64 {
+        self.intercept + self.per_row * rows as f64
+    }
+
+    /// The value at `rows`, with its interval.
+    pub fn predict(&self, rows: u64) -> Estimate {
+        let mid = self.at(rows).max(0.0);
+        if self.shape == Shape::Bounded {
+            return Estimate {
+                lo: mid,
+                mid,
+                hi: mid * (1.0 + BOUNDED_MARGIN),
+            };
+        }
+        let beyond = (rows as f64 / self.largest_rows.max(1) as f64).max(1.0);
+        let half = (2.0 * self.rel_error).max(MIN_REL_INTERVAL) * (1.0 + beyond.log10());
+        Estimate {
+            lo: mid * (1.0 - half).max(0.0),
+            mid,
+            hi: mid * (1.0 + half),
+        }
+    }
+}
+
+/// Whether a strategy fits a budget at the target size.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Fits {
+    /// Even the interval's top fits.
+    Yes,
+    /// The prediction fits, the interval's top does not.
+    Maybe,
+    /// The prediction does not fit.
+    No,
+}
+
+/// One strategy's prediction at the target.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Candidate {
+    pub strategy: String,
+    pub memory_bytes: Estimate,
+    pub wall_ns: Estimate,
+    pub memory_model: Shape,
+    pub fits: Fits,
+    /// The sizes measured.
+    pub measured_rows: Vec<u64>,
+    pub why: String,
+}
+
+/// What a run measured of one strategy, per size: median memory need and median time.
+#[derive(Clone, Debug, Default)]
+struct Measured {
+    memory: Vec<(u64, f64)>,
+    time: Vec<(u64, f64)>,
+    declared: Option<Growth>,
+}
+
+/// A cell's memory need: peak anonymous RSS of its system-allocator runs (plus a database
+/// server's), else its peak heap.
+fn memory_need(r: &Record) -> Option<f64> {
+    let own = if r.peak_rss_anon_bytes > 0 {
+        r.peak_rss_anon_bytes as f64
+    } else {
+        r.peak_heap_bytes? as f64
+    };
+    Some(own + r.server_peak_rss_bytes.unwrap_or(0) as f64)
+}
+
+fn median(mut v: Vec<f64>) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    Some(if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    })
+}
+
+fn measured(records: &[Record], workload: &str, format: &str) -> BTreeMap<String, Measured> {
+    let mut by: BTreeMap<(String, u64), Vec<&Record>> = BTreeMap::new();
+    for r in records
+        .iter()
+        .filter(|r| r.workload == workload && r.format == format && effective_status(r).is_ok())
+    {
+        by.entry((r.strategy.clone(), r.rows)).or_default().push(r);
+    }
+    let mut out: BTreeMap<String, Measured> = BTreeMap::new();
+    for ((strategy, rows), rs) in by {
+        let timed: Vec<&&Record> = rs
+            .iter()
+            .filter(|r| r.allocator == Allocator::System)
+            .collect();
+        // Time and RSS from the system-allocator runs when there are any.
+        let pool: Vec<&Record> = if timed.is_empty() {
+            rs.clone()
+        } else {
+            timed.into_iter().copied().collect()
+        };
+        let m = out.entry(strategy).or_default();
+        m.declared = m.declared.or(rs[0].declared_growth);
+        if let Some(v) = median(pool.iter().filter_map(|r| memory_need(r)).collect()) {
+            m.memory.push((rows, v));
+        }
+        if let Some(v) = median(
+            pool.iter()
+                .filter_map(|r| r.wall_ns.map(|t| t as f64))
+                .collect(),
+        ) {
+            m.time.push((rows, v));
+        }
+    }
+    out
+}
+
+/// Predicts every strategy of a run at `rows` for `workload` × `format` and ranks them for a
+/// memory budget: those that fit by predicted time, then those that may fit, then the rest.
+pub fn recommend(
+    records: &[Record],
+    workload: &str,
+    format: &str,
+    rows: u64,
+    budget_bytes: u64,
+) -> (Vec<Candidate>, Vec<String>) {
+    let mut out = Vec::new();
+    let mut left_out = Vec::new();
+    for (strategy, m) in measured(records, workload, format) {
+        let memory = match m.declared {
+            Some(Growth::Constant) => Model::bounded(&m.memory),
+            _ => Model::affine(&m.memory),
+        };
+        let (Some(memory), Some(time)) = (memory, Model::affine(&m.time)) else {
+            left_out.push(format!(
+                "{strategy}: measured at fewer than two sizes, nothing to fit"
+            ));
+            continue;
+        };
+        let (mem, t) = (memory.predict(rows), time.predict(rows));
+        let budget = budget_bytes as f64;
+        let fits = if mem.hi <= budget {
+            Fits::Yes
+        } else if mem.mid <= budget {
+            Fits::Maybe
+        } else {
+            Fits::No
+        };
+        let needs = format!(
+            "needs ≈ {} ({}–{}) at {} rows",
+            crate::format::bytes(mem.mid),
+            crate::format::bytes(mem.lo),
+            crate::format::bytes(mem.hi),
+            crate::format::rows(rows)
+        );
+        let why = match fits {
+            Fits::Yes => format!("{needs}: fits"),
+            Fits::Maybe => format!("{needs}: fits only if the prediction is not low"),
+            Fits::No => format!("{needs}: does not fit"),
+        };
+        out.push(Candidate {
+            strategy,
+            memory_bytes: mem,
+            wall_ns: t,
+            memory_model: memory.shape,
+            fits,
+            measured_rows: m.memory.iter().map(|p| p.0).collect(),
+            why,
+        });
+    }
+    out.sort_by(|a, b| {
+        a.fits
+            .cmp(&b.fits)
+            .then(a.wall_ns.mid.total_cmp(&b.wall_ns.mid))
+    });
+    (out, left_out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_exact_line_is_predicted_exactly_with_the_minimum_interval() {
+        let pts: Vec<(u64, f64)> = [10_000u64, 30_000, 100_000, 300_000]
+            .iter()
+            .map(|&n| (n, 5.0e6 + 300.0 * n as f64))
+            .collect();
+        let m = Model::affine(&pts).unwrap();
+        let e = m.predict(1_000_000);
+        assert!((e.mid / 305.0e6 - 1.0).abs() < 1e-9, "{e:?}");
+        // 1M is 3.3× beyond 300k: ±10 % × (1 + log10 3.33).
+        let half = 0.10 * (1.0 + (1_000_000f64 / 300_000.0).log10());
+        assert!((e.hi / e.mid - 1.0 - half).abs() < 1e-9);
+    }
+
+    #[test]
+    fn noise_widens_the_interval_and_fewer_than_two_sizes_fit_nothing() {
+        let noisy = [(10_000, 1.0e6), (100_000, 12.0e6), (1_000_000, 95.0e6)];
+        let m = Model::affine(&noisy).unwrap();
+        assert!(m.rel_error > 0.01);
+        let e = m.predict(1_000_000);
+        assert!(e.lo <= 95.0e6 && 95.0e6 <= e.hi, "{e:?}");
+        assert!(Model::affine(&[(10_000, 1.0), (10_000, 2.0)]).is_none());
+        assert!(Model::affine(&[]).is_none());
+    }
+
+    #[test]
+    fn bounded_is_the_largest_measurement_with_a_margin() {
+        let m = Model::bounded(&[(10_000, 70_000.0), (1_000_000, 69_000.0)]).unwrap();
+        let e = m.predict(50_000_000);
+        assert_eq!((e.lo, e.mid), (70_000.0, 70_000.0));
+        assert!((e.hi - 87_500.0).abs() < 1e-6);
+    }
+}

@@ -1,0 +1,216 @@
+//! `cargo xtask recommend`: which strategy for a file of N rows on a box with M bytes, predicted
+//! from a run's measurements (`membench_report::predict`), and with `--verify` checked by
+//! running the top choice at that size under that budget.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use membench_harness::{CellCommand, Status, run_cell};
+use membench_report::format::{bytes, duration_ns, rows};
+use membench_report::predict::{Candidate, Fits, recommend};
+
+use crate::util::{bin, binaries};
+
+/// Predict each strategy's memory and time at a size from a run's measurements, rank those
+/// that fit a memory budget, and say why the others do not.
+#[derive(Args, Debug)]
+pub struct RecommendArgs {
+    /// The dataset size to plan for, in rows (e.g. 50m).
+    #[arg(long)]
+    pub rows: String,
+    /// The memory available (e.g. 8GiB).
+    #[arg(long)]
+    pub memory: String,
+    #[arg(long, default_value = "top-n")]
+    pub workload: String,
+    #[arg(long, default_value = "csv")]
+    pub format: String,
+    /// The run whose measurements to fit (a folder with results.jsonl).
+    #[arg(long, default_value = "reports/example")]
+    pub from: PathBuf,
+    /// Generate the target size (when the disk has room), run the top choice under the budget
+    /// and print the prediction error.
+    #[arg(long)]
+    pub verify: bool,
+    /// Where `--verify` generates its dataset.
+    #[arg(long, default_value = "datasets")]
+    pub datasets: PathBuf,
+}
+
+pub fn run(a: RecommendArgs) -> Result<()> {
+    let target = membench_protocol::parse_count(&a.rows).map_err(anyhow::Error::msg)?;
+    if target == 0 {
+        bail!("--rows must be at least 1");
+    }
+    let budget = membench_protocol::parse_size(&a.memory).map_err(anyhow::Error::msg)?;
+    let records = membench_report::record::read_records(&a.from.join("results.jsonl"))?;
+    let (ranked, left_out) = recommend(&records, &a.workload, &a.format, target, budget);
+    if ranked.is_empty() {
+        bail!(
+            "{} has no {} · {} cells measured at two sizes or more",
+            a.from.display(),
+            a.workload,
+            a.format
+        );
+    }
+    println!(
+        "{} · {} at {} rows with {} of memory (fitted on {}; memory = peak anonymous RSS):\n",
+        a.workload,
+        a.format,
+        rows(target),
+        bytes(budget as f64),
+        a.from.display()
+    );
+    print_table(&ranked);
+    for l in &left_out {
+        println!("left out: {l}");
+    }
+    let Some(top) = ranked.iter().find(|c| c.fits == Fits::Yes) else {
+        println!("\nno strategy fits for sure: more memory, or a smaller input per run");
+        return Ok(());
+    };
+    println!(
+        "\nrecommended: {} (≈ {}, ≈ {})",
+        top.strategy,
+        bytes(top.memory_bytes.mid),
+        duration_ns(top.wall_ns.mid)
+    );
+    if a.verify {
+        verify(&a, top, target, budget)?;
+    }
+    Ok(())
+}
+
+fn print_table(ranked: &[Candidate]) {
+    println!(
+        "  {:<16} {:<30} {:<30} {:<6} why",
+        "strategy", "memory (interval)", "time (interval)", "fits"
+    );
+    for c in ranked {
+        let m = &c.memory_bytes;
+        let t = &c.wall_ns;
+        println!(
+            "  {:<16} {:<30} {:<30} {:<6} {}",
+            c.strategy,
+            format!("{} ({}–{})", bytes(m.mid), bytes(m.lo), bytes(m.hi)),
+            format!(
+                "{} ({}–{})",
+                duration_ns(t.mid),
+                duration_ns(t.lo),
+                duration_ns(t.hi)
+            ),
+            match c.fits {
+                Fits::Yes => "yes",
+                Fits::Maybe => "maybe",
+                Fits::No => "no",
+            },
+            c.why
+        );
+    }
+}
+
+/// Bytes a CSV row takes on disk, for the disk-space check (the generator's average is 189).
+const CSV_ROW_BYTES: u64 = 200;
+
+/// Generates the target size, runs the top choice under the budget, prints the error.
+fn verify(a: &RecommendArgs, top: &Candidate, target: u64, budget: u64) -> Result<()> {
+    let need = target * CSV_ROW_BYTES * if a.format == "parquet" { 2 } else { 1 };
+    std::fs::create_dir_all(&a.datasets)
+        .with_context(|| format!("creating {}", a.datasets.display()))?;
+    let free = free_bytes(&a.datasets)?;
+    if need > free {
+        bail!(
+            "--verify needs ≈ {} of disk for {} rows, {} has {} free",
+            bytes(need as f64),
+            rows(target),
+            a.datasets.display(),
+            bytes(free as f64)
+        );
+    }
+    let dir = binaries()?;
+    let out = Command::new(bin(&dir, "membench-gen")?)
+        .args([
+            "--rows",
+            &target.to_string(),
+            "--format",
+            &a.format,
+            "--json",
+            "--out",
+        ])
+        .arg(&a.datasets)
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .context("running membench-gen")?;
+    if !out.status.success() {
+        bail!("membench-gen failed");
+    }
+    let meta: membench_protocol::Sidecar = serde_json::from_str(
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .find(|l| l.starts_with('{'))
+            .context("membench-gen printed no sidecar")?,
+    )?;
+    let input = a.datasets.join(&meta.file);
+    // The budget is enforced by the counting runner (heap); time and RSS come from the
+    // system-allocator runner, as the fit's did.
+    let cell = |runner: &str| -> Result<membench_harness::Measured> {
+        let cmd = CellCommand::new(bin(&dir, runner)?)
+            .args([
+                "--strategy",
+                &top.strategy,
+                "--workload",
+                &a.workload,
+                "--input",
+            ])
+            .args([input.as_os_str()])
+            .args(["--memory-limit", &budget.to_string()]);
+        Ok(run_cell(&cmd))
+    };
+    let counted = cell("membench-runner")?;
+    if counted.status != Status::Ok {
+        println!(
+            "verify: {} at {} rows under {}: {} — the prediction was wrong",
+            top.strategy,
+            rows(target),
+            bytes(budget as f64),
+            counted.status.name()
+        );
+        return Ok(());
+    }
+    let timed = cell("membench-runner-sys")?;
+    let wall = timed.runner.as_ref().map_or(timed.wall_ns, |r| r.wall_ns) as f64;
+    let memory = timed.peak_rss_anon_bytes as f64;
+    println!(
+        "verify: {} at {} rows under {}: ok; memory {} (predicted {}, error {:+.0} %), time {} \
+         (predicted {}, error {:+.0} %)",
+        top.strategy,
+        rows(target),
+        bytes(budget as f64),
+        bytes(memory),
+        bytes(top.memory_bytes.mid),
+        (top.memory_bytes.mid / memory - 1.0) * 100.0,
+        duration_ns(wall),
+        duration_ns(top.wall_ns.mid),
+        (top.wall_ns.mid / wall - 1.0) * 100.0
+    );
+    Ok(())
+}
+
+/// Free bytes on the file system holding `dir` (`df`'s figure, in 1 KiB blocks).
+fn free_bytes(dir: &std::path::Path) -> Result<u64> {
+    let out = Command::new("df")
+        .args(["-Pk"])
+        .arg(dir)
+        .output()
+        .context("running df")?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let avail: u64 = text
+        .lines()
+        .nth(1)
+        .and_then(|l| l.split_whitespace().nth(3))
+        .and_then(|v| v.parse().ok())
+        .context("reading df's output")?;
+    Ok(avail * 1024)
+}
