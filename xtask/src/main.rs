@@ -9,6 +9,7 @@ mod baseline;
 mod check;
 mod gen_cmd;
 mod list;
+mod min_budget;
 mod recommend;
 mod report;
 mod run;
@@ -39,6 +40,9 @@ enum Command {
     /// Predict each strategy's memory and time at a size from a run, and rank those that fit a
     /// memory budget (`--verify`: run the top choice at that size).
     Recommend(recommend::RecommendArgs),
+    /// The smallest `--memory-limit` each strategy survives (bisection; fixed-peak strategies:
+    /// their measured peak, checked).
+    MinBudget(min_budget::MinBudgetArgs),
 }
 
 fn main() -> Result<()> {
@@ -52,5 +56,6 @@ fn main() -> Result<()> {
         Command::Check(a) => std::process::exit(check::run(a)),
         Command::List(a) => list::run(a),
         Command::Recommend(a) => recommend::run(a),
+        Command::MinBudget(a) => min_budget::run(a),
     }
 }

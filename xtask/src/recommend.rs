@@ -11,7 +11,7 @@ use membench_harness::{CellCommand, Status, run_cell};
 use membench_report::format::{bytes, duration_ns, rows};
 use membench_report::predict::{Candidate, Fits, recommend};
 
-use crate::util::{bin, binaries};
+use crate::util::{bin, binaries, sales_dataset};
 
 /// Predict each strategy's memory and time at a size from a run's measurements, rank those
 /// that fit a memory budget, and say why the others do not.
@@ -130,29 +130,7 @@ fn verify(a: &RecommendArgs, top: &Candidate, target: u64, budget: u64) -> Resul
         );
     }
     let dir = binaries()?;
-    let out = Command::new(bin(&dir, "membench-gen")?)
-        .args([
-            "--rows",
-            &target.to_string(),
-            "--format",
-            &a.format,
-            "--json",
-            "--out",
-        ])
-        .arg(&a.datasets)
-        .stderr(std::process::Stdio::inherit())
-        .output()
-        .context("running membench-gen")?;
-    if !out.status.success() {
-        bail!("membench-gen failed");
-    }
-    let meta: membench_protocol::Sidecar = serde_json::from_str(
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .find(|l| l.starts_with('{'))
-            .context("membench-gen printed no sidecar")?,
-    )?;
-    let input = a.datasets.join(&meta.file);
+    let input = sales_dataset(&dir, &a.datasets, target, &a.format)?;
     // The budget is enforced by the counting runner (heap); time and RSS come from the
     // system-allocator runner, as the fit's did.
     let cell = |runner: &str| -> Result<membench_harness::Measured> {

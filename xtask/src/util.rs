@@ -86,6 +86,34 @@ pub fn bin(dir: &Path, name: &str) -> Result<PathBuf> {
     Ok(p)
 }
 
+/// Generates (or reuses) one `sales` dataset of `rows` rows with the release `membench-gen`;
+/// returns its path.
+pub fn sales_dataset(bin_dir: &Path, out: &Path, rows: u64, format: &str) -> Result<PathBuf> {
+    let o = Command::new(bin(bin_dir, "membench-gen")?)
+        .args([
+            "--rows",
+            &rows.to_string(),
+            "--format",
+            format,
+            "--json",
+            "--out",
+        ])
+        .arg(out)
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .context("running membench-gen")?;
+    if !o.status.success() {
+        bail!("membench-gen failed for {rows} rows of {format}");
+    }
+    let meta: membench_protocol::Sidecar = serde_json::from_str(
+        String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .find(|l| l.starts_with('{'))
+            .context("membench-gen printed no sidecar")?,
+    )?;
+    Ok(out.join(&meta.file))
+}
+
 fn cmd_out(program: &str, args: &[&str]) -> String {
     Command::new(program)
         .args(args)

@@ -1,0 +1,54 @@
+//! `min-budget` against a cell whose peak is known: `calibrate` allocates and touches exactly
+//! `--calibrate-bytes`, so its smallest budget is those bytes plus the runner's own baseline.
+
+use std::path::PathBuf;
+
+fn bin_dir() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    exe.parent().unwrap().parent().unwrap().to_path_buf()
+}
+
+fn min_budget(extra: &[&str]) -> serde_json::Value {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args([
+            "min-budget",
+            "--strategy",
+            "calibrate",
+            "--rows",
+            "10k",
+            "--json",
+        ])
+        .args(["--calibrate-bytes", "30000000", "--datasets"])
+        .arg(tmp.path())
+        .args(extra)
+        .env("MEMBENCH_BIN_DIR", bin_dir())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    serde_json::from_str(text.lines().find(|l| l.starts_with('{')).unwrap()).unwrap()
+}
+
+#[test]
+fn the_smallest_budget_of_a_known_peak_is_that_peak() {
+    const BYTES: f64 = 30_000_000.0;
+    // Bisected to 5 %: between the allocation (plus the baseline) and 5 % above it.
+    let b = min_budget(&["--bisect-all"]);
+    assert_eq!(b["method"], "bisection");
+    let min = b["min_budget_bytes"].as_u64().unwrap() as f64;
+    let failed = b["failed_at_bytes"].as_u64().unwrap() as f64;
+    assert!(min > BYTES && min <= BYTES * 1.12, "{b}");
+    assert!(failed < min && (min - failed) <= 0.05 * min, "{b}");
+    // Not bisected: the measured peak, checked at +1 % (ok) and -5 % (oom).
+    let m = min_budget(&[]);
+    assert_eq!(m["method"], "measured-peak");
+    let peak = m["min_budget_bytes"].as_u64().unwrap() as f64;
+    assert!(peak > BYTES && peak < BYTES * 1.12, "{m}");
+    // The two methods agree within the bisection's precision.
+    assert!((min - peak).abs() <= 0.05 * peak, "{min} vs {peak}");
+}
