@@ -289,10 +289,50 @@ fn bounds(series: &[Series], log: bool) -> ((f64, f64), (f64, f64)) {
     }
 }
 
+/// The sizes at which a strategy ran out of its budget (`oom`), for the charts against size:
+/// each is drawn as a ✗ at the top of the chart, in the strategy's colour.
+fn oom_markers(report: &Report, chart: &Chart) -> Vec<(String, u64)> {
+    let against_size = matches!(
+        chart.kind,
+        ChartKind::HeapVsSize | ChartKind::RssVsSize | ChartKind::TimeVsSize
+    );
+    if !against_size {
+        return Vec::new();
+    }
+    report
+        .cells
+        .iter()
+        .filter(|c| {
+            c.key.workload == chart.workload
+                && c.key.format == chart.format
+                && c.status == membench_protocol::Status::Oom
+        })
+        .map(|c| (c.key.strategy.clone(), c.key.rows))
+        .collect()
+}
+
 /// Renders one chart as SVG text.
 pub fn render(report: &Report, chart: &Chart) -> Result<String> {
-    let (series, x_desc, y_desc, log) = series_for(report, chart);
-    let ((x0, x1), (y0, y1)) = bounds(&series, log);
+    let (mut series, x_desc, y_desc, log) = series_for(report, chart);
+    let ooms = oom_markers(report, chart);
+    // A strategy that ran out of memory at every size still gets its legend colour.
+    for (s, _) in &ooms {
+        if !series.iter().any(|x| &x.0 == s) {
+            series.push((s.clone(), Vec::new()));
+        }
+    }
+    series.sort_by(|a, b| a.0.cmp(&b.0));
+    let ((mut x0, mut x1), (y0, y1)) = bounds(&series, log);
+    for &(_, n) in &ooms {
+        let n = n as f64;
+        (x0, x1) = if log {
+            (x0.min(n / 1.5), x1.max(n * 1.5))
+        } else {
+            (x0.min(n), x1.max(n * 1.05))
+        };
+    }
+    // Where an `oom` marker sits: near the top of the chart.
+    let marker_y = if log { y1 / 1.3 } else { y1 * 0.95 };
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (860, 520)).into_drawing_area();
@@ -333,6 +373,19 @@ pub fn render(report: &Report, chart: &Chart) -> Result<String> {
                         .legend(move |(x, y)| {
                             Rectangle::new([(x, y - 4), (x + 14, y + 4)], color.filled())
                         });
+                }
+                for (name, n) in &ooms {
+                    let i = series.iter().position(|s| &s.0 == name).unwrap_or(0);
+                    let color = Palette99::pick(i).to_rgba();
+                    let at = (*n as f64, marker_y);
+                    c.draw_series(std::iter::once(Cross::new(at, 7, color.stroke_width(3))))
+                        .map_err(|e| anyhow!("{e:?}"))?;
+                    c.draw_series(std::iter::once(Text::new(
+                        format!("{name}: oom"),
+                        at,
+                        ("sans-serif", 13).into_font().color(&color),
+                    )))
+                    .map_err(|e| anyhow!("{e:?}"))?;
                 }
                 c.configure_series_labels()
                     .position(SeriesLabelPosition::UpperLeft)

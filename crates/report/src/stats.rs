@@ -75,6 +75,9 @@ pub struct CellStats {
     /// Strategies that spill: bytes written to spill files.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spill_bytes: Option<Spread>,
+    /// The heap budget the cell ran under (`--memory-limit`), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_limit: Option<String>,
 }
 
 /// One phase of a cell over its repetitions.
@@ -201,6 +204,7 @@ pub fn cells(records: &[Record]) -> Vec<CellStats> {
                 server_peak_rss_bytes: spread_of(&ok, |r| r.server_peak_rss_bytes),
                 db_reused: !ok.is_empty() && ok.iter().all(|r| r.db_reused),
                 spill_bytes: spread_of(&ok, |r| r.spill_bytes),
+                memory_limit: rs[0].memory_limit.clone(),
                 key,
             }
         })

@@ -165,3 +165,38 @@ fn adaptive_gets_a_batch_chart_and_a_memory_guard_section() {
             .contains("Memory guard")
     );
 }
+
+/// A strategy that runs out of its budget at a size is `OOM` in the table and a ✗ marker at
+/// that size in the charts against size (not in the others).
+#[test]
+fn an_oom_cell_is_marked_in_the_table_and_the_charts_against_size() {
+    let mut records = Vec::new();
+    for rep in 1..=2 {
+        records.push(rec("streaming", 10_000, rep, 70_000, 3, "ok"));
+        records.push(rec("streaming", 1_000_000, rep, 70_000, 300, "ok"));
+        records.push(rec("load-all", 10_000, rep, 3_000_000, 8, "ok"));
+        records.push(rec("load-all", 1_000_000, rep, 0, 1, "oom"));
+    }
+    let mut r = Report::from_records("oom", records);
+    let dir = tempfile::tempdir().unwrap();
+    plot::draw_all(&mut r, dir.path()).unwrap();
+    for chart in &r.charts {
+        let svg = chart.svg.as_deref().unwrap();
+        let against_size = matches!(
+            chart.kind,
+            ChartKind::HeapVsSize | ChartKind::RssVsSize | ChartKind::TimeVsSize
+        );
+        assert_eq!(
+            svg.contains("load-all: oom"),
+            against_size,
+            "{}",
+            chart.file
+        );
+        assert!(!svg.contains("streaming: oom"));
+    }
+    let md = export::MarkdownExporter.render(&r).unwrap();
+    assert!(
+        md.contains("| load-all |") && md.contains("**✗ oom**"),
+        "{md}"
+    );
+}

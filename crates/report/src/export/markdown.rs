@@ -15,6 +15,13 @@ pub struct MarkdownExporter;
 
 /// One table cell: `heap · RSS · time (min–max) · MB/s`, or the status when not ok.
 pub fn cell_text(c: &CellStats) -> String {
+    if c.status == membench_protocol::Status::Oom {
+        // It did not fit its budget: the answer a budgeted run is after, first-class.
+        return match &c.memory_limit {
+            Some(l) => format!("**✗ oom** (over {l})"),
+            None => "**✗ oom**".to_string(),
+        };
+    }
     if !c.status.is_ok() {
         return format!("**{}**", c.status.name().to_uppercase());
     }
