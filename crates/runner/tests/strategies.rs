@@ -650,7 +650,10 @@ fn heap_shapes_streaming_flat_chunked_bounded_load_all_growing() {
     let r2 = peak("parallel", &p_large, &[]);
     eprintln!("parallel Parquet peak heap: {r1} B (100k rows), {r2} B (1M rows), 2 workers");
     assert!(r2 < 3 * q2, "{r2} vs one row group {q2}");
-    assert!((r2 as f64) < 1.3 * r1 as f64, "{r1} → {r2}");
+    // Since the projection a row group holds four columns (≈ 0.7 MB), so whether the two
+    // workers' groups overlap at the peak decides most of it: up to 2× (measured 1.58 → 2.10
+    // MB once). Ten times the rows must not double it.
+    assert!((r2 as f64) < 2.0 * r1 as f64, "{r1} → {r2}");
 
     // etl Parquet→Parquet, streaming: one input row group plus one 65,536-row output group,
     // whatever the file (the writer's footer grows a little per row group).

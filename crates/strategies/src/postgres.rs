@@ -56,10 +56,19 @@ fn connect(p: &Params, url: &str) -> Result<Client, RunError> {
         o.server_backend(pid as u32);
     }
     let schema = &p.db.postgres_schema;
+    // `CREATE SCHEMA IF NOT EXISTS` is not safe against a concurrent one: two sessions that
+    // both find it missing race, and the loser gets a unique violation on pg_namespace. The
+    // schema then exists, which is all this asks.
+    if let Err(e) = client.batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {schema}")) {
+        let raced = e.code() == Some(&postgres::error::SqlState::UNIQUE_VIOLATION);
+        if !raced {
+            return Err(anyhow::Error::new(e)
+                .context(format!("entering schema {schema}"))
+                .into());
+        }
+    }
     client
-        .batch_execute(&format!(
-            "CREATE SCHEMA IF NOT EXISTS {schema}; SET search_path TO {schema}"
-        ))
+        .batch_execute(&format!("SET search_path TO {schema}"))
         .with_context(|| format!("entering schema {schema}"))?;
     if let Some(budget) = p.memory_budget_bytes {
         let (work, maintenance) = (kib(budget / 8, 64), kib(budget / 4, 1024));

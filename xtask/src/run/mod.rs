@@ -4,6 +4,7 @@
 //! `results.jsonl` ([`ledger`], so `--resume` loses and doubles nothing), then writes the report.
 //! The loop itself ([`drive`]) is tested in-process with a fake executor.
 
+mod budgets;
 mod database;
 mod drive;
 mod executor;
@@ -63,8 +64,13 @@ pub struct RunArgs {
     /// runs, time from as many system-allocator runs (plus one uncounted warm-up).
     #[arg(long, default_value_t = 3)]
     pub repeat: u32,
-    /// Heap budget per cell (e.g. 2GiB); a cell over it is recorded as oom.
-    #[arg(long)]
+    /// Heap budget per cell (e.g. 2GiB); a cell over it is recorded as oom. Several,
+    /// comma-separated (`64MiB,256MiB,1GiB`), make budgets an axis: the matrix runs under each
+    /// into `<out>/budget-<B>/`, and `<out>/BUDGETS.md` says which strategy fits which budget.
+    #[arg(long = "memory-limit", value_delimiter = ',')]
+    pub memory_limits: Vec<String>,
+    /// The one budget of this (sub-)run, from `--memory-limit`.
+    #[arg(skip)]
     pub memory_limit: Option<String>,
     /// Kernel cap on each cell's address space (RLIMIT_AS), for memory that is not heap.
     #[arg(long)]
@@ -121,7 +127,7 @@ pub struct RunArgs {
 }
 
 /// The run folder: `--resume DIR`, `--out DIR`, or a new `reports/local/<timestamp>-<label>`.
-fn out_dir(a: &RunArgs, stamp: &str) -> Result<PathBuf> {
+pub(crate) fn out_dir(a: &RunArgs, stamp: &str) -> Result<PathBuf> {
     match (&a.resume, &a.out) {
         (Some(d), _) => {
             if !d.join("results.jsonl").exists() {
@@ -146,7 +152,19 @@ fn progress_bar(total: u64) -> ProgressBar {
     bar
 }
 
-pub fn run(a: RunArgs) -> Result<()> {
+pub fn run(mut a: RunArgs) -> Result<()> {
+    for m in &a.memory_limits {
+        membench_protocol::parse_size(m).map_err(|e| anyhow::anyhow!("--memory-limit {e}"))?;
+    }
+    if a.memory_limits.len() > 1 {
+        return budgets::run(a);
+    }
+    a.memory_limit = a.memory_limits.first().cloned();
+    run_one(a)
+}
+
+/// One run of the matrix (under at most one budget).
+fn run_one(a: RunArgs) -> Result<()> {
     if a.repeat == 0 {
         bail!("--repeat must be at least 1");
     }
