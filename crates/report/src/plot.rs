@@ -21,6 +21,9 @@ pub enum ChartKind {
     TradeOff,
     /// `adaptive`'s batch length along the input (only where `adaptive` ran).
     Batches,
+    /// Dataset size × memory budget, each region coloured by the fastest strategy predicted
+    /// to fit (only for groups measured at three sizes or more).
+    DecisionMap,
 }
 
 impl ChartKind {
@@ -41,6 +44,7 @@ impl ChartKind {
             Self::HeapTimeline => "heap-timeline",
             Self::TradeOff => "tradeoff",
             Self::Batches => "batches",
+            Self::DecisionMap => "decision-map",
         }
     }
 }
@@ -75,7 +79,15 @@ pub fn planned_charts(cells: &[CellStats]) -> Vec<Chart> {
                 && c.status.is_ok()
         });
         let extra = guarded.then_some(ChartKind::Batches);
-        for kind in ChartKind::ALL.into_iter().chain(extra) {
+        let mut sizes: Vec<u64> = cells
+            .iter()
+            .filter(|c| c.key.workload == w && c.key.format == f && c.status.is_ok())
+            .map(|c| c.key.rows)
+            .collect();
+        sizes.sort_unstable();
+        sizes.dedup();
+        let map = (sizes.len() >= MAP_MIN_SIZES).then_some(ChartKind::DecisionMap);
+        for kind in ChartKind::ALL.into_iter().chain(extra).chain(map) {
             let what = match kind {
                 ChartKind::HeapVsSize => "peak heap vs rows".to_string(),
                 ChartKind::RssVsSize => "peak RSS vs rows".to_string(),
@@ -84,6 +96,9 @@ pub fn planned_charts(cells: &[CellStats]) -> Vec<Chart> {
                 ChartKind::HeapTimeline => "heap over time at the largest size".to_string(),
                 ChartKind::TradeOff => "time vs peak RSS at the largest size".to_string(),
                 ChartKind::Batches => "adaptive's batch length along the file".to_string(),
+                ChartKind::DecisionMap => {
+                    "decision map: the fastest strategy predicted to fit".to_string()
+                }
             };
             out.push(Chart {
                 title: format!("{w} · {f}: {what}"),
@@ -178,6 +193,7 @@ fn series_for(report: &Report, chart: &Chart) -> (Vec<Series>, &'static str, &'s
             .collect()
     };
     match chart.kind {
+        ChartKind::DecisionMap => (Vec::new(), "rows", "memory budget", true),
         ChartKind::Batches => (
             batch_series(report, chart, largest),
             "row the batch starts at",
@@ -311,8 +327,130 @@ fn oom_markers(report: &Report, chart: &Chart) -> Vec<(String, u64)> {
         .collect()
 }
 
+/// Sizes a group needs before its decision map is drawn (two sizes leave a fit no residual).
+pub const MAP_MIN_SIZES: usize = 3;
+
+/// The decision map's grid: sizes from the smallest measured to 100× the largest, budgets from
+/// 1 MiB to 64 GiB, both on log scales.
+fn map_grid(report: &Report, chart: &Chart) -> (Vec<u64>, Vec<u64>) {
+    let sizes: Vec<u64> = report
+        .cells
+        .iter()
+        .filter(|c| c.key.workload == chart.workload && c.key.format == chart.format)
+        .map(|c| c.key.rows)
+        .collect();
+    let (lo, hi) = (
+        *sizes.iter().min().unwrap_or(&10_000) as f64,
+        *sizes.iter().max().unwrap_or(&1_000_000) as f64 * 100.0,
+    );
+    let steps = 28;
+    let geo = |a: f64, b: f64, i: usize| (a * (b / a).powf(i as f64 / (steps - 1) as f64)) as u64;
+    let rows = (0..steps).map(|i| geo(lo, hi, i)).collect();
+    let budgets = (0..steps)
+        .map(|i| geo((1u64 << 20) as f64, (64u64 << 30) as f64, i))
+        .collect();
+    (rows, budgets)
+}
+
+/// The decision map: for each size, every strategy's predicted memory and time
+/// (`predict::recommend`), then per budget the fastest whose interval's top fits.
+fn render_decision_map(report: &Report, chart: &Chart) -> Result<String> {
+    use crate::predict::{Fits, recommend};
+    let (sizes, budgets) = map_grid(report, chart);
+    let mut names: Vec<String> = report
+        .cells
+        .iter()
+        .filter(|c| c.key.workload == chart.workload && c.key.format == chart.format)
+        .filter(|c| c.status.is_ok())
+        .map(|c| c.key.strategy.clone())
+        .collect();
+    names.sort();
+    names.dedup();
+    // winner[i][j]: size i, budget j.
+    let mut winner: Vec<Vec<Option<usize>>> = Vec::new();
+    for &n in &sizes {
+        let (ranked, _) = recommend(&report.records, &chart.workload, &chart.format, n, u64::MAX);
+        winner.push(
+            budgets
+                .iter()
+                .map(|&b| {
+                    ranked
+                        .iter()
+                        .filter(|c| c.fits == Fits::Yes && c.memory_bytes.hi <= b as f64)
+                        .min_by(|x, y| x.wall_ns.mid.total_cmp(&y.wall_ns.mid))
+                        .and_then(|c| names.iter().position(|s| *s == c.strategy))
+                })
+                .collect(),
+        );
+    }
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (860, 520)).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| anyhow!("{e:?}"))?;
+        let (x0, x1) = (sizes[0] as f64, *sizes.last().unwrap_or(&1) as f64);
+        let (y0, y1) = (budgets[0] as f64, *budgets.last().unwrap_or(&1) as f64);
+        let mut c = ChartBuilder::on(&root)
+            .caption(&chart.title, ("sans-serif", 20))
+            .margin(12)
+            .x_label_area_size(45)
+            .y_label_area_size(75)
+            .build_cartesian_2d((x0..x1).log_scale(), (y0..y1).log_scale())
+            .map_err(|e| anyhow!("{e:?}"))?;
+        c.configure_mesh()
+            .x_desc("rows (predicted beyond the largest measured size)")
+            .y_desc("memory budget")
+            .x_label_formatter(&|v: &f64| rows(*v as u64))
+            .y_label_formatter(&|v: &f64| crate::format::bytes(*v))
+            .draw()
+            .map_err(|e| anyhow!("{e:?}"))?;
+        let step = |v: &[u64], i: usize| -> (f64, f64) {
+            let a = v[i] as f64;
+            let b = v
+                .get(i + 1)
+                .map_or(a * (a / v[i.saturating_sub(1)] as f64), |&b| b as f64);
+            (a, b)
+        };
+        for (i, row) in winner.iter().enumerate() {
+            for (j, w) in row.iter().enumerate() {
+                let color = match w {
+                    Some(k) => Palette99::pick(*k).to_rgba().mix(0.75),
+                    None => RGBColor(225, 225, 225).to_rgba(),
+                };
+                let ((xa, xb), (ya, yb)) = (step(&sizes, i), step(&budgets, j));
+                c.draw_series(std::iter::once(Rectangle::new(
+                    [(xa, ya), (xb.min(x1), yb.min(y1))],
+                    color.filled(),
+                )))
+                .map_err(|e| anyhow!("{e:?}"))?;
+            }
+        }
+        let used: std::collections::BTreeSet<usize> =
+            winner.iter().flatten().flatten().copied().collect();
+        for k in used {
+            let color = Palette99::pick(k).to_rgba();
+            c.draw_series(std::iter::empty::<Circle<(f64, f64), i32>>())
+                .map_err(|e| anyhow!("{e:?}"))?
+                .label(names[k].as_str())
+                .legend(move |(x, y)| {
+                    Rectangle::new([(x, y - 4), (x + 14, y + 4)], color.filled())
+                });
+        }
+        c.configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .draw()
+            .map_err(|e| anyhow!("{e:?}"))?;
+        root.present().map_err(|e| anyhow!("{e:?}"))?;
+    }
+    Ok(svg)
+}
+
 /// Renders one chart as SVG text.
 pub fn render(report: &Report, chart: &Chart) -> Result<String> {
+    if chart.kind == ChartKind::DecisionMap {
+        return render_decision_map(report, chart);
+    }
     let (mut series, x_desc, y_desc, log) = series_for(report, chart);
     let ooms = oom_markers(report, chart);
     // A strategy that ran out of memory at every size still gets its legend colour.

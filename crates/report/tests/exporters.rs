@@ -109,6 +109,7 @@ fn every_chart_is_a_valid_svg_with_its_series() {
             ChartKind::RssTimeline => 10,
             ChartKind::HeapTimeline => 6,
             ChartKind::Batches => unreachable!("drawn only where adaptive ran"),
+            ChartKind::DecisionMap => unreachable!("drawn only with three sizes or more"),
         };
         assert_eq!(points, expected, "{} points in {}", points, chart.file);
     }
@@ -199,4 +200,48 @@ fn an_oom_cell_is_marked_in_the_table_and_the_charts_against_size() {
         md.contains("| load-all |") && md.contains("**✗ oom**"),
         "{md}"
     );
+}
+
+/// The decision map: drawn for a group measured at three sizes or more; a fast strategy whose
+/// memory grows with the file wins where it fits, a slow bounded one elsewhere, and below
+/// every strategy's need nothing does.
+#[test]
+fn the_decision_map_colours_each_size_and_budget_by_the_fastest_that_fits() {
+    let mut records = Vec::new();
+    for rows in [10_000u64, 100_000, 1_000_000] {
+        records.push(rec(
+            "load-all",
+            rows,
+            1,
+            300 * rows,
+            rows / 10_000 + 1,
+            "ok",
+        ));
+        records.push(rec("streaming", rows, 1, 70_000, rows / 1_000 + 1, "ok"));
+    }
+    let mut r = Report::from_records("map", records);
+    let dir = tempfile::tempdir().unwrap();
+    plot::draw_all(&mut r, dir.path()).unwrap();
+    let map = r
+        .charts
+        .iter()
+        .find(|c| c.kind == ChartKind::DecisionMap)
+        .expect("three sizes: a decision map");
+    let svg = map.svg.as_deref().unwrap();
+    let label = |s: &str| format!("\n{s}\n</text>");
+    assert!(svg.contains(&label("load-all")) && svg.contains(&label("streaming")));
+    // Budgets under 4 MiB: nothing fits (grey).
+    assert!(
+        svg.to_ascii_uppercase().contains("FILL=\"#E1E1E1\""),
+        "no 'none fits' region"
+    );
+    // Two sizes only: no map.
+    let two: Vec<_> = r
+        .records
+        .iter()
+        .filter(|x| x.rows != 100_000)
+        .cloned()
+        .collect();
+    let r2 = Report::from_records("two", two);
+    assert!(r2.charts.iter().all(|c| c.kind != ChartKind::DecisionMap));
 }
