@@ -327,6 +327,20 @@ fn oom_markers(report: &Report, chart: &Chart) -> Vec<(String, u64)> {
         .collect()
 }
 
+/// The legend every chart draws: upper left, on a white box.
+fn draw_legend<'a, DB, CT>(c: &mut ChartContext<'a, DB, CT>) -> Result<()>
+where
+    DB: DrawingBackend + 'a,
+    CT: CoordTranslate,
+{
+    c.configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .draw()
+        .map_err(|e| anyhow!("{e:?}"))
+}
+
 /// Sizes a group needs before its decision map is drawn (two sizes leave a fit no residual).
 pub const MAP_MIN_SIZES: usize = 3;
 
@@ -435,12 +449,7 @@ fn render_decision_map(report: &Report, chart: &Chart) -> Result<String> {
                     Rectangle::new([(x, y - 4), (x + 14, y + 4)], color.filled())
                 });
         }
-        c.configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .draw()
-            .map_err(|e| anyhow!("{e:?}"))?;
+        draw_legend(&mut c)?;
         root.present().map_err(|e| anyhow!("{e:?}"))?;
     }
     Ok(svg)
@@ -525,12 +534,7 @@ pub fn render(report: &Report, chart: &Chart) -> Result<String> {
                     )))
                     .map_err(|e| anyhow!("{e:?}"))?;
                 }
-                c.configure_series_labels()
-                    .position(SeriesLabelPosition::UpperLeft)
-                    .background_style(WHITE.mix(0.85))
-                    .border_style(BLACK)
-                    .draw()
-                    .map_err(|e| anyhow!("{e:?}"))?;
+                draw_legend(&mut c)?;
             }};
         }
         let row_fmt = |v: &f64| {
