@@ -3,7 +3,6 @@
 //! running the top choice at that size under that budget.
 
 use std::path::PathBuf;
-use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
@@ -11,7 +10,7 @@ use membench_harness::{CellCommand, Status, run_cell};
 use membench_report::format::{bytes, duration_ns, rows};
 use membench_report::predict::{Candidate, Fits, recommend};
 
-use crate::util::{bin, binaries, sales_dataset};
+use crate::util::{bin, binaries, free_bytes, sales_dataset};
 
 /// Predict each strategy's memory and time at a size from a run's measurements, rank those
 /// that fit a memory budget, and say why the others do not.
@@ -174,21 +173,4 @@ fn verify(a: &RecommendArgs, top: &Candidate, target: u64, budget: u64) -> Resul
         (top.wall_ns.mid / wall - 1.0) * 100.0
     );
     Ok(())
-}
-
-/// Free bytes on the file system holding `dir` (`df`'s figure, in 1 KiB blocks).
-fn free_bytes(dir: &std::path::Path) -> Result<u64> {
-    let out = Command::new("df")
-        .args(["-Pk"])
-        .arg(dir)
-        .output()
-        .context("running df")?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    let avail: u64 = text
-        .lines()
-        .nth(1)
-        .and_then(|l| l.split_whitespace().nth(3))
-        .and_then(|v| v.parse().ok())
-        .context("reading df's output")?;
-    Ok(avail * 1024)
 }

@@ -161,3 +161,20 @@ pub fn now_stamp() -> (String, String) {
         now.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
     )
 }
+
+/// Free bytes on the file system holding `dir` (`df`'s figure, in 1 KiB blocks).
+pub fn free_bytes(dir: &std::path::Path) -> Result<u64> {
+    let out = Command::new("df")
+        .args(["-Pk"])
+        .arg(dir)
+        .output()
+        .context("running df")?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let avail: u64 = text
+        .lines()
+        .nth(1)
+        .and_then(|l| l.split_whitespace().nth(3))
+        .and_then(|v| v.parse().ok())
+        .context("reading df's output")?;
+    Ok(avail * 1024)
+}

@@ -69,6 +69,11 @@ pub struct RunArgs {
     /// into `<out>/budget-<B>/`, and `<out>/BUDGETS.md` says which strategy fits which budget.
     #[arg(long = "memory-limit", value_delimiter = ',')]
     pub memory_limits: Vec<String>,
+    /// `large`: larger than memory for real — top-n on CSV at 1m, 10m and 50m rows (≈ 9.5 GB)
+    /// under a 1 GiB heap budget that `load-all` cannot meet, one repetition; checks free disk
+    /// first. Explicit `--rows`, `--memory-limit`, `--workload` are kept.
+    #[arg(long)]
+    pub preset: Option<String>,
     /// The one budget of this (sub-)run, from `--memory-limit`.
     #[arg(skip)]
     pub memory_limit: Option<String>,
@@ -153,6 +158,9 @@ fn progress_bar(total: u64) -> ProgressBar {
 }
 
 pub fn run(mut a: RunArgs) -> Result<()> {
+    if let Some(p) = a.preset.clone() {
+        preset(&mut a, &p)?;
+    }
     for m in &a.memory_limits {
         membench_protocol::parse_size(m).map_err(|e| anyhow::anyhow!("--memory-limit {e}"))?;
     }
@@ -161,6 +169,62 @@ pub fn run(mut a: RunArgs) -> Result<()> {
     }
     a.memory_limit = a.memory_limits.first().cloned();
     run_one(a)
+}
+
+/// Applies `--preset`: `large` (see its help). Values given on the command line win over the
+/// preset's (they differ from the defaults).
+fn preset(a: &mut RunArgs, name: &str) -> Result<()> {
+    if name != "large" {
+        bail!("unknown --preset {name:?} (large)");
+    }
+    if a.rows == ["10k", "100k", "1m"] && a.size.is_empty() {
+        a.rows = vec!["1m".into(), "10m".into(), "50m".into()];
+    }
+    if a.memory_limits.is_empty() {
+        a.memory_limits = vec!["1GiB".into()];
+    }
+    if a.workload == ["top-n", "group-by", "etl", "join"] {
+        a.workload = vec!["top-n".into()];
+    }
+    a.format = vec!["csv".into()];
+    a.repeat = 1;
+    if a.label == "default" {
+        a.label = "large".into();
+    }
+    // Bounded disk: the CSV files this needs (≈ 200 bytes a row), minus those already there.
+    let mut need = 0u64;
+    for r in &a.rows {
+        let n = membench_protocol::parse_count(r).map_err(anyhow::Error::msg)?;
+        let file = a.datasets.join(format!(
+            "sales-{}-s{}.csv",
+            membench_kernel::rows_label(n),
+            a.seed
+        ));
+        if !file.exists() {
+            need += n * 200;
+        }
+    }
+    std::fs::create_dir_all(&a.datasets)
+        .with_context(|| format!("creating {}", a.datasets.display()))?;
+    let free = crate::util::free_bytes(&a.datasets)?;
+    // Keep 1 GiB spare for the run folder and scratch files.
+    if need + (1 << 30) > free {
+        bail!(
+            "--preset large needs ≈ {:.1} GB of disk for its datasets in {} (plus 1 GiB spare), \
+             and {:.1} GB are free: free some, or point --datasets elsewhere",
+            need as f64 / 1e9,
+            a.datasets.display(),
+            free as f64 / 1e9
+        );
+    }
+    eprintln!(
+        "preset large: top-n on CSV at {} rows under {}; {:.1} GB of datasets to generate, {:.1} GB free",
+        a.rows.join(", "),
+        a.memory_limits.join(", "),
+        need as f64 / 1e9,
+        free as f64 / 1e9
+    );
+    Ok(())
 }
 
 /// One run of the matrix (under at most one budget).
