@@ -10,10 +10,14 @@ use clap::Args;
 pub struct ReportArgs {
     /// A run folder (holding results.jsonl).
     pub dir: PathBuf,
+    /// A baseline (as written by `cargo xtask baseline`, e.g. reports/baseline.json) that
+    /// index.html compares the run against, cell by cell.
+    #[arg(long)]
+    pub baseline: Option<PathBuf>,
 }
 
 pub fn run(a: ReportArgs) -> Result<()> {
-    let written = membench_report::write_report(&a.dir)?;
+    let written = membench_report::write_report_with(&a.dir, a.baseline.as_deref())?;
     eprintln!(
         "wrote {} files; open {}",
         written.len(),

@@ -2,6 +2,10 @@
 //! `/proc/<pid>/status` on a fixed interval, enforces a timeout, reaps it with `wait4` so the
 //! peak RSS and CPU times are that child's alone (not the cumulative `RUSAGE_CHILDREN` mark),
 //! and turns every ending into a [`Status`] — never a panic or an error of the caller's.
+//! The child leads its own process group (a timeout kills its children too); an external
+//! program is measured on its whole process tree ([`Scope::Tree`], [`tree`]); a budget the
+//! counting allocator cannot enforce becomes a kernel limit ([`limit`]: cgroup v2 `memory.max`
+//! where delegated, else `RLIMIT_DATA`), recorded with the measurement.
 //!
 //! This crate must not measure heap (the runner does, from inside) and must not decide what a
 //! cell means; it reports what happened to the process.
@@ -14,7 +18,9 @@
 //! println!("{:?} peak RSS {} bytes", m.status, m.peak_rss_bytes);
 //! ```
 
+pub mod limit;
 pub mod postgres;
+pub mod tree;
 
 use std::ffi::OsString;
 use std::io::Read;
@@ -44,6 +50,22 @@ pub struct CellCommand {
     pub env: Vec<(OsString, OsString)>,
     pub timeout: Duration,
     pub sample_interval: Duration,
+    /// What is measured: the child alone, or its whole process tree.
+    pub scope: Scope,
+    /// A kernel memory limit for the child (cgroup v2 `memory.max` where delegated, else
+    /// `RLIMIT_DATA`), for memory the counting allocator does not see.
+    pub kernel_limit_bytes: Option<u64>,
+}
+
+/// Which processes a measurement covers.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scope {
+    /// The child alone (a runner): its peak RSS is the kernel's `ru_maxrss`.
+    #[default]
+    Process,
+    /// The child and every descendant (an external program): summed RSS and PSS, sampled.
+    Tree,
 }
 
 impl CellCommand {
@@ -55,7 +77,19 @@ impl CellCommand {
             env: Vec::new(),
             timeout: Duration::from_secs(600),
             sample_interval: Duration::from_millis(10),
+            scope: Scope::Process,
+            kernel_limit_bytes: None,
         }
+    }
+    /// Measures the whole process tree instead of the child alone.
+    pub fn scope(mut self, scope: Scope) -> Self {
+        self.scope = scope;
+        self
+    }
+    /// Caps the child's memory through the kernel (see [`limit`]).
+    pub fn kernel_limit(mut self, bytes: u64) -> Self {
+        self.kernel_limit_bytes = Some(bytes);
+        self
     }
     /// Adds arguments.
     pub fn args<I, S>(mut self, args: I) -> Self
@@ -93,6 +127,22 @@ pub struct Measured {
     pub sys_ns: u64,
     pub wall_ns: u64,
     pub timeline: Vec<Sample>,
+    /// Highest summed proportional set size of the tree ([`Scope::Tree`] only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peak_pss_bytes: Option<u64>,
+    /// Most processes alive at once in the tree ([`Scope::Tree`] only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_processes: Option<u32>,
+    /// The kernel limit that applied, if one was asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kernel_limit: Option<limit::AppliedLimit>,
+    /// The child's standard output, last line (an external program's answer).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub stdout_last_line: String,
+    /// An external program that printed no answer: its result cannot be compared, and is
+    /// recorded as unchecked rather than wrong.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub answer_unchecked: bool,
 }
 
 fn status_field(text: &str, key: &str) -> Option<u64> {
@@ -147,6 +197,11 @@ fn failed(status: Status, msg: String) -> Measured {
         sys_ns: 0,
         wall_ns: 0,
         timeline: Vec::new(),
+        peak_pss_bytes: None,
+        max_processes: None,
+        kernel_limit: None,
+        stdout_last_line: String::new(),
+        answer_unchecked: false,
     }
 }
 
@@ -158,8 +213,24 @@ impl Measured {
 }
 
 /// Runs one cell to its end. Never panics on the child's behaviour: a child that cannot even be
-/// started is status `error` with the reason in `stderr_tail`.
+/// started is status `error` with the reason in `stderr_tail`. The child leads a process group
+/// of its own; a timeout kills the whole group, and so does the child's end (no grandchild
+/// outlives its cell).
 pub fn run_cell(cmd: &CellCommand) -> Measured {
+    let limit = cmd.kernel_limit_bytes.map(limit::Prepared::new);
+    let mut m = run_child(cmd, limit.as_ref());
+    if let Some(l) = limit {
+        m.kernel_limit = Some(l.applied.clone());
+        let killed_by_cgroup = l.finish();
+        let said_so = limit::OOM_MARKERS.iter().any(|k| m.stderr_tail.contains(k));
+        if m.status != Status::Timeout && (killed_by_cgroup || said_so) {
+            m.status = Status::Oom;
+        }
+    }
+    m
+}
+
+fn command_for(cmd: &CellCommand, limit: Option<&limit::Prepared>) -> Command {
     let mut command = Command::new(&cmd.program);
     command
         .args(&cmd.args)
@@ -169,8 +240,12 @@ pub fn run_cell(cmd: &CellCommand) -> Measured {
     for (k, v) in &cmd.env {
         command.env(k, v);
     }
-    // SAFETY: prctl is async-signal-safe. The child dies with its parent (a killed driver
-    // leaves no runner behind); the check closes the race of a parent that died before it.
+    // A process group of its own, so that a timeout reaches the child's children too.
+    command.process_group(0);
+    let limit = limit.map(limit::Prepared::in_child);
+    // SAFETY: prctl, getppid, open/write/close and setrlimit are async-signal-safe, and the
+    // limit's paths were formatted before the fork. The child dies with its parent (a killed
+    // driver leaves no runner behind); the check closes the race of a parent that died before.
     unsafe {
         let parent = libc::getpid();
         command.pre_exec(move || {
@@ -178,11 +253,65 @@ pub fn run_cell(cmd: &CellCommand) -> Measured {
             if libc::getppid() != parent {
                 libc::_exit(1);
             }
+            if let Some(l) = &limit {
+                l.apply()?;
+            }
             Ok(())
         });
     }
+    command
+}
+
+/// Reads a pipe to its end on a thread of its own, so a chatty child never blocks.
+fn drain(mut pipe: impl Read + Send + 'static) -> std::thread::JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
+        let mut s = Vec::new();
+        let _ = pipe.read_to_end(&mut s);
+        s
+    })
+}
+
+/// What the sampling loop saw.
+#[derive(Default)]
+struct Watched {
+    timeline: Vec<Sample>,
+    peak_pss_bytes: u64,
+    max_processes: u32,
+    timed_out: bool,
+}
+
+impl Watched {
+    fn sample(&mut self, pid: u32, scope: Scope, t_ns: u64) {
+        let s = match scope {
+            Scope::Process => read_proc_status(pid).map(|(rss, anon, file)| tree::TreeSample {
+                rss_bytes: rss,
+                rss_anon_bytes: anon,
+                rss_file_bytes: file,
+                ..Default::default()
+            }),
+            Scope::Tree => tree::sample(pid),
+        };
+        if let Some(s) = s {
+            self.peak_pss_bytes = self.peak_pss_bytes.max(s.pss_bytes);
+            self.max_processes = self.max_processes.max(s.processes);
+            self.timeline.push(Sample {
+                t_ns,
+                rss_bytes: s.rss_bytes,
+                rss_anon_bytes: s.rss_anon_bytes,
+                rss_file_bytes: s.rss_file_bytes,
+            });
+        }
+    }
+}
+
+fn kill_group(pid: u32) {
+    // SAFETY: signalling the process group our child leads.
+    unsafe { libc::kill(-(pid as libc::pid_t), libc::SIGKILL) };
+}
+
+fn run_child(cmd: &CellCommand, limit: Option<&limit::Prepared>) -> Measured {
     let start = Instant::now();
-    let mut child = match command.spawn() {
+    let mut child = match command_for(cmd, limit).spawn() {
         Ok(c) => c,
         Err(e) => {
             return failed(
@@ -192,22 +321,10 @@ pub fn run_cell(cmd: &CellCommand) -> Measured {
         }
     };
     let pid = child.id();
-    // Drain the pipes on their own threads so a chatty child never blocks.
-    let mut out_pipe = child.stdout.take().expect("piped");
-    let mut err_pipe = child.stderr.take().expect("piped");
-    let out_thread = std::thread::spawn(move || {
-        let mut s = Vec::new();
-        let _ = out_pipe.read_to_end(&mut s);
-        s
-    });
-    let err_thread = std::thread::spawn(move || {
-        let mut s = Vec::new();
-        let _ = err_pipe.read_to_end(&mut s);
-        s
-    });
+    let out_thread = drain(child.stdout.take().expect("piped"));
+    let err_thread = drain(child.stderr.take().expect("piped"));
 
-    let mut timeline = Vec::new();
-    let mut timed_out = false;
+    let mut w = Watched::default();
     let mut wstatus: libc::c_int = 0;
     // SAFETY: zeroed rusage is a valid value for wait4 to fill.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
@@ -222,29 +339,35 @@ pub fn run_cell(cmd: &CellCommand) -> Measured {
             if e.kind() == std::io::ErrorKind::Interrupted {
                 continue;
             }
+            kill_group(pid);
             return failed(Status::Error, format!("wait4 failed: {e}"));
         }
-        if let Some((rss, anon, file)) = read_proc_status(pid) {
-            timeline.push(Sample {
-                t_ns: start.elapsed().as_nanos() as u64,
-                rss_bytes: rss,
-                rss_anon_bytes: anon,
-                rss_file_bytes: file,
-            });
-        }
-        if !timed_out && start.elapsed() > cmd.timeout {
-            timed_out = true;
-            // SAFETY: signalling our own child.
-            unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
+        w.sample(pid, cmd.scope, start.elapsed().as_nanos() as u64);
+        if !w.timed_out && start.elapsed() > cmd.timeout {
+            w.timed_out = true;
+            kill_group(pid);
         }
         std::thread::sleep(cmd.sample_interval);
     }
     let wall_ns = start.elapsed().as_nanos() as u64;
+    // Whatever the child left running in its group ends with it (and the pipes then close).
+    kill_group(pid);
     let stdout = String::from_utf8_lossy(&out_thread.join().unwrap_or_default()).into_owned();
     let stderr = String::from_utf8_lossy(&err_thread.join().unwrap_or_default()).into_owned();
-    let runner = RunnerRecord::from_stdout(&stdout);
-    let tv_ns = |tv: libc::timeval| tv.tv_sec as u64 * 1_000_000_000 + tv.tv_usec as u64 * 1000;
+    measured(cmd.scope, w, wstatus, &usage, wall_ns, &stdout, &stderr)
+}
 
+fn measured(
+    scope: Scope,
+    w: Watched,
+    wstatus: libc::c_int,
+    usage: &libc::rusage,
+    wall_ns: u64,
+    stdout: &str,
+    stderr: &str,
+) -> Measured {
+    let runner = RunnerRecord::from_stdout(stdout);
+    let tv_ns = |tv: libc::timeval| tv.tv_sec as u64 * 1_000_000_000 + tv.tv_usec as u64 * 1000;
     let (exit_code, signal) = if libc::WIFEXITED(wstatus) {
         (Some(libc::WEXITSTATUS(wstatus)), None)
     } else if libc::WIFSIGNALED(wstatus) {
@@ -254,29 +377,54 @@ pub fn run_cell(cmd: &CellCommand) -> Measured {
     };
     let alloc_failed =
         stderr.contains(OOM_MESSAGE_PREFIX) || stderr.contains("memory allocation of");
-    let status = if timed_out {
+    let status = if w.timed_out {
         Status::Timeout
     } else if exit_code == Some(OOM_EXIT_CODE) || alloc_failed {
         Status::Oom
     } else if signal.is_some() {
         Status::Crash
-    } else if exit_code == Some(0) && runner.is_some() {
+    } else if exit_code == Some(0) && (runner.is_some() || scope == Scope::Tree) {
         Status::Ok
     } else {
         Status::Error
     };
+    let sampled_peak = w.timeline.iter().map(|s| s.rss_bytes).max().unwrap_or(0);
+    let peak_rss_bytes = match scope {
+        Scope::Process => usage.ru_maxrss as u64 * 1024,
+        // The kernel's mark covers the child alone; the tree's is the sampled sum.
+        Scope::Tree => sampled_peak.max(usage.ru_maxrss as u64 * 1024),
+    };
+    let tree = scope == Scope::Tree;
     Measured {
         status,
         exit_code,
         signal: signal.map(signal_name),
-        stderr_tail: tail(&stderr, 20),
+        stderr_tail: tail(stderr, 20),
         runner,
-        peak_rss_bytes: usage.ru_maxrss as u64 * 1024,
-        peak_rss_anon_bytes: timeline.iter().map(|s| s.rss_anon_bytes).max().unwrap_or(0),
-        peak_rss_file_bytes: timeline.iter().map(|s| s.rss_file_bytes).max().unwrap_or(0),
+        peak_rss_bytes,
+        peak_rss_anon_bytes: w
+            .timeline
+            .iter()
+            .map(|s| s.rss_anon_bytes)
+            .max()
+            .unwrap_or(0),
+        peak_rss_file_bytes: w
+            .timeline
+            .iter()
+            .map(|s| s.rss_file_bytes)
+            .max()
+            .unwrap_or(0),
         user_ns: tv_ns(usage.ru_utime),
         sys_ns: tv_ns(usage.ru_stime),
         wall_ns,
-        timeline,
+        timeline: w.timeline,
+        peak_pss_bytes: tree.then_some(w.peak_pss_bytes),
+        max_processes: tree.then_some(w.max_processes),
+        kernel_limit: None,
+        stdout_last_line: match scope {
+            Scope::Tree => stdout.lines().last().unwrap_or("").to_string(),
+            Scope::Process => String::new(),
+        },
+        answer_unchecked: false,
     }
 }

@@ -39,6 +39,8 @@ pub struct Report {
     /// Chart files (relative to the report folder) per (workload, format).
     pub charts: Vec<plot::Chart>,
     pub records: Vec<Record>,
+    /// A baseline to compare against (its label, its cells), when one was given.
+    pub baseline: Option<(String, gate::Baseline)>,
 }
 
 impl Report {
@@ -58,6 +60,7 @@ impl Report {
             growth,
             charts,
             records,
+            baseline: None,
         }
     }
 
@@ -94,6 +97,12 @@ impl Report {
 /// Reads `dir/results.jsonl` and writes REPORT.md, summary.csv, summary.json, index.html and the
 /// charts into `dir`. Returns the files written.
 pub fn write_report(dir: &Path) -> Result<Vec<PathBuf>> {
+    write_report_with(dir, None)
+}
+
+/// [`write_report`], with `index.html` comparing the run against a baseline file (as written
+/// by `cargo xtask baseline`).
+pub fn write_report_with(dir: &Path, baseline: Option<&Path>) -> Result<Vec<PathBuf>> {
     let records = record::read_records(&dir.join("results.jsonl"))?;
     anyhow::ensure!(
         !records.is_empty(),
@@ -105,6 +114,13 @@ pub fn write_report(dir: &Path) -> Result<Vec<PathBuf>> {
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
     let mut report = Report::from_records(&title, records);
+    if let Some(path) = baseline {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let b: gate::Baseline = serde_json::from_str(&text)
+            .with_context(|| format!("{}: not a membench baseline", path.display()))?;
+        report.baseline = Some((path.display().to_string(), b));
+    }
     let mut written = plot::draw_all(&mut report, dir)?;
     for exporter in export::all() {
         let path = dir.join(exporter.file_name());

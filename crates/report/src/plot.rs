@@ -367,9 +367,9 @@ fn map_grid(report: &Report, chart: &Chart) -> (Vec<u64>, Vec<u64>) {
 }
 
 /// The decision map: for each size, every strategy's predicted memory and time
-/// (`predict::recommend`), then per budget the fastest whose interval's top fits.
+/// (`predict::fit`, `predict::rank`), then per budget the fastest whose interval's top fits.
 fn render_decision_map(report: &Report, chart: &Chart) -> Result<String> {
-    use crate::predict::{Fits, recommend};
+    use crate::predict::{Fits, fit, rank};
     let (sizes, budgets) = map_grid(report, chart);
     let mut names: Vec<String> = report
         .cells
@@ -382,8 +382,9 @@ fn render_decision_map(report: &Report, chart: &Chart) -> Result<String> {
     names.dedup();
     // winner[i][j]: size i, budget j.
     let mut winner: Vec<Vec<Option<usize>>> = Vec::new();
+    let (fitted, _) = fit(&report.records, &chart.workload, &chart.format);
     for &n in &sizes {
-        let (ranked, _) = recommend(&report.records, &chart.workload, &chart.format, n, u64::MAX);
+        let ranked = rank(&fitted, n, u64::MAX);
         winner.push(
             budgets
                 .iter()

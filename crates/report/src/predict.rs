@@ -243,16 +243,23 @@ fn measured(records: &[Record], workload: &str, format: &str) -> BTreeMap<String
     out
 }
 
-/// Predicts every strategy of a run at `rows` for `workload` × `format` and ranks them for a
-/// memory budget: those that fit by predicted time, then those that may fit, then the rest.
-pub fn recommend(
+/// One strategy's fitted models: memory and time against rows.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Fitted {
+    pub memory: Model,
+    pub time: Model,
+    /// The sizes measured.
+    pub measured_rows: Vec<u64>,
+}
+
+/// Fits every strategy of a run for `workload` × `format`; strategies with fewer than two
+/// measured sizes are left out, with the reason.
+pub fn fit(
     records: &[Record],
     workload: &str,
     format: &str,
-    rows: u64,
-    budget_bytes: u64,
-) -> (Vec<Candidate>, Vec<String>) {
-    let mut out = Vec::new();
+) -> (BTreeMap<String, Fitted>, Vec<String>) {
+    let mut out = BTreeMap::new();
     let mut left_out = Vec::new();
     for (strategy, m) in measured(records, workload, format) {
         let memory = match m.declared {
@@ -265,43 +272,82 @@ pub fn recommend(
             ));
             continue;
         };
-        let (mem, t) = (memory.predict(rows), time.predict(rows));
-        let budget = budget_bytes as f64;
-        let fits = if mem.hi <= budget {
-            Fits::Yes
-        } else if mem.mid <= budget {
-            Fits::Maybe
-        } else {
-            Fits::No
-        };
-        let needs = format!(
-            "needs ≈ {} ({}–{}) at {} rows",
-            crate::format::bytes(mem.mid),
-            crate::format::bytes(mem.lo),
-            crate::format::bytes(mem.hi),
-            crate::format::rows(rows)
-        );
-        let why = match fits {
-            Fits::Yes => format!("{needs}: fits"),
-            Fits::Maybe => format!("{needs}: fits only if the prediction is not low"),
-            Fits::No => format!("{needs}: does not fit"),
-        };
-        out.push(Candidate {
+        let measured_rows = m.memory.iter().map(|p| p.0).collect();
+        out.insert(
             strategy,
-            memory_bytes: mem,
-            wall_ns: t,
-            memory_model: memory.shape,
-            fits,
-            measured_rows: m.memory.iter().map(|p| p.0).collect(),
-            why,
-        });
+            Fitted {
+                memory,
+                time,
+                measured_rows,
+            },
+        );
     }
+    (out, left_out)
+}
+
+/// Whether a predicted memory need fits a budget.
+pub fn fits(mem: &Estimate, budget_bytes: u64) -> Fits {
+    let budget = budget_bytes as f64;
+    if mem.hi <= budget {
+        Fits::Yes
+    } else if mem.mid <= budget {
+        Fits::Maybe
+    } else {
+        Fits::No
+    }
+}
+
+/// Ranks fitted strategies at `rows` for a memory budget: those that fit by predicted time,
+/// then those that may fit, then the rest. (The interactive report does the same in its
+/// script, from the same [`Fitted`] models; its browser test holds the two equal.)
+pub fn rank(fitted: &BTreeMap<String, Fitted>, rows: u64, budget_bytes: u64) -> Vec<Candidate> {
+    let mut out: Vec<Candidate> = fitted
+        .iter()
+        .map(|(strategy, f)| {
+            let (mem, t) = (f.memory.predict(rows), f.time.predict(rows));
+            let fits = fits(&mem, budget_bytes);
+            let needs = format!(
+                "needs ≈ {} ({}–{}) at {} rows",
+                crate::format::bytes(mem.mid),
+                crate::format::bytes(mem.lo),
+                crate::format::bytes(mem.hi),
+                crate::format::rows(rows)
+            );
+            let why = match fits {
+                Fits::Yes => format!("{needs}: fits"),
+                Fits::Maybe => format!("{needs}: fits only if the prediction is not low"),
+                Fits::No => format!("{needs}: does not fit"),
+            };
+            Candidate {
+                strategy: strategy.clone(),
+                memory_bytes: mem,
+                wall_ns: t,
+                memory_model: f.memory.shape,
+                fits,
+                measured_rows: f.measured_rows.clone(),
+                why,
+            }
+        })
+        .collect();
     out.sort_by(|a, b| {
         a.fits
             .cmp(&b.fits)
             .then(a.wall_ns.mid.total_cmp(&b.wall_ns.mid))
     });
-    (out, left_out)
+    out
+}
+
+/// Predicts every strategy of a run at `rows` for `workload` × `format` and ranks them for a
+/// memory budget ([`fit`], then [`rank`]).
+pub fn recommend(
+    records: &[Record],
+    workload: &str,
+    format: &str,
+    rows: u64,
+    budget_bytes: u64,
+) -> (Vec<Candidate>, Vec<String>) {
+    let (fitted, left_out) = fit(records, workload, format);
+    (rank(&fitted, rows, budget_bytes), left_out)
 }
 
 #[cfg(test)]

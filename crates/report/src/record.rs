@@ -62,6 +62,22 @@ pub struct Record {
     pub chunk_rows: usize,
     pub on_bad_row: String,
     pub memory_limit: Option<String>,
+    /// How `memory_limit` was enforced on this repetition: `counting allocator` (the heap), or
+    /// a kernel limit — `cgroup-v2 memory.max` where the machine delegates one, else
+    /// `RLIMIT_DATA` — on a system-allocator repetition, for memory the allocator does not see.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit_applied: Option<String>,
+    /// An external program (`--command`) that printed no answer: its status is not a
+    /// comparison with the reference.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub answer_unchecked: bool,
+    /// External programs: the highest summed proportional set size of the process tree (pages
+    /// shared between its processes split between them, not counted once each).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peak_pss_bytes: Option<u64>,
+    /// External programs: the most processes alive at once in the tree.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_processes: Option<u32>,
     /// The longest CSV record the strategies accepted.
     #[serde(default)]
     pub max_record_bytes: Option<u64>,

@@ -78,6 +78,12 @@ pub struct CellStats {
     /// The heap budget the cell ran under (`--memory-limit`), if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory_limit: Option<String>,
+    /// External programs: the process tree's summed proportional set size.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peak_pss_bytes: Option<Spread>,
+    /// An external program that printed no answer: `ok` means it ran, not that it was right.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub answer_unchecked: bool,
 }
 
 /// One phase of a cell over its repetitions.
@@ -182,12 +188,14 @@ pub fn cells(records: &[Record]) -> Vec<CellStats> {
                 .collect();
             let (wall, time_allocator, counting_overhead) = time_of(&ok);
             let input_bytes = rs[0].input_bytes;
+            // Heap repetitions; an external program has time repetitions only.
+            let counted = rs
+                .iter()
+                .filter(|r| r.allocator != Allocator::System)
+                .count();
             CellStats {
                 status,
-                repetitions: rs
-                    .iter()
-                    .filter(|r| r.allocator != Allocator::System)
-                    .count(),
+                repetitions: if counted == 0 { rs.len() } else { counted },
                 input_bytes,
                 peak_heap_bytes: spread_of(&ok, |r| r.peak_heap_bytes),
                 peak_rss_bytes: spread_of(&ok, |r| Some(r.peak_rss_bytes)),
@@ -205,6 +213,8 @@ pub fn cells(records: &[Record]) -> Vec<CellStats> {
                 db_reused: !ok.is_empty() && ok.iter().all(|r| r.db_reused),
                 spill_bytes: spread_of(&ok, |r| r.spill_bytes),
                 memory_limit: rs[0].memory_limit.clone(),
+                peak_pss_bytes: spread_of(&ok, |r| r.peak_pss_bytes),
+                answer_unchecked: ok.iter().any(|r| r.answer_unchecked),
                 key,
             }
         })

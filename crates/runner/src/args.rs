@@ -78,9 +78,10 @@ pub struct Args {
     /// calibrate: bytes to allocate and touch.
     #[arg(long, default_value_t = 0)]
     pub bytes: usize,
-    /// selftest-sleep: milliseconds to sleep.
-    #[arg(long, default_value_t = 60_000)]
-    pub sleep_ms: u64,
+    /// selftest-sleep: milliseconds to sleep (default 60000); calibrate: milliseconds to hold
+    /// the bytes before freeing them (default 0).
+    #[arg(long)]
+    pub sleep_ms: Option<u64>,
     /// Heap profiler: `dhat` writes a dhat-heap.json (needs membench-runner-dhat).
     #[arg(long)]
     pub profile: Option<String>,

@@ -6,9 +6,11 @@ use serde_json::{Value, json};
 /// A self-test cell.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SelfTest {
-    /// Allocate and touch this many bytes.
+    /// Allocate and touch this many bytes, and hold them for `hold_ms` (`--sleep-ms`; 0 by
+    /// default) so that a sampler sees them.
     Calibrate {
         bytes: usize,
+        hold_ms: u64,
     },
     /// Sleep this many milliseconds.
     Sleep {
@@ -20,10 +22,15 @@ pub enum SelfTest {
 
 impl SelfTest {
     /// The self-test a strategy name asks for, if any.
-    pub fn parse(name: &str, bytes: usize, sleep_ms: u64) -> Option<SelfTest> {
+    pub fn parse(name: &str, bytes: usize, sleep_ms: Option<u64>) -> Option<SelfTest> {
         match name {
-            "calibrate" => Some(SelfTest::Calibrate { bytes }),
-            "selftest-sleep" => Some(SelfTest::Sleep { ms: sleep_ms }),
+            "calibrate" => Some(SelfTest::Calibrate {
+                bytes,
+                hold_ms: sleep_ms.unwrap_or(0),
+            }),
+            "selftest-sleep" => Some(SelfTest::Sleep {
+                ms: sleep_ms.unwrap_or(60_000),
+            }),
             "selftest-panic" => Some(SelfTest::Panic),
             "selftest-abort" => Some(SelfTest::Abort),
             _ => None,
@@ -33,13 +40,14 @@ impl SelfTest {
     /// Runs it; returns its answer.
     pub fn run(self) -> Value {
         match self {
-            SelfTest::Calibrate { bytes } => {
+            SelfTest::Calibrate { bytes, hold_ms } => {
                 let v = vec![1u8; bytes];
                 let sum = std::hint::black_box(&v)
                     .iter()
                     .step_by(4096)
                     .map(|&b| u64::from(b))
                     .sum::<u64>();
+                std::thread::sleep(std::time::Duration::from_millis(hold_ms));
                 drop(v);
                 json!({"calibrate_bytes": bytes, "pages_touched": sum})
             }

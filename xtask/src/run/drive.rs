@@ -24,9 +24,22 @@ pub struct Driven {
     pub wrong_answers: usize,
 }
 
+/// The series a cell is measured in: heap under the counting allocator, then time under the
+/// system allocator — or, for an external program (`--command`, not in the registry), whose
+/// heap no allocator of ours sees, the second alone.
+pub fn series(cell: &Cell) -> &'static [Allocator] {
+    if membench_protocol::strategy(&cell.strategy).is_some() {
+        &[Allocator::Counting, Allocator::System]
+    } else {
+        &[Allocator::System]
+    }
+}
+
 /// Repetitions still to run for `cell`: (counting, system).
 pub fn remaining(ledger: &Ledger, cell: &Cell, repeat: u32) -> (u32, u32) {
-    let c = repeat.saturating_sub(ledger.count(&SeriesKey::of(cell, Allocator::Counting)));
+    let counted = series(cell).contains(&Allocator::Counting);
+    let c = repeat.saturating_sub(ledger.count(&SeriesKey::of(cell, Allocator::Counting)))
+        * u32::from(counted);
     let s = repeat.saturating_sub(ledger.count(&SeriesKey::of(cell, Allocator::System)));
     (c, s)
 }
@@ -142,11 +155,13 @@ fn run_cell(
     let name = cell.label();
     bar.set_message(format!("{name} (warm-up)"));
     let _ = exec.execute(cell, Allocator::System);
-    for allocator in [Allocator::Counting, Allocator::System] {
+    let series = series(cell);
+    for &allocator in series {
         let key = SeriesKey::of(cell, allocator);
         // Time repetitions only for a cell whose heap repetitions ended ok: a cell that is
         // oom, an error or wrong has its status already, and more runs would not change it.
         if allocator == Allocator::System
+            && series.contains(&Allocator::Counting)
             && !ledger.all_ok(&SeriesKey::of(cell, Allocator::Counting))
         {
             continue;
@@ -226,7 +241,7 @@ mod tests {
                 user_ns: 0,
                 sys_ns: 0,
                 wall_ns: 1000,
-                timeline: Vec::new(),
+                ..Measured::skipped("")
             }
         }
     }

@@ -7,9 +7,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use membench_harness::{CellCommand, Measured, run_cell};
-use membench_protocol::Allocator;
+use membench_protocol::{Allocator, ErrorKind, RunnerError};
 
 use super::RunArgs;
+use super::external::{AnswerCheck, External, as_runner_record};
 use super::plan::Cell;
 
 /// Runs one repetition of a cell under the runner built with `allocator`.
@@ -24,6 +25,8 @@ pub struct RunnerExecutor {
     scratch: PathBuf,
     /// Arguments of the database strategies (`--db-dir`, `--postgres-url`, …).
     db_args: Vec<std::ffi::OsString>,
+    /// External programs (`--command`), run instead of a runner for their cells.
+    externals: Vec<External>,
 }
 
 impl RunnerExecutor {
@@ -34,7 +37,44 @@ impl RunnerExecutor {
             args: args.clone(),
             scratch: scratch.to_path_buf(),
             db_args: Vec::new(),
+            externals: Vec::new(),
         }
+    }
+
+    /// Cells named after one of `externals` run that program.
+    pub fn with_externals(mut self, externals: &[External]) -> Self {
+        self.externals = externals.to_vec();
+        self
+    }
+
+    fn budget_bytes(&self) -> Option<u64> {
+        let m = self.args.memory_limit.as_deref()?;
+        membench_protocol::parse_size(m).ok()
+    }
+
+    /// An external program's cell: its process tree under the timeout and, with a budget, a
+    /// kernel limit; its last output line read as its answer.
+    fn external(&self, e: &External, c: &Cell, output: Option<&Path>) -> Measured {
+        let mut cmd = e
+            .command(c, self.args.threads, output)
+            .timeout(Duration::from_secs(self.args.timeout));
+        if let Some(bytes) = self.budget_bytes() {
+            cmd = cmd.kernel_limit(bytes);
+        }
+        let mut m = run_cell(&cmd);
+        let (mut r, check) = as_runner_record(&m);
+        match check {
+            AnswerCheck::Checked => {}
+            AnswerCheck::Unchecked => m.answer_unchecked = true,
+            AnswerCheck::Unreadable(why) => {
+                r.error = Some(RunnerError {
+                    kind: ErrorKind::Other,
+                    message: format!("{}: its last output line is not an answer: {why}", e.name),
+                });
+            }
+        }
+        m.runner = Some(r);
+        m
     }
 
     /// Database cells connect to `d`'s server and keep SQLite files in `db_dir`.
@@ -73,11 +113,16 @@ impl RunnerExecutor {
             .args(["--max-record-bytes", &a.max_record_bytes])
             .args(&self.db_args)
             .timeout(Duration::from_secs(a.timeout));
-        // The heap budget is enforced by the counting allocator only (a system-allocator
-        // repetition runs after the counting ones fitted in it); both get it, so that engines
-        // that size their own knobs from it (the databases) run with the same settings.
+        // The heap budget is enforced by the counting allocator; a system-allocator repetition
+        // (run after the counting ones fitted in it) runs under a kernel limit of the same size
+        // instead, for the memory the allocator does not see (thread stacks, anonymous maps).
+        // Both get the flag, so that engines that size their own knobs from it (the databases)
+        // run with the same settings.
         if let Some(m) = &a.memory_limit {
             cmd = cmd.args(["--memory-limit", m]);
+        }
+        if let (Some(bytes), Allocator::System) = (self.budget_bytes(), allocator) {
+            cmd = cmd.kernel_limit(bytes);
         }
         if let Some(m) = &a.address_space_limit {
             cmd = cmd.args(["--address-space-limit", m]);
@@ -93,16 +138,20 @@ impl Executor for RunnerExecutor {
     /// An `etl` cell writes to `scratch/etl-output.<ext>` (the input's format), removed
     /// afterwards whatever happened to the cell.
     fn execute(&mut self, c: &Cell, allocator: Allocator) -> Measured {
-        let mut cmd = self.command(c, allocator);
-        let mut output = None;
-        if c.workload == "etl" {
-            let o = self
-                .scratch
-                .join(format!("etl-output.{}", c.dataset.format));
-            cmd = cmd.args([OsStr::new("--output"), o.as_os_str()]);
-            output = Some(o);
-        }
-        let m = run_cell(&cmd);
+        let output = (c.workload == "etl").then(|| {
+            self.scratch
+                .join(format!("etl-output.{}", c.dataset.format))
+        });
+        let m = match self.externals.iter().find(|e| e.name == c.strategy) {
+            Some(e) => self.external(e, c, output.as_deref()),
+            None => {
+                let mut cmd = self.command(c, allocator);
+                if let Some(o) = &output {
+                    cmd = cmd.args([OsStr::new("--output"), o.as_os_str()]);
+                }
+                run_cell(&cmd)
+            }
+        };
         if let Some(o) = output {
             let mut tmp = o.clone().into_os_string();
             tmp.push(".tmp");

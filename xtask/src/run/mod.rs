@@ -8,6 +8,7 @@ mod budgets;
 mod database;
 mod drive;
 mod executor;
+mod external;
 mod ledger;
 mod plan;
 mod record;
@@ -28,6 +29,14 @@ pub struct RunArgs {
     /// `cargo xtask list`).
     #[arg(long, value_delimiter = ',')]
     pub strategy: Vec<String>,
+    /// Any program as a strategy, repeatable: `NAME=PROGRAM ARGS…`, split into words without a
+    /// shell (quotes group), with {input} {items} {workload} {format} {rows} {output}
+    /// {threads} substituted per cell. Measured on its whole process tree (no heap), under the
+    /// timeout and, with --memory-limit, a kernel limit; its last output line, if it is the
+    /// canonical answer JSON (peers/README.md), is compared with the reference, else the cell
+    /// is `unchecked`. Without --strategy, only the commands run.
+    #[arg(long = "command", value_name = "NAME=PROGRAM ARGS")]
+    pub commands: Vec<String>,
     /// Workloads, comma-separated: top-n, group-by, etl (over `sales` files; etl writes its
     /// output to a scratch file in the run folder, removed after each cell) and join (over the
     /// `orders` tables, generated with the same sizes counted in orders).
@@ -238,7 +247,12 @@ fn run_one(a: RunArgs) -> Result<()> {
         }
     }
     membench_kernel::DateRange::parse(&a.dates).map_err(|e| anyhow::anyhow!("--dates {e}"))?;
-    let strategies = plan::strategies(&a)?;
+    let externals = a
+        .commands
+        .iter()
+        .map(|c| external::External::parse(c))
+        .collect::<Result<Vec<_>>>()?;
+    let strategies = plan::strategies(&a, &externals)?;
     let bins = binaries()?;
     for b in ["membench-runner", "membench-runner-sys"] {
         bin(&bins, b)?;
@@ -268,8 +282,9 @@ fn run_one(a: RunArgs) -> Result<()> {
         &databases.unavailable,
     ));
     let mut sink = ledger::JsonlSink::open(&results)?;
-    let mut exec =
-        executor::RunnerExecutor::new(&bins, &a, &scratch).with_databases(&databases, &db_dir);
+    let mut exec = executor::RunnerExecutor::new(&bins, &a, &scratch)
+        .with_databases(&databases, &db_dir)
+        .with_externals(&externals);
     let cx = record::RecordContext {
         run_id: &run_id,
         args: &a,

@@ -83,16 +83,17 @@ impl Group {
 }
 
 /// The groups of the matrix, datasets (format, then size) outermost: each dataset with the
-/// workloads of its schema, each workload with the strategies that do it.
+/// workloads of its schema, each workload with the strategies that do it. A strategy that is
+/// not in the registry is an external program (`--command`): it is given every cell.
 pub fn groups(datasets: &[Dataset], workloads: &[String], strategies: &[String]) -> Vec<Group> {
     let mut out = Vec::new();
     for d in datasets {
         for w in workloads.iter().filter(|w| is_join(w) == d.is_orders()) {
             let doing: Vec<String> = strategies
                 .iter()
-                .filter(|s| {
-                    membench_protocol::strategy(s)
-                        .is_some_and(|i| i.does(w) && i.reads(d.compression()))
+                .filter(|s| match membench_protocol::strategy(s) {
+                    Some(i) => i.does(w) && i.reads(d.compression()),
+                    None => true,
                 })
                 .cloned()
                 .collect();
@@ -112,8 +113,19 @@ fn is_join(workload: &str) -> bool {
     workload == membench_protocol::JOIN
 }
 
-/// The strategies to run: `--strategy`, or every strategy on by default.
-pub fn strategies(a: &RunArgs) -> Result<Vec<String>> {
+/// The strategies to run: `--strategy`, or every strategy on by default; then the external
+/// programs of `--command` (alone when `--strategy` is not given with them).
+pub fn strategies(a: &RunArgs, externals: &[super::external::External]) -> Result<Vec<String>> {
+    let mut out = if a.strategy.is_empty() && !externals.is_empty() {
+        Vec::new()
+    } else {
+        builtin_strategies(a)?
+    };
+    out.extend(externals.iter().map(|e| e.name.clone()));
+    Ok(out)
+}
+
+fn builtin_strategies(a: &RunArgs) -> Result<Vec<String>> {
     if a.strategy.is_empty() {
         return Ok(membench_protocol::STRATEGIES
             .iter()

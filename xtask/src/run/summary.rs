@@ -27,7 +27,11 @@ pub fn print(records: &[Record]) {
             c.counting_overhead
                 .map(|o| format!("{:+.0}%", (o - 1.0) * 100.0))
                 .unwrap_or_default(),
-            c.status
+            if c.answer_unchecked {
+                format!("{} (unchecked)", c.status)
+            } else {
+                c.status.to_string()
+            }
         );
     }
     println!(

@@ -29,10 +29,13 @@ pub fn cell_text(c: &CellStats) -> String {
         .peak_heap_bytes
         .map(|s| bytes(s.median))
         .unwrap_or_else(|| "–".into());
-    let rss = c
+    let mut rss = c
         .peak_rss_bytes
         .map(|s| bytes(s.median))
         .unwrap_or_else(|| "–".into());
+    if let Some(p) = c.peak_pss_bytes {
+        rss = format!("{rss} (PSS {})", bytes(p.median));
+    }
     let time = c
         .wall_ns
         .map(|s| {
@@ -48,7 +51,12 @@ pub fn cell_text(c: &CellStats) -> String {
         .mb_per_s
         .map(|m| format!("{m:.0} MB/s"))
         .unwrap_or_else(|| "–".into());
-    format!("{heap} · {rss} · {time} · {speed}")
+    let unchecked = if c.answer_unchecked {
+        " · unchecked (no answer printed)"
+    } else {
+        ""
+    };
+    format!("{heap} · {rss} · {time} · {speed}{unchecked}")
 }
 
 /// Where the times come from, and the counting allocator's median time overhead.

@@ -1,0 +1,143 @@
+//! The interactive `index.html` in a real browser: headless Chromium loads the page written from
+//! the committed example run (with the committed baseline), and the rendered DOM must show the
+//! charts drawn, no script error, the budget slider changing the recommendation, the raw table
+//! sorting, a legend click hiding a series — and the page's recommendation must equal
+//! `membench_report::predict`'s for the same size and budget.
+//!
+//! `.ci/run` installs Debian's `chromium`. Without a browser the test fails under `CI` and says
+//! so elsewhere (a developer's machine without Chromium).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use membench_report::predict::{Fits, recommend};
+use membench_report::record::read_records;
+
+fn browser() -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    ["chromium", "chromium-browser", "google-chrome"]
+        .iter()
+        .flat_map(|b| std::env::split_paths(&path).map(move |d| d.join(b)))
+        .find(|p| p.is_file())
+}
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The DOM after the page's scripts ran.
+fn rendered(browser: &Path, page: &Path, query: &str, profile: &Path) -> String {
+    let url = format!("file://{}?{query}", page.display());
+    let out = Command::new("timeout")
+        .arg("120")
+        .arg(browser)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--no-first-run",
+            "--virtual-time-budget=10000",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg("--dump-dom")
+        .arg(&url)
+        .output()
+        .expect("starting the browser");
+    let dom = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success() && !dom.is_empty(),
+        "{} failed ({}): {}",
+        browser.display(),
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    dom
+}
+
+/// The text inside the element whose opening tag holds `marker`.
+fn inner<'a>(dom: &'a str, marker: &str) -> &'a str {
+    let at = dom
+        .find(marker)
+        .unwrap_or_else(|| panic!("{marker} missing"));
+    let open_end = at + dom[at..].find('>').unwrap() + 1;
+    let close = open_end + dom[open_end..].find("</").unwrap();
+    &dom[open_end..close]
+}
+
+fn attribute<'a>(dom: &'a str, marker: &str, name: &str) -> &'a str {
+    let at = dom
+        .find(marker)
+        .unwrap_or_else(|| panic!("{marker} missing"));
+    let tag = &dom[at..at + dom[at..].find('>').unwrap()];
+    let key = format!("{name}=\"");
+    let from = tag
+        .find(&key)
+        .unwrap_or_else(|| panic!("{name} missing in {tag}"))
+        + key.len();
+    &tag[from..from + tag[from..].find('"').unwrap()]
+}
+
+#[test]
+fn the_interactive_report_renders_and_recommends_as_the_library_does() {
+    let Some(browser) = browser() else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "no chromium on PATH: .ci/run installs Debian's chromium for this test"
+        );
+        eprintln!("skipped: no chromium on PATH (apt-get install chromium)");
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("run");
+    std::fs::create_dir(&run).unwrap();
+    let example = repo().join("reports/example/results.jsonl");
+    std::fs::copy(&example, run.join("results.jsonl")).unwrap();
+    let baseline = repo().join("reports/baseline.json");
+    membench_report::write_report_with(&run, Some(&baseline)).unwrap();
+
+    let (rows, budget) = (10_000_000u64, 256u64 << 20);
+    let records = read_records(&example).unwrap();
+    let (ranked, _) = recommend(&records, "top-n", "csv", rows, budget);
+    let expected = ranked
+        .iter()
+        .find(|c| c.fits == Fits::Yes)
+        .map(|c| c.strategy.as_str())
+        .unwrap_or("");
+    assert!(!expected.is_empty(), "the example run recommends nothing");
+
+    let dom = rendered(
+        &browser,
+        &run.join("index.html"),
+        &format!("group=top-n/csv&rows=10m&budget={budget}&selftest=1"),
+        &tmp.path().join("profile"),
+    );
+    assert_eq!(
+        attribute(&dom, "<html", "data-ready"),
+        "yes",
+        "errors: {}",
+        inner(&dom, "id=\"errors\"")
+    );
+    assert_eq!(inner(&dom, "id=\"errors\""), "");
+    // Three charts a group, a series per strategy, points with hover values.
+    let groups = dom.matches("<section class=\"group\"").count();
+    assert!(groups >= 4, "{groups} groups");
+    assert_eq!(
+        dom.matches("class=\"chart\"").count(),
+        3 * groups,
+        "charts drawn"
+    );
+    assert!(dom.matches("<g class=\"series\"").count() >= 3 * groups * 4);
+    assert!(dom.matches("data-tip=\"").count() > 100);
+    // The page's choice is the library's.
+    assert_eq!(attribute(&dom, "id=\"rec-top\"", "data-strategy"), expected);
+    // The slider moves the recommendation: nothing fits 1 MiB, something fits 64 GiB.
+    let selftest: serde_json::Value =
+        serde_json::from_str(&inner(&dom, "id=\"selftest\"").replace("&quot;", "\"")).unwrap();
+    assert_eq!(selftest["top_at_min_budget"], "", "{selftest}");
+    assert_ne!(selftest["top_at_max_budget"], "", "{selftest}");
+    assert_eq!(selftest["heap_sorted_ascending"], true, "{selftest}");
+    assert!(selftest["toggled_off"].as_u64().unwrap() >= 1, "{selftest}");
+    // The baseline comparison is drawn.
+    assert!(dom.contains("class=\"baseline\""));
+}

@@ -1,0 +1,48 @@
+"""The canonical answer membench compares, in one call: `print_answer(workload, result)`.
+
+A program measured with `membench run --command 'name=python3 my.py {input} {workload}'` prints
+its answer as the LAST line of its standard output, as JSON (field order and whitespace do not
+matter; row order does):
+
+  top-n     {"workload": "top-n", "rows": [{"order_id": 17, "total_cents": 12345600}, ...]}
+            the 100 rows with the largest quantity × price (in integer cents) strictly above
+            1000.00, best first; ties by order_id ascending
+  group-by  {"workload": "group-by", "groups": [{"category": "books", "rows": 3,
+            "sum_quantity": 7, "sum_total_cents": 4200}, ...]}   sorted by category
+
+Money is integer cents (price "415.69" is 41569), so every engine agrees to the cent.
+A program that prints no answer is recorded as "unchecked"; one whose answer differs from the
+reference as "wrong-answer".
+"""
+
+import json
+from decimal import Decimal
+
+TOP_N = 100
+TOP_N_THRESHOLD_CENTS = 100_000
+
+
+def cents(text):
+    """'415.69' -> 41569, exactly."""
+    return int(Decimal(str(text)).scaleb(2).to_integral_value())
+
+
+def top_n(pairs):
+    """pairs: (order_id, total_cents) of every row -> the canonical top-n rows."""
+    kept = [(t, o) for o, t in pairs if t > TOP_N_THRESHOLD_CENTS]
+    kept.sort(key=lambda p: (-p[0], p[1]))
+    return [{"order_id": int(o), "total_cents": int(t)} for t, o in kept[:TOP_N]]
+
+
+def group_by(groups):
+    """groups: {category: (rows, sum_quantity, sum_total_cents)} -> the canonical groups."""
+    return [
+        {"category": c, "rows": int(r), "sum_quantity": int(q), "sum_total_cents": int(t)}
+        for c, (r, q, t) in sorted(groups.items())
+    ]
+
+
+def print_answer(workload, result):
+    """Prints the answer line: result is top_n(...) rows or group_by(...) groups."""
+    key = "rows" if workload == "top-n" else "groups"
+    print(json.dumps({"workload": workload, key: result}), flush=True)

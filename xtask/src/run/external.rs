@@ -1,0 +1,213 @@
+//! Any program as a strategy: `--command 'name=program arg {input} {workload}'`.
+//!
+//! The command is split into words (no shell: `'…'` and `"…"` group words, nothing else is
+//! special) and its placeholders substituted per cell: `{input}`, `{items}` (the join's second
+//! table), `{workload}`, `{format}`, `{rows}`, `{output}` (where `etl` writes), `{threads}`.
+//! It runs in its own process group under the run's timeout and budget (a kernel limit: the
+//! counting allocator cannot see into another program), measured on its whole process tree.
+//! Its answer is the last line of its standard output, if that is the canonical answer JSON
+//! (`membench_kernel::Answer`; see `peers/README.md`): compared with the reference like any
+//! strategy's. A command that prints no answer is `unchecked`, not wrong.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Result, bail};
+use membench_harness::{CellCommand, Measured, Scope};
+use membench_kernel::Answer;
+use membench_protocol::RunnerRecord;
+
+use super::plan::Cell;
+
+/// A validated `--command`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct External {
+    pub name: String,
+    /// The program, resolved (on `PATH`, or relative to the working directory).
+    pub program: PathBuf,
+    /// Its arguments, with placeholders.
+    pub args: Vec<String>,
+}
+
+/// Splits a command line into words: whitespace separates, quotes group.
+pub fn split_words(s: &str) -> Result<Vec<String>> {
+    let mut words = Vec::new();
+    let mut word: Option<String> = None;
+    let mut quote: Option<char> = None;
+    for ch in s.chars() {
+        match (quote, ch) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), c) => word.get_or_insert_with(String::new).push(c),
+            (None, '\'' | '"') => {
+                quote = Some(ch);
+                word.get_or_insert_with(String::new);
+            }
+            (None, c) if c.is_whitespace() => words.extend(word.take()),
+            (None, c) => word.get_or_insert_with(String::new).push(c),
+        }
+    }
+    if let Some(q) = quote {
+        bail!("unclosed {q} in {s:?}");
+    }
+    words.extend(word);
+    Ok(words)
+}
+
+/// Finds a program: a path as given when it holds a `/`, else the first match on `PATH`.
+pub fn resolve(program: &str) -> Option<PathBuf> {
+    if program.contains('/') {
+        let p = PathBuf::from(program);
+        return p.is_file().then(|| std::path::absolute(&p).unwrap_or(p));
+    }
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|d| d.join(program))
+        .find(|p| p.is_file())
+}
+
+const PLACEHOLDERS: &[&str] = &[
+    "{input}",
+    "{items}",
+    "{workload}",
+    "{format}",
+    "{rows}",
+    "{output}",
+    "{threads}",
+];
+
+/// The `{name}` words of an argument (lowercase letters and `_` between braces); other braces,
+/// such as JSON's, are text.
+fn placeholders(arg: &str) -> impl Iterator<Item = &str> {
+    arg.match_indices('{').filter_map(|(at, _)| {
+        let end = at + arg[at..].find('}')?;
+        let inner = &arg[at + 1..end];
+        (!inner.is_empty() && inner.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
+            .then(|| &arg[at..=end])
+    })
+}
+
+impl External {
+    /// Parses `name=program args…`; refuses a name of a built-in strategy, an unknown
+    /// placeholder and a program that cannot be found, saying which.
+    pub fn parse(spec: &str) -> Result<External> {
+        let Some((name, line)) = spec.split_once('=') else {
+            bail!("--command {spec:?}: expected NAME=PROGRAM [ARGS…]");
+        };
+        let name = name.trim();
+        if name.is_empty() || name.contains(char::is_whitespace) {
+            bail!("--command {spec:?}: the name before '=' must be one word");
+        }
+        if membench_protocol::strategy(name).is_some() {
+            bail!("--command {name}: a built-in strategy has that name");
+        }
+        let mut words = split_words(line)?.into_iter();
+        let Some(program) = words.next() else {
+            bail!("--command {name}: no program after '='");
+        };
+        let args: Vec<String> = words.collect();
+        for a in &args {
+            if let Some(p) = placeholders(a).find(|p| !PLACEHOLDERS.contains(p)) {
+                bail!(
+                    "--command {name}: unknown placeholder {p} (known: {})",
+                    PLACEHOLDERS.join(" ")
+                );
+            }
+        }
+        let Some(resolved) = resolve(&program) else {
+            bail!("--command {name}: program {program:?} not found (not a file, not on PATH)");
+        };
+        Ok(External {
+            name: name.to_string(),
+            program: resolved,
+            args,
+        })
+    }
+
+    /// The process to start for `cell`.
+    pub fn command(&self, cell: &Cell, threads: usize, output: Option<&Path>) -> CellCommand {
+        let fill = |a: &str| {
+            a.replace("{input}", &cell.dataset.path.to_string_lossy())
+                .replace(
+                    "{items}",
+                    &cell
+                        .dataset
+                        .items
+                        .as_deref()
+                        .map(|p| p.to_string_lossy().into_owned())
+                        .unwrap_or_default(),
+                )
+                .replace("{workload}", &cell.workload)
+                .replace("{format}", &cell.dataset.format)
+                .replace("{rows}", &cell.dataset.rows.to_string())
+                .replace(
+                    "{output}",
+                    &output
+                        .map(|p| p.to_string_lossy().into_owned())
+                        .unwrap_or_default(),
+                )
+                .replace("{threads}", &threads.to_string())
+        };
+        CellCommand::new(&self.program)
+            .args(self.args.iter().map(|a| fill(a)))
+            .scope(Scope::Tree)
+    }
+}
+
+/// What an external program's run amounts to, as a runner's record: its answer's digest (when
+/// its last output line is an answer), its process wall time; heap is not known.
+pub fn as_runner_record(m: &Measured) -> (RunnerRecord, AnswerCheck) {
+    let line = m.stdout_last_line.trim();
+    let (digest, check) = if !line.starts_with('{') {
+        (None, AnswerCheck::Unchecked)
+    } else {
+        match serde_json::from_str::<Answer>(line) {
+            Ok(a) => (Some(a.digest()), AnswerCheck::Checked),
+            Err(e) => (None, AnswerCheck::Unreadable(e.to_string())),
+        }
+    };
+    let r = RunnerRecord {
+        answer_digest: digest,
+        wall_ns: m.wall_ns,
+        ..Default::default()
+    };
+    (r, check)
+}
+
+/// Whether an external program's answer could be compared.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AnswerCheck {
+    /// Its last output line is an answer.
+    Checked,
+    /// It printed no answer: recorded as `unchecked`, not wrong.
+    Unchecked,
+    /// Its last line looks like JSON but is not an answer: wrong, with the reason.
+    Unreadable(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_split_on_whitespace_and_quotes_group_them() {
+        assert_eq!(
+            split_words(r#"python3 -c 'print(1 + 2)' "a b" {input}"#).unwrap(),
+            ["python3", "-c", "print(1 + 2)", "a b", "{input}"]
+        );
+        assert_eq!(split_words("x ''").unwrap(), ["x", ""]);
+        assert!(split_words("x 'open").is_err());
+    }
+
+    #[test]
+    fn a_spec_is_validated_with_reasons() {
+        let e = External::parse("py=sh -c 'echo {input} {workload}'").unwrap();
+        assert_eq!(e.name, "py");
+        assert!(e.program.ends_with("sh"));
+        let err = |s: &str| External::parse(s).unwrap_err().to_string();
+        assert!(err("nothing").contains("NAME=PROGRAM"));
+        assert!(err("streaming=sh").contains("built-in"));
+        assert!(err("x=sh {inptu}").contains("unknown placeholder {inptu}"));
+        assert!(err("x=no-such-program-anywhere").contains("not found"));
+        assert!(err("x=").contains("no program"));
+        // JSON in an argument is text, not a placeholder.
+        assert!(External::parse(r#"x=printf %s '{"workload":"top-n"}'"#).is_ok());
+    }
+}

@@ -1,0 +1,179 @@
+//! Any program as a strategy (`run --command`), end to end: the answer checked against the
+//! reference (right, wrong, none printed), the whole process tree measured, a hanging program
+//! timed out, a budget enforced by the kernel, a missing program refused before anything runs.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use membench_report::record::{Record, read_records};
+
+fn bin_dir() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    exe.parent().unwrap().parent().unwrap().to_path_buf()
+}
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn xtask(tmp: &Path, extra: &[&str]) -> Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args([
+            "run",
+            "--workload",
+            "top-n",
+            "--format",
+            "csv",
+            "--rows",
+            "10k",
+        ])
+        .args(["--repeat", "1", "--no-report", "--datasets"])
+        .arg(tmp.join("datasets"))
+        .arg("--out")
+        .arg(tmp.join("run"))
+        .args(extra)
+        .current_dir(repo())
+        .env("MEMBENCH_BIN_DIR", bin_dir())
+        .output()
+        .unwrap()
+}
+
+fn records(tmp: &Path) -> Vec<Record> {
+    read_records(&tmp.join("run/results.jsonl")).unwrap()
+}
+
+fn one<'a>(rs: &'a [Record], strategy: &str) -> &'a Record {
+    let mine: Vec<&Record> = rs.iter().filter(|r| r.strategy == strategy).collect();
+    assert_eq!(mine.len(), 1, "{strategy}: {mine:?}");
+    mine[0]
+}
+
+/// `sh` starting the system-allocator runner's calibrate cell (allocates, touches and holds
+/// 200 MB) in the background: the memory is a child's, not the command's own process.
+fn forking_200mb() -> String {
+    let sys = bin_dir().join("membench-runner-sys");
+    format!(
+        "forks=sh -c '\"$0\" --strategy calibrate --bytes 200000000 --sleep-ms 300 >/dev/null & wait' {}",
+        sys.display()
+    )
+}
+
+#[test]
+fn answers_are_checked_trees_are_measured_and_hangs_time_out() {
+    let tmp = tempfile::tempdir().unwrap();
+    let liar = r#"liar=printf %s\n '{"workload":"top-n","rows":[]}'"#;
+    let out = xtask(
+        tmp.path(),
+        &[
+            "--command",
+            "pygen=python3 peers/python_generators.py {input} {workload}",
+            "--command",
+            liar,
+            "--command",
+            "silent=true",
+            "--command",
+            &forking_200mb(),
+            "--command",
+            "hangs=sleep 300",
+            "--timeout",
+            "2",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rs = records(tmp.path());
+    // Only the commands ran (no --strategy), each once, under the system allocator: no heap.
+    assert_eq!(rs.len(), 5, "{rs:?}");
+    assert!(rs.iter().all(|r| r.peak_heap_bytes.is_none()));
+    let s = |name: &str| {
+        let r = one(&rs, name);
+        (r.status.name(), r.answer_unchecked)
+    };
+    assert_eq!(
+        s("pygen"),
+        ("ok", false),
+        "the Python peer's answer is right"
+    );
+    assert_eq!(s("liar"), ("wrong-answer", false));
+    assert_eq!(s("silent"), ("ok", true), "no answer: unchecked, not wrong");
+    assert_eq!(s("forks"), ("ok", true));
+    assert_eq!(s("hangs").0, "timeout");
+    let forks = one(&rs, "forks");
+    assert!(forks.peak_rss_bytes >= 200_000_000, "{forks:?}");
+    assert!(forks.peak_pss_bytes.unwrap() >= 190_000_000, "{forks:?}");
+    assert!(forks.max_processes.unwrap() >= 2);
+}
+
+#[test]
+fn a_budget_is_a_kernel_limit_on_the_whole_command() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = xtask(
+        tmp.path(),
+        &[
+            "--command",
+            &forking_200mb(),
+            "--strategy",
+            "load-all,streaming",
+            "--rows",
+            "10k,100k",
+            "--memory-limit",
+            "16MiB",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rs = records(tmp.path());
+    for r in rs.iter().filter(|r| r.strategy == "forks") {
+        assert_eq!(r.status.name(), "oom", "{r:?}");
+        assert!(
+            matches!(
+                r.limit_applied.as_deref(),
+                Some("RLIMIT_DATA" | "cgroup-v2 memory.max")
+            ),
+            "{r:?}"
+        );
+    }
+    // Built-in strategies: the heap budget (counting allocator), and the kernel limit on the
+    // system-allocator repetitions of the cells that fitted it.
+    let load_all_100k = rs
+        .iter()
+        .find(|r| r.strategy == "load-all" && r.rows == 100_000)
+        .unwrap();
+    assert_eq!(load_all_100k.status.name(), "oom");
+    assert_eq!(
+        load_all_100k.limit_applied.as_deref(),
+        Some("counting allocator")
+    );
+    let streaming_sys: Vec<&Record> = rs
+        .iter()
+        .filter(|r| r.strategy == "streaming" && r.allocator.name() == "system")
+        .collect();
+    assert!(!streaming_sys.is_empty());
+    for r in streaming_sys {
+        assert_eq!(r.status.name(), "ok", "{r:?}");
+        assert_ne!(r.limit_applied.as_deref(), Some("counting allocator"));
+        assert!(r.limit_applied.is_some());
+    }
+}
+
+#[test]
+fn a_missing_program_or_placeholder_is_refused_before_anything_runs() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (spec, says) in [
+        ("x=no-such-program-anywhere {input}", "not found"),
+        ("x=sh {inptu}", "unknown placeholder {inptu}"),
+        ("streaming=sh", "built-in strategy"),
+    ] {
+        let out = xtask(tmp.path(), &["--command", spec]);
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(says), "{spec}: {err}");
+        assert!(!tmp.path().join("run/results.jsonl").exists());
+    }
+}
