@@ -17,6 +17,7 @@ pub mod claims;
 pub mod export;
 pub mod format;
 pub mod gate;
+pub mod merge;
 pub mod plot;
 pub mod predict;
 pub mod record;

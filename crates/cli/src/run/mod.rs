@@ -37,6 +37,10 @@ pub struct RunArgs {
     /// is `unchecked`. Without --strategy, only the commands run.
     #[arg(long = "command", value_name = "NAME=PROGRAM ARGS")]
     pub commands: Vec<String>,
+    /// Run only the I-th of N deterministic slices of the cells (e.g. 2/4): a sweep split over
+    /// jobs or machines, merged afterwards with `report DIR1 DIR2 … --out DIR`.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
     /// Workloads, comma-separated: top-n, group-by, etl (over `sales` files; etl writes its
     /// output to a scratch file in the run folder, removed after each cell) and join (over the
     /// `orders` tables, generated with the same sizes counted in orders).
@@ -81,8 +85,14 @@ pub struct RunArgs {
     /// `large`: larger than memory for real — top-n on CSV at 1m, 10m and 50m rows (≈ 9.5 GB)
     /// under a 1 GiB heap budget that `load-all` cannot meet, one repetition; checks free disk
     /// first. Explicit `--rows`, `--memory-limit`, `--workload` are kept.
+    /// `peers`: the Python peers of `peers setup` (pandas load-all and chunked, generators,
+    /// Polars lazy, DuckDB, Dask on a 2-worker local cluster) beside the built-in strategies,
+    /// on top-n and group-by.
     #[arg(long)]
     pub preset: Option<String>,
+    /// `--preset peers`: where `peers setup` put the Python peers.
+    #[arg(long, default_value = crate::peers::DEFAULT_DIR)]
+    pub peers_dir: PathBuf,
     /// The one budget of this (sub-)run, from `--memory-limit`.
     #[arg(skip)]
     pub memory_limit: Option<String>,
@@ -183,9 +193,40 @@ pub fn run(mut a: RunArgs) -> Result<()> {
 /// Applies `--preset`: `large` (see its help). Values given on the command line win over the
 /// preset's (they differ from the defaults).
 fn preset(a: &mut RunArgs, name: &str) -> Result<()> {
-    if name != "large" {
-        bail!("unknown --preset {name:?} (large)");
+    match name {
+        "large" => preset_large(a),
+        "peers" => preset_peers(a),
+        _ => bail!("unknown --preset {name:?} (large, peers)"),
     }
+}
+
+/// `peers`: the Python peers (`peers setup`) beside the built-in strategies, on the workloads
+/// they compute (top-n, group-by).
+fn preset_peers(a: &mut RunArgs) -> Result<()> {
+    let peers = crate::peers::commands(&a.peers_dir)?;
+    if a.strategy.is_empty() {
+        a.strategy = membench_protocol::STRATEGIES
+            .iter()
+            .filter(|s| s.on_by_default)
+            .map(|s| s.name.to_string())
+            .collect();
+    }
+    if a.workload == ["top-n", "group-by", "etl", "join"] {
+        a.workload = vec!["top-n".into(), "group-by".into()];
+    }
+    if a.label == "default" {
+        a.label = "peers".into();
+    }
+    eprintln!(
+        "preset peers: {} Python peers beside {}",
+        peers.len(),
+        a.strategy.join(", ")
+    );
+    a.commands.extend(peers);
+    Ok(())
+}
+
+fn preset_large(a: &mut RunArgs) -> Result<()> {
     if a.rows == ["10k", "100k", "1m"] && a.size.is_empty() {
         a.rows = vec!["1m".into(), "10m".into(), "50m".into()];
     }
@@ -253,6 +294,7 @@ fn run_one(a: RunArgs) -> Result<()> {
         .map(|c| external::External::parse(c))
         .collect::<Result<Vec<_>>>()?;
     let strategies = plan::strategies(&a, &externals)?;
+    let shard = a.shard.as_deref().map(plan::Shard::parse).transpose()?;
     let bins = binaries()?;
     for b in ["membench-runner", "membench-runner-sys"] {
         bin(&bins, b)?;
@@ -269,7 +311,16 @@ fn run_one(a: RunArgs) -> Result<()> {
     let ctx = run_context(&started_at);
 
     let datasets = plan::datasets(&gen_bin, &a)?;
-    let groups = plan::groups(&datasets, &a.workload, &strategies);
+    let mut groups = plan::groups(&datasets, &a.workload, &strategies);
+    if let Some(s) = shard {
+        groups = s.select(groups);
+        eprintln!(
+            "shard {}/{}: {} cells",
+            s.index,
+            s.count,
+            groups.iter().map(|g| g.strategies.len()).sum::<usize>()
+        );
+    }
     let databases = database::prepare(&a, &strategies, &run_id)?;
     let db_dir = match a.keep_db {
         true => out_dir.join("db"),

@@ -1,4 +1,4 @@
-//! Shared plumbing: workspace root, release binaries, run context.
+//! Shared plumbing: the front end ([`Flavour`]), release binaries, run context.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -6,24 +6,84 @@ use std::process::Command;
 use anyhow::{Context, Result, bail};
 use membench_report::record::RunContext;
 
-/// Changes into the workspace root, so default paths (`datasets/`, `reports/`) resolve there.
-pub fn enter_workspace_root() -> Result<()> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .context("workspace root")?;
-    std::env::set_current_dir(root).with_context(|| format!("entering {}", root.display()))
+/// Which front end runs: where it works and how it finds the runner binaries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flavour {
+    /// `cargo xtask`: works from the workspace root, builds the binaries there.
+    Xtask,
+    /// `membench`: works in the current directory, finds the binaries next to itself.
+    Installed,
 }
 
-/// Where the release binaries are. `MEMBENCH_BIN_DIR` points at prebuilt ones (tests use it);
-/// otherwise they are built now with `cargo build --release`.
+impl Flavour {
+    /// The name `--help` shows.
+    pub fn command_name(self) -> &'static str {
+        match self {
+            Flavour::Xtask => "cargo xtask",
+            Flavour::Installed => "membench",
+        }
+    }
+}
+
+static FLAVOUR: std::sync::OnceLock<Flavour> = std::sync::OnceLock::new();
+
+/// The workspace this code was built from (it may be gone for an installed `membench`).
+fn source_workspace() -> PathBuf {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    std::fs::canonicalize(&p).unwrap_or(p)
+}
+
+/// Records the front end; `cargo xtask` changes into the workspace root, so default paths
+/// (`datasets/`, `reports/`) resolve there.
+pub fn set_flavour(f: Flavour) -> Result<()> {
+    let _ = FLAVOUR.set(f);
+    if f == Flavour::Xtask {
+        let root = source_workspace();
+        std::env::set_current_dir(&root).with_context(|| format!("entering {}", root.display()))?;
+    }
+    Ok(())
+}
+
+const NEEDED: [&str; 3] = ["membench-runner", "membench-runner-sys", "membench-gen"];
+
+/// Where the release binaries are: `MEMBENCH_BIN_DIR` if set (tests use it); for `membench`,
+/// the folder it was started from when they are there (`cargo install` puts them side by
+/// side); otherwise they are built now with `cargo build --release` in the source workspace.
 pub fn binaries() -> Result<PathBuf> {
     if let Some(dir) = std::env::var_os("MEMBENCH_BIN_DIR") {
         return Ok(PathBuf::from(dir));
     }
+    if FLAVOUR.get() == Some(&Flavour::Installed) {
+        let exe = std::env::current_exe().context("locating the membench binary")?;
+        let here = exe.parent().context("the membench binary's folder")?;
+        if NEEDED.iter().all(|b| here.join(b).is_file()) {
+            return Ok(here.to_path_buf());
+        }
+        if !source_workspace().join("Cargo.toml").is_file() {
+            bail!(
+                "{} not found next to {} and the membench sources it was built from are gone: \
+                 install them beside it (cargo install --path crates/runner && cargo install \
+                 --path crates/datagen, or the same with --git), or set MEMBENCH_BIN_DIR",
+                NEEDED.join(", "),
+                exe.display()
+            );
+        }
+        eprintln!(
+            "membench: {} are not next to {}: building them from {} (first use only)",
+            NEEDED.join(", "),
+            exe.display(),
+            source_workspace().display()
+        );
+    }
+    build_in_workspace()
+}
+
+fn build_in_workspace() -> Result<PathBuf> {
+    let ws = source_workspace();
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(&cargo);
     without_cargo_run_env(&mut cmd);
-    cmd.args([
+    cmd.current_dir(&ws).args([
         "build",
         "--release",
         "-p",
@@ -40,6 +100,7 @@ pub fn binaries() -> Result<PathBuf> {
         bail!("cargo build --release failed");
     }
     let out = Command::new(&cargo)
+        .current_dir(&ws)
         .args(["metadata", "--format-version", "1", "--no-deps"])
         .output()
         .context("running cargo metadata")?;

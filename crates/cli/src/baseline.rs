@@ -1,25 +1,29 @@
-//! `cargo xtask baseline DIR`: save a run's per-cell medians as a baseline to commit.
+//! `cargo xtask baseline DIR…`: save a run's per-cell medians as a baseline to commit; several
+//! folders (the shards of a sweep) are merged first.
 
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::Args;
 use membench_report::gate::make_baseline;
-use membench_report::record::read_records;
+use membench_report::merge::merge_dirs;
 
 /// Save a run's per-cell medians (and heap spread) as a baseline file to commit.
 #[derive(Args, Debug)]
 pub struct BaselineArgs {
-    /// A run folder (holding results.jsonl).
-    pub dir: PathBuf,
+    /// Run folders (each holding results.jsonl); several are merged as `report` merges them.
+    #[arg(required = true)]
+    pub dirs: Vec<PathBuf>,
     /// Where to write the baseline.
     #[arg(long, default_value = "reports/baseline.json")]
     pub out: PathBuf,
+    /// Merge records measured on different machines.
+    #[arg(long)]
+    pub allow_mixed: bool,
 }
 
 pub fn run(a: BaselineArgs) -> Result<()> {
-    let records = read_records(&a.dir.join("results.jsonl"))?;
-    anyhow::ensure!(!records.is_empty(), "{}: no records", a.dir.display());
+    let records = merge_dirs(&a.dirs, crate::report::machines(a.allow_mixed))?;
     let b = make_baseline(&records);
     std::fs::write(&a.out, serde_json::to_string_pretty(&b)? + "\n")
         .with_context(|| format!("writing {}", a.out.display()))?;

@@ -1,0 +1,175 @@
+//! `membench peers setup`: the background articles' own Python code as external strategies.
+//! Writes the peer scripts (compiled into this binary, so it works from any directory) and a
+//! virtual environment with the pinned packages (`python3 -m venv` + pip) into one folder;
+//! `run --preset peers` then adds each peer as a `--command`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Subcommand};
+
+/// The Python peers: set up their environment, or list them.
+#[derive(Args, Debug)]
+pub struct PeersArgs {
+    #[command(subcommand)]
+    command: PeersCommand,
+}
+
+#[derive(Subcommand, Debug)]
+enum PeersCommand {
+    /// Create (or update) the peers' folder: scripts and a venv with the pinned packages.
+    Setup(SetupArgs),
+    /// List the peers and the commands `run --preset peers` adds.
+    List(SetupArgs),
+}
+
+#[derive(Args, Debug)]
+struct SetupArgs {
+    /// The peers' folder (scripts/ and venv/ inside).
+    #[arg(long, default_value = DEFAULT_DIR)]
+    dir: PathBuf,
+    /// The Python that creates the venv.
+    #[arg(long, default_value = "python3")]
+    python: String,
+}
+
+/// Where `peers setup` puts its folder unless told otherwise (under the working directory).
+pub const DEFAULT_DIR: &str = ".membench/peers";
+
+const REQUIREMENTS: &str = include_str!("../../../peers/requirements.txt");
+
+const SCRIPTS: &[(&str, &str)] = &[
+    (
+        "membench_answer.py",
+        include_str!("../../../peers/membench_answer.py"),
+    ),
+    (
+        "pandas_load_all.py",
+        include_str!("../../../peers/pandas_load_all.py"),
+    ),
+    (
+        "pandas_chunked.py",
+        include_str!("../../../peers/pandas_chunked.py"),
+    ),
+    (
+        "python_generators.py",
+        include_str!("../../../peers/python_generators.py"),
+    ),
+    (
+        "polars_lazy.py",
+        include_str!("../../../peers/polars_lazy.py"),
+    ),
+    (
+        "duckdb_peer.py",
+        include_str!("../../../peers/duckdb_peer.py"),
+    ),
+    ("dask_peer.py", include_str!("../../../peers/dask_peer.py")),
+];
+
+/// (strategy name, script, arguments after `{input} {workload}`).
+const PEERS: &[(&str, &str, &str)] = &[
+    ("pandas-load-all", "pandas_load_all.py", ""),
+    ("pandas-chunked", "pandas_chunked.py", ""),
+    ("py-generators", "python_generators.py", ""),
+    ("polars-py-lazy", "polars_lazy.py", ""),
+    ("duckdb", "duckdb_peer.py", "{threads}"),
+    ("dask", "dask_peer.py", "--workers 2"),
+];
+
+pub fn run(a: PeersArgs) -> Result<()> {
+    match a.command {
+        PeersCommand::Setup(s) => setup(&s),
+        PeersCommand::List(s) => {
+            for c in commands_in(&s.dir) {
+                println!("{c}");
+            }
+            Ok(())
+        }
+    }
+}
+
+fn venv_python(dir: &Path) -> PathBuf {
+    dir.join("venv/bin/python")
+}
+
+fn quoted(p: &Path) -> String {
+    format!("'{}'", p.display())
+}
+
+fn commands_in(dir: &Path) -> Vec<String> {
+    let dir = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+    PEERS
+        .iter()
+        .map(|(name, script, extra)| {
+            format!(
+                "{name}={} {} {{input}} {{workload}} {extra}",
+                quoted(&venv_python(&dir)),
+                quoted(&dir.join("scripts").join(script))
+            )
+            .trim_end()
+            .to_string()
+        })
+        .collect()
+}
+
+/// The `--command`s of every peer in `dir`; refuses when `peers setup` has not made it.
+pub fn commands(dir: &Path) -> Result<Vec<String>> {
+    if !venv_python(dir).is_file() || !dir.join("scripts/membench_answer.py").is_file() {
+        bail!(
+            "{}: no peers there; run `membench peers setup` (or `cargo xtask peers setup`) first",
+            dir.display()
+        );
+    }
+    Ok(commands_in(dir))
+}
+
+fn step(cmd: &mut Command, what: &str) -> Result<()> {
+    eprintln!("peers: {what}");
+    let status = cmd
+        .status()
+        .with_context(|| format!("{what}: cannot start"))?;
+    if !status.success() {
+        bail!("{what}: failed ({status})");
+    }
+    Ok(())
+}
+
+fn setup(a: &SetupArgs) -> Result<()> {
+    let scripts = a.dir.join("scripts");
+    std::fs::create_dir_all(&scripts).with_context(|| format!("creating {}", scripts.display()))?;
+    for (name, text) in SCRIPTS {
+        std::fs::write(scripts.join(name), text)
+            .with_context(|| format!("writing {}", scripts.join(name).display()))?;
+    }
+    let req = a.dir.join("requirements.txt");
+    std::fs::write(&req, REQUIREMENTS).with_context(|| format!("writing {}", req.display()))?;
+    let py = venv_python(&a.dir);
+    if !py.is_file() {
+        step(
+            Command::new(&a.python)
+                .args(["-m", "venv"])
+                .arg(a.dir.join("venv")),
+            &format!("{} -m venv {}", a.python, a.dir.join("venv").display()),
+        )?;
+    }
+    step(
+        Command::new(&py)
+            .args(["-m", "pip", "install", "--disable-pip-version-check", "-r"])
+            .arg(&req),
+        "installing the pinned packages (pandas, pyarrow, polars, duckdb, dask[distributed])",
+    )?;
+    step(
+        Command::new(&py).args([
+            "-c",
+            "import pandas, pyarrow, polars, duckdb, dask.dataframe, dask.distributed",
+        ]),
+        "checking the imports",
+    )?;
+    eprintln!(
+        "peers ready in {}: {}",
+        a.dir.display(),
+        PEERS.iter().map(|p| p.0).collect::<Vec<_>>().join(", ")
+    );
+    Ok(())
+}
