@@ -52,3 +52,47 @@ fn the_smallest_budget_of_a_known_peak_is_that_peak() {
     // The two methods agree within the bisection's precision.
     assert!((min - peak).abs() <= 0.05 * peak, "{min} vs {peak}");
 }
+
+#[test]
+fn an_external_program_is_bisected_under_a_kernel_limit() {
+    // `sh` running the system-allocator runner's calibrate cell: 30 MB allocated and touched
+    // by a child process, under the limit `run` would give the command.
+    let sys = bin_dir().join("membench-runner-sys");
+    let command = format!(
+        "forks=sh -c '\"$0\" --strategy calibrate --bytes 30000000 >/dev/null' {}",
+        sys.display()
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args([
+            "min-budget",
+            "--rows",
+            "10k",
+            "--json",
+            "--command",
+            &command,
+        ])
+        .arg("--datasets")
+        .arg(tmp.path())
+        .env("MEMBENCH_BIN_DIR", bin_dir())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let m: serde_json::Value =
+        serde_json::from_str(text.lines().find(|l| l.starts_with('{')).unwrap()).unwrap();
+    assert_eq!(m["method"], "bisection");
+    assert!(
+        m["limit"] == "RLIMIT_DATA" || m["limit"] == "cgroup-v2 memory.max",
+        "{m}"
+    );
+    let min = m["min_budget_bytes"].as_u64().unwrap() as f64;
+    let failed = m["failed_at_bytes"].as_u64().unwrap() as f64;
+    // The allocation plus the runner's own data (binary, stacks, allocator), within 5 %.
+    assert!(min > 30_000_000.0 && min < 45_000_000.0, "{m}");
+    assert!(failed < min && (min - failed) <= 0.05 * min, "{m}");
+}

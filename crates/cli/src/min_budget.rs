@@ -7,8 +7,14 @@
 //! others — `adaptive`, `grace` and `merge-join` (sized from the budget), the databases (their
 //! knobs) and Polars (its engine) — are bisected between a failing and a passing budget until
 //! they are within `--precision` of each other.
+//!
+//! An external program (`--command`, as in `run`) is bisected under the kernel limit `run`
+//! would give it (a cgroup v2 `memory.max` where delegated, else `RLIMIT_DATA`), and any
+//! failure under a limit counts as not surviving it (a Python `MemoryError`, a failed `mmap`,
+//! a thread that cannot start). `RLIMIT_DATA` applies to each process of the tree on its own;
+//! a cgroup to the tree as a whole.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Result, bail};
 use clap::Args;
@@ -17,14 +23,23 @@ use membench_protocol::Engine;
 use membench_report::format::{bytes, rows};
 use serde::Serialize;
 
+use crate::run::external::External;
+use crate::run::plan::{Cell, Dataset};
 use crate::util::{bin, binaries, sales_dataset};
 
 /// Find the smallest heap budget (`--memory-limit`) each strategy finishes under.
 #[derive(Args, Debug)]
 pub struct MinBudgetArgs {
     /// Strategies, comma-separated (also `calibrate`, the harness's known-peak cell).
-    #[arg(long, value_delimiter = ',', required = true)]
+    #[arg(long, value_delimiter = ',', required_unless_present = "commands")]
     pub strategy: Vec<String>,
+    /// External programs, as `run --command NAME=PROGRAM ARGS` (repeatable): bisected under a
+    /// kernel limit.
+    #[arg(long = "command", value_name = "NAME=PROGRAM ARGS")]
+    pub commands: Vec<String>,
+    /// Threads, for a command's `{threads}`.
+    #[arg(long, default_value_t = 2)]
+    pub threads: usize,
     /// Sizes in rows, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "1m")]
     pub rows: Vec<String>,
@@ -70,8 +85,11 @@ pub struct MinBudget {
     pub min_budget_bytes: u64,
     /// The largest that failed (`None` when none was tried or found).
     pub failed_at_bytes: Option<u64>,
-    /// Peak live heap without a limit (baseline included: what the budget is compared with).
+    /// Peak live heap without a limit (baseline included: what the budget is compared with);
+    /// for an external program, its process tree's peak anonymous RSS.
     pub unlimited_peak_bytes: u64,
+    /// What enforced the budget: `counting allocator`, `RLIMIT_DATA` or `cgroup-v2 memory.max`.
+    pub limit: String,
     pub method: Method,
     pub runs: u32,
 }
@@ -120,6 +138,11 @@ pub fn run(a: MinBudgetArgs) -> Result<()> {
             bail!("unknown strategy {s:?} (see `cargo xtask list`)");
         }
     }
+    let externals = a
+        .commands
+        .iter()
+        .map(|c| External::parse(c))
+        .collect::<Result<Vec<_>>>()?;
     let dir = binaries()?;
     let runner = bin(&dir, "membench-runner")?;
     let mut out = Vec::new();
@@ -127,23 +150,20 @@ pub fn run(a: MinBudgetArgs) -> Result<()> {
         let n = membench_protocol::parse_count(r).map_err(anyhow::Error::msg)?;
         let input = sales_dataset(&dir, &a.datasets, n, &a.format)?;
         for w in &a.workload {
+            let mut found = Vec::new();
             for s in &a.strategy {
-                let cell = |limit: Option<u64>| -> CellCommand {
-                    let mut c = CellCommand::new(&runner)
-                        .args(["--strategy", s, "--workload", w, "--input"])
-                        .args([input.as_os_str()])
-                        .args(["--bytes", &a.calibrate_bytes.to_string()]);
-                    if let Some(l) = limit {
-                        c = c.args(["--memory-limit", &l.to_string()]);
-                    }
-                    c
-                };
-                let m = one(&a, s, w, n, &cell)?;
+                found.push(of_strategy(&a, &runner, &input, s, w, n)?);
+            }
+            for e in &externals {
+                found.push(of_command(&a, e, &input, w, n)?);
+            }
+            for m in found {
                 if a.json {
                     println!("{}", serde_json::to_string(&m)?);
                 } else {
                     eprintln!(
-                        "{s} {w} {} {}: {}",
+                        "{} {w} {} {}: {}",
+                        m.strategy,
                         a.format,
                         rows(n),
                         bytes(m.min_budget_bytes as f64)
@@ -159,13 +179,25 @@ pub fn run(a: MinBudgetArgs) -> Result<()> {
     Ok(())
 }
 
-fn one(
+/// A built-in strategy (or `calibrate`) in the counting runner, under heap budgets.
+fn of_strategy(
     a: &MinBudgetArgs,
+    runner: &Path,
+    input: &Path,
     s: &str,
     w: &str,
     n: u64,
-    cell: &dyn Fn(Option<u64>) -> CellCommand,
 ) -> Result<MinBudget> {
+    let cell = |limit: Option<u64>| -> CellCommand {
+        let mut c = CellCommand::new(runner)
+            .args(["--strategy", s, "--workload", w, "--input"])
+            .args([input.as_os_str()])
+            .args(["--bytes", &a.calibrate_bytes.to_string()]);
+        if let Some(l) = limit {
+            c = c.args(["--memory-limit", &l.to_string()]);
+        }
+        c
+    };
     let free = run_cell(&cell(None));
     let Some(rec) = free.runner.filter(|_| free.status == Status::Ok) else {
         bail!(
@@ -189,18 +221,93 @@ fn one(
             ),
         }
     };
+    let found = Found {
+        name: s,
+        workload: w,
+        rows: n,
+        peak,
+        limit: "counting allocator".into(),
+    };
+    one(a, &found, fixed_peak(s), probe)
+}
+
+/// An external program under kernel limits; any failure under a limit is not surviving it.
+fn of_command(a: &MinBudgetArgs, e: &External, input: &Path, w: &str, n: u64) -> Result<MinBudget> {
+    let bytes_on_disk = std::fs::metadata(input).map(|m| m.len()).unwrap_or(0);
+    let cell = Cell {
+        strategy: e.name.clone(),
+        workload: w.to_string(),
+        dataset: Dataset {
+            path: input.to_path_buf(),
+            items: None,
+            format: a.format.clone(),
+            rows: n,
+            bytes: bytes_on_disk,
+        },
+    };
+    let free = run_cell(&e.command(&cell, a.threads, None));
+    if free.status != Status::Ok {
+        bail!(
+            "{} {w} at {} rows does not finish without a limit ({}): {}",
+            e.name,
+            rows(n),
+            free.status.name(),
+            free.stderr_tail
+        );
+    }
+    let limit = std::cell::RefCell::new(String::new());
+    let probe = |l: u64| -> Result<Probe> {
+        let m = run_cell(&e.command(&cell, a.threads, None).kernel_limit(l));
+        if let Some(k) = &m.kernel_limit {
+            *limit.borrow_mut() = k.kind.name().to_string();
+        }
+        Ok(match m.status {
+            Status::Ok => Probe::Ok,
+            _ => Probe::Oom,
+        })
+    };
+    let found = Found {
+        name: &e.name,
+        workload: w,
+        rows: n,
+        peak: free.peak_rss_anon_bytes,
+        limit: String::new(),
+    };
+    let mut m = one(a, &found, false, probe)?;
+    m.limit = limit.into_inner();
+    Ok(m)
+}
+
+/// What is known of a cell before its budget is searched.
+struct Found<'a> {
+    name: &'a str,
+    workload: &'a str,
+    rows: u64,
+    /// Its peak without a limit.
+    peak: u64,
+    limit: String,
+}
+
+fn one(
+    a: &MinBudgetArgs,
+    f: &Found<'_>,
+    fixed: bool,
+    mut probe: impl FnMut(u64) -> Result<Probe>,
+) -> Result<MinBudget> {
+    let (s, peak) = (f.name, f.peak);
     let base = MinBudget {
         strategy: s.into(),
-        workload: w.into(),
+        workload: f.workload.into(),
         format: a.format.clone(),
-        rows: n,
+        rows: f.rows,
         min_budget_bytes: peak,
         failed_at_bytes: None,
         unlimited_peak_bytes: peak,
+        limit: f.limit.clone(),
         method: Method::MeasuredPeak,
         runs: 1,
     };
-    if fixed_peak(s) && !a.bisect_all {
+    if fixed && !a.bisect_all {
         // The claim "the minimum is the measured peak", checked: ok 1 % over it (the process
         // also holds its arguments, which differ by the limit's own digits), oom 5 % under.
         let (over, under) = ((peak as f64 * 1.01) as u64, (peak as f64 * 0.95) as u64);
@@ -233,16 +340,18 @@ fn one(
 
 fn print_table(all: &[MinBudget], precision: f64) {
     println!(
-        "\nBudgets are `--memory-limit` values: the whole runner's live heap, its own baseline \
-         (≈ 1.6 MiB: arguments, buffers) included.\n"
+        "\nBudgets are `--memory-limit` values: for a built-in strategy the whole runner's live \
+         heap, its own baseline (≈ 1.6 MiB: arguments, buffers) included; for an external \
+         program the kernel limit `run` gives it (`RLIMIT_DATA` applies to each of its \
+         processes, a cgroup to all of them).\n"
     );
     println!(
-        "| strategy | workload | format | rows | smallest budget | fails at | unlimited peak | how |"
+        "| strategy | workload | format | rows | smallest budget | fails at | unlimited peak | limit | how |"
     );
-    println!("|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|");
     for m in all {
         println!(
-            "| {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             m.strategy,
             m.workload,
             m.format,
@@ -250,6 +359,7 @@ fn print_table(all: &[MinBudget], precision: f64) {
             bytes(m.min_budget_bytes as f64),
             m.failed_at_bytes.map_or("–".into(), |b| bytes(b as f64)),
             bytes(m.unlimited_peak_bytes as f64),
+            m.limit,
             match m.method {
                 Method::MeasuredPeak => format!(
                     "fixed peak: the measured one ({} runs: ok 1 % over, oom 5 % under)",

@@ -69,7 +69,9 @@ pub fn binaries() -> Result<PathBuf> {
             );
         }
         eprintln!(
-            "membench: {} are not next to {}: building them from {} (first use only)",
+            "membench: {} are not next to {}: using a release build of the sources membench \
+             was built from, {} (install them beside membench to skip this: cargo install \
+             --path crates/runner && cargo install --path crates/datagen)",
             NEEDED.join(", "),
             exe.display(),
             source_workspace().display()

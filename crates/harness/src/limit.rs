@@ -215,8 +215,9 @@ impl InChild {
     }
 }
 
-/// Messages of a failed allocation in the languages membench runs: Rust's, C's, C++'s and
-/// Python's. Under a kernel limit, a child that printed one of them ran out of memory.
+/// Messages of a failed allocation in the languages membench runs: Rust's, C's, C++'s,
+/// Python's (numpy's, Arrow's, DuckDB's). Under a kernel limit, a child that printed one of
+/// them ran out of memory.
 pub const OOM_MARKERS: &[&str] = &[
     "memory allocation of",
     "Cannot allocate memory",
@@ -224,6 +225,8 @@ pub const OOM_MARKERS: &[&str] = &[
     "MemoryError",
     "out of memory",
     "Out of Memory",
+    "OutOfMemory",
+    "Unable to allocate",
 ];
 
 #[cfg(test)]

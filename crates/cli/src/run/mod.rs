@@ -8,9 +8,9 @@ mod budgets;
 mod database;
 mod drive;
 mod executor;
-mod external;
+pub(crate) mod external;
 mod ledger;
-mod plan;
+pub(crate) mod plan;
 mod record;
 mod summary;
 
