@@ -8,20 +8,13 @@ fn bin_dir() -> PathBuf {
     exe.parent().unwrap().parent().unwrap().to_path_buf()
 }
 
-fn min_budget(extra: &[&str]) -> serde_json::Value {
+/// `xtask min-budget --json …` on 10k rows in a scratch dataset folder: its one JSON line.
+fn min_budget_json(args: &[&str]) -> serde_json::Value {
     let tmp = tempfile::tempdir().unwrap();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .args([
-            "min-budget",
-            "--strategy",
-            "calibrate",
-            "--rows",
-            "10k",
-            "--json",
-        ])
-        .args(["--calibrate-bytes", "30000000", "--datasets"])
+        .args(["min-budget", "--rows", "10k", "--json", "--datasets"])
         .arg(tmp.path())
-        .args(extra)
+        .args(args)
         .env("MEMBENCH_BIN_DIR", bin_dir())
         .output()
         .unwrap();
@@ -32,6 +25,12 @@ fn min_budget(extra: &[&str]) -> serde_json::Value {
     );
     let text = String::from_utf8_lossy(&out.stdout);
     serde_json::from_str(text.lines().find(|l| l.starts_with('{')).unwrap()).unwrap()
+}
+
+fn min_budget(extra: &[&str]) -> serde_json::Value {
+    let mut args = vec!["--strategy", "calibrate", "--calibrate-bytes", "30000000"];
+    args.extend_from_slice(extra);
+    min_budget_json(&args)
 }
 
 #[test]
@@ -62,29 +61,7 @@ fn an_external_program_is_bisected_under_a_kernel_limit() {
         "forks=sh -c '\"$0\" --strategy calibrate --bytes 30000000 >/dev/null' {}",
         sys.display()
     );
-    let tmp = tempfile::tempdir().unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .args([
-            "min-budget",
-            "--rows",
-            "10k",
-            "--json",
-            "--command",
-            &command,
-        ])
-        .arg("--datasets")
-        .arg(tmp.path())
-        .env("MEMBENCH_BIN_DIR", bin_dir())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8_lossy(&out.stdout);
-    let m: serde_json::Value =
-        serde_json::from_str(text.lines().find(|l| l.starts_with('{')).unwrap()).unwrap();
+    let m = min_budget_json(&["--command", &command]);
     assert_eq!(m["method"], "bisection");
     assert!(
         m["limit"] == "RLIMIT_DATA" || m["limit"] == "cgroup-v2 memory.max",
