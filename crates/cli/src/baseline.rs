@@ -17,7 +17,8 @@ pub struct BaselineArgs {
     /// Where to write the baseline.
     #[arg(long, default_value = "reports/baseline.json")]
     pub out: PathBuf,
-    /// Merge records measured on different machines.
+    /// Merge records measured on different machines, or on different files under one
+    /// dataset's name.
     #[arg(long)]
     pub allow_mixed: bool,
 }

@@ -11,13 +11,15 @@ use membench_report::merge::{Machines, merge_dirs};
 #[derive(Args, Debug)]
 pub struct ReportArgs {
     /// Run folders (each holding results.jsonl). Several are merged (refusing records from
-    /// different machines or of different files under one name, and overlapping shards).
+    /// different machines or of different files under one name unless --allow-mixed, and
+    /// overlapping shards).
     #[arg(required = true)]
     pub dirs: Vec<PathBuf>,
     /// With several folders: the folder that receives the merged results.jsonl and the report.
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Merge records measured on different machines.
+    /// Merge records measured on different machines, or on different files under one
+    /// dataset's name (overlapping shards are refused regardless).
     #[arg(long)]
     pub allow_mixed: bool,
     /// A baseline (as written by `cargo xtask baseline`, e.g. reports/baseline.json) that

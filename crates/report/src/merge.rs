@@ -1,7 +1,8 @@
 //! Several run folders as one: the shards of a sweep (`run --shard I/N`), or runs of different
 //! strategies on the same data. Refuses what would make the merged report lie — records from
 //! different machines, different files under one dataset's name, the same repetition twice —
-//! saying which folders and why, unless the caller allows mixing machines.
+//! saying which folders and why. Mixed machines and mixed datasets are merged when the caller
+//! allows it (`--allow-mixed`); overlapping repetitions never are.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -10,10 +11,11 @@ use anyhow::{Result, bail};
 
 use crate::record::{Record, read_records};
 
-/// Whether records measured on different machines may be merged.
+/// Whether records measured on different machines, or on different files under one dataset's
+/// name, may be merged.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Machines {
-    /// Refuse: times and RSS from two machines are not comparable in one table.
+    /// Refuse: times and RSS from two machines (or two inputs) are not comparable in one table.
     Same,
     /// Merge anyway (`--allow-mixed`).
     Mixed,
@@ -67,13 +69,16 @@ pub fn merge(runs: &[(PathBuf, Vec<Record>)], machines: Machines) -> Result<Vec<
                 .unwrap_or_default();
             let key = (r.format.clone(), r.rows, name.clone());
             match datasets.get(&key) {
-                Some(&(bytes, first)) if bytes != r.input_bytes => bail!(
-                    "{name}: {} bytes in {} but {} bytes in {}: not the same dataset",
-                    r.input_bytes,
-                    dir.display(),
-                    bytes,
-                    first.display()
-                ),
+                Some(&(bytes, first)) if bytes != r.input_bytes && machines == Machines::Same => {
+                    bail!(
+                        "{name}: {} bytes in {} but {} bytes in {}: not the same dataset \
+                     (pass --allow-mixed to merge anyway)",
+                        r.input_bytes,
+                        dir.display(),
+                        bytes,
+                        first.display()
+                    )
+                }
                 Some(_) => {}
                 None => {
                     datasets.insert(key, (r.input_bytes, dir.as_path()));
@@ -136,7 +141,11 @@ mod tests {
         assert!(e.to_string().contains("--allow-mixed"), "{e}");
         assert!(merge(&[a.clone(), other_cpu], Machines::Mixed).is_ok());
         let other_file = (PathBuf::from("b"), vec![rec("load-all", "x", 11)]);
-        let e = merge(&[a, other_file], Machines::Same).unwrap_err();
+        let e = merge(&[a.clone(), other_file.clone()], Machines::Same).unwrap_err();
         assert!(e.to_string().contains("not the same dataset"), "{e}");
+        assert!(merge(&[a.clone(), other_file], Machines::Mixed).is_ok());
+        // Overlaps are refused even when mixing is allowed.
+        let twice = (PathBuf::from("b"), vec![rec("streaming", "x", 10)]);
+        assert!(merge(&[a, twice], Machines::Mixed).is_err());
     }
 }

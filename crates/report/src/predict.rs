@@ -14,7 +14,8 @@
 //!   size: ×(1 + log10(target / largest)).
 //!
 //! What it must not do: invent a number for a strategy with fewer than two measured sizes (it
-//! is left out, with the reason), or call a strategy fitting when the interval's top does not.
+//! is left out, with the reason), call a strategy fitting when the interval's top does not, or
+//! recommend an external program whose answer was never checked (it printed none).
 //!
 //! ```
 //! use membench_report::predict::Model;
@@ -212,6 +213,8 @@ fn measured(records: &[Record], workload: &str, format: &str) -> BTreeMap<String
     for r in records
         .iter()
         .filter(|r| r.workload == workload && r.format == format && effective_status(r).is_ok())
+        // A program that printed no answer is not a candidate: it did not show it computes one.
+        .filter(|r| !r.answer_unchecked)
     {
         by.entry((r.strategy.clone(), r.rows)).or_default().push(r);
     }

@@ -52,3 +52,22 @@ fn a_prediction_between_its_interval_ends_is_maybe() {
     let (ranked, _) = recommend(&records, "top-n", "csv", 10_000_000, 1_050_000_000);
     assert_eq!(ranked[0].fits, Fits::Maybe);
 }
+
+#[test]
+fn a_program_that_printed_no_answer_is_never_recommended() {
+    let mut records = Vec::new();
+    for (n, heap) in [(10_000u64, 1_000_000u64), (100_000, 1_000_000)] {
+        let mut quick = rec("quick-but-silent", n, 1, heap, 1, "ok");
+        quick.answer_unchecked = true;
+        records.push(quick);
+        records.push(rec("streaming", n, 1, heap, 50, "ok"));
+    }
+    let (ranked, _) = recommend(&records, "top-n", "csv", 1_000_000, 1 << 30);
+    assert_eq!(
+        ranked
+            .iter()
+            .map(|c| c.strategy.as_str())
+            .collect::<Vec<_>>(),
+        ["streaming"]
+    );
+}

@@ -18,7 +18,15 @@ pub fn print(records: &[Record]) {
             c.key.strategy,
             c.peak_heap_bytes
                 .map(|s| bytes(s.median))
-                .unwrap_or_default(),
+                .unwrap_or_else(|| {
+                    // An external program: measured as a process tree, no heap.
+                    if c.peak_pss_bytes.is_some() {
+                        "n/a"
+                    } else {
+                        ""
+                    }
+                    .to_string()
+                }),
             c.peak_rss_bytes
                 .map(|s| bytes(s.median))
                 .unwrap_or_default(),

@@ -25,10 +25,16 @@ pub fn cell_text(c: &CellStats) -> String {
     if !c.status.is_ok() {
         return format!("**{}**", c.status.name().to_uppercase());
     }
+    // An external program (measured as a process tree, PSS known) has no heap figure at all.
+    let no_heap = if c.peak_pss_bytes.is_some() {
+        "n/a"
+    } else {
+        "–"
+    };
     let heap = c
         .peak_heap_bytes
         .map(|s| bytes(s.median))
-        .unwrap_or_else(|| "–".into());
+        .unwrap_or_else(|| no_heap.into());
     let mut rss = c
         .peak_rss_bytes
         .map(|s| bytes(s.median))
@@ -92,8 +98,11 @@ pub fn verdict(cells: &[&CellStats]) -> Option<String> {
     let ok: Vec<&&CellStats> = cells
         .iter()
         .filter(|c| {
+            // An unchecked cell (a program that printed no answer) ran, but did not show it
+            // computed the answer: it cannot win.
             c.key.rows == largest
                 && c.status.is_ok()
+                && !c.answer_unchecked
                 && c.wall_ns.is_some()
                 && c.peak_rss_bytes.is_some()
         })
