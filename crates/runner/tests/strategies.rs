@@ -632,7 +632,10 @@ fn heap_shapes_streaming_flat_chunked_bounded_load_all_growing() {
     eprintln!(
         "streaming Parquet peak heap: {q1} B (100k rows), {q2} B (1M rows), row groups of 20k"
     );
-    assert!((q2 as f64) < 1.2 * q1 as f64, "{q1} → {q2}");
+    // What grows is the file's parsed footer (its row-group metadata, ≈ 6 KiB a row group in
+    // memory, read once per slice): 45 more row groups may add at most 8 KiB each. (Before the
+    // row-group reads decoded on Polars' thread pool, its buffers masked this within 1.2×.)
+    assert!(q2 <= q1 + 45 * 8192, "{q1} → {q2}");
     assert!(
         q2 < 20_000 * 300,
         "one 20k-row group of the needed columns: {q2}"
