@@ -21,7 +21,7 @@ use crate::csv_split::{
     CsvSpan, Range, csv_span, cut, fold_range, ranges, rebase, speculation_held, speculative_ranges,
 };
 use crate::etl_out::{EtlBatch, EtlEncoder};
-use crate::parquet_io::{Projection, fold_frame, read_slice, row_groups};
+use crate::parquet_io::{Projection, fold_frame, read_slice_pooled, row_groups};
 use crate::pipeline::ordered;
 use crate::{Compression, Format, Outcome, Output, Params, RunError, Strategy, etl_target, format_of};
 
@@ -196,7 +196,7 @@ fn run_parquet(p: &Params) -> Result<Outcome, RunError> {
             let Some(&(offset, len)) = groups.get(i) else {
                 break;
             };
-            let df = read_slice(&p.input, offset, len, &projection)?;
+            let df = read_slice_pooled(&p.input, offset, len, &projection)?;
             c.add(fold_frame(&p.input, &df, offset, p.on_bad_row, &mut acc)?);
         }
         Ok((acc, c))
@@ -327,7 +327,7 @@ fn run_etl(p: &Params) -> Result<Outcome, RunError> {
                 (f.result?, f.lines)
             }
             (Unit::RowGroup(offset, len), _) => {
-                let df = read_slice(&fp.input, offset, len, &Projection::all())?;
+                let df = read_slice_pooled(&fp.input, offset, len, &Projection::all())?;
                 (fold_frame(&fp.input, &df, offset, p.on_bad_row, &mut enc)?, 0)
             }
             (Unit::Bytes(_), None) => unreachable!("CSV units come with their span"),
