@@ -199,7 +199,7 @@ pub fn read_slice(
 
 /// [`read_slice`], decoding the columns on Polars' thread pool, for `parallel`'s workers:
 /// decoding on the workers themselves instead held 46–54 MB of RSS at 1M rows against 31–35 MB
-/// (each worker thread's allocator arena keeps what it freed).
+/// (most likely each worker thread's malloc arena keeping what it freed; not verified).
 pub fn read_slice_pooled(
     path: &Path,
     offset: usize,
