@@ -40,7 +40,7 @@ use std::sync::atomic::{
     AtomicBool, AtomicU64, AtomicUsize, Ordering::Acquire, Ordering::Relaxed, Ordering::Release,
 };
 
-pub use membench_protocol::{OOM_EXIT_CODE, OOM_MESSAGE_PREFIX};
+pub use membench_protocol::{ALLOC_FAILED_MESSAGE_PREFIX, OOM_EXIT_CODE, OOM_MESSAGE_PREFIX};
 
 /// A value alone on its own cache line (128 bytes: two lines, against adjacent-line prefetch).
 #[repr(align(128))]
@@ -150,14 +150,22 @@ fn sum(counter: impl Fn(&Tally) -> &AtomicU64) -> u64 {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct CountingAlloc;
 
+/// Adds `size` to the live heap (ending the process if that crosses the budget) and returns
+/// the new live total, for [`note_peak`] once the allocation succeeded.
 #[inline]
-fn grow(size: usize) {
+fn grow(size: usize) -> usize {
     let live = LIVE.0.fetch_add(size, Relaxed) + size;
-    let limits = &LIMITS.0;
-    let budget = limits.budget.load(Relaxed);
+    let budget = LIMITS.0.budget.load(Relaxed);
     if budget != 0 && live > budget {
         budget_exceeded(budget, live - size, size);
     }
+    live
+}
+
+/// Raises the peak to `live` (an allocation that made it so succeeded).
+#[inline]
+fn note_peak(live: usize) {
+    let limits = &LIMITS.0;
     if live > limits.peak.load(Relaxed) {
         limits.peak.fetch_max(live, Relaxed);
     }
@@ -196,25 +204,39 @@ fn budget_exceeded(budget: usize, live: usize, asked: usize) -> ! {
 }
 
 // SAFETY: every method forwards to `System` with the same layout and only updates atomics.
+// An allocation `System` refuses (a null pointer) takes back what it added to the live heap,
+// so a failed `try_reserve` leaves the counters as they were.
 unsafe impl GlobalAlloc for CountingAlloc {
     #[inline]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        grow(layout.size());
+        let live = grow(layout.size());
         let i = slot();
         bump(i, |t| &t.total, layout.size() as u64);
         bump(i, |t| &t.n_alloc, 1);
         // SAFETY: forwarded contract.
-        unsafe { System.alloc(layout) }
+        let p = unsafe { System.alloc(layout) };
+        if p.is_null() {
+            shrink(layout.size());
+        } else {
+            note_peak(live);
+        }
+        p
     }
 
     #[inline]
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        grow(layout.size());
+        let live = grow(layout.size());
         let i = slot();
         bump(i, |t| &t.total, layout.size() as u64);
         bump(i, |t| &t.n_alloc, 1);
         // SAFETY: forwarded contract.
-        unsafe { System.alloc_zeroed(layout) }
+        let p = unsafe { System.alloc_zeroed(layout) };
+        if p.is_null() {
+            shrink(layout.size());
+        } else {
+            note_peak(live);
+        }
+        p
     }
 
     #[inline]
@@ -229,15 +251,95 @@ unsafe impl GlobalAlloc for CountingAlloc {
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         let old = layout.size();
         let i = slot();
+        let mut live = None;
         if new_size > old {
-            grow(new_size - old);
+            live = Some(grow(new_size - old));
             bump(i, |t| &t.total, (new_size - old) as u64);
         } else {
             shrink(old - new_size);
         }
         bump(i, |t| &t.n_realloc, 1);
         // SAFETY: forwarded contract.
-        unsafe { System.realloc(ptr, layout, new_size) }
+        let p = unsafe { System.realloc(ptr, layout, new_size) };
+        match (p.is_null(), live) {
+            (false, Some(live)) => note_peak(live),
+            (false, None) => {}
+            // A refused realloc leaves the old block as it was: undo the size change.
+            (true, Some(_)) => shrink(new_size - old),
+            (true, None) => {
+                LIVE.0.fetch_add(old - new_size, Relaxed);
+            }
+        }
+        p
+    }
+}
+
+/// Wraps an allocator so that an allocation it refuses ends the process with
+/// [`OOM_EXIT_CODE`] (after a message starting with [`ALLOC_FAILED_MESSAGE_PREFIX`] on
+/// stderr), instead of Rust's abort. The runners use it: under a kernel limit (`RLIMIT_DATA`)
+/// a refused allocation is the cell running out of memory, and the parent must learn that from
+/// the exit code, never from text on stderr (which the data could contain).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ExitOnFailure<A>(pub A);
+
+#[cold]
+fn allocation_failed(asked: usize) -> ! {
+    let mut buf = [0u8; 160];
+    let mut n = 0;
+    let mut put = |s: &[u8]| {
+        let k = s.len().min(buf.len() - n);
+        buf[n..n + k].copy_from_slice(&s[..k]);
+        n += k;
+    };
+    let mut num = itoa::Buffer::new();
+    put(ALLOC_FAILED_MESSAGE_PREFIX.as_bytes());
+    put(b": requested_bytes=");
+    put(num.format(asked).as_bytes());
+    put(b"\n");
+    // SAFETY: writing a valid buffer to fd 2 and exiting without running destructors.
+    unsafe {
+        libc::write(2, buf.as_ptr().cast(), n);
+        libc::_exit(OOM_EXIT_CODE);
+    }
+}
+
+// SAFETY: every method forwards to the wrapped allocator with the same arguments; a null
+// result never returns (the process ends).
+unsafe impl<A: GlobalAlloc> GlobalAlloc for ExitOnFailure<A> {
+    #[inline]
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: forwarded contract.
+        let p = unsafe { self.0.alloc(layout) };
+        if p.is_null() {
+            allocation_failed(layout.size());
+        }
+        p
+    }
+
+    #[inline]
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: forwarded contract.
+        let p = unsafe { self.0.alloc_zeroed(layout) };
+        if p.is_null() {
+            allocation_failed(layout.size());
+        }
+        p
+    }
+
+    #[inline]
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: forwarded contract.
+        unsafe { self.0.dealloc(ptr, layout) }
+    }
+
+    #[inline]
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        // SAFETY: forwarded contract.
+        let p = unsafe { self.0.realloc(ptr, layout, new_size) };
+        if p.is_null() {
+            allocation_failed(new_size);
+        }
+        p
     }
 }
 

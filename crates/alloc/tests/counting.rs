@@ -76,8 +76,33 @@ fn limit_memory_passes_an_under_limit_closure() {
     assert_eq!(s.peak_heap_bytes, 1000);
 }
 
+/// An allocation the system refuses (64 TiB: more than this machine has, so `malloc` returns
+/// null) leaves the live heap and the peak as they were.
+fn a_refused_allocation_is_not_counted_as_live() {
+    let before = membench_alloc::snapshot();
+    let (refused, s) = measure(|| {
+        let mut v: Vec<u8> = Vec::new();
+        let r = v.try_reserve_exact(1 << 46).is_err();
+        let mut w: Vec<u8> = Vec::with_capacity(16);
+        let g = w.try_reserve_exact(1 << 46).is_err();
+        std::hint::black_box((&v, &w));
+        r && g
+    });
+    assert!(
+        refused,
+        "the system granted 64 TiB: this test needs a smaller machine"
+    );
+    let after = membench_alloc::snapshot();
+    assert_eq!(after.live_bytes, before.live_bytes, "{s:?}");
+    assert!(s.peak_heap_bytes < 1 << 20, "{s:?}");
+}
+
 fn main() {
-    let tests: [(&str, fn()); 5] = [
+    let tests: [(&str, fn()); 6] = [
+        (
+            "a_refused_allocation_is_not_counted_as_live",
+            a_refused_allocation_is_not_counted_as_live,
+        ),
         (
             "peak_is_exact_for_one_allocation",
             peak_is_exact_for_one_allocation,

@@ -19,11 +19,13 @@
 //! ```
 
 pub mod limit;
+pub mod oom;
+pub mod output;
 pub mod postgres;
+pub mod reaper;
 pub mod tree;
 
 use std::ffi::OsString;
-use std::io::Read;
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -55,6 +57,8 @@ pub struct CellCommand {
     /// A kernel memory limit for the child (cgroup v2 `memory.max` where delegated, else
     /// `RLIMIT_DATA`), for memory the counting allocator does not see.
     pub kernel_limit_bytes: Option<u64>,
+    /// Variables removed from the inherited environment (a secret the child must not see).
+    pub env_remove: Vec<OsString>,
 }
 
 /// Which processes a measurement covers.
@@ -79,6 +83,7 @@ impl CellCommand {
             sample_interval: Duration::from_millis(10),
             scope: Scope::Process,
             kernel_limit_bytes: None,
+            env_remove: Vec::new(),
         }
     }
     /// Measures the whole process tree instead of the child alone.
@@ -100,7 +105,18 @@ impl CellCommand {
         self.args.extend(args.into_iter().map(Into::into));
         self
     }
-    /// Sets the timeout.
+    /// Sets an environment variable of the child.
+    pub fn env(mut self, key: impl Into<OsString>, value: impl Into<OsString>) -> Self {
+        self.env.push((key.into(), value.into()));
+        self
+    }
+    /// Removes a variable from the environment the child inherits.
+    pub fn env_remove(mut self, key: impl Into<OsString>) -> Self {
+        self.env_remove.push(key.into());
+        self
+    }
+    /// Sets the timeout (it covers the whole cell: every process of it is killed when it
+    /// passes).
     pub fn timeout(mut self, t: Duration) -> Self {
         self.timeout = t;
         self
@@ -143,6 +159,14 @@ pub struct Measured {
     /// recorded as unchecked rather than wrong.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub answer_unchecked: bool,
+    /// Processes of the cell still alive after its first process ended (or timed out) that
+    /// were not in its process group: found by the cell's mark or seen in its tree, and killed.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub leftover_processes: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 fn status_field(text: &str, key: &str) -> Option<u64> {
@@ -202,6 +226,7 @@ fn failed(status: Status, msg: String) -> Measured {
         kernel_limit: None,
         stdout_last_line: String::new(),
         answer_unchecked: false,
+        leftover_processes: 0,
     }
 }
 
@@ -214,32 +239,46 @@ impl Measured {
 
 /// Runs one cell to its end. Never panics on the child's behaviour: a child that cannot even be
 /// started is status `error` with the reason in `stderr_tail`. The child leads a process group
-/// of its own; a timeout kills the whole group, and so does the child's end (no grandchild
-/// outlives its cell).
+/// of its own and carries this cell's mark ([`reaper`]); the timeout covers the whole cell, and
+/// when the child ends (or times out) every process of the cell still alive — in its group,
+/// seen in its tree, or marked, even one that left the group — is killed and counted
+/// ([`Measured::leftover_processes`]).
+///
+/// A built-in runner's (`Scope::Process`) `oom` comes only from the protocol's exit code or a
+/// cgroup's `oom_kill` event. An external program's (`Scope::Tree`) may also come from its
+/// runtime's out-of-memory message ([`oom`]), read narrowly.
 pub fn run_cell(cmd: &CellCommand) -> Measured {
     let limit = cmd.kernel_limit_bytes.map(limit::Prepared::new);
     let mut m = run_child(cmd, limit.as_ref());
+    let mut killed_by_cgroup = false;
     if let Some(l) = limit {
         m.kernel_limit = Some(l.applied.clone());
-        let killed_by_cgroup = l.finish();
-        let said_so = limit::OOM_MARKERS.iter().any(|k| m.stderr_tail.contains(k));
-        if m.status != Status::Timeout && (killed_by_cgroup || said_so) {
-            m.status = Status::Oom;
-        }
+        killed_by_cgroup = l.finish();
+    }
+    let failed = matches!(m.status, Status::Error | Status::Crash);
+    let says_so = cmd.scope == Scope::Tree && oom::says_out_of_memory(&m.stderr_tail);
+    if m.status != Status::Timeout && (killed_by_cgroup || (failed && says_so)) {
+        m.status = Status::Oom;
     }
     m
 }
 
-fn command_for(cmd: &CellCommand, limit: Option<&limit::Prepared>) -> Command {
+fn command_for(cmd: &CellCommand, limit: Option<&limit::Prepared>, cell: &str) -> Command {
     let mut command = Command::new(&cmd.program);
     command
         .args(&cmd.args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
+    for k in &cmd.env_remove {
+        command.env_remove(k);
+    }
     for (k, v) in &cmd.env {
         command.env(k, v);
     }
+    command
+        .env(reaper::DRIVER_VAR, reaper::driver_token())
+        .env(reaper::CELL_VAR, cell);
     // A process group of its own, so that a timeout reaches the child's children too.
     command.process_group(0);
     let limit = limit.map(limit::Prepared::in_child);
@@ -262,14 +301,14 @@ fn command_for(cmd: &CellCommand, limit: Option<&limit::Prepared>) -> Command {
     command
 }
 
-/// Reads a pipe to its end on a thread of its own, so a chatty child never blocks.
-fn drain(mut pipe: impl Read + Send + 'static) -> std::thread::JoinHandle<Vec<u8>> {
-    std::thread::spawn(move || {
-        let mut s = Vec::new();
-        let _ = pipe.read_to_end(&mut s);
-        s
-    })
-}
+/// Bytes of standard output kept (a runner's record, an external program's answer: its last
+/// line).
+pub const STDOUT_TAIL_BYTES: usize = 16 << 20;
+/// Bytes of standard error kept (its last lines become `stderr_tail`).
+pub const STDERR_TAIL_BYTES: usize = 64 << 10;
+/// How long the output pipes may stay open after the cell's processes were killed: a process
+/// the harness could not find may hold them; reading stops then.
+const PIPE_GRACE: Duration = Duration::from_secs(2);
 
 /// What the sampling loop saw.
 #[derive(Default)]
@@ -278,6 +317,8 @@ struct Watched {
     peak_pss_bytes: u64,
     max_processes: u32,
     timed_out: bool,
+    /// Every process seen in the tree, with its start time (a pid alone may be reused).
+    seen: std::collections::BTreeSet<(u32, u64)>,
 }
 
 impl Watched {
@@ -289,7 +330,15 @@ impl Watched {
                 rss_file_bytes: file,
                 ..Default::default()
             }),
-            Scope::Tree => tree::sample(pid),
+            Scope::Tree => {
+                let pids = tree::descendants(pid);
+                for &p in &pids[1..] {
+                    if let Some(t) = reaper::start_time(p) {
+                        self.seen.insert((p, t));
+                    }
+                }
+                tree::sample_of(&pids)
+            }
         };
         if let Some(s) = s {
             self.peak_pss_bytes = self.peak_pss_bytes.max(s.pss_bytes);
@@ -309,9 +358,26 @@ fn kill_group(pid: u32) {
     unsafe { libc::kill(-(pid as libc::pid_t), libc::SIGKILL) };
 }
 
+/// Kills what is left of a cell whose first process `pid` has ended (or is being killed): its
+/// group, the processes seen in its tree (the same pid and start time), and every process with
+/// its mark. Returns how many processes were still alive outside the group.
+fn kill_cell(pid: u32, cell: &str, w: &Watched) -> u32 {
+    kill_group(pid);
+    let mut left = 0;
+    for &(p, t) in &w.seen {
+        if reaper::start_time(p) == Some(t) && !reaper::is_zombie(p) {
+            // SAFETY: signalling a process of this cell, recognised by pid and start time.
+            unsafe { libc::kill(p as libc::pid_t, libc::SIGKILL) };
+            left += 1;
+        }
+    }
+    left.max(reaper::kill_marked(reaper::CELL_VAR, cell))
+}
+
 fn run_child(cmd: &CellCommand, limit: Option<&limit::Prepared>) -> Measured {
     let start = Instant::now();
-    let mut child = match command_for(cmd, limit).spawn() {
+    let cell = reaper::new_cell_token();
+    let mut child = match command_for(cmd, limit, &cell).spawn() {
         Ok(c) => c,
         Err(e) => {
             return failed(
@@ -321,8 +387,8 @@ fn run_child(cmd: &CellCommand, limit: Option<&limit::Prepared>) -> Measured {
         }
     };
     let pid = child.id();
-    let out_thread = drain(child.stdout.take().expect("piped"));
-    let err_thread = drain(child.stderr.take().expect("piped"));
+    let out = output::Reader::start(child.stdout.take().expect("piped"), STDOUT_TAIL_BYTES);
+    let err = output::Reader::start(child.stderr.take().expect("piped"), STDERR_TAIL_BYTES);
 
     let mut w = Watched::default();
     let mut wstatus: libc::c_int = 0;
@@ -339,22 +405,31 @@ fn run_child(cmd: &CellCommand, limit: Option<&limit::Prepared>) -> Measured {
             if e.kind() == std::io::ErrorKind::Interrupted {
                 continue;
             }
-            kill_group(pid);
+            kill_cell(pid, &cell, &w);
             return failed(Status::Error, format!("wait4 failed: {e}"));
         }
         w.sample(pid, cmd.scope, start.elapsed().as_nanos() as u64);
         if !w.timed_out && start.elapsed() > cmd.timeout {
             w.timed_out = true;
-            kill_group(pid);
+            kill_cell(pid, &cell, &w);
         }
         std::thread::sleep(cmd.sample_interval);
     }
     let wall_ns = start.elapsed().as_nanos() as u64;
-    // Whatever the child left running in its group ends with it (and the pipes then close).
-    kill_group(pid);
-    let stdout = String::from_utf8_lossy(&out_thread.join().unwrap_or_default()).into_owned();
-    let stderr = String::from_utf8_lossy(&err_thread.join().unwrap_or_default()).into_owned();
-    measured(cmd.scope, w, wstatus, &usage, wall_ns, &stdout, &stderr)
+    // Whatever the child left running ends with it (and then the pipes close).
+    let leftover = kill_cell(pid, &cell, &w);
+    let (stdout, out_ended) = out.finish(PIPE_GRACE);
+    let (mut stderr, err_ended) = err.finish(PIPE_GRACE);
+    if !(out_ended && err_ended) {
+        stderr.push_str(
+            "\nmembench: the output pipes were still held open by a process of the cell that \
+             could not be found (it left the process group and cleared its environment); \
+             reading stopped",
+        );
+    }
+    let mut m = measured(cmd.scope, w, wstatus, &usage, wall_ns, &stdout, &stderr);
+    m.leftover_processes = leftover;
+    m
 }
 
 fn measured(
@@ -375,11 +450,11 @@ fn measured(
     } else {
         (None, None)
     };
-    let alloc_failed =
-        stderr.contains(OOM_MESSAGE_PREFIX) || stderr.contains("memory allocation of");
+    // Our runners say "out of memory" with the protocol's exit code (the heap budget, or an
+    // allocation the kernel refused); an external program's code means nothing here.
     let status = if w.timed_out {
         Status::Timeout
-    } else if exit_code == Some(OOM_EXIT_CODE) || alloc_failed {
+    } else if scope == Scope::Process && exit_code == Some(OOM_EXIT_CODE) {
         Status::Oom
     } else if signal.is_some() {
         Status::Crash
@@ -426,5 +501,6 @@ fn measured(
             Scope::Process => String::new(),
         },
         answer_unchecked: false,
+        leftover_processes: 0,
     }
 }

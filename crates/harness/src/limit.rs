@@ -215,20 +215,6 @@ impl InChild {
     }
 }
 
-/// Messages of a failed allocation in the languages membench runs: Rust's, C's, C++'s,
-/// Python's (numpy's, Arrow's, DuckDB's). Under a kernel limit, a child that printed one of
-/// them ran out of memory.
-pub const OOM_MARKERS: &[&str] = &[
-    "memory allocation of",
-    "Cannot allocate memory",
-    "std::bad_alloc",
-    "MemoryError",
-    "out of memory",
-    "Out of Memory",
-    "OutOfMemory",
-    "Unable to allocate",
-];
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -65,8 +65,14 @@ fn pss(pid: u32) -> u64 {
 
 /// Sums the tree under `root` now; `None` once `root` itself is gone.
 pub fn sample(root: u32) -> Option<TreeSample> {
+    sample_of(&descendants(root))
+}
+
+/// Sums the processes `pids` (a tree, its root first); `None` once the root is gone.
+pub fn sample_of(pids: &[u32]) -> Option<TreeSample> {
+    let root = *pids.first()?;
     let mut s = TreeSample::default();
-    for pid in descendants(root) {
+    for &pid in pids {
         let Some((rss, anon, file)) = crate::read_proc_status(pid) else {
             if pid == root {
                 return None;

@@ -23,6 +23,42 @@ pub const MIN_PRICE_CENTS: i64 = 0;
 /// The smallest valid `discount`, in cents (a missing discount is valid and means 0).
 pub const MIN_DISCOUNT_CENTS: i64 = 0;
 
+/// The most cents (in magnitude) a float money value may hold: 2^53, the last whole number a
+/// double holds exactly; past it, neighbouring cents are the same double.
+pub const MAX_FLOAT_CENTS: f64 = 9_007_199_254_740_992.0;
+/// How far from a whole number of cents a float money value may be: a billionth of a cent…
+pub const FLOAT_CENTS_TOLERANCE: f64 = 1e-9;
+/// …or, for large values, the rounding of the double itself (2^-50 of the value in cents: a few
+/// units in the last place), so `0.1 + 0.2` is 30 cents and 12.345 is never money.
+pub const FLOAT_CENTS_RELATIVE: f64 = 1.0 / (1u64 << 50) as f64;
+
+/// A float money value (Parquet, an engine's frame) in exact integer cents: finite, within
+/// [`MAX_FLOAT_CENTS`], and a whole number of cents within [`FLOAT_CENTS_TOLERANCE`] (or
+/// [`FLOAT_CENTS_RELATIVE`] of the value). `field` names the column in the reason.
+pub fn float_cents(field: &str, v: f64) -> Result<i64, BadRow> {
+    if !v.is_finite() {
+        return Err(BadRow::new(
+            BadKind::NotANumber,
+            format!("{field}: {v} is not a finite number"),
+        ));
+    }
+    let scaled = v * 100.0;
+    if scaled.abs() > MAX_FLOAT_CENTS {
+        return Err(BadRow::new(
+            BadKind::OutOfRange,
+            format!("{field}: {v} is out of range"),
+        ));
+    }
+    let cents = scaled.round();
+    if (scaled - cents).abs() > FLOAT_CENTS_TOLERANCE.max(scaled.abs() * FLOAT_CENTS_RELATIVE) {
+        return Err(BadRow::new(
+            BadKind::NotANumber,
+            format!("{field}: {v} is not a whole number of cents"),
+        ));
+    }
+    Ok(cents as i64)
+}
+
 /// Formats cents as a decimal (`-1050` → `-10.50`), without allocating more than the string.
 pub fn cents_text(cents: i64) -> String {
     let sign = if cents < 0 { "-" } else { "" };
@@ -77,6 +113,30 @@ pub fn missing_value() -> BadRow {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn float_money_is_whole_cents_finite_and_in_range() {
+        assert_eq!(float_cents("price", 12.34), Ok(1234));
+        assert_eq!(float_cents("price", 0.1 + 0.2), Ok(30));
+        assert_eq!(float_cents("price", -0.05), Ok(-5));
+        assert_eq!(
+            float_cents("price", 90_000_000_000_000.0),
+            Ok(9_000_000_000_000_000)
+        );
+        let reason = |v: f64| float_cents("price", v).unwrap_err().reason;
+        assert_eq!(
+            reason(12.345),
+            "price: 12.345 is not a whole number of cents"
+        );
+        assert_eq!(reason(f64::NAN), "price: NaN is not a finite number");
+        assert_eq!(
+            reason(f64::NEG_INFINITY),
+            "price: -inf is not a finite number"
+        );
+        assert_eq!(reason(1e17), "price: 100000000000000000 is out of range");
+        // Half a cent is caught wherever a double can still hold it.
+        assert!(float_cents("price", 1e12 + 0.005).is_err());
+    }
 
     #[test]
     fn each_rule_names_its_field() {

@@ -61,3 +61,6 @@ pub const ERROR_EXIT_CODE: i32 = 2;
 pub const OOM_EXIT_CODE: i32 = 97;
 /// First words of the message printed when the heap budget is exceeded.
 pub const OOM_MESSAGE_PREFIX: &str = "membench: heap budget exceeded";
+/// First words of the message printed when the allocator refused an allocation (a kernel
+/// limit, or the machine out of memory) and the runner ended with [`OOM_EXIT_CODE`].
+pub const ALLOC_FAILED_MESSAGE_PREFIX: &str = "membench: an allocation failed (out of memory)";

@@ -4,7 +4,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
 use membench_alloc::AllocStats;
-use membench_protocol::{Allocator, ERROR_EXIT_CODE, RunnerError, RunnerRecord, STRATEGIES};
+use membench_protocol::{
+    Allocator, ERROR_EXIT_CODE, OOM_EXIT_CODE, RunnerError, RunnerRecord, STRATEGIES,
+};
 use membench_strategies::{Engine, Outcome, RunError, format_of};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -42,12 +44,29 @@ fn measure(cell: &StrategyCell, alloc: Allocator) -> Result<i32> {
     }
     let profiler = start_profiler(cell.profile.as_ref(), alloc)?;
     let mut record = base_record(cell, alloc);
-    let sampler =
-        (alloc == Allocator::Counting).then(|| HeapSampler::start(Duration::from_millis(10)));
-    let server_sampler = cell
-        .strategy
-        .filter(|s| s.info.engine == Engine::Postgres)
-        .map(|_| ServerSampler::start(Duration::from_millis(20)));
+    let samplers = (alloc == Allocator::Counting)
+        .then(|| HeapSampler::start(Duration::from_millis(10)))
+        .transpose()
+        .and_then(|heap| {
+            let server = cell
+                .strategy
+                .filter(|s| s.info.engine == Engine::Postgres)
+                .map(|_| ServerSampler::start(Duration::from_millis(20)))
+                .transpose()?;
+            Ok((heap, server))
+        });
+    let (sampler, server_sampler) = match samplers {
+        Ok(s) => s,
+        Err(e) => {
+            let code = failed(
+                &mut record,
+                RunError::Resources(e),
+                "starting the runner's sampler",
+            );
+            println!("{}", serde_json::to_string(&record)?);
+            return Ok(code);
+        }
+    };
     OBSERVER.begin(
         membench_alloc::snapshot().live_bytes,
         alloc == Allocator::Counting,
@@ -87,18 +106,42 @@ fn measure(cell: &StrategyCell, alloc: Allocator) -> Result<i32> {
             record.answer = cell.emit_answer.then_some(p.answer);
             0
         }
-        Err(e) => {
-            eprintln!("membench-runner: {e}");
-            record.error = Some(RunnerError {
-                kind: e.kind(),
-                message: e.to_string(),
-            });
-            ERROR_EXIT_CODE
-        }
+        Err(e) => failed(&mut record, e, "the strategy"),
     };
     drop(profiler);
     println!("{}", serde_json::to_string(&record)?);
     Ok(code)
+}
+
+/// Records `e` and returns the exit code: the protocol's out-of-memory code when the kernel
+/// refused a thread under a memory limit (a thread's stack counts against `RLIMIT_DATA`), else
+/// the error code. The decision rests on the kernel's error number, never on a message.
+fn failed(record: &mut RunnerRecord, e: RunError, who: &str) -> i32 {
+    let oom = e.is_refused_resource() && under_kernel_memory_limit();
+    eprintln!("membench-runner: {e}");
+    if oom {
+        eprintln!(
+            "{}: {who}: the kernel refused a thread under the memory limit",
+            membench_protocol::ALLOC_FAILED_MESSAGE_PREFIX
+        );
+    }
+    record.error = Some(RunnerError {
+        kind: e.kind(),
+        message: e.to_string(),
+    });
+    if oom { OOM_EXIT_CODE } else { ERROR_EXIT_CODE }
+}
+
+/// Whether a kernel limit on this process's memory applies (`RLIMIT_DATA` or `RLIMIT_AS`).
+fn under_kernel_memory_limit() -> bool {
+    [libc::RLIMIT_DATA, libc::RLIMIT_AS].into_iter().any(|r| {
+        let mut lim = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: getrlimit fills a valid struct.
+        unsafe { libc::getrlimit(r, &mut lim) == 0 && lim.rlim_cur != libc::RLIM_INFINITY }
+    })
 }
 
 fn set_observed(record: &mut RunnerRecord, o: Observed, server: Option<ServerPeaks>) {

@@ -193,13 +193,13 @@ impl ServerSampler {
     const CAPACITY: usize = 100_000;
 
     /// Starts the thread (before measurement: its start-up allocations are not the cell's).
-    pub fn start(interval: Duration) -> ServerSampler {
+    pub fn start(interval: Duration) -> std::io::Result<ServerSampler> {
         let stop = Arc::new(AtomicBool::new(false));
         let stop2 = stop.clone();
         let mut timeline: Vec<[u64; 2]> = Vec::with_capacity(Self::CAPACITY);
         let ready = Arc::new(std::sync::Barrier::new(2));
         let ready2 = ready.clone();
-        let handle = std::thread::spawn(move || {
+        let handle = std::thread::Builder::new().spawn(move || {
             let t0 = Instant::now();
             ready2.wait();
             while !stop2.load(Relaxed) {
@@ -216,9 +216,9 @@ impl ServerSampler {
                 backend_peak_bytes: OBSERVER.backend_peak.load(Relaxed),
                 timeline: timeline.iter().step_by(step).copied().collect(),
             }
-        });
+        })?;
         ready.wait();
-        ServerSampler { stop, handle }
+        Ok(ServerSampler { stop, handle })
     }
 
     /// Stops; `None` when no server was ever sampled.

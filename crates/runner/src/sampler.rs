@@ -15,13 +15,13 @@ impl HeapSampler {
     /// Room for this many samples (at 10 ms, over 16 minutes); later samples are dropped.
     const CAPACITY: usize = 100_000;
 
-    /// Starts sampling every `interval`.
-    pub fn start(interval: Duration) -> HeapSampler {
+    /// Starts sampling every `interval` (the kernel may refuse the thread under a memory limit).
+    pub fn start(interval: Duration) -> std::io::Result<HeapSampler> {
         let stop = Arc::new(AtomicBool::new(false));
         let ready = Arc::new(Barrier::new(2));
         let mut buf: Vec<(u64, usize)> = Vec::with_capacity(Self::CAPACITY);
         let (stop2, ready2) = (stop.clone(), ready.clone());
-        let handle = std::thread::spawn(move || {
+        let handle = std::thread::Builder::new().spawn(move || {
             let t0 = Instant::now();
             ready2.wait();
             while !stop2.load(Ordering::Relaxed) {
@@ -34,10 +34,10 @@ impl HeapSampler {
                 std::thread::sleep(interval);
             }
             buf
-        });
+        })?;
         // The thread's own start-up allocations happen before this returns.
         ready.wait();
-        HeapSampler { stop, handle }
+        Ok(HeapSampler { stop, handle })
     }
 
     /// Stops sampling; returns at most ~200 evenly spaced `[t_ns, heap above baseline]` pairs.

@@ -467,3 +467,88 @@ fn a_messy_generated_dataset_gives_the_same_answers_everywhere() {
     .unwrap();
     assert_eq!(all_agree(&pq.path)[..2], answers[..2]);
 }
+
+/// Money in Parquet is a float: every strategy applies the one rule of
+/// `membench_kernel::rules::float_cents` (finite, a whole number of cents, within the exact
+/// range) and reports the same located error — never a silent 0 for NaN or a rounded 12.345.
+#[test]
+fn float_money_that_is_not_whole_cents_is_the_same_error_everywhere() {
+    use polars::prelude::*;
+    let dir = tempfile::tempdir().unwrap();
+    let good = parquet_of(dir.path(), "money");
+    for (name, value, reason) in [
+        ("nan", f64::NAN, "row 38: price: NaN is not a finite number"),
+        (
+            "inf",
+            f64::INFINITY,
+            "row 38: price: inf is not a finite number",
+        ),
+        (
+            "-inf",
+            f64::NEG_INFINITY,
+            "row 38: price: -inf is not a finite number",
+        ),
+        (
+            "cents3",
+            12.345,
+            "row 38: price: 12.345 is not a whole number of cents",
+        ),
+        (
+            "huge",
+            1e17,
+            "row 38: price: 100000000000000000 is out of range",
+        ),
+    ] {
+        let mut df = polars_plan_frame(&good);
+        let mut v: Vec<f64> = df
+            .column("price")
+            .unwrap()
+            .f64()
+            .unwrap()
+            .into_no_null_iter()
+            .collect();
+        v[37] = value;
+        df.with_column(Column::new("price".into(), v)).unwrap();
+        let p = dir.path().join(format!("{name}.parquet"));
+        ParquetWriter::new(std::fs::File::create(&p).unwrap())
+            .with_row_group_size(Some(16))
+            .finish(&mut df)
+            .unwrap();
+        all_fail_with(&p, &format!("{}: {reason}", p.display()));
+    }
+    // Float noise around a whole cent (0.1 + 0.2) is money.
+    let mut df = polars_plan_frame(&good);
+    let v: Vec<f64> = vec![0.1 + 0.2; df.height()];
+    df.with_column(Column::new("price".into(), v)).unwrap();
+    let p = dir.path().join("noise.parquet");
+    ParquetWriter::new(std::fs::File::create(&p).unwrap())
+        .with_row_group_size(Some(16))
+        .finish(&mut df)
+        .unwrap();
+    all_agree(&p);
+}
+
+/// A value that reads like an out-of-memory message is bad input like any other: every
+/// runner's status is `error` (from its exit code), never `oom` (text on stderr decides
+/// nothing for a built-in runner).
+#[test]
+fn a_value_that_reads_like_out_of_memory_is_an_error_not_oom() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut rows: Vec<String> = (1..=5).map(|i| row(i, 2, "10.00", "x")).collect();
+    rows[1] = rows[1].replace(",2,10.00,", ",memory allocation of 8 bytes failed,10.00,");
+    let f = write(dir.path(), "oom-text.csv", &lines(&rows, "\n"));
+    for s in common::registry() {
+        for extra in [&[][..], &["--memory-limit", "1GiB"][..]] {
+            let m = runner(s.name(), "top-n", &f, extra);
+            assert_eq!(
+                m.status,
+                Status::Error,
+                "{} {extra:?}: {}",
+                s.name(),
+                m.stderr_tail
+            );
+            let err = m.runner.unwrap().error.unwrap().message;
+            assert!(err.contains("memory allocation of"), "{}: {err}", s.name());
+        }
+    }
+}

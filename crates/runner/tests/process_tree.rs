@@ -107,3 +107,146 @@ fn a_kernel_limit_below_the_need_is_oom_and_says_which_limit() {
     let under = calibrate(20_000_000, 64 << 20);
     assert_eq!(under.status, Status::Ok, "{}", under.stderr_tail);
 }
+
+/// A process that leaves the group (`setsid`) and holds the output pipe no longer outlives its
+/// cell or hangs the driver until it ends: it is found by the cell's mark and killed when the
+/// cell's first process ends.
+#[test]
+fn an_escaped_process_is_killed_with_its_cell_and_does_not_hang_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let pidfile = dir.path().join("pid");
+    let cmd = CellCommand::new("/bin/sh")
+        .args([
+            "-c".to_string(),
+            format!(
+                "setsid sh -c 'echo $$ > {}; exec sleep 40' & sleep 0.3; echo started",
+                pidfile.display()
+            ),
+        ])
+        .scope(Scope::Tree)
+        .timeout(Duration::from_secs(5));
+    let start = std::time::Instant::now();
+    let m = run_cell(&cmd);
+    assert!(
+        start.elapsed() < Duration::from_secs(4),
+        "the cell took {:?}",
+        start.elapsed()
+    );
+    assert_eq!(m.status, Status::Ok, "{}", m.stderr_tail);
+    assert_eq!(m.stdout_last_line, "started");
+    assert_eq!(m.leftover_processes, 1, "{m:?}");
+    let pid: u32 = std::fs::read_to_string(&pidfile)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while !gone_or_zombie(pid) && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(
+        gone_or_zombie(pid),
+        "the escaped sleep {pid} outlived its cell"
+    );
+}
+
+/// The same escaped process, with a timeout shorter than the program: the timeout covers the
+/// whole cell.
+#[test]
+fn the_timeout_covers_an_escaped_process_too() {
+    let cmd = CellCommand::new("/bin/sh")
+        .args(["-c", "setsid sleep 41 & wait; sleep 41"])
+        .scope(Scope::Tree)
+        .timeout(Duration::from_secs(1));
+    let start = std::time::Instant::now();
+    let m = run_cell(&cmd);
+    assert_eq!(m.status, Status::Timeout);
+    assert!(
+        start.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        start.elapsed()
+    );
+}
+
+/// A program that prints without end costs the driver a bounded tail, not everything it wrote.
+#[test]
+fn endless_output_keeps_a_bounded_tail() {
+    let m = run_cell(
+        &CellCommand::new("yes")
+            .scope(Scope::Tree)
+            .timeout(Duration::from_secs(2)),
+    );
+    assert_eq!(m.status, Status::Timeout);
+    assert_eq!(m.stdout_last_line, "y");
+    let hwm = std::fs::read_to_string("/proc/self/status")
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
+        .unwrap()
+        * 1024;
+    // `yes` writes gigabytes in 2 s; the driver keeps 16 MiB of it (twice that while reading).
+    assert!(hwm < 400 << 20, "this test process grew to {hwm} bytes");
+}
+
+/// An external program's out-of-memory message counts only when it failed and the message is
+/// its runtime's, not input quoted in an error.
+#[test]
+fn an_external_program_is_oom_only_by_its_runtimes_message() {
+    let run = |script: &str| {
+        run_cell(
+            &CellCommand::new("/bin/sh")
+                .args(["-c", script])
+                .scope(Scope::Tree),
+        )
+    };
+    let m = run("echo 'Traceback (most recent call last):' >&2; echo MemoryError >&2; exit 1");
+    assert_eq!(m.status, Status::Oom, "{}", m.stderr_tail);
+    let m = run(
+        "echo \"ValueError: could not convert: 'memory allocation of 5 bytes failed'\" >&2; exit 1",
+    );
+    assert_eq!(m.status, Status::Error, "{}", m.stderr_tail);
+    let m = run("echo MemoryError >&2; exit 0");
+    assert_eq!(m.status, Status::Ok, "a program that succeeded is not oom");
+}
+
+/// A thread's stack counts against `RLIMIT_DATA`: 64 workers under 32 MiB cannot all start.
+/// The kernel's refusal (`EAGAIN`) is the cell out of memory — `oom` from the runner's exit
+/// code — not an error or a panic.
+#[test]
+fn a_thread_the_kernel_refuses_under_a_memory_limit_is_oom() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = membench_datagen::GenSpec {
+        rows: 10_000,
+        ..membench_datagen::GenSpec::default()
+    };
+    let csv = membench_datagen::generate(
+        &spec,
+        membench_datagen::Format::Csv,
+        dir.path(),
+        false,
+        &mut |_| {},
+    )
+    .unwrap();
+    let run = |limit: Option<u64>| {
+        let mut cmd = CellCommand::new(SYS)
+            .args([
+                "--strategy",
+                "parallel",
+                "--workload",
+                "top-n",
+                "--threads",
+                "64",
+            ])
+            .args(["--input".as_ref(), csv.path.as_os_str()]);
+        if let Some(l) = limit {
+            cmd = cmd.kernel_limit(l);
+        }
+        run_cell(&cmd)
+    };
+    let limited = run(Some(32 << 20));
+    assert_eq!(limited.status, Status::Oom, "{}", limited.stderr_tail);
+    assert_eq!(limited.exit_code, Some(membench_harness::OOM_EXIT_CODE));
+    let free = run(None);
+    assert_eq!(free.status, Status::Ok, "{}", free.stderr_tail);
+}

@@ -45,7 +45,7 @@ pub fn open_bytes(path: &Path, decoding: Decoding) -> Result<Box<dyn Read + Send
     };
     Ok(match decoding {
         Decoding::Inline => decoded,
-        Decoding::Overlapped => Box::new(crate::overlap::Overlapped::spawn(decoded)),
+        Decoding::Overlapped => Box::new(crate::overlap::Overlapped::spawn(decoded)?),
     })
 }
 

@@ -93,26 +93,17 @@ fn range_transitions(path: &Path, start: u64, end: u64) -> Result<[QuoteState; 4
 /// then composed in order from the data start (a record start).
 pub fn ranges(path: &Path, pieces: &[(u64, u64)], threads: usize) -> Result<Vec<Range>, RunError> {
     let per = pieces.len().div_ceil(threads.max(1)).max(1);
-    let tables: Vec<Result<Vec<[QuoteState; 4]>, RunError>> = std::thread::scope(|s| {
-        let handles: Vec<_> = pieces
-            .chunks(per)
-            .map(|chunk| {
-                s.spawn(move || {
-                    chunk
-                        .iter()
-                        .map(|&(a, b)| range_transitions(path, a, b))
-                        .collect()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| Err(RunError::Other(anyhow::anyhow!("a scan panicked"))))
-            })
-            .collect()
-    });
+    let chunks: Vec<&[(u64, u64)]> = pieces.chunks(per).collect();
+    let tables: Vec<Result<Vec<[QuoteState; 4]>, RunError>> =
+        crate::threads::scoped(chunks.len(), |i| {
+            chunks[i]
+                .iter()
+                .map(|&(a, b)| range_transitions(path, a, b))
+                .collect()
+        })?
+        .into_iter()
+        .map(|r| r.and_then(|x| x))
+        .collect();
     let mut state = QuoteState::START;
     let mut out = Vec::with_capacity(pieces.len());
     let tables = tables.into_iter().collect::<Result<Vec<_>, _>>()?;

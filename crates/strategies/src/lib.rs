@@ -38,6 +38,7 @@ mod overlap;
 mod parquet_io;
 pub mod pipeline;
 pub mod polars_plan;
+pub mod threads;
 pub use parquet_io::Projection;
 
 /// The format a file name says, or the error that names the file. For a dataset folder (or a
@@ -324,6 +325,10 @@ pub enum RunError {
     /// I/O or engine failure.
     #[error("{0:#}")]
     Other(#[from] anyhow::Error),
+    /// The kernel refused a resource the strategy needs (a thread: its stack counts against
+    /// `RLIMIT_DATA`). Under a memory limit the runner records this as out of memory.
+    #[error("the system refused a thread: {0}")]
+    Resources(std::io::Error),
 }
 
 impl From<InputError> for RunError {
@@ -333,12 +338,19 @@ impl From<InputError> for RunError {
 }
 
 impl RunError {
+    /// Whether the kernel refused a thread for lack of memory (`EAGAIN`, `ENOMEM`): under a
+    /// memory limit, the cell ran out of memory.
+    pub fn is_refused_resource(&self) -> bool {
+        matches!(self, RunError::Resources(e)
+            if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::OutOfMemory))
+    }
+
     /// The protocol's name for this kind of error.
     pub fn kind(&self) -> membench_protocol::ErrorKind {
         match self {
             RunError::Input(_) => membench_protocol::ErrorKind::Input,
             RunError::Unsupported(_) => membench_protocol::ErrorKind::Unsupported,
-            RunError::Other(_) => membench_protocol::ErrorKind::Other,
+            RunError::Other(_) | RunError::Resources(_) => membench_protocol::ErrorKind::Other,
         }
     }
 }

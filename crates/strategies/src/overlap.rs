@@ -28,14 +28,15 @@ pub struct Overlapped {
 }
 
 impl Overlapped {
-    /// Starts a thread that reads `inner` ahead of this reader.
-    pub fn spawn(mut inner: Box<dyn Read + Send>) -> Overlapped {
+    /// Starts a thread that reads `inner` ahead of this reader (a thread the kernel refuses is
+    /// [`crate::RunError::Resources`]).
+    pub fn spawn(mut inner: Box<dyn Read + Send>) -> Result<Overlapped, crate::RunError> {
         let (full_tx, full_rx) = sync_channel::<Chunk>(DEPTH);
         let (empty_tx, empty_rx) = sync_channel::<Vec<u8>>(DEPTH + 1);
         for _ in 0..DEPTH {
             let _ = empty_tx.send(Vec::with_capacity(BUF_BYTES));
         }
-        let producer = std::thread::spawn(move || {
+        let producer = std::thread::Builder::new().spawn(move || {
             while let Ok(mut buf) = empty_rx.recv() {
                 buf.resize(BUF_BYTES, 0);
                 let chunk = fill(&mut *inner, &mut buf).map(|n| {
@@ -48,14 +49,15 @@ impl Overlapped {
                 }
             }
         });
-        Overlapped {
+        let producer = producer.map_err(crate::RunError::Resources)?;
+        Ok(Overlapped {
             full: Some(full_rx),
             empty: Some(empty_tx),
             current: Vec::new(),
             at: 0,
             done: false,
             producer: Some(producer),
-        }
+        })
     }
 }
 
@@ -122,7 +124,7 @@ mod tests {
         let data: Vec<u8> = (0..3 * BUF_BYTES + 12345)
             .map(|i| (i % 251) as u8)
             .collect();
-        let mut r = Overlapped::spawn(Box::new(io::Cursor::new(data.clone())));
+        let mut r = Overlapped::spawn(Box::new(io::Cursor::new(data.clone()))).unwrap();
         let mut got = Vec::new();
         r.read_to_end(&mut got).unwrap();
         assert_eq!(got, data);
@@ -142,7 +144,7 @@ mod tests {
                 Ok(n)
             }
         }
-        let mut r = Overlapped::spawn(Box::new(Failing(BUF_BYTES + 10)));
+        let mut r = Overlapped::spawn(Box::new(Failing(BUF_BYTES + 10))).unwrap();
         let mut got = Vec::new();
         let e = r.read_to_end(&mut got).unwrap_err();
         assert_eq!(e.kind(), io::ErrorKind::InvalidData);
@@ -153,7 +155,7 @@ mod tests {
     #[test]
     fn dropping_the_reader_early_stops_the_thread() {
         let data = vec![1u8; 20 * BUF_BYTES];
-        let mut r = Overlapped::spawn(Box::new(io::Cursor::new(data)));
+        let mut r = Overlapped::spawn(Box::new(io::Cursor::new(data))).unwrap();
         let mut one = [0u8; 10];
         r.read_exact(&mut one).unwrap();
         drop(r); // joins the producer: a hang here would fail the test by timeout

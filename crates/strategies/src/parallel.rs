@@ -10,7 +10,6 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use anyhow::Context;
 use membench_kernel::{Accumulator, COLUMNS};
 use rayon::prelude::*;
 
@@ -50,11 +49,7 @@ impl Strategy for Parallel {
             return run_etl(p);
         }
         match format_of(&p.input)? {
-            Format::Csv => rayon::ThreadPoolBuilder::new()
-                .num_threads(p.threads.max(1))
-                .build()
-                .context("starting the worker pool")?
-                .install(|| run_csv(p)),
+            Format::Csv => crate::threads::rayon_pool(p.threads.max(1))?.install(|| run_csv(p)),
             Format::Parquet => run_parquet(p),
         }
     }
@@ -82,18 +77,12 @@ fn run_files(p: &Params) -> Result<Outcome, RunError> {
         }
         (acc, c, errors)
     };
-    let parts: Vec<Done> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..p.threads.max(1)).map(|_| scope.spawn(worker)).collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join().unwrap_or_else(|_| {
-                    let e = RunError::Other(anyhow::anyhow!("a worker panicked"));
-                    (Accumulator::new(p.workload), Counts::default(), vec![(0, e)])
-                })
-            })
-            .collect()
-    });
+    let parts: Vec<Done> = crate::threads::scoped(p.threads.max(1), |_| worker())?
+        .into_iter()
+        .map(|r| {
+            r.unwrap_or_else(|e| (Accumulator::new(p.workload), Counts::default(), vec![(0, e)]))
+        })
+        .collect();
     let mut out = Output::new(p)?;
     let mut counts = Counts::default();
     let mut first: Option<(usize, RunError)> = None;
@@ -201,16 +190,11 @@ fn run_parquet(p: &Params) -> Result<Outcome, RunError> {
         }
         Ok((acc, c))
     };
-    let parts: Vec<Result<(Accumulator, Counts), RunError>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..p.threads.max(1)).map(|_| scope.spawn(worker)).collect();
-        handles
+    let parts: Vec<Result<(Accumulator, Counts), RunError>> =
+        crate::threads::scoped(p.threads.max(1), |_| worker())?
             .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| Err(RunError::Other(anyhow::anyhow!("a worker panicked"))))
-            })
-            .collect()
-    });
+            .map(|r| r.and_then(|x| x))
+            .collect();
     let mut acc = Accumulator::new(p.workload);
     let mut counts = Counts::default();
     let mut first_error: Option<RunError> = None;

@@ -313,19 +313,21 @@ pub fn fold_frame(
         let note = note_it.next().flatten().unwrap_or_default();
         let verdict = match (id, cust, prod, q, p, cat) {
             (Some(id), Some(cust), Some(prod), Some(q), Some(p), Some(cat)) => {
-                let price_cents = float_cents(p);
-                let discount_cents = d.map(float_cents);
-                rules::check_values(q, price_cents, discount_cents).map(|()| RowRef {
-                    order_id: id,
-                    order_date,
-                    customer_id: cust,
-                    region,
-                    category: cat,
-                    product_id: prod,
-                    quantity: q,
-                    price_cents,
-                    discount_cents,
-                    note,
+                rules::float_cents("price", p).and_then(|price_cents| {
+                    let discount_cents =
+                        d.map(|d| rules::float_cents("discount", d)).transpose()?;
+                    rules::check_values(q, price_cents, discount_cents).map(|()| RowRef {
+                        order_id: id,
+                        order_date,
+                        customer_id: cust,
+                        region,
+                        category: cat,
+                        product_id: prod,
+                        quantity: q,
+                        price_cents,
+                        discount_cents,
+                        note,
+                    })
                 })
             }
             _ => Err(rules::missing_value()),
@@ -348,12 +350,6 @@ pub fn fold_frame(
         }
     }
     Ok(c)
-}
-
-/// A float money value in exact cents, rounded half away from zero (Parquet stores money as
-/// doubles; the CSV kernel parses the decimal text exactly).
-fn float_cents(v: f64) -> i64 {
-    (v * 100.0).round() as i64
 }
 
 /// The first bad row of a Parquet file as the hand-written strategies report it, if any (for

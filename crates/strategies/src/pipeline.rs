@@ -45,9 +45,22 @@ pub fn ordered<T: Send>(
     });
     let cv = Condvar::new();
     let lock = || state.lock().unwrap_or_else(|e| e.into_inner());
+    /// Tells the workers to stop when dropped: at the end, on an error, and when `consume`
+    /// panics (the scope then waits for the workers, which must not wait for it forever).
+    struct StopOnDrop<'a, F: Fn()>(&'a F);
+    impl<F: Fn()> Drop for StopOnDrop<'_, F> {
+        fn drop(&mut self) {
+            (self.0)();
+        }
+    }
+    let stop = || {
+        lock().stop = true;
+        cv.notify_all();
+    };
     std::thread::scope(|scope| {
+        let _stop = StopOnDrop(&stop);
         for _ in 0..threads.min(n) {
-            scope.spawn(|| {
+            let started = std::thread::Builder::new().spawn_scoped(scope, || {
                 loop {
                     let i = {
                         let mut st = lock();
@@ -70,6 +83,10 @@ pub fn ordered<T: Send>(
                     cv.notify_all();
                 }
             });
+            if let Err(e) = started {
+                // The threads already started stop (`_stop`); the kernel refused this one.
+                return Err(RunError::Resources(e));
+            }
         }
         let mut result = Ok(());
         for i in 0..n {
@@ -89,8 +106,6 @@ pub fn ordered<T: Send>(
                 break;
             }
         }
-        lock().stop = true;
-        cv.notify_all();
         result
     })
 }
@@ -209,6 +224,19 @@ mod tests {
         );
         assert!(r.unwrap_err().to_string().contains("panicked"));
         assert_eq!(consumed, vec![0, 1, 2]);
+    }
+
+    #[test]
+    fn a_panicking_consumer_is_a_panic_not_a_hang() {
+        let r = std::panic::catch_unwind(|| {
+            ordered(100, 2, 2, Ok, |r| {
+                if r? == 3 {
+                    panic!("the consumer panics (expected in this test)");
+                }
+                Ok(())
+            })
+        });
+        assert!(r.is_err(), "the consumer's panic reaches the caller");
     }
 
     #[test]

@@ -303,15 +303,28 @@ pub(crate) fn value_rules() -> Expr {
             .fill_null(lit(false)))
 }
 
-/// True where a money value is not a whole number of cents (or not finite).
+/// True where a money value is not money by `rules::float_cents`: not finite, out of the exact
+/// range, or not a whole number of cents within the rule's tolerance.
 fn not_cents(e: Expr) -> Expr {
     let scaled = e * lit(100.0);
-    let off = scaled.clone() - scaled.clone().round(0, RoundMode::HalfAwayFromZero);
+    let magnitude = abs(scaled.clone());
+    let off = abs(scaled.clone() - scaled.clone().round(0, RoundMode::HalfAwayFromZero));
+    let relative = magnitude.clone() * lit(rules::FLOAT_CENTS_RELATIVE);
+    let allowed = when(relative.clone().gt(lit(rules::FLOAT_CENTS_TOLERANCE)))
+        .then(relative)
+        .otherwise(lit(rules::FLOAT_CENTS_TOLERANCE));
     scaled
         .is_finite()
         .not()
-        .or(off.clone().gt(lit(1e-6)))
-        .or(off.lt(lit(-1e-6)))
+        .or(magnitude.gt(lit(rules::MAX_FLOAT_CENTS)))
+        .or(off.gt(allowed))
+}
+
+/// |e| (without Polars' `abs` feature, which would rebuild Polars for one expression).
+fn abs(e: Expr) -> Expr {
+    when(e.clone().lt(lit(0.0)))
+        .then(lit(0.0) - e.clone())
+        .otherwise(e)
 }
 
 /// A money column (float) in integer cents, rounded half away from zero like the Parquet fold.

@@ -193,8 +193,8 @@ impl Frame {
 
     fn cents(&self, c: usize, i: usize) -> Result<i64, BadRow> {
         let v = self.columns[c].f64().expect("cast to f64").get(i);
-        v.map(|v| (v * 100.0).round() as i64)
-            .ok_or_else(rules::missing_value)
+        let v = v.ok_or_else(rules::missing_value)?;
+        rules::float_cents(JoinTable::Items.columns()[c], v)
     }
 
     fn text(&self, c: usize, i: usize) -> &str {
