@@ -189,3 +189,140 @@ fn on_a_users_server_the_run_leaves_no_schema_behind() {
         .get(0);
     assert_eq!(left, 0, "the run's schema is still there");
 }
+
+/// The server's password reaches the runners in their environment only: not in any process's
+/// argv (every local user can read those), not on the terminal, not in the records or the
+/// report, not in an external program's environment — neither the user's server's nor the
+/// throw-away server's.
+#[test]
+fn the_servers_password_is_never_shown() {
+    let server = Cluster::start(&pg_bin(), &ClusterConfig::default()).unwrap();
+    let password = server
+        .url()
+        .split_whitespace()
+        .find_map(|kv| kv.strip_prefix("password="))
+        .unwrap()
+        .to_string();
+    let tmp = tempfile::tempdir().unwrap();
+    // Runners behind wrappers that log their arguments.
+    let bins = tmp.path().join("bins");
+    std::fs::create_dir(&bins).unwrap();
+    let argv_log = tmp.path().join("argv.log");
+    for b in ["membench-runner", "membench-runner-sys"] {
+        let wrapper = bins.join(b);
+        std::fs::write(
+            &wrapper,
+            format!(
+                "#!/bin/sh\necho \"$@\" >> '{}'\nexec '{}' \"$@\"\n",
+                argv_log.display(),
+                bin_dir().join(b).display()
+            ),
+        )
+        .unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    std::os::unix::fs::symlink(bin_dir().join("membench-gen"), bins.join("membench-gen")).unwrap();
+    let env_log = tmp.path().join("env.log");
+    let spy = format!("spy=sh -c 'env > {}'", env_log.display());
+    // A URL whose server is unreachable: its error lands in the records.
+    let bad_url = format!(
+        "host={} port=5432 user=membench password={password}",
+        tmp.path().join("nowhere").display()
+    );
+    for (i, url) in [server.url().to_string(), bad_url].iter().enumerate() {
+        let out = tmp.path().join(format!("run{i}"));
+        let o = Command::new(env!("CARGO_BIN_EXE_xtask"))
+            .args([
+                "run",
+                "--rows",
+                "10k",
+                "--format",
+                "csv",
+                "--workload",
+                "top-n",
+            ])
+            .args(["--strategy", "postgres", "--repeat", "1", "--command", &spy])
+            .arg("--datasets")
+            .arg(tmp.path().join("datasets"))
+            .arg("--out")
+            .arg(&out)
+            .env("MEMBENCH_BIN_DIR", &bins)
+            .env("MEMBENCH_POSTGRES_URL", url)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let shown = format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert!(!shown.contains(&password), "on the terminal: {shown}");
+        for f in ["results.jsonl", "REPORT.md", "summary.json", "index.html"] {
+            let text = std::fs::read_to_string(out.join(f)).unwrap_or_default();
+            assert!(!text.contains(&password), "in {f} of run {i}: {text}");
+        }
+        if i == 1 {
+            let text = std::fs::read_to_string(out.join("results.jsonl")).unwrap();
+            assert!(
+                text.contains("password=***"),
+                "the error names the server: {text}"
+            );
+        }
+    }
+    let argv = std::fs::read_to_string(&argv_log).unwrap();
+    assert!(argv.contains("--strategy postgres"), "{argv}");
+    assert!(!argv.contains(&password), "in a runner's argv: {argv}");
+    let env = std::fs::read_to_string(&env_log).unwrap();
+    assert!(
+        !env.contains(&password),
+        "in an external program's environment"
+    );
+    // Under the throw-away server too.
+    let out = tmp.path().join("throwaway");
+    let o = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args([
+            "run",
+            "--rows",
+            "10k",
+            "--format",
+            "csv",
+            "--workload",
+            "top-n",
+        ])
+        .args(["--strategy", "postgres", "--repeat", "1", "--command", &spy])
+        .arg("--datasets")
+        .arg(tmp.path().join("datasets"))
+        .arg("--out")
+        .arg(&out)
+        .env("MEMBENCH_BIN_DIR", &bins)
+        .env_remove("MEMBENCH_POSTGRES_URL")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{stderr}");
+    // The server is gone when the run returns, not a moment later.
+    let server_dir = stderr
+        .split("throw-away server in ")
+        .nth(1)
+        .and_then(|r| r.split(" (").next())
+        .expect("the run names its server's folder");
+    assert!(
+        !Path::new(server_dir).exists(),
+        "{server_dir} is still there"
+    );
+    assert!(
+        processes_mentioning(server_dir).is_empty(),
+        "{:?}",
+        processes_mentioning(server_dir)
+    );
+    let argv = std::fs::read_to_string(&argv_log).unwrap();
+    let env = std::fs::read_to_string(&env_log).unwrap();
+    for text in [
+        &argv,
+        &env,
+        &std::fs::read_to_string(out.join("results.jsonl")).unwrap(),
+    ] {
+        assert!(!text.contains("password="), "a throw-away password: {text}");
+    }
+}

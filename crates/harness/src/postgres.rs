@@ -1,12 +1,14 @@
-//! A throw-away PostgreSQL server for the `postgres` strategy: `initdb` into a private folder,
-//! a Unix socket in that folder and no TCP listener, run as an unprivileged user when we are
-//! root (the server refuses root), and removed at the end — also when the driver is killed.
+//! A throw-away PostgreSQL server for the `postgres` strategy: `initdb` into a private folder
+//! (`0700`, random name), a Unix socket (`0700`) in that folder and no TCP listener, a random
+//! password, run as an unprivileged user when we are root (the server refuses root), and
+//! removed at the end — also when the driver is killed.
 //!
 //! The removal does not depend on the driver surviving: a guardian (`sh`, in its own session)
 //! holds the read end of a pipe whose write end only the driver has. When the driver closes it
 //! — normally, on an error, or because the kernel closed it when the driver died, even by
-//! `SIGKILL` — the guardian stops the server (`pg_ctl stop -m immediate`, then `kill -9` as a
-//! last resort) and deletes the folder.
+//! `SIGKILL` — the guardian stops the server (`pg_ctl stop -m immediate`, then `kill -9` of
+//! the pid the driver recorded at start, never one read from the server's own files) and
+//! deletes the folder.
 
 use std::ffi::OsString;
 use std::io::Write;
@@ -16,6 +18,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
+
+pub use membench_protocol::redact;
 
 /// The folder with `initdb` and `pg_ctl`: `MEMBENCH_PG_BIN`, else `PATH`, else the newest
 /// `/usr/lib/postgresql/<version>/bin` (Debian's layout, not on `PATH`).
@@ -48,24 +52,46 @@ pub fn find_bin_dir() -> Option<PathBuf> {
 pub struct ClusterConfig {
     /// `shared_buffers` in bytes (default: PostgreSQL's 128 MB).
     pub shared_buffers_bytes: Option<u64>,
+    /// Where the server's private folder is made (default: the system temp folder).
+    pub parent: Option<PathBuf>,
 }
 
 /// A running throw-away server. Dropping it stops the server and removes its folder.
+///
+/// Nobody else gets in: the folder is `0700` and owned by the server's user, the socket is
+/// `0700` in it, there is no TCP listener, and the one role (`membench`, a superuser) logs in
+/// with a random password (SCRAM) that only [`Cluster::url`] carries.
 #[derive(Debug)]
 pub struct Cluster {
     dir: PathBuf,
     url: String,
+    /// The postmaster's pid, read once when it started and checked to be the server binary:
+    /// the only process the guardian will ever kill.
+    server_pid: u32,
     guardian: Option<Child>,
 }
 
-/// The guardian: waits for its stdin to close, then stops the server and removes the folder.
-/// `$1` the folder, `$2` pg_ctl, the rest the command prefix that runs as the server's user.
+/// The guardian: reads the server's pid (recorded by the driver once the server started), waits
+/// for its stdin to close, stops the server, kills the recorded pid only if it is still that
+/// server binary, waits for it to be gone, then removes the folder. It never obeys
+/// `postmaster.pid`, which the server's user can write.
+/// `$1` the folder, `$2` pg_ctl, `$3` the server binary, the rest the command prefix that runs
+/// as the server's user.
 const GUARDIAN: &str = r#"
-dir="$1"; pg_ctl="$2"; shift 2
+dir="$1"; pg_ctl="$2"; server="$3"; shift 3
+pid=""
+IFS= read -r pid || true
 cat >/dev/null
-if [ -f "$dir/data/postmaster.pid" ]; then
-  "$@" "$pg_ctl" -D "$dir/data" -m immediate -w -t 20 stop >/dev/null 2>&1 ||
-    kill -9 "$(head -n 1 "$dir/data/postmaster.pid")" 2>/dev/null
+case "$pid" in ''|0*|*[!0-9]*) pid="" ;; esac
+"$@" "$pg_ctl" -D "$dir/data" -m immediate -w -t 20 stop >/dev/null 2>&1
+if [ -n "$pid" ]; then
+  n=0
+  while [ "$(readlink "/proc/$pid/exe" 2>/dev/null)" = "$server" ]; do
+    if [ "$n" -eq 50 ]; then kill -9 "$pid" 2>/dev/null; fi
+    n=$((n + 1))
+    [ "$n" -gt 300 ] && break
+    sleep 0.1
+  done
 fi
 rm -rf "$dir"
 "#;
@@ -100,38 +126,88 @@ fn command(prefix: &[OsString], program: &Path) -> Command {
     }
 }
 
-/// A fresh private folder the server's user owns (under the system temp folder: a clone under
-/// a private home directory is not reachable by that user).
-fn make_dir() -> Result<PathBuf> {
-    let base = std::env::temp_dir();
+/// Hands `path` to the server's user (when we are root).
+fn hand_over(path: &Path) -> Result<()> {
+    if !is_root() {
+        return Ok(());
+    }
+    let status = Command::new("chown")
+        .arg(SERVER_USER)
+        .arg(path)
+        .status()
+        .context("running chown")?;
+    if !status.success() {
+        bail!(
+            "cannot hand {} to the `{SERVER_USER}` user (the server refuses to run as root; \
+             create that user or pass --postgres-url)",
+            path.display()
+        );
+    }
+    Ok(())
+}
+
+/// A fresh private folder (random name, mode `0700`) the server's user owns, under the system
+/// temp folder (a clone under a private home directory is not reachable by that user).
+fn make_dir(parent: Option<&Path>) -> Result<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let base = parent.map_or_else(std::env::temp_dir, Path::to_path_buf);
     let dir = tempfile::Builder::new()
         .prefix("membench-pg-")
+        .permissions(std::fs::Permissions::from_mode(0o700))
         .tempdir_in(&base)
         .with_context(|| format!("creating a folder in {}", base.display()))?
         .keep();
-    if is_root() {
-        let status = Command::new("chown")
-            .arg(SERVER_USER)
-            .arg(&dir)
-            .status()
-            .context("running chown")?;
-        if !status.success() {
-            let _ = std::fs::remove_dir_all(&dir);
-            bail!(
-                "cannot hand {} to the `{SERVER_USER}` user (the server refuses to run as \
-                 root; create that user or pass --postgres-url)",
-                dir.display()
-            );
-        }
+    if let Err(e) = std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))
+        .map_err(anyhow::Error::from)
+        .and_then(|()| hand_over(&dir))
+    {
+        let _ = std::fs::remove_dir_all(&dir);
+        return Err(e);
     }
     Ok(dir)
+}
+
+/// A value for a libpq `key=value` connection string: single-quoted, `\` and `'` escaped (a
+/// folder with a space or a quote stays one value).
+pub fn conninfo_value(v: &str) -> String {
+    format!("'{}'", v.replace('\\', "\\\\").replace('\'', "\\'"))
+}
+
+/// A string for `postgresql.conf`: single-quoted, `'` doubled.
+fn conf_value(v: &str) -> String {
+    format!("'{}'", v.replace('\'', "''"))
+}
+
+/// The pid `postmaster.pid` names, accepted only if it is a positive number and that process
+/// runs `server` (the file is the server user's to write; it is read once, right after start).
+fn read_server_pid(data: &Path, server: &Path) -> Result<u32> {
+    let text = std::fs::read_to_string(data.join("postmaster.pid"))
+        .context("reading postmaster.pid after start")?;
+    let first = text.lines().next().unwrap_or("").trim();
+    let pid: u32 = first
+        .parse()
+        .ok()
+        .filter(|&p| p > 1)
+        .with_context(|| format!("postmaster.pid names {first:?}, not a server pid"))?;
+    let exe = std::fs::read_link(format!("/proc/{pid}/exe"))
+        .with_context(|| format!("postmaster.pid names {pid}, which is not running"))?;
+    if exe != server {
+        bail!(
+            "postmaster.pid names {pid}, which runs {} and not {}",
+            exe.display(),
+            server.display()
+        );
+    }
+    Ok(pid)
 }
 
 impl Cluster {
     /// Creates and starts a server with the binaries in `bin`; returns once it accepts
     /// connections.
     pub fn start(bin: &Path, config: &ClusterConfig) -> Result<Cluster> {
-        let dir = make_dir()?;
+        let server = std::fs::canonicalize(bin.join("postgres"))
+            .with_context(|| format!("finding the server binary in {}", bin.display()))?;
+        let dir = make_dir(config.parent.as_deref())?;
         let prefix = run_as();
         let mut guardian = Command::new("sh");
         guardian
@@ -140,6 +216,7 @@ impl Cluster {
             .arg("membench-pg-guardian")
             .arg(&dir)
             .arg(bin.join("pg_ctl"))
+            .arg(&server)
             .args(&prefix)
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
@@ -156,33 +233,58 @@ impl Cluster {
         let guardian = guardian
             .spawn()
             .context("starting the guardian shell (sh)")?;
+        let password = crate::reaper::random_token();
         let mut cluster = Cluster {
             url: format!(
-                "host={} port=5432 user=membench dbname=postgres",
-                dir.display()
+                "host={} port=5432 user=membench dbname=postgres password={password}",
+                conninfo_value(&dir.to_string_lossy())
             ),
             dir,
+            server_pid: 0,
             guardian: Some(guardian),
         };
-        cluster.init(bin, &prefix, config)?;
+        cluster.init(bin, &server, &prefix, config, &password)?;
         Ok(cluster)
     }
 
-    fn init(&mut self, bin: &Path, prefix: &[OsString], config: &ClusterConfig) -> Result<()> {
+    fn init(
+        &mut self,
+        bin: &Path,
+        server: &Path,
+        prefix: &[OsString],
+        config: &ClusterConfig,
+        password: &str,
+    ) -> Result<()> {
+        use std::os::unix::fs::OpenOptionsExt;
         let data = self.dir.join("data");
+        // The password reaches initdb through a file only the server's user can read, removed
+        // right after.
+        let pwfile = self.dir.join("pwfile");
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(&pwfile)
+            .and_then(|mut f| writeln!(f, "{password}"))
+            .context("writing the password file")?;
+        hand_over(&pwfile)?;
         let out = command(prefix, &bin.join("initdb"))
             .arg("-D")
             .arg(&data)
             .args([
                 "-U",
                 "membench",
-                "--auth=trust",
+                "--auth=scram-sha-256",
                 "--encoding=UTF8",
                 "--locale=C",
             ])
+            .arg(format!("--pwfile={}", pwfile.display()))
             .arg("--no-sync")
             .output()
-            .context("running initdb")?;
+            .context("running initdb");
+        let _ = std::fs::remove_file(&pwfile);
+        let out = out?;
         if !out.status.success() {
             bail!(
                 "initdb failed: {}",
@@ -199,10 +301,11 @@ impl Cluster {
             .unwrap_or_default();
         write!(
             conf,
-            "\n# membench throw-away server: socket only, no durability (the data is scratch)\n\
-             listen_addresses = ''\nport = 5432\nunix_socket_directories = '{}'\n\
+            "\n# membench throw-away server: socket only, private, no durability (the data is \
+             scratch)\nlisten_addresses = ''\nport = 5432\nunix_socket_directories = {}\n\
+             unix_socket_permissions = 0700\npassword_encryption = 'scram-sha-256'\n\
              fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n{shared}",
-            self.dir.display()
+            conf_value(&self.dir.to_string_lossy())
         )
         .context("writing postgresql.conf")?;
         let out = command(prefix, &bin.join("pg_ctl"))
@@ -222,10 +325,18 @@ impl Cluster {
                 log.trim()
             );
         }
+        self.server_pid = read_server_pid(&data, server)?;
+        let stdin = self
+            .guardian
+            .as_mut()
+            .and_then(|g| g.stdin.as_mut())
+            .context("the guardian has no pipe")?;
+        writeln!(stdin, "{}", self.server_pid).context("telling the guardian the server's pid")?;
         Ok(())
     }
 
-    /// The connection string (libpq key=value form).
+    /// The connection string (libpq key=value form), password included: hand it to runners by
+    /// environment (`MEMBENCH_POSTGRES_URL`), print it only through [`redact`].
     pub fn url(&self) -> &str {
         &self.url
     }
@@ -235,7 +346,13 @@ impl Cluster {
         &self.dir
     }
 
-    /// Stops the server and removes its folder; waits up to 30 s for the guardian to finish.
+    /// The postmaster's pid, as recorded when it started.
+    pub fn server_pid(&self) -> u32 {
+        self.server_pid
+    }
+
+    /// Stops the server and removes its folder; returns when the server's process is gone and
+    /// the folder removed (at most about 40 s).
     pub fn stop(mut self) -> Result<()> {
         self.shut_down()
     }
@@ -246,14 +363,14 @@ impl Cluster {
         };
         drop(g.stdin.take());
         let start = Instant::now();
-        while start.elapsed() < Duration::from_secs(30) {
+        while start.elapsed() < Duration::from_secs(45) {
             if g.try_wait()?.is_some() {
                 return Ok(());
             }
             std::thread::sleep(Duration::from_millis(20));
         }
         bail!(
-            "the PostgreSQL server in {} did not stop within 30 s",
+            "the PostgreSQL server in {} did not stop within 45 s",
             self.dir.display()
         )
     }
@@ -269,7 +386,7 @@ impl Drop for Cluster {
 /// membench did not start.
 pub fn drop_schema(url: &str, schema: &str) -> Result<()> {
     let mut client = ::postgres::Client::connect(url, ::postgres::NoTls)
-        .with_context(|| format!("connecting to {url}"))?;
+        .with_context(|| format!("connecting to {}", redact(url)))?;
     client
         .batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
         .with_context(|| format!("dropping schema {schema}"))

@@ -18,12 +18,14 @@
 
 mod format;
 mod record;
+mod redact;
 mod sidecar;
 mod status;
 mod strategy;
 
 pub use format::{Compression, Format, Growth};
 pub use record::{Allocator, ErrorKind, PhaseRecord, RunnerError, RunnerRecord};
+pub use redact::redact;
 pub use sidecar::{DataSchema, GenSpec, ParquetCompressionName, PartMeta, Sidecar};
 pub use status::Status;
 pub use strategy::{

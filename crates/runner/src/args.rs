@@ -99,7 +99,7 @@ pub struct Args {
     #[arg(long)]
     pub keep_db: bool,
     /// postgres: the server (libpq connection string or postgresql:// URL).
-    #[arg(long, env = "MEMBENCH_POSTGRES_URL")]
+    #[arg(long, env = "MEMBENCH_POSTGRES_URL", hide_env_values = true)]
     pub postgres_url: Option<String>,
     /// postgres: the schema to work in (created if missing; nothing outside it is touched).
     #[arg(long, default_value = "membench")]

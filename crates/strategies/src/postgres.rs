@@ -44,15 +44,40 @@ impl Strategy for Postgres {
     }
 }
 
+/// Whether every host of `url` is this machine: a Unix socket, or a loopback name or address.
+/// A remote server's backend pid means nothing in this machine's `/proc`.
+pub fn is_local(url: &str) -> bool {
+    use postgres::config::Host;
+    let Ok(config) = url.parse::<postgres::Config>() else {
+        return false;
+    };
+    let hosts = config.get_hosts();
+    !hosts.is_empty()
+        && hosts.iter().all(|h| match h {
+            Host::Unix(_) => true,
+            Host::Tcp(name) => {
+                name == "localhost"
+                    || name
+                        .parse::<std::net::IpAddr>()
+                        .is_ok_and(|ip| ip.is_loopback())
+            }
+        })
+}
+
 /// Connects, tells the observer the backend's pid, enters the schema and sets the knobs.
 fn connect(p: &Params, url: &str) -> Result<Client, RunError> {
-    let mut client =
-        Client::connect(url, NoTls).with_context(|| format!("connecting to PostgreSQL at {url}"))?;
+    let mut client = Client::connect(url, NoTls).with_context(|| {
+        format!(
+            "connecting to PostgreSQL at {}",
+            membench_protocol::redact(url)
+        )
+    })?;
     let pid: i32 = client
         .query_one("SELECT pg_backend_pid()", &[])
         .context("pg_backend_pid()")?
         .get(0);
-    if let Some(o) = p.observer {
+    // The backend's memory is sampled from /proc: only where the pid is this machine's.
+    if let Some(o) = p.observer.filter(|_| is_local(url)) {
         o.server_backend(pid as u32);
     }
     let schema = &p.db.postgres_schema;
@@ -299,5 +324,22 @@ impl SqlRow for PgRow<'_> {
     }
     fn text(&self, i: usize) -> anyhow::Result<&str> {
         Ok(self.0.try_get(i)?)
+    }
+}
+
+#[cfg(test)]
+mod local_tests {
+    use super::is_local;
+
+    #[test]
+    fn only_a_server_on_this_machine_is_sampled() {
+        assert!(is_local("host=/tmp/membench-pg-x port=5432 user=membench"));
+        assert!(is_local("host='/tmp/a b' port=5432"));
+        assert!(is_local("postgresql://u:p@localhost:5432/db"));
+        assert!(is_local("postgresql://u@127.0.0.1/db"));
+        assert!(!is_local("postgresql://u:p@db.example.com:5432/db"));
+        assert!(!is_local("host=10.0.0.7 user=u"));
+        assert!(!is_local("host=/tmp/x,db.example.com user=u"));
+        assert!(!is_local("not a connection string ==="));
     }
 }

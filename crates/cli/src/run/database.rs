@@ -43,7 +43,11 @@ pub fn prepare(a: &RunArgs, strategies: &[String], run_id: &str) -> Result<Datab
         d.postgres_url = Some(url.clone());
         d.schema = schema_of(run_id);
         d.drop_at_end = true;
-        eprintln!("postgres: {url}, schema {} (dropped at the end)", d.schema);
+        eprintln!(
+            "postgres: {}, schema {} (dropped at the end)",
+            membench_protocol::redact(url),
+            d.schema
+        );
         return Ok(d);
     }
     let reason = match find_bin_dir() {
@@ -55,6 +59,7 @@ pub fn prepare(a: &RunArgs, strategies: &[String], run_id: &str) -> Result<Datab
                     .as_deref()
                     .and_then(|m| membench_protocol::parse_size(m).ok())
                     .map(|b| b / 4),
+                ..ClusterConfig::default()
             };
             eprintln!(
                 "postgres: starting a throw-away server ({})…",
@@ -101,8 +106,15 @@ impl Databases {
     pub fn finish(mut self) -> Result<()> {
         if self.drop_at_end
             && let Some(url) = &self.postgres_url
+            && let Err(e) = drop_schema(url, &self.schema)
         {
-            drop_schema(url, &self.schema)?;
+            // The records are written; a server that cannot be reached now (or never could:
+            // its cells are errors) does not fail the run.
+            eprintln!(
+                "postgres: could not drop schema {} at the end: {}",
+                self.schema,
+                membench_protocol::redact(&format!("{e:#}"))
+            );
         }
         match self.cluster.take() {
             Some(c) => c.stop(),

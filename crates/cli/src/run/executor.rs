@@ -13,6 +13,9 @@ use super::RunArgs;
 use super::external::{AnswerCheck, External, as_runner_record};
 use super::plan::Cell;
 
+/// The environment variable that carries the PostgreSQL server to a runner.
+pub const POSTGRES_URL_VAR: &str = "MEMBENCH_POSTGRES_URL";
+
 /// Runs one repetition of a cell under the runner built with `allocator`.
 pub trait Executor {
     fn execute(&mut self, cell: &Cell, allocator: Allocator) -> Measured;
@@ -23,8 +26,11 @@ pub struct RunnerExecutor {
     bins: PathBuf,
     args: RunArgs,
     scratch: PathBuf,
-    /// Arguments of the database strategies (`--db-dir`, `--postgres-url`, …).
+    /// Arguments of the database strategies (`--db-dir`, `--postgres-schema`, …).
     db_args: Vec<std::ffi::OsString>,
+    /// The PostgreSQL server, handed to runners in their environment only (never in argv,
+    /// where every local user can read it).
+    postgres_url: Option<String>,
     /// External programs (`--command`), run instead of a runner for their cells.
     externals: Vec<External>,
 }
@@ -37,6 +43,7 @@ impl RunnerExecutor {
             args: args.clone(),
             scratch: scratch.to_path_buf(),
             db_args: Vec::new(),
+            postgres_url: None,
             externals: Vec::new(),
         }
     }
@@ -55,8 +62,11 @@ impl RunnerExecutor {
     /// An external program's cell: its process tree under the timeout and, with a budget, a
     /// kernel limit; its last output line read as its answer.
     fn external(&self, e: &External, c: &Cell, output: Option<&Path>) -> Measured {
+        // The server's password is the runners' alone: not in an external program's
+        // environment.
         let mut cmd = e
             .command(c, self.args.threads, output)
+            .env_remove(POSTGRES_URL_VAR)
             .timeout(Duration::from_secs(self.args.timeout));
         if let Some(bytes) = self.budget_bytes() {
             cmd = cmd.kernel_limit(bytes);
@@ -81,9 +91,7 @@ impl RunnerExecutor {
     pub fn with_databases(mut self, d: &super::database::Databases, db_dir: &Path) -> Self {
         let mut v: Vec<std::ffi::OsString> = vec!["--db-dir".into(), db_dir.into()];
         v.extend(["--postgres-schema".into(), d.schema.clone().into()]);
-        if let Some(url) = &d.postgres_url {
-            v.extend(["--postgres-url".into(), url.into()]);
-        }
+        self.postgres_url = d.postgres_url.clone();
         if self.args.db_reuse {
             v.push("--db-reuse".into());
         }
@@ -112,7 +120,11 @@ impl RunnerExecutor {
             .args(["--on-bad-row", &a.on_bad_row])
             .args(["--max-record-bytes", &a.max_record_bytes])
             .args(&self.db_args)
+            .env_remove(POSTGRES_URL_VAR)
             .timeout(Duration::from_secs(a.timeout));
+        if let Some(url) = &self.postgres_url {
+            cmd = cmd.env(POSTGRES_URL_VAR, url);
+        }
         // The heap budget is enforced by the counting allocator; a system-allocator repetition
         // (run after the counting ones fitted in it) runs under a kernel limit of the same size
         // instead, for the memory the allocator does not see (thread stacks, anonymous maps).

@@ -138,7 +138,7 @@ pub struct RunArgs {
     pub no_report: bool,
     /// postgres: use this server (libpq connection string or postgresql:// URL) instead of a
     /// throw-away one; the run works in a schema of its own, dropped at the end.
-    #[arg(long, env = "MEMBENCH_POSTGRES_URL")]
+    #[arg(long, env = "MEMBENCH_POSTGRES_URL", hide_env_values = true)]
     pub postgres_url: Option<String>,
     /// Database strategies: keep each input loaded between repetitions, workloads and
     /// strategies' cells, so that only the first cell on an input loads it and the others
