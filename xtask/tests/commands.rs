@@ -177,3 +177,82 @@ fn a_missing_program_or_placeholder_is_refused_before_anything_runs() {
         assert!(!tmp.path().join("run/results.jsonl").exists());
     }
 }
+
+/// Pids of processes whose command line is exactly `needle` (e.g. `sleep 777`).
+fn processes_running(needle: &str) -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .is_ok_and(|c| String::from_utf8_lossy(&c).replace('\0', " ").trim() == needle)
+        })
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .is_ok_and(|s| !s[s.rfind(')').unwrap() + 1..].trim_start().starts_with('Z'))
+        })
+        .collect()
+}
+
+/// Stopping the driver in any way — Ctrl-C (SIGINT to it alone: the program's own process
+/// group never sees the terminal's), SIGTERM, SIGKILL — ends every process of the running
+/// cell, its grandchildren included.
+#[test]
+fn stopping_the_driver_ends_every_process_of_its_cells() {
+    for (signal, seconds) in [
+        (libc::SIGKILL, "771"),
+        (libc::SIGTERM, "772"),
+        (libc::SIGINT, "773"),
+    ] {
+        let tmp = tempfile::tempdir().unwrap();
+        let needle = format!("sleep {seconds}");
+        let mut driver = std::process::Command::new(env!("CARGO_BIN_EXE_xtask"))
+            .args([
+                "run",
+                "--workload",
+                "top-n",
+                "--format",
+                "csv",
+                "--rows",
+                "10k",
+            ])
+            .args(["--repeat", "1", "--no-report", "--datasets"])
+            .arg(tmp.path().join("datasets"))
+            .arg("--out")
+            .arg(tmp.path().join("run"))
+            .args(["--command", &format!("sl=sh -c \"{needle} & {needle}\"")])
+            .current_dir(repo())
+            .env("MEMBENCH_BIN_DIR", bin_dir())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let start = std::time::Instant::now();
+        while processes_running(&needle).len() < 2 {
+            assert!(
+                start.elapsed() < std::time::Duration::from_secs(60),
+                "the cell never started"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        // SAFETY: signalling our own child.
+        unsafe { libc::kill(driver.id() as libc::pid_t, signal) };
+        driver.wait().unwrap();
+        let stopped = std::time::Instant::now();
+        while !processes_running(&needle).is_empty()
+            && stopped.elapsed() < std::time::Duration::from_secs(10)
+        {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let left = processes_running(&needle);
+        for &pid in &left {
+            // SAFETY: cleaning up after a failed assertion.
+            unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
+        }
+        assert!(
+            left.is_empty(),
+            "signal {signal}: {needle} left running: {left:?}"
+        );
+    }
+}

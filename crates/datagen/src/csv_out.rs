@@ -1,7 +1,6 @@
 //! CSV writer: blocks generated in parallel, written in order, hashed as written.
 
 use std::collections::BTreeMap;
-use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::Path;
 
@@ -54,7 +53,8 @@ pub(crate) fn write_csv(
     progress: &mut dyn FnMut(u64),
 ) -> Result<Written> {
     let dates = date_table();
-    let file = File::create(tmp).with_context(|| format!("creating {}", tmp.display()))?;
+    let file = membench_safefs::create_fresh(tmp, 0o644)
+        .with_context(|| format!("creating {}", tmp.display()))?;
     let mut w = HashingWriter::new(BufWriter::with_capacity(1 << 20, file));
     let header = membench_kernel::COLUMNS.join(",") + "\n";
     w.write_all(header.as_bytes())?;

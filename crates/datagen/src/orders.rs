@@ -258,7 +258,8 @@ fn write_table(
     dates: &[String],
     progress: &mut dyn FnMut(u64),
 ) -> Result<Written> {
-    let file = File::create(tmp).with_context(|| format!("creating {}", tmp.display()))?;
+    let file = membench_safefs::create_fresh(tmp, 0o644)
+        .with_context(|| format!("creating {}", tmp.display()))?;
     let mut sink = HashingWriter::new(BufWriter::with_capacity(1 << 20, file));
     let columns: &[&str] = match table {
         Table::Orders => &ORDERS_COLUMNS,

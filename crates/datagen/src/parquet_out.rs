@@ -2,7 +2,6 @@
 //! blocks, same random streams), written with Polars' batched writer through a hashing sink.
 
 use std::collections::BTreeMap;
-use std::fs::File;
 use std::io::BufWriter;
 use std::path::Path;
 
@@ -101,7 +100,8 @@ pub(crate) fn write_parquet_rows(
     progress: &mut dyn FnMut(u64),
 ) -> Result<Written> {
     let dates = date_table();
-    let file = File::create(tmp).with_context(|| format!("creating {}", tmp.display()))?;
+    let file = membench_safefs::create_fresh(tmp, 0o644)
+        .with_context(|| format!("creating {}", tmp.display()))?;
     let mut sink = HashingWriter::new(BufWriter::with_capacity(1 << 20, file));
     let compression = codec(spec);
     let rg = spec.row_group_rows as u64;

@@ -16,7 +16,9 @@ use membench_kernel::{HashingWriter, RecordReader};
 use membench_protocol::PartMeta;
 use sha2::{Digest, Sha256};
 
-use crate::spec::{Format, GenOutput, meta_path, read_meta};
+use crate::spec::{
+    Format, GenOutput, Still, meta_path, mtime_ns, read_meta, remove_stale_tmp, still, write_meta,
+};
 
 /// The folder name of `plain` split into `n` files: `sales-1m-s42.csv` → `sales-1m-s42-files4.csv`.
 pub fn folder_name(plain_file: &str, n: usize) -> String {
@@ -46,21 +48,48 @@ pub fn split_into_files(plain: &GenOutput, n: usize, force: bool) -> Result<GenO
     let name = folder_name(&plain.meta.file, n);
     let folder = dir.join(&name);
     let sidecar = meta_path(&folder);
+    remove_stale_tmp(dir, &name);
+    let mut notice = None;
     if !force
-        && let Ok(meta) = read_meta(&sidecar)
+        && let Ok(mut meta) = read_meta(&sidecar)
         && meta.options == plain.meta.options
         && meta.generator_version == plain.meta.generator_version
         && meta.parts.len() == n
-        && meta
-            .parts
-            .iter()
-            .all(|p| fs::metadata(folder.join(&p.file)).map(|m| m.len()).ok() == Some(p.bytes))
     {
-        return Ok(GenOutput {
-            path: folder,
-            meta,
-            reused: true,
-        });
+        let mut changed = None;
+        let mut touched = false;
+        for p in &mut meta.parts {
+            match still(&folder.join(&p.file), p.bytes, p.mtime_ns, &p.sha256)? {
+                Still::Same => {}
+                Still::SameBytes(now) => {
+                    p.mtime_ns = Some(now);
+                    touched = true;
+                }
+                Still::Changed(why) => {
+                    changed = Some(format!("{}: {why}", p.file));
+                    break;
+                }
+            }
+        }
+        match changed {
+            None => {
+                if touched {
+                    write_meta(dir, &sidecar, &meta)?;
+                }
+                return Ok(GenOutput {
+                    path: folder,
+                    meta,
+                    reused: true,
+                    notice: None,
+                });
+            }
+            Some(why) => {
+                notice = Some(format!(
+                    "{} changed since it was generated ({why}): generating it again",
+                    folder.display()
+                ));
+            }
+        }
     }
     let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
     let _ = fs::remove_dir_all(&tmp);
@@ -74,6 +103,13 @@ pub fn split_into_files(plain: &GenOutput, n: usize, force: bool) -> Result<GenO
     };
     let _ = fs::remove_dir_all(&folder);
     fs::rename(&tmp, &folder).with_context(|| format!("renaming into {}", folder.display()))?;
+    let parts: Vec<PartMeta> = parts
+        .into_iter()
+        .map(|p| PartMeta {
+            mtime_ns: mtime_ns(&folder.join(&p.file)),
+            ..p
+        })
+        .collect();
     let mut all = Sha256::new();
     for p in &parts {
         all.update(format!("{}:{}\n", p.file, p.sha256).as_bytes());
@@ -83,15 +119,13 @@ pub fn split_into_files(plain: &GenOutput, n: usize, force: bool) -> Result<GenO
     meta.bytes = parts.iter().map(|p| p.bytes).sum();
     meta.sha256 = hex::encode(all.finalize());
     meta.parts = parts;
-    let tmp_meta = dir.join(format!(".{}.meta.tmp-{}", meta.file, std::process::id()));
-    fs::write(&tmp_meta, serde_json::to_string_pretty(&meta)? + "\n")
-        .with_context(|| format!("writing {}", tmp_meta.display()))?;
-    fs::rename(&tmp_meta, &sidecar)
-        .with_context(|| format!("renaming into {}", sidecar.display()))?;
+    meta.mtime_ns = None;
+    write_meta(dir, &sidecar, &meta)?;
     Ok(GenOutput {
         path: folder,
         meta,
         reused: false,
+        notice,
     })
 }
 
@@ -122,6 +156,7 @@ fn write_parts(plain: &GenOutput, n: usize, dir: &Path) -> Result<Vec<PartMeta>>
                     rows,
                     bytes: w.bytes,
                     sha256: w.sha256,
+                    mtime_ns: None,
                 })
             })
             .collect(),
@@ -169,7 +204,7 @@ fn split_csv(path: &Path, rows: u64, names: &[String], dir: &Path) -> Result<Vec
     let mut out = Vec::with_capacity(names.len());
     for (k, name) in names.iter().enumerate() {
         let (from, to) = (starts[k], starts.get(k + 1).copied().unwrap_or(file_end));
-        let f = fs::File::create(dir.join(name))?;
+        let f = membench_safefs::create_new_mode(&dir.join(name), 0o644)?;
         let mut w = HashingWriter::new(std::io::BufWriter::with_capacity(1 << 20, f));
         w.write_all(&header)?;
         src.seek(SeekFrom::Start(from))?;
@@ -181,6 +216,7 @@ fn split_csv(path: &Path, rows: u64, names: &[String], dir: &Path) -> Result<Vec
             rows: counts[k],
             bytes,
             sha256,
+            mtime_ns: None,
         });
     }
     Ok(out)

@@ -31,6 +31,90 @@ pub struct GenOutput {
     pub meta: Meta,
     /// True when an existing file matching its sidecar was reused.
     pub reused: bool,
+    /// Said to the user: why an existing file was not reused (it changed since it was
+    /// generated), so it was generated again.
+    pub notice: Option<String>,
+}
+
+/// A file's modification time, in ns since the epoch.
+pub(crate) fn mtime_ns(path: &Path) -> Option<u64> {
+    let t = fs::metadata(path).ok()?.modified().ok()?;
+    Some(t.duration_since(std::time::UNIX_EPOCH).ok()?.as_nanos() as u64)
+}
+
+/// The sha256 of a file's bytes, read in 1 MiB blocks.
+pub(crate) fn file_sha256(path: &Path) -> Result<String> {
+    use sha2::Digest;
+    let mut f = fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let mut h = sha2::Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = std::io::Read::read(&mut f, &mut buf)
+            .with_context(|| format!("reading {}", path.display()))?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(hex::encode(h.finalize()))
+}
+
+/// Whether a generated file is still what its sidecar recorded.
+pub(crate) enum Still {
+    /// Same size and modification time.
+    Same,
+    /// Touched (another modification time) but the same bytes: the sidecar's time is stale.
+    SameBytes(u64),
+    /// Changed: why.
+    Changed(String),
+}
+
+/// Checks `path` against what its sidecar recorded: its size, then its modification time; a
+/// file touched since (or a sidecar without a time, from before they had one) is hashed.
+pub(crate) fn still(path: &Path, bytes: u64, mtime: Option<u64>, sha256: &str) -> Result<Still> {
+    let Ok(m) = fs::metadata(path) else {
+        return Ok(Still::Changed("it is gone".into()));
+    };
+    if m.len() != bytes {
+        return Ok(Still::Changed(format!(
+            "{} bytes, its sidecar says {bytes}",
+            m.len()
+        )));
+    }
+    let now = mtime_ns(path);
+    if now.is_some() && now == mtime {
+        return Ok(Still::Same);
+    }
+    if file_sha256(path)? == sha256 {
+        Ok(Still::SameBytes(now.unwrap_or(0)))
+    } else {
+        Ok(Still::Changed(
+            "modified since it was generated: its sha256 is no longer its sidecar's".into(),
+        ))
+    }
+}
+
+/// Removes `.<name>.tmp-<pid>` and `.<name>.meta.tmp-<pid>` in `dir` left by a generation
+/// that was killed (its pid no longer runs).
+pub(crate) fn remove_stale_tmp(dir: &Path, name: &str) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    let prefixes = [format!(".{name}.tmp-"), format!(".{name}.meta.tmp-")];
+    for e in entries.flatten() {
+        let file = e.file_name();
+        let Some(file) = file.to_str() else { continue };
+        let Some(pid) = prefixes.iter().find_map(|p| file.strip_prefix(p.as_str())) else {
+            continue;
+        };
+        let Ok(pid) = pid.parse::<u32>() else {
+            continue;
+        };
+        if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
+            let p = e.path();
+            let _ = fs::remove_dir_all(&p).or_else(|_| fs::remove_file(&p));
+        }
+    }
 }
 
 pub use membench_kernel::rows_label;
@@ -169,21 +253,43 @@ pub(crate) fn write_dataset(
     write: &mut dyn FnMut(&Path) -> Result<Written>,
 ) -> Result<GenOutput> {
     fs::create_dir_all(t.dir).with_context(|| format!("creating {}", t.dir.display()))?;
+    remove_stale_tmp(t.dir, &t.name);
     let path = t.dir.join(&t.name);
     let sidecar = meta_path(&path);
+    let mut notice = None;
     if !force
-        && let Ok(meta) = read_meta(&sidecar)
+        && let Ok(mut meta) = read_meta(&sidecar)
         && meta.options == *spec
         && meta.generator_version == GENERATOR_VERSION
         && meta.pair == t.pair
         && meta.compressed == t.compressed
-        && fs::metadata(&path).map(|m| m.len()).ok() == Some(meta.bytes)
     {
-        return Ok(GenOutput {
-            path,
-            meta,
-            reused: true,
-        });
+        match still(&path, meta.bytes, meta.mtime_ns, &meta.sha256)? {
+            Still::Same => {
+                return Ok(GenOutput {
+                    path,
+                    meta,
+                    reused: true,
+                    notice: None,
+                });
+            }
+            Still::SameBytes(now) => {
+                meta.mtime_ns = Some(now);
+                write_meta(t.dir, &sidecar, &meta)?;
+                return Ok(GenOutput {
+                    path,
+                    meta,
+                    reused: true,
+                    notice: None,
+                });
+            }
+            Still::Changed(why) => {
+                notice = Some(format!(
+                    "{} changed since it was generated ({why}): generating it again",
+                    path.display()
+                ));
+            }
+        }
     }
     let tmp = t
         .dir
@@ -196,6 +302,7 @@ pub(crate) fn write_dataset(
         }
     };
     fs::rename(&tmp, &path).with_context(|| format!("renaming into {}", path.display()))?;
+    let mtime = mtime_ns(&path);
     let skipped: u64 = written
         .bad_rows
         .iter()
@@ -219,19 +326,25 @@ pub(crate) fn write_dataset(
         compressed: t.compressed,
         parts: Vec::new(),
         pair: t.pair.clone(),
+        mtime_ns: mtime,
     };
-    let tmp_meta = t
-        .dir
-        .join(format!(".{}.meta.tmp-{}", meta.file, std::process::id()));
-    fs::write(&tmp_meta, serde_json::to_string_pretty(&meta)? + "\n")
-        .with_context(|| format!("writing {}", tmp_meta.display()))?;
-    fs::rename(&tmp_meta, &sidecar)
-        .with_context(|| format!("renaming into {}", sidecar.display()))?;
+    write_meta(t.dir, &sidecar, &meta)?;
     Ok(GenOutput {
         path,
         meta,
         reused: false,
+        notice,
     })
+}
+
+/// Writes a sidecar atomically (a temporary file in `dir`, renamed over it).
+pub(crate) fn write_meta(dir: &Path, sidecar: &Path, meta: &Meta) -> Result<()> {
+    use std::io::Write;
+    let tmp_meta = dir.join(format!(".{}.meta.tmp-{}", meta.file, std::process::id()));
+    membench_safefs::create_fresh(&tmp_meta, 0o644)
+        .and_then(|mut f| f.write_all((serde_json::to_string_pretty(meta)? + "\n").as_bytes()))
+        .with_context(|| format!("writing {}", tmp_meta.display()))?;
+    fs::rename(&tmp_meta, sidecar).with_context(|| format!("renaming into {}", sidecar.display()))
 }
 
 /// The file a writer produced: its sink flushed and synced, its size and sha256.
@@ -277,7 +390,8 @@ pub fn compress(plain: &GenOutput, codec: Compression, force: bool) -> Result<Ge
         compressed: codec,
     };
     write_dataset(&t, &plain.meta.options, Format::Csv, force, &mut |tmp| {
-        let file = fs::File::create(tmp).with_context(|| format!("creating {}", tmp.display()))?;
+        let file = membench_safefs::create_fresh(tmp, 0o644)
+            .with_context(|| format!("creating {}", tmp.display()))?;
         let sink =
             membench_kernel::HashingWriter::new(std::io::BufWriter::with_capacity(1 << 20, file));
         let mut src = std::io::BufReader::with_capacity(

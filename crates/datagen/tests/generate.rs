@@ -270,3 +270,45 @@ fn the_default_dataset_bytes_are_pinned_and_messy_ones_differ_only_in_notes() {
         .collect();
     assert_eq!(pq_notes, notes);
 }
+
+/// A dataset edited in place (the same size: one quantity replaced by text of the same length)
+/// is not reused: its modification time differs from its sidecar's and its sha256 no longer
+/// matches, so it is generated again with a notice. A file only touched (same bytes) is reused.
+#[test]
+fn a_dataset_edited_in_place_is_generated_again_with_a_notice() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = small(10_000);
+    let first = gen_in(dir.path(), &spec, Format::Csv, false);
+    let text = std::fs::read_to_string(&first.path).unwrap();
+    // The second line's quantity field (the 7th) becomes as many letters.
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    let mut fields: Vec<String> = lines[1].split(',').map(str::to_string).collect();
+    fields[6] = "x".repeat(fields[6].len());
+    lines[1] = fields.join(",");
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    std::fs::write(&first.path, lines.join("\n") + "\n").unwrap();
+    assert_eq!(
+        std::fs::metadata(&first.path).unwrap().len(),
+        first.meta.bytes,
+        "the edit keeps the size"
+    );
+    let again = gen_in(dir.path(), &spec, Format::Csv, false);
+    assert!(!again.reused);
+    let notice = again.notice.expect("a notice says why");
+    assert!(
+        notice.contains("changed since it was generated"),
+        "{notice}"
+    );
+    assert_eq!(again.meta.sha256, first.meta.sha256);
+    // Touched, not changed: reused, no notice.
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let bytes = std::fs::read(&first.path).unwrap();
+    std::fs::write(&first.path, bytes).unwrap();
+    let touched = gen_in(dir.path(), &spec, Format::Csv, false);
+    assert!(touched.reused && touched.notice.is_none());
+    // A killed generation's temporary file is removed by the next one.
+    let stale = dir.path().join(".sales-10k-s42.csv.tmp-999999999");
+    std::fs::write(&stale, "partial").unwrap();
+    gen_in(dir.path(), &spec, Format::Csv, false);
+    assert!(!stale.exists());
+}

@@ -121,6 +121,9 @@ pub struct PartMeta {
     pub rows: u64,
     pub bytes: u64,
     pub sha256: String,
+    /// The part file's modification time when it was written (ns since the epoch).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mtime_ns: Option<u64>,
 }
 
 /// The sidecar written next to every dataset as `<file>.meta.json`.
@@ -155,4 +158,8 @@ pub struct Sidecar {
     /// The other table of a pair (`order_items` names its `orders` file and the reverse).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pair: Option<String>,
+    /// The file's modification time when it was written (ns since the epoch): a reused file
+    /// must still have it, or the same sha256.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mtime_ns: Option<u64>,
 }

@@ -141,8 +141,9 @@ pub struct StrategyCell {
     pub budget_bytes: Option<u64>,
     pub address_space_bytes: Option<u64>,
     pub emit_answer: bool,
-    /// `etl` without `--output`: the temporary file removed after the run.
-    pub temporary_output: Option<PathBuf>,
+    /// `etl` without `--output`: the private folder of the temporary output, removed (with
+    /// it) after the run.
+    pub temporary_output: Option<tempfile::TempDir>,
     pub profile: Option<Profile>,
     pub input_bytes: Option<u64>,
 }
@@ -250,7 +251,7 @@ impl Args {
         &self,
         workload: Workload,
         on_bad_row: OnBadRow,
-    ) -> Result<(&'static Entry, Params, Option<PathBuf>)> {
+    ) -> Result<(&'static Entry, Params, Option<tempfile::TempDir>)> {
         let strategy = find(&self.strategy).with_context(|| {
             format!(
                 "unknown strategy {:?} (known: {}, calibrate)",
@@ -319,10 +320,10 @@ impl Args {
                 Some(f) => f,
                 None => format_of(&p.input).unwrap_or(Format::Csv),
             };
-            let name = format!("membench-etl-{}.{ext}", std::process::id());
-            let path = std::env::temp_dir().join(name);
-            p.output = Some(path.clone());
-            temporary = Some(path);
+            let dir = membench_safefs::private_dir(&std::env::temp_dir(), "membench-etl-")
+                .context("creating a folder for the temporary etl output")?;
+            p.output = Some(dir.path().join(format!("output.{ext}")));
+            temporary = Some(dir);
         }
         Ok((strategy, p, temporary))
     }

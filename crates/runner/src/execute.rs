@@ -88,8 +88,10 @@ fn measure(cell: &StrategyCell, alloc: Allocator) -> Result<i32> {
         observed,
         server_sampler.and_then(ServerSampler::finish),
     );
+    // The temporary etl output's folder goes with the cell (`TempDir`'s drop, at exit of
+    // `main`'s job; removed here at once so the record names no leftover).
     if let Some(o) = &cell.temporary_output {
-        let _ = std::fs::remove_file(o);
+        let _ = std::fs::remove_dir_all(o.path());
     }
     if let Some(s) = sampler {
         record.heap_timeline = s.finish(stats.baseline_heap_bytes);

@@ -347,3 +347,39 @@ fn heap_shapes_of_the_join_strategies() {
     eprintln!("streaming peak heap on 1M orders: {year} B (a year), {month} B (a month)");
     assert!(month * 4 < year, "{month} vs {year}");
 }
+
+/// The scratch folder may be shared with other users (the system temp folder): a folder
+/// planted there under any name the spilling strategies once used (`membench-spill-p<pid>_<n>`),
+/// holding a link to another file, is never used — spill folders are new, private (`0700`) and
+/// randomly named, and spill files never follow a link.
+#[test]
+fn a_planted_spill_folder_never_makes_a_strategy_write_elsewhere() {
+    let dir = tempfile::tempdir().unwrap();
+    let (orders, items) = gen_pair(dir.path(), 20_000, Format::Csv, true);
+    let scratch = dir.path().join("shared");
+    std::fs::create_dir(&scratch).unwrap();
+    let victim = dir.path().join("victim.txt");
+    std::fs::write(&victim, "precious").unwrap();
+    for n in 0..2_000 {
+        let planted = scratch.join(format!("membench-spill-p{}_{n}", std::process::id()));
+        std::fs::create_dir(&planted).unwrap();
+        for f in 1..=4 {
+            std::os::unix::fs::symlink(&victim, planted.join(format!("{f}.bin"))).unwrap();
+        }
+    }
+    for name in ["grace", "merge-join"] {
+        let s = membench_strategies::find(name).unwrap();
+        let mut p = Params::new(Workload::Join, &orders);
+        p.items = Some(items.clone());
+        p.scratch = scratch.clone();
+        p.memory_budget_bytes = Some(256 << 10);
+        s.run(&p).unwrap();
+    }
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+    let ours: Vec<_> = std::fs::read_dir(&scratch)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.starts_with(&format!("membench-spill-p{}_", std::process::id())))
+        .collect();
+    assert!(ours.is_empty(), "spill folders left behind: {ours:?}");
+}

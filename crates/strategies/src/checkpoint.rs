@@ -250,7 +250,7 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), RunError> {
     tmp.push(".tmp");
     let tmp = PathBuf::from(tmp);
     let r = (|| -> std::io::Result<()> {
-        let mut f = File::create(&tmp)?;
+        let mut f = membench_safefs::create_fresh(&tmp, 0o644)?;
         std::io::Write::write_all(&mut f, bytes)?;
         f.sync_all()?;
         std::fs::rename(&tmp, path)?;

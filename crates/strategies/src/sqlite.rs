@@ -28,13 +28,28 @@ impl Strategy for Sqlite {
         sqlite_mem::install().map_err(|e| RunError::Other(anyhow::anyhow!(e)))?;
         std::fs::create_dir_all(&p.db.dir)
             .with_context(|| format!("{}: cannot create the folder", p.db.dir.display()))?;
-        // One file per process, or one shared file of loaded inputs with --db-reuse.
-        let path = match p.db.reuse {
-            true => p.db.dir.join("membench-reuse.sqlite"),
-            false => p.db.dir.join(format!("sqlite-{}.sqlite", db::unique_name())),
+        // One file in a private folder of its own (random name, 0700: no other user can plant
+        // a link where SQLite will write), or one shared file of loaded inputs with --db-reuse,
+        // which needs a stable name: in the system temp folder, this user's private folder.
+        let (path, private) = match p.db.reuse {
+            true => {
+                let dir = if p.db.dir == std::env::temp_dir() {
+                    membench_safefs::user_temp_dir().context("--db-reuse's folder")?
+                } else {
+                    p.db.dir.clone()
+                };
+                (dir.join("membench-reuse.sqlite"), None)
+            }
+            false => {
+                let dir = membench_safefs::private_dir(&p.db.dir, "membench-sqlite-")
+                    .context("creating the database's folder")?;
+                (dir.path().join("scratch.sqlite"), Some(dir))
+            }
         };
         let result = open(p, &path).and_then(|conn| db::run(p, &mut SqliteDb { conn }));
         if p.db.keep || p.db.reuse {
+            // A kept database outlives its private folder's guard.
+            let _ = private.map(tempfile::TempDir::keep);
             p.setting(format!("database={} (kept)", path.display()));
         } else {
             remove_db_files(&path);

@@ -212,6 +212,9 @@ fn schema_is_orders(args: &Args) -> bool {
 
 /// One line per file; `secs`: the time of this file alone, when known.
 fn report(out: &GenOutput, secs: Option<f64>) {
+    if let Some(n) = &out.notice {
+        eprintln!("notice: {n}");
+    }
     if out.reused {
         eprintln!(
             "reused    {} ({} bytes, sha256 {})",

@@ -115,7 +115,8 @@ impl EtlSink {
             std::fs::create_dir_all(dir)
                 .with_context(|| format!("{}: cannot create the folder", dir.display()))?;
         }
-        let f = File::create(&tmp).with_context(|| format!("{}: cannot create", tmp.display()))?;
+        // A stale `<path>.tmp` (or a link planted there) is removed, never written through.
+        let f = membench_safefs::create_fresh(&tmp, 0o644).context("cannot create")?;
         let file = HashedFile(Arc::new(Mutex::new(Some(HashingWriter::new(
             BufWriter::with_capacity(64 * 1024, f),
         )))));
@@ -177,11 +178,7 @@ impl EtlSink {
         let mut tmp = path.as_os_str().to_owned();
         tmp.push(".tmp");
         let tmp = PathBuf::from(tmp);
-        let f = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open(&tmp)
-            .with_context(|| format!("{}: cannot reopen the partial output", tmp.display()))?;
+        let f = membench_safefs::open_existing(&tmp).context("cannot reopen the partial output")?;
         f.set_len(len)
             .with_context(|| format!("{}: cannot cut back to {len} bytes", tmp.display()))?;
         let mut prefix = std::io::BufReader::new(&f);

@@ -95,10 +95,11 @@ impl ItemRec {
     }
 }
 
-/// A private folder in the scratch directory for one cell's spill files; removed on drop.
+/// A private folder in the scratch directory for one cell's spill files (`0700`, a random
+/// name, made fresh); removed on drop.
 #[derive(Debug)]
 pub(crate) struct SpillDir {
-    dir: PathBuf,
+    dir: tempfile::TempDir,
     next: u64,
     /// Bytes written to spill files so far.
     pub bytes_written: u64,
@@ -106,9 +107,8 @@ pub(crate) struct SpillDir {
 
 impl SpillDir {
     pub fn new(scratch: &Path) -> Result<SpillDir, RunError> {
-        let dir = scratch.join(format!("membench-spill-{}", crate::db::unique_name()));
-        std::fs::create_dir_all(&dir)
-            .with_context(|| format!("creating the spill folder {}", dir.display()))?;
+        let dir = membench_safefs::private_dir(scratch, "membench-spill-")
+            .context("creating the spill folder")?;
         Ok(SpillDir {
             dir,
             next: 0,
@@ -119,8 +119,8 @@ impl SpillDir {
     /// A new spill file.
     pub fn create(&mut self) -> Result<SpillWriter, RunError> {
         self.next += 1;
-        let path = self.dir.join(format!("{}.bin", self.next));
-        let file = File::create(&path).with_context(|| format!("creating {}", path.display()))?;
+        let path = self.dir.path().join(format!("{}.bin", self.next));
+        let file = membench_safefs::create_new(&path).context("creating a spill file")?;
         Ok(SpillWriter {
             w: BufWriter::with_capacity(IO_BUF, file),
             path,
@@ -136,12 +136,6 @@ impl SpillDir {
             .with_context(|| format!("writing {}", path.display()))?;
         self.bytes_written += bytes;
         Ok(SpillFile { path })
-    }
-}
-
-impl Drop for SpillDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
