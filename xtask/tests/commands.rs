@@ -49,11 +49,13 @@ fn one<'a>(rs: &'a [Record], strategy: &str) -> &'a Record {
 }
 
 /// `sh` starting the system-allocator runner's calibrate cell (allocates, touches and holds
-/// 200 MB) in the background: the memory is a child's, not the command's own process.
+/// 200 MB) in the background: the memory is a child's, not the command's own process. The
+/// shell exits with its child's status (a command that swallowed its child's failure and
+/// exited 0 would be `ok`: the status comes from the exit code).
 fn forking_200mb() -> String {
     let sys = bin_dir().join("membench-runner-sys");
     format!(
-        "forks=sh -c '\"$0\" --strategy calibrate --bytes 200000000 --sleep-ms 300 >/dev/null & wait' {}",
+        "forks=sh -c '\"$0\" --strategy calibrate --bytes 200000000 --sleep-ms 300 >/dev/null & wait $!' {}",
         sys.display()
     )
 }

@@ -113,3 +113,73 @@ fn killed_run_resumes_without_losing_or_doubling() {
         "no repetition doubled: {seen:?}"
     );
 }
+
+fn xtask(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args([
+            "run",
+            "--rows",
+            "10k",
+            "--format",
+            "csv",
+            "--workload",
+            "top-n",
+        ])
+        .args(["--strategy", "streaming", "--no-report"])
+        .args(if args.contains(&"--repeat") {
+            &[][..]
+        } else {
+            &["--repeat", "1"][..]
+        })
+        .args(args)
+        .env("MEMBENCH_BIN_DIR", bin_dir())
+        .output()
+        .unwrap()
+}
+
+/// `--out` never resumes or overwrites a run silently, never removes a folder of the user's,
+/// and `--resume` refuses to mix settings.
+#[test]
+fn run_folders_are_never_reused_or_emptied_behind_the_users_back() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("datasets");
+    let data = data.to_str().unwrap();
+    // A folder of the user's with a scratch/ folder in it: refused, untouched.
+    let mine = tmp.path().join("mine");
+    std::fs::create_dir_all(mine.join("scratch")).unwrap();
+    std::fs::write(mine.join("scratch/notes.txt"), "mine").unwrap();
+    let o = xtask(&["--datasets", data, "--out", mine.to_str().unwrap()]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("not empty"));
+    assert_eq!(
+        std::fs::read_to_string(mine.join("scratch/notes.txt")).unwrap(),
+        "mine"
+    );
+    // A run: its folder holds no scratch folder at the end.
+    let run = tmp.path().join("run");
+    let run_s = run.to_str().unwrap();
+    let o = xtask(&["--datasets", data, "--out", run_s]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let names: Vec<String> = std::fs::read_dir(&run)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(names.iter().all(|n| !n.contains("scratch")), "{names:?}");
+    let results = std::fs::read_to_string(run.join("results.jsonl")).unwrap();
+    // --out on it again: refused, nothing added.
+    let o = xtask(&["--datasets", data, "--out", run_s]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--resume"));
+    // --resume with other settings: refused, naming them.
+    let o = xtask(&["--datasets", data, "--resume", run_s, "--threads", "3"]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("--threads 2 → 3"), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(run.join("results.jsonl")).unwrap(),
+        results
+    );
+    // --resume with the same settings and more repetitions: allowed.
+    let o = xtask(&["--datasets", data, "--resume", run_s, "--repeat", "2"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}

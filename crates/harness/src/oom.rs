@@ -37,8 +37,13 @@ pub fn line_says_out_of_memory(original: &str) -> bool {
     let line = line
         .strip_prefix("Exception in thread")
         .map_or(line, str::trim);
-    // Rust's default allocation-error message.
+    // Rust's default allocation-error message; a membench runner's, when a program runs one.
     if line.starts_with("memory allocation of ") && line.ends_with(" bytes failed") {
+        return true;
+    }
+    if line.starts_with(membench_protocol::OOM_MESSAGE_PREFIX)
+        || line.starts_with(membench_protocol::ALLOC_FAILED_MESSAGE_PREFIX)
+    {
         return true;
     }
     // An exception type leading the line: `MemoryError`, `numpy…_ArrayMemoryError: …`,
@@ -90,6 +95,8 @@ mod tests {
             "Exception in thread \"main\" java.lang.OutOfMemoryError: Java heap space",
             "sh: 1: Cannot fork: Cannot allocate memory",
             "terminate called after throwing an instance of 'std::bad_alloc'",
+            "membench: heap budget exceeded: budget_bytes=1 live_bytes=2 requested_bytes=3",
+            "membench: an allocation failed (out of memory): requested_bytes=400000000",
         ] {
             assert!(line_says_out_of_memory(l), "{l}");
         }

@@ -31,6 +31,12 @@ pub fn duration_ns(ns: f64) -> String {
 
 pub use membench_kernel::rows_label as rows;
 
+/// Text for a Markdown table cell: `|` escaped (a name with one must not add a column) and line
+/// ends replaced by spaces.
+pub fn md_cell(s: &str) -> String {
+    s.replace('|', "\\|").replace(['\n', '\r'], " ")
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -392,7 +392,7 @@ pub fn markdown(out: &CheckOutcome) -> String {
         let _ = writeln!(
             md,
             "| {} | {} | {} | {} | {} | {} |",
-            r.cell,
+            crate::format::md_cell(&r.cell.to_string()),
             r.metric,
             r.baseline,
             r.now,
@@ -408,7 +408,7 @@ pub fn markdown(out: &CheckOutcome) -> String {
             let _ = writeln!(
                 md,
                 "| {} | {} (max slope {}) | {:.2} | {} |",
-                s.cell,
+                crate::format::md_cell(&s.cell.to_string()),
                 s.declared,
                 s.declared.max_slope(),
                 s.slope,

@@ -53,8 +53,12 @@ pub struct Record {
     pub rows_read: Option<u64>,
     pub rows_skipped: Option<u64>,
     pub answer_digest: Option<String>,
-    /// The reference answer's digest for this workload and dataset (the `streaming` strategy).
+    /// The reference answer's digest for this workload and dataset.
     pub expected_digest: Option<String>,
+    /// The strategy whose answer served as the reference, when it was not the usual one
+    /// (`streaming` failed on this input, or was not there to run): another ok strategy's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference_strategy: Option<String>,
     pub error: Option<String>,
     pub exit_code: Option<i32>,
     pub signal: Option<String>,
@@ -118,7 +122,15 @@ pub struct Record {
     /// `adaptive`: its batches, `[first row, rows, live heap bytes at the batch's end]`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub batches: Vec<[u64; 3]>,
+    /// Processes of the cell still alive when its first process ended that had left its
+    /// process group; killed by the harness.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub leftover_processes: u32,
     pub context: RunContext,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 impl Record {

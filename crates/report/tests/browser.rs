@@ -141,3 +141,49 @@ fn the_interactive_report_renders_and_recommends_as_the_library_does() {
     // The baseline comparison is drawn.
     assert!(dom.contains("class=\"baseline\""));
 }
+
+/// A run whose strategy names are hostile (older records: the command line now refuses them) —
+/// `<!--<script>=true` once kept the page from ever getting ready, and a `"` broke its
+/// selectors — still renders, ready and without a script error, in a real browser.
+#[test]
+fn hostile_strategy_names_do_not_break_the_page() {
+    let Some(browser) = browser() else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "no chromium on PATH: .ci/run installs Debian's chromium for this test"
+        );
+        eprintln!("skipped: no chromium on PATH (apt-get install chromium)");
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("run");
+    std::fs::create_dir(&run).unwrap();
+    let records = read_records(&repo().join("reports/example/results.jsonl")).unwrap();
+    let renamed: String = records
+        .into_iter()
+        .filter(|r| r.workload == "top-n" && r.format == "csv")
+        .map(|mut r| {
+            r.strategy = match r.strategy.as_str() {
+                "streaming" => "<!--<script>=true".into(),
+                "lazy" => "a\"b|c,d".into(),
+                other => other.to_string(),
+            };
+            serde_json::to_string(&r).unwrap() + "\n"
+        })
+        .collect();
+    std::fs::write(run.join("results.jsonl"), renamed).unwrap();
+    membench_report::write_report_with(&run, None).unwrap();
+    let dom = rendered(
+        &browser,
+        &run.join("index.html"),
+        "group=top-n/csv&selftest=1",
+        &tmp.path().join("profile"),
+    );
+    assert_eq!(
+        attribute(&dom, "<html", "data-ready"),
+        "yes",
+        "errors: {}",
+        inner(&dom, "id=\"errors\"")
+    );
+    assert_eq!(inner(&dom, "id=\"errors\""), "");
+}

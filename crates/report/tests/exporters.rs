@@ -245,3 +245,81 @@ fn the_decision_map_colours_each_size_and_budget_by_the_fastest_that_fits() {
     let r2 = Report::from_records("two", two);
     assert!(r2.charts.iter().all(|c| c.kind != ChartKind::DecisionMap));
 }
+
+/// Names the command line now refuses may still be in older records: every exporter escapes
+/// them — the page's embedded JSON cannot end its script or open a comment, a `|` adds no
+/// Markdown column, a `,` or `"` shifts no CSV field.
+#[test]
+fn hostile_names_in_records_are_escaped_by_every_exporter() {
+    let hostile = ["<!--<script>=true", "a|b", "c,d\"e", "</script><b>x"];
+    let mut v = Vec::new();
+    for name in hostile {
+        for rep in 1..=2 {
+            v.push(rec(name, 10_000, rep, 1000, 1, "ok"));
+        }
+    }
+    let mut r = Report::from_records("hostile", v);
+    let dir = tempfile::tempdir().unwrap();
+    plot::draw_all(&mut r, dir.path()).unwrap();
+    // HTML: the data script holds no markup, and parses back to the names.
+    let html = export::HtmlExporter.render(&r).unwrap();
+    let start = html.find("id=\"membench-data\">").unwrap() + "id=\"membench-data\">".len();
+    let end = start + html[start..].find("</script>").unwrap();
+    let json = &html[start..end];
+    assert!(!json.contains('<') && !json.contains('>') && !json.contains('&'));
+    let parsed: serde_json::Value = serde_json::from_str(json).unwrap();
+    for name in hostile {
+        assert!(
+            parsed
+                .to_string()
+                .contains(&serde_json::to_string(name).unwrap())
+        );
+    }
+    // Markdown: every row of the group table has the header's column count.
+    let md = export::MarkdownExporter.render(&r).unwrap();
+    let columns = |line: &str| line.replace("\\|", "").matches('|').count();
+    let table: Vec<&str> = md
+        .lines()
+        .skip_while(|l| !l.starts_with("| strategy |"))
+        .take_while(|l| l.starts_with('|'))
+        .collect();
+    assert_eq!(table.len(), 2 + hostile.len(), "{md}");
+    assert!(
+        table.iter().all(|l| columns(l) == columns(table[0])),
+        "{table:#?}"
+    );
+    // CSV: every row has the header's field count, and the names come back whole.
+    let csv_text = export::CsvExporter.render(&r).unwrap();
+    let mut rdr = csv::Reader::from_reader(csv_text.as_bytes());
+    let width = rdr.headers().unwrap().len();
+    let names: Vec<String> = rdr
+        .records()
+        .map(|row| {
+            let row = row.unwrap();
+            assert_eq!(row.len(), width);
+            row[2].to_string()
+        })
+        .collect();
+    for name in hostile {
+        assert!(names.iter().any(|n| n == name), "{name} in {names:?}");
+    }
+}
+
+/// When the usual reference failed on an input, the report says whose answer served instead.
+#[test]
+fn the_report_names_a_fallback_reference() {
+    let mut v = records();
+    for r in v.iter_mut().filter(|r| r.rows == 10_000) {
+        r.reference_strategy = Some("load-all".into());
+    }
+    let md = export::MarkdownExporter
+        .render(&Report::from_records("x", v))
+        .unwrap();
+    assert!(md.contains("compared with `load-all` at 10k rows"), "{md}");
+    assert!(
+        !export::MarkdownExporter
+            .render(&report())
+            .unwrap()
+            .contains("Reference answer")
+    );
+}

@@ -174,3 +174,40 @@ fn the_other_strategies_and_bad_combinations_refuse_clearly() {
     let e = r.error.unwrap().message;
     assert!(e.contains("the checkpoint is of another run"), "{e}");
 }
+
+/// A checkpoint names its input by path, size and a hash of its first and last 64 KiB: an input
+/// edited in place (the same size) is refused on resume, never continued from a position that
+/// means something else now.
+#[test]
+fn a_checkpoint_of_an_input_edited_in_place_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = GenSpec {
+        rows: 200_000,
+        ..GenSpec::default()
+    };
+    let input = generate(&spec, GenFormat::Csv, dir.path(), false, &mut |_| {})
+        .unwrap()
+        .path;
+    let output = dir.path().join("out.csv");
+    let mut checkpoint = output.as_os_str().to_owned();
+    checkpoint.push(".checkpoint.json");
+    let mut left = false;
+    for ms in [2, 5, 10, 20, 40] {
+        kill_during("streaming", &input, &output, Duration::from_millis(ms));
+        if Path::new(&checkpoint).exists() {
+            left = true;
+            break;
+        }
+    }
+    assert!(left, "no checkpoint was left by a killed run");
+    // The first data line's order id: one digit changed, the size kept.
+    let mut bytes = std::fs::read(&input).unwrap();
+    let at = bytes.iter().position(|&b| b == b'\n').unwrap() + 1;
+    bytes[at] = if bytes[at] == b'9' { b'8' } else { b'9' };
+    std::fs::write(&input, &bytes).unwrap();
+    let out = command("streaming", &input, &output).output().unwrap();
+    assert!(!out.status.success());
+    let r = RunnerRecord::from_stdout(&String::from_utf8_lossy(&out.stdout)).unwrap();
+    let err = r.error.unwrap().message;
+    assert!(err.contains("changed since the checkpoint"), "{err}");
+}

@@ -3,8 +3,8 @@
 //! the same command with `--resume-etl` continues where the last checkpoint left off, and the
 //! finished output is byte-identical to an uninterrupted run's.
 //!
-//! A checkpoint is `<output>.checkpoint.json`: the input (path and size, so a changed input is
-//! refused), the position of the next unread record (CSV: its byte offset and the physical
+//! A checkpoint is `<output>.checkpoint.json`: the input (path, size, and the sha256 of its first
+//! and last 64 KiB, so an input changed in place is refused), the position of the next unread record (CSV: its byte offset and the physical
 //! lines before it; Parquet: its row), the rows read and skipped so far, the rows written, and
 //! the output's length and sha256 at that point. Order of a save: the output is flushed and
 //! synced, then the checkpoint is written to a temporary file, synced, and renamed over the
@@ -67,6 +67,9 @@ struct Record {
     strategy: String,
     input: String,
     input_bytes: u64,
+    /// sha256 of the input's first and last [`EDGE_BYTES`] (absent from version 1).
+    #[serde(default)]
+    input_edges_sha256: String,
     at: Position,
     rows_read: u64,
     rows_skipped: u64,
@@ -75,7 +78,33 @@ struct Record {
     output_sha256: String,
 }
 
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
+
+/// How much of each end of the input the checkpoint's fingerprint hashes.
+const EDGE_BYTES: u64 = 64 * 1024;
+
+/// The sha256 of a file's first and last [`EDGE_BYTES`] (the whole file when smaller).
+fn edges_sha256(path: &Path, len: u64) -> Result<String, RunError> {
+    use sha2::Digest;
+    use std::io::Read;
+    let mut f = File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
+    let mut h = sha2::Sha256::new();
+    let mut buf = vec![0u8; EDGE_BYTES.min(len) as usize];
+    f.read_exact(&mut buf)
+        .with_context(|| format!("{}: cannot read", path.display()))?;
+    h.update(&buf);
+    if len > EDGE_BYTES {
+        let tail = EDGE_BYTES.min(len - EDGE_BYTES);
+        f.seek(SeekFrom::Start(len - tail))
+            .and_then(|_| {
+                buf.resize(tail as usize, 0);
+                f.read_exact(&mut buf)
+            })
+            .with_context(|| format!("{}: cannot read", path.display()))?;
+        h.update(&buf);
+    }
+    Ok(hex::encode(h.finalize()))
+}
 
 /// A checkpointed `etl` run: where it starts and when it saves.
 #[derive(Debug)]
@@ -85,6 +114,7 @@ pub struct Checkpoints {
     strategy: &'static str,
     input: PathBuf,
     input_bytes: u64,
+    input_edges_sha256: String,
     since: u64,
     /// Where this run starts reading (the start of the data, or the checkpoint's position).
     pub start: Position,
@@ -138,6 +168,7 @@ impl Checkpoints {
             strategy,
             input: p.input.clone(),
             input_bytes,
+            input_edges_sha256: edges_sha256(&p.input, input_bytes)?,
             since: 0,
             start: Position::default(),
             counts: Counts::default(),
@@ -191,6 +222,14 @@ impl Checkpoints {
                 r.input_bytes
             )));
         }
+        if r.input_edges_sha256 != self.input_edges_sha256 {
+            return Err(RunError::Other(anyhow::anyhow!(
+                "{}: {} changed since the checkpoint was written (same size, other bytes); \
+                 remove the checkpoint to start again",
+                self.path.display(),
+                r.input
+            )));
+        }
         Ok(Some(r))
     }
 
@@ -218,6 +257,7 @@ impl Checkpoints {
             strategy: self.strategy.to_string(),
             input: self.input.display().to_string(),
             input_bytes: self.input_bytes,
+            input_edges_sha256: self.input_edges_sha256.clone(),
             at,
             rows_read: counts.read,
             rows_skipped: counts.skipped,

@@ -99,7 +99,7 @@ pub fn summary(done: &[(String, PathBuf)]) -> Result<String> {
         strategies.sort_unstable();
         strategies.dedup();
         for s in strategies {
-            let _ = write!(md, "| {s} |");
+            let _ = write!(md, "| {} |", membench_report::format::md_cell(s));
             for (_, cs) in &per_budget {
                 let mine: Vec<&CellStats> = cs
                     .iter()

@@ -12,10 +12,35 @@ use membench_protocol::{Allocator, Status};
 use super::executor::Executor;
 use super::ledger::{Ledger, SeriesKey, Sink};
 use super::plan::{Cell, Group};
-use super::record::{RecordContext, make};
+use super::record::{RecordContext, Reference, make};
 
-/// The strategy whose answer every other is compared with.
+/// The strategy whose answer every other is compared with, when it runs ok.
 pub const REFERENCE: &str = "streaming";
+
+/// The reference answer of a group: [`REFERENCE`]'s, or, when it fails on this input, the
+/// first of the group's built-in strategies that runs ok (the others are still compared, and
+/// disagreements still recorded as wrong answers). `None` when none does.
+fn reference(first: &Cell, strategies: &[String], exec: &mut dyn Executor) -> Option<Reference> {
+    let candidates = std::iter::once(REFERENCE).chain(
+        strategies
+            .iter()
+            .map(String::as_str)
+            .filter(|s| *s != REFERENCE && membench_protocol::strategy(s).is_some()),
+    );
+    for s in candidates {
+        let m = exec.execute(&first.with_strategy(s), Allocator::System);
+        if m.status != Status::Ok {
+            continue;
+        }
+        if let Some(digest) = m.runner.and_then(|r| r.answer_digest) {
+            return Some(Reference {
+                strategy: s.to_string(),
+                digest,
+            });
+        }
+    }
+    None
+}
 
 /// What the loop did.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -99,10 +124,14 @@ pub fn drive(
             "reference answer for {}",
             first.with_strategy(REFERENCE).label()
         ));
-        let expected = exec
-            .execute(&first.with_strategy(REFERENCE), Allocator::System)
-            .runner
-            .and_then(|r| r.answer_digest);
+        let expected = reference(first, &g.strategies, exec);
+        if let Some(r) = expected.as_ref().filter(|r| r.strategy != REFERENCE) {
+            bar.println(format!(
+                "{REFERENCE} failed on {}: the answers are compared with {}'s",
+                first.label(),
+                r.strategy
+            ));
+        }
         for cell in &todo {
             run_cell(
                 cell,
@@ -144,7 +173,7 @@ fn record_skipped(
 fn run_cell(
     cell: &Cell,
     repeat: u32,
-    expected: Option<&String>,
+    expected: Option<&Reference>,
     exec: &mut dyn Executor,
     ledger: &mut Ledger,
     sink: &mut dyn Sink,
@@ -173,8 +202,10 @@ fn run_cell(
             if rec.status == Status::WrongAnswer {
                 driven.wrong_answers += 1;
                 bar.println(format!(
-                    "WRONG ANSWER: {name}: {:?} != reference {:?}",
-                    rec.answer_digest, expected
+                    "WRONG ANSWER: {name}: {:?} != the reference's ({}) {:?}",
+                    rec.answer_digest,
+                    expected.map_or("-", |r| r.strategy.as_str()),
+                    expected.map(|r| &r.digest)
                 ));
             }
             sink.append(&rec)?;
@@ -380,6 +411,30 @@ mod tests {
                 .filter(|r| r.strategy == "streaming")
                 .all(|r| r.status == Status::Ok)
         );
+    }
+
+    #[test]
+    fn when_the_reference_fails_another_ok_strategy_serves_and_disagreements_are_still_wrong() {
+        let mut exec = FakeExecutor::default();
+        exec.status.insert("streaming".into(), Status::Error);
+        exec.digest.insert("lazy".into(), "bad".into());
+        let (d, recs) = go(
+            &mut exec,
+            &mut Ledger::default(),
+            &plan(&["load-all", "streaming", "lazy"]),
+        );
+        assert_eq!(d.wrong_answers, 3);
+        let of = |s: &'static str| recs.iter().filter(move |r| r.strategy == s);
+        assert!(of("lazy").all(|r| r.status == Status::WrongAnswer));
+        assert!(of("load-all").all(|r| r.status == Status::Ok));
+        assert!(
+            recs.iter()
+                .all(|r| r.reference_strategy.as_deref() == Some("load-all")
+                    && r.expected_digest.as_deref() == Some("good")),
+            "{recs:?}"
+        );
+        // streaming's own cell is an error, not silently ok.
+        assert!(of("streaming").all(|r| r.status == Status::Error));
     }
 
     #[test]

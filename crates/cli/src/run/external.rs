@@ -28,6 +28,25 @@ pub struct External {
     pub args: Vec<String>,
 }
 
+/// A name a user gives (a `--command`'s, a `--label`): it names files, report columns and page
+/// elements, so it is 1–64 characters of ASCII letters, digits, `-`, `_` and `.`, starting with
+/// a letter or a digit.
+pub fn check_name(name: &str) -> Result<()> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if !ok {
+        bail!(
+            "the name {name:?} is not allowed: use 1–64 ASCII letters, digits, '-', '_' or '.', \
+             starting with a letter or a digit (it names files, report columns and page elements)"
+        );
+    }
+    Ok(())
+}
+
 /// Splits a command line into words: whitespace separates, quotes group.
 pub fn split_words(s: &str) -> Result<Vec<String>> {
     let mut words = Vec::new();
@@ -92,9 +111,7 @@ impl External {
             bail!("--command {spec:?}: expected NAME=PROGRAM [ARGS…]");
         };
         let name = name.trim();
-        if name.is_empty() || name.contains(char::is_whitespace) {
-            bail!("--command {spec:?}: the name before '=' must be one word");
-        }
+        check_name(name).map_err(|e| anyhow::anyhow!("--command {spec:?}: {e}"))?;
         if membench_protocol::strategy(name).is_some() {
             bail!("--command {name}: a built-in strategy has that name");
         }
@@ -123,32 +140,42 @@ impl External {
 
     /// The process to start for `cell`.
     pub fn command(&self, cell: &Cell, threads: usize, output: Option<&Path>) -> CellCommand {
-        let fill = |a: &str| {
-            a.replace("{input}", &cell.dataset.path.to_string_lossy())
-                .replace(
-                    "{items}",
-                    &cell
-                        .dataset
-                        .items
-                        .as_deref()
-                        .map(|p| p.to_string_lossy().into_owned())
-                        .unwrap_or_default(),
-                )
-                .replace("{workload}", &cell.workload)
-                .replace("{format}", &cell.dataset.format)
-                .replace("{rows}", &cell.dataset.rows.to_string())
-                .replace(
-                    "{output}",
-                    &output
-                        .map(|p| p.to_string_lossy().into_owned())
-                        .unwrap_or_default(),
-                )
-                .replace("{threads}", &threads.to_string())
+        let value = |placeholder: &str| -> Option<String> {
+            let path = |p: Option<&Path>| p.map(|p| p.to_string_lossy().into_owned());
+            Some(match placeholder {
+                "{input}" => cell.dataset.path.to_string_lossy().into_owned(),
+                "{items}" => path(cell.dataset.items.as_deref()).unwrap_or_default(),
+                "{workload}" => cell.workload.clone(),
+                "{format}" => cell.dataset.format.clone(),
+                "{rows}" => cell.dataset.rows.to_string(),
+                "{output}" => path(output).unwrap_or_default(),
+                "{threads}" => threads.to_string(),
+                _ => return None,
+            })
         };
         CellCommand::new(&self.program)
-            .args(self.args.iter().map(|a| fill(a)))
+            .args(self.args.iter().map(|a| substitute(a, value)))
             .scope(Scope::Tree)
     }
+}
+
+/// `arg` with each placeholder replaced by its value, in one pass: a value is never searched for
+/// placeholders again (a dataset path holding `{output}` stays that path).
+fn substitute(arg: &str, value: impl Fn(&str) -> Option<String>) -> String {
+    let mut out = String::with_capacity(arg.len());
+    let mut rest = arg;
+    for p in placeholders(arg) {
+        // `placeholders` yields sub-slices of `arg` in order.
+        let at = p.as_ptr() as usize - rest.as_ptr() as usize;
+        out.push_str(&rest[..at]);
+        match value(p) {
+            Some(v) => out.push_str(&v),
+            None => out.push_str(p),
+        }
+        rest = &rest[at + p.len()..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// What an external program's run amounts to, as a runner's record: its answer's digest (when
@@ -187,6 +214,20 @@ mod tests {
     use super::*;
 
     #[test]
+    fn placeholders_are_substituted_once() {
+        let value = |p: &str| match p {
+            "{input}" => Some("/data/{output}/x.csv".to_string()),
+            "{output}" => Some("/out/o.csv".to_string()),
+            _ => None,
+        };
+        assert_eq!(
+            substitute("--in={input} --out {output} {json}", value),
+            "--in=/data/{output}/x.csv --out /out/o.csv {json}"
+        );
+        assert_eq!(substitute("plain", value), "plain");
+    }
+
+    #[test]
     fn words_split_on_whitespace_and_quotes_group_them() {
         assert_eq!(
             split_words(r#"python3 -c 'print(1 + 2)' "a b" {input}"#).unwrap(),
@@ -203,6 +244,12 @@ mod tests {
         assert!(e.program.ends_with("sh"));
         let err = |s: &str| External::parse(s).unwrap_err().to_string();
         assert!(err("nothing").contains("NAME=PROGRAM"));
+        for bad in ["<!--<script>", "a|b", "a,b", "a\"b", "a b", "-x", ""] {
+            assert!(
+                err(&format!("{bad}=sh")).contains("is not allowed"),
+                "{bad:?}"
+            );
+        }
         assert!(err("streaming=sh").contains("built-in"));
         assert!(err("x=sh {inptu}").contains("unknown placeholder {inptu}"));
         assert!(err("x=no-such-program-anywhere").contains("not found"));

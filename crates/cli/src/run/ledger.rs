@@ -94,7 +94,8 @@ pub trait Sink {
     fn append(&mut self, r: &Record) -> Result<()>;
 }
 
-/// `results.jsonl`, appended and flushed record by record.
+/// `results.jsonl`, appended record by record, each on disk (`fdatasync`) before the next cell
+/// runs.
 pub struct JsonlSink {
     file: File,
 }
@@ -118,7 +119,7 @@ impl Sink for JsonlSink {
         let mut line = serde_json::to_string(r)?;
         line.push('\n');
         self.file.write_all(line.as_bytes())?;
-        self.file.flush()?;
+        self.file.sync_data()?;
         Ok(())
     }
 }
@@ -133,14 +134,41 @@ pub fn existing(path: &Path) -> Result<Vec<Record>> {
     }
 }
 
-/// Drops a torn final line (left by a killed run) so appended records stay one per line.
+/// Drops a torn final line (left by a killed run) so appended records stay one per line. It
+/// works on bytes: the torn line may end inside a UTF-8 character.
 fn repair(path: &Path) -> Result<()> {
-    let Ok(text) = std::fs::read_to_string(path) else {
+    let Ok(bytes) = std::fs::read(path) else {
         return Ok(());
     };
-    if text.is_empty() || text.ends_with('\n') {
+    if bytes.is_empty() || bytes.ends_with(b"\n") {
         return Ok(());
     }
-    let keep = text.rfind('\n').map(|i| i + 1).unwrap_or(0);
-    std::fs::write(path, &text[..keep]).with_context(|| format!("repairing {}", path.display()))
+    let keep = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    let f = OpenOptions::new()
+        .write(true)
+        .open(path)
+        .with_context(|| format!("repairing {}", path.display()))?;
+    f.set_len(keep as u64)
+        .and_then(|()| f.sync_data())
+        .with_context(|| format!("repairing {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_line_torn_inside_a_utf8_character_is_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("results.jsonl");
+        let whole = serde_json::to_string(&Record::default()).unwrap() + "\n";
+        let mut bytes = whole.clone().into_bytes();
+        bytes.extend_from_slice(&whole.as_bytes()[..40]);
+        // "…" is E2 80 A6: the file ends after its first two bytes.
+        bytes.extend_from_slice(&[0xE2, 0x80]);
+        std::fs::write(&path, &bytes).unwrap();
+        let records = existing(&path).unwrap();
+        assert_eq!(records.len(), 1);
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), whole);
+    }
 }

@@ -12,6 +12,7 @@ pub(crate) mod external;
 mod ledger;
 pub(crate) mod plan;
 mod record;
+mod settings;
 mod summary;
 
 use std::path::PathBuf;
@@ -150,7 +151,10 @@ pub struct RunArgs {
     pub keep_db: bool,
 }
 
-/// The run folder: `--resume DIR`, `--out DIR`, or a new `reports/local/<timestamp>-<label>`.
+/// The run folder, ready to write into: `--resume DIR` (a run's folder); `--out DIR`, which
+/// must not exist yet or be empty (a folder holding a run is refused: resume it explicitly);
+/// or a new `reports/local/<timestamp>-<label>`, with `-2`, `-3`… when two runs start in the
+/// same second.
 pub(crate) fn out_dir(a: &RunArgs, stamp: &str) -> Result<PathBuf> {
     match (&a.resume, &a.out) {
         (Some(d), _) => {
@@ -159,8 +163,62 @@ pub(crate) fn out_dir(a: &RunArgs, stamp: &str) -> Result<PathBuf> {
             }
             Ok(d.clone())
         }
-        (None, Some(d)) => Ok(d.clone()),
-        (None, None) => Ok(PathBuf::from("reports/local").join(format!("{stamp}-{}", a.label))),
+        (None, Some(d)) => {
+            if d.join("results.jsonl").exists() {
+                bail!(
+                    "--out {}: a run is already there; continue it with --resume {0}, or choose \
+                     another folder",
+                    d.display()
+                );
+            }
+            let has_files = std::fs::read_dir(d).is_ok_and(|mut e| e.next().is_some());
+            if has_files {
+                bail!(
+                    "--out {}: the folder is not empty; membench writes a run into a new or \
+                     empty folder (nothing of yours is overwritten or removed)",
+                    d.display()
+                );
+            }
+            std::fs::create_dir_all(d).with_context(|| format!("creating {}", d.display()))?;
+            Ok(d.clone())
+        }
+        (None, None) => new_run_dir(&PathBuf::from("reports/local"), stamp, &a.label),
+    }
+}
+
+/// A new folder `<parent>/<stamp>-<label>` (`-2`, `-3`… when taken: two runs started in the
+/// same second get two folders).
+fn new_run_dir(parent: &std::path::Path, stamp: &str, label: &str) -> Result<PathBuf> {
+    std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+    for n in 1.. {
+        let name = match n {
+            1 => format!("{stamp}-{label}"),
+            n => format!("{stamp}-{label}-{n}"),
+        };
+        let dir = parent.join(name);
+        match std::fs::create_dir(&dir) {
+            Ok(()) => return Ok(dir),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e).with_context(|| format!("creating {}", dir.display())),
+        }
+    }
+    unreachable!("some run folder name is free")
+}
+
+/// The prefix of a run's private scratch folders (inside the run folder).
+const SCRATCH_PREFIX: &str = ".scratch-";
+
+/// Removes the scratch folders a killed run left in its folder (never anything else).
+fn remove_stale_scratch(out_dir: &std::path::Path) {
+    let Ok(entries) = std::fs::read_dir(out_dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        if e.file_name().to_string_lossy().starts_with(SCRATCH_PREFIX)
+            && e.file_type().is_ok_and(|t| t.is_dir())
+        {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
     }
 }
 
@@ -177,6 +235,7 @@ fn progress_bar(total: u64) -> ProgressBar {
 }
 
 pub fn run(mut a: RunArgs) -> Result<()> {
+    external::check_name(&a.label).map_err(|e| anyhow::anyhow!("--label: {e}"))?;
     if let Some(p) = a.preset.clone() {
         preset(&mut a, &p)?;
     }
@@ -293,6 +352,14 @@ fn run_one(a: RunArgs) -> Result<()> {
         .iter()
         .map(|c| external::External::parse(c))
         .collect::<Result<Vec<_>>>()?;
+    for (i, e) in externals.iter().enumerate() {
+        if externals[..i].iter().any(|x| x.name == e.name) {
+            bail!(
+                "--command {}: two commands have this name; give each its own",
+                e.name
+            );
+        }
+    }
     let strategies = plan::strategies(&a, &externals)?;
     let shard = a.shard.as_deref().map(plan::Shard::parse).transpose()?;
     let bins = binaries()?;
@@ -301,13 +368,28 @@ fn run_one(a: RunArgs) -> Result<()> {
     }
     let gen_bin = bin(&bins, "membench-gen")?;
     let (stamp, started_at) = now_stamp();
+    let settings = settings::Settings::of(&a);
     let out_dir = out_dir(&a, &stamp)?;
-    std::fs::create_dir_all(&out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
     let results = out_dir.join("results.jsonl");
-    let scratch = out_dir.join("scratch");
-    std::fs::create_dir_all(&scratch).with_context(|| format!("creating {}", scratch.display()))?;
-    let mut ledger = ledger::Ledger::from_records(ledger::existing(&results)?);
-    let run_id = ledger.run_id.clone().unwrap_or_else(|| stamp.clone());
+    let existing = ledger::existing(&results)?;
+    if a.resume.is_some() {
+        settings.check_resume(&out_dir, &existing)?;
+        remove_stale_scratch(&out_dir);
+    } else {
+        settings.write(&out_dir)?;
+    }
+    // A private scratch folder of this run (random name, 0700), removed at the end: a folder
+    // that was there before is never touched.
+    let scratch_dir = membench_safefs::private_dir(&out_dir, SCRATCH_PREFIX)
+        .context("creating the run's scratch folder")?;
+    let scratch = scratch_dir.path().to_path_buf();
+    let mut ledger = ledger::Ledger::from_records(existing);
+    // Unique per run, even for two runs started in the same second (it names the run's
+    // schema on a user's PostgreSQL server).
+    let run_id = ledger
+        .run_id
+        .clone()
+        .unwrap_or_else(|| format!("{stamp}-{}", &membench_harness::reaper::random_token()[..8]));
     let ctx = run_context(&started_at);
 
     let datasets = plan::datasets(&gen_bin, &a)?;
@@ -356,7 +438,7 @@ fn run_one(a: RunArgs) -> Result<()> {
     let stopped = databases.finish();
     let driven = driven?;
     stopped?;
-    let _ = std::fs::remove_dir_all(&scratch);
+    drop(scratch_dir);
     summary::print(&membench_report::record::read_records(&results)?);
     if driven.wrong_answers > 0 {
         eprintln!(
@@ -370,4 +452,20 @@ fn run_one(a: RunArgs) -> Result<()> {
     }
     eprintln!("results: {}", results.display());
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn two_runs_started_in_the_same_second_get_two_folders() {
+        let tmp = tempfile::tempdir().unwrap();
+        let a = super::new_run_dir(tmp.path(), "2026-12-02T10-00-00", "default").unwrap();
+        let b = super::new_run_dir(tmp.path(), "2026-12-02T10-00-00", "default").unwrap();
+        assert_ne!(a, b);
+        assert!(
+            b.ends_with("2026-12-02T10-00-00-default-2"),
+            "{}",
+            b.display()
+        );
+    }
 }

@@ -25,15 +25,23 @@ fn limit_applied(a: &RunArgs, allocator: Allocator, m: &Measured) -> Option<Stri
     }
 }
 
-/// The record of one repetition; `wrong-answer` when its digest differs from `expected`.
+/// The answer every cell of a group is compared with, and whose it is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reference {
+    pub strategy: String,
+    pub digest: String,
+}
+
+/// The record of one repetition; `wrong-answer` when its digest differs from the reference's.
 pub fn make(
     cx: &RecordContext<'_>,
     c: &Cell,
     allocator: Allocator,
     repetition: u32,
     m: &Measured,
-    expected: Option<&String>,
+    reference: Option<&Reference>,
 ) -> Record {
+    let expected = reference.map(|r| &r.digest);
     let r = m.runner.clone().unwrap_or_default();
     let mut status = m.status;
     if status == Status::Ok
@@ -47,7 +55,8 @@ pub fn make(
         .error
         .as_ref()
         .map(|e| e.message.clone())
-        .or_else(|| (m.status != Status::Ok).then(|| m.stderr_tail.clone()));
+        .or_else(|| (m.status != Status::Ok).then(|| m.stderr_tail.clone()))
+        .map(|e| membench_protocol::redact(&e));
     // Keep the timeline small: at most ~200 evenly spaced samples.
     let step = m.timeline.len().div_ceil(200).max(1);
     let a = cx.args;
@@ -77,6 +86,9 @@ pub fn make(
         rows_skipped: r.rows_skipped,
         answer_digest: r.answer_digest,
         expected_digest: expected.cloned(),
+        reference_strategy: reference
+            .filter(|r| r.strategy != super::drive::REFERENCE)
+            .map(|r| r.strategy.clone()),
         error,
         exit_code: m.exit_code,
         signal: m.signal.clone(),
@@ -100,6 +112,7 @@ pub fn make(
         items: r.items,
         spill_bytes: r.spill_bytes,
         batches: r.batches,
+        leftover_processes: m.leftover_processes,
         timeline: m
             .timeline
             .iter()

@@ -18,8 +18,11 @@ impl Exporter for CsvExporter {
         "summary.csv"
     }
     fn render(&self, report: &Report) -> Result<String> {
-        let mut out = String::from(HEADER);
-        out.push('\n');
+        // Through the csv crate: a name with a comma or a quote is quoted, never a shifted row.
+        let mut w = csv::WriterBuilder::new()
+            .terminator(csv::Terminator::Any(b'\n'))
+            .from_writer(Vec::new());
+        w.write_record(HEADER.split(','))?;
         let opt = |v: Option<f64>| v.map(|x| format!("{x:.0}")).unwrap_or_default();
         for c in &report.cells {
             let g = report.growth.get(&(
@@ -50,9 +53,8 @@ impl Exporter for CsvExporter {
                     .map(|x| format!("{x:.3}"))
                     .unwrap_or_default(),
             ];
-            out.push_str(&row.join(","));
-            out.push('\n');
+            w.write_record(&row)?;
         }
-        Ok(out)
+        Ok(String::from_utf8(w.into_inner()?)?)
     }
 }

@@ -48,6 +48,23 @@ fn strip_md(s: &str) -> String {
     esc(&s.replace("**", ""))
 }
 
+/// JSON text made safe inside a `<script>` element: `<`, `>`, `&`, U+2028 and U+2029 as
+/// `\uXXXX` escapes (the parsed value is unchanged).
+pub fn script_safe_json(json: &str) -> String {
+    let mut out = String::with_capacity(json.len());
+    for c in json.chars() {
+        match c {
+            '<' => out.push_str("\\u003c"),
+            '>' => out.push_str("\\u003e"),
+            '&' => out.push_str("\\u0026"),
+            '\u{2028}' => out.push_str("\\u2028"),
+            '\u{2029}' => out.push_str("\\u2029"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// The page's data (`<script id="membench-data">`).
 #[derive(Serialize)]
 struct Data<'a> {
@@ -295,8 +312,10 @@ impl Exporter for HtmlExporter {
         for (workload, format) in &groups {
             group_section(&mut h, report, workload, format)?;
         }
-        // `</` may not appear inside a script element.
-        let json = serde_json::to_string(&data(report, &groups))?.replace("</", "<\\/");
+        // Inside a script element, `</script`, `<!--` and friends must not appear: every `<`,
+        // `>` and `&` is written as a JSON escape (still the same string to JSON.parse), and so
+        // are U+2028/U+2029, which old parsers took for line ends.
+        let json = script_safe_json(&serde_json::to_string(&data(report, &groups))?);
         writeln!(
             h,
             "<script type=\"application/json\" id=\"membench-data\">{json}</script>\n\

@@ -138,11 +138,11 @@
   // Shows or hides one strategy in every chart of its group.
   function toggle(group, s) {
     var sec = section(group);
-    var off = !sec.querySelector('.legend-item[data-strategy="' + s + '"]').classList.contains('off');
-    sec.querySelectorAll('[data-strategy="' + s + '"]').forEach(function (e) { e.classList.toggle('off', off); });
+    var off = !sec.querySelector('.legend-item[data-strategy="' + CSS.escape(s) + '"]').classList.contains('off');
+    sec.querySelectorAll('[data-strategy="' + CSS.escape(s) + '"]').forEach(function (e) { e.classList.toggle('off', off); });
   }
 
-  function section(group) { return document.querySelector('section.group[data-group="' + group.id + '"]'); }
+  function section(group) { return document.querySelector('section.group[data-group="' + CSS.escape(group.id) + '"]'); }
 
   // The raw records of a group, sortable by any column.
   var RAW_COLUMNS = [

@@ -6,7 +6,7 @@ use anyhow::Result;
 
 use super::Exporter;
 use crate::Report;
-use crate::format::{bytes, duration_ns, rows};
+use crate::format::{bytes, duration_ns, md_cell, rows};
 use crate::stats::CellStats;
 use membench_protocol::Status;
 
@@ -185,7 +185,7 @@ impl Exporter for MarkdownExporter {
             writeln!(md, " memory growth | counting overhead |")?;
             writeln!(md, "|---|{}---|---|", "---|".repeat(sizes.len()))?;
             for st in &strategies {
-                write!(md, "| {st} |")?;
+                write!(md, "| {} |", md_cell(st))?;
                 for s in &sizes {
                     let text = cells
                         .iter()
@@ -210,6 +210,9 @@ impl Exporter for MarkdownExporter {
                 )?;
             }
             writeln!(md)?;
+            if let Some(note) = reference_note(report, &workload, &format) {
+                writeln!(md, "{note}\n")?;
+            }
             if let Some(v) = verdict(&cells) {
                 writeln!(md, "{v}\n")?;
             }
@@ -229,6 +232,31 @@ impl Exporter for MarkdownExporter {
         md.push_str(&claims_section(report));
         Ok(md)
     }
+}
+
+/// Which strategy's answer a group's cells were compared with, when it was not the usual
+/// reference (which failed on that input).
+fn reference_note(report: &Report, workload: &str, format: &str) -> Option<String> {
+    let mut used: Vec<(u64, &str)> = report
+        .records
+        .iter()
+        .filter(|r| r.workload == workload && r.format == format)
+        .filter_map(|r| Some((r.rows, r.reference_strategy.as_deref()?)))
+        .collect();
+    used.sort_unstable();
+    used.dedup();
+    if used.is_empty() {
+        return None;
+    }
+    let list: Vec<String> = used
+        .iter()
+        .map(|(n, s)| format!("`{}` at {} rows", md_cell(s), rows(*n)))
+        .collect();
+    Some(format!(
+        "> Reference answer: the usual reference failed on this input, so the answers were \
+         compared with {} (disagreements are still wrong answers).",
+        list.join(", ")
+    ))
 }
 
 /// The strategies that did not run here, once each, with the reason.
@@ -322,7 +350,7 @@ fn phases_section(cells: &[CellStats]) -> String {
             c.key.workload,
             c.key.format,
             rows(c.key.rows),
-            c.key.strategy,
+            md_cell(&c.key.strategy),
             phases.join("; "),
             median_text(c.spill_bytes, bytes),
             median_text(c.peak_heap_bytes, bytes),
@@ -357,7 +385,7 @@ fn compression_section(cells: &[CellStats]) -> String {
                 c.key.workload == w && c.key.strategy == s && c.key.rows == n && c.key.format == f
             })
         };
-        let mut row = format!("| {w} | {s} | {} |", rows(n));
+        let mut row = format!("| {w} | {} | {} |", md_cell(s), rows(n));
         for f in ["csv", "csv.gz", "csv.zst"] {
             let text = match cell(f).filter(|c| c.status.is_ok()) {
                 Some(c) => format!(
@@ -504,7 +532,7 @@ fn database_section(cells: &[CellStats]) -> String {
             c.key.workload,
             c.key.format,
             rows(c.key.rows),
-            c.key.strategy,
+            md_cell(&c.key.strategy),
             phase("load"),
             phase("index"),
             phase("query"),
