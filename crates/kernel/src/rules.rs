@@ -26,15 +26,15 @@ pub const MIN_DISCOUNT_CENTS: i64 = 0;
 /// The most cents (in magnitude) a float money value may hold: 2^53, the last whole number a
 /// double holds exactly; past it, neighbouring cents are the same double.
 pub const MAX_FLOAT_CENTS: f64 = 9_007_199_254_740_992.0;
-/// How far from a whole number of cents a float money value may be: a billionth of a cent…
+/// How far from a whole number of cents a float money value may be (a billionth of a cent): the
+/// noise of float arithmetic, so `0.1 + 0.2` is 30 cents.
 pub const FLOAT_CENTS_TOLERANCE: f64 = 1e-9;
-/// …or, for large values, the rounding of the double itself (2^-50 of the value in cents: a few
-/// units in the last place), so `0.1 + 0.2` is 30 cents and 12.345 is never money.
-pub const FLOAT_CENTS_RELATIVE: f64 = 1.0 / (1u64 << 50) as f64;
 
-/// A float money value (Parquet, an engine's frame) in exact integer cents: finite, within
-/// [`MAX_FLOAT_CENTS`], and a whole number of cents within [`FLOAT_CENTS_TOLERANCE`] (or
-/// [`FLOAT_CENTS_RELATIVE`] of the value). `field` names the column in the reason.
+/// A float money value (Parquet, an engine's frame) in exact integer cents `c`: finite, within
+/// [`MAX_FLOAT_CENTS`], and a whole number of cents — within [`FLOAT_CENTS_TOLERANCE`], or
+/// exactly the double a decimal with two places parses to (`c / 100`, correctly rounded), which
+/// holds at every magnitude where a tolerance cannot. 12.345 is never money. `field` names the
+/// column in the reason.
 pub fn float_cents(field: &str, v: f64) -> Result<i64, BadRow> {
     if !v.is_finite() {
         return Err(BadRow::new(
@@ -50,7 +50,7 @@ pub fn float_cents(field: &str, v: f64) -> Result<i64, BadRow> {
         ));
     }
     let cents = scaled.round();
-    if (scaled - cents).abs() > FLOAT_CENTS_TOLERANCE.max(scaled.abs() * FLOAT_CENTS_RELATIVE) {
+    if (scaled - cents).abs() > FLOAT_CENTS_TOLERANCE && cents / 100.0 != v {
         return Err(BadRow::new(
             BadKind::NotANumber,
             format!("{field}: {v} is not a whole number of cents"),
@@ -122,6 +122,10 @@ mod tests {
         assert_eq!(
             float_cents("price", 90_000_000_000_000.0),
             Ok(9_000_000_000_000_000)
+        );
+        assert_eq!(
+            float_cents("price", 12_345_678_901.23),
+            Ok(1_234_567_890_123)
         );
         let reason = |v: f64| float_cents("price", v).unwrap_err().reason;
         assert_eq!(

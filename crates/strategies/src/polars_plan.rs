@@ -304,27 +304,23 @@ pub(crate) fn value_rules() -> Expr {
 }
 
 /// True where a money value is not money by `rules::float_cents`: not finite, out of the exact
-/// range, or not a whole number of cents within the rule's tolerance.
+/// range, or neither within the tolerance of a whole number of cents nor exactly the double of
+/// one. (Written to keep few temporary columns: each is a column of the whole frame.)
 fn not_cents(e: Expr) -> Expr {
-    let scaled = e * lit(100.0);
-    let magnitude = abs(scaled.clone());
-    let off = abs(scaled.clone() - scaled.clone().round(0, RoundMode::HalfAwayFromZero));
-    let relative = magnitude.clone() * lit(rules::FLOAT_CENTS_RELATIVE);
-    let allowed = when(relative.clone().gt(lit(rules::FLOAT_CENTS_TOLERANCE)))
-        .then(relative)
-        .otherwise(lit(rules::FLOAT_CENTS_TOLERANCE));
+    let scaled = e.clone() * lit(100.0);
+    let rounded = scaled.clone().round(0, RoundMode::HalfAwayFromZero);
+    let off = scaled.clone() - rounded.clone();
     scaled
+        .clone()
         .is_finite()
         .not()
-        .or(magnitude.gt(lit(rules::MAX_FLOAT_CENTS)))
-        .or(off.gt(allowed))
-}
-
-/// |e| (without Polars' `abs` feature, which would rebuild Polars for one expression).
-fn abs(e: Expr) -> Expr {
-    when(e.clone().lt(lit(0.0)))
-        .then(lit(0.0) - e.clone())
-        .otherwise(e)
+        .or(scaled.clone().gt(lit(rules::MAX_FLOAT_CENTS)))
+        .or(scaled.lt(lit(-rules::MAX_FLOAT_CENTS)))
+        .or(off
+            .clone()
+            .gt(lit(rules::FLOAT_CENTS_TOLERANCE))
+            .or(off.lt(lit(-rules::FLOAT_CENTS_TOLERANCE)))
+            .and((rounded / lit(100.0)).neq(e)))
 }
 
 /// A money column (float) in integer cents, rounded half away from zero like the Parquet fold.
