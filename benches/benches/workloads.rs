@@ -33,10 +33,10 @@ fn bench(c: &mut Criterion) {
             g.sample_size(10);
             g.throughput(Throughput::Bytes(out.meta.bytes));
             for s in REGISTRY {
-                if !s.info.does(workload.name()) || !runnable(s) {
+                if !s.info.does(&workload) || !runnable(s) {
                     continue;
                 }
-                let mut p = Params::new(workload, &out.path);
+                let mut p = Params::new(workload.clone(), &out.path);
                 // etl writes its output (same format as the input) next to it, each iteration.
                 p.output = Some(dir.path().join(format!("etl-output.{}", format.name())));
                 g.bench_function(s.name(), |b| b.iter(|| s.run(&p).unwrap()));
@@ -64,7 +64,7 @@ fn bench_join(c: &mut Criterion) {
             g.sample_size(10);
             g.throughput(Throughput::Bytes(orders.meta.bytes + items.meta.bytes));
             for s in REGISTRY {
-                if !s.info.does("join") || !runnable(s) {
+                if !s.info.does(&membench_kernel::Workload::Join) || !runnable(s) {
                     continue;
                 }
                 let mut p = Params::new(Workload::Join, &orders.path);

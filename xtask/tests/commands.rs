@@ -89,7 +89,7 @@ fn answers_are_checked_trees_are_measured_and_hangs_time_out() {
     let rs = records(tmp.path());
     // Only the commands ran (no --strategy), each once, under the system allocator: no heap.
     assert_eq!(rs.len(), 5, "{rs:?}");
-    assert!(rs.iter().all(|r| r.peak_heap_bytes.is_none()));
+    assert!(rs.iter().all(|r| r.measure.peak_heap_bytes.is_none()));
     let s = |name: &str| {
         let r = one(&rs, name);
         (r.status.name(), r.answer_unchecked)
@@ -104,9 +104,12 @@ fn answers_are_checked_trees_are_measured_and_hangs_time_out() {
     assert_eq!(s("forks"), ("ok", true));
     assert_eq!(s("hangs").0, "timeout");
     let forks = one(&rs, "forks");
-    assert!(forks.peak_rss_bytes >= 200_000_000, "{forks:?}");
-    assert!(forks.peak_pss_bytes.unwrap() >= 190_000_000, "{forks:?}");
-    assert!(forks.max_processes.unwrap() >= 2);
+    assert!(forks.process.peak_rss_bytes >= 200_000_000, "{forks:?}");
+    assert!(
+        forks.process.peak_pss_bytes.unwrap() >= 190_000_000,
+        "{forks:?}"
+    );
+    assert!(forks.process.max_processes.unwrap() >= 2);
 }
 
 #[test]

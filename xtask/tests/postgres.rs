@@ -271,7 +271,7 @@ fn the_servers_password_is_never_shown() {
         }
     }
     let argv = std::fs::read_to_string(&argv_log).unwrap();
-    assert!(argv.contains("--strategy postgres"), "{argv}");
+    assert!(argv.contains(r#""strategy":"postgres""#), "{argv}");
     assert!(!argv.contains(&password), "in a runner's argv: {argv}");
     let env = std::fs::read_to_string(&env_log).unwrap();
     assert!(

@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+use membench_protocol::{InputFormat, Workload};
 use membench_report::predict::{Fits, recommend};
 use membench_report::record::read_records;
 
@@ -52,11 +53,17 @@ fn predictions_at_1m_from_10k_to_300k_are_within_the_stated_factor() {
     run(&small, &data, "10k,30k,100k,300k");
     run(&large, &data, "1m");
     let fitted = read_records(&small.join("results.jsonl")).unwrap();
-    let (ranked, _) = recommend(&fitted, "top-n", "csv", 1_000_000, 1 << 40);
+    let (ranked, _) = recommend(
+        &fitted,
+        &Workload::TopN,
+        InputFormat::CSV,
+        1_000_000,
+        1 << 40,
+    );
     let (measured, _) = recommend(
         &read_records(&large.join("results.jsonl")).unwrap(),
-        "top-n",
-        "csv",
+        &Workload::TopN,
+        InputFormat::CSV,
         1_000_000,
         1 << 40,
     );
@@ -74,8 +81,8 @@ fn predictions_at_1m_from_10k_to_300k_are_within_the_stated_factor() {
     };
     assert!(measured.is_empty(), "one size: nothing to fit");
     for c in &ranked {
-        let mem = actual(&c.strategy, &|r| r.peak_rss_anon_bytes as f64);
-        let time = actual(&c.strategy, &|r| r.wall_ns.unwrap() as f64);
+        let mem = actual(&c.strategy, &|r| r.process.peak_rss_anon_bytes as f64);
+        let time = actual(&c.strategy, &|r| r.measure.wall_ns.unwrap() as f64);
         let (em, et) = (c.memory_bytes.mid / mem, c.wall_ns.mid / time);
         eprintln!(
             "{}: memory predicted/measured {em:.2}, time {et:.2}",
@@ -95,7 +102,13 @@ fn predictions_at_1m_from_10k_to_300k_are_within_the_stated_factor() {
         );
     }
     // And the ranking under a budget load-all cannot meet at 10M rows.
-    let (ranked, _) = recommend(&fitted, "top-n", "csv", 10_000_000, 256 << 20);
+    let (ranked, _) = recommend(
+        &fitted,
+        &Workload::TopN,
+        InputFormat::CSV,
+        10_000_000,
+        256 << 20,
+    );
     let load_all = ranked.iter().find(|c| c.strategy == "load-all").unwrap();
     assert_eq!(load_all.fits, Fits::No, "{}", load_all.why);
     assert!(load_all.why.contains("does not fit"));

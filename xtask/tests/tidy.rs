@@ -62,13 +62,17 @@ fn list_json_has_every_strategy_with_growth_per_format() {
         for f in membench_protocol::Format::ALL {
             assert_eq!(
                 s["growth"]["sales"][f.name()].as_str(),
-                info.growth.of("top-n", f).map(|g| g.name()),
+                info.growth
+                    .of(&membench_protocol::Workload::TopN, f)
+                    .map(|g| g.name()),
                 "{}",
                 info.name
             );
             assert_eq!(
                 s["growth"]["join"].as_str(),
-                info.growth.of("join", f).map(|g| g.name()),
+                info.growth
+                    .of(&membench_protocol::Workload::Join, f)
+                    .map(|g| g.name()),
                 "{}",
                 info.name
             );

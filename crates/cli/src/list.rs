@@ -3,8 +3,7 @@
 
 use anyhow::Result;
 use clap::Args;
-use membench_kernel::Workload;
-use membench_protocol::{Format, STRATEGIES, Skip};
+use membench_protocol::{Format, InputFormat, STRATEGIES, Skip, Workload};
 
 /// List strategies (with declared memory growth per format), workloads and formats.
 #[derive(Args, Debug)]
@@ -29,9 +28,9 @@ pub fn markdown_table() -> String {
             "| `{}` | {} | {} | {} | {} | {} | {} | {} | {} |\n",
             s.name,
             s.description,
-            growth_name(s, "top-n", Format::Csv),
-            growth_name(s, "top-n", Format::Parquet),
-            growth_name(s, "join", Format::Csv),
+            growth_name(s, &Workload::TopN, Format::Csv),
+            growth_name(s, &Workload::TopN, Format::Parquet),
+            growth_name(s, &Workload::Join, Format::Csv),
             s.compressed.name(),
             if s.skip == Skip::Counts {
                 "counts"
@@ -57,7 +56,7 @@ fn needs_text(s: &membench_protocol::StrategyInfo) -> String {
     format!("{needs} ({default})")
 }
 
-fn workload_text(w: Workload) -> &'static str {
+fn workload_text(w: &Workload) -> &'static str {
     match w {
         Workload::TopN => "100 largest orders by quantity × price above 1000, ties by order_id",
         Workload::GroupBy => {
@@ -80,14 +79,14 @@ pub fn run(a: ListArgs) -> Result<()> {
         return Ok(());
     }
     if a.json {
-        let workloads: Vec<serde_json::Value> = Workload::ALL
+        let workloads: Vec<serde_json::Value> = Workload::BUILTIN
             .iter()
-            .map(|w| serde_json::json!({"name": w.name(), "description": workload_text(*w)}))
+            .map(|w| serde_json::json!({"name": w.name(), "description": workload_text(w)}))
             .collect();
         let v = serde_json::json!({
             "strategies": STRATEGIES,
             "workloads": workloads,
-            "formats": ["csv", "parquet", "csv.gz", "csv.zst"],
+            "formats": InputFormat::ALL,
         });
         println!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(());
@@ -100,9 +99,9 @@ pub fn run(a: ListArgs) -> Result<()> {
         println!(
             "  {:<16} {:<9} {:<9} {:<9} {:<6} {:<7} {}{}",
             s.name,
-            growth_name(s, "top-n", Format::Csv),
-            growth_name(s, "top-n", Format::Parquet),
-            growth_name(s, "join", Format::Csv),
+            growth_name(s, &Workload::TopN, Format::Csv),
+            growth_name(s, &Workload::TopN, Format::Parquet),
+            growth_name(s, &Workload::Join, Format::Csv),
             if s.skip == Skip::Counts { "yes" } else { "no" },
             format!("{:?}", s.engine).to_lowercase(),
             s.description,
@@ -121,8 +120,8 @@ pub fn run(a: ListArgs) -> Result<()> {
          checked by `cargo xtask check`; `-`: does not do it)"
     );
     println!("workloads:");
-    for w in Workload::ALL {
-        println!("  {:<16} {}", w.name(), workload_text(w));
+    for w in Workload::BUILTIN {
+        println!("  {:<16} {}", w.name(), workload_text(&w));
     }
     println!(
         "formats: csv, parquet, csv.gz, csv.zst (compressed CSV: streaming decompression, \
@@ -135,7 +134,7 @@ pub fn run(a: ListArgs) -> Result<()> {
 /// A strategy's declared growth for `workload` on `format`, or `-` when it does not do it.
 fn growth_name(
     s: &membench_protocol::StrategyInfo,
-    workload: &str,
+    workload: &Workload,
     format: Format,
 ) -> &'static str {
     s.growth.of(workload, format).map_or("-", |g| g.name())

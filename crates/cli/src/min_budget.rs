@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Result, bail};
 use clap::Args;
 use membench_harness::{CellCommand, Status, run_cell};
-use membench_protocol::Engine;
+use membench_protocol::{CellJob, Engine, InputFormat, Role, Workload};
 use membench_report::format::{bytes, rows};
 use serde::Serialize;
 
@@ -41,13 +41,13 @@ pub struct MinBudgetArgs {
     #[arg(long, default_value_t = 2)]
     pub threads: usize,
     /// Sizes in rows, comma-separated.
-    #[arg(long, value_delimiter = ',', default_value = "1m")]
-    pub rows: Vec<String>,
+    #[arg(long, value_delimiter = ',', default_value = "1m", value_parser = membench_protocol::parse_count)]
+    pub rows: Vec<u64>,
     /// Workloads, comma-separated (the `sales` ones).
-    #[arg(long, value_delimiter = ',', default_value = "top-n")]
-    pub workload: Vec<String>,
-    #[arg(long, default_value = "csv")]
-    pub format: String,
+    #[arg(long, value_delimiter = ',', default_value = "top-n", value_parser = Workload::parse)]
+    pub workload: Vec<Workload>,
+    #[arg(long, default_value = "csv", value_parser = InputFormat::parse)]
+    pub format: InputFormat,
     /// Bisection stops when the passing and failing budgets are this close (relative).
     #[arg(long, default_value_t = 0.05)]
     pub precision: f64,
@@ -78,8 +78,8 @@ pub enum Method {
 #[derive(Clone, Debug, Serialize)]
 pub struct MinBudget {
     pub strategy: String,
-    pub workload: String,
-    pub format: String,
+    pub workload: Workload,
+    pub format: InputFormat,
     pub rows: u64,
     /// The smallest budget that passed.
     pub min_budget_bytes: u64,
@@ -123,10 +123,9 @@ pub fn bisect(
 
 /// Whether a strategy's peak is fixed by its input (no knob sized from the budget).
 fn fixed_peak(strategy: &str) -> bool {
-    const SIZED_FROM_BUDGET: [&str; 3] = ["adaptive", "grace", "merge-join"];
     strategy == "calibrate"
         || membench_protocol::strategy(strategy)
-            .is_some_and(|s| s.engine == Engine::Kernel && !SIZED_FROM_BUDGET.contains(&strategy))
+            .is_some_and(|s| s.engine == Engine::Kernel && !s.has(Role::SizedFromBudget))
 }
 
 pub fn run(a: MinBudgetArgs) -> Result<()> {
@@ -146,9 +145,8 @@ pub fn run(a: MinBudgetArgs) -> Result<()> {
     let dir = binaries()?;
     let runner = bin(&dir, "membench-runner")?;
     let mut out = Vec::new();
-    for r in &a.rows {
-        let n = membench_protocol::parse_count(r).map_err(anyhow::Error::msg)?;
-        let input = sales_dataset(&dir, &a.datasets, n, &a.format)?;
+    for &n in &a.rows {
+        let input = sales_dataset(&dir, &a.datasets, n, a.format)?;
         for w in &a.workload {
             let mut found = Vec::new();
             for s in &a.strategy {
@@ -185,18 +183,16 @@ fn of_strategy(
     runner: &Path,
     input: &Path,
     s: &str,
-    w: &str,
+    w: &Workload,
     n: u64,
 ) -> Result<MinBudget> {
     let cell = |limit: Option<u64>| -> CellCommand {
-        let mut c = CellCommand::new(runner)
-            .args(["--strategy", s, "--workload", w, "--input"])
-            .args([input.as_os_str()])
-            .args(["--bytes", &a.calibrate_bytes.to_string()]);
-        if let Some(l) = limit {
-            c = c.args(["--memory-limit", &l.to_string()]);
-        }
-        c
+        let job = CellJob {
+            bytes: a.calibrate_bytes as usize,
+            memory_limit_bytes: limit,
+            ..CellJob::new(s, w.clone(), input)
+        };
+        CellCommand::new(runner).args(job.to_args())
     };
     let free = run_cell(&cell(None));
     let Some(rec) = free.runner.filter(|_| free.status == Status::Ok) else {
@@ -207,7 +203,8 @@ fn of_strategy(
             free.stderr_tail
         );
     };
-    let peak = rec.peak_heap_bytes.unwrap_or(0) + rec.baseline_heap_bytes.unwrap_or(0);
+    let peak =
+        rec.measure.peak_heap_bytes.unwrap_or(0) + rec.measure.baseline_heap_bytes.unwrap_or(0);
     let probe = |limit: u64| -> Result<Probe> {
         let m = run_cell(&cell(Some(limit)));
         match m.status {
@@ -232,15 +229,21 @@ fn of_strategy(
 }
 
 /// An external program under kernel limits; any failure under a limit is not surviving it.
-fn of_command(a: &MinBudgetArgs, e: &External, input: &Path, w: &str, n: u64) -> Result<MinBudget> {
+fn of_command(
+    a: &MinBudgetArgs,
+    e: &External,
+    input: &Path,
+    w: &Workload,
+    n: u64,
+) -> Result<MinBudget> {
     let bytes_on_disk = std::fs::metadata(input).map(|m| m.len()).unwrap_or(0);
     let cell = Cell {
         strategy: e.name.clone(),
-        workload: w.to_string(),
+        workload: w.clone(),
         dataset: Dataset {
             path: input.to_path_buf(),
             items: None,
-            format: a.format.clone(),
+            format: a.format,
             rows: n,
             bytes: bytes_on_disk,
         },
@@ -270,7 +273,7 @@ fn of_command(a: &MinBudgetArgs, e: &External, input: &Path, w: &str, n: u64) ->
         name: &e.name,
         workload: w,
         rows: n,
-        peak: free.peak_rss_anon_bytes,
+        peak: free.process.peak_rss_anon_bytes,
         limit: String::new(),
     };
     let mut m = one(a, &found, false, probe)?;
@@ -281,7 +284,7 @@ fn of_command(a: &MinBudgetArgs, e: &External, input: &Path, w: &str, n: u64) ->
 /// What is known of a cell before its budget is searched.
 struct Found<'a> {
     name: &'a str,
-    workload: &'a str,
+    workload: &'a Workload,
     rows: u64,
     /// Its peak without a limit.
     peak: u64,
@@ -297,8 +300,8 @@ fn one(
     let (s, peak) = (f.name, f.peak);
     let base = MinBudget {
         strategy: s.into(),
-        workload: f.workload.into(),
-        format: a.format.clone(),
+        workload: f.workload.clone(),
+        format: a.format,
         rows: f.rows,
         min_budget_bytes: peak,
         failed_at_bytes: None,

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use membench_harness::{CellCommand, Status, run_cell};
+use membench_protocol::{CellJob, InputFormat, Workload};
 use membench_report::format::{bytes, duration_ns, rows};
 use membench_report::predict::{Candidate, Fits, recommend};
 
@@ -22,10 +23,10 @@ pub struct RecommendArgs {
     /// The memory available (e.g. 8GiB).
     #[arg(long)]
     pub memory: String,
-    #[arg(long, default_value = "top-n")]
-    pub workload: String,
-    #[arg(long, default_value = "csv")]
-    pub format: String,
+    #[arg(long, default_value = "top-n", value_parser = Workload::parse)]
+    pub workload: Workload,
+    #[arg(long, default_value = "csv", value_parser = InputFormat::parse)]
+    pub format: InputFormat,
     /// The run whose measurements to fit (a folder with results.jsonl).
     #[arg(long, default_value = "reports/example")]
     pub from: PathBuf,
@@ -45,7 +46,7 @@ pub fn run(a: RecommendArgs) -> Result<()> {
     }
     let budget = membench_protocol::parse_size(&a.memory).map_err(anyhow::Error::msg)?;
     let records = membench_report::record::read_records(&a.from.join("results.jsonl"))?;
-    let (ranked, left_out) = recommend(&records, &a.workload, &a.format, target, budget);
+    let (ranked, left_out) = recommend(&records, &a.workload, a.format, target, budget);
     if ranked.is_empty() {
         bail!(
             "{} has no {} · {} cells measured at two sizes or more",
@@ -115,7 +116,13 @@ const CSV_ROW_BYTES: u64 = 200;
 
 /// Generates the target size, runs the top choice under the budget, prints the error.
 fn verify(a: &RecommendArgs, top: &Candidate, target: u64, budget: u64) -> Result<()> {
-    let need = target * CSV_ROW_BYTES * if a.format == "parquet" { 2 } else { 1 };
+    let need = target
+        * CSV_ROW_BYTES
+        * if a.format == InputFormat::PARQUET {
+            2
+        } else {
+            1
+        };
     std::fs::create_dir_all(&a.datasets)
         .with_context(|| format!("creating {}", a.datasets.display()))?;
     let free = free_bytes(&a.datasets)?;
@@ -129,20 +136,15 @@ fn verify(a: &RecommendArgs, top: &Candidate, target: u64, budget: u64) -> Resul
         );
     }
     let dir = binaries()?;
-    let input = sales_dataset(&dir, &a.datasets, target, &a.format)?;
+    let input = sales_dataset(&dir, &a.datasets, target, a.format)?;
     // The budget is enforced by the counting runner (heap); time and RSS come from the
     // system-allocator runner, as the fit's did.
+    let job = CellJob {
+        memory_limit_bytes: Some(budget),
+        ..CellJob::new(&top.strategy, a.workload.clone(), &input)
+    };
     let cell = |runner: &str| -> Result<membench_harness::Measured> {
-        let cmd = CellCommand::new(bin(&dir, runner)?)
-            .args([
-                "--strategy",
-                &top.strategy,
-                "--workload",
-                &a.workload,
-                "--input",
-            ])
-            .args([input.as_os_str()])
-            .args(["--memory-limit", &budget.to_string()]);
+        let cmd = CellCommand::new(bin(&dir, runner)?).args(job.to_args());
         Ok(run_cell(&cmd))
     };
     let counted = cell("membench-runner")?;
@@ -157,8 +159,12 @@ fn verify(a: &RecommendArgs, top: &Candidate, target: u64, budget: u64) -> Resul
         return Ok(());
     }
     let timed = cell("membench-runner-sys")?;
-    let wall = timed.runner.as_ref().map_or(timed.wall_ns, |r| r.wall_ns) as f64;
-    let memory = timed.peak_rss_anon_bytes as f64;
+    let wall = timed
+        .runner
+        .as_ref()
+        .and_then(|r| r.measure.wall_ns)
+        .unwrap_or(timed.process.process_wall_ns) as f64;
+    let memory = timed.process.peak_rss_anon_bytes as f64;
     println!(
         "verify: {} at {} rows under {}: ok; memory {} (predicted {}, error {:+.0} %), time {} \
          (predicted {}, error {:+.0} %)",

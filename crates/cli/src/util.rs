@@ -151,13 +151,18 @@ pub fn bin(dir: &Path, name: &str) -> Result<PathBuf> {
 
 /// Generates (or reuses) one `sales` dataset of `rows` rows with the release `membench-gen`;
 /// returns its path.
-pub fn sales_dataset(bin_dir: &Path, out: &Path, rows: u64, format: &str) -> Result<PathBuf> {
+pub fn sales_dataset(
+    bin_dir: &Path,
+    out: &Path,
+    rows: u64,
+    format: membench_protocol::InputFormat,
+) -> Result<PathBuf> {
     let o = Command::new(bin(bin_dir, "membench-gen")?)
         .args([
             "--rows",
             &rows.to_string(),
             "--format",
-            format,
+            format.name(),
             "--json",
             "--out",
         ])

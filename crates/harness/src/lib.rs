@@ -15,7 +15,7 @@
 //! let cmd = CellCommand::new("target/release/membench-runner")
 //!     .args(["--strategy", "calibrate", "--bytes", "1000000"]);
 //! let m = run_cell(&cmd);
-//! println!("{:?} peak RSS {} bytes", m.status, m.peak_rss_bytes);
+//! println!("{:?} peak RSS {} bytes", m.status, m.process.peak_rss_bytes);
 //! ```
 
 pub mod limit;
@@ -33,16 +33,9 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-pub use membench_protocol::{OOM_EXIT_CODE, OOM_MESSAGE_PREFIX, RunnerRecord, Status};
-
-/// One RSS sample.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Sample {
-    pub t_ns: u64,
-    pub rss_bytes: u64,
-    pub rss_anon_bytes: u64,
-    pub rss_file_bytes: u64,
-}
+pub use membench_protocol::{
+    OOM_EXIT_CODE, OOM_MESSAGE_PREFIX, ProcessRecord, RunnerRecord, Status,
+};
 
 /// What to run.
 #[derive(Clone, Debug)]
@@ -123,32 +116,16 @@ impl CellCommand {
     }
 }
 
-/// What the parent measured, plus the runner's JSON record if it printed one.
+/// What the parent measured ([`ProcessRecord`], as records keep it), plus the runner's JSON
+/// record if it printed one.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Measured {
     pub status: Status,
-    pub exit_code: Option<i32>,
-    pub signal: Option<String>,
+    pub process: ProcessRecord,
     /// Last lines of stderr (for error / crash / oom).
     pub stderr_tail: String,
     /// The runner's record (its last JSON stdout line), if it printed one.
     pub runner: Option<RunnerRecord>,
-    /// Kernel high-water mark of resident memory for this child alone (`wait4` ru_maxrss).
-    pub peak_rss_bytes: u64,
-    /// Highest sampled anonymous RSS (heap, stacks — not file-backed mmaps).
-    pub peak_rss_anon_bytes: u64,
-    /// Highest sampled file-backed RSS (memory-mapped input).
-    pub peak_rss_file_bytes: u64,
-    pub user_ns: u64,
-    pub sys_ns: u64,
-    pub wall_ns: u64,
-    pub timeline: Vec<Sample>,
-    /// Highest summed proportional set size of the tree ([`Scope::Tree`] only).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub peak_pss_bytes: Option<u64>,
-    /// Most processes alive at once in the tree ([`Scope::Tree`] only).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_processes: Option<u32>,
     /// The kernel limit that applied, if one was asked for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kernel_limit: Option<limit::AppliedLimit>,
@@ -159,14 +136,6 @@ pub struct Measured {
     /// recorded as unchecked rather than wrong.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub answer_unchecked: bool,
-    /// Processes of the cell still alive after its first process ended (or timed out) that
-    /// were not in its process group: found by the cell's mark or seen in its tree, and killed.
-    #[serde(default, skip_serializing_if = "is_zero")]
-    pub leftover_processes: u32,
-}
-
-fn is_zero(n: &u32) -> bool {
-    *n == 0
 }
 
 fn status_field(text: &str, key: &str) -> Option<u64> {
@@ -210,23 +179,12 @@ fn tail(s: &str, lines: usize) -> String {
 fn failed(status: Status, msg: String) -> Measured {
     Measured {
         status,
-        exit_code: None,
-        signal: None,
+        process: ProcessRecord::default(),
         stderr_tail: msg,
         runner: None,
-        peak_rss_bytes: 0,
-        peak_rss_anon_bytes: 0,
-        peak_rss_file_bytes: 0,
-        user_ns: 0,
-        sys_ns: 0,
-        wall_ns: 0,
-        timeline: Vec::new(),
-        peak_pss_bytes: None,
-        max_processes: None,
         kernel_limit: None,
         stdout_last_line: String::new(),
         answer_unchecked: false,
-        leftover_processes: 0,
     }
 }
 
@@ -242,7 +200,7 @@ impl Measured {
 /// of its own and carries this cell's mark ([`reaper`]); the timeout covers the whole cell, and
 /// when the child ends (or times out) every process of the cell still alive — in its group,
 /// seen in its tree, or marked, even one that left the group — is killed and counted
-/// ([`Measured::leftover_processes`]).
+/// ([`ProcessRecord::leftover_processes`]).
 ///
 /// A built-in runner's (`Scope::Process`) `oom` comes only from the protocol's exit code or a
 /// cgroup's `oom_kill` event. An external program's (`Scope::Tree`) may also come from its
@@ -313,7 +271,8 @@ const PIPE_GRACE: Duration = Duration::from_secs(2);
 /// What the sampling loop saw.
 #[derive(Default)]
 struct Watched {
-    timeline: Vec<Sample>,
+    /// `[t_ns, rss_bytes, rss_anon_bytes, rss_file_bytes]`.
+    timeline: Vec<[u64; 4]>,
     peak_pss_bytes: u64,
     max_processes: u32,
     timed_out: bool,
@@ -343,12 +302,8 @@ impl Watched {
         if let Some(s) = s {
             self.peak_pss_bytes = self.peak_pss_bytes.max(s.pss_bytes);
             self.max_processes = self.max_processes.max(s.processes);
-            self.timeline.push(Sample {
-                t_ns,
-                rss_bytes: s.rss_bytes,
-                rss_anon_bytes: s.rss_anon_bytes,
-                rss_file_bytes: s.rss_file_bytes,
-            });
+            self.timeline
+                .push([t_ns, s.rss_bytes, s.rss_anon_bytes, s.rss_file_bytes]);
         }
     }
 }
@@ -428,7 +383,7 @@ fn run_child(cmd: &CellCommand, limit: Option<&limit::Prepared>) -> Measured {
         );
     }
     let mut m = measured(cmd.scope, w, wstatus, &usage, wall_ns, &stdout, &stderr);
-    m.leftover_processes = leftover;
+    m.process.leftover_processes = leftover;
     m
 }
 
@@ -463,44 +418,36 @@ fn measured(
     } else {
         Status::Error
     };
-    let sampled_peak = w.timeline.iter().map(|s| s.rss_bytes).max().unwrap_or(0);
+    let peak = |i: usize| w.timeline.iter().map(|s| s[i]).max().unwrap_or(0);
     let peak_rss_bytes = match scope {
         Scope::Process => usage.ru_maxrss as u64 * 1024,
         // The kernel's mark covers the child alone; the tree's is the sampled sum.
-        Scope::Tree => sampled_peak.max(usage.ru_maxrss as u64 * 1024),
+        Scope::Tree => peak(1).max(usage.ru_maxrss as u64 * 1024),
     };
     let tree = scope == Scope::Tree;
     Measured {
         status,
-        exit_code,
-        signal: signal.map(signal_name),
+        process: ProcessRecord {
+            exit_code,
+            signal: signal.map(signal_name),
+            peak_rss_bytes,
+            peak_rss_anon_bytes: peak(2),
+            peak_rss_file_bytes: peak(3),
+            process_wall_ns: wall_ns,
+            user_ns: tv_ns(usage.ru_utime),
+            sys_ns: tv_ns(usage.ru_stime),
+            peak_pss_bytes: tree.then_some(w.peak_pss_bytes),
+            max_processes: tree.then_some(w.max_processes),
+            timeline: w.timeline,
+            leftover_processes: 0,
+        },
         stderr_tail: tail(stderr, 20),
         runner,
-        peak_rss_bytes,
-        peak_rss_anon_bytes: w
-            .timeline
-            .iter()
-            .map(|s| s.rss_anon_bytes)
-            .max()
-            .unwrap_or(0),
-        peak_rss_file_bytes: w
-            .timeline
-            .iter()
-            .map(|s| s.rss_file_bytes)
-            .max()
-            .unwrap_or(0),
-        user_ns: tv_ns(usage.ru_utime),
-        sys_ns: tv_ns(usage.ru_stime),
-        wall_ns,
-        timeline: w.timeline,
-        peak_pss_bytes: tree.then_some(w.peak_pss_bytes),
-        max_processes: tree.then_some(w.max_processes),
         kernel_limit: None,
         stdout_last_line: match scope {
             Scope::Tree => stdout.lines().last().unwrap_or("").to_string(),
             Scope::Process => String::new(),
         },
         answer_unchecked: false,
-        leftover_processes: 0,
     }
 }

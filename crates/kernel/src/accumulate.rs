@@ -155,7 +155,7 @@ impl Accumulator {
     /// # Panics
     /// For [`Workload::Etl`], which writes rows instead of folding them (strategies route it to
     /// their output writer; see [`Workload::is_aggregate`]).
-    pub fn new(workload: Workload) -> Self {
+    pub fn new(workload: &Workload) -> Self {
         match workload {
             Workload::TopN => Accumulator::TopN(TopN::default()),
             Workload::GroupBy => Accumulator::GroupBy(GroupAcc::default()),
@@ -222,9 +222,9 @@ mod tests {
 
     #[test]
     fn top_n_breaks_ties_by_order_id_and_merges_exactly() {
-        let mut whole = Accumulator::new(Workload::TopN);
-        let mut a = Accumulator::new(Workload::TopN);
-        let mut b = Accumulator::new(Workload::TopN);
+        let mut whole = Accumulator::new(&Workload::TopN);
+        let mut a = Accumulator::new(&Workload::TopN);
+        let mut b = Accumulator::new(&Workload::TopN);
         for id in 0..1000i64 {
             // Many ties: totals repeat every 7 ids.
             let price = 50_000 + (id % 7) * 10_000;
@@ -251,23 +251,23 @@ mod tests {
 
     #[test]
     fn threshold_is_strict() {
-        let mut acc = Accumulator::new(Workload::TopN);
+        let mut acc = Accumulator::new(&Workload::TopN);
         acc.add_parts(1, "x", 1, TOP_N_THRESHOLD_CENTS);
         assert_eq!(acc.finish().unwrap(), Answer::TopN { rows: vec![] });
     }
 
     #[test]
     fn sums_out_of_range_are_an_error_whatever_the_order() {
-        let mut a = Accumulator::new(Workload::GroupBy);
+        let mut a = Accumulator::new(&Workload::GroupBy);
         a.add_parts(1, "books", 1, i64::MAX);
-        let mut b = Accumulator::new(Workload::GroupBy);
+        let mut b = Accumulator::new(&Workload::GroupBy);
         b.add_parts(2, "books", 1, i64::MAX);
         b.add_parts(3, "books", 1, -i64::MAX + 10);
         // Partial sums fit or not; only the total decides: MAX + 10.
         a.merge(b);
         let e = a.finish().unwrap_err();
         assert!(e.contains("category \"books\" is out of range"), "{e}");
-        let mut fits = Accumulator::new(Workload::GroupBy);
+        let mut fits = Accumulator::new(&Workload::GroupBy);
         fits.add_parts(1, "x", 1, i64::MAX);
         fits.add_parts(2, "x", 1, -10);
         fits.add_parts(3, "x", 1, 10);

@@ -103,56 +103,7 @@ impl<'a> ItemRow<'a> {
     }
 }
 
-/// The `order_date` range of the `join` workload, both ends included, compared as text.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DateRange {
-    pub from: String,
-    pub to: String,
-}
-
-impl Default for DateRange {
-    /// The middle year of the generated span (2022–2024): about a third of the orders.
-    fn default() -> Self {
-        DateRange {
-            from: "2023-01-01".into(),
-            to: "2023-12-31".into(),
-        }
-    }
-}
-
-impl DateRange {
-    /// Whether `date` is in the range.
-    #[inline]
-    pub fn contains(&self, date: &str) -> bool {
-        date >= self.from.as_str() && date <= self.to.as_str()
-    }
-
-    /// Parses `FROM..TO` (both `YYYY-MM-DD`, `FROM` ≤ `TO`).
-    pub fn parse(s: &str) -> Result<DateRange, String> {
-        let (from, to) = s
-            .split_once("..")
-            .ok_or_else(|| format!("{s:?}: expected FROM..TO, e.g. 2023-01-01..2023-12-31"))?;
-        let iso = |d: &str| {
-            d.len() == 10
-                && d.bytes().enumerate().all(|(i, b)| {
-                    if i == 4 || i == 7 {
-                        b == b'-'
-                    } else {
-                        b.is_ascii_digit()
-                    }
-                })
-        };
-        if !iso(from) || !iso(to) || from > to {
-            return Err(format!(
-                "{s:?}: expected FROM..TO with two YYYY-MM-DD dates, FROM not after TO"
-            ));
-        }
-        Ok(DateRange {
-            from: from.into(),
-            to: to.into(),
-        })
-    }
-}
+pub use membench_protocol::DateRange;
 
 /// The `join` fold: items of orders in range, per category, each counted as many times as its
 /// order id appears among the orders in range (`weight`). Sums are exact (128 bits, checked once

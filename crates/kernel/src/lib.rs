@@ -13,7 +13,7 @@
 //! ```
 //! use membench_kernel::{Accumulator, LineParser, Workload};
 //! let mut parser = LineParser::new();
-//! let mut acc = Accumulator::new(Workload::GroupBy);
+//! let mut acc = Accumulator::new(&Workload::GroupBy);
 //! let row = parser
 //!     .parse(b"1,2024-01-01,7,north,books,9,3,400.50,,\"a, note\"")
 //!     .unwrap();

@@ -121,9 +121,118 @@ impl Compression {
     }
 }
 
+/// A matrix format: a file format and, for CSV, how it is compressed (`csv`, `csv.gz`,
+/// `csv.zst`, `parquet`). Written and read by that name; ordered by it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct InputFormat {
+    pub format: Format,
+    pub compression: Compression,
+}
+
+impl InputFormat {
+    /// Uncompressed CSV.
+    pub const CSV: InputFormat = InputFormat {
+        format: Format::Csv,
+        compression: Compression::None,
+    };
+    /// Parquet (compressed inside the file, by column chunk).
+    pub const PARQUET: InputFormat = InputFormat {
+        format: Format::Parquet,
+        compression: Compression::None,
+    };
+    /// Gzip-compressed CSV.
+    pub const CSV_GZ: InputFormat = InputFormat {
+        format: Format::Csv,
+        compression: Compression::Gzip,
+    };
+    /// Zstandard-compressed CSV.
+    pub const CSV_ZST: InputFormat = InputFormat {
+        format: Format::Csv,
+        compression: Compression::Zstd,
+    };
+    /// Every matrix format, in command-line order.
+    pub const ALL: [InputFormat; 4] = [
+        InputFormat::CSV,
+        InputFormat::PARQUET,
+        InputFormat::CSV_GZ,
+        InputFormat::CSV_ZST,
+    ];
+
+    /// Whether the file is compressed as a whole (CSV only).
+    pub fn is_compressed(self) -> bool {
+        !self.compression.is_none()
+    }
+
+    /// `csv`, `csv.gz`, `csv.zst` or `parquet`.
+    pub fn name(self) -> &'static str {
+        match (self.format, self.compression) {
+            (Format::Csv, Compression::None) => "csv",
+            (Format::Csv, Compression::Gzip) => "csv.gz",
+            (Format::Csv, Compression::Zstd) => "csv.zst",
+            // Parquet is never compressed as a whole file (see [`InputFormat::parse`]).
+            (Format::Parquet, _) => "parquet",
+        }
+    }
+
+    /// Parses a matrix format name; the error lists the known ones.
+    pub fn parse(s: &str) -> Result<InputFormat, String> {
+        Compression::parse_format_name(s)
+            .map(|(format, compression)| InputFormat {
+                format,
+                compression,
+            })
+            .ok_or_else(|| {
+                format!(
+                    "unknown format {s:?} (known: {})",
+                    InputFormat::ALL.map(InputFormat::name).join(", ")
+                )
+            })
+    }
+
+    /// The format a file name says (`.csv`, `.csv.gz`, `.csv.zst`, `.parquet`, `.pq`).
+    pub fn of_path(path: &std::path::Path) -> Option<InputFormat> {
+        Some(InputFormat {
+            format: Format::of_path(path)?,
+            compression: Compression::of_path(path),
+        })
+    }
+}
+
+impl std::fmt::Display for InputFormat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.name())
+    }
+}
+
+/// Ordered by name, as reports list formats.
+impl Ord for InputFormat {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.name().cmp(other.name())
+    }
+}
+
+impl PartialOrd for InputFormat {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Serialize for InputFormat {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+impl<'de> Deserialize<'de> for InputFormat {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = std::borrow::Cow::<str>::deserialize(d)?;
+        InputFormat::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
 impl std::fmt::Display for Format {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
+        f.pad(self.name())
     }
 }
 
@@ -166,6 +275,6 @@ impl Growth {
 
 impl std::fmt::Display for Growth {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
+        f.pad(self.name())
     }
 }

@@ -9,29 +9,35 @@
 //! nothing that measures (`bytesize` for sizes) — so that `cargo xtask list` needs no heavy build.
 //!
 //! ```
-//! use membench_protocol::{Format, Growth, STRATEGIES, Status, strategy};
+//! use membench_protocol::{Format, Growth, STRATEGIES, Status, Workload, strategy};
 //! let lazy = strategy("lazy").unwrap();
-//! assert_eq!(lazy.growth.of("top-n", Format::Parquet), Some(Growth::Linear));
+//! assert_eq!(lazy.growth.of(&Workload::TopN, Format::Parquet), Some(Growth::Linear));
 //! assert!(Status::Ok < Status::Oom); // the worst status of a cell wins
 //! assert!(STRATEGIES.iter().any(|s| s.name == "streaming"));
 //! ```
 
 mod format;
+mod job;
 mod record;
 mod redact;
+mod runner;
 mod sidecar;
 mod status;
 mod strategy;
+mod workload;
 
-pub use format::{Compression, Format, Growth};
-pub use record::{Allocator, ErrorKind, PhaseRecord, RunnerError, RunnerRecord};
+pub use format::{Compression, Format, Growth, InputFormat};
+pub use job::{CellJob, DateRange, DbJob, Profiler};
+pub use record::{CellKey, ProcessRecord, RECORD_VERSION, Record, RunContext};
 pub use redact::redact;
+pub use runner::{Allocator, ErrorKind, PhaseRecord, RunnerError, RunnerMeasure, RunnerRecord};
 pub use sidecar::{DataSchema, GenSpec, ParquetCompressionName, PartMeta, Sidecar};
 pub use status::Status;
 pub use strategy::{
-    Decompress, Engine, Growths, JOIN, PerFormat, Requirement, STRATEGIES, Skip, StrategyInfo,
-    strategy,
+    Decompress, Engine, Growths, PerFormat, Requirement, Role, STRATEGIES, Skip, StrategyInfo,
+    plays, reference_strategy, strategy, with_role,
 };
+pub use workload::{OnBadRow, Workload};
 
 /// Parses a byte size: `512MiB`, `1GB`, `4096` (via the `bytesize` crate). The error says what
 /// was given and what is expected.

@@ -1,170 +1,202 @@
-//! The runner's output: one JSON object on stdout per measured cell.
+//! The raw record: one line of `results.jsonl` per measured repetition, written by the driver
+//! and read by the report. It is the cell (what was run, with which settings), what the parent
+//! measured of the process ([`ProcessRecord`]) and what the runner measured inside
+//! ([`RunnerMeasure`]), each embedded whole, so no field list is copied from one to another.
+//!
+//! Version 2 (`record_version`) embeds the runner's measurement as it is (its `error` is
+//! `{kind, message}`); version-1 files (no `record_version`, `error` a string) read unchanged.
 
 use serde::{Deserialize, Serialize};
 
-use crate::Growth;
+use crate::{Allocator, InputFormat, OnBadRow, RunnerMeasure, Status, Workload};
 
-/// The global allocator a runner binary was built with.
-#[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Allocator {
-    /// `membench-runner`: the counting allocator; exact heap figures, some time overhead.
-    #[default]
-    Counting,
-    /// `membench-runner-sys`: the system allocator; no heap figures, time without the counter.
-    System,
-    /// `membench-runner-dhat`: dhat, for `--profile dhat`.
-    Dhat,
+/// The record format written now.
+pub const RECORD_VERSION: u32 = 2;
+
+fn version_1() -> u32 {
+    1
 }
 
-impl Allocator {
-    /// `counting`, `system` or `dhat`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Allocator::Counting => "counting",
-            Allocator::System => "system",
-            Allocator::Dhat => "dhat",
-        }
-    }
-
-    /// The runner binary built with this allocator.
-    pub fn runner_binary(self) -> &'static str {
-        match self {
-            Allocator::Counting => "membench-runner",
-            Allocator::System => "membench-runner-sys",
-            Allocator::Dhat => "membench-runner-dhat",
-        }
-    }
-}
-
-/// What kind of failure a runner reported.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ErrorKind {
-    /// The command line was wrong (unknown strategy, bad size, missing input).
-    Usage,
-    /// Bad input: the message names the file, the line and the reason.
-    Input,
-    /// The strategy cannot honour the request (e.g. `skip` on an engine that cannot count).
-    Unsupported,
-    /// I/O or engine failure.
-    Other,
-}
-
-/// A runner's error.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RunnerError {
-    pub kind: ErrorKind,
-    pub message: String,
-}
-
-/// One runner's record. Heap fields are `None` under the system allocator; `rows_*` and the
-/// digest are `None` when the strategy failed (then `error` says why).
+/// Where and with what a run was made.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct RunnerRecord {
-    pub strategy: String,
-    pub workload: String,
-    pub threads: usize,
-    pub chunk_rows: usize,
-    pub on_bad_row: String,
-    pub allocator: Allocator,
-    /// The strategy's declared growth on this input's format.
-    pub declared_growth: Option<Growth>,
-    pub input: Option<String>,
-    /// `join`: the `order_items` file (`input` is the `orders` one).
-    pub items: Option<String>,
-    /// Bytes of the input (`join`: of both tables).
-    pub input_bytes: Option<u64>,
-    /// The longest CSV record the strategies accepted (`--max-record-bytes`).
-    pub max_record_bytes: Option<u64>,
-    /// `etl`: the file written.
-    pub output: Option<String>,
-    /// Wall time of the strategy alone (argument parsing and start-up excluded).
-    pub wall_ns: u64,
-    pub baseline_heap_bytes: Option<u64>,
-    pub peak_heap_bytes: Option<u64>,
-    pub total_allocated_bytes: Option<u64>,
-    pub n_allocs: Option<u64>,
-    pub n_reallocs: Option<u64>,
-    pub n_deallocs: Option<u64>,
-    /// Live-heap samples: `[t_ns since the strategy started, bytes above the baseline]`.
-    pub heap_timeline: Vec<[u64; 2]>,
-    pub rows_read: Option<u64>,
-    pub rows_skipped: Option<u64>,
-    /// sha256 of the canonical answer.
-    pub answer_digest: Option<String>,
-    /// The canonical answer itself (`--emit-answer`).
-    pub answer: Option<serde_json::Value>,
-    pub error: Option<RunnerError>,
-    /// Where `--profile` wrote its file.
-    pub profile_out: Option<String>,
-    /// Database strategies: `load`, `index`, `query`, each timed and measured apart (their
-    /// times add up to `wall_ns`, less the connection set-up).
-    pub phases: Vec<PhaseRecord>,
-    /// PostgreSQL: peak memory of the whole server (postmaster and its children, shared memory
-    /// counted once: the sum of their proportional set sizes, `Pss` in `smaps_rollup`).
-    pub server_peak_rss_bytes: Option<u64>,
-    /// PostgreSQL: peak RSS of the backend process serving our connection.
-    pub server_backend_peak_rss_bytes: Option<u64>,
-    /// PostgreSQL: `[t_ns since the strategy started, server bytes]` samples.
-    pub server_timeline: Vec<[u64; 2]>,
-    /// Strategies that spill (`merge-join`, `grace`): bytes written to their spill files.
-    pub spill_bytes: Option<u64>,
-    /// `adaptive`: its batches, `[first row, rows, live heap bytes at the batch's end]`.
-    pub batches: Vec<[u64; 3]>,
-    /// Database strategies: the settings they chose (`name=value (why)`).
-    pub db_settings: Vec<String>,
-    /// Database strategies: the data was already loaded (`--db-reuse`): only `query` ran.
-    pub db_reused: bool,
+pub struct RunContext {
+    pub git_rev: String,
+    pub rustc: String,
+    pub cpu: String,
+    pub cores: usize,
+    pub memory_bytes: u64,
+    pub os: String,
+    pub started_at: String,
 }
 
-/// One phase of a cell (database strategies: `load`, `index`, `query`).
+/// What the parent measured of a cell's process (or, for an external program, its process
+/// tree): the kernel's accounting and the sampled RSS.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
-pub struct PhaseRecord {
-    pub name: String,
-    pub wall_ns: u64,
-    /// Highest live heap above the cell's baseline during the phase (counting allocator).
-    pub peak_heap_bytes: Option<u64>,
-    /// Highest server memory during the phase (PostgreSQL; as `server_peak_rss_bytes`).
-    pub server_peak_rss_bytes: Option<u64>,
+pub struct ProcessRecord {
+    pub exit_code: Option<i32>,
+    pub signal: Option<String>,
+    /// Kernel high-water mark of resident memory for the child alone (`wait4` ru_maxrss); for
+    /// a process tree, the highest sampled sum.
+    pub peak_rss_bytes: u64,
+    /// Highest sampled anonymous RSS (heap, stacks — not file-backed mmaps).
+    pub peak_rss_anon_bytes: u64,
+    /// Highest sampled file-backed RSS (memory-mapped input).
+    pub peak_rss_file_bytes: u64,
+    /// Wall time of the whole child process, start-up included.
+    pub process_wall_ns: u64,
+    pub user_ns: u64,
+    pub sys_ns: u64,
+    /// RSS samples: `[t_ns, rss_bytes, rss_anon_bytes, rss_file_bytes]`.
+    pub timeline: Vec<[u64; 4]>,
+    /// External programs: the highest summed proportional set size of the process tree (pages
+    /// shared between its processes split between them, not counted once each).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub peak_pss_bytes: Option<u64>,
+    /// External programs: the most processes alive at once in the tree.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_processes: Option<u32>,
+    /// Processes of the cell still alive when its first process ended that had left its
+    /// process group; killed by the harness.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub leftover_processes: u32,
 }
 
-impl RunnerRecord {
-    /// Parses the last JSON object line of a runner's stdout.
-    pub fn from_stdout(stdout: &str) -> Option<RunnerRecord> {
-        stdout
-            .lines()
-            .rev()
-            .find(|l| l.trim_start().starts_with('{'))
-            .and_then(|l| serde_json::from_str(l).ok())
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+/// One measured repetition of one cell.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    /// [`RECORD_VERSION`] when written; 1 for files from before it was recorded.
+    #[serde(default = "version_1")]
+    pub record_version: u32,
+    pub run_id: String,
+    /// A strategy's name, or an external program's (`--command`).
+    pub strategy: String,
+    pub workload: Workload,
+    pub format: InputFormat,
+    pub rows: u64,
+    pub dataset: String,
+    pub input_bytes: u64,
+    /// `join`: the `order_items` file (`dataset` is the `orders` one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub items: Option<String>,
+    /// 1-based; warm-ups are not recorded.
+    pub repetition: u32,
+    /// How the repetition ended.
+    pub status: Status,
+    /// The runner's allocator: heap figures come from `counting` repetitions, time from
+    /// `system` ones when the run has them.
+    #[serde(default)]
+    pub allocator: Allocator,
+    pub threads: usize,
+    pub chunk_rows: usize,
+    pub on_bad_row: OnBadRow,
+    pub memory_limit: Option<String>,
+    /// How `memory_limit` was enforced on this repetition: `counting allocator` (the heap), or
+    /// a kernel limit — `cgroup-v2 memory.max` where the machine delegates one, else
+    /// `RLIMIT_DATA` — on a system-allocator repetition, for memory the allocator does not see.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit_applied: Option<String>,
+    /// The reference answer's digest for this workload and dataset.
+    pub expected_digest: Option<String>,
+    /// The strategy whose answer served as the reference, when it was not the usual one
+    /// (`streaming` failed on this input): another ok strategy's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference_strategy: Option<String>,
+    /// An external program (`--command`) that printed no answer: its status is not a
+    /// comparison with the reference.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub answer_unchecked: bool,
+    #[serde(flatten)]
+    pub process: ProcessRecord,
+    #[serde(flatten)]
+    pub measure: RunnerMeasure,
+    pub context: RunContext,
+}
+
+impl Default for Record {
+    fn default() -> Self {
+        Record {
+            record_version: RECORD_VERSION,
+            run_id: String::new(),
+            strategy: String::new(),
+            workload: Workload::TopN,
+            format: InputFormat::CSV,
+            rows: 0,
+            dataset: String::new(),
+            input_bytes: 0,
+            items: None,
+            repetition: 0,
+            status: Status::Ok,
+            allocator: Allocator::Counting,
+            threads: 0,
+            chunk_rows: 0,
+            on_bad_row: OnBadRow::Fail,
+            memory_limit: None,
+            limit_applied: None,
+            expected_digest: None,
+            reference_strategy: None,
+            answer_unchecked: false,
+            process: ProcessRecord::default(),
+            measure: RunnerMeasure::default(),
+            context: RunContext::default(),
+        }
     }
+}
+
+impl Record {
+    /// The error text: the runner's, or the failed process's.
+    pub fn error(&self) -> Option<&str> {
+        self.measure.error.as_ref().map(|e| e.message.as_str())
+    }
+
+    /// The cell this record belongs to.
+    pub fn key(&self) -> CellKey {
+        CellKey {
+            workload: self.workload.clone(),
+            format: self.format,
+            strategy: self.strategy.clone(),
+            rows: self.rows,
+        }
+    }
+}
+
+/// Identity of a cell of the matrix. Ordered workload, format, strategy, rows (names in
+/// alphabetical order, as reports list them).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct CellKey {
+    pub workload: Workload,
+    pub format: InputFormat,
+    pub strategy: String,
+    pub rows: u64,
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// A line of a version-1 `results.jsonl` (as the committed example holds): read whole.
     #[test]
-    fn a_record_round_trips_and_a_partial_one_parses() {
-        let r = RunnerRecord {
-            strategy: "streaming".into(),
-            allocator: Allocator::System,
-            declared_growth: Some(Growth::Constant),
-            wall_ns: 5,
-            error: Some(RunnerError {
-                kind: ErrorKind::Input,
-                message: "f.csv:3: bad".into(),
-            }),
-            ..RunnerRecord::default()
+    fn a_version_1_line_reads_into_the_same_values() {
+        let line = r#"{"run_id":"r","strategy":"lazy","workload":"top-n","format":"csv.gz","rows":10000,"dataset":"d","input_bytes":5,"repetition":2,"status":"error","allocator":"system","peak_heap_bytes":null,"baseline_heap_bytes":null,"total_allocated_bytes":null,"n_allocs":null,"peak_rss_bytes":7,"peak_rss_anon_bytes":3,"peak_rss_file_bytes":4,"wall_ns":null,"process_wall_ns":9,"user_ns":1,"sys_ns":2,"rows_read":null,"rows_skipped":null,"answer_digest":null,"expected_digest":"e","error":"f.csv:3: bad","exit_code":2,"signal":null,"threads":2,"chunk_rows":100000,"on_bad_row":"fail","memory_limit":null,"max_record_bytes":16777216,"declared_growth":"constant","heap_timeline":[],"timeline":[[1,2,3,4]],"context":{"git_rev":"g","rustc":"r","cpu":"c","cores":2,"memory_bytes":1,"os":"o","started_at":"s"}}"#;
+        let r: Record = serde_json::from_str(line).unwrap();
+        assert_eq!(r.record_version, 1);
+        assert_eq!(r.workload, Workload::TopN);
+        assert_eq!(r.format.name(), "csv.gz");
+        assert_eq!(r.status, Status::Error);
+        assert_eq!(r.error(), Some("f.csv:3: bad"));
+        assert_eq!(r.process.exit_code, Some(2));
+        assert_eq!(r.process.timeline, vec![[1, 2, 3, 4]]);
+        assert_eq!(r.measure.max_record_bytes, Some(16777216));
+        // Written again, it is version 2 and reads back the same.
+        let again = Record {
+            record_version: RECORD_VERSION,
+            ..r.clone()
         };
-        let text = format!("noise\n{}\n", serde_json::to_string(&r).unwrap());
-        assert_eq!(RunnerRecord::from_stdout(&text), Some(r));
-        let partial = RunnerRecord::from_stdout(r#"{"strategy":"x","allocator":"dhat"}"#).unwrap();
-        assert_eq!(partial.allocator, Allocator::Dhat);
-        assert_eq!(partial.peak_heap_bytes, None);
+        let back: Record = serde_json::from_str(&serde_json::to_string(&again).unwrap()).unwrap();
+        assert_eq!(back, again);
     }
 }

@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use crate::{Format, Growth};
+use crate::{Format, Growth, Workload};
 
 /// A value per input format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -62,18 +62,15 @@ impl Growths {
         }
     }
 
-    /// The declared growth of `workload` (its command-line name) on `format`, or `None` when
-    /// the strategy does not do it.
-    pub fn of(&self, workload: &str, format: Format) -> Option<Growth> {
-        match workload {
-            JOIN => self.join,
-            _ => self.sales.map(|g| g.of(format)),
+    /// The declared growth of `workload` on `format`, or `None` when the strategy does not do
+    /// it.
+    pub fn of(&self, workload: &Workload, format: Format) -> Option<Growth> {
+        match workload.input() {
+            crate::DataSchema::Orders => self.join,
+            crate::DataSchema::Sales => self.sales.map(|g| g.of(format)),
         }
     }
 }
-
-/// The command-line name of the one workload over two tables.
-pub const JOIN: &str = "join";
 
 /// Whether a strategy can honour `--on-bad-row skip` with exact counts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -154,6 +151,23 @@ impl Requirement {
     }
 }
 
+/// A part a strategy plays besides computing its answer. Each role is data here: the code that
+/// cares asks [`StrategyInfo::has`] (or [`with_role`]), never a list of names of its own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Role {
+    /// Its answer is the one every other is compared with (exactly one strategy has it; when it
+    /// fails on an input, another ok strategy's answer serves).
+    Reference,
+    /// It checkpoints and resumes `etl` (`--checkpoint-every`, `--resume-etl`).
+    Resumable,
+    /// It sizes its own memory from `--memory-limit` (`min-budget` bisects it rather than
+    /// taking its measured peak).
+    SizedFromBudget,
+    /// It reports its batches (a memory guard): the report draws them and describes the guard.
+    MemoryGuard,
+}
+
 /// One strategy's metadata. Every field is data: `cargo xtask list` prints it, the tests, the
 /// gate and the report read it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -172,14 +186,21 @@ pub struct StrategyInfo {
     pub compressed: Decompress,
     /// What it needs from the machine.
     pub needs: &'static [Requirement],
+    /// The parts it plays besides computing its answer.
+    pub roles: &'static [Role],
     /// Whether `cargo xtask run` includes it when no `--strategy` is given.
     pub on_by_default: bool,
 }
 
 impl StrategyInfo {
-    /// Whether it does `workload` (a command-line name).
-    pub fn does(&self, workload: &str) -> bool {
+    /// Whether it does `workload`.
+    pub fn does(&self, workload: &Workload) -> bool {
         self.growth.of(workload, Format::Csv).is_some()
+    }
+
+    /// Whether it plays `role`.
+    pub fn has(&self, role: Role) -> bool {
+        self.roles.contains(&role)
     }
 
     /// Whether it reads input so compressed.
@@ -202,6 +223,25 @@ pub fn strategy(name: &str) -> Option<&'static StrategyInfo> {
     STRATEGIES.iter().find(|s| s.name == name)
 }
 
+/// The strategies that play `role`, in registry order.
+pub fn with_role(role: Role) -> impl Iterator<Item = &'static StrategyInfo> {
+    STRATEGIES.iter().filter(move |s| s.has(role))
+}
+
+/// Whether the strategy named `name` (a registry name; an external program plays no role)
+/// plays `role`.
+pub fn plays(name: &str, role: Role) -> bool {
+    strategy(name).is_some_and(|s| s.has(role))
+}
+
+/// The name of the strategy whose answer is the reference ([`Role::Reference`]).
+pub fn reference_strategy() -> &'static str {
+    with_role(Role::Reference)
+        .next()
+        .expect("the registry names a reference strategy")
+        .name
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -217,6 +257,12 @@ mod tests {
         let before = names.len();
         names.dedup();
         assert_eq!(before, names.len(), "duplicate strategy names");
+    }
+
+    #[test]
+    fn exactly_one_strategy_is_the_reference() {
+        assert_eq!(with_role(Role::Reference).count(), 1);
+        assert_eq!(reference_strategy(), "streaming");
     }
 
     #[test]

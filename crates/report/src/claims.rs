@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::Report;
 use crate::format::{bytes, rows};
 use crate::stats::CellStats;
+use membench_protocol::{InputFormat, Workload};
 
 /// The claims file, as committed.
 const CLAIMS_JSON: &str = include_str!("../../../reports/claims.json");
@@ -106,15 +107,15 @@ fn verdict(holds: bool) -> Verdict {
 fn largest<'a>(
     r: &'a Report,
     strategy: &str,
-    workload: &str,
-    format: &str,
+    workload: &Workload,
+    format: InputFormat,
 ) -> Option<&'a CellStats> {
     r.cells
         .iter()
         .filter(|c| {
             c.status.is_ok()
                 && c.key.strategy == strategy
-                && c.key.workload == workload
+                && c.key.workload == *workload
                 && c.key.format == format
         })
         .max_by_key(|c| c.key.rows)
@@ -124,9 +125,9 @@ fn heap(c: &CellStats) -> Option<f64> {
     c.peak_heap_bytes.map(|s| s.median)
 }
 
-fn slope(r: &Report, strategy: &str, workload: &str, format: &str) -> Option<f64> {
+fn slope(r: &Report, strategy: &str, workload: &Workload, format: InputFormat) -> Option<f64> {
     r.growth
-        .get(&(workload.into(), format.into(), strategy.into()))
+        .get(&(workload.clone(), format, strategy.into()))
         .map(|g| g.slope)
 }
 
@@ -173,12 +174,12 @@ fn check(id: &str, r: &Report) -> (&'static str, Found) {
         ),
         "projection-30-40" => (
             "load-all-lean (the workload's columns only) at least 30 % under load-all (top-n)",
-            lean_vs_load_all(r, "top-n", 0.30),
+            lean_vs_load_all(r, &Workload::TopN, 0.30),
         ),
         "categoricals-50-70" => (
             "load-all-lean (dictionary codes, narrow integers) at least 50 % under load-all on \
              whole rows (etl)",
-            lean_vs_load_all(r, "etl", 0.50),
+            lean_vs_load_all(r, &Workload::Etl, 0.50),
         ),
         "memory-guard-2.9gb" => (
             "adaptive at least 80 % under load-all's peak heap (etl, CSV) in at most 1.25× its \
@@ -195,9 +196,9 @@ fn check(id: &str, r: &Report) -> (&'static str, Found) {
 }
 
 fn load_all_2x(r: &Report) -> Found {
-    let c = largest(r, "load-all", "top-n", "csv")?;
+    let c = largest(r, "load-all", &Workload::TopN, InputFormat::CSV)?;
     let x = times_input(c)?;
-    let polars = largest(r, "load-all-polars", "top-n", "csv")
+    let polars = largest(r, "load-all-polars", &Workload::TopN, InputFormat::CSV)
         .and_then(times_input)
         .map(|p| format!("; load-all-polars {p:.2}×"))
         .unwrap_or_default();
@@ -213,8 +214,8 @@ fn load_all_2x(r: &Report) -> Found {
 }
 
 fn chunked(r: &Report) -> Found {
-    let c = largest(r, "chunked", "top-n", "csv")?;
-    let s = slope(r, "chunked", "top-n", "csv")?;
+    let c = largest(r, "chunked", &Workload::TopN, InputFormat::CSV)?;
+    let s = slope(r, "chunked", &Workload::TopN, InputFormat::CSV)?;
     Some((
         format!(
             "{} at {} rows, growth slope {s:.2}",
@@ -226,8 +227,8 @@ fn chunked(r: &Report) -> Found {
 }
 
 fn polars_streaming(r: &Report) -> Found {
-    let c = largest(r, "lazy", "top-n", "csv")?;
-    let s = slope(r, "lazy", "top-n", "csv")?;
+    let c = largest(r, "lazy", &Workload::TopN, InputFormat::CSV)?;
+    let s = slope(r, "lazy", &Workload::TopN, InputFormat::CSV)?;
     let h = heap(c)?;
     let rss = c
         .peak_rss_bytes
@@ -247,8 +248,8 @@ fn streaming_1mb(r: &Report) -> Found {
     let cells: Vec<&CellStats> = r
         .cells
         .iter()
-        .filter(|c| c.status.is_ok() && c.key.strategy == "streaming" && c.key.workload == "top-n")
-        .filter(|c| c.key.format == "csv")
+        .filter(|c| c.status.is_ok() && c.key.strategy == "streaming")
+        .filter(|c| c.key.workload == Workload::TopN && c.key.format == InputFormat::CSV)
         .collect();
     let max = cells
         .iter()
@@ -261,13 +262,13 @@ fn streaming_1mb(r: &Report) -> Found {
 }
 
 fn db_pushdown(r: &Report) -> Found {
-    let c = largest(r, "postgres", "join", "csv")?;
+    let c = largest(r, "postgres", &Workload::Join, InputFormat::CSV)?;
     let h = heap(c)?;
     let server = c
         .server_peak_rss_bytes
         .map(|s| format!(", server {}", bytes(s.median)))
         .unwrap_or_default();
-    let load_all = largest(r, "load-all", "join", "csv")
+    let load_all = largest(r, "load-all", &Workload::Join, InputFormat::CSV)
         .and_then(heap)
         .map(|l| format!("; load-all {}", bytes(l)))
         .unwrap_or_default();
@@ -282,14 +283,14 @@ fn db_pushdown(r: &Report) -> Found {
 }
 
 fn parallel_per_worker(r: &Report) -> Found {
-    let c = largest(r, "parallel", "top-n", "csv")?;
+    let c = largest(r, "parallel", &Workload::TopN, InputFormat::CSV)?;
     let threads = r
         .records
         .iter()
         .find(|x| x.strategy == "parallel")
         .map_or(1, |x| x.threads.max(1));
     let per = heap(c)? / threads as f64;
-    let speedup = largest(r, "streaming", "top-n", "csv")
+    let speedup = largest(r, "streaming", &Workload::TopN, InputFormat::CSV)
         .and_then(|s| Some(s.wall_ns?.median / c.wall_ns?.median))
         .map(|x| format!(", {x:.1}× streaming's speed"))
         .unwrap_or_default();
@@ -300,7 +301,7 @@ fn parallel_per_worker(r: &Report) -> Found {
 }
 
 fn etl_3x(r: &Report) -> Found {
-    let c = largest(r, "load-all", "etl", "csv")?;
+    let c = largest(r, "load-all", &Workload::Etl, InputFormat::CSV)?;
     let x = times_input(c)?;
     Some((
         format!(
@@ -313,7 +314,7 @@ fn etl_3x(r: &Report) -> Found {
 }
 
 fn batch_size(r: &Report) -> Found {
-    let c = largest(r, "chunked", "top-n", "csv")?;
+    let c = largest(r, "chunked", &Workload::TopN, InputFormat::CSV)?;
     let chunk = r
         .records
         .iter()
@@ -331,7 +332,7 @@ fn batch_size(r: &Report) -> Found {
 }
 
 fn mmap_pages(r: &Report) -> Found {
-    let c = largest(r, "mmap", "top-n", "csv")?;
+    let c = largest(r, "mmap", &Workload::TopN, InputFormat::CSV)?;
     let h = heap(c)?;
     let file = c.peak_rss_file_bytes?.median;
     Some((
@@ -349,8 +350,8 @@ fn mmap_pages(r: &Report) -> Found {
 }
 
 fn memory_guard(r: &Report) -> Found {
-    let guard = largest(r, "adaptive", "etl", "csv")?;
-    let all = largest(r, "load-all", "etl", "csv")?;
+    let guard = largest(r, "adaptive", &Workload::Etl, InputFormat::CSV)?;
+    let all = largest(r, "load-all", &Workload::Etl, InputFormat::CSV)?;
     let less = 1.0 - heap(guard)? / heap(all)?;
     let slower = guard.wall_ns?.median / all.wall_ns?.median;
     Some((
@@ -367,11 +368,12 @@ fn memory_guard(r: &Report) -> Found {
 }
 
 fn compression(r: &Report) -> Found {
-    let plain = largest(r, "streaming", "top-n", "csv")?;
+    let plain = largest(r, "streaming", &Workload::TopN, InputFormat::CSV)?;
     let mut parts = Vec::new();
     let mut holds = true;
-    for f in ["csv.gz", "csv.zst"] {
-        let Some(c) = largest(r, "streaming", "top-n", f).filter(|c| c.key.rows == plain.key.rows)
+    for f in [InputFormat::CSV_GZ, InputFormat::CSV_ZST] {
+        let Some(c) =
+            largest(r, "streaming", &Workload::TopN, f).filter(|c| c.key.rows == plain.key.rows)
         else {
             continue;
         };
@@ -399,9 +401,9 @@ fn compression(r: &Report) -> Found {
     ))
 }
 
-fn lean_vs_load_all(r: &Report, workload: &str, at_least: f64) -> Found {
-    let lean = heap(largest(r, "load-all-lean", workload, "csv")?)?;
-    let all = heap(largest(r, "load-all", workload, "csv")?)?;
+fn lean_vs_load_all(r: &Report, workload: &Workload, at_least: f64) -> Found {
+    let lean = heap(largest(r, "load-all-lean", workload, InputFormat::CSV)?)?;
+    let all = heap(largest(r, "load-all", workload, InputFormat::CSV)?)?;
     let less = 1.0 - lean / all;
     Some((
         format!(

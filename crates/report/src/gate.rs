@@ -12,7 +12,7 @@ use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
 
-use membench_protocol::{Growth, Status};
+use membench_protocol::{Growth, InputFormat, Status, Workload};
 
 use crate::format::{bytes, duration_ns, rows};
 use crate::record::{CellKey, Record, RunContext};
@@ -195,18 +195,16 @@ fn pct(base: f64, now: f64) -> String {
 pub fn declared_growth(
     records: &[Record],
     strategy: &str,
-    workload: &str,
-    format: &str,
+    workload: &Workload,
+    format: InputFormat,
 ) -> Option<Growth> {
-    let f = membench_protocol::Format::parse(format);
     membench_protocol::strategy(strategy)
-        .zip(f)
-        .and_then(|(info, f)| info.growth.of(workload, f))
+        .and_then(|info| info.growth.of(workload, format.format))
         .or_else(|| {
             records
                 .iter()
-                .find(|r| r.strategy == strategy && r.workload == workload && r.format == format)
-                .and_then(|r| r.declared_growth)
+                .find(|r| r.strategy == strategy && r.workload == *workload && r.format == format)
+                .and_then(|r| r.measure.declared_growth)
         })
 }
 
@@ -218,7 +216,7 @@ pub fn scaling(records: &[Record]) -> Vec<ScalingRow> {
     // Growth is declared per strategy, workload family *and format* (lazy is bounded on CSV,
     // linear on Parquet; streaming is bounded on sales, grows with the orders in a join).
     for ((w, f, s), pts) in stats::heap_points(&cells) {
-        let Some(d) = declared_growth(records, &s, &w, &f) else {
+        let Some(d) = declared_growth(records, &s, &w, f) else {
             continue;
         };
         if pts.len() < 2 {

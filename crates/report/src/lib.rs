@@ -27,8 +27,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
+use membench_protocol::{InputFormat, Workload};
 use record::{Record, RunContext};
-use stats::{CellStats, GrowthFit};
+use stats::{CellStats, GrowthFit, StrategyKey};
 
 /// Everything an exporter needs, derived from the records.
 #[derive(Debug, Clone)]
@@ -36,7 +37,7 @@ pub struct Report {
     pub title: String,
     pub context: RunContext,
     pub cells: Vec<CellStats>,
-    pub growth: std::collections::BTreeMap<(String, String, String), GrowthFit>,
+    pub growth: std::collections::BTreeMap<StrategyKey, GrowthFit>,
     /// Chart files (relative to the report folder) per (workload, format).
     pub charts: Vec<plot::Chart>,
     pub records: Vec<Record>,
@@ -66,11 +67,15 @@ impl Report {
     }
 
     /// One (workload, format) group: its cells, its sizes and its strategies, sorted.
-    pub fn group(&self, workload: &str, format: &str) -> (Vec<&CellStats>, Vec<u64>, Vec<&str>) {
+    pub fn group(
+        &self,
+        workload: &Workload,
+        format: InputFormat,
+    ) -> (Vec<&CellStats>, Vec<u64>, Vec<&str>) {
         let cells: Vec<&CellStats> = self
             .cells
             .iter()
-            .filter(|c| c.key.workload == workload && c.key.format == format)
+            .filter(|c| c.key.workload == *workload && c.key.format == format)
             .collect();
         let mut sizes: Vec<u64> = cells.iter().map(|c| c.key.rows).collect();
         sizes.sort_unstable();
@@ -82,11 +87,11 @@ impl Report {
     }
 
     /// The (workload, format) groups, in order.
-    pub fn groups(&self) -> Vec<(String, String)> {
-        let mut g: Vec<(String, String)> = self
+    pub fn groups(&self) -> Vec<(Workload, InputFormat)> {
+        let mut g: Vec<(Workload, InputFormat)> = self
             .cells
             .iter()
-            .map(|c| (c.key.workload.clone(), c.key.format.clone()))
+            .map(|c| (c.key.workload.clone(), c.key.format))
             .collect();
         g.dedup();
         g.sort();

@@ -46,7 +46,8 @@ pub fn merge_dirs(dirs: &[PathBuf], machines: Machines) -> Result<Vec<Record>> {
 pub fn merge(runs: &[(PathBuf, Vec<Record>)], machines: Machines) -> Result<Vec<Record>> {
     let mut machine_of: Option<(&Path, String)> = None;
     // (format, rows, dataset file name) → (bytes, folder)
-    let mut datasets: BTreeMap<(String, u64, String), (u64, &Path)> = BTreeMap::new();
+    let mut datasets: BTreeMap<(membench_protocol::InputFormat, u64, String), (u64, &Path)> =
+        BTreeMap::new();
     // (cell, allocator, repetition) → which run
     let mut seen: BTreeMap<(crate::record::CellKey, &str, u32), usize> = BTreeMap::new();
     let mut out = Vec::new();
@@ -67,7 +68,7 @@ pub fn merge(runs: &[(PathBuf, Vec<Record>)], machines: Machines) -> Result<Vec<
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            let key = (r.format.clone(), r.rows, name.clone());
+            let key = (r.format, r.rows, name.clone());
             match datasets.get(&key) {
                 Some(&(bytes, first)) if bytes != r.input_bytes && machines == Machines::Same => {
                     bail!(
@@ -113,8 +114,8 @@ mod tests {
     fn rec(strategy: &str, cpu: &str, bytes: u64) -> Record {
         Record {
             strategy: strategy.into(),
-            workload: "top-n".into(),
-            format: "csv".into(),
+            workload: membench_protocol::Workload::TopN,
+            format: membench_protocol::InputFormat::CSV,
             rows: 1000,
             dataset: "datasets/sales-1k-s42.csv".into(),
             input_bytes: bytes,

@@ -9,6 +9,7 @@ use plotters::prelude::*;
 use crate::Report;
 use crate::format::rows;
 use crate::stats::{CellStats, effective_status};
+use membench_protocol::{InputFormat, Role, Workload};
 
 /// What a chart shows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -52,8 +53,8 @@ impl ChartKind {
 /// A chart of one (workload, format) group.
 #[derive(Clone, Debug)]
 pub struct Chart {
-    pub workload: String,
-    pub format: String,
+    pub workload: Workload,
+    pub format: InputFormat,
     pub kind: ChartKind,
     pub title: String,
     /// File name inside the report folder.
@@ -64,19 +65,16 @@ pub struct Chart {
 
 /// The charts a set of cells calls for.
 pub fn planned_charts(cells: &[CellStats]) -> Vec<Chart> {
-    let mut groups: Vec<(String, String)> = cells
+    let mut groups: Vec<(Workload, InputFormat)> = cells
         .iter()
-        .map(|c| (c.key.workload.clone(), c.key.format.clone()))
+        .map(|c| (c.key.workload.clone(), c.key.format))
         .collect();
     groups.sort();
     groups.dedup();
     let mut out = Vec::new();
     for (w, f) in groups {
         let guarded = cells.iter().any(|c| {
-            c.key.workload == w
-                && c.key.format == f
-                && c.key.strategy == GUARDED
-                && c.status.is_ok()
+            c.key.workload == w && c.key.format == f && guarded(&c.key.strategy) && c.status.is_ok()
         });
         let extra = guarded.then_some(ChartKind::Batches);
         let mut sizes: Vec<u64> = cells
@@ -104,7 +102,7 @@ pub fn planned_charts(cells: &[CellStats]) -> Vec<Chart> {
                 title: format!("{w} · {f}: {what}"),
                 file: format!("chart-{w}-{f}-{}.svg", kind.slug()),
                 workload: w.clone(),
-                format: f.clone(),
+                format: f,
                 kind,
                 svg: None,
             });
@@ -128,29 +126,34 @@ pub fn draw_all(report: &mut Report, dir: &Path) -> Result<Vec<PathBuf>> {
 
 type Series = (String, Vec<(f64, f64)>);
 
-/// The strategy whose batch trace [`ChartKind::Batches`] draws.
-pub const GUARDED: &str = "adaptive";
+/// Whether a strategy's batch trace is drawn ([`ChartKind::Batches`]): its registry entry plays
+/// [`Role::MemoryGuard`].
+pub fn guarded(strategy: &str) -> bool {
+    membench_protocol::plays(strategy, Role::MemoryGuard)
+}
 
-/// `adaptive`'s batches at the largest size, one series per budget: a step line of the batch
-/// length (rows) against the row it started at.
+/// A memory guard's batches at the largest size, one series per strategy and budget: a step
+/// line of the batch length (rows) against the row it started at.
 fn batch_series(report: &Report, chart: &Chart, largest: u64) -> Vec<Series> {
     let mut out: Vec<Series> = Vec::new();
     for r in report.records.iter().filter(|r| {
-        r.strategy == GUARDED
+        guarded(&r.strategy)
             && r.workload == chart.workload
             && r.format == chart.format
             && r.rows == largest
             && effective_status(r).is_ok()
-            && !r.batches.is_empty()
+            && !r.measure.batches.is_empty()
     }) {
         let name = format!(
-            "{GUARDED}, budget {}",
+            "{}, budget {}",
+            r.strategy,
             r.memory_limit.as_deref().unwrap_or("default (64 MiB)")
         );
         if out.iter().any(|s| s.0 == name) {
             continue;
         }
         let pts = r
+            .measure
             .batches
             .iter()
             .flat_map(|b| {
@@ -252,11 +255,13 @@ fn series_for(report: &Report, chart: &Chart) -> (Vec<Series>, &'static str, &'s
                     });
                     let pts = match rec {
                         Some(r) if heap => r
+                            .measure
                             .heap_timeline
                             .iter()
                             .map(|t| (t[0] as f64 / 1e6, t[1] as f64 / MIB))
                             .collect(),
                         Some(r) => r
+                            .process
                             .timeline
                             .iter()
                             .map(|t| (t[0] as f64 / 1e6, t[1] as f64 / MIB))
@@ -382,7 +387,7 @@ fn render_decision_map(report: &Report, chart: &Chart) -> Result<String> {
     names.dedup();
     // winner[i][j]: size i, budget j.
     let mut winner: Vec<Vec<Option<usize>>> = Vec::new();
-    let (fitted, _) = fit(&report.records, &chart.workload, &chart.format);
+    let (fitted, _) = fit(&report.records, &chart.workload, chart.format);
     for &n in &sizes {
         let ranked = rank(&fitted, n, u64::MAX);
         winner.push(

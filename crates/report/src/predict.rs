@@ -27,7 +27,7 @@
 
 use std::collections::BTreeMap;
 
-use membench_protocol::{Allocator, Growth};
+use membench_protocol::{Allocator, Growth, InputFormat, Workload};
 use serde::Serialize;
 
 use crate::record::Record;
@@ -187,12 +187,12 @@ struct Measured {
 /// A cell's memory need: peak anonymous RSS of its system-allocator runs (plus a database
 /// server's), else its peak heap.
 fn memory_need(r: &Record) -> Option<f64> {
-    let own = if r.peak_rss_anon_bytes > 0 {
-        r.peak_rss_anon_bytes as f64
+    let own = if r.process.peak_rss_anon_bytes > 0 {
+        r.process.peak_rss_anon_bytes as f64
     } else {
-        r.peak_heap_bytes? as f64
+        r.measure.peak_heap_bytes? as f64
     };
-    Some(own + r.server_peak_rss_bytes.unwrap_or(0) as f64)
+    Some(own + r.measure.server_peak_rss_bytes.unwrap_or(0) as f64)
 }
 
 fn median(mut v: Vec<f64>) -> Option<f64> {
@@ -208,11 +208,15 @@ fn median(mut v: Vec<f64>) -> Option<f64> {
     })
 }
 
-fn measured(records: &[Record], workload: &str, format: &str) -> BTreeMap<String, Measured> {
+fn measured(
+    records: &[Record],
+    workload: &Workload,
+    format: InputFormat,
+) -> BTreeMap<String, Measured> {
     let mut by: BTreeMap<(String, u64), Vec<&Record>> = BTreeMap::new();
     for r in records
         .iter()
-        .filter(|r| r.workload == workload && r.format == format && effective_status(r).is_ok())
+        .filter(|r| r.workload == *workload && r.format == format && effective_status(r).is_ok())
         // A program that printed no answer is not a candidate: it did not show it computes one.
         .filter(|r| !r.answer_unchecked)
     {
@@ -231,13 +235,13 @@ fn measured(records: &[Record], workload: &str, format: &str) -> BTreeMap<String
             timed.into_iter().copied().collect()
         };
         let m = out.entry(strategy).or_default();
-        m.declared = m.declared.or(rs[0].declared_growth);
+        m.declared = m.declared.or(rs[0].measure.declared_growth);
         if let Some(v) = median(pool.iter().filter_map(|r| memory_need(r)).collect()) {
             m.memory.push((rows, v));
         }
         if let Some(v) = median(
             pool.iter()
-                .filter_map(|r| r.wall_ns.map(|t| t as f64))
+                .filter_map(|r| r.measure.wall_ns.map(|t| t as f64))
                 .collect(),
         ) {
             m.time.push((rows, v));
@@ -259,8 +263,8 @@ pub struct Fitted {
 /// measured sizes are left out, with the reason.
 pub fn fit(
     records: &[Record],
-    workload: &str,
-    format: &str,
+    workload: &Workload,
+    format: InputFormat,
 ) -> (BTreeMap<String, Fitted>, Vec<String>) {
     let mut out = BTreeMap::new();
     let mut left_out = Vec::new();
@@ -344,8 +348,8 @@ pub fn rank(fitted: &BTreeMap<String, Fitted>, rows: u64, budget_bytes: u64) -> 
 /// memory budget ([`fit`], then [`rank`]).
 pub fn recommend(
     records: &[Record],
-    workload: &str,
-    format: &str,
+    workload: &Workload,
+    format: InputFormat,
     rows: u64,
     budget_bytes: u64,
 ) -> (Vec<Candidate>, Vec<String>) {

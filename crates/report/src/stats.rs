@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use membench_protocol::{Allocator, Status};
+use membench_protocol::{Allocator, InputFormat, Status, Workload};
 
 use crate::record::{CellKey, Record};
 
@@ -99,11 +99,12 @@ pub struct PhaseStats {
 /// The phases of `ok` records, in the order the first record names them; times from the
 /// repetitions of `time_allocator`.
 fn phases_of(ok: &[&Record], time_allocator: Allocator) -> Vec<PhaseStats> {
-    let Some(first) = ok.iter().find(|r| !r.phases.is_empty()) else {
+    let Some(first) = ok.iter().find(|r| !r.measure.phases.is_empty()) else {
         return Vec::new();
     };
-    let phase = |r: &Record, name: &str| r.phases.iter().find(|p| p.name == name).cloned();
+    let phase = |r: &Record, name: &str| r.measure.phases.iter().find(|p| p.name == name).cloned();
     first
+        .measure
         .phases
         .iter()
         .map(|p| {
@@ -134,7 +135,7 @@ fn phases_of(ok: &[&Record], time_allocator: Allocator) -> Vec<PhaseStats> {
 /// The status a record should have once answers are compared: `wrong-answer` when it ran but its
 /// answer differs from the reference.
 pub fn effective_status(r: &Record) -> Status {
-    match (&r.answer_digest, &r.expected_digest) {
+    match (&r.measure.answer_digest, &r.expected_digest) {
         (Some(a), Some(e)) if r.status == Status::Ok && a != e => Status::WrongAnswer,
         _ => r.status,
     }
@@ -155,8 +156,8 @@ fn time_of(ok: &[&Record]) -> (Option<Spread>, Allocator, Option<f64>) {
     let by = |a: Allocator| -> Vec<&Record> {
         ok.iter().copied().filter(|r| r.allocator == a).collect()
     };
-    let counting = spread_of(&by(Allocator::Counting), |r| r.wall_ns);
-    let system = spread_of(&by(Allocator::System), |r| r.wall_ns);
+    let counting = spread_of(&by(Allocator::Counting), |r| r.measure.wall_ns);
+    let system = spread_of(&by(Allocator::System), |r| r.measure.wall_ns);
     let overhead = counting
         .zip(system)
         .filter(|(_, s)| s.median > 0.0)
@@ -197,23 +198,23 @@ pub fn cells(records: &[Record]) -> Vec<CellStats> {
                 status,
                 repetitions: if counted == 0 { rs.len() } else { counted },
                 input_bytes,
-                peak_heap_bytes: spread_of(&ok, |r| r.peak_heap_bytes),
-                peak_rss_bytes: spread_of(&ok, |r| Some(r.peak_rss_bytes)),
-                peak_rss_anon_bytes: spread_of(&ok, |r| Some(r.peak_rss_anon_bytes)),
-                peak_rss_file_bytes: spread_of(&ok, |r| Some(r.peak_rss_file_bytes)),
+                peak_heap_bytes: spread_of(&ok, |r| r.measure.peak_heap_bytes),
+                peak_rss_bytes: spread_of(&ok, |r| Some(r.process.peak_rss_bytes)),
+                peak_rss_anon_bytes: spread_of(&ok, |r| Some(r.process.peak_rss_anon_bytes)),
+                peak_rss_file_bytes: spread_of(&ok, |r| Some(r.process.peak_rss_file_bytes)),
                 mb_per_s: wall
                     .filter(|w| w.median > 0.0)
                     .map(|w| input_bytes as f64 / 1e6 / (w.median / 1e9)),
                 wall_ns: wall,
                 time_allocator,
                 counting_overhead,
-                error: rs.iter().find_map(|r| r.error.clone()),
+                error: rs.iter().find_map(|r| r.error().map(str::to_string)),
                 phases: phases_of(&ok, time_allocator),
-                server_peak_rss_bytes: spread_of(&ok, |r| r.server_peak_rss_bytes),
-                db_reused: !ok.is_empty() && ok.iter().all(|r| r.db_reused),
-                spill_bytes: spread_of(&ok, |r| r.spill_bytes),
+                server_peak_rss_bytes: spread_of(&ok, |r| r.measure.server_peak_rss_bytes),
+                db_reused: !ok.is_empty() && ok.iter().all(|r| r.measure.db_reused),
+                spill_bytes: spread_of(&ok, |r| r.measure.spill_bytes),
                 memory_limit: rs[0].memory_limit.clone(),
-                peak_pss_bytes: spread_of(&ok, |r| r.peak_pss_bytes),
+                peak_pss_bytes: spread_of(&ok, |r| r.process.peak_pss_bytes),
                 answer_unchecked: ok.iter().any(|r| r.answer_unchecked),
                 key,
             }
@@ -271,18 +272,17 @@ pub fn fit_growth(points: &[(u64, f64)]) -> Option<GrowthFit> {
     })
 }
 
+/// A strategy within a group: (workload, format, strategy).
+pub type StrategyKey = (Workload, InputFormat, String);
+
 /// Median peak heap by rows, per (workload, format, strategy), sizes ascending.
-pub fn heap_points(cells: &[CellStats]) -> BTreeMap<(String, String, String), Vec<(u64, f64)>> {
-    let mut pts: BTreeMap<(String, String, String), Vec<(u64, f64)>> = BTreeMap::new();
+pub fn heap_points(cells: &[CellStats]) -> BTreeMap<StrategyKey, Vec<(u64, f64)>> {
+    let mut pts: BTreeMap<StrategyKey, Vec<(u64, f64)>> = BTreeMap::new();
     for c in cells {
         if let Some(h) = c.peak_heap_bytes {
-            pts.entry((
-                c.key.workload.clone(),
-                c.key.format.clone(),
-                c.key.strategy.clone(),
-            ))
-            .or_default()
-            .push((c.key.rows, h.median));
+            pts.entry((c.key.workload.clone(), c.key.format, c.key.strategy.clone()))
+                .or_default()
+                .push((c.key.rows, h.median));
         }
     }
     for p in pts.values_mut() {
@@ -292,7 +292,7 @@ pub fn heap_points(cells: &[CellStats]) -> BTreeMap<(String, String, String), Ve
 }
 
 /// Growth of a strategy's median peak heap across sizes, per (workload, format, strategy).
-pub fn growth_by_strategy(cells: &[CellStats]) -> BTreeMap<(String, String, String), GrowthFit> {
+pub fn growth_by_strategy(cells: &[CellStats]) -> BTreeMap<StrategyKey, GrowthFit> {
     heap_points(cells)
         .into_iter()
         .filter_map(|(k, p)| fit_growth(&p).map(|g| (k, g)))

@@ -25,9 +25,12 @@ fn records() -> Vec<Record> {
         .filter(|r| r.strategy == "streaming" || r.strategy == "load-all")
         .map(|r| Record {
             allocator: Allocator::System,
-            peak_heap_bytes: None,
-            heap_timeline: Vec::new(),
-            wall_ns: r.wall_ns.map(|w| w / 11 * 10),
+            measure: membench_protocol::RunnerMeasure {
+                peak_heap_bytes: None,
+                heap_timeline: Vec::new(),
+                wall_ns: r.measure.wall_ns.map(|w| w / 11 * 10),
+                ..r.measure.clone()
+            },
             ..r.clone()
         })
         .collect();
@@ -127,7 +130,7 @@ fn adaptive_gets_a_batch_chart_and_a_memory_guard_section() {
         let mut at = 0;
         let mut r = rec("adaptive", 1_000_000, 1, 9 << 20, 200, "ok");
         r.memory_limit = limit.map(str::to_string);
-        r.batches = lens
+        r.measure.batches = lens
             .iter()
             .map(|&n| {
                 at += n;

@@ -2,6 +2,7 @@
 //! the cell, time noise never fails, a bounded strategy growing linearly fails the scaling check.
 
 use membench_protocol::{Growth, Status};
+use membench_protocol::{InputFormat, Workload};
 use membench_report::gate::{
     Tolerances, Verdict, check, declared_growth, make_baseline, markdown, scaling,
 };
@@ -41,7 +42,7 @@ fn one_cell_with_20_percent_more_heap_fails_and_is_named() {
         .iter_mut()
         .filter(|r| r.strategy == "load-all" && r.rows == 100_000)
     {
-        r.peak_heap_bytes = r.peak_heap_bytes.map(|h| h * 12 / 10);
+        r.measure.peak_heap_bytes = r.measure.peak_heap_bytes.map(|h| h * 12 / 10);
     }
     let out = check(&baseline, &worse, &Tolerances::default());
     assert_eq!(out.regressions(), 1);
@@ -68,7 +69,7 @@ fn time_noise_never_fails_and_slowness_only_warns_by_default() {
     for factor in [0.7, 1.2, 1.45, 3.0] {
         let mut noisy = records.clone();
         for r in &mut noisy {
-            r.wall_ns = r.wall_ns.map(|t| (t as f64 * factor) as u64);
+            r.measure.wall_ns = r.measure.wall_ns.map(|t| (t as f64 * factor) as u64);
         }
         let out = check(&baseline, &noisy, &Tolerances::default());
         assert_eq!(out.regressions(), 0, "time ×{factor} must not fail");
@@ -90,7 +91,7 @@ fn time_noise_never_fails_and_slowness_only_warns_by_default() {
 fn a_bounded_strategy_whose_heap_grows_linearly_fails_the_scaling_check() {
     let mut records = run();
     for r in records.iter_mut().filter(|r| r.strategy == "streaming") {
-        r.peak_heap_bytes = Some(r.rows * 40);
+        r.measure.peak_heap_bytes = Some(r.rows * 40);
     }
     let rows = scaling(&records);
     let streaming = rows.iter().find(|r| r.cell.contains("streaming")).unwrap();
@@ -136,9 +137,9 @@ fn declared_growth_is_per_format() {
     for (format, declared) in [("csv", Growth::Constant), ("parquet", Growth::Linear)] {
         for (rows, rep) in [(100_000u64, 1), (1_000_000, 1)] {
             let mut r = rec("lazy", rows, rep, rows * 40, 10, "ok");
-            r.format = format.into();
+            r.format = InputFormat::parse(format).unwrap();
             r.dataset = format!("datasets/sales-{rows}-s42.{format}");
-            r.declared_growth = Some(declared);
+            r.measure.declared_growth = Some(declared);
             records.push(r);
         }
     }
@@ -176,37 +177,45 @@ fn the_registry_declares_growth_and_records_fill_in_for_unknown_strategies() {
     let mut records = run();
     // The records of a registered strategy cannot override its registry metadata.
     for r in records.iter_mut().filter(|r| r.strategy == "streaming") {
-        r.declared_growth = Some(Growth::Linear);
+        r.measure.declared_growth = Some(Growth::Linear);
     }
     assert_eq!(
-        declared_growth(&records, "streaming", "top-n", "csv"),
+        declared_growth(&records, "streaming", &Workload::TopN, InputFormat::CSV),
         Some(Growth::Constant)
     );
     assert_eq!(
-        declared_growth(&records, "lazy", "top-n", "parquet"),
+        declared_growth(&records, "lazy", &Workload::TopN, InputFormat::PARQUET),
         Some(Growth::Linear)
     );
     let mut other = records[0].clone();
     other.strategy = "external-tool".into();
-    other.declared_growth = Some(Growth::Linear);
+    other.measure.declared_growth = Some(Growth::Linear);
     records.push(other);
     assert_eq!(
-        declared_growth(&records, "external-tool", "top-n", "csv"),
+        declared_growth(&records, "external-tool", &Workload::TopN, InputFormat::CSV),
         Some(Growth::Linear)
     );
-    assert_eq!(declared_growth(&records, "nobody", "top-n", "csv"), None);
+    assert_eq!(
+        declared_growth(&records, "nobody", &Workload::TopN, InputFormat::CSV),
+        None
+    );
     // Per workload family: streaming is bounded on one file, grows with the orders in a join;
     // a join-only strategy declares nothing for the sales workloads.
     assert_eq!(
-        declared_growth(&records, "streaming", "join", "csv"),
+        declared_growth(&records, "streaming", &Workload::Join, InputFormat::CSV),
         Some(Growth::Linear)
     );
     assert_eq!(
-        declared_growth(&records, "merge-join", "join", "parquet"),
+        declared_growth(
+            &records,
+            "merge-join",
+            &Workload::Join,
+            InputFormat::PARQUET
+        ),
         Some(Growth::Constant)
     );
     assert_eq!(
-        declared_growth(&records, "merge-join", "top-n", "csv"),
+        declared_growth(&records, "merge-join", &Workload::TopN, InputFormat::CSV),
         None
     );
 }

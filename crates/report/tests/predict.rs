@@ -1,6 +1,7 @@
 //! `recommend` on hand-made records: a linear and a constant strategy, ranked for a budget.
 
 use membench_protocol::Growth;
+use membench_protocol::{InputFormat, Workload};
 use membench_report::predict::{Fits, Shape, recommend};
 
 mod common;
@@ -11,12 +12,18 @@ fn the_linear_strategy_is_excluded_and_the_constant_one_ranked_first() {
     let mut records = Vec::new();
     for rows in [10_000u64, 100_000, 1_000_000] {
         let mut l = rec("load-all", rows, 1, 300 * rows, rows / 2_000, "ok");
-        l.peak_rss_anon_bytes = 5_000_000 + 300 * rows;
+        l.process.peak_rss_anon_bytes = 5_000_000 + 300 * rows;
         let mut s = rec("streaming", rows, 1, 70_000, rows / 5_000, "ok");
-        s.peak_rss_anon_bytes = 9_000_000;
+        s.process.peak_rss_anon_bytes = 9_000_000;
         records.extend([l, s]);
     }
-    let (ranked, left_out) = recommend(&records, "top-n", "csv", 50_000_000, 8 << 30);
+    let (ranked, left_out) = recommend(
+        &records,
+        &Workload::TopN,
+        InputFormat::CSV,
+        50_000_000,
+        8 << 30,
+    );
     assert!(left_out.is_empty());
     assert_eq!(ranked[0].strategy, "streaming");
     assert_eq!(ranked[0].fits, Fits::Yes);
@@ -35,7 +42,8 @@ fn the_linear_strategy_is_excluded_and_the_constant_one_ranked_first() {
     );
     // One size only: left out, with the reason.
     let one = vec![rec("lazy", 1_000_000, 1, 1, 1, "ok")];
-    let (ranked, left_out) = recommend(&one, "top-n", "csv", 50_000_000, 8 << 30);
+    let (ranked, left_out) =
+        recommend(&one, &Workload::TopN, InputFormat::CSV, 50_000_000, 8 << 30);
     assert!(ranked.is_empty() && left_out[0].contains("fewer than two sizes"));
 }
 
@@ -44,12 +52,18 @@ fn a_prediction_between_its_interval_ends_is_maybe() {
     let mut records = Vec::new();
     for rows in [10_000u64, 100_000, 1_000_000] {
         let mut l = rec("load-all", rows, 1, 100 * rows, 10, "ok");
-        l.peak_rss_anon_bytes = 100 * rows;
-        l.declared_growth = Some(Growth::Linear);
+        l.process.peak_rss_anon_bytes = 100 * rows;
+        l.measure.declared_growth = Some(Growth::Linear);
         records.push(l);
     }
     // 100 B × 10M = 1 GB predicted; its interval's top is above 1.05 GB.
-    let (ranked, _) = recommend(&records, "top-n", "csv", 10_000_000, 1_050_000_000);
+    let (ranked, _) = recommend(
+        &records,
+        &Workload::TopN,
+        InputFormat::CSV,
+        10_000_000,
+        1_050_000_000,
+    );
     assert_eq!(ranked[0].fits, Fits::Maybe);
 }
 
@@ -62,7 +76,13 @@ fn a_program_that_printed_no_answer_is_never_recommended() {
         records.push(quick);
         records.push(rec("streaming", n, 1, heap, 50, "ok"));
     }
-    let (ranked, _) = recommend(&records, "top-n", "csv", 1_000_000, 1 << 30);
+    let (ranked, _) = recommend(
+        &records,
+        &Workload::TopN,
+        InputFormat::CSV,
+        1_000_000,
+        1 << 30,
+    );
     assert_eq!(
         ranked
             .iter()

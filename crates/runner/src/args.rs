@@ -1,11 +1,12 @@
-//! Command-line arguments, and their validation into a [`Job`]: everything the execution needs,
-//! already parsed (no strings left to interpret).
+//! The runner's command line → one [`CellJob`] (the protocol's: `--job JSON` as the driver and
+//! the tests pass it, or the same options as flags for a person at a shell, parsed once here)
+//! → a validated [`Job`]: everything the execution needs, with no string left to interpret.
 
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use clap::Parser;
-use membench_kernel::{OnBadRow, Workload};
+use membench_protocol::{CellJob, DateRange, DbJob, OnBadRow, Profiler, Workload};
 use membench_strategies::{Entry, Format, Params, find, format_of, names};
 
 use crate::selftest::SelfTest;
@@ -14,23 +15,27 @@ use crate::selftest::SelfTest;
 #[derive(Parser, Debug)]
 #[command(name = "membench-runner", version, after_help = AFTER_HELP)]
 pub struct Args {
+    /// The whole cell as JSON (`membench_protocol::CellJob`), as the driver passes it; the
+    /// flags below are the same options for a person at a shell.
+    #[arg(long, conflicts_with_all = ["strategy", "list"])]
+    pub job: Option<String>,
     /// Strategy (see `cargo xtask list`), or `calibrate` / `selftest-sleep` / `selftest-panic` /
     /// `selftest-abort` (harness self-tests).
-    #[arg(long, required_unless_present = "list", default_value = "")]
-    pub strategy: String,
+    #[arg(long, required_unless_present_any = ["list", "job"])]
+    pub strategy: Option<String>,
     /// Print the registered strategies' metadata as JSON lines and exit.
     #[arg(long)]
     pub list: bool,
     /// Workload: top-n, group-by, etl or join.
-    #[arg(long, default_value = "top-n")]
-    pub workload: String,
+    #[arg(long, default_value = "top-n", value_parser = Workload::parse)]
+    pub workload: Workload,
     /// join: the `order_items` file (`--input` is the `orders` file; `cargo xtask gen --schema
     /// orders` writes both).
     #[arg(long)]
     pub items: Option<PathBuf>,
     /// join: the orders' `order_date` range, both ends included.
-    #[arg(long, default_value = "2023-01-01..2023-12-31")]
-    pub dates: String,
+    #[arg(long, default_value = "2023-01-01..2023-12-31", value_parser = DateRange::parse)]
+    pub dates: DateRange,
     /// Where strategies that spill (merge-join, grace) write their temporary files (default:
     /// the system's temp folder); each uses a private folder it removes.
     #[arg(long)]
@@ -39,30 +44,30 @@ pub struct Args {
     #[arg(long)]
     pub output: Option<PathBuf>,
     /// etl: output format, csv or parquet (default: the input's format).
-    #[arg(long)]
-    pub output_format: Option<String>,
+    #[arg(long, value_parser = parse_format)]
+    pub output_format: Option<Format>,
     /// Input file (.csv or .parquet); for join, the `orders` file.
     #[arg(long)]
     pub input: Option<PathBuf>,
     /// Heap budget (e.g. 512MiB): the allocation that would cross it ends the process (status oom).
-    #[arg(long)]
-    pub memory_limit: Option<String>,
+    #[arg(long, value_parser = membench_protocol::parse_size)]
+    pub memory_limit: Option<u64>,
     /// Kernel cap on address space (RLIMIT_AS), for memory that is not heap (mmap).
-    #[arg(long)]
-    pub address_space_limit: Option<String>,
+    #[arg(long, value_parser = membench_protocol::parse_size)]
+    pub address_space_limit: Option<u64>,
     /// Worker threads (parallel strategy; also sets POLARS_MAX_THREADS).
-    #[arg(long, default_value_t = 2)]
+    #[arg(long, default_value_t = CellJob::DEFAULT_THREADS)]
     pub threads: usize,
     /// Rows per chunk for the chunked strategy.
-    #[arg(long, default_value_t = 100_000)]
+    #[arg(long, default_value_t = CellJob::DEFAULT_CHUNK_ROWS)]
     pub chunk_rows: usize,
     /// The longest CSV record accepted (e.g. 16MiB): a longer one stops every strategy with
     /// `file:line: record longer than N bytes`, before it is read whole.
-    #[arg(long, default_value = "16MiB")]
-    pub max_record_bytes: String,
+    #[arg(long, default_value = "16MiB", value_parser = membench_protocol::parse_size)]
+    pub max_record_bytes: u64,
     /// What to do with a malformed row: fail or skip.
-    #[arg(long, default_value = "fail")]
-    pub on_bad_row: String,
+    #[arg(long, default_value = "fail", value_parser = OnBadRow::parse)]
+    pub on_bad_row: OnBadRow,
     /// etl (streaming, chunked, adaptive, parallel): durably record progress every ROWS rows
     /// read (`<output>.checkpoint.json`, written atomically after the output is synced). Needs
     /// `--output` (CSV).
@@ -83,10 +88,10 @@ pub struct Args {
     #[arg(long)]
     pub sleep_ms: Option<u64>,
     /// Heap profiler: `dhat` writes a dhat-heap.json (needs membench-runner-dhat).
-    #[arg(long)]
-    pub profile: Option<String>,
+    #[arg(long, value_parser = parse_profiler)]
+    pub profile: Option<Profiler>,
     /// Where `--profile dhat` writes its file.
-    #[arg(long, default_value = "dhat-heap.json")]
+    #[arg(long, default_value = CellJob::DEFAULT_PROFILE_OUT)]
     pub profile_out: PathBuf,
     /// Database strategies: the folder for SQLite files (default: the system's temp folder).
     #[arg(long)]
@@ -98,22 +103,30 @@ pub struct Args {
     /// sqlite: keep the database file after the cell.
     #[arg(long)]
     pub keep_db: bool,
-    /// postgres: the server (libpq connection string or postgresql:// URL).
+    /// postgres: the server (libpq connection string or postgresql:// URL). Read from the
+    /// environment by default: a command line is visible to every local user.
     #[arg(long, env = "MEMBENCH_POSTGRES_URL", hide_env_values = true)]
     pub postgres_url: Option<String>,
     /// postgres: the schema to work in (created if missing; nothing outside it is touched).
-    #[arg(long, default_value = "membench")]
+    #[arg(long, default_value = CellJob::DEFAULT_POSTGRES_SCHEMA)]
     pub postgres_schema: String,
 }
 
 const AFTER_HELP: &str = "Prints one JSON object (membench_protocol::RunnerRecord): strategy, workload, \
 allocator, input, rows_read, rows_skipped, peak_heap_bytes, baseline_heap_bytes, \
 total_allocated_bytes, n_allocs, wall_ns, answer_digest, ... \
-Exit codes: 0 ok, 2 strategy or usage error (the record has `error`), 97 heap budget exceeded.";
+Exit codes: 0 ok, 2 strategy or usage error (the record has `error`), 97 out of memory (the heap \
+budget, or an allocation or a thread the kernel refused under a limit).";
 
-/// Parses `512MiB`, `1GB`, `4096` ([`membench_protocol::parse_size`]).
-pub fn parse_size(s: &str) -> Result<u64> {
-    membench_protocol::parse_size(s).map_err(anyhow::Error::msg)
+fn parse_format(s: &str) -> Result<Format, String> {
+    Format::parse(s).ok_or_else(|| format!("csv or parquet, got {s:?}"))
+}
+
+fn parse_profiler(s: &str) -> Result<Profiler, String> {
+    match s {
+        "dhat" => Ok(Profiler::Dhat),
+        _ => Err(format!("unknown profiler {s:?} (supported: dhat)")),
+    }
 }
 
 /// What the process will do, validated.
@@ -128,203 +141,201 @@ pub enum Job {
 /// One cell, ready to run.
 #[derive(Debug)]
 pub struct StrategyCell {
+    /// The job as asked.
+    pub job: CellJob,
     /// `None` for the harness's self-test cells.
     pub strategy: Option<&'static Entry>,
     pub selftest: Option<SelfTest>,
-    /// The name as given (for the record).
-    pub name: String,
     pub params: Option<Params>,
-    pub workload: Workload,
-    pub threads: usize,
-    pub chunk_rows: usize,
-    pub on_bad_row: OnBadRow,
-    pub budget_bytes: Option<u64>,
-    pub address_space_bytes: Option<u64>,
-    pub emit_answer: bool,
     /// `etl` without `--output`: the private folder of the temporary output, removed (with
     /// it) after the run.
     pub temporary_output: Option<tempfile::TempDir>,
-    pub profile: Option<Profile>,
     pub input_bytes: Option<u64>,
 }
 
-/// A heap profiler to run under.
-#[derive(Debug, Clone)]
-pub enum Profile {
-    Dhat { out: PathBuf },
-}
-
 impl Args {
+    /// The strategy named, as best known (for a usage error's record).
+    pub fn strategy_name(&self) -> String {
+        match &self.job {
+            Some(j) => serde_json::from_str::<CellJob>(j)
+                .map(|j| j.strategy)
+                .unwrap_or_default(),
+            None => self.strategy.clone().unwrap_or_default(),
+        }
+    }
+
+    /// The cell the command line asks for.
+    pub fn cell_job(&self) -> Result<CellJob> {
+        if let Some(json) = &self.job {
+            return serde_json::from_str(json).context("--job is not a membench CellJob");
+        }
+        Ok(CellJob {
+            strategy: self.strategy.clone().unwrap_or_default(),
+            workload: self.workload.clone(),
+            input: self.input.clone(),
+            items: self.items.clone(),
+            dates: self.dates.clone(),
+            scratch: self.scratch.clone(),
+            output: self.output.clone(),
+            output_format: self.output_format,
+            memory_limit_bytes: self.memory_limit,
+            address_space_limit_bytes: self.address_space_limit,
+            threads: self.threads,
+            chunk_rows: self.chunk_rows,
+            max_record_bytes: self.max_record_bytes,
+            on_bad_row: self.on_bad_row,
+            checkpoint_every: self.checkpoint_every,
+            resume_etl: self.resume_etl,
+            emit_answer: self.emit_answer,
+            bytes: self.bytes,
+            sleep_ms: self.sleep_ms,
+            profile: self.profile,
+            profile_out: self.profile_out.clone(),
+            db: DbJob {
+                dir: self.db_dir.clone(),
+                reuse: self.db_reuse,
+                keep: self.keep_db,
+                postgres_schema: self.postgres_schema.clone(),
+            },
+        })
+    }
+
     /// Validates the arguments into a job.
     pub fn job(&self) -> Result<Job> {
         if self.list {
             return Ok(Job::List);
         }
-        let on_bad_row = OnBadRow::parse(&self.on_bad_row).with_context(|| {
-            format!(
-                "--on-bad-row must be fail or skip, got {:?}",
-                self.on_bad_row
-            )
-        })?;
-        let workload = Workload::parse(&self.workload).with_context(|| {
-            format!(
-                "unknown workload {:?} (known: {})",
-                self.workload,
-                Workload::ALL.map(|w| w.name()).join(", ")
-            )
-        })?;
-        let profile = match self.profile.as_deref() {
-            None => None,
-            Some("dhat") => Some(Profile::Dhat {
-                out: self.profile_out.clone(),
-            }),
-            Some(p) => bail!("unknown profiler {p:?} (supported: dhat)"),
-        };
-        let selftest = SelfTest::parse(&self.strategy, self.bytes, self.sleep_ms);
-        let (strategy, params, temporary_output) = match &selftest {
-            Some(_) => (None, None, None),
-            None => {
-                let (s, p, t) = self.strategy_params(workload, on_bad_row)?;
-                (Some(s), Some(p), t)
-            }
-        };
-        Ok(Job::Measure(Box::new(StrategyCell {
-            strategy,
-            selftest,
-            name: self.strategy.clone(),
-            input_bytes: params.as_ref().and_then(|p| {
-                // A folder or glob: the sum of its files.
-                let size = |f: &PathBuf| -> Option<u64> {
-                    let files = membench_strategies::input_files(f).ok()?;
-                    files
-                        .iter()
-                        .map(|f| std::fs::metadata(f).ok().map(|m| m.len()))
-                        .sum()
-                };
-                Some(size(&p.input)? + p.items.as_ref().map_or(Some(0), size)?)
-            }),
-            params,
-            workload,
-            threads: self.threads,
-            chunk_rows: self.chunk_rows,
-            on_bad_row,
-            budget_bytes: self.memory_limit.as_deref().map(parse_size).transpose()?,
-            address_space_bytes: self
-                .address_space_limit
-                .as_deref()
-                .map(parse_size)
-                .transpose()?,
-            emit_answer: self.emit_answer,
-            temporary_output,
-            profile,
-        })))
+        let job = self.cell_job()?;
+        validate(job, self.postgres_url.clone()).map(|c| Job::Measure(Box::new(c)))
     }
+}
 
-    /// The database options, the schema name checked (it is spliced into SQL).
-    fn db_params(&self) -> Result<membench_strategies::DbParams> {
-        let schema = &self.postgres_schema;
-        let valid = !schema.is_empty()
-            && schema.len() <= 63
-            && schema.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
-            && schema
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-        anyhow::ensure!(
-            valid,
-            "--postgres-schema must be a lowercase SQL name (a-z, 0-9, _), got {schema:?}"
-        );
-        let mut db = membench_strategies::DbParams {
-            reuse: self.db_reuse,
-            keep: self.keep_db,
-            postgres_url: self.postgres_url.clone(),
-            postgres_schema: schema.clone(),
-            ..Default::default()
+/// A cell job checked and turned into what the execution runs.
+fn validate(job: CellJob, postgres_url: Option<String>) -> Result<StrategyCell> {
+    let selftest = SelfTest::parse(&job.strategy, job.bytes, job.sleep_ms);
+    let (strategy, params, temporary_output) = match &selftest {
+        Some(_) => (None, None, None),
+        None => {
+            let (s, p, t) = strategy_params(&job, postgres_url)?;
+            (Some(s), Some(p), t)
+        }
+    };
+    // A folder or glob: the sum of its files.
+    let input_bytes = params.as_ref().and_then(|p| {
+        let size = |f: &PathBuf| -> Option<u64> {
+            let files = membench_strategies::input_files(f).ok()?;
+            files
+                .iter()
+                .map(|f| std::fs::metadata(f).ok().map(|m| m.len()))
+                .sum()
         };
-        if let Some(dir) = &self.db_dir {
-            db.dir = dir.clone();
-        }
-        Ok(db)
-    }
+        Some(size(&p.input)? + p.items.as_ref().map_or(Some(0), size)?)
+    });
+    Ok(StrategyCell {
+        job,
+        strategy,
+        selftest,
+        params,
+        temporary_output,
+        input_bytes,
+    })
+}
 
-    /// The strategy, its parameters and (etl without `--output`) a temporary output path.
-    fn strategy_params(
-        &self,
-        workload: Workload,
-        on_bad_row: OnBadRow,
-    ) -> Result<(&'static Entry, Params, Option<tempfile::TempDir>)> {
-        let strategy = find(&self.strategy).with_context(|| {
-            format!(
-                "unknown strategy {:?} (known: {}, calibrate)",
-                self.strategy,
-                names().join(", ")
-            )
-        })?;
-        let input = self
-            .input
-            .clone()
-            .with_context(|| format!("--input is required for strategy {}", self.strategy))?;
-        let output_format = self
-            .output_format
-            .as_deref()
-            .map(|f| {
-                Format::parse(f)
-                    .with_context(|| format!("--output-format must be csv or parquet, got {f:?}"))
-            })
-            .transpose()?;
-        let mut p = Params::new(workload, input);
-        p.on_bad_row = on_bad_row;
-        p.chunk_rows = self.chunk_rows;
-        p.threads = self.threads;
-        p.output_format = output_format;
-        p.output = self.output.clone();
-        p.items = self.items.clone();
-        p.dates = membench_kernel::DateRange::parse(&self.dates)
-            .map_err(|e| anyhow::anyhow!("--dates {e}"))?;
-        if let Some(dir) = &self.scratch {
-            p.scratch = dir.clone();
-        }
-        if workload == Workload::Join && p.items.is_none() {
-            bail!(
-                "--workload join needs --items ORDER_ITEMS (with --input ORDERS; `cargo xtask gen \
-                 --schema orders` writes both)"
-            );
-        }
-        p.memory_budget_bytes = self.memory_limit.as_deref().map(parse_size).transpose()?;
-        p.db = self.db_params()?;
-        p.observer = Some(&crate::observe::OBSERVER);
-        p.max_record_bytes = usize::try_from(parse_size(&self.max_record_bytes)?)
-            .context("--max-record-bytes is too large")?;
-        anyhow::ensure!(
-            p.max_record_bytes > 0,
-            "--max-record-bytes must be at least 1"
-        );
-        if let Some(every) = self.checkpoint_every {
-            anyhow::ensure!(
-                workload == Workload::Etl && p.output.is_some(),
-                "--checkpoint-every is for --workload etl with --output FILE (a temporary output \
-                 cannot be resumed)"
-            );
-            anyhow::ensure!(every > 0, "--checkpoint-every must be at least 1 row");
-            p.checkpoint = Some(membench_strategies::checkpoint::CheckpointParams {
-                every_rows: every,
-                resume: if self.resume_etl {
-                    membench_strategies::checkpoint::Resume::FromCheckpoint
-                } else {
-                    membench_strategies::checkpoint::Resume::Fresh
-                },
-            });
-        }
-        let mut temporary = None;
-        if workload == Workload::Etl && p.output.is_none() {
-            let ext = match output_format {
-                Some(f) => f,
-                None => format_of(&p.input).unwrap_or(Format::Csv),
-            };
-            let dir = membench_safefs::private_dir(&std::env::temp_dir(), "membench-etl-")
-                .context("creating a folder for the temporary etl output")?;
-            p.output = Some(dir.path().join(format!("output.{ext}")));
-            temporary = Some(dir);
-        }
-        Ok((strategy, p, temporary))
+/// The database options, the schema name checked (it is spliced into SQL).
+fn db_params(db: &DbJob, postgres_url: Option<String>) -> Result<membench_strategies::DbParams> {
+    let schema = &db.postgres_schema;
+    let valid = !schema.is_empty()
+        && schema.len() <= 63
+        && schema.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+        && schema
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    anyhow::ensure!(
+        valid,
+        "--postgres-schema must be a lowercase SQL name (a-z, 0-9, _), got {schema:?}"
+    );
+    let mut p = membench_strategies::DbParams {
+        reuse: db.reuse,
+        keep: db.keep,
+        postgres_url,
+        postgres_schema: schema.clone(),
+        ..Default::default()
+    };
+    if let Some(dir) = &db.dir {
+        p.dir = dir.clone();
     }
+    Ok(p)
+}
+
+/// The strategy, its parameters and (etl without `--output`) a temporary output folder.
+fn strategy_params(
+    job: &CellJob,
+    postgres_url: Option<String>,
+) -> Result<(&'static Entry, Params, Option<tempfile::TempDir>)> {
+    let strategy = find(&job.strategy).with_context(|| {
+        format!(
+            "unknown strategy {:?} (known: {}, calibrate)",
+            job.strategy,
+            names().join(", ")
+        )
+    })?;
+    let input = job
+        .input
+        .clone()
+        .with_context(|| format!("--input is required for strategy {}", job.strategy))?;
+    let workload = job.workload.clone();
+    let mut p = Params::new(workload.clone(), input);
+    p.on_bad_row = job.on_bad_row;
+    p.chunk_rows = job.chunk_rows;
+    p.threads = job.threads;
+    p.output_format = job.output_format;
+    p.output = job.output.clone();
+    p.items = job.items.clone();
+    p.dates = job.dates.clone();
+    if let Some(dir) = &job.scratch {
+        p.scratch = dir.clone();
+    }
+    if workload.is_join() && p.items.is_none() {
+        bail!(
+            "--workload join needs --items ORDER_ITEMS (with --input ORDERS; `cargo xtask gen \
+             --schema orders` writes both)"
+        );
+    }
+    p.memory_budget_bytes = job.memory_limit_bytes;
+    p.db = db_params(&job.db, postgres_url)?;
+    p.observer = Some(&crate::observe::OBSERVER);
+    p.max_record_bytes =
+        usize::try_from(job.max_record_bytes).context("--max-record-bytes is too large")?;
+    anyhow::ensure!(
+        p.max_record_bytes > 0,
+        "--max-record-bytes must be at least 1"
+    );
+    if let Some(every) = job.checkpoint_every {
+        anyhow::ensure!(
+            workload == Workload::Etl && p.output.is_some(),
+            "--checkpoint-every is for --workload etl with --output FILE (a temporary output \
+             cannot be resumed)"
+        );
+        anyhow::ensure!(every > 0, "--checkpoint-every must be at least 1 row");
+        p.checkpoint = Some(membench_strategies::checkpoint::CheckpointParams {
+            every_rows: every,
+            resume: if job.resume_etl {
+                membench_strategies::checkpoint::Resume::FromCheckpoint
+            } else {
+                membench_strategies::checkpoint::Resume::Fresh
+            },
+        });
+    }
+    let mut temporary = None;
+    if workload == Workload::Etl && p.output.is_none() {
+        let ext = match job.output_format {
+            Some(f) => f,
+            None => format_of(&p.input).unwrap_or(Format::Csv),
+        };
+        let dir = membench_safefs::private_dir(&std::env::temp_dir(), "membench-etl-")
+            .context("creating a folder for the temporary etl output")?;
+        p.output = Some(dir.path().join(format!("output.{ext}")));
+        temporary = Some(dir);
+    }
+    Ok((strategy, p, temporary))
 }

@@ -5,13 +5,14 @@ use std::time::{Duration, Instant};
 use anyhow::{Result, bail};
 use membench_alloc::AllocStats;
 use membench_protocol::{
-    Allocator, ERROR_EXIT_CODE, OOM_EXIT_CODE, RunnerError, RunnerRecord, STRATEGIES,
+    Allocator, CellJob, ERROR_EXIT_CODE, OOM_EXIT_CODE, RunnerError, RunnerMeasure, RunnerRecord,
+    STRATEGIES,
 };
 use membench_strategies::{Engine, Outcome, RunError, format_of};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::args::{Job, Profile, StrategyCell};
+use crate::args::{Job, StrategyCell};
 use crate::observe::{OBSERVER, Observed, ServerPeaks, ServerSampler};
 use crate::sampler::HeapSampler;
 
@@ -38,11 +39,11 @@ struct Produced {
 fn measure(cell: &StrategyCell, alloc: Allocator) -> Result<i32> {
     // Before any Polars code runs, so its pool is sized by --threads.
     // SAFETY: single-threaded at this point.
-    unsafe { std::env::set_var("POLARS_MAX_THREADS", cell.threads.max(1).to_string()) };
-    if let Some(bytes) = cell.address_space_bytes {
+    unsafe { std::env::set_var("POLARS_MAX_THREADS", cell.job.threads.max(1).to_string()) };
+    if let Some(bytes) = cell.job.address_space_limit_bytes {
         limit_address_space(bytes)?;
     }
-    let profiler = start_profiler(cell.profile.as_ref(), alloc)?;
+    let profiler = start_profiler(&cell.job, alloc)?;
     let mut record = base_record(cell, alloc);
     let samplers = (alloc == Allocator::Counting)
         .then(|| HeapSampler::start(Duration::from_millis(10)))
@@ -71,13 +72,13 @@ fn measure(cell: &StrategyCell, alloc: Allocator) -> Result<i32> {
         membench_alloc::snapshot().live_bytes,
         alloc == Allocator::Counting,
     );
-    membench_alloc::set_budget(cell.budget_bytes.map(|b| b as usize));
+    membench_alloc::set_budget(cell.job.memory_limit_bytes.map(|b| b as usize));
     let start = Instant::now();
     let (made, mut stats) = membench_alloc::measure(|| produce_or_catch(cell));
     // The answer's digest and JSON are the runner's work, not the strategy's: outside the
     // measured closure, so they add nothing to its peak heap.
     let result = made.map(Made::into_produced);
-    record.wall_ns = start.elapsed().as_nanos() as u64;
+    record.measure.wall_ns = Some(start.elapsed().as_nanos() as u64);
     membench_alloc::set_budget(None);
     let observed = OBSERVER.finish();
     if let Some(m) = observed.max_phase_heap {
@@ -94,7 +95,7 @@ fn measure(cell: &StrategyCell, alloc: Allocator) -> Result<i32> {
         let _ = std::fs::remove_dir_all(o.path());
     }
     if let Some(s) = sampler {
-        record.heap_timeline = s.finish(stats.baseline_heap_bytes);
+        record.measure.heap_timeline = s.finish(stats.baseline_heap_bytes);
     }
     let stats = heap_stats(stats, alloc, profiler.is_some());
     if alloc == Allocator::Counting || profiler.is_some() {
@@ -102,10 +103,10 @@ fn measure(cell: &StrategyCell, alloc: Allocator) -> Result<i32> {
     }
     let code = match result {
         Ok(p) => {
-            record.rows_read = p.rows.map(|r| r.0);
-            record.rows_skipped = p.rows.map(|r| r.1);
-            record.answer_digest = Some(p.digest);
-            record.answer = cell.emit_answer.then_some(p.answer);
+            record.measure.rows_read = p.rows.map(|r| r.0);
+            record.measure.rows_skipped = p.rows.map(|r| r.1);
+            record.measure.answer_digest = Some(p.digest);
+            record.measure.answer = cell.job.emit_answer.then_some(p.answer);
             0
         }
         Err(e) => failed(&mut record, e, "the strategy"),
@@ -127,7 +128,7 @@ fn failed(record: &mut RunnerRecord, e: RunError, who: &str) -> i32 {
             membench_protocol::ALLOC_FAILED_MESSAGE_PREFIX
         );
     }
-    record.error = Some(RunnerError {
+    record.measure.error = Some(RunnerError {
         kind: e.kind(),
         message: e.to_string(),
     });
@@ -147,38 +148,36 @@ fn under_kernel_memory_limit() -> bool {
 }
 
 fn set_observed(record: &mut RunnerRecord, o: Observed, server: Option<ServerPeaks>) {
-    record.phases = o.phases;
-    record.db_settings = o.settings;
+    let m = &mut record.measure;
+    m.phases = o.phases;
+    m.db_settings = o.settings;
     if o.batches_dropped > 0 {
-        record.db_settings.push(format!(
+        m.db_settings.push(format!(
             "batch trace: the first {} batches kept, {} more not",
             o.batches.len(),
             o.batches_dropped
         ));
     }
-    record.db_reused = o.reused;
-    record.spill_bytes = o.spill_bytes;
-    record.batches = o.batches;
+    m.db_reused = o.reused;
+    m.spill_bytes = o.spill_bytes;
+    m.batches = o.batches;
     if let Some(s) = server {
-        record.server_peak_rss_bytes = Some(s.total_peak_bytes);
-        record.server_backend_peak_rss_bytes = Some(s.backend_peak_bytes);
-        record.server_timeline = s.timeline;
+        m.server_peak_rss_bytes = Some(s.total_peak_bytes);
+        m.server_backend_peak_rss_bytes = Some(s.backend_peak_bytes);
+        m.server_timeline = s.timeline;
     }
 }
 
 fn base_record(cell: &StrategyCell, alloc: Allocator) -> RunnerRecord {
+    let job = &cell.job;
     let input = cell.params.as_ref().map(|p| &p.input);
     RunnerRecord {
-        strategy: cell.name.clone(),
-        workload: cell.workload.name().to_string(),
-        threads: cell.threads,
-        chunk_rows: cell.chunk_rows,
-        on_bad_row: cell.on_bad_row.name().to_string(),
+        strategy: job.strategy.clone(),
+        workload: Some(job.workload.clone()),
+        threads: job.threads,
+        chunk_rows: job.chunk_rows,
+        on_bad_row: job.on_bad_row,
         allocator: alloc,
-        declared_growth: cell
-            .strategy
-            .zip(input)
-            .and_then(|(s, i)| format_of(i).ok().and_then(|f| s.growth(cell.workload, f))),
         input: input.map(|p| p.display().to_string()),
         items: cell
             .params
@@ -186,18 +185,23 @@ fn base_record(cell: &StrategyCell, alloc: Allocator) -> RunnerRecord {
             .and_then(|p| p.items.as_ref())
             .map(|p| p.display().to_string()),
         input_bytes: cell.input_bytes,
-        max_record_bytes: cell.params.as_ref().map(|p| p.max_record_bytes as u64),
-        output: cell
-            .params
-            .as_ref()
-            .filter(|p| !p.workload.is_aggregate())
-            .and_then(|p| p.output.as_ref())
-            .map(|o| o.display().to_string()),
-        profile_out: cell
-            .profile
-            .as_ref()
-            .map(|Profile::Dhat { out }| out.display().to_string()),
-        ..RunnerRecord::default()
+        measure: RunnerMeasure {
+            declared_growth: cell
+                .strategy
+                .zip(input)
+                .and_then(|(s, i)| format_of(i).ok().and_then(|f| s.growth(&job.workload, f))),
+            max_record_bytes: cell.params.as_ref().map(|p| p.max_record_bytes as u64),
+            output: cell
+                .params
+                .as_ref()
+                .filter(|p| !p.workload.is_aggregate())
+                .and_then(|p| p.output.as_ref())
+                .map(|o| o.display().to_string()),
+            profile_out: job
+                .profile
+                .map(|membench_protocol::Profiler::Dhat| job.profile_out.display().to_string()),
+            ..RunnerMeasure::default()
+        },
     }
 }
 
@@ -253,12 +257,13 @@ fn produce(cell: &StrategyCell) -> Result<Made, RunError> {
 }
 
 fn set_heap(record: &mut RunnerRecord, stats: &AllocStats) {
-    record.baseline_heap_bytes = Some(stats.baseline_heap_bytes as u64);
-    record.peak_heap_bytes = Some(stats.peak_heap_bytes as u64);
-    record.total_allocated_bytes = Some(stats.total_allocated_bytes);
-    record.n_allocs = Some(stats.n_allocs);
-    record.n_reallocs = Some(stats.n_reallocs);
-    record.n_deallocs = Some(stats.n_deallocs);
+    let m = &mut record.measure;
+    m.baseline_heap_bytes = Some(stats.baseline_heap_bytes as u64);
+    m.peak_heap_bytes = Some(stats.peak_heap_bytes as u64);
+    m.total_allocated_bytes = Some(stats.total_allocated_bytes);
+    m.n_allocs = Some(stats.n_allocs);
+    m.n_reallocs = Some(stats.n_reallocs);
+    m.n_deallocs = Some(stats.n_deallocs);
 }
 
 fn limit_address_space(bytes: u64) -> Result<()> {
@@ -286,14 +291,16 @@ type Profiler = NoProfiler;
 #[derive(Debug)]
 pub struct NoProfiler;
 
-fn start_profiler(profile: Option<&Profile>, alloc: Allocator) -> Result<Option<Profiler>> {
-    match (profile, alloc) {
+fn start_profiler(job: &CellJob, alloc: Allocator) -> Result<Option<Profiler>> {
+    match (job.profile, alloc) {
         (None, _) => Ok(None),
         #[cfg(feature = "dhat-heap")]
-        (Some(Profile::Dhat { out }), Allocator::Dhat) => {
-            Ok(Some(dhat::Profiler::builder().file_name(out).build()))
-        }
-        (Some(Profile::Dhat { .. }), _) => bail!(
+        (Some(membench_protocol::Profiler::Dhat), Allocator::Dhat) => Ok(Some(
+            dhat::Profiler::builder()
+                .file_name(&job.profile_out)
+                .build(),
+        )),
+        (Some(membench_protocol::Profiler::Dhat), _) => bail!(
             "--profile dhat needs membench-runner-dhat (cargo build --profile profiling -p membench-runner --features dhat-heap: line tables for its call stacks)"
         ),
     }

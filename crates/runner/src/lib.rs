@@ -13,6 +13,7 @@
 //!
 //! ```text
 //! membench-runner --strategy streaming --workload top-n --input datasets/sales-1m-s42.csv
+//! membench-runner --job '{"strategy":"streaming","workload":"top-n","input":"datasets/sales-1m-s42.csv"}'
 //! membench-runner-sys --strategy streaming --workload top-n --input datasets/sales-1m-s42.csv
 //! membench-runner --strategy parallel --workload etl --input datasets/sales-1m-s42.csv \
 //!     --output clean.parquet --output-format parquet
@@ -25,7 +26,7 @@ mod observe;
 mod sampler;
 mod selftest;
 
-pub use args::{Args, Job, StrategyCell, parse_size};
+pub use args::{Args, Job, StrategyCell};
 pub use membench_protocol::{Allocator, ERROR_EXIT_CODE, ErrorKind, RunnerError, RunnerRecord};
 
 use clap::Parser;
@@ -35,11 +36,11 @@ pub fn main(alloc: Allocator) -> i32 {
     let args = Args::parse();
     let job = match args.job() {
         Ok(job) => job,
-        Err(e) => return usage_error(&args.strategy, alloc, &e),
+        Err(e) => return usage_error(&args.strategy_name(), alloc, &e),
     };
     match execute::run(&job, alloc) {
         Ok(code) => code,
-        Err(e) => usage_error(&args.strategy, alloc, &e),
+        Err(e) => usage_error(&args.strategy_name(), alloc, &e),
     }
 }
 
@@ -49,10 +50,13 @@ fn usage_error(strategy: &str, alloc: Allocator, e: &anyhow::Error) -> i32 {
     let record = RunnerRecord {
         strategy: strategy.to_string(),
         allocator: alloc,
-        error: Some(RunnerError {
-            kind: ErrorKind::Usage,
-            message: message.clone(),
-        }),
+        measure: membench_protocol::RunnerMeasure {
+            error: Some(RunnerError {
+                kind: ErrorKind::Usage,
+                message: message.clone(),
+            }),
+            ..Default::default()
+        },
         ..RunnerRecord::default()
     };
     println!(

@@ -99,7 +99,11 @@ fn killed_etl_runs_resume_to_byte_identical_output() {
                     kill_during(strategy, &input, &output, delays.next(20));
                 }
                 let r = finish(strategy, &input, &output);
-                assert_eq!(r.rows_read, Some(200_000), "{strategy} kill {k} {format:?}");
+                assert_eq!(
+                    r.measure.rows_read,
+                    Some(200_000),
+                    "{strategy} kill {k} {format:?}"
+                );
                 let got = std::fs::read(&output).unwrap();
                 assert!(
                     got == want,
@@ -136,7 +140,7 @@ fn the_other_strategies_and_bad_combinations_refuse_clearly() {
     for strategy in ["load-all", "lazy", "mmap"] {
         let out = command(strategy, &input, &output).output().unwrap();
         let r = RunnerRecord::from_stdout(&String::from_utf8_lossy(&out.stdout)).unwrap();
-        let e = r.error.unwrap().message;
+        let e = r.measure.error.unwrap().message;
         assert!(
             e.contains("cannot checkpoint and resume"),
             "{strategy}: {e}"
@@ -157,7 +161,7 @@ fn the_other_strategies_and_bad_combinations_refuse_clearly() {
         ]);
     let r =
         RunnerRecord::from_stdout(&String::from_utf8_lossy(&c.output().unwrap().stdout)).unwrap();
-    assert!(r.error.unwrap().message.contains("must be CSV"));
+    assert!(r.measure.error.unwrap().message.contains("must be CSV"));
     // A checkpoint of another input is refused, not trusted.
     let foreign = serde_json::json!({
         "version": 1, "strategy": "streaming", "input": "/elsewhere/sales.csv",
@@ -171,7 +175,7 @@ fn the_other_strategies_and_bad_combinations_refuse_clearly() {
     .unwrap();
     let out = command("streaming", &input, &output).output().unwrap();
     let r = RunnerRecord::from_stdout(&String::from_utf8_lossy(&out.stdout)).unwrap();
-    let e = r.error.unwrap().message;
+    let e = r.measure.error.unwrap().message;
     assert!(e.contains("the checkpoint is of another run"), "{e}");
 }
 
@@ -208,6 +212,6 @@ fn a_checkpoint_of_an_input_edited_in_place_is_refused() {
     let out = command("streaming", &input, &output).output().unwrap();
     assert!(!out.status.success());
     let r = RunnerRecord::from_stdout(&String::from_utf8_lossy(&out.stdout)).unwrap();
-    let err = r.error.unwrap().message;
+    let err = r.measure.error.unwrap().message;
     assert!(err.contains("changed since the checkpoint"), "{err}");
 }

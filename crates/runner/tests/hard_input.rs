@@ -32,11 +32,11 @@ fn row(id: i64, q: i64, price: &str, note: &str) -> String {
     )
 }
 
-fn run(s: &Entry, input: &Path, workload: Workload, threads: usize) -> Result<Outcome, RunError> {
-    let mut p = Params::new(workload, input);
+fn run(s: &Entry, input: &Path, workload: &Workload, threads: usize) -> Result<Outcome, RunError> {
+    let mut p = Params::new(workload.clone(), input);
     p.threads = threads;
     p.chunk_rows = 3;
-    if workload == Workload::Etl {
+    if *workload == Workload::Etl {
         let n = input.file_stem().unwrap().to_str().unwrap();
         p.output = Some(input.with_file_name(format!("out-{n}-{}-{threads}.csv", s.name())));
         p.output_format = Some(membench_strategies::Format::Csv);
@@ -51,7 +51,7 @@ fn all_agree(input: &Path) -> Vec<Answer> {
         let mut first: Option<(&str, Outcome)> = None;
         for s in common::registry() {
             for threads in [2, 3] {
-                let out = run(s, input, w, threads)
+                let out = run(s, input, &w, threads)
                     .unwrap_or_else(|e| panic!("{} {w} on {}: {e}", s.name(), input.display()));
                 match &first {
                     None => first = Some((s.name(), out)),
@@ -70,7 +70,7 @@ fn all_agree(input: &Path) -> Vec<Answer> {
 fn all_fail_with(input: &Path, expected: &str) {
     for w in Workload::SALES {
         for s in common::registry() {
-            match run(s, input, w, 2) {
+            match run(s, input, &w, 2) {
                 Err(RunError::Input(e)) => assert_eq!(e.to_string(), expected, "{} {w}", s.name()),
                 other => panic!("{} {w}: expected an input error, got {other:?}", s.name()),
             }
@@ -167,7 +167,7 @@ fn overflow_is_the_same_input_error_everywhere() {
         .collect();
     let f = write(dir.path(), "sum.csv", &lines(&rows, "\n"));
     for s in common::registry() {
-        let e = run(s, &f, Workload::GroupBy, 2).unwrap_err().to_string();
+        let e = run(s, &f, &Workload::GroupBy, 2).unwrap_err().to_string();
         assert_eq!(
             e,
             format!(
@@ -179,7 +179,7 @@ fn overflow_is_the_same_input_error_everywhere() {
             s.name()
         );
         assert!(
-            run(s, &f, Workload::TopN, 2).is_ok(),
+            run(s, &f, &Workload::TopN, 2).is_ok(),
             "{}: top-n sums nothing",
             s.name()
         );
@@ -209,10 +209,10 @@ fn parallel_splits_exactly_when_every_boundary_falls_inside_a_quoted_field() {
     let streaming = membench_strategies::find("streaming").unwrap();
     let parallel = membench_strategies::find("parallel").unwrap();
     for w in Workload::SALES {
-        let want = run(streaming, &f, w, 1).unwrap();
+        let want = run(streaming, &f, &w, 1).unwrap();
         for threads in [2, 3, 7] {
             assert_eq!(
-                run(parallel, &f, w, threads).unwrap(),
+                run(parallel, &f, &w, threads).unwrap(),
                 want,
                 "{w} on {threads} threads"
             );
@@ -267,7 +267,7 @@ fn an_over_long_record_stops_every_strategy_early_with_bounded_heap() {
             let m = runner(s.name(), w.name(), f, &args);
             assert_eq!(m.status, Status::Error, "{}: {}", s.name(), m.stderr_tail);
             let r = m.runner.unwrap();
-            let err = r.error.unwrap().message;
+            let err = r.measure.error.unwrap().message;
             assert_eq!(
                 err,
                 format!(
@@ -277,7 +277,7 @@ fn an_over_long_record_stops_every_strategy_early_with_bounded_heap() {
                 "{}",
                 s.name()
             );
-            let heap = r.peak_heap_bytes.unwrap();
+            let heap = r.measure.peak_heap_bytes.unwrap();
             assert!(heap < 2 * max, "{}: peak heap {heap} ≥ 2 × {max}", s.name());
         }
     }
@@ -304,7 +304,7 @@ fn all_fail_alike(input: &Path, needle: &str) {
     let mut seen = common::OneVerdict::default();
     for w in Workload::SALES {
         for s in common::registry() {
-            let e = match run(s, input, w, 2) {
+            let e = match run(s, input, &w, 2) {
                 Err(RunError::Input(e)) => e.to_string(),
                 other => panic!("{} {w}: expected an input error, got {other:?}", s.name()),
             };
@@ -377,7 +377,7 @@ fn a_null_in_a_column_the_workload_does_not_read_is_still_the_bad_row() {
         all_fail_alike(&p, "row 42: ");
     }
     // Without nulls the projection leaves the unread columns out.
-    let top = membench_strategies::Projection::of(&good, Workload::TopN).unwrap();
+    let top = membench_strategies::Projection::of(&good, &Workload::TopN).unwrap();
     assert_eq!(
         top.columns().unwrap(),
         ["order_id", "quantity", "price", "discount"]
@@ -447,10 +447,10 @@ fn a_messy_generated_dataset_gives_the_same_answers_everywhere() {
     let streaming = membench_strategies::find("streaming").unwrap();
     let parallel = membench_strategies::find("parallel").unwrap();
     for w in Workload::SALES {
-        let want = run(streaming, &csv.path, w, 1).unwrap();
+        let want = run(streaming, &csv.path, &w, 1).unwrap();
         for threads in [2, 3, 7] {
             assert_eq!(
-                run(parallel, &csv.path, w, threads).unwrap(),
+                run(parallel, &csv.path, &w, threads).unwrap(),
                 want,
                 "{w}, {threads} threads"
             );
@@ -547,7 +547,7 @@ fn a_value_that_reads_like_out_of_memory_is_an_error_not_oom() {
                 s.name(),
                 m.stderr_tail
             );
-            let err = m.runner.unwrap().error.unwrap().message;
+            let err = m.runner.unwrap().measure.error.unwrap().message;
             assert!(err.contains("memory allocation of"), "{}: {err}", s.name());
         }
     }

@@ -274,18 +274,24 @@ fn runner_cell(strategy: &str, orders: &Path, items: &Path, extra: &[&str]) -> R
     let m = run_cell(&cmd);
     let mut r = m.runner.unwrap_or_default();
     if m.status != Status::Ok {
-        r.error.get_or_insert(membench_protocol::RunnerError {
-            kind: membench_protocol::ErrorKind::Other,
-            message: format!("{:?}: {}", m.status, m.stderr_tail),
-        });
+        r.measure
+            .error
+            .get_or_insert(membench_protocol::RunnerError {
+                kind: membench_protocol::ErrorKind::Other,
+                message: format!("{:?}: {}", m.status, m.stderr_tail),
+            });
     }
     r
 }
 
 fn ok_peak(strategy: &str, orders: &Path, items: &Path, extra: &[&str]) -> u64 {
     let r = runner_cell(strategy, orders, items, extra);
-    assert!(r.error.is_none(), "{strategy}: {:?}", r.error);
-    r.peak_heap_bytes.unwrap()
+    assert!(
+        r.measure.error.is_none(),
+        "{strategy}: {:?}",
+        r.measure.error
+    );
+    r.measure.peak_heap_bytes.unwrap()
 }
 
 #[test]
@@ -295,9 +301,14 @@ fn the_runner_emits_the_join_answer_for_every_strategy() {
     let mut digests = Vec::new();
     for s in common::join_registry() {
         let r = runner_cell(s.name(), &orders, &items, &["--emit-answer"]);
-        assert!(r.error.is_none(), "{}: {:?}", s.name(), r.error);
-        let answer: Answer = serde_json::from_value(r.answer.unwrap()).unwrap();
-        assert_eq!(r.answer_digest.unwrap(), answer.digest());
+        assert!(
+            r.measure.error.is_none(),
+            "{}: {:?}",
+            s.name(),
+            r.measure.error
+        );
+        let answer: Answer = serde_json::from_value(r.measure.answer.unwrap()).unwrap();
+        assert_eq!(r.measure.answer_digest.unwrap(), answer.digest());
         assert!(r.items.is_some() && r.input_bytes.unwrap() > 0);
         digests.push((s.name(), answer.digest()));
     }
@@ -332,7 +343,7 @@ fn heap_shapes_of_the_join_strategies() {
     eprintln!("grace peak heap under 32 MiB on 1M orders: {g} B");
     assert!(g < 32 << 20);
     let l = runner_cell("load-all", &o_large, &i_large, &budget);
-    let msg = format!("{:?}", l.error);
+    let msg = format!("{:?}", l.measure.error);
     assert!(msg.contains("Oom"), "load-all under 32 MiB: {msg}");
 
     // streaming grows with the orders in range, not with the items: a month of orders holds a

@@ -10,7 +10,7 @@ fn runner(args: &[&str]) -> CellCommand {
 }
 
 fn heap(m: &Measured) -> u64 {
-    m.runner.as_ref().unwrap().peak_heap_bytes.unwrap()
+    m.runner.as_ref().unwrap().measure.peak_heap_bytes.unwrap()
 }
 
 #[test]
@@ -21,11 +21,11 @@ fn calibrate_peak_heap_is_exact_and_repeatable() {
         assert_eq!(heap(&m), 30_000_000);
         // The pages were touched: resident memory holds them.
         assert!(
-            m.peak_rss_bytes >= 30_000_000,
+            m.process.peak_rss_bytes >= 30_000_000,
             "peak RSS {}",
-            m.peak_rss_bytes
+            m.process.peak_rss_bytes
         );
-        assert!(m.peak_rss_anon_bytes > 0 || m.timeline.is_empty());
+        assert!(m.process.peak_rss_anon_bytes > 0 || m.process.timeline.is_empty());
     }
 }
 
@@ -43,7 +43,7 @@ fn peak_rss_matches_gnu_time() {
     }
     let bin = env!("CARGO_BIN_EXE_membench-runner");
     let args = ["--strategy", "calibrate", "--bytes", "100000000"];
-    let ours = run_cell(&runner(&args)).peak_rss_bytes as f64;
+    let ours = run_cell(&runner(&args)).process.peak_rss_bytes as f64;
     let out = std::process::Command::new(time)
         .arg("-v")
         .arg(bin)
@@ -100,7 +100,7 @@ fn an_address_space_cap_turns_a_failed_allocation_into_oom() {
     ]));
     assert_eq!(m.status, Status::Oom, "{}", m.stderr_tail);
     // The runner's allocator ends it with the protocol's exit code (the status comes from it).
-    assert_eq!(m.exit_code, Some(membench_harness::OOM_EXIT_CODE));
+    assert_eq!(m.process.exit_code, Some(membench_harness::OOM_EXIT_CODE));
     assert!(
         m.stderr_tail.contains(&format!(
             "{}: requested_bytes=400000000",
@@ -120,11 +120,11 @@ fn the_heap_timeline_is_sampled_without_disturbing_the_peak() {
         "200",
     ]));
     let r = m.runner.unwrap();
-    let samples = &r.heap_timeline;
+    let samples = &r.measure.heap_timeline;
     assert!(samples.len() >= 5, "{} samples", samples.len());
     // Only the cell's small JSON answer is allocated while measuring (the exact calibrate test
     // above runs with the sampler too).
-    let peak = r.peak_heap_bytes.unwrap();
+    let peak = r.measure.peak_heap_bytes.unwrap();
     assert!(peak < 1024, "{peak}");
 }
 
@@ -135,7 +135,7 @@ fn a_sleeping_cell_past_its_timeout_is_timeout() {
             .timeout(Duration::from_millis(500)),
     );
     assert_eq!(m.status, Status::Timeout);
-    assert!(m.wall_ns < 10_000_000_000);
+    assert!(m.process.process_wall_ns < 10_000_000_000);
 }
 
 #[test]
@@ -149,7 +149,7 @@ fn panics_are_errors_and_aborts_are_crashes() {
     );
     let m = run_cell(&runner(&["--strategy", "selftest-abort"]));
     assert_eq!(m.status, Status::Crash);
-    assert_eq!(m.signal.as_deref(), Some("SIGABRT"));
+    assert_eq!(m.process.signal.as_deref(), Some("SIGABRT"));
     let m = run_cell(&CellCommand::new("/nonexistent/membench-runner"));
     assert_eq!(m.status, Status::Error);
 }
@@ -163,9 +163,13 @@ fn rss_timeline_is_sampled() {
         "300",
     ]));
     assert_eq!(m.status, Status::Ok);
-    assert!(m.timeline.len() >= 5, "{} samples", m.timeline.len());
-    assert!(m.timeline.iter().all(|s| s.rss_bytes >= s.rss_anon_bytes));
-    assert!(m.user_ns + m.sys_ns < m.wall_ns + 1_000_000_000);
+    assert!(
+        m.process.timeline.len() >= 5,
+        "{} samples",
+        m.process.timeline.len()
+    );
+    assert!(m.process.timeline.iter().all(|s| s[1] >= s[2]));
+    assert!(m.process.user_ns + m.process.sys_ns < m.process.process_wall_ns + 1_000_000_000);
 }
 
 #[cfg(feature = "dhat-heap")]
@@ -203,13 +207,13 @@ fn the_system_allocator_runner_times_without_counting_and_says_so() {
     let r = m.runner.unwrap();
     assert_eq!(r.allocator, Allocator::System);
     assert_eq!(
-        r.peak_heap_bytes, None,
+        r.measure.peak_heap_bytes, None,
         "no heap figures without the counter"
     );
-    assert!(r.heap_timeline.is_empty());
-    assert!(r.wall_ns > 0);
+    assert!(r.measure.heap_timeline.is_empty());
+    assert!(r.measure.wall_ns > Some(0));
     assert!(
-        m.peak_rss_bytes >= 30_000_000,
+        m.process.peak_rss_bytes >= 30_000_000,
         "the pages were still touched"
     );
     let counted = run_cell(&runner(&["--strategy", "calibrate", "--bytes", "1000"]));

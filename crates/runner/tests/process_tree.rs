@@ -25,19 +25,22 @@ fn a_forked_child_is_measured_with_its_parent() {
     let tree = run_cell(&shell_forking_calibrate(200_000_000).scope(Scope::Tree));
     assert_eq!(tree.status, Status::Ok, "{}", tree.stderr_tail);
     assert!(
-        tree.peak_rss_bytes >= 200_000_000,
+        tree.process.peak_rss_bytes >= 200_000_000,
         "tree peak RSS {}",
-        tree.peak_rss_bytes
+        tree.process.peak_rss_bytes
     );
-    assert!(tree.peak_pss_bytes.unwrap() >= 190_000_000, "{tree:?}");
-    assert!(tree.max_processes.unwrap() >= 2);
-    assert!(tree.peak_rss_anon_bytes >= 190_000_000, "{tree:?}");
+    assert!(
+        tree.process.peak_pss_bytes.unwrap() >= 190_000_000,
+        "{tree:?}"
+    );
+    assert!(tree.process.max_processes.unwrap() >= 2);
+    assert!(tree.process.peak_rss_anon_bytes >= 190_000_000, "{tree:?}");
     // The same command sampled as one process sees the shell alone.
     let alone = run_cell(&shell_forking_calibrate(200_000_000));
     assert!(
-        alone.peak_rss_anon_bytes < 50_000_000,
+        alone.process.peak_rss_anon_bytes < 50_000_000,
         "{}",
-        alone.peak_rss_anon_bytes
+        alone.process.peak_rss_anon_bytes
     );
 }
 
@@ -134,7 +137,7 @@ fn an_escaped_process_is_killed_with_its_cell_and_does_not_hang_it() {
     );
     assert_eq!(m.status, Status::Ok, "{}", m.stderr_tail);
     assert_eq!(m.stdout_last_line, "started");
-    assert_eq!(m.leftover_processes, 1, "{m:?}");
+    assert_eq!(m.process.leftover_processes, 1, "{m:?}");
     let pid: u32 = std::fs::read_to_string(&pidfile)
         .unwrap()
         .trim()
@@ -246,7 +249,10 @@ fn a_thread_the_kernel_refuses_under_a_memory_limit_is_oom() {
     };
     let limited = run(Some(32 << 20));
     assert_eq!(limited.status, Status::Oom, "{}", limited.stderr_tail);
-    assert_eq!(limited.exit_code, Some(membench_harness::OOM_EXIT_CODE));
+    assert_eq!(
+        limited.process.exit_code,
+        Some(membench_harness::OOM_EXIT_CODE)
+    );
     let free = run(None);
     assert_eq!(free.status, Status::Ok, "{}", free.stderr_tail);
 }

@@ -215,7 +215,7 @@ fn on_random_and_corrupted_files_every_strategy_has_the_same_outcome() {
         for w in Workload::SALES {
             let mut first: Option<(&str, Result<String, String>)> = None;
             for s in common::registry() {
-                let mut p = Params::new(w, &input);
+                let mut p = Params::new(w.clone(), &input);
                 p.chunk_rows = 4;
                 p.threads = 3;
                 if w == Workload::Etl {

@@ -58,14 +58,14 @@ fn etl_output(input: &Path, strategy: &str) -> PathBuf {
 
 fn run_all(
     input: &Path,
-    workload: Workload,
+    workload: &Workload,
     tweak: impl Fn(&mut Params),
 ) -> Vec<(&'static str, Result<Outcome, RunError>)> {
     common::registry()
         .iter()
         .map(|s| {
-            let mut p = Params::new(workload, input);
-            if workload == Workload::Etl {
+            let mut p = Params::new(workload.clone(), input);
+            if *workload == Workload::Etl {
                 p.output = Some(etl_output(input, s.name()));
             }
             tweak(&mut p);
@@ -88,7 +88,7 @@ fn run_all(
 fn assert_all_agree(input: &Path, workload: Workload) -> Outcome {
     let mut first: Option<(&str, Outcome)> = None;
     for (chunk_rows, threads) in [(7, 2), (100_000, 3)] {
-        for (name, r) in run_all(input, workload, |p| {
+        for (name, r) in run_all(input, &workload, |p| {
             p.chunk_rows = chunk_rows;
             p.threads = threads;
         }) {
@@ -223,7 +223,7 @@ fn bad_rows_fail_the_same_way_everywhere_and_skip_counts_match_the_sidecar() {
     };
     let out = generate(&spec, GenFormat::Csv, dir.path(), false, &mut |_| {}).unwrap();
     for w in Workload::SALES {
-        let errors: Vec<(&str, String)> = run_all(&out.path, w, |_| {})
+        let errors: Vec<(&str, String)> = run_all(&out.path, &w, |_| {})
             .into_iter()
             .map(|(n, r)| match r {
                 Err(RunError::Input(e)) => (n, e.to_string()),
@@ -243,7 +243,7 @@ fn bad_rows_fail_the_same_way_everywhere_and_skip_counts_match_the_sidecar() {
             assert_eq!(e, first, "{n}");
         }
         let mut answers = Vec::new();
-        for (n, r) in run_all(&out.path, w, |p| p.on_bad_row = OnBadRow::Skip) {
+        for (n, r) in run_all(&out.path, &w, |p| p.on_bad_row = OnBadRow::Skip) {
             match r {
                 Ok(o) => {
                     assert_eq!(o.rows_read, out.meta.valid_rows, "{n}");
@@ -310,7 +310,7 @@ fn empty_header_only_and_missing_column_are_clear_errors_for_every_strategy() {
     ]);
     for (input, expected) in cases {
         for w in Workload::SALES {
-            for (n, r) in run_all(&input, w, |_| {}) {
+            for (n, r) in run_all(&input, &w, |_| {}) {
                 match r {
                     Err(RunError::Input(e)) => {
                         let msg = e.to_string();
@@ -483,6 +483,7 @@ fn peak(strategy: &str, input: &Path, extra: &[&str]) -> u64 {
 
 fn peak_of(strategy: &str, workload: &str, input: &Path, extra: &[&str]) -> u64 {
     runner_cell(strategy, workload, input, extra)
+        .measure
         .peak_heap_bytes
         .unwrap()
 }
@@ -501,9 +502,9 @@ fn runner_emits_the_answer_for_every_strategy() {
             let mut digests = Vec::new();
             for s in common::registry() {
                 let v = runner_cell(s.name(), w.name(), &out.path, &["--emit-answer"]);
-                let answer: Answer = serde_json::from_value(v.answer.unwrap()).unwrap();
-                assert_eq!(v.answer_digest.unwrap(), answer.digest());
-                assert_eq!(v.rows_read, Some(5_000));
+                let answer: Answer = serde_json::from_value(v.measure.answer.unwrap()).unwrap();
+                assert_eq!(v.measure.answer_digest.unwrap(), answer.digest());
+                assert_eq!(v.measure.rows_read, Some(5_000));
                 digests.push(answer.digest());
             }
             assert!(
@@ -698,18 +699,21 @@ fn adaptive_finishes_under_a_budget_where_fixed_chunks_run_out() {
                 .args(limit);
             assert_eq!(run_cell(&cmd).status, Status::Oom, "chunked {w} {format:?}");
             let r = runner_cell("adaptive", w, &input, &limit);
-            let heap = r.peak_heap_bytes.unwrap() + r.baseline_heap_bytes.unwrap();
+            let heap = r.measure.peak_heap_bytes.unwrap() + r.measure.baseline_heap_bytes.unwrap();
             assert!(heap <= budget, "adaptive {w} {format:?}: {heap} B");
-            assert!(!r.batches.is_empty());
+            assert!(!r.measure.batches.is_empty());
             assert!(
-                r.batches.iter().any(|b| b[1] < 200_000),
+                r.measure.batches.iter().any(|b| b[1] < 200_000),
                 "adaptive {w} {format:?} never shrank: {:?}",
-                r.batches
+                r.measure.batches
             );
-            let rows: u64 = r.batches.iter().map(|b| b[1]).sum();
+            let rows: u64 = r.measure.batches.iter().map(|b| b[1]).sum();
             assert_eq!(rows, 200_000, "the batches cover the file once");
             let reference = runner_cell("streaming", w, &input, &[]);
-            assert_eq!(r.answer_digest, reference.answer_digest, "{w} {format:?}");
+            assert_eq!(
+                r.measure.answer_digest, reference.measure.answer_digest,
+                "{w} {format:?}"
+            );
         }
     }
 }
@@ -729,7 +733,7 @@ fn compressed_csv_gives_the_same_answers_and_damage_is_one_error() {
     };
     let plain = generate(&spec, GenFormat::Csv, dir.path(), false, &mut |_| {}).unwrap();
     for w in Workload::SALES {
-        let mut reference = Params::new(w, &plain.path);
+        let mut reference = Params::new(w.clone(), &plain.path);
         reference.output = Some(dir.path().join(format!("ref-{w}.csv")));
         let expected = membench_strategies::find("streaming")
             .unwrap()
@@ -742,7 +746,7 @@ fn compressed_csv_gives_the_same_answers_and_damage_is_one_error() {
             assert_eq!(packed.meta.sha256, again.meta.sha256, "{codec:?}");
             assert!(packed.meta.bytes < plain.meta.bytes / 2);
             for s in common::registry() {
-                let mut p = Params::new(w, &packed.path);
+                let mut p = Params::new(w.clone(), &packed.path);
                 p.output = Some(dir.path().join(format!("out-{}-{w}.csv", s.name())));
                 match (s.info.compressed, s.run(&p)) {
                     (Decompress::No(_), Err(RunError::Unsupported(m))) => {
@@ -806,7 +810,7 @@ fn a_folder_of_part_files_gives_the_single_files_answers() {
         let glob = folder.path.join(format!("part-*.{ext}"));
         for w in Workload::SALES {
             let out = |name: &str| dir.path().join(format!("{name}-{w}-{ext}.csv"));
-            let mut reference = Params::new(w, &single.path);
+            let mut reference = Params::new(w.clone(), &single.path);
             reference.output = Some(out("reference"));
             reference.output_format = Some(SFormat::Csv);
             let expected = membench_strategies::find("streaming")
@@ -815,7 +819,7 @@ fn a_folder_of_part_files_gives_the_single_files_answers() {
                 .unwrap();
             for s in common::registry() {
                 for input in [&folder.path, &glob] {
-                    let mut p = Params::new(w, input);
+                    let mut p = Params::new(w.clone(), input);
                     p.output = Some(out(s.name()));
                     p.output_format = Some(SFormat::Csv);
                     let o = s
@@ -855,7 +859,7 @@ fn a_folder_of_part_files_gives_the_single_files_answers() {
     let mut seen = common::OneVerdict::default();
     for w in Workload::SALES {
         for s in common::registry() {
-            let mut p = Params::new(w, &folder.path);
+            let mut p = Params::new(w.clone(), &folder.path);
             p.output = Some(dir.path().join(format!("bad-{}.csv", s.name())));
             let e = match s.run(&p) {
                 Err(RunError::Input(e)) => e.to_string(),

@@ -220,7 +220,7 @@ fn parquet_batches(
     out: &mut Output,
     ck: &mut Option<Checkpoints>,
 ) -> Result<Counts, RunError> {
-    let projection = Projection::of(&p.input, p.workload)?;
+    let projection = Projection::of(&p.input, &p.workload)?;
     let groups = row_groups(&p.input)?;
     let (start, mut counts) = ck.as_ref().map(|c| (c.start, c.counts)).unwrap_or_default();
     let mut g = groups.partition_point(|&(o, _)| (o as u64) < start.offset);

@@ -29,9 +29,6 @@ use crate::csv_io::{Counts, CsvReader, READ_BUF, for_each_row, open_csv};
 use crate::etl_out::EtlSink;
 use crate::{Compression, Format, Params, RunError, etl_target};
 
-/// The strategies that checkpoint and resume `etl`; the others refuse the flags.
-pub const RESUMABLE: [&str; 4] = ["streaming", "chunked", "adaptive", "parallel"];
-
 /// `--checkpoint-every` and `--resume-etl`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CheckpointParams {

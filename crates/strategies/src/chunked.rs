@@ -44,7 +44,7 @@ fn chunks(p: &Params, total: &mut Output, ck: &mut Option<Checkpoints>) -> Resul
                 }
             }
             Format::Parquet => {
-                let projection = Projection::of(&p.input, p.workload)?;
+                let projection = Projection::of(&p.input, &p.workload)?;
                 let n_rows: usize = row_groups(&p.input)?.iter().map(|g| g.1).sum();
                 let mut offset = start.offset as usize;
                 while offset < n_rows {

@@ -248,7 +248,7 @@ pub fn locate_first_bad_row(
         Err(RunError::Input(e)) => return Ok(Some(e)),
         Err(e) => return Err(e),
     };
-    let mut acc = membench_kernel::Accumulator::new(membench_kernel::Workload::GroupBy);
+    let mut acc = membench_kernel::Accumulator::new(&membench_kernel::Workload::GroupBy);
     match for_each_row(
         path,
         &mut reader,

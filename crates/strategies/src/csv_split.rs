@@ -237,7 +237,7 @@ mod tests {
                     &p,
                     &span,
                     r,
-                    &mut membench_kernel::Accumulator::new(p.workload),
+                    &mut membench_kernel::Accumulator::new(&p.workload),
                 )
             })
             .collect();

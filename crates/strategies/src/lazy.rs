@@ -26,7 +26,7 @@ impl Strategy for Lazy {
         }
         let result = engine(|| {
             scan(&input).and_then(|lf| {
-                let (stats, answer) = plans(without_empty_lines(lf, &input), p.workload);
+                let (stats, answer) = plans(without_empty_lines(lf, &input), &p.workload);
                 let mut out = LazyFrame::collect_all_with_engine(
                     vec![stats.logical_plan, answer.logical_plan],
                     Engine::Streaming,
@@ -37,7 +37,7 @@ impl Strategy for Lazy {
                 Ok((stats, answer))
             })
         });
-        outcome(&input, p.workload, result)
+        outcome(&input, &p.workload, result)
     }
 }
 

@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 
 use membench_kernel::{Answer, DateRange, InputError, OnBadRow, Workload};
 pub use membench_protocol::{
-    Compression, Decompress, Engine, Format, Growth, Growths, PerFormat, Requirement, Skip,
+    Compression, Decompress, Engine, Format, Growth, Growths, PerFormat, Requirement, Role, Skip,
     StrategyInfo,
 };
 pub use output::{Output, RowSink, etl_target};
@@ -400,13 +400,13 @@ impl Entry {
     }
 
     /// Declared memory growth of `workload` on `format` (`None`: it does not do it).
-    pub fn growth(&self, workload: Workload, format: Format) -> Option<Growth> {
-        self.info.growth.of(workload.name(), format)
+    pub fn growth(&self, workload: &Workload, format: Format) -> Option<Growth> {
+        self.info.growth.of(workload, format)
     }
 
     /// Runs the strategy, first refusing what its metadata says it cannot do.
     pub fn run(&self, p: &Params) -> Result<Outcome, RunError> {
-        if !self.info.does(p.workload.name()) {
+        if !self.info.does(&p.workload) {
             return Err(RunError::Unsupported(format!(
                 "{} does not do the {} workload (see `cargo xtask list`)",
                 self.info.name, p.workload
@@ -419,11 +419,14 @@ impl Entry {
                 "join reads one file per table, not a folder".into(),
             ));
         }
-        if p.checkpoint.is_some() && !checkpoint::RESUMABLE.contains(&self.info.name) {
+        if p.checkpoint.is_some() && !self.info.has(Role::Resumable) {
             return Err(RunError::Unsupported(format!(
                 "{} cannot checkpoint and resume (--checkpoint-every): only {} can; {}",
                 self.info.name,
-                checkpoint::RESUMABLE.join(", "),
+                membench_protocol::with_role(Role::Resumable)
+                    .map(|s| s.name)
+                    .collect::<Vec<_>>()
+                    .join(", "),
                 "the others hold their state in memory or in an engine that cannot be entered \
                  in the middle"
             )));

@@ -17,7 +17,7 @@ pub struct LoadAllLean;
 
 impl Strategy for LoadAllLean {
     fn run(&self, p: &Params) -> Result<Outcome, RunError> {
-        let mut table = Table::new(p.workload);
+        let mut table = Table::new(&p.workload);
         let counts = p.per_file(|file| load(file, &mut table))?;
         let mut out = Output::new(p)?;
         table.replay(&mut out);
@@ -35,7 +35,7 @@ fn load(p: &Params, table: &mut Table) -> Result<Counts, RunError> {
             fold_all(&p.input, &mut reader, &mut parser, p.on_bad_row, table)?
         }
         Format::Parquet => {
-            let projection = Projection::of(&p.input, p.workload)?;
+            let projection = Projection::of(&p.input, &p.workload)?;
             let mut c = Counts::default();
             for (offset, len) in row_groups(&p.input)? {
                 let df = read_slice(&p.input, offset, len, &projection)?;
@@ -187,11 +187,11 @@ struct Rest {
 
 impl Table {
     /// The columns `workload` reads.
-    fn new(workload: Workload) -> Table {
+    fn new(workload: &Workload) -> Table {
         let etl = !workload.is_aggregate();
         Table {
-            order_id: (workload != Workload::GroupBy).then(Ints::default),
-            category: (workload != Workload::TopN).then(Dictionary::default),
+            order_id: (*workload != Workload::GroupBy).then(Ints::default),
+            category: (*workload != Workload::TopN).then(Dictionary::default),
             rest: etl.then(Box::default),
             ..Table::default()
         }

@@ -29,10 +29,10 @@ impl Strategy for LoadAllPolars {
         }
         let result = engine(|| {
             read_input(&input).and_then(|df| {
-                let (stats, answer) = plans(without_empty_lines(df.lazy(), &input), p.workload);
+                let (stats, answer) = plans(without_empty_lines(df.lazy(), &input), &p.workload);
                 Ok((stats.collect()?, answer.collect()?))
             })
         });
-        outcome(&input, p.workload, result)
+        outcome(&input, &p.workload, result)
     }
 }

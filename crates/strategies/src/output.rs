@@ -95,7 +95,7 @@ impl Output {
     /// An empty aggregate, or (etl) the output file created.
     pub fn new(p: &Params) -> Result<Output, RunError> {
         if p.workload.is_aggregate() {
-            return Ok(Output::Fold(Accumulator::new(p.workload)));
+            return Ok(Output::Fold(Accumulator::new(&p.workload)));
         }
         let (path, format) = etl_target(p)?;
         Ok(Output::Etl(Box::new(EtlSink::create(&path, format)?)))
@@ -106,7 +106,7 @@ impl Output {
     pub fn part<R>(&mut self, workload_part: impl FnOnce(&mut dyn RowSink) -> R) -> R {
         match self {
             Output::Fold(total) => {
-                let mut part = Accumulator::new(total.workload());
+                let mut part = Accumulator::new(&total.workload());
                 let r = workload_part(&mut part);
                 total.merge(part);
                 r

@@ -63,7 +63,7 @@ fn run_files(p: &Params) -> Result<Outcome, RunError> {
     let next = AtomicUsize::new(0);
     type Done = (Accumulator, Counts, Vec<(usize, RunError)>);
     let worker = || -> Done {
-        let mut acc = Accumulator::new(p.workload);
+        let mut acc = Accumulator::new(&p.workload);
         let (mut c, mut errors) = (Counts::default(), Vec::new());
         loop {
             let i = next.fetch_add(1, Ordering::Relaxed);
@@ -80,7 +80,7 @@ fn run_files(p: &Params) -> Result<Outcome, RunError> {
     let parts: Vec<Done> = crate::threads::scoped(p.threads.max(1), |_| worker())?
         .into_iter()
         .map(|r| {
-            r.unwrap_or_else(|e| (Accumulator::new(p.workload), Counts::default(), vec![(0, e)]))
+            r.unwrap_or_else(|e| (Accumulator::new(&p.workload), Counts::default(), vec![(0, e)]))
         })
         .collect();
     let mut out = Output::new(p)?;
@@ -130,7 +130,7 @@ fn run_csv(p: &Params) -> Result<Outcome, RunError> {
     } else {
         fold_ranges(p, &span, &ranges(path, &pieces, p.threads)?)
     };
-    let mut acc = Accumulator::new(p.workload);
+    let mut acc = Accumulator::new(&p.workload);
     let mut counts = Counts::default();
     // After the header's lines, each range's local line numbers follow the lines of earlier
     // ranges.
@@ -151,7 +151,7 @@ fn fold_ranges(p: &Params, span: &CsvSpan, ranges: &[Range]) -> Vec<Part> {
     ranges
         .par_iter()
         .map(|&range| {
-            let mut acc = Accumulator::new(p.workload);
+            let mut acc = Accumulator::new(&p.workload);
             let f = fold_range(p, span, range, &mut acc);
             let (counts, error) = match f.result {
                 Ok(c) => (c, None),
@@ -175,10 +175,10 @@ fn fold_ranges(p: &Params, span: &CsvSpan, ranges: &[Range]) -> Vec<Part> {
 /// (measured: peak heap grew with the file, 14 MB at 200k rows to 60 MB at 1M).
 fn run_parquet(p: &Params) -> Result<Outcome, RunError> {
     let groups = row_groups(&p.input)?;
-    let projection = Projection::of(&p.input, p.workload)?;
+    let projection = Projection::of(&p.input, &p.workload)?;
     let next = AtomicUsize::new(0);
     let worker = || -> Result<(Accumulator, Counts), RunError> {
-        let mut acc = Accumulator::new(p.workload);
+        let mut acc = Accumulator::new(&p.workload);
         let mut c = Counts::default();
         loop {
             let i = next.fetch_add(1, Ordering::Relaxed);
@@ -195,7 +195,7 @@ fn run_parquet(p: &Params) -> Result<Outcome, RunError> {
             .into_iter()
             .map(|r| r.and_then(|x| x))
             .collect();
-    let mut acc = Accumulator::new(p.workload);
+    let mut acc = Accumulator::new(&p.workload);
     let mut counts = Counts::default();
     let mut first_error: Option<RunError> = None;
     for part in parts {

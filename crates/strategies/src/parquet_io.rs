@@ -138,7 +138,7 @@ impl Projection {
     }
 
     /// What `workload` reads from `path`: [`Projection::all`] for `etl`.
-    pub fn of(path: &Path, workload: Workload) -> Result<Projection, RunError> {
+    pub fn of(path: &Path, workload: &Workload) -> Result<Projection, RunError> {
         let reads: &[&str] = match workload {
             Workload::TopN => &["order_id", "quantity", "price", "discount"],
             Workload::GroupBy => &["category", "quantity", "price", "discount"],

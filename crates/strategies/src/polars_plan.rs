@@ -334,7 +334,7 @@ pub(crate) fn cents(e: Expr) -> Expr {
 ///
 /// # Panics
 /// For `etl`, which is not an aggregate: use [`etl_plan`].
-pub fn plans(lf: LazyFrame, workload: Workload) -> (LazyFrame, LazyFrame) {
+pub fn plans(lf: LazyFrame, workload: &Workload) -> (LazyFrame, LazyFrame) {
     let base = lf
         .select(
             parquet_io::NEEDED
@@ -399,7 +399,7 @@ pub(crate) fn bad_input(input: &PolarsInput, engine_msg: String) -> RunError {
 /// hand-written strategies report when the data holds bad rows or none.
 pub fn outcome(
     input: &PolarsInput,
-    workload: Workload,
+    workload: &Workload,
     result: PolarsResult<(DataFrame, DataFrame)>,
 ) -> Result<Outcome, RunError> {
     let path = &input.path;

@@ -13,6 +13,7 @@ registry! {
         engine: Engine::Kernel,
         compressed: Decompress::Streaming,
         needs: &[],
+        roles: &[],
         on_by_default: true,
     },
     load_all_polars::LoadAllPolars => StrategyInfo {
@@ -23,6 +24,7 @@ registry! {
         engine: Engine::Polars,
         compressed: Decompress::Whole,
         needs: &[],
+        roles: &[],
         on_by_default: true,
     },
     load_all_lean::LoadAllLean => StrategyInfo {
@@ -34,6 +36,7 @@ registry! {
         engine: Engine::Kernel,
         compressed: Decompress::Streaming,
         needs: &[],
+        roles: &[],
         on_by_default: true,
     },
     chunked::Chunked => StrategyInfo {
@@ -44,6 +47,7 @@ registry! {
         engine: Engine::Kernel,
         compressed: Decompress::Streaming,
         needs: &[],
+        roles: &[Role::Resumable],
         on_by_default: true,
     },
     adaptive::Adaptive => StrategyInfo {
@@ -59,6 +63,7 @@ registry! {
         engine: Engine::Kernel,
         compressed: Decompress::Streaming,
         needs: &[],
+        roles: &[Role::Resumable, Role::SizedFromBudget, Role::MemoryGuard],
         on_by_default: true,
     },
     streaming::Streaming => StrategyInfo {
@@ -70,6 +75,7 @@ registry! {
         engine: Engine::Kernel,
         compressed: Decompress::Streaming,
         needs: &[],
+        roles: &[Role::Reference, Role::Resumable],
         on_by_default: true,
     },
     lazy::Lazy => StrategyInfo {
@@ -86,6 +92,7 @@ registry! {
              into memory first, which is load-all-polars",
         ),
         needs: &[],
+        roles: &[],
         on_by_default: true,
     },
     parallel::Parallel => StrategyInfo {
@@ -96,6 +103,7 @@ registry! {
         engine: Engine::Kernel,
         compressed: Decompress::Overlapped,
         needs: &[],
+        roles: &[Role::Resumable],
         on_by_default: true,
     },
     mmap::Mmap => StrategyInfo {
@@ -109,6 +117,7 @@ registry! {
             "a compressed file's bytes are not its records: mapping it saves nothing",
         ),
         needs: &[],
+        roles: &[],
         on_by_default: true,
     },
     merge_join::MergeJoin => StrategyInfo {
@@ -120,6 +129,7 @@ registry! {
         engine: Engine::Kernel,
         compressed: Decompress::Streaming,
         needs: &[],
+        roles: &[Role::SizedFromBudget],
         on_by_default: true,
     },
     grace::Grace => StrategyInfo {
@@ -131,6 +141,7 @@ registry! {
         engine: Engine::Kernel,
         compressed: Decompress::Streaming,
         needs: &[],
+        roles: &[Role::SizedFromBudget],
         on_by_default: true,
     },
     sqlite::Sqlite => StrategyInfo {
@@ -143,6 +154,7 @@ registry! {
         engine: Engine::Sqlite,
         compressed: Decompress::Streaming,
         needs: &[],
+        roles: &[],
         on_by_default: false,
     },
     postgres::Postgres => StrategyInfo {
@@ -154,6 +166,7 @@ registry! {
         engine: Engine::Postgres,
         compressed: Decompress::Streaming,
         needs: &[Requirement::PostgresServer],
+        roles: &[],
         on_by_default: false,
     },
 }

@@ -113,7 +113,7 @@ fn fold_file(
         Format::Parquet => {
             let projection = match columns {
                 Columns::All => Projection::all(),
-                Columns::WorkloadNeeds => Projection::of(&p.input, p.workload)?,
+                Columns::WorkloadNeeds => Projection::of(&p.input, &p.workload)?,
             };
             let mut c = Counts::default();
             for (offset, len) in row_groups(&p.input)? {

@@ -7,33 +7,36 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
-use membench_protocol::Status;
+use membench_protocol::{InputFormat, Status, Workload};
 use membench_report::format::rows;
 use membench_report::record::read_records;
 use membench_report::stats::{CellStats, cells};
 
-use super::{RunArgs, out_dir, run_one};
+use super::config::{Destination, RunConfig};
+use super::folder::out_dir;
 use crate::util::now_stamp;
 
-pub fn run(a: RunArgs) -> Result<()> {
-    if a.resume.is_some() {
+pub fn run(c: RunConfig) -> Result<()> {
+    if matches!(c.destination, Destination::Resume(_)) {
         bail!(
             "--resume with several --memory-limit values: resume each budget's folder on its own \
              (`--resume <out>/budget-<B> --memory-limit <B>`)"
         );
     }
     let (stamp, _) = now_stamp();
-    let parent = out_dir(&a, &stamp)?;
+    let parent = out_dir(&c, &stamp)?;
     let mut done = Vec::new();
-    for b in &a.memory_limits {
-        let dir = parent.join(format!("budget-{b}"));
+    for b in &c.budgets {
+        let dir = parent.join(format!("budget-{}", b.text));
         eprintln!("== budget {b}: {}", dir.display());
-        let mut one = a.clone();
-        one.memory_limits = vec![b.clone()];
-        one.memory_limit = Some(b.clone());
-        one.out = Some(dir.clone());
-        run_one(one)?;
-        done.push((b.clone(), dir));
+        let one = RunConfig {
+            budgets: vec![b.clone()],
+            budget: Some(b.clone()),
+            destination: Destination::Out(dir.clone()),
+            ..c.clone()
+        };
+        super::session::run(one)?;
+        done.push((b.text.clone(), dir));
     }
     let md = summary(&done)?;
     let path = parent.join("BUDGETS.md");
@@ -70,11 +73,11 @@ pub fn summary(done: &[(String, PathBuf)]) -> Result<String> {
         .iter()
         .map(|(b, dir)| Ok((b.clone(), cells(&read_records(&dir.join("results.jsonl"))?))))
         .collect::<Result<_>>()?;
-    let mut groups: Vec<(String, String)> = per_budget
+    let mut groups: Vec<(Workload, InputFormat)> = per_budget
         .iter()
         .flat_map(|(_, cs)| {
             cs.iter()
-                .map(|c| (c.key.workload.clone(), c.key.format.clone()))
+                .map(|c| (c.key.workload.clone(), c.key.format))
         })
         .collect();
     groups.sort();
@@ -130,11 +133,14 @@ mod tests {
     fn rec(strategy: &str, rows: u64, status: Status) -> Record {
         Record {
             strategy: strategy.into(),
-            workload: "top-n".into(),
-            format: "csv".into(),
+            workload: Workload::TopN,
+            format: InputFormat::CSV,
             rows,
             status,
-            peak_heap_bytes: Some(1000),
+            measure: membench_protocol::RunnerMeasure {
+                peak_heap_bytes: Some(1000),
+                ..Default::default()
+            },
             ..Record::default()
         }
     }

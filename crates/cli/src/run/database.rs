@@ -9,7 +9,7 @@ use anyhow::Result;
 use membench_harness::postgres::{Cluster, ClusterConfig, drop_schema, find_bin_dir};
 use membench_protocol::{Requirement, strategy};
 
-use super::RunArgs;
+use super::config::RunConfig;
 
 /// What the database cells of a run connect to.
 #[derive(Debug, Default)]
@@ -30,16 +30,21 @@ fn needs_postgres(name: &str) -> bool {
 }
 
 /// Finds or starts what the run's database strategies need.
-pub fn prepare(a: &RunArgs, strategies: &[String], run_id: &str) -> Result<Databases> {
+pub fn prepare(c: &RunConfig, run_id: &str) -> Result<Databases> {
     let mut d = Databases {
-        schema: "membench".into(),
+        schema: membench_protocol::CellJob::DEFAULT_POSTGRES_SCHEMA.into(),
         ..Databases::default()
     };
-    let wanted: Vec<&String> = strategies.iter().filter(|s| needs_postgres(s)).collect();
+    let wanted: Vec<String> = c
+        .builtin
+        .iter()
+        .filter(|s| needs_postgres(s))
+        .cloned()
+        .collect();
     if wanted.is_empty() {
         return Ok(d);
     }
-    if let Some(url) = &a.postgres_url {
+    if let Some(url) = &c.postgres_url {
         d.postgres_url = Some(url.clone());
         d.schema = schema_of(run_id);
         d.drop_at_end = true;
@@ -54,11 +59,7 @@ pub fn prepare(a: &RunArgs, strategies: &[String], run_id: &str) -> Result<Datab
         None => format!("skipped: needs {}", Requirement::PostgresServer.describe()),
         Some(bin) => {
             let config = ClusterConfig {
-                shared_buffers_bytes: a
-                    .memory_limit
-                    .as_deref()
-                    .and_then(|m| membench_protocol::parse_size(m).ok())
-                    .map(|b| b / 4),
+                shared_buffers_bytes: c.budget.as_ref().map(|b| b.bytes / 4),
                 ..ClusterConfig::default()
             };
             eprintln!(
@@ -81,7 +82,7 @@ pub fn prepare(a: &RunArgs, strategies: &[String], run_id: &str) -> Result<Datab
     };
     eprintln!("postgres: {reason}");
     for s in wanted {
-        d.unavailable.insert(s.clone(), reason.clone());
+        d.unavailable.insert(s, reason.clone());
     }
     Ok(d)
 }

@@ -14,34 +14,6 @@ use super::ledger::{Ledger, SeriesKey, Sink};
 use super::plan::{Cell, Group};
 use super::record::{RecordContext, Reference, make};
 
-/// The strategy whose answer every other is compared with, when it runs ok.
-pub const REFERENCE: &str = "streaming";
-
-/// The reference answer of a group: [`REFERENCE`]'s, or, when it fails on this input, the
-/// first of the group's built-in strategies that runs ok (the others are still compared, and
-/// disagreements still recorded as wrong answers). `None` when none does.
-fn reference(first: &Cell, strategies: &[String], exec: &mut dyn Executor) -> Option<Reference> {
-    let candidates = std::iter::once(REFERENCE).chain(
-        strategies
-            .iter()
-            .map(String::as_str)
-            .filter(|s| *s != REFERENCE && membench_protocol::strategy(s).is_some()),
-    );
-    for s in candidates {
-        let m = exec.execute(&first.with_strategy(s), Allocator::System);
-        if m.status != Status::Ok {
-            continue;
-        }
-        if let Some(digest) = m.runner.and_then(|r| r.answer_digest) {
-            return Some(Reference {
-                strategy: s.to_string(),
-                digest,
-            });
-        }
-    }
-    None
-}
-
 /// What the loop did.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Driven {
@@ -69,152 +41,152 @@ pub fn remaining(ledger: &Ledger, cell: &Cell, repeat: u32) -> (u32, u32) {
     (c, s)
 }
 
-/// Total repetitions still to run (for the progress bar); an unavailable strategy runs none.
-pub fn planned(
-    groups: &[Group],
-    ledger: &Ledger,
-    repeat: u32,
-    unavailable: &BTreeMap<String, String>,
-) -> u64 {
-    groups
-        .iter()
-        .flat_map(|g| g.cells())
-        .filter(|c| !unavailable.contains_key(&c.strategy))
-        .map(|c| {
-            let (a, b) = remaining(ledger, &c, repeat);
-            u64::from(a + b)
-        })
-        .sum()
+/// The loop over a run's groups, with everything it needs.
+pub struct Driver<'a> {
+    pub repeat: u32,
+    /// Strategies that cannot run here, with the reason: their cells get one `skipped`
+    /// record each instead of running.
+    pub unavailable: &'a BTreeMap<String, String>,
+    pub exec: &'a mut dyn Executor,
+    pub ledger: &'a mut Ledger,
+    pub sink: &'a mut dyn Sink,
+    pub cx: &'a RecordContext<'a>,
+    pub bar: ProgressBar,
 }
 
-/// Runs every group. Cells of an `unavailable` strategy get one `skipped` record with the
-/// reason instead of running.
-#[allow(clippy::too_many_arguments)]
-pub fn drive(
-    groups: &[Group],
-    repeat: u32,
-    unavailable: &BTreeMap<String, String>,
-    exec: &mut dyn Executor,
-    ledger: &mut Ledger,
-    sink: &mut dyn Sink,
-    cx: &RecordContext<'_>,
-    bar: &ProgressBar,
-) -> Result<Driven> {
-    let mut driven = Driven::default();
-    for g in groups {
-        let todo: Vec<Cell> = g
-            .cells()
-            .filter(|c| remaining(ledger, c, repeat) != (0, 0))
-            .collect();
-        let (skipped, todo): (Vec<Cell>, Vec<Cell>) = todo
-            .into_iter()
-            .partition(|c| unavailable.contains_key(&c.strategy));
-        for cell in &skipped {
-            record_skipped(
-                cell,
-                &unavailable[&cell.strategy],
-                ledger,
-                sink,
-                cx,
-                &mut driven,
-            )?;
-        }
-        let Some(first) = todo.first() else { continue };
-        bar.set_message(format!(
-            "reference answer for {}",
-            first.with_strategy(REFERENCE).label()
-        ));
-        let expected = reference(first, &g.strategies, exec);
-        if let Some(r) = expected.as_ref().filter(|r| r.strategy != REFERENCE) {
-            bar.println(format!(
-                "{REFERENCE} failed on {}: the answers are compared with {}'s",
-                first.label(),
-                r.strategy
-            ));
-        }
-        for cell in &todo {
-            run_cell(
-                cell,
-                repeat,
-                expected.as_ref(),
-                exec,
-                ledger,
-                sink,
-                cx,
-                bar,
-                &mut driven,
-            )?;
-        }
+impl Driver<'_> {
+    /// Total repetitions still to run (for the progress bar); an unavailable strategy runs none.
+    pub fn planned(&self, groups: &[Group]) -> u64 {
+        groups
+            .iter()
+            .flat_map(|g| g.cells())
+            .filter(|c| !self.unavailable.contains_key(&c.strategy))
+            .map(|c| {
+                let (a, b) = remaining(self.ledger, &c, self.repeat);
+                u64::from(a + b)
+            })
+            .sum()
     }
-    Ok(driven)
-}
 
-/// One `skipped` record for a cell that cannot run here (none if a resumed run has it).
-fn record_skipped(
-    cell: &Cell,
-    reason: &str,
-    ledger: &mut Ledger,
-    sink: &mut dyn Sink,
-    cx: &RecordContext<'_>,
-    driven: &mut Driven,
-) -> Result<()> {
-    if ledger.count(&SeriesKey::of(cell, Allocator::Counting)) > 0 {
-        return Ok(());
-    }
-    let m = membench_harness::Measured::skipped(reason);
-    let rec = make(cx, cell, Allocator::Counting, 1, &m, None);
-    sink.append(&rec)?;
-    ledger.add(rec);
-    driven.records += 1;
-    Ok(())
-}
-
-#[allow(clippy::too_many_arguments)]
-fn run_cell(
-    cell: &Cell,
-    repeat: u32,
-    expected: Option<&Reference>,
-    exec: &mut dyn Executor,
-    ledger: &mut Ledger,
-    sink: &mut dyn Sink,
-    cx: &RecordContext<'_>,
-    bar: &ProgressBar,
-    driven: &mut Driven,
-) -> Result<()> {
-    let name = cell.label();
-    bar.set_message(format!("{name} (warm-up)"));
-    let _ = exec.execute(cell, Allocator::System);
-    let series = series(cell);
-    for &allocator in series {
-        let key = SeriesKey::of(cell, allocator);
-        // Time repetitions only for a cell whose heap repetitions ended ok: a cell that is
-        // oom, an error or wrong has its status already, and more runs would not change it.
-        if allocator == Allocator::System
-            && series.contains(&Allocator::Counting)
-            && !ledger.all_ok(&SeriesKey::of(cell, Allocator::Counting))
-        {
-            continue;
-        }
-        for rep in ledger.count(&key) + 1..=repeat {
-            bar.set_message(format!("{name} ({} #{rep})", allocator.name()));
-            let m = exec.execute(cell, allocator);
-            let rec = make(cx, cell, allocator, rep, &m, expected);
-            if rec.status == Status::WrongAnswer {
-                driven.wrong_answers += 1;
-                bar.println(format!(
-                    "WRONG ANSWER: {name}: {:?} != the reference's ({}) {:?}",
-                    rec.answer_digest,
-                    expected.map_or("-", |r| r.strategy.as_str()),
-                    expected.map(|r| &r.digest)
+    /// Runs every group.
+    pub fn drive(&mut self, groups: &[Group]) -> Result<Driven> {
+        let mut driven = Driven::default();
+        for g in groups {
+            let todo: Vec<Cell> = g
+                .cells()
+                .filter(|c| remaining(self.ledger, c, self.repeat) != (0, 0))
+                .collect();
+            let (skipped, todo): (Vec<Cell>, Vec<Cell>) = todo
+                .into_iter()
+                .partition(|c| self.unavailable.contains_key(&c.strategy));
+            for cell in &skipped {
+                self.record_skipped(cell, &mut driven)?;
+            }
+            let Some(first) = todo.first() else { continue };
+            self.bar
+                .set_message(format!("reference answer for {}", first.label()));
+            let expected = self.reference(first, &g.strategies);
+            let usual = membench_protocol::reference_strategy();
+            if let Some(r) = expected.as_ref().filter(|r| r.strategy != usual) {
+                self.bar.println(format!(
+                    "{usual} failed on {}: the answers are compared with {}'s",
+                    first.label(),
+                    r.strategy
                 ));
             }
-            sink.append(&rec)?;
-            ledger.add(rec);
-            driven.records += 1;
-            bar.inc(1);
+            for cell in &todo {
+                self.run_cell(cell, expected.as_ref(), &mut driven)?;
+            }
         }
+        Ok(driven)
     }
-    Ok(())
+
+    /// The reference answer of a group: the registry's reference strategy's, or, when it fails
+    /// on this input, the first of the group's built-in strategies that runs ok (the others are
+    /// still compared, and disagreements still recorded as wrong answers). `None` when none
+    /// does.
+    fn reference(&mut self, first: &Cell, strategies: &[String]) -> Option<Reference> {
+        let usual = membench_protocol::reference_strategy();
+        let candidates = std::iter::once(usual).chain(
+            strategies
+                .iter()
+                .map(String::as_str)
+                .filter(|s| *s != usual && membench_protocol::strategy(s).is_some()),
+        );
+        for s in candidates {
+            let m = self
+                .exec
+                .execute(&first.with_strategy(s), Allocator::System);
+            if m.status != Status::Ok {
+                continue;
+            }
+            if let Some(digest) = m.runner.and_then(|r| r.measure.answer_digest) {
+                return Some(Reference {
+                    strategy: s.to_string(),
+                    digest,
+                });
+            }
+        }
+        None
+    }
+
+    /// One `skipped` record for a cell that cannot run here (none if a resumed run has it).
+    fn record_skipped(&mut self, cell: &Cell, driven: &mut Driven) -> Result<()> {
+        if self.ledger.count(&SeriesKey::of(cell, Allocator::Counting)) > 0 {
+            return Ok(());
+        }
+        let m = membench_harness::Measured::skipped(&self.unavailable[&cell.strategy]);
+        let rec = make(self.cx, cell, Allocator::Counting, 1, &m, None);
+        self.sink.append(&rec)?;
+        self.ledger.add(rec);
+        driven.records += 1;
+        Ok(())
+    }
+
+    fn run_cell(
+        &mut self,
+        cell: &Cell,
+        expected: Option<&Reference>,
+        driven: &mut Driven,
+    ) -> Result<()> {
+        let name = cell.label();
+        self.bar.set_message(format!("{name} (warm-up)"));
+        let _ = self.exec.execute(cell, Allocator::System);
+        let series = series(cell);
+        for &allocator in series {
+            let key = SeriesKey::of(cell, allocator);
+            // Time repetitions only for a cell whose heap repetitions ended ok: a cell that is
+            // oom, an error or wrong has its status already, and more runs would not change it.
+            if allocator == Allocator::System
+                && series.contains(&Allocator::Counting)
+                && !self
+                    .ledger
+                    .all_ok(&SeriesKey::of(cell, Allocator::Counting))
+            {
+                continue;
+            }
+            for rep in self.ledger.count(&key) + 1..=self.repeat {
+                self.bar
+                    .set_message(format!("{name} ({} #{rep})", allocator.name()));
+                let m = self.exec.execute(cell, allocator);
+                let rec = make(self.cx, cell, allocator, rep, &m, expected);
+                if rec.status == Status::WrongAnswer {
+                    driven.wrong_answers += 1;
+                    self.bar.println(format!(
+                        "WRONG ANSWER: {name}: {:?} != the reference's ({}) {:?}",
+                        rec.measure.answer_digest,
+                        expected.map_or("-", |r| r.strategy.as_str()),
+                        expected.map(|r| &r.digest)
+                    ));
+                }
+                self.sink.append(&rec)?;
+                self.ledger.add(rec);
+                driven.records += 1;
+                self.bar.inc(1);
+            }
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -223,11 +195,12 @@ mod tests {
     use std::path::PathBuf;
 
     use membench_harness::Measured;
-    use membench_protocol::RunnerRecord;
+    use membench_protocol::{InputFormat, ProcessRecord, RunnerMeasure, RunnerRecord, Workload};
     use membench_report::record::{Record, RunContext};
 
     use super::*;
     use crate::run::RunArgs;
+    use crate::run::config::RunConfig;
     use crate::run::plan::{Dataset, groups};
 
     /// Answers every cell at once: a digest per strategy ("good" unless told otherwise) and a
@@ -246,32 +219,33 @@ mod tests {
             let runner = RunnerRecord {
                 strategy: cell.strategy.clone(),
                 allocator,
-                wall_ns: if allocator == Allocator::Counting {
-                    120
-                } else {
-                    100
+                measure: RunnerMeasure {
+                    wall_ns: Some(if allocator == Allocator::Counting {
+                        120
+                    } else {
+                        100
+                    }),
+                    peak_heap_bytes: (allocator == Allocator::Counting).then_some(4096),
+                    answer_digest: Some(
+                        self.digest
+                            .get(&cell.strategy)
+                            .cloned()
+                            .unwrap_or_else(|| "good".into()),
+                    ),
+                    ..RunnerMeasure::default()
                 },
-                peak_heap_bytes: (allocator == Allocator::Counting).then_some(4096),
-                answer_digest: Some(
-                    self.digest
-                        .get(&cell.strategy)
-                        .cloned()
-                        .unwrap_or_else(|| "good".into()),
-                ),
                 ..RunnerRecord::default()
             };
             Measured {
                 status,
-                exit_code: Some(0),
-                signal: None,
-                stderr_tail: String::new(),
                 runner: Some(runner),
-                peak_rss_bytes: 1 << 20,
-                peak_rss_anon_bytes: 1 << 19,
-                peak_rss_file_bytes: 0,
-                user_ns: 0,
-                sys_ns: 0,
-                wall_ns: 1000,
+                process: ProcessRecord {
+                    exit_code: Some(0),
+                    peak_rss_bytes: 1 << 20,
+                    peak_rss_anon_bytes: 1 << 19,
+                    process_wall_ns: 1000,
+                    ..ProcessRecord::default()
+                },
                 ..Measured::skipped("")
             }
         }
@@ -286,26 +260,26 @@ mod tests {
         }
     }
 
-    fn args() -> RunArgs {
+    fn config() -> RunConfig {
         use clap::Parser;
         #[derive(Parser)]
         struct Wrap {
             #[command(flatten)]
             a: RunArgs,
         }
-        Wrap::parse_from(["run"]).a
+        RunConfig::from_args(Wrap::parse_from(["run"]).a).unwrap()
     }
 
     fn plan(strategies: &[&str]) -> Vec<Group> {
         let d = Dataset {
             items: None,
             path: PathBuf::from("datasets/x.csv"),
-            format: "csv".into(),
+            format: InputFormat::CSV,
             rows: 1000,
             bytes: 100_000,
         };
         let s: Vec<String> = strategies.iter().map(|s| s.to_string()).collect();
-        groups(&[d], &["top-n".into()], &s)
+        groups(&[d], &[Workload::TopN], &s)
     }
 
     fn go(exec: &mut FakeExecutor, ledger: &mut Ledger, groups: &[Group]) -> (Driven, Vec<Record>) {
@@ -318,25 +292,24 @@ mod tests {
         groups: &[Group],
         unavailable: &BTreeMap<String, String>,
     ) -> (Driven, Vec<Record>) {
-        let a = args();
+        let c = config();
         let ctx = RunContext::default();
         let cx = RecordContext {
             run_id: "test",
-            args: &a,
+            config: &c,
             context: &ctx,
         };
         let mut sink = VecSink::default();
-        let d = drive(
-            groups,
-            3,
+        let mut driver = Driver {
+            repeat: 3,
             unavailable,
             exec,
             ledger,
-            &mut sink,
-            &cx,
-            &ProgressBar::hidden(),
-        )
-        .unwrap();
+            sink: &mut sink,
+            cx: &cx,
+            bar: ProgressBar::hidden(),
+        };
+        let d = driver.drive(groups).unwrap();
         (d, sink.0)
     }
 
@@ -350,7 +323,7 @@ mod tests {
         let pg: Vec<&Record> = recs.iter().filter(|r| r.strategy == "postgres").collect();
         assert_eq!(pg.len(), 1);
         assert_eq!(pg[0].status, Status::Skipped);
-        assert_eq!(pg[0].error.as_deref(), Some("skipped: no server"));
+        assert_eq!(pg[0].error(), Some("skipped: no server"));
         assert!(exec.calls.iter().all(|(s, _)| s != "postgres"));
         // A resumed run neither runs it nor records it again.
         let (d, again) = go_without(&mut exec, &mut ledger, &groups, &unavailable);
@@ -379,7 +352,7 @@ mod tests {
         assert!(
             recs.iter()
                 .filter(|r| r.allocator == Allocator::System)
-                .all(|r| r.peak_heap_bytes.is_none())
+                .all(|r| r.measure.peak_heap_bytes.is_none())
         );
         // One reference, then per cell one warm-up and six repetitions.
         assert_eq!(exec.calls.len(), 1 + 2 * 7);
@@ -471,7 +444,26 @@ mod tests {
             .collect();
         assert_eq!(kept.len(), 7);
         let mut ledger = Ledger::from_records(kept);
-        assert_eq!(planned(&groups, &ledger, 3, &BTreeMap::new()), 5);
+        let c = config();
+        let ctx = RunContext::default();
+        let cx = RecordContext {
+            run_id: "test",
+            config: &c,
+            context: &ctx,
+        };
+        let mut sink = VecSink::default();
+        let mut fake = FakeExecutor::default();
+        let planned = Driver {
+            repeat: 3,
+            unavailable: &BTreeMap::new(),
+            exec: &mut fake,
+            ledger: &mut ledger,
+            sink: &mut sink,
+            cx: &cx,
+            bar: ProgressBar::hidden(),
+        }
+        .planned(&groups);
+        assert_eq!(planned, 5);
         let mut exec = FakeExecutor::default();
         let (d, recs) = go(&mut exec, &mut ledger, &groups);
         assert_eq!(d.records, 5);

@@ -1,15 +1,14 @@
 //! Running one cell: the [`Executor`] trait, and the real one that starts a runner process per
 //! repetition (hyperfine's `Executor`/`MockExecutor` split: the driver's logic is tested with a
-//! fake, without processes or timing).
+//! fake, without processes or timing). A runner is always asked through a
+//! [`CellJob`](membench_protocol::CellJob).
 
-use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use membench_harness::{CellCommand, Measured, run_cell};
-use membench_protocol::{Allocator, ErrorKind, RunnerError};
+use membench_protocol::{Allocator, CellJob, DbJob, ErrorKind, RunnerError, Workload};
 
-use super::RunArgs;
+use super::config::RunConfig;
 use super::external::{AnswerCheck, External, as_runner_record};
 use super::plan::Cell;
 
@@ -24,39 +23,37 @@ pub trait Executor {
 /// The real executor: a fresh runner process per repetition.
 pub struct RunnerExecutor {
     bins: PathBuf,
-    args: RunArgs,
+    config: RunConfig,
     scratch: PathBuf,
-    /// Arguments of the database strategies (`--db-dir`, `--postgres-schema`, …).
-    db_args: Vec<std::ffi::OsString>,
+    /// The database strategies' options.
+    db: DbJob,
     /// The PostgreSQL server, handed to runners in their environment only (never in argv,
     /// where every local user can read it).
     postgres_url: Option<String>,
-    /// External programs (`--command`), run instead of a runner for their cells.
-    externals: Vec<External>,
 }
 
 impl RunnerExecutor {
     /// Runners from `bins`; `etl` outputs go to `scratch`.
-    pub fn new(bins: &Path, args: &RunArgs, scratch: &Path) -> RunnerExecutor {
+    pub fn new(bins: &Path, config: &RunConfig, scratch: &Path) -> RunnerExecutor {
         RunnerExecutor {
             bins: bins.to_path_buf(),
-            args: args.clone(),
+            config: config.clone(),
             scratch: scratch.to_path_buf(),
-            db_args: Vec::new(),
+            db: DbJob::default(),
             postgres_url: None,
-            externals: Vec::new(),
         }
     }
 
-    /// Cells named after one of `externals` run that program.
-    pub fn with_externals(mut self, externals: &[External]) -> Self {
-        self.externals = externals.to_vec();
+    /// Database cells connect to `d`'s server and keep SQLite files in `db_dir`.
+    pub fn with_databases(mut self, d: &super::database::Databases, db_dir: &Path) -> Self {
+        self.db = DbJob {
+            dir: Some(db_dir.to_path_buf()),
+            reuse: self.config.db_reuse,
+            keep: self.config.keep_db,
+            postgres_schema: d.schema.clone(),
+        };
+        self.postgres_url = d.postgres_url.clone();
         self
-    }
-
-    fn budget_bytes(&self) -> Option<u64> {
-        let m = self.args.memory_limit.as_deref()?;
-        membench_protocol::parse_size(m).ok()
     }
 
     /// An external program's cell: its process tree under the timeout and, with a budget, a
@@ -65,19 +62,19 @@ impl RunnerExecutor {
         // The server's password is the runners' alone: not in an external program's
         // environment.
         let mut cmd = e
-            .command(c, self.args.threads, output)
+            .command(c, self.config.threads, output)
             .env_remove(POSTGRES_URL_VAR)
-            .timeout(Duration::from_secs(self.args.timeout));
-        if let Some(bytes) = self.budget_bytes() {
-            cmd = cmd.kernel_limit(bytes);
+            .timeout(self.config.timeout);
+        if let Some(b) = &self.config.budget {
+            cmd = cmd.kernel_limit(b.bytes);
         }
         let mut m = run_cell(&cmd);
-        let (mut r, check) = as_runner_record(&m);
+        let (mut r, check) = as_runner_record(&m, c);
         match check {
             AnswerCheck::Checked => {}
             AnswerCheck::Unchecked => m.answer_unchecked = true,
             AnswerCheck::Unreadable(why) => {
-                r.error = Some(RunnerError {
+                r.measure.error = Some(RunnerError {
                     kind: ErrorKind::Other,
                     message: format!("{}: its last output line is not an answer: {why}", e.name),
                 });
@@ -87,82 +84,60 @@ impl RunnerExecutor {
         m
     }
 
-    /// Database cells connect to `d`'s server and keep SQLite files in `db_dir`.
-    pub fn with_databases(mut self, d: &super::database::Databases, db_dir: &Path) -> Self {
-        let mut v: Vec<std::ffi::OsString> = vec!["--db-dir".into(), db_dir.into()];
-        v.extend(["--postgres-schema".into(), d.schema.clone().into()]);
-        self.postgres_url = d.postgres_url.clone();
-        if self.args.db_reuse {
-            v.push("--db-reuse".into());
+    /// The job of a cell: the run's settings and this cell's strategy, workload and files.
+    pub fn job(&self, c: &Cell, output: Option<&Path>) -> CellJob {
+        let cf = &self.config;
+        CellJob {
+            strategy: c.strategy.clone(),
+            workload: c.workload.clone(),
+            input: Some(c.dataset.path.clone()),
+            items: c.dataset.items.clone(),
+            dates: cf.dates.clone(),
+            scratch: Some(self.scratch.clone()),
+            output: output.map(Path::to_path_buf),
+            // The budget reaches every repetition, so that engines that size their own knobs
+            // from it (the databases) run with the same settings; only the counting
+            // allocator enforces it as a heap budget.
+            memory_limit_bytes: cf.budget.as_ref().map(|b| b.bytes),
+            address_space_limit_bytes: cf.address_space_limit.as_ref().map(|b| b.bytes),
+            threads: cf.threads,
+            chunk_rows: cf.chunk_rows,
+            max_record_bytes: cf.max_record_bytes.bytes,
+            on_bad_row: cf.on_bad_row,
+            db: self.db.clone(),
+            ..CellJob::default()
         }
-        if self.args.keep_db {
-            v.push("--keep-db".into());
-        }
-        self.db_args = v;
-        self
     }
 
-    fn command(&self, c: &Cell, allocator: Allocator) -> CellCommand {
-        let a = &self.args;
+    fn command(&self, c: &Cell, allocator: Allocator, output: Option<&Path>) -> CellCommand {
         let mut cmd = CellCommand::new(self.bins.join(allocator.runner_binary()))
-            .args([
-                "--strategy",
-                &c.strategy,
-                "--workload",
-                &c.workload,
-                "--input",
-            ])
-            .args([c.dataset.path.as_os_str()])
-            .args(["--scratch".as_ref(), self.scratch.as_os_str()])
-            .args(["--dates", &a.dates])
-            .args(["--threads", &a.threads.to_string()])
-            .args(["--chunk-rows", &a.chunk_rows.to_string()])
-            .args(["--on-bad-row", &a.on_bad_row])
-            .args(["--max-record-bytes", &a.max_record_bytes])
-            .args(&self.db_args)
+            .args(self.job(c, output).to_args())
             .env_remove(POSTGRES_URL_VAR)
-            .timeout(Duration::from_secs(a.timeout));
+            .timeout(self.config.timeout);
         if let Some(url) = &self.postgres_url {
             cmd = cmd.env(POSTGRES_URL_VAR, url);
         }
-        // The heap budget is enforced by the counting allocator; a system-allocator repetition
-        // (run after the counting ones fitted in it) runs under a kernel limit of the same size
-        // instead, for the memory the allocator does not see (thread stacks, anonymous maps).
-        // Both get the flag, so that engines that size their own knobs from it (the databases)
-        // run with the same settings.
-        if let Some(m) = &a.memory_limit {
-            cmd = cmd.args(["--memory-limit", m]);
-        }
-        if let (Some(bytes), Allocator::System) = (self.budget_bytes(), allocator) {
-            cmd = cmd.kernel_limit(bytes);
-        }
-        if let Some(m) = &a.address_space_limit {
-            cmd = cmd.args(["--address-space-limit", m]);
-        }
-        if let Some(items) = &c.dataset.items {
-            cmd = cmd.args([OsStr::new("--items"), items.as_os_str()]);
+        // A system-allocator repetition (run after the counting ones fitted in the heap budget)
+        // runs under a kernel limit of the same size, for the memory the allocator does not
+        // see (thread stacks, anonymous maps).
+        if let (Some(b), Allocator::System) = (&self.config.budget, allocator) {
+            cmd = cmd.kernel_limit(b.bytes);
         }
         cmd
     }
 }
 
 impl Executor for RunnerExecutor {
-    /// An `etl` cell writes to `scratch/etl-output.<ext>` (the input's format), removed
+    /// An `etl` cell writes to `scratch/etl-output.<format>` (the input's format), removed
     /// afterwards whatever happened to the cell.
     fn execute(&mut self, c: &Cell, allocator: Allocator) -> Measured {
-        let output = (c.workload == "etl").then(|| {
+        let output = (c.workload == Workload::Etl).then(|| {
             self.scratch
-                .join(format!("etl-output.{}", c.dataset.format))
+                .join(format!("etl-output.{}", c.dataset.format.name()))
         });
-        let m = match self.externals.iter().find(|e| e.name == c.strategy) {
+        let m = match self.config.externals.iter().find(|e| e.name == c.strategy) {
             Some(e) => self.external(e, c, output.as_deref()),
-            None => {
-                let mut cmd = self.command(c, allocator);
-                if let Some(o) = &output {
-                    cmd = cmd.args([OsStr::new("--output"), o.as_os_str()]);
-                }
-                run_cell(&cmd)
-            }
+            None => run_cell(&self.command(c, allocator, output.as_deref())),
         };
         if let Some(o) = output {
             let mut tmp = o.clone().into_os_string();

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Result, bail};
 use membench_harness::{CellCommand, Measured, Scope};
 use membench_kernel::Answer;
-use membench_protocol::RunnerRecord;
+use membench_protocol::{RunnerMeasure, RunnerRecord};
 
 use super::plan::Cell;
 
@@ -145,8 +145,8 @@ impl External {
             Some(match placeholder {
                 "{input}" => cell.dataset.path.to_string_lossy().into_owned(),
                 "{items}" => path(cell.dataset.items.as_deref()).unwrap_or_default(),
-                "{workload}" => cell.workload.clone(),
-                "{format}" => cell.dataset.format.clone(),
+                "{workload}" => cell.workload.name().to_string(),
+                "{format}" => cell.dataset.format.name().to_string(),
                 "{rows}" => cell.dataset.rows.to_string(),
                 "{output}" => path(output).unwrap_or_default(),
                 "{threads}" => threads.to_string(),
@@ -180,7 +180,7 @@ fn substitute(arg: &str, value: impl Fn(&str) -> Option<String>) -> String {
 
 /// What an external program's run amounts to, as a runner's record: its answer's digest (when
 /// its last output line is an answer), its process wall time; heap is not known.
-pub fn as_runner_record(m: &Measured) -> (RunnerRecord, AnswerCheck) {
+pub fn as_runner_record(m: &Measured, cell: &Cell) -> (RunnerRecord, AnswerCheck) {
     let line = m.stdout_last_line.trim();
     let (digest, check) = if !line.starts_with('{') {
         (None, AnswerCheck::Unchecked)
@@ -191,8 +191,13 @@ pub fn as_runner_record(m: &Measured) -> (RunnerRecord, AnswerCheck) {
         }
     };
     let r = RunnerRecord {
-        answer_digest: digest,
-        wall_ns: m.wall_ns,
+        strategy: cell.strategy.clone(),
+        workload: Some(cell.workload.clone()),
+        measure: RunnerMeasure {
+            answer_digest: digest,
+            wall_ns: Some(m.process.process_wall_ns),
+            ..Default::default()
+        },
         ..Default::default()
     };
     (r, check)

@@ -8,7 +8,7 @@ use std::io::Write;
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use membench_protocol::Allocator;
+use membench_protocol::{Allocator, InputFormat, Workload};
 use membench_report::record::{Record, read_records};
 
 use super::plan::Cell;
@@ -17,8 +17,8 @@ use super::plan::Cell;
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct SeriesKey {
     pub strategy: String,
-    pub workload: String,
-    pub format: String,
+    pub workload: Workload,
+    pub format: InputFormat,
     pub dataset: String,
     pub allocator: Allocator,
 }
@@ -29,7 +29,7 @@ impl SeriesKey {
         SeriesKey {
             strategy: cell.strategy.clone(),
             workload: cell.workload.clone(),
-            format: cell.dataset.format.clone(),
+            format: cell.dataset.format,
             dataset: cell.dataset.path.display().to_string(),
             allocator,
         }
@@ -39,7 +39,7 @@ impl SeriesKey {
         SeriesKey {
             strategy: r.strategy.clone(),
             workload: r.workload.clone(),
-            format: r.format.clone(),
+            format: r.format,
             dataset: r.dataset.clone(),
             allocator: r.allocator,
         }

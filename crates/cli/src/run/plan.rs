@@ -4,9 +4,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
-use membench_protocol::{DataSchema, Sidecar};
+use membench_protocol::{DataSchema, InputFormat, Sidecar, Workload};
 
-use super::RunArgs;
+use super::config::{RunConfig, Sizes};
 
 /// A dataset of the run.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -15,7 +15,7 @@ pub struct Dataset {
     pub path: PathBuf,
     /// `orders` datasets: the `order_items` table.
     pub items: Option<PathBuf>,
-    pub format: String,
+    pub format: InputFormat,
     /// Rows (`orders` datasets: orders).
     pub rows: u64,
     /// Bytes (`orders` datasets: of both tables).
@@ -30,15 +30,16 @@ impl Dataset {
 
     /// How the file is compressed (`csv.gz`, `csv.zst` datasets).
     pub fn compression(&self) -> membench_protocol::Compression {
-        membench_protocol::Compression::of_path(&self.path)
+        self.format.compression
     }
 }
 
 /// One cell of the matrix.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Cell {
+    /// A strategy's name, or an external program's.
     pub strategy: String,
-    pub workload: String,
+    pub workload: Workload,
     pub dataset: Dataset,
 }
 
@@ -66,7 +67,7 @@ impl Cell {
 /// A group of cells sharing a workload and a dataset, so they share a reference answer.
 #[derive(Clone, Debug)]
 pub struct Group {
-    pub workload: String,
+    pub workload: Workload,
     pub dataset: Dataset,
     pub strategies: Vec<String>,
 }
@@ -85,10 +86,10 @@ impl Group {
 /// The groups of the matrix, datasets (format, then size) outermost: each dataset with the
 /// workloads of its schema, each workload with the strategies that do it. A strategy that is
 /// not in the registry is an external program (`--command`): it is given every cell.
-pub fn groups(datasets: &[Dataset], workloads: &[String], strategies: &[String]) -> Vec<Group> {
+pub fn groups(datasets: &[Dataset], workloads: &[Workload], strategies: &[String]) -> Vec<Group> {
     let mut out = Vec::new();
     for d in datasets {
-        for w in workloads.iter().filter(|w| is_join(w) == d.is_orders()) {
+        for w in workloads.iter().filter(|w| w.is_join() == d.is_orders()) {
             let doing: Vec<String> = strategies
                 .iter()
                 .filter(|s| match membench_protocol::strategy(s) {
@@ -119,13 +120,13 @@ pub struct Shard {
 
 impl Shard {
     /// Parses `I/N` with 1 ≤ I ≤ N.
-    pub fn parse(s: &str) -> Result<Shard> {
+    pub fn parse(s: &str) -> Result<Shard, String> {
         let parsed = s
             .split_once('/')
             .and_then(|(i, n)| Some((i.trim().parse().ok()?, n.trim().parse().ok()?)));
         match parsed {
             Some((index, count)) if index >= 1 && index <= count => Ok(Shard { index, count }),
-            _ => bail!("--shard {s:?}: expected I/N with 1 ≤ I ≤ N (e.g. 2/4)"),
+            _ => Err(format!("{s:?}: expected I/N with 1 ≤ I ≤ N (e.g. 2/4)")),
         }
     }
 
@@ -147,84 +148,41 @@ impl Shard {
     }
 }
 
-fn is_join(workload: &str) -> bool {
-    workload == membench_protocol::JOIN
-}
-
-/// The strategies to run: `--strategy`, or every strategy on by default; then the external
-/// programs of `--command` (alone when `--strategy` is not given with them).
-pub fn strategies(a: &RunArgs, externals: &[super::external::External]) -> Result<Vec<String>> {
-    let mut out = if a.strategy.is_empty() && !externals.is_empty() {
-        Vec::new()
-    } else {
-        builtin_strategies(a)?
-    };
-    out.extend(externals.iter().map(|e| e.name.clone()));
-    Ok(out)
-}
-
-fn builtin_strategies(a: &RunArgs) -> Result<Vec<String>> {
-    if a.strategy.is_empty() {
-        return Ok(membench_protocol::STRATEGIES
-            .iter()
-            .filter(|s| s.on_by_default)
-            .map(|s| s.name.to_string())
-            .collect());
-    }
-    for s in &a.strategy {
-        if membench_protocol::strategy(s).is_none() {
-            bail!(
-                "unknown strategy {s:?} (known: {})",
-                membench_protocol::STRATEGIES
-                    .iter()
-                    .map(|s| s.name)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            );
-        }
-    }
-    Ok(a.strategy.clone())
-}
-
 /// Generates (or reuses) every dataset of the run: formats × sizes, of the `sales` schema for
 /// its `sales` workloads and of the `orders` schema for `join` (sizes count orders).
-pub fn datasets(gen_bin: &Path, a: &RunArgs) -> Result<Vec<Dataset>> {
-    let sizes: Vec<(&str, &String)> = if a.size.is_empty() {
-        a.rows.iter().map(|r| ("--rows", r)).collect()
-    } else {
-        a.size.iter().map(|s| ("--size", s)).collect()
+pub fn datasets(gen_bin: &Path, c: &RunConfig) -> Result<Vec<Dataset>> {
+    let sizes: Vec<(&str, String)> = match &c.sizes {
+        Sizes::Rows(r) => r.iter().map(|n| ("--rows", n.to_string())).collect(),
+        Sizes::Bytes(b) => b.iter().map(|n| ("--size", n.to_string())).collect(),
     };
     let mut schemas = Vec::new();
-    if a.workload.iter().any(|w| !is_join(w)) {
-        schemas.push(DataSchema::Sales);
-    }
-    if a.workload.iter().any(|w| is_join(w)) {
-        schemas.push(DataSchema::Orders);
+    for s in [DataSchema::Sales, DataSchema::Orders] {
+        if c.workloads.iter().any(|w| w.input() == s) {
+            schemas.push(s);
+        }
     }
     let mut out = Vec::new();
     for &schema in &schemas {
-        for f in &a.format {
-            let (_, compression) = membench_protocol::Compression::parse_format_name(f)
-                .with_context(|| format!("unknown format {f:?} (csv, parquet, csv.gz, csv.zst)"))?;
+        for &f in &c.formats {
             // The join's tables are not compressed: its cells run on csv and parquet.
-            if schema == DataSchema::Orders && !compression.is_none() {
+            if schema == DataSchema::Orders && f.is_compressed() {
                 continue;
             }
-            for &(flag, v) in &sizes {
-                out.push(generate(gen_bin, a, schema, f, (flag, v))?);
+            for (flag, v) in &sizes {
+                out.push(generate(gen_bin, c, schema, f, (flag, v))?);
             }
         }
     }
     // Schema, format, then size: each format's sizes ascending.
-    out.sort_by(|x, y| (x.is_orders(), &x.format, x.rows).cmp(&(y.is_orders(), &y.format, y.rows)));
+    out.sort_by_key(|d| (d.is_orders(), d.format, d.rows));
     Ok(out)
 }
 
 fn generate(
     gen_bin: &Path,
-    a: &RunArgs,
+    c: &RunConfig,
     schema: DataSchema,
-    format: &str,
+    format: InputFormat,
     size: (&str, &str),
 ) -> Result<Dataset> {
     let orders = schema == DataSchema::Orders;
@@ -233,23 +191,23 @@ fn generate(
             size.0,
             size.1,
             "--format",
-            format,
+            format.name(),
             "--seed",
-            &a.seed.to_string(),
+            &c.seed.to_string(),
             "--schema",
             schema.name(),
         ])
-        .args((a.messy && !orders).then_some("--messy"))
+        .args((c.messy && !orders).then_some("--messy"))
         .args(
-            a.files
+            c.files
                 .filter(|_| !orders)
                 .map(|n| ["--files".to_string(), n.to_string()])
                 .into_iter()
                 .flatten(),
         )
-        .args((a.shuffle_items && orders).then_some("--shuffle-items"))
+        .args((c.shuffle_items && orders).then_some("--shuffle-items"))
         .args(["--json", "--out"])
-        .arg(&a.datasets)
+        .arg(&c.datasets)
         .stderr(std::process::Stdio::inherit())
         .output()
         .context("running membench-gen")?;
@@ -268,18 +226,22 @@ fn generate(
         .map(serde_json::from_str)
         .collect::<Result<_, _>>()
         .context("parsing membench-gen's sidecar output")?;
+    let format_of = |m: &Sidecar| InputFormat {
+        format: m.format,
+        compression: m.compressed,
+    };
     match &metas[..] {
-        [meta] if !orders && meta.compressed.format_name(meta.format) == format => Ok(Dataset {
-            path: a.datasets.join(&meta.file),
+        [meta] if !orders && format_of(meta) == format => Ok(Dataset {
+            path: c.datasets.join(&meta.file),
             items: None,
-            format: meta.compressed.format_name(meta.format),
+            format,
             rows: meta.rows,
             bytes: meta.bytes,
         }),
         [o, i] if orders => Ok(Dataset {
-            path: a.datasets.join(&o.file),
-            items: Some(a.datasets.join(&i.file)),
-            format: o.format.name().to_string(),
+            path: c.datasets.join(&o.file),
+            items: Some(c.datasets.join(&i.file)),
+            format: format_of(o),
             rows: o.rows,
             bytes: o.bytes + i.bytes,
         }),
@@ -298,15 +260,15 @@ mod tests {
         let d = Dataset {
             path: "sales-10k-s42.csv".into(),
             items: None,
-            format: "csv".into(),
+            format: InputFormat::CSV,
             rows: 10_000,
             bytes: 1,
         };
         let s: Vec<String> = ["a", "b", "c"].iter().map(|s| s.to_string()).collect();
-        groups(&[d], &["top-n".into(), "group-by".into(), "etl".into()], &s)
+        groups(&[d], &Workload::SALES, &s)
     }
 
-    fn cells(groups: &[Group]) -> Vec<(String, String)> {
+    fn cells(groups: &[Group]) -> Vec<(Workload, String)> {
         groups
             .iter()
             .flat_map(|g| g.strategies.iter().map(|s| (g.workload.clone(), s.clone())))
@@ -317,7 +279,7 @@ mod tests {
     fn shards_are_disjoint_cover_the_plan_and_are_balanced() {
         let all = cells(&plan());
         assert_eq!(all.len(), 9);
-        let shards: Vec<Vec<(String, String)>> = (1..=4)
+        let shards: Vec<Vec<(Workload, String)>> = (1..=4)
             .map(|i| cells(&Shard { index: i, count: 4 }.select(plan())))
             .collect();
         let mut joined: Vec<_> = shards.concat();

@@ -1,23 +1,26 @@
-//! A measured repetition as a raw record of `results.jsonl`.
+//! A measured repetition as a raw record of `results.jsonl`: the cell and the run's settings,
+//! what the harness measured of the process, and what the runner measured inside — the last
+//! two embedded whole (`membench_protocol::Record`), never copied field by field.
 
 use membench_harness::Measured;
-use membench_protocol::{Allocator, Status};
-use membench_report::record::{Record, RunContext};
+use membench_protocol::{
+    Allocator, ErrorKind, RECORD_VERSION, Record, RunContext, RunnerError, Status,
+};
 
-use super::RunArgs;
+use super::config::RunConfig;
 use super::plan::Cell;
 
 /// Everything a record needs besides the measurement itself.
 pub struct RecordContext<'a> {
     pub run_id: &'a str,
-    pub args: &'a RunArgs,
+    pub config: &'a RunConfig,
     pub context: &'a RunContext,
 }
 
 /// How the budget applied: the counting allocator's heap budget, or the kernel limit the
 /// harness applied to a system-allocator repetition.
-fn limit_applied(a: &RunArgs, allocator: Allocator, m: &Measured) -> Option<String> {
-    a.memory_limit.as_ref()?;
+fn limit_applied(c: &RunConfig, allocator: Allocator, m: &Measured) -> Option<String> {
+    c.budget.as_ref()?;
     match (&m.kernel_limit, allocator) {
         (Some(k), _) => Some(k.kind.name().to_string()),
         (None, Allocator::Counting) => Some("counting allocator".into()),
@@ -35,90 +38,62 @@ pub struct Reference {
 /// The record of one repetition; `wrong-answer` when its digest differs from the reference's.
 pub fn make(
     cx: &RecordContext<'_>,
-    c: &Cell,
+    cell: &Cell,
     allocator: Allocator,
     repetition: u32,
     m: &Measured,
     reference: Option<&Reference>,
 ) -> Record {
+    let mut measure = m.runner.clone().unwrap_or_default().measure;
     let expected = reference.map(|r| &r.digest);
-    let r = m.runner.clone().unwrap_or_default();
     let mut status = m.status;
     if status == Status::Ok
         && !m.answer_unchecked
         && expected.is_some()
-        && r.answer_digest.as_ref() != expected
+        && measure.answer_digest.as_ref() != expected
     {
         status = Status::WrongAnswer;
     }
-    let error = r
-        .error
-        .as_ref()
-        .map(|e| e.message.clone())
-        .or_else(|| (m.status != Status::Ok).then(|| m.stderr_tail.clone()))
-        .map(|e| membench_protocol::redact(&e));
+    // A failed process without a runner's word keeps the end of its stderr as its error.
+    if measure.error.is_none() && m.status != Status::Ok {
+        measure.error = Some(RunnerError {
+            kind: ErrorKind::Process,
+            message: m.stderr_tail.clone(),
+        });
+    }
+    if let Some(e) = &mut measure.error {
+        e.message = membench_protocol::redact(&e.message);
+    }
     // Keep the timeline small: at most ~200 evenly spaced samples.
-    let step = m.timeline.len().div_ceil(200).max(1);
-    let a = cx.args;
+    let mut process = m.process.clone();
+    let step = process.timeline.len().div_ceil(200).max(1);
+    process.timeline = process.timeline.into_iter().step_by(step).collect();
+    let c = cx.config;
     Record {
+        record_version: RECORD_VERSION,
         run_id: cx.run_id.to_string(),
-        strategy: c.strategy.clone(),
-        workload: c.workload.clone(),
-        format: c.dataset.format.clone(),
-        rows: c.dataset.rows,
-        dataset: c.dataset.path.display().to_string(),
-        input_bytes: c.dataset.bytes,
+        strategy: cell.strategy.clone(),
+        workload: cell.workload.clone(),
+        format: cell.dataset.format,
+        rows: cell.dataset.rows,
+        dataset: cell.dataset.path.display().to_string(),
+        input_bytes: cell.dataset.bytes,
+        items: cell.dataset.items.as_ref().map(|p| p.display().to_string()),
         repetition,
         status,
         allocator,
-        peak_heap_bytes: r.peak_heap_bytes,
-        baseline_heap_bytes: r.baseline_heap_bytes,
-        total_allocated_bytes: r.total_allocated_bytes,
-        n_allocs: r.n_allocs,
-        peak_rss_bytes: m.peak_rss_bytes,
-        peak_rss_anon_bytes: m.peak_rss_anon_bytes,
-        peak_rss_file_bytes: m.peak_rss_file_bytes,
-        wall_ns: m.runner.as_ref().map(|r| r.wall_ns),
-        process_wall_ns: m.wall_ns,
-        user_ns: m.user_ns,
-        sys_ns: m.sys_ns,
-        rows_read: r.rows_read,
-        rows_skipped: r.rows_skipped,
-        answer_digest: r.answer_digest,
+        threads: c.threads,
+        chunk_rows: c.chunk_rows,
+        on_bad_row: c.on_bad_row,
+        memory_limit: c.budget.as_ref().map(|b| b.text.clone()),
+        limit_applied: limit_applied(c, allocator, m),
         expected_digest: expected.cloned(),
         reference_strategy: reference
-            .filter(|r| r.strategy != super::drive::REFERENCE)
+            .filter(|r| r.strategy != membench_protocol::reference_strategy())
             .map(|r| r.strategy.clone()),
-        error,
-        exit_code: m.exit_code,
-        signal: m.signal.clone(),
-        threads: a.threads,
-        chunk_rows: a.chunk_rows,
-        on_bad_row: a.on_bad_row.clone(),
-        memory_limit: a.memory_limit.clone(),
-        limit_applied: limit_applied(a, allocator, m),
         answer_unchecked: m.answer_unchecked,
-        peak_pss_bytes: m.peak_pss_bytes,
-        max_processes: m.max_processes,
-        max_record_bytes: r.max_record_bytes,
-        declared_growth: r.declared_growth,
-        heap_timeline: r.heap_timeline,
-        phases: r.phases,
-        server_peak_rss_bytes: r.server_peak_rss_bytes,
-        server_backend_peak_rss_bytes: r.server_backend_peak_rss_bytes,
-        server_timeline: r.server_timeline,
-        db_settings: r.db_settings,
-        db_reused: r.db_reused,
-        items: r.items,
-        spill_bytes: r.spill_bytes,
-        batches: r.batches,
-        leftover_processes: m.leftover_processes,
-        timeline: m
-            .timeline
-            .iter()
-            .step_by(step)
-            .map(|s| [s.t_ns, s.rss_bytes, s.rss_anon_bytes, s.rss_file_bytes])
-            .collect(),
+        process,
+        measure,
         context: cx.context.clone(),
     }
 }

@@ -9,7 +9,9 @@ use anyhow::{Context, Result, bail};
 use membench_report::record::Record;
 use serde::{Deserialize, Serialize};
 
-use super::RunArgs;
+use membench_protocol::{DateRange, OnBadRow};
+
+use super::config::RunConfig;
 
 /// The file in a run folder.
 pub const FILE: &str = "settings.json";
@@ -19,12 +21,12 @@ pub const FILE: &str = "settings.json";
 pub struct Settings {
     pub threads: usize,
     pub chunk_rows: usize,
-    pub on_bad_row: String,
+    pub on_bad_row: OnBadRow,
     pub memory_limit: Option<String>,
     pub address_space_limit: Option<String>,
-    pub max_record_bytes: String,
+    pub max_record_bytes: u64,
     pub timeout_s: u64,
-    pub dates: String,
+    pub dates: DateRange,
     pub seed: u64,
     pub messy: bool,
     pub shuffle_items: bool,
@@ -34,21 +36,21 @@ pub struct Settings {
 
 impl Settings {
     /// This run's.
-    pub fn of(a: &RunArgs) -> Settings {
+    pub fn of(c: &RunConfig) -> Settings {
         Settings {
-            threads: a.threads,
-            chunk_rows: a.chunk_rows,
-            on_bad_row: a.on_bad_row.clone(),
-            memory_limit: a.memory_limit.clone(),
-            address_space_limit: a.address_space_limit.clone(),
-            max_record_bytes: a.max_record_bytes.clone(),
-            timeout_s: a.timeout,
-            dates: a.dates.clone(),
-            seed: a.seed,
-            messy: a.messy,
-            shuffle_items: a.shuffle_items,
-            files: a.files,
-            db_reuse: a.db_reuse,
+            threads: c.threads,
+            chunk_rows: c.chunk_rows,
+            on_bad_row: c.on_bad_row,
+            memory_limit: c.budget.as_ref().map(|b| b.text.clone()),
+            address_space_limit: c.address_space_limit.as_ref().map(|b| b.text.clone()),
+            max_record_bytes: c.max_record_bytes.bytes,
+            timeout_s: c.timeout.as_secs(),
+            dates: c.dates.clone(),
+            seed: c.seed,
+            messy: c.messy,
+            shuffle_items: c.shuffle_items,
+            files: c.files,
+            db_reuse: c.db_reuse,
         }
     }
 
@@ -80,8 +82,8 @@ impl Settings {
         );
         diff(
             "--on-bad-row",
-            before.on_bad_row.clone(),
-            self.on_bad_row.clone(),
+            before.on_bad_row.to_string(),
+            self.on_bad_row.to_string(),
         );
         diff(
             "--memory-limit",
@@ -95,15 +97,15 @@ impl Settings {
         );
         diff(
             "--max-record-bytes",
-            before.max_record_bytes.clone(),
-            self.max_record_bytes.clone(),
+            before.max_record_bytes.to_string(),
+            self.max_record_bytes.to_string(),
         );
         diff(
             "--timeout",
             before.timeout_s.to_string(),
             self.timeout_s.to_string(),
         );
-        diff("--dates", before.dates.clone(), self.dates.clone());
+        diff("--dates", before.dates.to_string(), self.dates.to_string());
         diff("--seed", before.seed.to_string(), self.seed.to_string());
         diff("--messy", before.messy.to_string(), self.messy.to_string());
         diff(
@@ -140,7 +142,7 @@ impl Settings {
                 let before = Settings {
                     threads: r.threads,
                     chunk_rows: r.chunk_rows,
-                    on_bad_row: r.on_bad_row.clone(),
+                    on_bad_row: r.on_bad_row,
                     memory_limit: r.memory_limit.clone(),
                     ..self.clone()
                 };

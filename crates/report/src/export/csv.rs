@@ -25,14 +25,13 @@ impl Exporter for CsvExporter {
         w.write_record(HEADER.split(','))?;
         let opt = |v: Option<f64>| v.map(|x| format!("{x:.0}")).unwrap_or_default();
         for c in &report.cells {
-            let g = report.growth.get(&(
-                c.key.workload.clone(),
-                c.key.format.clone(),
-                c.key.strategy.clone(),
-            ));
+            let g =
+                report
+                    .growth
+                    .get(&(c.key.workload.clone(), c.key.format, c.key.strategy.clone()));
             let row = [
-                c.key.workload.clone(),
-                c.key.format.clone(),
+                c.key.workload.to_string(),
+                c.key.format.to_string(),
                 c.key.strategy.clone(),
                 c.key.rows.to_string(),
                 c.status.to_string(),

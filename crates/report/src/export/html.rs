@@ -17,6 +17,7 @@ use crate::Report;
 use crate::format::rows;
 use crate::predict::{self, Model};
 use crate::stats::effective_status;
+use membench_protocol::{InputFormat, Workload};
 
 /// Writes `index.html`.
 pub struct HtmlExporter;
@@ -80,8 +81,8 @@ struct Data<'a> {
 #[derive(Serialize)]
 struct Group<'a> {
     id: String,
-    workload: &'a str,
-    format: &'a str,
+    workload: &'a Workload,
+    format: InputFormat,
     sizes: Vec<u64>,
     strategies: Vec<&'a str>,
     cells: Vec<Cell<'a>>,
@@ -111,8 +112,8 @@ struct Fitted {
 #[derive(Serialize)]
 struct Raw<'a> {
     strategy: &'a str,
-    workload: &'a str,
-    format: &'a str,
+    workload: &'a Workload,
+    format: InputFormat,
     rows: u64,
     repetition: u32,
     allocator: &'static str,
@@ -122,7 +123,7 @@ struct Raw<'a> {
     wall_ns: Option<u64>,
 }
 
-fn group_data<'a>(report: &'a Report, workload: &'a str, format: &'a str) -> Group<'a> {
+fn group_data<'a>(report: &'a Report, workload: &'a Workload, format: InputFormat) -> Group<'a> {
     let (cells, sizes, strategies) = report.group(workload, format);
     let median = |s: &Option<crate::stats::Spread>| s.map(|s| s.median);
     let (fitted, left_out) = predict::fit(&report.records, workload, format);
@@ -157,7 +158,7 @@ fn group_data<'a>(report: &'a Report, workload: &'a str, format: &'a str) -> Gro
     }
 }
 
-fn data<'a>(report: &'a Report, groups: &'a [(String, String)]) -> Data<'a> {
+fn data<'a>(report: &'a Report, groups: &'a [(Workload, InputFormat)]) -> Data<'a> {
     let mut strategies: Vec<&str> = report
         .cells
         .iter()
@@ -169,7 +170,7 @@ fn data<'a>(report: &'a Report, groups: &'a [(String, String)]) -> Data<'a> {
         strategies,
         groups: groups
             .iter()
-            .map(|(w, f)| group_data(report, w, f))
+            .map(|(w, f)| group_data(report, w, *f))
             .collect(),
         records: report
             .records
@@ -177,14 +178,14 @@ fn data<'a>(report: &'a Report, groups: &'a [(String, String)]) -> Data<'a> {
             .map(|r| Raw {
                 strategy: &r.strategy,
                 workload: &r.workload,
-                format: &r.format,
+                format: r.format,
                 rows: r.rows,
                 repetition: r.repetition,
                 allocator: r.allocator.name(),
                 status: effective_status(r).name(),
-                peak_heap_bytes: r.peak_heap_bytes,
-                peak_rss_bytes: r.peak_rss_bytes,
-                wall_ns: r.wall_ns,
+                peak_heap_bytes: r.measure.peak_heap_bytes,
+                peak_rss_bytes: r.process.peak_rss_bytes,
+                wall_ns: r.measure.wall_ns,
             })
             .collect(),
         baseline: report.baseline.as_ref().map(|(_, b)| b.cells.as_slice()),
@@ -231,7 +232,12 @@ fn header(h: &mut String, report: &Report) -> Result<()> {
     Ok(())
 }
 
-fn cells_table(h: &mut String, report: &Report, workload: &str, format: &str) -> Result<()> {
+fn cells_table(
+    h: &mut String,
+    report: &Report,
+    workload: &Workload,
+    format: InputFormat,
+) -> Result<()> {
     let (cells, sizes, strategies) = report.group(workload, format);
     write!(h, "<table><tr><th>strategy</th>")?;
     for s in &sizes {
@@ -254,7 +260,7 @@ fn cells_table(h: &mut String, report: &Report, workload: &str, format: &str) ->
         }
         let g = report
             .growth
-            .get(&(workload.to_string(), format.to_string(), st.to_string()));
+            .get(&(workload.clone(), format, st.to_string()));
         writeln!(
             h,
             "<td>{}</td></tr>",
@@ -268,14 +274,16 @@ fn cells_table(h: &mut String, report: &Report, workload: &str, format: &str) ->
     Ok(())
 }
 
-fn group_section(h: &mut String, report: &Report, workload: &str, format: &str) -> Result<()> {
+fn group_section(
+    h: &mut String,
+    report: &Report,
+    workload: &Workload,
+    format: InputFormat,
+) -> Result<()> {
+    let (w, f) = (esc(workload.name()), esc(format.name()));
     writeln!(
         h,
-        "<section class=\"group\" data-group=\"{}/{}\"><h2>{} · {}</h2>",
-        esc(workload),
-        esc(format),
-        esc(workload),
-        esc(format)
+        "<section class=\"group\" data-group=\"{w}/{f}\"><h2>{w} · {f}</h2>"
     )?;
     cells_table(h, report, workload, format)?;
     writeln!(
@@ -289,7 +297,7 @@ fn group_section(h: &mut String, report: &Report, workload: &str, format: &str) 
     for chart in report
         .charts
         .iter()
-        .filter(|c| c.workload == workload && c.format == format)
+        .filter(|c| c.workload == *workload && c.format == format)
     {
         writeln!(h, "<figure>{}</figure>", chart.svg.as_deref().unwrap_or(""))?;
     }
@@ -310,7 +318,7 @@ impl Exporter for HtmlExporter {
         header(&mut h, report)?;
         let groups = report.groups();
         for (workload, format) in &groups {
-            group_section(&mut h, report, workload, format)?;
+            group_section(&mut h, report, workload, *format)?;
         }
         // Inside a script element, `</script`, `<!--` and friends must not appear: every `<`,
         // `>` and `&` is written as a JSON escape (still the same string to JSON.parse), and so

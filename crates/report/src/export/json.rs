@@ -20,7 +20,7 @@ impl Exporter for JsonExporter {
                 let mut v = serde_json::to_value(c).expect("cells serialize");
                 let g = report.growth.get(&(
                     c.key.workload.clone(),
-                    c.key.format.clone(),
+                    c.key.format,
                     c.key.strategy.clone(),
                 ));
                 v["growth_slope"] = serde_json::json!(g.map(|g| g.slope));

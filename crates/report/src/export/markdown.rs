@@ -8,7 +8,7 @@ use super::Exporter;
 use crate::Report;
 use crate::format::{bytes, duration_ns, md_cell, rows};
 use crate::stats::CellStats;
-use membench_protocol::Status;
+use membench_protocol::{InputFormat, Status, Workload};
 
 /// Writes `REPORT.md`.
 pub struct MarkdownExporter;
@@ -176,7 +176,7 @@ impl Exporter for MarkdownExporter {
         )?;
         writeln!(md, "{}\n", timing_note(&report.cells))?;
         for (workload, format) in report.groups() {
-            let (cells, sizes, strategies) = report.group(&workload, &format);
+            let (cells, sizes, strategies) = report.group(&workload, format);
             writeln!(md, "## {workload} · {format}\n")?;
             write!(md, "| strategy |")?;
             for s in &sizes {
@@ -196,11 +196,10 @@ impl Exporter for MarkdownExporter {
                 }
                 let g = report
                     .growth
-                    .get(&(workload.clone(), format.clone(), st.to_string()));
-                let declared =
-                    crate::gate::declared_growth(&report.records, st, &workload, &format)
-                        .map(|d| format!("; declared {d}"))
-                        .unwrap_or_default();
+                    .get(&(workload.clone(), format, st.to_string()));
+                let declared = crate::gate::declared_growth(&report.records, st, &workload, format)
+                    .map(|d| format!("; declared {d}"))
+                    .unwrap_or_default();
                 writeln!(
                     md,
                     " {} | {} |",
@@ -210,7 +209,7 @@ impl Exporter for MarkdownExporter {
                 )?;
             }
             writeln!(md)?;
-            if let Some(note) = reference_note(report, &workload, &format) {
+            if let Some(note) = reference_note(report, &workload, format) {
                 writeln!(md, "{note}\n")?;
             }
             if let Some(v) = verdict(&cells) {
@@ -236,11 +235,11 @@ impl Exporter for MarkdownExporter {
 
 /// Which strategy's answer a group's cells were compared with, when it was not the usual
 /// reference (which failed on that input).
-fn reference_note(report: &Report, workload: &str, format: &str) -> Option<String> {
+fn reference_note(report: &Report, workload: &Workload, format: InputFormat) -> Option<String> {
     let mut used: Vec<(u64, &str)> = report
         .records
         .iter()
-        .filter(|r| r.workload == workload && r.format == format)
+        .filter(|r| r.workload == *workload && r.format == format)
         .filter_map(|r| Some((r.rows, r.reference_strategy.as_deref()?)))
         .collect();
     used.sort_unstable();
@@ -363,30 +362,29 @@ fn phases_section(cells: &[CellStats]) -> String {
 /// Compressed input against the plain CSV, per workload and strategy at the largest size: the
 /// bytes on disk, the time and the peak heap (seed 003's trade-off, measured).
 fn compression_section(cells: &[CellStats]) -> String {
-    let compressed = |f: &str| f == "csv.gz" || f == "csv.zst";
     let mut lines = String::new();
-    let mut keys: Vec<(&str, &str, u64)> = cells
+    let mut keys: Vec<(&Workload, &str, u64)> = cells
         .iter()
-        .filter(|c| compressed(&c.key.format) && c.status.is_ok())
-        .map(|c| (c.key.workload.as_str(), c.key.strategy.as_str(), c.key.rows))
+        .filter(|c| c.key.format.is_compressed() && c.status.is_ok())
+        .map(|c| (&c.key.workload, c.key.strategy.as_str(), c.key.rows))
         .collect();
     keys.sort();
     keys.dedup();
     // Only the largest size of each workload and strategy.
-    let largest = |w: &str, s: &str| {
+    let largest = |w: &Workload, s: &str| {
         keys.iter()
             .filter(|k| k.0 == w && k.1 == s)
             .map(|k| k.2)
             .max()
     };
     for &(w, s, n) in keys.iter().filter(|k| Some(k.2) == largest(k.0, k.1)) {
-        let cell = |f: &str| {
+        let cell = |f: InputFormat| {
             cells.iter().find(|c| {
-                c.key.workload == w && c.key.strategy == s && c.key.rows == n && c.key.format == f
+                c.key.workload == *w && c.key.strategy == s && c.key.rows == n && c.key.format == f
             })
         };
         let mut row = format!("| {w} | {} | {} |", md_cell(s), rows(n));
-        for f in ["csv", "csv.gz", "csv.zst"] {
+        for f in [InputFormat::CSV, InputFormat::CSV_GZ, InputFormat::CSV_ZST] {
             let text = match cell(f).filter(|c| c.status.is_ok()) {
                 Some(c) => format!(
                     " {} · {} · {} |",
@@ -422,18 +420,18 @@ fn guard_section(report: &Report) -> String {
     let mut seen = std::collections::BTreeSet::new();
     let mut lines = String::new();
     let guarded = |r: &&crate::record::Record| {
-        r.strategy == crate::plot::GUARDED
+        crate::plot::guarded(&r.strategy)
             && r.allocator == membench_protocol::Allocator::Counting
             && crate::stats::effective_status(r).is_ok()
-            && !r.batches.is_empty()
+            && !r.measure.batches.is_empty()
     };
     // The largest size of each workload and format: where the guard has work to do.
-    let largest = |w: &str, f: &str| {
+    let largest = |w: &Workload, f: InputFormat| {
         report
             .records
             .iter()
             .filter(guarded)
-            .filter(|r| r.workload == w && r.format == f)
+            .filter(|r| r.workload == *w && r.format == f)
             .map(|r| r.rows)
             .max()
     };
@@ -441,18 +439,13 @@ fn guard_section(report: &Report) -> String {
         .records
         .iter()
         .filter(guarded)
-        .filter(|r| Some(r.rows) == largest(&r.workload, &r.format))
+        .filter(|r| Some(r.rows) == largest(&r.workload, r.format))
     {
-        let key = (
-            r.workload.clone(),
-            r.format.clone(),
-            r.rows,
-            r.memory_limit.clone(),
-        );
+        let key = (r.workload.clone(), r.format, r.rows, r.memory_limit.clone());
         if !seen.insert(key) {
             continue;
         }
-        let lens = r.batches.iter().map(|b| b[1]);
+        let lens = r.measure.batches.iter().map(|b| b[1]);
         let (min, max) = (lens.clone().min().unwrap_or(0), lens.max().unwrap_or(0));
         let _ = writeln!(
             lines,
@@ -461,10 +454,12 @@ fn guard_section(report: &Report) -> String {
             r.format,
             rows(r.rows),
             r.memory_limit.as_deref().unwrap_or("default (64 MiB)"),
-            r.batches.len(),
+            r.measure.batches.len(),
             rows(min),
             rows(max),
-            r.peak_heap_bytes.map_or("–".into(), |b| bytes(b as f64)),
+            r.measure
+                .peak_heap_bytes
+                .map_or("–".into(), |b| bytes(b as f64)),
         );
     }
     if lines.is_empty() {

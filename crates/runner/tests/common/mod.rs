@@ -6,6 +6,7 @@
 use std::sync::OnceLock;
 
 use membench_harness::postgres::{Cluster, ClusterConfig, find_bin_dir};
+use membench_protocol::Workload;
 use membench_strategies::{Entry, REGISTRY};
 
 /// The server the tests' `postgres` cells use: `MEMBENCH_POSTGRES_URL`, or a throw-away server
@@ -33,15 +34,15 @@ pub fn postgres_url() -> &'static str {
 
 /// Every strategy of the `sales` workloads, with the database ones ready to connect.
 pub fn registry() -> Vec<&'static Entry> {
-    doing("top-n")
+    doing(&Workload::TopN)
 }
 
 /// Every strategy of the `join` workload, with the database ones ready to connect.
 pub fn join_registry() -> Vec<&'static Entry> {
-    doing("join")
+    doing(&Workload::Join)
 }
 
-fn doing(workload: &str) -> Vec<&'static Entry> {
+fn doing(workload: &Workload) -> Vec<&'static Entry> {
     postgres_url();
     REGISTRY.iter().filter(|e| e.info.does(workload)).collect()
 }

@@ -74,7 +74,7 @@ pub fn loaded_table_sql(d: Dialect) -> String {
 /// `top-n` (the query reads the first 100 entries), a covering index for `group-by` (groups in
 /// index order, no table access). `etl` reads in `seq` order: `seq_index` says whether the
 /// dialect needs one (SQLite's `seq` is the rowid).
-pub fn index_sql(table: &str, workload: Workload, seq_index: bool) -> Vec<String> {
+pub fn index_sql(table: &str, workload: &Workload, seq_index: bool) -> Vec<String> {
     match workload {
         Workload::TopN => vec![format!(
             "CREATE INDEX IF NOT EXISTS {table}_total ON {table} \
@@ -93,7 +93,7 @@ pub fn index_sql(table: &str, workload: Workload, seq_index: bool) -> Vec<String
 }
 
 /// The query of `workload`, in SQL both dialects run.
-pub fn query_sql(table: &str, workload: Workload) -> String {
+pub fn query_sql(table: &str, workload: &Workload) -> String {
     match workload {
         Workload::TopN => format!(
             "SELECT order_id, quantity, price_cents FROM {table} \
@@ -254,12 +254,12 @@ fn index_and_query(
     counts: Counts,
 ) -> Result<Outcome, RunError> {
     p.phase("index");
-    for sql in index_sql(table, p.workload, db.needs_seq_index()) {
+    for sql in index_sql(table, &p.workload, db.needs_seq_index()) {
         db.execute(&sql)?;
     }
     p.phase("query");
     let mut out = Output::new(p)?;
-    let sql = query_sql(table, p.workload);
+    let sql = query_sql(table, &p.workload);
     match p.workload {
         Workload::TopN => db.query(&sql, &mut |r| {
             add_top(&mut out, r.int(0)?, r.int(1)?, r.int(2)?);

@@ -1,0 +1,420 @@
+//! `run`'s configuration, parsed once: the command line ([`RunArgs`]: what clap reads, every
+//! value already typed by its parser) becomes one validated [`RunConfig`] — presets applied,
+//! defaults filled where the user said nothing, names checked — that everything after it reads.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, ValueEnum};
+use membench_protocol::{CellJob, DateRange, InputFormat, OnBadRow, Workload};
+
+use super::external::{External, check_name};
+use super::plan::Shard;
+
+/// A memory size as the user wrote it and in bytes (`64MiB`: records keep the text).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Budget {
+    pub text: String,
+    pub bytes: u64,
+}
+
+impl Budget {
+    /// Parses a size (`512MiB`, `1GiB`, `4096`).
+    pub fn parse(s: &str) -> Result<Budget, String> {
+        Ok(Budget {
+            text: s.trim().to_string(),
+            bytes: membench_protocol::parse_size(s)?,
+        })
+    }
+}
+
+impl std::fmt::Display for Budget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(&self.text)
+    }
+}
+
+fn parse_count(s: &str) -> Result<u64, String> {
+    membench_protocol::parse_count(s)
+}
+
+fn parse_bytes(s: &str) -> Result<u64, String> {
+    membench_protocol::parse_size(s)
+}
+
+/// A named set of defaults.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Preset {
+    /// Larger than memory for real: top-n on CSV at 1m, 10m and 50m rows (≈ 9.5 GB) under a
+    /// 1 GiB heap budget that `load-all` cannot meet, one repetition; checks free disk first.
+    Large,
+    /// The Python peers of `peers setup` (pandas load-all and chunked, generators, Polars lazy,
+    /// DuckDB, Dask on a 2-worker local cluster) beside the built-in strategies, on top-n and
+    /// group-by.
+    Peers,
+}
+
+/// Run the matrix strategies × workloads × formats × sizes and write a report.
+#[derive(Args, Debug, Clone)]
+pub struct RunArgs {
+    /// Strategies, comma-separated [default: every strategy on by default; see `cargo xtask
+    /// list`].
+    #[arg(long, value_delimiter = ',')]
+    pub strategy: Vec<String>,
+    /// Any program as a strategy, repeatable: `NAME=PROGRAM ARGS…`, split into words without a
+    /// shell (quotes group), with {input} {items} {workload} {format} {rows} {output}
+    /// {threads} substituted per cell. Measured on its whole process tree (no heap), under the
+    /// timeout and, with --memory-limit, a kernel limit; its last output line, if it is the
+    /// canonical answer JSON (peers/README.md), is compared with the reference, else the cell
+    /// is `unchecked`. Without --strategy, only the commands run.
+    #[arg(long = "command", value_name = "NAME=PROGRAM ARGS")]
+    pub commands: Vec<String>,
+    /// Run only the I-th of N deterministic slices of the cells (e.g. 2/4): a sweep split over
+    /// jobs or machines, merged afterwards with `report DIR1 DIR2 … --out DIR`.
+    #[arg(long, value_name = "I/N", value_parser = Shard::parse)]
+    pub shard: Option<Shard>,
+    /// Workloads, comma-separated: top-n, group-by, etl (over `sales` files; etl writes its
+    /// output to a scratch file in the run folder, removed after each cell) and join (over the
+    /// `orders` tables, generated with the same sizes counted in orders) [default: all four].
+    #[arg(long, value_delimiter = ',', value_parser = Workload::parse)]
+    pub workload: Vec<Workload>,
+    /// join: write the items in shuffled order (strategies that need sorted input pay for
+    /// sorting).
+    #[arg(long)]
+    pub shuffle_items: bool,
+    /// join: the orders' `order_date` range, both ends included.
+    #[arg(long, default_value = "2023-01-01..2023-12-31", value_parser = DateRange::parse)]
+    pub dates: DateRange,
+    /// Formats, comma-separated: csv, parquet, and compressed CSV: csv.gz, csv.zst (strategies
+    /// that cannot read compressed input are left out of those cells; `cargo xtask list` says
+    /// which) [default: csv,parquet].
+    #[arg(long, value_delimiter = ',', value_parser = InputFormat::parse)]
+    pub format: Vec<InputFormat>,
+    /// Spread each `sales` dataset over N part files in a folder, read as one input (the
+    /// folder's cells are measured instead of the single file's).
+    #[arg(long, value_name = "N")]
+    pub files: Option<usize>,
+    /// Dataset sizes in rows, comma-separated [default: 10k,100k,1m].
+    #[arg(long, value_delimiter = ',', conflicts_with = "size", value_parser = parse_count)]
+    pub rows: Vec<u64>,
+    /// Dataset sizes in bytes of CSV instead (e.g. 100MiB,1GiB).
+    #[arg(long, value_delimiter = ',', value_parser = parse_bytes)]
+    pub size: Vec<u64>,
+    /// Measured repetitions per cell and allocator: heap from this many counting-allocator
+    /// runs, time from as many system-allocator runs (plus one uncounted warm-up) [default: 3].
+    #[arg(long)]
+    pub repeat: Option<u32>,
+    /// Heap budget per cell (e.g. 2GiB); a cell over it is recorded as oom. Several,
+    /// comma-separated (`64MiB,256MiB,1GiB`), make budgets an axis: the matrix runs under each
+    /// into `<out>/budget-<B>/`, and `<out>/BUDGETS.md` says which strategy fits which budget.
+    #[arg(long = "memory-limit", value_delimiter = ',', value_parser = Budget::parse)]
+    pub memory_limits: Vec<Budget>,
+    /// A named set of defaults (`large`, `peers`); options given on the command line win.
+    #[arg(long, value_enum)]
+    pub preset: Option<Preset>,
+    /// `--preset peers`: where `peers setup` put the Python peers.
+    #[arg(long, default_value = crate::peers::DEFAULT_DIR)]
+    pub peers_dir: PathBuf,
+    /// Kernel cap on each cell's address space (RLIMIT_AS), for memory that is not heap.
+    #[arg(long, value_parser = Budget::parse)]
+    pub address_space_limit: Option<Budget>,
+    /// Seconds before a cell is killed and recorded as timeout.
+    #[arg(long, default_value_t = 300)]
+    pub timeout: u64,
+    /// Worker threads for parallel strategies and Polars.
+    #[arg(long, default_value_t = CellJob::DEFAULT_THREADS)]
+    pub threads: usize,
+    /// Rows per chunk for the chunked strategy.
+    #[arg(long, default_value_t = CellJob::DEFAULT_CHUNK_ROWS)]
+    pub chunk_rows: usize,
+    /// The longest CSV record accepted; a longer one stops every strategy with an error at its
+    /// first line, before it is read whole.
+    #[arg(long, default_value = "16MiB", value_parser = Budget::parse)]
+    pub max_record_bytes: Budget,
+    /// fail or skip malformed rows.
+    #[arg(long, default_value = "fail", value_parser = OnBadRow::parse)]
+    pub on_bad_row: OnBadRow,
+    /// Generate messy datasets: notes with quoted line feeds, CRLFs and quotes.
+    #[arg(long)]
+    pub messy: bool,
+    /// Dataset seed.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Dataset folder.
+    #[arg(long, default_value = "datasets")]
+    pub datasets: PathBuf,
+    /// Name for the run folder (reports/local/<timestamp>-<label>) [default: default, or the
+    /// preset's name].
+    #[arg(long)]
+    pub label: Option<String>,
+    /// Write into this folder (new or empty) instead of reports/local/<timestamp>-<label>.
+    #[arg(long, conflicts_with = "resume")]
+    pub out: Option<PathBuf>,
+    /// Continue a run: skip repetitions already in DIR/results.jsonl (the same settings only).
+    #[arg(long, value_name = "DIR")]
+    pub resume: Option<PathBuf>,
+    /// Skip writing the report at the end.
+    #[arg(long)]
+    pub no_report: bool,
+    /// postgres: use this server (libpq connection string or postgresql:// URL) instead of a
+    /// throw-away one; the run works in a schema of its own, dropped at the end.
+    #[arg(long, env = "MEMBENCH_POSTGRES_URL", hide_env_values = true)]
+    pub postgres_url: Option<String>,
+    /// Database strategies: keep each input loaded between repetitions, workloads and
+    /// strategies' cells, so that only the first cell on an input loads it and the others
+    /// measure the query alone (data that already lives in a database).
+    #[arg(long)]
+    pub db_reuse: bool,
+    /// sqlite: keep the database files in the run folder (`db/`) instead of removing them.
+    #[arg(long)]
+    pub keep_db: bool,
+}
+
+/// The dataset sizes of a run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Sizes {
+    /// In rows (`orders` datasets: orders).
+    Rows(Vec<u64>),
+    /// In bytes of CSV.
+    Bytes(Vec<u64>),
+}
+
+/// Where a run's records go.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Destination {
+    /// A new `reports/local/<timestamp>-<label>` folder.
+    New,
+    /// `--out DIR`: a new or empty folder.
+    Out(PathBuf),
+    /// `--resume DIR`: a run's folder, continued with the same settings.
+    Resume(PathBuf),
+}
+
+/// A run, configured: every value typed and checked.
+#[derive(Clone, Debug)]
+pub struct RunConfig {
+    /// Built-in strategies (registry names).
+    pub builtin: Vec<String>,
+    /// External programs (`--command`), validated.
+    pub externals: Vec<External>,
+    pub shard: Option<Shard>,
+    pub workloads: Vec<Workload>,
+    pub shuffle_items: bool,
+    pub dates: DateRange,
+    pub formats: Vec<InputFormat>,
+    pub files: Option<usize>,
+    pub sizes: Sizes,
+    pub repeat: u32,
+    /// Every budget of the run (several: an axis of sub-runs).
+    pub budgets: Vec<Budget>,
+    /// The one budget of this (sub-)run.
+    pub budget: Option<Budget>,
+    pub address_space_limit: Option<Budget>,
+    pub timeout: Duration,
+    pub threads: usize,
+    pub chunk_rows: usize,
+    pub max_record_bytes: Budget,
+    pub on_bad_row: OnBadRow,
+    pub messy: bool,
+    pub seed: u64,
+    pub datasets: PathBuf,
+    pub label: String,
+    pub destination: Destination,
+    pub no_report: bool,
+    pub postgres_url: Option<String>,
+    pub db_reuse: bool,
+    pub keep_db: bool,
+}
+
+impl RunConfig {
+    /// Validates the command line, applying `--preset` to what the user did not say.
+    pub fn from_args(a: RunArgs) -> Result<RunConfig> {
+        let label = a.label.clone().unwrap_or_else(|| match a.preset {
+            Some(Preset::Large) => "large".into(),
+            Some(Preset::Peers) => "peers".into(),
+            None => "default".into(),
+        });
+        check_name(&label).map_err(|e| anyhow::anyhow!("--label: {e}"))?;
+        let mut commands = a.commands.clone();
+        if a.preset == Some(Preset::Peers) {
+            commands.extend(crate::peers::commands(&a.peers_dir)?);
+        }
+        let externals = commands
+            .iter()
+            .map(|c| External::parse(c))
+            .collect::<Result<Vec<_>>>()?;
+        for (i, e) in externals.iter().enumerate() {
+            if externals[..i].iter().any(|x| x.name == e.name) {
+                bail!(
+                    "--command {}: two commands have this name; give each its own",
+                    e.name
+                );
+            }
+        }
+        let builtin = builtin_strategies(
+            &a.strategy,
+            !externals.is_empty() && a.preset != Some(Preset::Peers),
+        )?;
+        let workloads = match (a.workload.is_empty(), a.preset) {
+            (false, _) => a.workload.clone(),
+            (true, Some(Preset::Large)) => vec![Workload::TopN],
+            (true, Some(Preset::Peers)) => vec![Workload::TopN, Workload::GroupBy],
+            (true, None) => Workload::BUILTIN.to_vec(),
+        };
+        let formats = match (a.format.is_empty(), a.preset) {
+            (_, Some(Preset::Large)) => vec![InputFormat::CSV],
+            (false, _) => a.format.clone(),
+            (true, _) => vec![InputFormat::CSV, InputFormat::PARQUET],
+        };
+        let sizes = match (a.rows.is_empty(), a.size.is_empty(), a.preset) {
+            (_, false, _) => Sizes::Bytes(a.size.clone()),
+            (false, true, _) => Sizes::Rows(a.rows.clone()),
+            (true, true, Some(Preset::Large)) => {
+                Sizes::Rows(vec![1_000_000, 10_000_000, 50_000_000])
+            }
+            (true, true, _) => Sizes::Rows(vec![10_000, 100_000, 1_000_000]),
+        };
+        let budgets = match (a.memory_limits.is_empty(), a.preset) {
+            (true, Some(Preset::Large)) => vec![Budget::parse("1GiB").map_err(anyhow::Error::msg)?],
+            _ => a.memory_limits.clone(),
+        };
+        let repeat = match (a.repeat, a.preset) {
+            (Some(r), _) => r,
+            (None, Some(Preset::Large)) => 1,
+            (None, _) => 3,
+        };
+        if repeat == 0 {
+            bail!("--repeat must be at least 1");
+        }
+        let destination = match (&a.resume, &a.out) {
+            (Some(d), _) => Destination::Resume(d.clone()),
+            (None, Some(d)) => Destination::Out(d.clone()),
+            (None, None) => Destination::New,
+        };
+        let c = RunConfig {
+            builtin,
+            externals,
+            shard: a.shard,
+            workloads,
+            shuffle_items: a.shuffle_items,
+            dates: a.dates.clone(),
+            formats,
+            files: a.files,
+            sizes,
+            repeat,
+            budget: (budgets.len() == 1).then(|| budgets[0].clone()),
+            budgets,
+            address_space_limit: a.address_space_limit.clone(),
+            timeout: Duration::from_secs(a.timeout),
+            threads: a.threads,
+            chunk_rows: a.chunk_rows,
+            max_record_bytes: a.max_record_bytes.clone(),
+            on_bad_row: a.on_bad_row,
+            messy: a.messy,
+            seed: a.seed,
+            datasets: a.datasets.clone(),
+            label,
+            destination,
+            no_report: a.no_report,
+            postgres_url: a.postgres_url.clone(),
+            db_reuse: a.db_reuse,
+            keep_db: a.keep_db,
+        };
+        match a.preset {
+            Some(Preset::Large) => c.check_disk_for_large()?,
+            Some(Preset::Peers) => eprintln!(
+                "preset peers: {} Python peers beside {}",
+                c.externals.len(),
+                c.builtin.join(", ")
+            ),
+            None => {}
+        }
+        Ok(c)
+    }
+
+    /// Every strategy of the run by name: the built-in ones, then the external programs.
+    pub fn strategies(&self) -> Vec<String> {
+        self.builtin
+            .iter()
+            .cloned()
+            .chain(self.externals.iter().map(|e| e.name.clone()))
+            .collect()
+    }
+
+    /// `--preset large`: refuses clearly when the disk cannot hold its datasets.
+    fn check_disk_for_large(&self) -> Result<()> {
+        let Sizes::Rows(rows) = &self.sizes else {
+            return Ok(());
+        };
+        // Bounded disk: the CSV files this needs (≈ 200 bytes a row), minus those already there.
+        let mut need = 0u64;
+        for &n in rows {
+            let file = self.datasets.join(format!(
+                "sales-{}-s{}.csv",
+                membench_kernel::rows_label(n),
+                self.seed
+            ));
+            if !file.exists() {
+                need += n * 200;
+            }
+        }
+        std::fs::create_dir_all(&self.datasets)
+            .with_context(|| format!("creating {}", self.datasets.display()))?;
+        let free = crate::util::free_bytes(&self.datasets)?;
+        // Keep 1 GiB spare for the run folder and scratch files.
+        if need + (1 << 30) > free {
+            bail!(
+                "--preset large needs ≈ {:.1} GB of disk for its datasets in {} (plus 1 GiB \
+                 spare), and {:.1} GB are free: free some, or point --datasets elsewhere",
+                need as f64 / 1e9,
+                self.datasets.display(),
+                free as f64 / 1e9
+            );
+        }
+        eprintln!(
+            "preset large: top-n on CSV at {} rows under {}; {:.1} GB of datasets to generate, \
+             {:.1} GB free",
+            rows.iter()
+                .map(|&n| membench_kernel::rows_label(n))
+                .collect::<Vec<_>>()
+                .join(", "),
+            self.budgets
+                .iter()
+                .map(|b| b.text.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            need as f64 / 1e9,
+            free as f64 / 1e9
+        );
+        Ok(())
+    }
+}
+
+/// The built-in strategies to run: `--strategy`, or (unless only commands were given) every
+/// strategy on by default.
+fn builtin_strategies(given: &[String], only_commands: bool) -> Result<Vec<String>> {
+    if given.is_empty() {
+        if only_commands {
+            return Ok(Vec::new());
+        }
+        return Ok(membench_protocol::STRATEGIES
+            .iter()
+            .filter(|s| s.on_by_default)
+            .map(|s| s.name.to_string())
+            .collect());
+    }
+    for s in given {
+        if membench_protocol::strategy(s).is_none() {
+            bail!(
+                "unknown strategy {s:?} (known: {})",
+                membench_protocol::STRATEGIES
+                    .iter()
+                    .map(|s| s.name)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+    }
+    Ok(given.to_vec())
+}

@@ -1,0 +1,107 @@
+//! One run of the matrix (under at most one budget): its folder and settings, its datasets and
+//! cells, the databases it needs, the drive through every cell, then the summary and the report.
+
+use anyhow::Result;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use super::config::{Destination, RunConfig};
+use super::drive::Driver;
+use super::{database, executor, folder, ledger, plan, record, settings, summary};
+use crate::util::{bin, binaries, now_stamp, run_context};
+
+fn progress_bar(total: u64) -> ProgressBar {
+    let bar = ProgressBar::new(total);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "[{elapsed_precise}] {bar:30} {pos}/{len} runs, ETA {eta} · {msg}",
+        )
+        .expect("valid template")
+        .progress_chars("=> "),
+    );
+    bar
+}
+
+/// Runs the matrix of `c` into its folder and writes its report.
+pub fn run(c: RunConfig) -> Result<()> {
+    let bins = binaries()?;
+    for b in ["membench-runner", "membench-runner-sys"] {
+        bin(&bins, b)?;
+    }
+    let gen_bin = bin(&bins, "membench-gen")?;
+    let (stamp, started_at) = now_stamp();
+    let settings = settings::Settings::of(&c);
+    let out_dir = folder::out_dir(&c, &stamp)?;
+    let results = out_dir.join("results.jsonl");
+    let existing = ledger::existing(&results)?;
+    if matches!(c.destination, Destination::Resume(_)) {
+        settings.check_resume(&out_dir, &existing)?;
+        folder::remove_stale_scratch(&out_dir);
+    } else {
+        settings.write(&out_dir)?;
+    }
+    let scratch_dir = folder::scratch(&out_dir)?;
+    let scratch = scratch_dir.path().to_path_buf();
+    let mut ledger = ledger::Ledger::from_records(existing);
+    // Unique per run, even for two runs started in the same second (it names the run's
+    // schema on a user's PostgreSQL server).
+    let run_id = ledger
+        .run_id
+        .clone()
+        .unwrap_or_else(|| format!("{stamp}-{}", &membench_harness::reaper::random_token()[..8]));
+    let ctx = run_context(&started_at);
+
+    let datasets = plan::datasets(&gen_bin, &c)?;
+    let mut groups = plan::groups(&datasets, &c.workloads, &c.strategies());
+    if let Some(s) = c.shard {
+        groups = s.select(groups);
+        eprintln!(
+            "shard {}/{}: {} cells",
+            s.index,
+            s.count,
+            groups.iter().map(|g| g.strategies.len()).sum::<usize>()
+        );
+    }
+    let databases = database::prepare(&c, &run_id)?;
+    let db_dir = match c.keep_db {
+        true => out_dir.join("db"),
+        false => scratch.join("db"),
+    };
+    let mut exec =
+        executor::RunnerExecutor::new(&bins, &c, &scratch).with_databases(&databases, &db_dir);
+    let mut sink = ledger::JsonlSink::open(&results)?;
+    let cx = record::RecordContext {
+        run_id: &run_id,
+        config: &c,
+        context: &ctx,
+    };
+    let mut driver = Driver {
+        repeat: c.repeat,
+        unavailable: &databases.unavailable,
+        exec: &mut exec,
+        ledger: &mut ledger,
+        sink: &mut sink,
+        cx: &cx,
+        bar: ProgressBar::hidden(),
+    };
+    driver.bar = progress_bar(driver.planned(&groups));
+    let driven = driver.drive(&groups);
+    driver.bar.finish_and_clear();
+    drop(sink);
+    let stopped = databases.finish();
+    let driven = driven?;
+    stopped?;
+    drop(scratch_dir);
+    summary::print(&membench_report::record::read_records(&results)?);
+    if driven.wrong_answers > 0 {
+        eprintln!(
+            "{} repetitions gave a WRONG ANSWER (see the report)",
+            driven.wrong_answers
+        );
+    }
+    if !c.no_report {
+        membench_report::write_report(&out_dir)?;
+        eprintln!("report: {}", out_dir.join("REPORT.md").display());
+    }
+    eprintln!("results: {}", results.display());
+    Ok(())
+}
