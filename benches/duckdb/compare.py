@@ -79,9 +79,10 @@ def duckdb_run(path, workload, threads):
 
 
 def membench_run(runner, path, workload, strategy, threads):
+    # One cell, as membench's driver asks for it (membench_protocol::CellJob).
+    job = {"strategy": strategy, "workload": workload, "input": path, "threads": threads}
     out = subprocess.run(
-        [runner, "--strategy", strategy, "--workload", workload, "--input", path,
-         "--threads", str(threads)],
+        [runner, "--job", json.dumps(job)],
         check=True, capture_output=True, text=True,
     ).stdout
     record = json.loads(out.strip().splitlines()[-1])

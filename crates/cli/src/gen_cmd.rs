@@ -5,6 +5,8 @@ use std::process::Command;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 
+use membench_protocol::{Compression, DataSchema, InputFormat, ParquetCompressionName};
+
 use crate::util::{bin, binaries};
 
 /// Generate deterministic datasets (CSV, Parquet) with `*.meta.json` sidecars: `sales` files,
@@ -12,24 +14,24 @@ use crate::util::{bin, binaries};
 #[derive(Args, Debug)]
 pub struct GenArgs {
     /// Schema: sales, or orders (two related files; sizes count orders).
-    #[arg(long, default_value = "sales")]
-    pub schema: String,
+    #[arg(long, default_value = "sales", value_parser = DataSchema::parse)]
+    pub schema: DataSchema,
     /// orders: write the items in shuffled order instead of `order_id` order.
     #[arg(long)]
     pub shuffle_items: bool,
     /// Row counts, comma-separated (e.g. 100k,1m,50m).
-    #[arg(long, default_value = "1m", conflicts_with = "size")]
-    pub rows: String,
+    #[arg(long, value_delimiter = ',', default_value = "1m", conflicts_with = "size", value_parser = membench_protocol::parse_count)]
+    pub rows: Vec<u64>,
     /// Target CSV sizes instead of rows (e.g. 1GiB); ≈200 bytes a row.
-    #[arg(long)]
-    pub size: Option<String>,
+    #[arg(long, value_delimiter = ',', value_parser = membench_protocol::parse_size)]
+    pub size: Vec<u64>,
     /// Formats, comma-separated: csv, parquet, csv.gz, csv.zst.
-    #[arg(long, default_value = "csv,parquet")]
-    pub format: String,
+    #[arg(long, value_delimiter = ',', default_value = "csv,parquet", value_parser = InputFormat::parse)]
+    pub format: Vec<InputFormat>,
     /// Also write each CSV file compressed, comma-separated: gzip, zstd (`*.csv.gz`,
     /// `*.csv.zst`; deterministic, sha256 in each sidecar).
-    #[arg(long)]
-    pub compress: Option<String>,
+    #[arg(long, value_delimiter = ',', value_parser = Compression::parse_codec)]
+    pub compress: Vec<Compression>,
     /// Spread each dataset over N part files in a folder, with one sidecar.
     #[arg(long, value_name = "N")]
     pub files: Option<usize>,
@@ -45,8 +47,8 @@ pub struct GenArgs {
     #[arg(long)]
     pub row_group_rows: Option<usize>,
     /// Parquet compression: uncompressed, snappy, zstd, lz4.
-    #[arg(long)]
-    pub compression: Option<String>,
+    #[arg(long, value_parser = ParquetCompressionName::parse)]
+    pub compression: Option<ParquetCompressionName>,
     /// Regenerate even when a matching file exists.
     #[arg(long)]
     pub force: bool,
@@ -58,13 +60,14 @@ pub struct GenArgs {
 pub fn run(a: GenArgs) -> Result<()> {
     let dir = binaries()?;
     let mut cmd = Command::new(bin(&dir, "membench-gen")?);
-    match &a.size {
-        Some(s) => cmd.args(["--size", s]),
-        None => cmd.args(["--rows", &a.rows]),
+    let list = |v: Vec<String>| v.join(",");
+    match a.size.is_empty() {
+        false => cmd.args(["--size", &list(a.size.iter().map(u64::to_string).collect())]),
+        true => cmd.args(["--rows", &list(a.rows.iter().map(u64::to_string).collect())]),
     };
     cmd.args([
         "--format",
-        &a.format,
+        &list(a.format.iter().map(|f| f.name().to_string()).collect()),
         "--seed",
         &a.seed.to_string(),
         "--out",
@@ -79,11 +82,14 @@ pub fn run(a: GenArgs) -> Result<()> {
     if let Some(n) = a.files {
         cmd.args(["--files", &n.to_string()]);
     }
-    if let Some(c) = &a.compress {
-        cmd.args(["--compress", c]);
+    if !a.compress.is_empty() {
+        cmd.args([
+            "--compress",
+            &list(a.compress.iter().map(|c| c.name().to_string()).collect()),
+        ]);
     }
-    if let Some(c) = &a.compression {
-        cmd.args(["--compression", c]);
+    if let Some(c) = a.compression {
+        cmd.args(["--compression", c.name()]);
     }
     if a.force {
         cmd.arg("--force");
@@ -91,7 +97,7 @@ pub fn run(a: GenArgs) -> Result<()> {
     if a.messy {
         cmd.arg("--messy");
     }
-    cmd.args(["--schema", &a.schema]);
+    cmd.args(["--schema", a.schema.name()]);
     if a.shuffle_items {
         cmd.arg("--shuffle-items");
     }

@@ -19,9 +19,7 @@ pub fn parse_format(s: &str) -> Result<Format> {
 
 /// Parses a Parquet codec name.
 pub fn parse_compression(s: &str) -> Result<ParquetCompressionName> {
-    ParquetCompressionName::parse(s).with_context(|| {
-        format!("unknown parquet compression {s:?} (uncompressed, snappy, zstd, lz4)")
-    })
+    ParquetCompressionName::parse(s).map_err(anyhow::Error::msg)
 }
 
 /// What [`generate`] produced.

@@ -34,8 +34,8 @@ pub enum Answer {
     /// (input order) and encoding are fixed.
     Etl {
         rows_written: u64,
-        /// `csv` or `parquet`.
-        output_format: String,
+        /// `csv` or `parquet` (as these words in the canonical JSON).
+        output_format: membench_protocol::Format,
         output_bytes: u64,
         /// sha256 of the output file, lowercase hex.
         output_sha256: String,

@@ -67,6 +67,13 @@ impl Compression {
         }
     }
 
+    /// Parses a codec for compressing a file: `gzip`/`gz` or `zstd`/`zst` (not `none`).
+    pub fn parse_codec(s: &str) -> Result<Compression, String> {
+        Compression::parse(s)
+            .filter(|c| !c.is_none())
+            .ok_or_else(|| format!("unknown codec {s:?} (gzip, zstd)"))
+    }
+
     /// The file-name suffix: empty, `.gz` or `.zst`.
     pub fn suffix(self) -> &'static str {
         match self {

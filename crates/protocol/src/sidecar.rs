@@ -35,11 +35,16 @@ impl ParquetCompressionName {
         }
     }
 
-    /// Parses a codec name (`none` is `uncompressed`).
-    pub fn parse(s: &str) -> Option<Self> {
+    /// Parses a codec name (`none` is `uncompressed`); the error lists the known ones.
+    pub fn parse(s: &str) -> Result<Self, String> {
         match s {
-            "none" => Some(Self::Uncompressed),
-            _ => Self::ALL.into_iter().find(|c| c.name() == s),
+            "none" => Ok(Self::Uncompressed),
+            _ => Self::ALL
+                .into_iter()
+                .find(|c| c.name() == s)
+                .ok_or_else(|| {
+                    format!("unknown parquet compression {s:?} (uncompressed, snappy, zstd, lz4)")
+                }),
         }
     }
 }
@@ -64,11 +69,12 @@ impl DataSchema {
         }
     }
 
-    /// Parses a schema name.
-    pub fn parse(s: &str) -> Option<DataSchema> {
+    /// Parses a schema name; the error lists the known ones.
+    pub fn parse(s: &str) -> Result<DataSchema, String> {
         [DataSchema::Sales, DataSchema::Orders]
             .into_iter()
             .find(|d| d.name() == s)
+            .ok_or_else(|| format!("unknown schema {s:?} (sales, orders)"))
     }
 
     fn is_sales(&self) -> bool {

@@ -33,7 +33,10 @@ fn rerender_and_compare(name: &str, baseline: Option<&str>) {
             // The page names its baseline by the path it was given.
             got = got.replace(&p.display().to_string(), b);
         }
-        assert!(got == want, "reports/{name}/{file} differs when re-rendered");
+        assert!(
+            got == want,
+            "reports/{name}/{file} differs when re-rendered"
+        );
         compared += 1;
     }
     assert!(compared >= 10, "{compared} files compared");

@@ -6,19 +6,22 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use membench_datagen::{Format as GenFormat, GenSpec, generate};
-use membench_protocol::RunnerRecord;
+use membench_protocol::{CellJob, RunnerRecord, Workload};
 
 const RUNNER: &str = env!("CARGO_BIN_EXE_membench-runner");
 const STRATEGIES: [&str; 4] = ["streaming", "chunked", "adaptive", "parallel"];
 
 fn command(strategy: &str, input: &Path, output: &Path) -> Command {
+    let job = CellJob {
+        output: Some(output.to_path_buf()),
+        output_format: Some(membench_protocol::Format::Csv),
+        chunk_rows: 20_000,
+        checkpoint_every: Some(10_000),
+        resume_etl: true,
+        ..CellJob::new(strategy, Workload::Etl, input)
+    };
     let mut c = Command::new(RUNNER);
-    c.args(["--strategy", strategy, "--workload", "etl", "--input"])
-        .arg(input)
-        .arg("--output")
-        .arg(output)
-        .args(["--output-format", "csv", "--chunk-rows", "20000"])
-        .args(["--checkpoint-every", "10000", "--resume-etl"])
+    c.args(job.to_args())
         .stdout(Stdio::piped())
         .stderr(Stdio::null());
     c
@@ -79,13 +82,13 @@ fn killed_etl_runs_resume_to_byte_identical_output() {
             .unwrap()
             .path;
         let reference = dir.path().join("reference.csv");
+        let job = CellJob {
+            output: Some(reference.clone()),
+            output_format: Some(membench_protocol::Format::Csv),
+            ..CellJob::new("streaming", Workload::Etl, &input)
+        };
         let mut plain = Command::new(RUNNER);
-        plain
-            .args(["--strategy", "streaming", "--workload", "etl", "--input"])
-            .arg(&input)
-            .arg("--output")
-            .arg(&reference)
-            .args(["--output-format", "csv"]);
+        plain.args(job.to_args());
         assert!(plain.output().unwrap().status.success());
         let want = std::fs::read(&reference).unwrap();
         let mut delays = Delays(42);
@@ -147,18 +150,15 @@ fn the_other_strategies_and_bad_combinations_refuse_clearly() {
         );
     }
     // Parquet output cannot be appended to.
+    let job = CellJob {
+        output: Some(dir.path().join("o.parquet")),
+        output_format: Some(membench_protocol::Format::Parquet),
+        checkpoint_every: Some(10),
+        resume_etl: true,
+        ..CellJob::new("streaming", Workload::Etl, &input)
+    };
     let mut c = Command::new(RUNNER);
-    c.args(["--strategy", "streaming", "--workload", "etl", "--input"])
-        .arg(&input)
-        .arg("--output")
-        .arg(dir.path().join("o.parquet"))
-        .args([
-            "--output-format",
-            "parquet",
-            "--checkpoint-every",
-            "10",
-            "--resume-etl",
-        ]);
+    c.args(job.to_args());
     let r =
         RunnerRecord::from_stdout(&String::from_utf8_lossy(&c.output().unwrap().stdout)).unwrap();
     assert!(r.measure.error.unwrap().message.contains("must be CSV"));

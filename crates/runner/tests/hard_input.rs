@@ -7,7 +7,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use membench_harness::{CellCommand, Status, run_cell};
+use membench_harness::{Status, run_cell};
 use membench_kernel::{Answer, COLUMNS, Workload};
 use membench_strategies::{Entry, Outcome, Params, RunError};
 
@@ -226,13 +226,15 @@ fn runner(
     input: &Path,
     extra: &[&str],
 ) -> membench_harness::Measured {
-    run_cell(
-        &CellCommand::new(env!("CARGO_BIN_EXE_membench-runner"))
-            .args(["--strategy", strategy, "--workload", workload, "--input"])
-            .args([input.as_os_str()])
-            .args(["--postgres-url", common::postgres_url()])
-            .args(extra.iter().copied()),
-    )
+    let flags = ["--strategy", strategy, "--workload", workload, "--input"]
+        .into_iter()
+        .map(std::ffi::OsStr::new)
+        .chain([input.as_os_str()])
+        .chain(extra.iter().map(std::ffi::OsStr::new));
+    run_cell(&common::runner_job_pg(
+        env!("CARGO_BIN_EXE_membench-runner"),
+        flags,
+    ))
 }
 
 #[test]

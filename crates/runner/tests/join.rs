@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use membench_datagen::{DataSchema, Format, GenSpec, generate_orders};
-use membench_harness::{CellCommand, run_cell};
+use membench_harness::run_cell;
 use membench_kernel::{Answer, DateRange, GroupRow, Workload};
 use membench_protocol::{RunnerRecord, Skip, Status};
 use membench_strategies::{Outcome, Params, RunError};
@@ -263,15 +263,18 @@ fn bad_rows_fail_the_same_way_everywhere_orders_first_and_skip_counts_agree() {
 
 fn runner_cell(strategy: &str, orders: &Path, items: &Path, extra: &[&str]) -> RunnerRecord {
     let scratch = orders.parent().unwrap();
-    let cmd = CellCommand::new(env!("CARGO_BIN_EXE_membench-runner"))
-        .args(["--strategy", strategy, "--workload", "join", "--input"])
-        .args([orders.as_os_str()])
-        .args(["--items".as_ref(), items.as_os_str()])
-        .args(["--scratch".as_ref(), scratch.as_os_str()])
-        .args(["--db-dir".as_ref(), scratch.as_os_str()])
-        .args(["--postgres-url", common::postgres_url()])
-        .args(extra.iter().copied());
-    let m = run_cell(&cmd);
+    let flags = ["--strategy", strategy, "--workload", "join", "--input"]
+        .into_iter()
+        .map(std::ffi::OsStr::new)
+        .chain([orders.as_os_str()])
+        .chain(["--items".as_ref(), items.as_os_str()])
+        .chain(["--scratch".as_ref(), scratch.as_os_str()])
+        .chain(["--db-dir".as_ref(), scratch.as_os_str()])
+        .chain(extra.iter().map(std::ffi::OsStr::new));
+    let m = run_cell(&common::runner_job_pg(
+        env!("CARGO_BIN_EXE_membench-runner"),
+        flags,
+    ));
     let mut r = m.runner.unwrap_or_default();
     if m.status != Status::Ok {
         r.measure
@@ -314,10 +317,14 @@ fn the_runner_emits_the_join_answer_for_every_strategy() {
     }
     assert!(digests.windows(2).all(|d| d[0].1 == d[1].1), "{digests:?}");
     // Without --items the runner says what a join needs.
-    let cmd = CellCommand::new(env!("CARGO_BIN_EXE_membench-runner"))
-        .args(["--strategy", "streaming", "--workload", "join", "--input"])
-        .args([orders.as_os_str()]);
-    let m = run_cell(&cmd);
+    let flags = ["--strategy", "streaming", "--workload", "join", "--input"]
+        .into_iter()
+        .map(std::ffi::OsStr::new)
+        .chain([orders.as_os_str()]);
+    let m = run_cell(&common::runner_job(
+        env!("CARGO_BIN_EXE_membench-runner"),
+        flags,
+    ));
     assert!(m.stderr_tail.contains("--items"), "{}", m.stderr_tail);
 }
 

@@ -5,8 +5,10 @@ use std::time::Duration;
 use membench_harness::{CellCommand, Measured, Status, run_cell};
 use membench_protocol::Allocator;
 
+mod common;
+
 fn runner(args: &[&str]) -> CellCommand {
-    CellCommand::new(env!("CARGO_BIN_EXE_membench-runner")).args(args.iter().copied())
+    common::runner_job(env!("CARGO_BIN_EXE_membench-runner"), args)
 }
 
 fn heap(m: &Measured) -> u64 {
@@ -177,8 +179,9 @@ fn rss_timeline_is_sampled() {
 fn dhat_profile_writes_a_valid_file() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("dhat-heap.json");
-    let m = run_cell(
-        &CellCommand::new(env!("CARGO_BIN_EXE_membench-runner-dhat")).args([
+    let m = run_cell(&common::runner_job(
+        env!("CARGO_BIN_EXE_membench-runner-dhat"),
+        [
             "--strategy",
             "calibrate",
             "--bytes",
@@ -187,8 +190,8 @@ fn dhat_profile_writes_a_valid_file() {
             "dhat",
             "--profile-out",
             out.to_str().unwrap(),
-        ]),
-    );
+        ],
+    ));
     assert_eq!(m.status, Status::Ok, "{}", m.stderr_tail);
     let v: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
@@ -199,9 +202,7 @@ fn dhat_profile_writes_a_valid_file() {
 
 #[test]
 fn the_system_allocator_runner_times_without_counting_and_says_so() {
-    let sys = |args: &[&str]| {
-        CellCommand::new(env!("CARGO_BIN_EXE_membench-runner-sys")).args(args.iter().copied())
-    };
+    let sys = |args: &[&str]| common::runner_job(env!("CARGO_BIN_EXE_membench-runner-sys"), args);
     let m = run_cell(&sys(&["--strategy", "calibrate", "--bytes", "30000000"]));
     assert_eq!(m.status, Status::Ok, "{}", m.stderr_tail);
     let r = m.runner.unwrap();

@@ -3,6 +3,8 @@
 //! for memory the counting allocator does not see). The grandchild that allocates is the
 //! system-allocator runner's `calibrate` cell (allocates and touches exactly N bytes).
 
+mod common;
+
 use std::time::Duration;
 
 use membench_harness::limit::LimitKind;
@@ -94,9 +96,11 @@ fn a_missing_program_is_a_clear_error() {
 fn a_kernel_limit_below_the_need_is_oom_and_says_which_limit() {
     let calibrate = |bytes: u64, limit: u64| {
         run_cell(
-            &CellCommand::new(SYS)
-                .args(["--strategy", "calibrate", "--bytes", &bytes.to_string()])
-                .kernel_limit(limit),
+            &common::runner_job(
+                SYS,
+                ["--strategy", "calibrate", "--bytes", &bytes.to_string()],
+            )
+            .kernel_limit(limit),
         )
     };
     let over = calibrate(200_000_000, 64 << 20);
@@ -232,16 +236,18 @@ fn a_thread_the_kernel_refuses_under_a_memory_limit_is_oom() {
     )
     .unwrap();
     let run = |limit: Option<u64>| {
-        let mut cmd = CellCommand::new(SYS)
-            .args([
-                "--strategy",
-                "parallel",
-                "--workload",
-                "top-n",
-                "--threads",
-                "64",
-            ])
-            .args(["--input".as_ref(), csv.path.as_os_str()]);
+        let flags = [
+            "--strategy",
+            "parallel",
+            "--workload",
+            "top-n",
+            "--threads",
+            "64",
+        ]
+        .into_iter()
+        .map(std::ffi::OsStr::new)
+        .chain(["--input".as_ref(), csv.path.as_os_str()]);
+        let mut cmd = common::runner_job(SYS, flags);
         if let Some(l) = limit {
             cmd = cmd.kernel_limit(l);
         }

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use membench_datagen::{Format as GenFormat, GenSpec, generate};
-use membench_harness::{CellCommand, Status, run_cell};
+use membench_harness::{Status, run_cell};
 use membench_kernel::{Answer, COLUMNS, OnBadRow, TopRow, Workload};
 use membench_protocol::RunnerRecord;
 use membench_strategies::{Format as SFormat, Outcome, Params, RunError, Skip, polars_plan};
@@ -133,7 +133,7 @@ fn every_strategy_agrees_on_generated_data_in_both_formats() {
                     ..
                 } => {
                     assert_eq!(rows_written, 30_000);
-                    assert_eq!(output_format, format.name());
+                    assert_eq!(output_format, format);
                     assert!(output_bytes > 30_000 * 20, "{output_bytes}");
                 }
                 Answer::Join { .. } => unreachable!("not a sales workload"),
@@ -462,12 +462,15 @@ fn etl_output_does_not_depend_on_the_input_format_and_reads_back_consistently() 
 // ---- Through the runner binary: --emit-answer and heap shapes (isolated processes). ----
 
 fn runner_cell(strategy: &str, workload: &str, input: &Path, extra: &[&str]) -> RunnerRecord {
-    let cmd = CellCommand::new(env!("CARGO_BIN_EXE_membench-runner"))
-        .args(["--strategy", strategy, "--workload", workload, "--input"])
-        .args([input.as_os_str()])
-        .args(["--postgres-url", common::postgres_url()])
-        .args(extra.iter().copied());
-    let m = run_cell(&cmd);
+    let flags = ["--strategy", strategy, "--workload", workload, "--input"]
+        .into_iter()
+        .map(std::ffi::OsStr::new)
+        .chain([input.as_os_str()])
+        .chain(extra.iter().map(std::ffi::OsStr::new));
+    let m = run_cell(&common::runner_job_pg(
+        env!("CARGO_BIN_EXE_membench-runner"),
+        flags,
+    ));
     assert_eq!(
         m.status,
         Status::Ok,
@@ -693,10 +696,12 @@ fn adaptive_finishes_under_a_budget_where_fixed_chunks_run_out() {
             .unwrap()
             .path;
         for w in workloads {
-            let cmd = CellCommand::new(env!("CARGO_BIN_EXE_membench-runner"))
-                .args(["--strategy", "chunked", "--workload", w, "--input"])
-                .args([input.as_os_str()])
-                .args(limit);
+            let flags = ["--strategy", "chunked", "--workload", w, "--input"]
+                .into_iter()
+                .map(std::ffi::OsStr::new)
+                .chain([input.as_os_str()])
+                .chain(limit.iter().map(std::ffi::OsStr::new));
+            let cmd = common::runner_job(env!("CARGO_BIN_EXE_membench-runner"), flags);
             assert_eq!(run_cell(&cmd).status, Status::Oom, "chunked {w} {format:?}");
             let r = runner_cell("adaptive", w, &input, &limit);
             let heap = r.measure.peak_heap_bytes.unwrap() + r.measure.baseline_heap_bytes.unwrap();

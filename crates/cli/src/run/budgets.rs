@@ -75,10 +75,7 @@ pub fn summary(done: &[(String, PathBuf)]) -> Result<String> {
         .collect::<Result<_>>()?;
     let mut groups: Vec<(Workload, InputFormat)> = per_budget
         .iter()
-        .flat_map(|(_, cs)| {
-            cs.iter()
-                .map(|c| (c.key.workload.clone(), c.key.format))
-        })
+        .flat_map(|(_, cs)| cs.iter().map(|c| (c.key.workload.clone(), c.key.format)))
         .collect();
     groups.sort();
     groups.dedup();

@@ -5,13 +5,14 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
 use membench_datagen::{
-    Compression, DataSchema, Format, GenOutput, GenSpec, generate, generate_orders, parse_count,
-    parse_size,
+    Compression, DataSchema, Format, GenOutput, GenSpec, ParquetCompressionName, generate,
+    generate_orders,
 };
+use membench_protocol::InputFormat;
 
 /// Generate deterministic datasets with `*.meta.json` sidecars: `sales` files, or the two
 /// tables of the `orders` schema (`orders` and `order_items`, for the join workload).
@@ -20,25 +21,25 @@ use membench_datagen::{
 struct Args {
     /// Schema: sales (one file) or orders (two files, `orders` and `order_items`; sizes count
     /// orders).
-    #[arg(long, default_value = "sales")]
-    schema: String,
+    #[arg(long, default_value = "sales", value_parser = DataSchema::parse)]
+    schema: DataSchema,
     /// orders: write the items in shuffled order instead of `order_id` order.
     #[arg(long)]
     shuffle_items: bool,
     /// Row counts, comma-separated (e.g. `100k,1m,50m`).
-    #[arg(long, value_delimiter = ',', conflicts_with = "size")]
-    rows: Vec<String>,
+    #[arg(long, value_delimiter = ',', conflicts_with = "size", value_parser = membench_protocol::parse_count)]
+    rows: Vec<u64>,
     /// Target CSV sizes instead of rows (e.g. `1GiB`); ≈200 bytes a row.
-    #[arg(long, value_delimiter = ',')]
-    size: Vec<String>,
+    #[arg(long, value_delimiter = ',', value_parser = membench_protocol::parse_size)]
+    size: Vec<u64>,
     /// Formats, comma-separated: csv, parquet, or compressed CSV: csv.gz, csv.zst (the plain
     /// CSV is written first and kept).
-    #[arg(long, value_delimiter = ',', default_value = "csv")]
-    format: Vec<String>,
+    #[arg(long, value_delimiter = ',', default_value = "csv", value_parser = InputFormat::parse)]
+    format: Vec<InputFormat>,
     /// Also write each CSV file compressed, comma-separated: gzip, zstd (`*.csv.gz`,
     /// `*.csv.zst`, deterministic, each with its sidecar).
-    #[arg(long, value_delimiter = ',')]
-    compress: Vec<String>,
+    #[arg(long, value_delimiter = ',', value_parser = Compression::parse_codec)]
+    compress: Vec<Compression>,
     /// Spread each dataset over N part files in a folder (`sales-1m-s42-files4.csv/part-00000.csv`
     /// …, one sidecar for the folder); strategies read the folder as one input. The single file
     /// is written first and kept.
@@ -61,8 +62,8 @@ struct Args {
     #[arg(long, default_value_t = 100_000)]
     row_group_rows: usize,
     /// Parquet compression: uncompressed, snappy, zstd, lz4.
-    #[arg(long, default_value = "snappy")]
-    compression: String,
+    #[arg(long, default_value = "snappy", value_parser = ParquetCompressionName::parse)]
+    compression: ParquetCompressionName,
     /// Regenerate even when a matching file exists.
     #[arg(long)]
     force: bool,
@@ -73,13 +74,9 @@ struct Args {
 
 fn main() -> Result<()> {
     let args = Args::parse();
-    let mut counts: Vec<u64> = args
-        .rows
-        .iter()
-        .map(|s| parse_count(s))
-        .collect::<Result<_>>()?;
-    for s in &args.size {
-        counts.push(membench_datagen::rows_for_bytes(parse_size(s)?));
+    let mut counts: Vec<u64> = args.rows.clone();
+    for &s in &args.size {
+        counts.push(membench_datagen::rows_for_bytes(s));
     }
     if counts.is_empty() {
         bail!("say how much to generate: --rows 1m or --size 1GiB");
@@ -87,9 +84,8 @@ fn main() -> Result<()> {
     let wanted = wanted_formats(&args)?;
     let mut formats: Vec<Format> = wanted.iter().map(|w| w.0).collect();
     formats.dedup();
-    let compression = membench_datagen::parse_compression(&args.compression)?;
-    let schema = DataSchema::parse(&args.schema)
-        .with_context(|| format!("unknown schema {:?} (sales, orders)", args.schema))?;
+    let compression = args.compression;
+    let schema = args.schema;
     for &rows in &counts {
         if rows == 0 {
             bail!("--rows must be at least 1");
@@ -173,18 +169,9 @@ fn main() -> Result<()> {
 /// every CSV one compressed as `--compress` says.
 fn wanted_formats(args: &Args) -> Result<Vec<(Format, Compression)>> {
     let mut out: Vec<(Format, Compression)> = Vec::new();
-    let codecs: Vec<Compression> = args
-        .compress
-        .iter()
-        .map(|c| {
-            Compression::parse(c)
-                .filter(|c| !c.is_none())
-                .with_context(|| format!("unknown --compress {c:?} (gzip, zstd)"))
-        })
-        .collect::<Result<_>>()?;
-    for s in &args.format {
-        let pair = Compression::parse_format_name(s)
-            .with_context(|| format!("unknown format {s:?} (csv, parquet, csv.gz, csv.zst)"))?;
+    let codecs = &args.compress;
+    for f in &args.format {
+        let pair = (f.format, f.compression);
         out.push(pair);
         if pair.0 == Format::Csv {
             out.extend(codecs.iter().map(|&c| (Format::Csv, c)));
@@ -207,9 +194,8 @@ fn wanted_formats(args: &Args) -> Result<Vec<(Format, Compression)>> {
 }
 
 fn schema_is_orders(args: &Args) -> bool {
-    args.schema == DataSchema::Orders.name()
+    args.schema == DataSchema::Orders
 }
-
 /// One line per file; `secs`: the time of this file alone, when known.
 fn report(out: &GenOutput, secs: Option<f64>) {
     if let Some(n) = &out.notice {

@@ -17,7 +17,7 @@ use crate::Report;
 use crate::format::rows;
 use crate::predict::{self, Model};
 use crate::stats::effective_status;
-use membench_protocol::{InputFormat, Workload};
+use membench_protocol::{InputFormat, Status, Workload};
 
 /// Writes `index.html`.
 pub struct HtmlExporter;
@@ -94,7 +94,7 @@ struct Group<'a> {
 struct Cell<'a> {
     strategy: &'a str,
     rows: u64,
-    status: &'static str,
+    status: Status,
     heap: Option<f64>,
     anon: Option<f64>,
     rss: Option<f64>,
@@ -117,7 +117,7 @@ struct Raw<'a> {
     rows: u64,
     repetition: u32,
     allocator: &'static str,
-    status: &'static str,
+    status: Status,
     peak_heap_bytes: Option<u64>,
     peak_rss_bytes: u64,
     wall_ns: Option<u64>,
@@ -138,7 +138,7 @@ fn group_data<'a>(report: &'a Report, workload: &'a Workload, format: InputForma
             .map(|c| Cell {
                 strategy: &c.key.strategy,
                 rows: c.key.rows,
-                status: c.status.name(),
+                status: c.status,
                 heap: median(&c.peak_heap_bytes),
                 anon: median(&c.peak_rss_anon_bytes),
                 rss: median(&c.peak_rss_bytes),
@@ -182,7 +182,7 @@ fn data<'a>(report: &'a Report, groups: &'a [(Workload, InputFormat)]) -> Data<'
                 rows: r.rows,
                 repetition: r.repetition,
                 allocator: r.allocator.name(),
-                status: effective_status(r).name(),
+                status: effective_status(r),
                 peak_heap_bytes: r.measure.peak_heap_bytes,
                 peak_rss_bytes: r.process.peak_rss_bytes,
                 wall_ns: r.measure.wall_ns,

@@ -60,3 +60,30 @@ impl OneVerdict {
         }
     }
 }
+
+/// The command for a runner cell given as the runner's own flags (as a person would type them):
+/// parsed here, by the runner's parser, into the `CellJob` the runner then receives whole
+/// (`--job`) — the one way a runner is started.
+pub fn runner_job<S: AsRef<std::ffi::OsStr>>(
+    binary: &str,
+    flags: impl IntoIterator<Item = S>,
+) -> membench_harness::CellCommand {
+    use clap::Parser;
+    let argv: Vec<std::ffi::OsString> = std::iter::once("membench-runner".into())
+        .chain(flags.into_iter().map(|f| f.as_ref().to_os_string()))
+        .collect();
+    let job = membench_runner::Args::try_parse_from(argv)
+        .expect("the runner's flags")
+        .cell_job()
+        .expect("a cell job");
+    membench_harness::CellCommand::new(binary).args(job.to_args())
+}
+
+/// [`runner_job`] of a cell that may use the tests' PostgreSQL server (given in the runner's
+/// environment, as the driver gives it).
+pub fn runner_job_pg<S: AsRef<std::ffi::OsStr>>(
+    binary: &str,
+    flags: impl IntoIterator<Item = S>,
+) -> membench_harness::CellCommand {
+    runner_job(binary, flags).env("MEMBENCH_POSTGRES_URL", postgres_url())
+}

@@ -328,7 +328,7 @@ impl EtlSink {
         self.done = true;
         Ok(Answer::Etl {
             rows_written: self.rows,
-            output_format: self.format.name().to_string(),
+            output_format: self.format,
             output_bytes: bytes,
             output_sha256: sha256,
         })
