@@ -23,8 +23,8 @@ use membench_protocol::{CellJob, Engine, InputFormat, Role, Workload};
 use membench_report::format::{bytes, rows};
 use serde::Serialize;
 
+use crate::run::cell::{Cell, Dataset};
 use crate::run::external::External;
-use crate::run::plan::{Cell, Dataset};
 use crate::util::{bin, binaries, sales_dataset};
 
 /// Find the smallest heap budget (`--memory-limit`) each strategy finishes under.

@@ -9,7 +9,7 @@ use membench_kernel::HashingWriter;
 use rand::Rng;
 use rayon::prelude::*;
 
-use crate::BLOCK_ROWS;
+use crate::rows::BLOCK_ROWS;
 use crate::rows::{
     BAD_KINDS, LAST_ROW_BAD_KIND, RANDOM_BAD_KINDS, block_rng, date_table, gen_row, make_messy,
     push_csv_row,

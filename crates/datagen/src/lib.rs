@@ -18,25 +18,20 @@
 //! ```
 
 mod csv_out;
+mod generate;
 mod orders;
 mod parquet_out;
 mod parts;
 mod rows;
 mod spec;
 
+pub use generate::generate;
 pub use orders::{STATUSES, generate_orders};
 pub use parts::{folder_name, part_paths, split_into_files};
+pub use rows::BLOCK_ROWS;
 pub use rows::{BAD_KINDS, CATEGORIES, REGIONS};
 pub use spec::{
-    Compression, DataSchema, Format, GenOutput, GenSpec, Meta, ParquetCompressionName, compress,
-    file_name, generate, parse_compression, parse_count, parse_format, parse_size, read_meta,
-    rows_for_bytes, rows_label, table_file_name,
+    AVG_ROW_BYTES, Compression, DataSchema, Format, GENERATOR_VERSION, GenOutput, GenSpec, Meta,
+    ParquetCompressionName, compress, file_name, parse_compression, parse_count, parse_format,
+    parse_size, read_meta, rows_for_bytes, rows_label, table_file_name,
 };
-
-/// Version of the generator's output; part of every sidecar. Bump when bytes change (2: bad-row
-/// files put their unterminated quote on the last row; the default datasets did not change).
-pub const GENERATOR_VERSION: u32 = 2;
-/// Rows per generation block (the unit of determinism and parallelism for CSV).
-pub const BLOCK_ROWS: u64 = 65_536;
-/// Average bytes per CSV row the generator aims at (the seed's ≈ 200).
-pub const AVG_ROW_BYTES: u64 = 200;

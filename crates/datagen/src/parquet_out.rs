@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use membench_kernel::HashingWriter;
 use polars::prelude::*;
 
-use crate::BLOCK_ROWS;
+use crate::rows::BLOCK_ROWS;
 use crate::rows::{CATEGORIES, REGIONS, block_rng, date_table, gen_row};
 use crate::spec::{GenSpec, ParquetCompressionName, Written};
 

@@ -3,6 +3,9 @@
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+/// Rows per generation block (the unit of determinism and parallelism for CSV).
+pub const BLOCK_ROWS: u64 = 65_536;
+
 /// The 8 regions (uniform).
 pub const REGIONS: [&str; 8] = [
     "north",

@@ -11,7 +11,8 @@
 
 use crate::accumulate::GroupAcc;
 use crate::answer::Answer;
-use crate::parse::{BadRow, Fields};
+use crate::bad::BadRow;
+use crate::parse::Fields;
 
 /// The `orders` table's columns, in file order.
 pub const ORDERS_COLUMNS: [&str; 5] = ["order_id", "order_date", "customer_id", "region", "status"];

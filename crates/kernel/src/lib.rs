@@ -24,6 +24,7 @@
 
 mod accumulate;
 mod answer;
+mod bad;
 pub mod etl;
 mod hash;
 mod join;
@@ -34,15 +35,15 @@ mod schema;
 
 pub use accumulate::{Accumulator, GroupAcc, TopN};
 pub use answer::{Answer, GroupRow, TopRow};
+pub use bad::{BadKind, BadRow};
 pub use etl::{Cleaner, ETL_COLUMNS, ETL_ROW_GROUP_ROWS, EtlColumns, EtlRow};
 pub use hash::HashingWriter;
 pub use join::{
     DateRange, ITEMS_COLUMNS, ItemRow, JoinAcc, ORDERS_COLUMNS, OrderRow, Table as JoinTable,
 };
 pub use parse::{
-    BadKind, BadRow, Fields, HeaderLayout, LineParser, MAX_COLUMNS, NumError, RowRef, UTF8_BOM,
-    header_layout, header_layout_for, parse_cents, parse_i64, parse_int, parse_money,
-    validate_header,
+    Fields, HeaderLayout, LineParser, MAX_COLUMNS, NumError, RowRef, UTF8_BOM, header_layout,
+    header_layout_for, parse_cents, parse_i64, parse_int, parse_money, validate_header,
 };
 pub use record::{
     DEFAULT_MAX_RECORD_BYTES, Framing, FramingError, QuoteState, ReadError, Record, RecordReader,

@@ -5,7 +5,7 @@
 //! mirrors the same constants as expressions (`polars_plan::invalid`), so a new engine adds no
 //! copy of its own.
 
-use crate::parse::{BadKind, BadRow};
+use crate::bad::{BadKind, BadRow};
 
 /// Columns that must hold a value in every row (a null or empty one makes the row bad).
 pub const REQUIRED: [&str; 6] = [

@@ -317,12 +317,12 @@ fn strategy_params(
              cannot be resumed)"
         );
         anyhow::ensure!(every > 0, "--checkpoint-every must be at least 1 row");
-        p.checkpoint = Some(membench_strategies::checkpoint::CheckpointParams {
+        p.checkpoint = Some(membench_strategies::CheckpointParams {
             every_rows: every,
             resume: if job.resume_etl {
-                membench_strategies::checkpoint::Resume::FromCheckpoint
+                membench_strategies::Resume::FromCheckpoint
             } else {
-                membench_strategies::checkpoint::Resume::Fresh
+                membench_strategies::Resume::Fresh
             },
         });
     }

@@ -290,8 +290,7 @@ fn parquet_of(dir: &Path, name: &str) -> PathBuf {
     let rows: Vec<String> = (1..=50).map(|i| row(i, i % 3 + 1, "250.00", "x")).collect();
     let csv = write(dir, &format!("{name}.csv"), &lines(&rows, "\n"));
     let mut df =
-        membench_strategies::polars_plan::read_eager(&csv, membench_strategies::Format::Csv)
-            .unwrap();
+        membench_strategies::polars::read_eager(&csv, membench_strategies::Format::Csv).unwrap();
     let out = dir.join(format!("{name}.parquet"));
     polars::prelude::ParquetWriter::new(std::fs::File::create(&out).unwrap())
         .with_row_group_size(Some(16))
@@ -424,7 +423,7 @@ fn hostile_parquet_is_the_same_clear_error_everywhere() {
 }
 
 fn polars_plan_frame(p: &Path) -> polars::prelude::DataFrame {
-    membench_strategies::polars_plan::read_eager(p, membench_strategies::Format::Parquet).unwrap()
+    membench_strategies::polars::read_eager(p, membench_strategies::Format::Parquet).unwrap()
 }
 
 #[test]

@@ -10,7 +10,9 @@ use membench_datagen::{Format as GenFormat, GenSpec, generate};
 use membench_harness::{Status, run_cell};
 use membench_kernel::{Answer, COLUMNS, OnBadRow, TopRow, Workload};
 use membench_protocol::RunnerRecord;
-use membench_strategies::{Format as SFormat, Outcome, Params, RunError, Skip, polars_plan};
+use membench_strategies::{
+    Format as SFormat, Outcome, Params, RunError, Skip, polars as polars_plan,
+};
 use polars::prelude::*;
 
 /// Strategies whose metadata says they refuse `skip` (read from the registry, not listed here).

@@ -17,9 +17,10 @@
 //! (measured: 69 MB at 1M rows, above the 64 MiB default) — a budget under that floor is `oom`. Every batch (its first row, its length, the heap at its end) is reported
 //! to the runner, which records the trace.
 
-use crate::checkpoint::{Checkpoints, CsvCursor, Position};
-use crate::csv_io::{Counts, OwnedRow};
-use crate::parquet_io::{Projection, fold_frame, read_slice, row_groups};
+use crate::io::checkpoint::{Checkpoints, CsvCursor, Position};
+use crate::outcome::Counts;
+use crate::io::csv::OwnedRow;
+use crate::io::parquet::{Projection, fold_frame, read_slice, row_groups};
 use crate::{Format, Outcome, Output, Params, RunError, Strategy, format_of};
 
 pub struct Adaptive;
@@ -41,7 +42,7 @@ impl Strategy for Adaptive {
     fn run(&self, p: &Params) -> Result<Outcome, RunError> {
         let mut guard = Guard::new(p);
         let (mut out, mut ck) = Output::open(p, "adaptive")?;
-        let counts = p.per_file(|file| match format_of(&file.input)? {
+        let counts = crate::io::files::per_file(p, |file| match format_of(&file.input)? {
             Format::Csv => csv_batches(file, &mut guard, &mut out, &mut ck),
             Format::Parquet => parquet_batches(file, &mut guard, &mut out, &mut ck),
         })?;

@@ -3,9 +3,10 @@
 //! transforms and appends each chunk to the output, like `to_csv(mode="a")`).
 //! Memory is proportional to the chunk, not the file.
 
-use crate::checkpoint::{Checkpoints, CsvCursor, Position};
-use crate::csv_io::{Counts, OwnedRow};
-use crate::parquet_io::{Projection, fold_frame, read_slice, row_groups};
+use crate::io::checkpoint::{Checkpoints, CsvCursor, Position};
+use crate::outcome::Counts;
+use crate::io::csv::OwnedRow;
+use crate::io::parquet::{Projection, fold_frame, read_slice, row_groups};
 use crate::{Format, Outcome, Output, Params, RunError, Strategy, format_of};
 
 pub struct Chunked;
@@ -13,7 +14,7 @@ pub struct Chunked;
 impl Strategy for Chunked {
     fn run(&self, p: &Params) -> Result<Outcome, RunError> {
         let (mut total, mut ck) = Output::open(p, "chunked")?;
-        let counts = p.per_file(|file| chunks(file, &mut total, &mut ck))?;
+        let counts = crate::io::files::per_file(p, |file| chunks(file, &mut total, &mut ck))?;
         total.finish_checkpointed(&p.input, counts, ck)
     }
 }

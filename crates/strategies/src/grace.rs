@@ -7,8 +7,8 @@
 use membench_kernel::JoinAcc;
 use rustc_hash::FxHashMap;
 
-use crate::join::spill::{Categories, ItemRec, SpillDir, SpillFile, SpillWriter};
-use crate::join::{JoinInput, locate_first_bad_row};
+use crate::io::join::spill::{Categories, ItemRec, SpillDir, SpillFile, SpillWriter};
+use crate::io::join::{JoinInput, locate_first_bad_row};
 use crate::{Format, Outcome, Params, RunError, Strategy, format_of};
 
 pub struct Grace;

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use polars::prelude::*;
 
-use crate::polars_plan::{
+use crate::polars::{
     EtlFrames, PolarsInput, engine, etl_plan, outcome, plans, precheck, scan, without_empty_lines,
 };
 use crate::{Outcome, Params, RunError, Strategy, format_of};
@@ -17,7 +17,7 @@ pub struct Lazy;
 impl Strategy for Lazy {
     fn run(&self, p: &Params) -> Result<Outcome, RunError> {
         if p.workload.is_join() {
-            return crate::join::polars::run(p, crate::join::polars::Read::Scan);
+            return crate::polars::join::run(p, crate::polars::join::Read::Scan);
         }
         let format = format_of(&p.input)?;
         let input = precheck(p, format)?;

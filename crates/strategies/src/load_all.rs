@@ -6,9 +6,10 @@
 use membench_kernel::JoinAcc;
 use rustc_hash::FxHashMap;
 
-use crate::csv_io::{Counts, OwnedRow, for_each_row, open_csv};
-use crate::join::JoinInput;
-use crate::parquet_io::{fold_frame, read_all};
+use crate::outcome::Counts;
+use crate::io::csv::{OwnedRow, for_each_row, open_csv};
+use crate::io::join::JoinInput;
+use crate::io::parquet::{fold_frame, read_all};
 use crate::{Format, Outcome, Output, Params, RowSink, RunError, Strategy, format_of};
 
 pub struct LoadAll;
@@ -24,7 +25,7 @@ impl Strategy for LoadAll {
         let counts = match format {
             Format::Csv => {
                 let mut rows: Vec<OwnedRow> = Vec::new();
-                let c = p.per_file(|file| {
+                let c = crate::io::files::per_file(p, |file| {
                     let (mut reader, mut parser) = open_csv(&file.input, file.max_record_bytes)?;
                     for_each_row(
                         &file.input,
@@ -43,7 +44,7 @@ impl Strategy for LoadAll {
             }
             Format::Parquet => {
                 let mut frames = Vec::new();
-                p.per_file(|file| {
+                crate::io::files::per_file(p, |file| {
                     frames.push((file.input.clone(), read_all(&file.input)?));
                     Ok(Counts::default())
                 })?;

@@ -9,8 +9,9 @@
 use membench_kernel::{RowRef, Workload};
 use rustc_hash::FxHashMap;
 
-use crate::csv_io::{Counts, fold_all, open_csv};
-use crate::parquet_io::{Projection, fold_frame, read_slice, row_groups};
+use crate::outcome::Counts;
+use crate::io::csv::{fold_all, open_csv};
+use crate::io::parquet::{Projection, fold_frame, read_slice, row_groups};
 use crate::{Format, Outcome, Output, Params, RowSink, RunError, Strategy, format_of};
 
 pub struct LoadAllLean;
@@ -18,7 +19,7 @@ pub struct LoadAllLean;
 impl Strategy for LoadAllLean {
     fn run(&self, p: &Params) -> Result<Outcome, RunError> {
         let mut table = Table::new(&p.workload);
-        let counts = p.per_file(|file| load(file, &mut table))?;
+        let counts = crate::io::files::per_file(p, |file| load(file, &mut table))?;
         let mut out = Output::new(p)?;
         table.replay(&mut out);
         drop(table);

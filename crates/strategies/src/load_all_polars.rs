@@ -3,7 +3,7 @@
 
 use polars::prelude::*;
 
-use crate::polars_plan::{
+use crate::polars::{
     EtlFrames, engine, etl_plan, outcome, plans, precheck, read_input, without_empty_lines,
 };
 use crate::{Outcome, Params, RunError, Strategy, format_of};
@@ -13,7 +13,7 @@ pub struct LoadAllPolars;
 impl Strategy for LoadAllPolars {
     fn run(&self, p: &Params) -> Result<Outcome, RunError> {
         if p.workload.is_join() {
-            return crate::join::polars::run(p, crate::join::polars::Read::Eager);
+            return crate::polars::join::run(p, crate::polars::join::Read::Eager);
         }
         let format = format_of(&p.input)?;
         let input = precheck(p, format)?;

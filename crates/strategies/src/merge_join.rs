@@ -8,9 +8,9 @@
 
 use membench_kernel::JoinAcc;
 
-use crate::csv_io::Counts;
-use crate::join::spill::{Categories, ExternalSort, ItemRec, Sorted, SpillDir};
-use crate::join::{JoinInput, Orders, Rows, locate_first_bad_row};
+use crate::outcome::Counts;
+use crate::io::join::spill::{Categories, ExternalSort, ItemRec, Sorted, SpillDir};
+use crate::io::join::{JoinInput, Orders, Rows, locate_first_bad_row};
 use crate::{Outcome, Params, RunError, Strategy};
 
 pub struct MergeJoin;
@@ -145,7 +145,7 @@ impl Job<'_> {
     fn sort_rest(
         &mut self,
         first: ItemRec,
-        mut items: Rows<crate::join::Items>,
+        mut items: Rows<crate::io::join::Items>,
         mut acc: JoinAcc,
         reopen: &dyn Fn(&mut Self) -> Result<Keys, RunError>,
     ) -> Result<Pass, RunError> {

@@ -11,7 +11,7 @@ use std::fs::File;
 use anyhow::Context;
 use membench_kernel::{LineParser, SliceRecords};
 
-use crate::csv_io::{check_header, fold_all};
+use crate::io::csv::{check_header, fold_all};
 use crate::streaming::{Columns, fold_input};
 use crate::{Format, Outcome, Output, Params, RunError, Strategy, format_of};
 
@@ -20,7 +20,7 @@ pub struct Mmap;
 impl Strategy for Mmap {
     fn run(&self, p: &Params) -> Result<Outcome, RunError> {
         let mut out = Output::new(p)?;
-        let counts = p.per_file(|file| match format_of(&file.input)? {
+        let counts = crate::io::files::per_file(p, |file| match format_of(&file.input)? {
             Format::Csv => {
                 let map = Mapped::open(&file.input)?;
                 let mut records = SliceRecords::new(map.bytes(), file.max_record_bytes);

@@ -13,15 +13,16 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use membench_kernel::{Accumulator, COLUMNS};
 use rayon::prelude::*;
 
-use crate::checkpoint::Position;
+use crate::io::checkpoint::Position;
 use crate::streaming::{Columns, fold_input};
-use crate::csv_io::{Counts, Decoding, fold_all, open_csv_with};
-use crate::csv_split::{
+use crate::outcome::Counts;
+use crate::io::csv::{Decoding, fold_all, open_csv_with};
+use crate::io::split::{
     CsvSpan, Range, csv_span, cut, fold_range, ranges, rebase, speculation_held, speculative_ranges,
 };
-use crate::etl_out::{EtlBatch, EtlEncoder};
-use crate::parquet_io::{Projection, fold_frame, read_slice_pooled, row_groups};
-use crate::pipeline::ordered;
+use crate::io::etl_out::{EtlBatch, EtlEncoder};
+use crate::io::parquet::{Projection, fold_frame, read_slice_pooled, row_groups};
+use crate::io::pipeline::ordered;
 use crate::{Compression, Format, Outcome, Output, Params, RunError, Strategy, etl_target, format_of};
 
 pub struct Parallel;
@@ -49,7 +50,7 @@ impl Strategy for Parallel {
             return run_etl(p);
         }
         match format_of(&p.input)? {
-            Format::Csv => crate::threads::rayon_pool(p.threads.max(1))?.install(|| run_csv(p)),
+            Format::Csv => crate::io::threads::rayon_pool(p.threads.max(1))?.install(|| run_csv(p)),
             Format::Parquet => run_parquet(p),
         }
     }
@@ -77,7 +78,7 @@ fn run_files(p: &Params) -> Result<Outcome, RunError> {
         }
         (acc, c, errors)
     };
-    let parts: Vec<Done> = crate::threads::scoped(p.threads.max(1), |_| worker())?
+    let parts: Vec<Done> = crate::io::threads::scoped(p.threads.max(1), |_| worker())?
         .into_iter()
         .map(|r| {
             r.unwrap_or_else(|e| (Accumulator::new(&p.workload), Counts::default(), vec![(0, e)]))
@@ -191,7 +192,7 @@ fn run_parquet(p: &Params) -> Result<Outcome, RunError> {
         Ok((acc, c))
     };
     let parts: Vec<Result<(Accumulator, Counts), RunError>> =
-        crate::threads::scoped(p.threads.max(1), |_| worker())?
+        crate::io::threads::scoped(p.threads.max(1), |_| worker())?
             .into_iter()
             .map(|r| r.and_then(|x| x))
             .collect();

@@ -11,7 +11,7 @@ use anyhow::Context;
 use membench_kernel::RowRef;
 use postgres::{Client, NoTls};
 
-use crate::csv_io::Counts;
+use crate::outcome::Counts;
 use crate::db::{self, Database, Dialect, SqlRow, kib};
 use crate::{Outcome, Params, RunError, Strategy};
 

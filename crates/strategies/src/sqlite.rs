@@ -8,7 +8,7 @@ use anyhow::Context;
 use membench_kernel::RowRef;
 use rusqlite::{Connection, Statement};
 
-use crate::csv_io::Counts;
+use crate::outcome::Counts;
 use crate::db::{self, Database, Dialect, SqlRow, kib, remove_db_files, sqlite_mem};
 use crate::{Outcome, Params, RunError, Strategy};
 

@@ -6,10 +6,11 @@
 
 use membench_kernel::JoinAcc;
 
-use crate::checkpoint::{Checkpoints, CsvCursor, Position};
-use crate::csv_io::{Counts, fold_all, open_csv};
-use crate::join::JoinInput;
-use crate::parquet_io::{Projection, fold_frame, read_slice, row_groups};
+use crate::io::checkpoint::{Checkpoints, CsvCursor, Position};
+use crate::outcome::Counts;
+use crate::io::csv::{fold_all, open_csv};
+use crate::io::join::JoinInput;
+use crate::io::parquet::{Projection, fold_frame, read_slice, row_groups};
 use crate::{Format, Outcome, Output, Params, RowSink, RunError, Strategy, format_of};
 
 pub struct Streaming;
@@ -96,7 +97,7 @@ pub(crate) fn fold_input(
     columns: Columns,
     sink: &mut (impl RowSink + ?Sized),
 ) -> Result<Counts, RunError> {
-    p.per_file(|file| fold_file(file, columns, sink))
+    crate::io::files::per_file(p, |file| fold_file(file, columns, sink))
 }
 
 /// [`fold_input`] of one file.

@@ -10,7 +10,7 @@ use clap::{Args, ValueEnum};
 use membench_protocol::{CellJob, DateRange, InputFormat, OnBadRow, Workload};
 
 use super::external::{External, check_name};
-use super::plan::Shard;
+use super::shard::Shard;
 
 /// A memory size as the user wrote it and in bytes (`64MiB`: records keep the text).
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -9,9 +9,9 @@ use anyhow::Result;
 use indicatif::ProgressBar;
 use membench_protocol::{Allocator, Status};
 
+use super::cell::{Cell, Group};
 use super::executor::Executor;
 use super::ledger::{Ledger, SeriesKey, Sink};
-use super::plan::{Cell, Group};
 use super::record::{RecordContext, Reference, make};
 
 /// What the loop did.
@@ -200,8 +200,9 @@ mod tests {
 
     use super::*;
     use crate::run::RunArgs;
+    use crate::run::cell::Dataset;
     use crate::run::config::RunConfig;
-    use crate::run::plan::{Dataset, groups};
+    use crate::run::plan::groups;
 
     /// Answers every cell at once: a digest per strategy ("good" unless told otherwise) and a
     /// status per strategy (ok unless told otherwise). Counts what it was asked to run.

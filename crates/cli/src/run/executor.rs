@@ -8,9 +8,9 @@ use std::path::{Path, PathBuf};
 use membench_harness::{CellCommand, Measured, run_cell};
 use membench_protocol::{Allocator, CellJob, DbJob, ErrorKind, RunnerError, Workload};
 
+use super::cell::Cell;
 use super::config::RunConfig;
 use super::external::{AnswerCheck, External, as_runner_record};
-use super::plan::Cell;
 
 /// The environment variable that carries the PostgreSQL server to a runner.
 pub const POSTGRES_URL_VAR: &str = "MEMBENCH_POSTGRES_URL";

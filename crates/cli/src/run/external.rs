@@ -16,7 +16,7 @@ use membench_harness::{CellCommand, Measured, Scope};
 use membench_kernel::Answer;
 use membench_protocol::{RunnerMeasure, RunnerRecord};
 
-use super::plan::Cell;
+use super::cell::Cell;
 
 /// A validated `--command`.
 #[derive(Clone, Debug, PartialEq, Eq)]

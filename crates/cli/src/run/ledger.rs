@@ -11,7 +11,7 @@ use anyhow::{Context, Result};
 use membench_protocol::{Allocator, InputFormat, Workload};
 use membench_report::record::{Record, read_records};
 
-use super::plan::Cell;
+use super::cell::Cell;
 
 /// Identity of a repetition series: the cell and the runner's allocator.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]

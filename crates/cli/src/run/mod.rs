@@ -7,6 +7,7 @@
 //! fake executor.
 
 mod budgets;
+pub(crate) mod cell;
 mod config;
 mod database;
 mod drive;
@@ -18,6 +19,7 @@ pub(crate) mod plan;
 mod record;
 mod session;
 mod settings;
+mod shard;
 mod summary;
 
 pub use config::{RunArgs, RunConfig};

@@ -1,87 +1,14 @@
-//! The plan: which datasets, and which cells (strategy × workload × format × size) to run.
+//! The plan: which datasets (generated or reused by `membench-gen`), and which cells
+//! (strategy × workload × format × size) to run.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 use membench_protocol::{DataSchema, InputFormat, Sidecar, Workload};
 
+use super::cell::{Dataset, Group};
 use super::config::{RunConfig, Sizes};
-
-/// A dataset of the run.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Dataset {
-    /// The file (`orders` datasets: the `orders` table).
-    pub path: PathBuf,
-    /// `orders` datasets: the `order_items` table.
-    pub items: Option<PathBuf>,
-    pub format: InputFormat,
-    /// Rows (`orders` datasets: orders).
-    pub rows: u64,
-    /// Bytes (`orders` datasets: of both tables).
-    pub bytes: u64,
-}
-
-impl Dataset {
-    /// Whether this dataset is the `orders` tables (the `join` workload's input).
-    pub fn is_orders(&self) -> bool {
-        self.items.is_some()
-    }
-
-    /// How the file is compressed (`csv.gz`, `csv.zst` datasets).
-    pub fn compression(&self) -> membench_protocol::Compression {
-        self.format.compression
-    }
-}
-
-/// One cell of the matrix.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Cell {
-    /// A strategy's name, or an external program's.
-    pub strategy: String,
-    pub workload: Workload,
-    pub dataset: Dataset,
-}
-
-impl Cell {
-    /// `strategy · workload · format · rows`, for progress lines.
-    pub fn label(&self) -> String {
-        format!(
-            "{} · {} · {} · {} rows",
-            self.strategy,
-            self.workload,
-            self.dataset.format,
-            membench_report::format::rows(self.dataset.rows)
-        )
-    }
-
-    /// The same workload and dataset with another strategy.
-    pub fn with_strategy(&self, strategy: &str) -> Cell {
-        Cell {
-            strategy: strategy.to_string(),
-            ..self.clone()
-        }
-    }
-}
-
-/// A group of cells sharing a workload and a dataset, so they share a reference answer.
-#[derive(Clone, Debug)]
-pub struct Group {
-    pub workload: Workload,
-    pub dataset: Dataset,
-    pub strategies: Vec<String>,
-}
-
-impl Group {
-    /// The group's cells, in strategy order.
-    pub fn cells(&self) -> impl Iterator<Item = Cell> + '_ {
-        self.strategies.iter().map(|s| Cell {
-            strategy: s.clone(),
-            workload: self.workload.clone(),
-            dataset: self.dataset.clone(),
-        })
-    }
-}
 
 /// The groups of the matrix, datasets (format, then size) outermost: each dataset with the
 /// workloads of its schema, each workload with the strategies that do it. A strategy that is
@@ -108,44 +35,6 @@ pub fn groups(datasets: &[Dataset], workloads: &[Workload], strategies: &[String
         }
     }
     out
-}
-
-/// `--shard I/N`: the I-th of N deterministic slices of the matrix's cells (1-based), for a
-/// sweep split over machines or jobs and merged afterwards (`report DIR1 DIR2 … --out`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Shard {
-    pub index: usize,
-    pub count: usize,
-}
-
-impl Shard {
-    /// Parses `I/N` with 1 ≤ I ≤ N.
-    pub fn parse(s: &str) -> Result<Shard, String> {
-        let parsed = s
-            .split_once('/')
-            .and_then(|(i, n)| Some((i.trim().parse().ok()?, n.trim().parse().ok()?)));
-        match parsed {
-            Some((index, count)) if index >= 1 && index <= count => Ok(Shard { index, count }),
-            _ => Err(format!("{s:?}: expected I/N with 1 ≤ I ≤ N (e.g. 2/4)")),
-        }
-    }
-
-    /// This shard's cells: every N-th cell of the plan (in its order), starting at the I-th,
-    /// so shards of a plan are disjoint, cover it, and differ in size by at most one cell.
-    pub fn select(&self, groups: Vec<Group>) -> Vec<Group> {
-        let mut i = 0usize;
-        groups
-            .into_iter()
-            .filter_map(|mut g| {
-                g.strategies.retain(|_| {
-                    let keep = i % self.count == self.index - 1;
-                    i += 1;
-                    keep
-                });
-                (!g.strategies.is_empty()).then_some(g)
-            })
-            .collect()
-    }
 }
 
 /// Generates (or reuses) every dataset of the run: formats × sizes, of the `sales` schema for
@@ -249,48 +138,5 @@ fn generate(
             "membench-gen printed {} sidecars, expected one per table",
             metas.len()
         ),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn plan() -> Vec<Group> {
-        let d = Dataset {
-            path: "sales-10k-s42.csv".into(),
-            items: None,
-            format: InputFormat::CSV,
-            rows: 10_000,
-            bytes: 1,
-        };
-        let s: Vec<String> = ["a", "b", "c"].iter().map(|s| s.to_string()).collect();
-        groups(&[d], &Workload::SALES, &s)
-    }
-
-    fn cells(groups: &[Group]) -> Vec<(Workload, String)> {
-        groups
-            .iter()
-            .flat_map(|g| g.strategies.iter().map(|s| (g.workload.clone(), s.clone())))
-            .collect()
-    }
-
-    #[test]
-    fn shards_are_disjoint_cover_the_plan_and_are_balanced() {
-        let all = cells(&plan());
-        assert_eq!(all.len(), 9);
-        let shards: Vec<Vec<(Workload, String)>> = (1..=4)
-            .map(|i| cells(&Shard { index: i, count: 4 }.select(plan())))
-            .collect();
-        let mut joined: Vec<_> = shards.concat();
-        joined.sort();
-        let mut expected = all.clone();
-        expected.sort();
-        assert_eq!(joined, expected);
-        assert!(shards.iter().all(|s| s.len() == 2 || s.len() == 3));
-        assert_eq!(Shard::parse("2/4").unwrap(), Shard { index: 2, count: 4 });
-        for bad in ["0/2", "3/2", "x", "1/0"] {
-            assert!(Shard::parse(bad).is_err(), "{bad}");
-        }
     }
 }

@@ -7,8 +7,8 @@ use membench_protocol::{
     Allocator, ErrorKind, RECORD_VERSION, Record, RunContext, RunnerError, Status,
 };
 
+use super::cell::Cell;
 use super::config::RunConfig;
-use super::plan::Cell;
 
 /// Everything a record needs besides the measurement itself.
 pub struct RecordContext<'a> {

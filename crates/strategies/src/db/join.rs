@@ -7,8 +7,8 @@
 use membench_kernel::{DateRange, JoinAcc};
 
 use super::{Database, Dialect, SqlRow, Value, unique_name};
-use crate::csv_io::Counts;
-use crate::join::{JoinInput, Rows, TableKind};
+use crate::io::join::{JoinInput, Rows, TableKind};
+use crate::outcome::Counts;
 use crate::{Outcome, Params, RunError};
 
 /// `CREATE TABLE` for one of the two tables, its columns in file order, none nullable.

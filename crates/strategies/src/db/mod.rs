@@ -16,7 +16,7 @@ use std::path::Path;
 use anyhow::Context;
 use membench_kernel::{Accumulator, ETL_COLUMNS, RowRef, TOP_N, TOP_N_THRESHOLD_CENTS, Workload};
 
-use crate::csv_io::Counts;
+use crate::outcome::Counts;
 use crate::streaming::{Columns, fold_input};
 use crate::{Outcome, Output, Params, RowSink, RunError};
 

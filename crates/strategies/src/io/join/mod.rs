@@ -7,7 +7,6 @@
 //! reports a bad item), with the kernel's `file:line: reason`; `skip` counts the bad rows of
 //! both tables.
 
-pub(crate) mod polars;
 pub(crate) mod spill;
 
 use std::collections::VecDeque;
@@ -20,8 +19,9 @@ use membench_kernel::{
 };
 use rustc_hash::FxHashMap;
 
-use crate::csv_io::{Counts, CsvReader, open_csv_of, read_error};
-use crate::parquet_io::{open, polars_err, row_groups_of};
+use crate::io::csv::{CsvReader, open_csv_of, read_error};
+use crate::io::parquet::{open, polars_err, row_groups_of};
+use crate::outcome::Counts;
 use crate::{Format, Outcome, Params, RunError, format_of};
 
 /// The two inputs of a `join` cell and how to read them.

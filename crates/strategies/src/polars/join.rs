@@ -6,12 +6,14 @@
 use ::polars::prelude::*;
 use membench_kernel::{ITEMS_COLUMNS, JoinAcc, ORDERS_COLUMNS};
 
-use super::JoinInput;
-use crate::polars_plan::{
-    Locate, PolarsInput, bad_input, cents, engine, group_aggs, groups_wide, i64_at, missing,
-    precheck_file, read_input, scan, value_rules, without_empty_lines,
+use super::input::{
+    Locate, PolarsInput, bad_input, engine, precheck_file, read_input, scan, without_empty_lines,
 };
-use crate::{Outcome, Params, RunError, format_of};
+use super::plan::{cents, group_aggs, groups_wide, i64_at, missing, value_rules};
+use crate::io::files::format_of;
+use crate::io::join::JoinInput;
+use crate::outcome::{Outcome, RunError};
+use crate::params::Params;
 
 /// How the engine gets the tables.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -49,12 +51,12 @@ pub(crate) fn run(p: &Params, read: Read) -> Result<Outcome, RunError> {
     let orders = table(
         &inp.orders,
         &ORDERS_COLUMNS,
-        <super::Orders as super::TableKind>::TYPES,
+        <crate::io::join::Orders as crate::io::join::TableKind>::TYPES,
     )?;
     let items = table(
         &inp.items,
         &ITEMS_COLUMNS,
-        <super::Items as super::TableKind>::TYPES,
+        <crate::io::join::Items as crate::io::join::TableKind>::TYPES,
     )?;
     let result = engine(|| {
         let load = |t: &PolarsInput| -> PolarsResult<LazyFrame> {

@@ -18,7 +18,8 @@ use anyhow::Context;
 use membench_kernel::record::{STATES, state_index, transitions};
 use membench_kernel::{HeaderLayout, InputError, LineParser, QuoteState, RecordReader};
 
-use crate::csv_io::{Counts, READ_BUF, check_header, fold_all};
+use crate::io::csv::{READ_BUF, check_header, fold_all};
+use crate::outcome::Counts;
 use crate::{Params, RowSink, RunError};
 
 /// Where a CSV file's data is.
@@ -95,7 +96,7 @@ pub fn ranges(path: &Path, pieces: &[(u64, u64)], threads: usize) -> Result<Vec<
     let per = pieces.len().div_ceil(threads.max(1)).max(1);
     let chunks: Vec<&[(u64, u64)]> = pieces.chunks(per).collect();
     let tables: Vec<Result<Vec<[QuoteState; 4]>, RunError>> =
-        crate::threads::scoped(chunks.len(), |i| {
+        crate::io::threads::scoped(chunks.len(), |i| {
             chunks[i]
                 .iter()
                 .map(|&(a, b)| range_transitions(path, a, b))

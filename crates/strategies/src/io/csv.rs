@@ -12,7 +12,8 @@ use membench_kernel::{
     RowRef, header_layout_for,
 };
 
-use crate::{Compression, RowSink, RunError};
+use crate::outcome::{Counts, RunError};
+use crate::{Compression, RowSink};
 
 /// Buffer size for sequential reads: 64 KiB stays in the L2 cache while it is parsed (measured:
 /// 256 KiB was 5–8 % slower on a 1M-row file).
@@ -45,7 +46,7 @@ pub fn open_bytes(path: &Path, decoding: Decoding) -> Result<Box<dyn Read + Send
     };
     Ok(match decoding {
         Decoding::Inline => decoded,
-        Decoding::Overlapped => Box::new(crate::overlap::Overlapped::spawn(decoded)?),
+        Decoding::Overlapped => Box::new(crate::io::overlap::Overlapped::spawn(decoded)?),
     })
 }
 
@@ -169,21 +170,6 @@ pub fn check_csv_framing(
             None => InputError::file(path, "the CSV framing is broken (no row-level cause found)")
                 .into(),
         }),
-    }
-}
-
-/// Counts of a fold.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Counts {
-    pub read: u64,
-    pub skipped: u64,
-}
-
-impl Counts {
-    /// Adds another part's counts.
-    pub fn add(&mut self, o: Counts) {
-        self.read += o.read;
-        self.skipped += o.skipped;
     }
 }
 

@@ -25,28 +25,11 @@ use anyhow::Context;
 use membench_kernel::{LineParser, RecordReader};
 use serde::{Deserialize, Serialize};
 
-use crate::csv_io::{Counts, CsvReader, READ_BUF, for_each_row, open_csv};
-use crate::etl_out::EtlSink;
+use crate::io::csv::{CsvReader, READ_BUF, for_each_row, open_csv};
+use crate::io::etl_out::EtlSink;
+use crate::outcome::Counts;
+use crate::params::Resume;
 use crate::{Compression, Format, Params, RunError, etl_target};
-
-/// `--checkpoint-every` and `--resume-etl`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct CheckpointParams {
-    /// Rows read between two checkpoints (at the strategy's next natural boundary: a record,
-    /// a chunk, a batch, a unit).
-    pub every_rows: u64,
-    /// Continue from the checkpoint when there is one (else start afresh).
-    pub resume: Resume,
-}
-
-/// Whether a run continues from an existing checkpoint.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Resume {
-    /// Start afresh (an old checkpoint is replaced).
-    Fresh,
-    /// Continue from the checkpoint if there is one.
-    FromCheckpoint,
-}
 
 /// Where the next unread record is.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

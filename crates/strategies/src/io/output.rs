@@ -3,8 +3,8 @@
 
 use membench_kernel::{Accumulator, InputError, RowRef};
 
-use crate::csv_io::Counts;
-use crate::etl_out::EtlSink;
+use crate::io::etl_out::EtlSink;
+use crate::outcome::Counts;
 use crate::{Format, Outcome, Params, RunError};
 
 /// Anything that takes validated rows.
@@ -34,7 +34,7 @@ pub enum Output {
     Etl(Box<EtlSink>),
 }
 
-impl RowSink for crate::etl_out::EtlEncoder {
+impl RowSink for crate::io::etl_out::EtlEncoder {
     #[inline]
     fn add(&mut self, row: &RowRef<'_>) {
         self.push(row);
@@ -57,8 +57,8 @@ impl Output {
     pub fn open(
         p: &Params,
         strategy: &'static str,
-    ) -> Result<(Output, Option<crate::checkpoint::Checkpoints>), RunError> {
-        match crate::checkpoint::Checkpoints::open(p, strategy)? {
+    ) -> Result<(Output, Option<crate::io::checkpoint::Checkpoints>), RunError> {
+        match crate::io::checkpoint::Checkpoints::open(p, strategy)? {
             Some((ck, sink)) => Ok((Output::Etl(Box::new(sink)), Some(ck))),
             None => Ok((Output::new(p)?, None)),
         }
@@ -67,10 +67,10 @@ impl Output {
     /// Saves a checkpoint when one is due (no-op without checkpoints).
     pub fn tick(
         &mut self,
-        ck: &mut Option<crate::checkpoint::Checkpoints>,
+        ck: &mut Option<crate::io::checkpoint::Checkpoints>,
         rows: u64,
-        at: crate::checkpoint::Position,
-        counts: crate::csv_io::Counts,
+        at: crate::io::checkpoint::Position,
+        counts: crate::outcome::Counts,
     ) -> Result<(), RunError> {
         match (ck, self) {
             (Some(ck), Output::Etl(sink)) => ck.tick(rows, at, counts, sink),
@@ -83,7 +83,7 @@ impl Output {
         self,
         path: &std::path::Path,
         c: Counts,
-        ck: Option<crate::checkpoint::Checkpoints>,
+        ck: Option<crate::io::checkpoint::Checkpoints>,
     ) -> Result<Outcome, RunError> {
         let outcome = self.finish(path, c)?;
         if let Some(ck) = ck {

@@ -8,7 +8,7 @@ use anyhow::Context;
 use membench_kernel::{COLUMNS, InputError, OnBadRow, RowRef, Workload, rules};
 use polars::prelude::*;
 
-use crate::csv_io::Counts;
+use crate::outcome::Counts;
 use crate::{RowSink, RunError};
 
 /// Columns the aggregate workloads read (projection: date, region and note are not loaded;

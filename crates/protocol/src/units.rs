@@ -1,0 +1,25 @@
+//! Sizes and row counts as people write them (`512MiB`, `2.5m`).
+
+/// Parses a byte size: `512MiB`, `1GB`, `4096` (via the `bytesize` crate). The error says what
+/// was given and what is expected.
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    s.trim()
+        .parse::<bytesize::ByteSize>()
+        .map(|b| b.as_u64())
+        .map_err(|e| format!("{s:?} is not a size (e.g. 512MiB, 1GiB, 2GB): {e}"))
+}
+
+/// Parses a row count: `100k`, `1m`, `2.5m`, `50m`, `1000`. The error says what was given.
+pub fn parse_count(s: &str) -> Result<u64, String> {
+    let t = s.trim().to_ascii_lowercase();
+    let (num, mul) = match t.chars().last() {
+        Some('k') => (&t[..t.len() - 1], 1e3),
+        Some('m') => (&t[..t.len() - 1], 1e6),
+        Some('g') | Some('b') => (&t[..t.len() - 1], 1e9),
+        _ => (&t[..], 1.0),
+    };
+    match num.parse::<f64>() {
+        Ok(v) if v >= 0.0 => Ok((v * mul).round() as u64),
+        _ => Err(format!("{s:?} is not a row count (e.g. 100k, 1m, 50m)")),
+    }
+}

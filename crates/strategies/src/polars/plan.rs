@@ -1,0 +1,241 @@
+//! The one Polars query plan of the aggregates (`lazy`, `load-all-polars`): the kernel's value
+//! rules and folds as expressions, so the engine's answer can be compared with the hand-written
+//! ones digit for digit; and the two result frames turned into an outcome.
+
+use membench_kernel::{
+    Accumulator, Answer, InputError, TOP_N, TOP_N_THRESHOLD_CENTS, TopRow, Workload, rules,
+};
+use polars::prelude::*;
+
+use crate::io::parquet as parquet_io;
+use crate::{Outcome, RunError};
+
+use super::input::{PolarsInput, bad_input};
+
+/// Values are split at 2^32 to sum them exactly (see the group-by plan).
+pub(crate) const SPLIT: i64 = 1 << 32;
+
+/// The kernel's value rules (`membench_kernel::rules`) as one expression: true for a row the
+/// kernel would reject. It mirrors the rules' constants; it does not restate them.
+pub(crate) fn invalid() -> Expr {
+    missing(&rules::REQUIRED)
+        .or(value_rules())
+        .or(not_cents(col("discount")).fill_null(lit(false)))
+        .or(cents(col("discount"))
+            .lt(lit(rules::MIN_DISCOUNT_CENTS))
+            .fill_null(lit(false)))
+}
+
+/// True where one of `columns` is null.
+pub(crate) fn missing(columns: &[&str]) -> Expr {
+    columns
+        .iter()
+        .map(|c| col(*c).is_null())
+        .reduce(|a, b| a.or(b))
+        .expect("required columns")
+}
+
+/// The rules on `quantity` and `price` (`rules::check_values` without the discount): true for
+/// a row the kernel would reject.
+pub(crate) fn value_rules() -> Expr {
+    col("quantity")
+        .lt(lit(rules::MIN_QUANTITY))
+        .fill_null(lit(true))
+        .or(cents(col("price"))
+            .lt(lit(rules::MIN_PRICE_CENTS))
+            .fill_null(lit(true)))
+        // Money is exact cents: a float with more decimals, or not finite, is not money (the
+        // kernel's parser refuses such text).
+        .or(not_cents(col("price")).fill_null(lit(false)))
+        // quantity × price must fit in 64 bits: q > MAX / p, exactly, in integers (p = 0: null,
+        // no overflow).
+        .or(col("quantity")
+            .gt(lit(i64::MAX).floor_div(cents(col("price"))))
+            .fill_null(lit(false)))
+}
+
+/// True where a money value is not money by `rules::float_cents`: not finite, out of the exact
+/// range, or neither within the tolerance of a whole number of cents nor exactly the double of
+/// one. (Written to keep few temporary columns: each is a column of the whole frame.)
+fn not_cents(e: Expr) -> Expr {
+    let scaled = e.clone() * lit(100.0);
+    let rounded = scaled.clone().round(0, RoundMode::HalfAwayFromZero);
+    let off = scaled.clone() - rounded.clone();
+    scaled
+        .clone()
+        .is_finite()
+        .not()
+        .or(scaled.clone().gt(lit(rules::MAX_FLOAT_CENTS)))
+        .or(scaled.lt(lit(-rules::MAX_FLOAT_CENTS)))
+        .or(off
+            .clone()
+            .gt(lit(rules::FLOAT_CENTS_TOLERANCE))
+            .or(off.lt(lit(-rules::FLOAT_CENTS_TOLERANCE)))
+            .and((rounded / lit(100.0)).neq(e)))
+}
+
+/// A money column (float) in integer cents, rounded half away from zero like the Parquet fold.
+pub(crate) fn cents(e: Expr) -> Expr {
+    (e * lit(100.0))
+        .round(0, RoundMode::HalfAwayFromZero)
+        .cast(DataType::Int64)
+}
+
+/// Two plans over `lf`: statistics (`rows`, `invalid`) and the workload's answer.
+///
+/// # Panics
+/// For `etl`, which is not an aggregate: use [`etl_plan`].
+pub fn plans(lf: LazyFrame, workload: &Workload) -> (LazyFrame, LazyFrame) {
+    let base = lf
+        .select(
+            parquet_io::NEEDED
+                .iter()
+                .map(|c| col(*c))
+                .collect::<Vec<_>>(),
+        )
+        .with_columns([
+            cents(col("price")).alias("price_cents"),
+            invalid().alias("invalid"),
+        ])
+        .with_column((col("quantity") * col("price_cents")).alias("total"));
+    let stats = base.clone().select([
+        len().cast(DataType::Int64).alias("rows"),
+        col("invalid").cast(DataType::Int64).sum().alias("invalid"),
+    ]);
+    let valid = base.filter(col("invalid").not());
+    let answer = match workload {
+        Workload::TopN => valid
+            .filter(col("total").gt(lit(TOP_N_THRESHOLD_CENTS)))
+            .sort_by_exprs(
+                [col("total"), col("order_id")],
+                SortMultipleOptions::default().with_order_descending_multi([true, false]),
+            )
+            .slice(0, TOP_N as IdxSize)
+            .select([col("order_id"), col("total")]),
+        // Sums are exact beyond 64 bits, like the kernel's 128-bit ones: each non-negative value
+        // is split into its high and low 32 bits, summed apart (neither sum can overflow below
+        // 2^31 rows) and recombined in Rust; the range is checked once, by the kernel.
+        Workload::GroupBy => valid.group_by([col("category")]).agg(group_aggs()),
+        Workload::Etl => unreachable!("etl is not an aggregate; it uses etl_plan"),
+        Workload::Join => unreachable!("join has a plan of its own (polars::join)"),
+    };
+    (stats, answer)
+}
+
+pub(crate) fn i64_at(df: &DataFrame, name: &str) -> PolarsResult<Vec<Option<i64>>> {
+    Ok(df
+        .column(name)?
+        .cast(&DataType::Int64)?
+        .i64()?
+        .iter()
+        .collect())
+}
+
+/// Turns the engine's two result frames into an outcome, or into the same error the
+/// hand-written strategies report when the data holds bad rows or none.
+pub fn outcome(
+    input: &PolarsInput,
+    workload: &Workload,
+    result: PolarsResult<(DataFrame, DataFrame)>,
+) -> Result<Outcome, RunError> {
+    let path = &input.path;
+    let bad = |engine_msg: String| bad_input(input, engine_msg);
+    let (stats, answer) = match result {
+        Ok(x) => x,
+        Err(e) => return Err(bad(format!("Polars could not read the file: {e}"))),
+    };
+    let conv = |e: PolarsError| RunError::Other(anyhow::anyhow!("unexpected Polars result: {e}"));
+    let rows = i64_at(&stats, "rows").map_err(conv)?[0].unwrap_or(0) as u64;
+    let invalid = i64_at(&stats, "invalid").map_err(conv)?[0].unwrap_or(0);
+    if invalid > 0 {
+        return Err(bad(format!(
+            "{invalid} rows with missing or out-of-range values"
+        )));
+    }
+    if rows == 0 {
+        return Err(InputError::file(path, "has a header but no data rows").into());
+    }
+    let answer = match workload {
+        Workload::TopN => {
+            let ids = i64_at(&answer, "order_id").map_err(conv)?;
+            let totals = i64_at(&answer, "total").map_err(conv)?;
+            Answer::TopN {
+                rows: ids
+                    .into_iter()
+                    .zip(totals)
+                    .map(|(id, t)| TopRow {
+                        order_id: id.unwrap_or_default(),
+                        total_cents: t.unwrap_or_default(),
+                    })
+                    .collect(),
+            }
+        }
+        Workload::GroupBy => {
+            let mut acc = membench_kernel::GroupAcc::default();
+            for (cat, n, q, t) in groups_wide(&answer)? {
+                acc.push_group_wide(&cat, n, q, t);
+            }
+            Accumulator::GroupBy(acc)
+                .finish()
+                .map_err(|e| InputError::file(path, e))?
+        }
+        Workload::Etl => unreachable!("etl results come from EtlFrames"),
+        Workload::Join => unreachable!("join has a plan of its own (polars::join)"),
+    };
+    Ok(Outcome {
+        answer,
+        rows_read: rows,
+        rows_skipped: 0,
+    })
+}
+
+/// The split-sum aggregates of a category per row (the group-by plan's, and the join's):
+/// category, rows, and the exact sums of quantity and of the total.
+pub(crate) fn group_aggs() -> [Expr; 5] {
+    [
+        len().cast(DataType::Int64).alias("rows"),
+        col("quantity")
+            .floor_div(lit(SPLIT))
+            .sum()
+            .alias("quantity_hi"),
+        (col("quantity") % lit(SPLIT)).sum().alias("quantity_lo"),
+        col("total").floor_div(lit(SPLIT)).sum().alias("total_hi"),
+        (col("total") % lit(SPLIT)).sum().alias("total_lo"),
+    ]
+}
+
+/// The groups of a [`group_aggs`] result, their sums recombined exactly.
+pub(crate) fn groups_wide(answer: &DataFrame) -> Result<Vec<(String, u64, i128, i128)>, RunError> {
+    let conv = |e: PolarsError| RunError::Other(anyhow::anyhow!("unexpected Polars result: {e}"));
+    let cats = answer
+        .column("category")
+        .map_err(conv)?
+        .str()
+        .map_err(conv)?
+        .clone();
+    let n = i64_at(answer, "rows").map_err(conv)?;
+    let exact = |name: &str| -> Result<Vec<i128>, RunError> {
+        let hi = i64_at(answer, &format!("{name}_hi")).map_err(conv)?;
+        let lo = i64_at(answer, &format!("{name}_lo")).map_err(conv)?;
+        Ok(hi
+            .iter()
+            .zip(&lo)
+            .map(|(h, l)| {
+                i128::from(h.unwrap_or(0)) * i128::from(SPLIT) + i128::from(l.unwrap_or(0))
+            })
+            .collect())
+    };
+    let (q, t) = (exact("quantity")?, exact("total")?);
+    Ok(cats
+        .iter()
+        .enumerate()
+        .map(|(i, cat)| {
+            (
+                cat.unwrap_or_default().to_string(),
+                n[i].unwrap_or(0) as u64,
+                q[i],
+                t[i],
+            )
+        })
+        .collect())
+}
