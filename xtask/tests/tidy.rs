@@ -145,3 +145,297 @@ fn every_lib_opens_with_what_it_does() {
         }
     }
 }
+
+/// What the workspace defines, for checking the names the docs use.
+struct Workspace {
+    root: PathBuf,
+    /// Type, trait and alias names defined in any Rust file (and names re-exported `as` one).
+    types: std::collections::BTreeSet<String>,
+    /// Every identifier that occurs in any Rust file (enum variants, constants, functions).
+    words: std::collections::BTreeSet<String>,
+    /// Package names and binary names.
+    binaries: std::collections::BTreeSet<String>,
+}
+
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        let name = e.file_name();
+        if name == "target" || name.to_string_lossy().starts_with('.') {
+            continue;
+        }
+        if p.is_dir() {
+            rust_files(&p, out);
+        } else if p.extension().is_some_and(|x| x == "rs") {
+            out.push(p);
+        }
+    }
+}
+
+fn identifiers(text: &str) -> impl Iterator<Item = &str> {
+    text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|w| !w.is_empty())
+}
+
+impl Workspace {
+    fn read(root: &Path) -> Workspace {
+        let mut files = Vec::new();
+        for dir in ["crates", "xtask", "benches"] {
+            rust_files(&root.join(dir), &mut files);
+        }
+        let mut types = std::collections::BTreeSet::new();
+        let mut words = std::collections::BTreeSet::new();
+        let mut binaries = std::collections::BTreeSet::new();
+        // This file names missing things on purpose (the checker's own test).
+        files.retain(|f| !f.ends_with("xtask/tests/tidy.rs"));
+        for f in &files {
+            let text = std::fs::read_to_string(f).unwrap();
+            let ids: Vec<&str> = identifiers(&text).collect();
+            for w in ids.windows(2) {
+                if ["struct", "enum", "trait", "type", "union", "as"].contains(&w[0]) {
+                    types.insert(w[1].to_string());
+                }
+            }
+            words.extend(ids.iter().map(|s| s.to_string()));
+            if f.parent().is_some_and(|d| d.ends_with("src/bin")) {
+                binaries.insert(f.file_stem().unwrap().to_string_lossy().into_owned());
+            }
+        }
+        for dir in ["crates", "xtask", "benches"] {
+            let mut manifests = vec![root.join(dir).join("Cargo.toml")];
+            if let Ok(entries) = std::fs::read_dir(root.join(dir)) {
+                manifests.extend(entries.flatten().map(|e| e.path().join("Cargo.toml")));
+            }
+            for m in manifests {
+                let Ok(text) = std::fs::read_to_string(&m) else {
+                    continue;
+                };
+                for line in text.lines() {
+                    if let Some(v) = line.trim().strip_prefix("name = ") {
+                        binaries.insert(v.trim_matches('"').to_string());
+                    }
+                }
+            }
+        }
+        Workspace {
+            root: root.to_path_buf(),
+            types,
+            words,
+            binaries,
+        }
+    }
+
+    /// The problems of one document: every path, type and binary it names in backticks that
+    /// does not exist. A path resolves against the repository root, or the folder named by the
+    /// `###` heading it sits under, or that folder's `src/`. Types are checked in the text
+    /// before `types_until` (a heading), if given.
+    fn check(&self, doc: &str, text: &str, types_until: Option<&str>) -> Vec<String> {
+        self.check_and_resolve(doc, text, types_until).0
+    }
+
+    /// [`Workspace::check`], and every path the document named that exists.
+    fn check_and_resolve(
+        &self,
+        doc: &str,
+        text: &str,
+        types_until: Option<&str>,
+    ) -> (Vec<String>, std::collections::BTreeSet<PathBuf>) {
+        let mut resolved = std::collections::BTreeSet::new();
+        let doc_dir = Path::new(doc)
+            .parent()
+            .map(|d| self.root.join(d))
+            .filter(|d| d != &self.root);
+        let mut problems = Vec::new();
+        let mut base: Option<PathBuf> = doc_dir.clone();
+        // The last folder named in the paragraph: `export/` … `markdown.rs`.
+        let mut folder: Option<PathBuf> = None;
+        let mut check_types = true;
+        for line in text.lines() {
+            if types_until.is_some_and(|h| line.starts_with(h)) {
+                check_types = false;
+            }
+            if line.starts_with('#') {
+                base = doc_dir.clone();
+            }
+            if line.trim().is_empty() {
+                folder = None;
+            }
+            let tokens: Vec<&str> = line.split('`').skip(1).step_by(2).collect();
+            if line.starts_with("### ") {
+                base = tokens
+                    .first()
+                    .map(|t| self.root.join(t.trim_end_matches('/')))
+                    .filter(|p| p.is_dir())
+                    .or(doc_dir.clone());
+            }
+            for t in tokens {
+                let bases: Vec<&Path> = [base.as_deref(), folder.as_deref()]
+                    .into_iter()
+                    .flatten()
+                    .collect();
+                match self.problem(t, &bases, check_types) {
+                    Err(p) => problems.push(format!("{doc}: `{t}` {p}")),
+                    Ok(Some(path)) => {
+                        if t.ends_with('/') {
+                            folder = Some(path.clone());
+                        }
+                        resolved.insert(path);
+                    }
+                    Ok(None) => {}
+                }
+            }
+        }
+        (problems, resolved)
+    }
+
+    /// `Err` with the problem; `Ok(Some(path))` when `t` is a path that exists.
+    fn problem(
+        &self,
+        t: &str,
+        bases: &[&Path],
+        check_types: bool,
+    ) -> Result<Option<PathBuf>, &'static str> {
+        // Written by membench at run time, or words that only look like paths.
+        const NOT_IN_THE_REPOSITORY: [&str; 4] =
+            ["datasets/", "reports/local/", ".membench/", "n/a"];
+        if NOT_IN_THE_REPOSITORY.iter().any(|p| t.starts_with(p)) {
+            return Ok(None);
+        }
+        let placeholder = |t: &str| {
+            t.chars()
+                .any(|c| c.is_whitespace() || "<>*${}|=#[]()\"',;%~!?@&+^".contains(c))
+        };
+        if t.is_empty() || placeholder(t) {
+            return Ok(None);
+        }
+        let path_like = !t.starts_with('/')
+            && !t.contains("://")
+            && !t.contains("::")
+            && (t.contains('/')
+                || [".rs", ".py", ".toml", ".yml", ".js", ".sh"]
+                    .iter()
+                    .any(|x| t.ends_with(x)));
+        if path_like {
+            let rel = t.trim_end_matches('/');
+            let mut candidates = vec![self.root.join(rel)];
+            for b in bases {
+                candidates.push(b.join(rel));
+                candidates.push(b.join("src").join(rel));
+            }
+            return candidates
+                .into_iter()
+                .find(|c| c.exists())
+                .map(Some)
+                .ok_or("is a path that does not exist");
+        }
+        if t.starts_with("membench") && t.chars().all(|c| c.is_ascii_lowercase() || c == '-') {
+            return match self.binaries.contains(t) {
+                true => Ok(None),
+                false => Err("is neither a package nor a binary of this workspace"),
+            };
+        }
+        if !check_types {
+            return Ok(None);
+        }
+        let is_type_name = |s: &str| {
+            s.chars().next().is_some_and(|c| c.is_ascii_uppercase())
+                && s.chars().all(|c| c.is_ascii_alphanumeric())
+                && s.chars().any(|c| c.is_ascii_lowercase())
+        };
+        let mut parts = t.split("::");
+        let first = parts.next().unwrap_or_default();
+        if is_type_name(first) {
+            if !self.types.contains(first) {
+                return Err("is not a type, trait or alias defined in this workspace");
+            }
+            if parts.any(|p| !self.words.contains(p)) {
+                return Err("names an item that does not occur in this workspace");
+            }
+        }
+        Ok(None)
+    }
+}
+
+#[test]
+fn every_path_type_and_binary_the_docs_name_exists() {
+    let ws = Workspace::read(&root());
+    let mut problems = ws.check(
+        "ARCHITECTURE.md",
+        &read("ARCHITECTURE.md"),
+        Some("## Measurement notes"),
+    );
+    problems.extend(ws.check("README.md", &read("README.md"), None));
+    problems.extend(ws.check("peers/README.md", &read("peers/README.md"), None));
+    assert!(
+        problems.is_empty(),
+        "the docs name what does not exist (fix the doc, or the name):\n{}",
+        problems.join("\n")
+    );
+}
+
+#[test]
+fn the_doc_checker_finds_a_missing_path_type_and_binary() {
+    let ws = Workspace::read(&root());
+    let doc = "### `crates/kernel` — `membench-kernel`\n\
+               `parse.rs` has `LineParser` and `Fields`; `membench-gen` writes.\n\
+               `parse_old.rs` has `LineReader`; `membench-nothing` writes; `Workload::Nope`.\n";
+    let problems = ws.check("test.md", doc, None);
+    assert_eq!(problems.len(), 4, "{problems:#?}");
+    for name in [
+        "parse_old.rs",
+        "LineReader",
+        "membench-nothing",
+        "Workload::Nope",
+    ] {
+        assert!(
+            problems.iter().any(|p| p.contains(name)),
+            "{name} not reported: {problems:#?}"
+        );
+    }
+}
+
+/// Every file the code map must name: sources (but crate roots and module lists), the xtask
+/// tests, the benches, the peers' programs and the GitHub workflow and action files.
+fn files_the_code_map_must_name() -> Vec<PathBuf> {
+    let root = root();
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(root.join("crates")).unwrap().flatten() {
+        rust_files(&entry.path().join("src"), &mut files);
+    }
+    rust_files(&root.join("xtask/tests"), &mut files);
+    rust_files(&root.join("benches/benches"), &mut files);
+    files.retain(|f| {
+        let name = f.file_name().unwrap().to_string_lossy();
+        !["lib.rs", "mod.rs", "main.rs"].contains(&name.as_ref())
+    });
+    for dir in ["peers", ".github/workflows", ".github/actions/membench"] {
+        for e in std::fs::read_dir(root.join(dir)).unwrap().flatten() {
+            let p = e.path();
+            if p.extension().is_some_and(|x| x == "py" || x == "yml") {
+                files.push(p);
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+#[test]
+fn the_architecture_code_map_names_every_source_file() {
+    let ws = Workspace::read(&root());
+    let (_, named) = ws.check_and_resolve("ARCHITECTURE.md", &read("ARCHITECTURE.md"), None);
+    let missing: Vec<String> = files_the_code_map_must_name()
+        .into_iter()
+        .filter(|f| !named.contains(f))
+        .map(|f| f.strip_prefix(root()).unwrap().display().to_string())
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "ARCHITECTURE.md's code map does not name these files (add each to its crate's \
+         paragraph):\n{}",
+        missing.join("\n")
+    );
+}

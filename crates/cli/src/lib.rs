@@ -15,11 +15,9 @@
 //! }
 //! ```
 
-use anyhow::Result;
-use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
-
 mod baseline;
 mod check;
+mod cli;
 mod gen_cmd;
 mod list;
 mod min_budget;
@@ -29,55 +27,5 @@ mod report;
 mod run;
 mod util;
 
+pub use cli::main;
 pub use util::Flavour;
-
-/// membench: which way of processing a large dataset should I use, and what will it cost?
-#[derive(Parser, Debug)]
-#[command(name = "membench", version, about, long_about = None)]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Subcommand, Debug)]
-enum Command {
-    /// Run the comparison matrix (strategies × workloads × formats × sizes) and write a report.
-    Run(Box<run::RunArgs>),
-    /// Generate datasets (deterministic; reused when they already exist).
-    Gen(gen_cmd::GenArgs),
-    /// Recompute REPORT.md, summaries and charts from a run folder's results.jsonl.
-    Report(report::ReportArgs),
-    /// Save a run's per-cell medians as a baseline file to commit.
-    Baseline(baseline::BaselineArgs),
-    /// Compare a run with a baseline (memory regression gate); exit 1 on a regression.
-    Check(check::CheckArgs),
-    /// List strategies (declared growth per format), workloads and formats; builds nothing.
-    List(list::ListArgs),
-    /// Predict each strategy's memory and time at a size from a run, and rank those that fit a
-    /// memory budget (`--verify`: run the top choice at that size).
-    Recommend(recommend::RecommendArgs),
-    /// The smallest `--memory-limit` each strategy survives (bisection; fixed-peak strategies:
-    /// their measured peak, checked).
-    MinBudget(min_budget::MinBudgetArgs),
-    /// The background articles' Python code (pandas, generators, Polars, DuckDB, Dask) as
-    /// external strategies: `peers setup` makes their venv; `run --preset peers` runs them.
-    Peers(peers::PeersArgs),
-}
-
-/// Parses the command line and runs the subcommand, as `cargo xtask` or as `membench`.
-pub fn main(flavour: Flavour) -> Result<()> {
-    let matches = Cli::command().name(flavour.command_name()).get_matches();
-    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
-    util::set_flavour(flavour)?;
-    match cli.command {
-        Command::Run(a) => run::run(*a),
-        Command::Gen(a) => gen_cmd::run(a),
-        Command::Report(a) => report::run(a),
-        Command::Baseline(a) => baseline::run(a),
-        Command::Check(a) => std::process::exit(check::run(a)),
-        Command::List(a) => list::run(a),
-        Command::Recommend(a) => recommend::run(a),
-        Command::MinBudget(a) => min_budget::run(a),
-        Command::Peers(a) => peers::run(a),
-    }
-}

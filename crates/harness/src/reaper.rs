@@ -173,6 +173,12 @@ mod tests {
             .spawn()
             .unwrap();
         let mut other = Command::new("sleep").arg("60").spawn().unwrap();
+        // `spawn` returns once the child has begun its exec, a moment before the kernel sets
+        // up its new environment (until then `/proc/<pid>/environ` reads empty): wait for it.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while marked(CELL_VAR, &token).is_empty() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
         assert_eq!(marked(CELL_VAR, &token), vec![marked_child.id()]);
         assert_eq!(kill_marked(CELL_VAR, &token), 1);
         let _ = marked_child.wait();

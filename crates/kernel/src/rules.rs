@@ -2,7 +2,7 @@
 //! that `quantity × price` fits in 64 bits (so `net = quantity × price − discount`, with a
 //! non-negative discount, fits too). The CSV
 //! parser ([`crate::LineParser`]) and the Parquet fold call [`check_values`]; the Polars plan
-//! mirrors the same constants as expressions (`polars_plan::invalid`), so a new engine adds no
+//! mirrors the same constants as expressions (`membench_strategies::polars`' `invalid`), so a new engine adds no
 //! copy of its own.
 
 use crate::bad::{BadKind, BadRow};

@@ -2,9 +2,12 @@
 //! CSV, JSON, HTML) and SVG charts.
 //!
 //! Layers, criterion-style: [`record`] (raw, as measured) → [`stats`] (analysis) → [`export`]
-//! (one file per output format, one [`export::Exporter`] trait) and [`plot`] (charts); [`gate`]
-//! compares a run with a baseline; [`claims`] checks the background articles' claims against it. This crate must not run or measure anything, and must never
-//! write anything derived back into the raw records.
+//! (one file per output format, one [`export::Exporter`] trait; `REPORT.md` is built from
+//! [`section`]s, one [`section::Section`] per file) and [`plot`] (charts); [`gate`] compares a
+//! run with a baseline; [`claims`] checks the background articles' claims against it.
+//!
+//! This crate must not run or measure anything, and must never write anything derived back
+//! into the raw records.
 //!
 //! ```no_run
 //! let dir = std::path::Path::new("reports/local/2026-11-22T10-00-00-default");
@@ -21,118 +24,8 @@ pub mod merge;
 pub mod plot;
 pub mod predict;
 pub mod record;
+mod report;
+pub mod section;
 pub mod stats;
 
-use std::path::{Path, PathBuf};
-
-use anyhow::{Context, Result};
-
-use membench_protocol::{InputFormat, Workload};
-use record::{Record, RunContext};
-use stats::{CellStats, GrowthFit, StrategyKey};
-
-/// Everything an exporter needs, derived from the records.
-#[derive(Debug, Clone)]
-pub struct Report {
-    pub title: String,
-    pub context: RunContext,
-    pub cells: Vec<CellStats>,
-    pub growth: std::collections::BTreeMap<StrategyKey, GrowthFit>,
-    /// Chart files (relative to the report folder) per (workload, format).
-    pub charts: Vec<plot::Chart>,
-    pub records: Vec<Record>,
-    /// A baseline to compare against (its label, its cells), when one was given.
-    pub baseline: Option<(String, gate::Baseline)>,
-}
-
-impl Report {
-    /// Builds the report data from records (charts are listed, not drawn).
-    pub fn from_records(title: &str, records: Vec<Record>) -> Report {
-        let cells = stats::cells(&records);
-        let growth = stats::growth_by_strategy(&cells);
-        let context = records
-            .first()
-            .map(|r| r.context.clone())
-            .unwrap_or_default();
-        let charts = plot::planned_charts(&cells);
-        Report {
-            title: title.to_string(),
-            context,
-            cells,
-            growth,
-            charts,
-            records,
-            baseline: None,
-        }
-    }
-
-    /// One (workload, format) group: its cells, its sizes and its strategies, sorted.
-    pub fn group(
-        &self,
-        workload: &Workload,
-        format: InputFormat,
-    ) -> (Vec<&CellStats>, Vec<u64>, Vec<&str>) {
-        let cells: Vec<&CellStats> = self
-            .cells
-            .iter()
-            .filter(|c| c.key.workload == *workload && c.key.format == format)
-            .collect();
-        let mut sizes: Vec<u64> = cells.iter().map(|c| c.key.rows).collect();
-        sizes.sort_unstable();
-        sizes.dedup();
-        let mut strategies: Vec<&str> = cells.iter().map(|c| c.key.strategy.as_str()).collect();
-        strategies.sort_unstable();
-        strategies.dedup();
-        (cells, sizes, strategies)
-    }
-
-    /// The (workload, format) groups, in order.
-    pub fn groups(&self) -> Vec<(Workload, InputFormat)> {
-        let mut g: Vec<(Workload, InputFormat)> = self
-            .cells
-            .iter()
-            .map(|c| (c.key.workload.clone(), c.key.format))
-            .collect();
-        g.dedup();
-        g.sort();
-        g.dedup();
-        g
-    }
-}
-
-/// Reads `dir/results.jsonl` and writes REPORT.md, summary.csv, summary.json, index.html and the
-/// charts into `dir`. Returns the files written.
-pub fn write_report(dir: &Path) -> Result<Vec<PathBuf>> {
-    write_report_with(dir, None)
-}
-
-/// [`write_report`], with `index.html` comparing the run against a baseline file (as written
-/// by `cargo xtask baseline`).
-pub fn write_report_with(dir: &Path, baseline: Option<&Path>) -> Result<Vec<PathBuf>> {
-    let records = record::read_records(&dir.join("results.jsonl"))?;
-    anyhow::ensure!(
-        !records.is_empty(),
-        "{}: no records",
-        dir.join("results.jsonl").display()
-    );
-    let title = dir
-        .file_name()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let mut report = Report::from_records(&title, records);
-    if let Some(path) = baseline {
-        let text =
-            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-        let b: gate::Baseline = serde_json::from_str(&text)
-            .with_context(|| format!("{}: not a membench baseline", path.display()))?;
-        report.baseline = Some((path.display().to_string(), b));
-    }
-    let mut written = plot::draw_all(&mut report, dir)?;
-    for exporter in export::all() {
-        let path = dir.join(exporter.file_name());
-        let text = exporter.render(&report)?;
-        std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
-        written.push(path);
-    }
-    Ok(written)
-}
+pub use report::{Report, write_report, write_report_with};

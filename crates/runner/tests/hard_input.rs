@@ -325,7 +325,7 @@ fn bad_values_in_parquet_are_the_same_error_everywhere() {
         ("overflow", "quantity", i64::MAX),
         ("zero-quantity", "quantity", 0),
     ] {
-        let mut df = polars_plan_frame(&good);
+        let mut df = polars_frame(&good);
         let mut v: Vec<i64> = df
             .column(column)
             .unwrap()
@@ -348,7 +348,7 @@ fn bad_values_in_parquet_are_the_same_error_everywhere() {
     }
 }
 
-/// The row-group readers decode only the columns a workload reads (`parquet_io::Projection`),
+/// The row-group readers decode only the columns a workload reads (`io::parquet::Projection`),
 /// so a null in a column the workload does not read (`customer_id` for every aggregate,
 /// `category` for top-n, `order_id` for group-by) must still be the same bad row everywhere:
 /// the statistics show the null and the column is decoded.
@@ -358,7 +358,7 @@ fn a_null_in_a_column_the_workload_does_not_read_is_still_the_bad_row() {
     let dir = tempfile::tempdir().unwrap();
     let good = parquet_of(dir.path(), "nulls");
     for column in ["order_id", "customer_id", "product_id", "category"] {
-        let mut df = polars_plan_frame(&good);
+        let mut df = polars_frame(&good);
         let c = df.column(column).unwrap().clone();
         let mask: BooleanChunked = (0..df.height()).map(|i| Some(i != 41)).collect();
         let with_null = c
@@ -408,7 +408,7 @@ fn hostile_parquet_is_the_same_clear_error_everywhere() {
     );
     all_fail_alike(&csv, "not a readable Parquet file");
     // A column of the wrong type: quantity as text.
-    let mut df = polars_plan_frame(&good);
+    let mut df = polars_frame(&good);
     let q = df
         .column("quantity")
         .unwrap()
@@ -422,7 +422,7 @@ fn hostile_parquet_is_the_same_clear_error_everywhere() {
     all_fail_alike(&wrong, "column \"quantity\" has type");
 }
 
-fn polars_plan_frame(p: &Path) -> polars::prelude::DataFrame {
+fn polars_frame(p: &Path) -> polars::prelude::DataFrame {
     membench_strategies::polars::read_eager(p, membench_strategies::Format::Parquet).unwrap()
 }
 
@@ -500,7 +500,7 @@ fn float_money_that_is_not_whole_cents_is_the_same_error_everywhere() {
             "row 38: price: 100000000000000000 is out of range",
         ),
     ] {
-        let mut df = polars_plan_frame(&good);
+        let mut df = polars_frame(&good);
         let mut v: Vec<f64> = df
             .column("price")
             .unwrap()
@@ -518,7 +518,7 @@ fn float_money_that_is_not_whole_cents_is_the_same_error_everywhere() {
         all_fail_with(&p, &format!("{}: {reason}", p.display()));
     }
     // Float noise around a whole cent (0.1 + 0.2) is money.
-    let mut df = polars_plan_frame(&good);
+    let mut df = polars_frame(&good);
     let v: Vec<f64> = vec![0.1 + 0.2; df.height()];
     df.with_column(Column::new("price".into(), v)).unwrap();
     let p = dir.path().join("noise.parquet");

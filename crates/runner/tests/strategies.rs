@@ -11,7 +11,7 @@ use membench_harness::{Status, run_cell};
 use membench_kernel::{Answer, COLUMNS, OnBadRow, TopRow, Workload};
 use membench_protocol::RunnerRecord;
 use membench_strategies::{
-    Format as SFormat, Outcome, Params, RunError, Skip, polars as polars_plan,
+    Format as SFormat, Outcome, Params, RunError, Skip, polars as membench_polars,
 };
 use polars::prelude::*;
 
@@ -28,7 +28,7 @@ fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
 
 /// Converts a CSV of ours into Parquet with small row groups.
 fn to_parquet(csv: &Path, row_group: usize) -> PathBuf {
-    let mut df = polars_plan::read_eager(csv, membench_strategies::Format::Csv).unwrap();
+    let mut df = membench_polars::read_eager(csv, membench_strategies::Format::Csv).unwrap();
     let out = csv.with_extension("parquet");
     ParquetWriter::new(std::fs::File::create(&out).unwrap())
         .with_row_group_size(Some(row_group))
@@ -297,7 +297,7 @@ fn empty_header_only_and_missing_column_are_clear_errors_for_every_strategy() {
         "good.csv",
         &(header() + &line(1, "books", 1, "5.00")),
     );
-    let mut df = polars_plan::read_eager(&good, membench_strategies::Format::Csv)
+    let mut df = membench_polars::read_eager(&good, membench_strategies::Format::Csv)
         .unwrap()
         .drop("price")
         .unwrap();

@@ -1,11 +1,12 @@
 //! The strategies membench compares: each reads a `sales` file its own way and computes a
 //! workload's [`Answer`] through the shared kernel (`membench-kernel`).
 //!
-//! A strategy is one file and one line in [`REGISTRY`]. *How it reads* is the point; what it
-//! computes is not its business: record validation and the folds come from the kernel (hand-written
-//! strategies) or from one shared Polars query plan ([`polars_plan`]), and every strategy must
-//! produce the same answer, the same `rows_read`/`rows_skipped` and the same bad-input error on the
-//! same file.
+//! A strategy is one file and one entry in `registry.rs` ([`REGISTRY`]). *How it reads* is the
+//! point; what it computes is not its business: record validation and the folds come from the
+//! kernel (hand-written strategies) or from one shared Polars query plan ([`polars`]), and every
+//! strategy must produce the same answer, the same `rows_read`/`rows_skipped` and the same
+//! bad-input error on the same file. What they read with is in [`io`]: the machinery is shared,
+//! the choices are each strategy's.
 //!
 //! This crate must not measure anything (the runner does) and must not print.
 //!

@@ -12,7 +12,7 @@ use anyhow::Context;
 use membench_kernel::{LineParser, SliceRecords};
 
 use crate::io::csv::{check_header, fold_all};
-use crate::streaming::{Columns, fold_input};
+use crate::io::fold::{Columns, fold_input};
 use crate::{Format, Outcome, Output, Params, RunError, Strategy, format_of};
 
 pub struct Mmap;

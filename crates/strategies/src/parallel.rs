@@ -1,5 +1,5 @@
 //! `parallel`: the file is split into byte ranges on record boundaries, found exactly from the
-//! quote state at each range start (`csv_split`; row groups for Parquet),
+//! quote state at each range start (`io::split`; row groups for Parquet),
 //! processed on `--threads` workers, and the partial results merged (seed 000 §7, seed 004 §2).
 //! Memory ≈ workers × one worker's buffers.
 //!
@@ -14,7 +14,7 @@ use membench_kernel::{Accumulator, COLUMNS};
 use rayon::prelude::*;
 
 use crate::io::checkpoint::Position;
-use crate::streaming::{Columns, fold_input};
+use crate::io::fold::{Columns, fold_input};
 use crate::outcome::Counts;
 use crate::io::csv::{Decoding, fold_all, open_csv_with};
 use crate::io::split::{
@@ -173,7 +173,7 @@ fn fold_ranges(p: &Params, span: &CsvSpan, ranges: &[Range]) -> Vec<Part> {
 /// Row groups are handed out one at a time to `--threads` plain scoped threads. Not rayon tasks:
 /// a rayon worker that blocks inside Polars (which runs on its own rayon pool) steals more tasks
 /// of this pool while it waits, so far more row groups than workers end up in memory at once
-/// (measured: peak heap grew with the file, 14 MB at 200k rows to 60 MB at 1M).
+/// (the peak heap grew with the file: README, "Design choices, measured once").
 fn run_parquet(p: &Params) -> Result<Outcome, RunError> {
     let groups = row_groups(&p.input)?;
     let projection = Projection::of(&p.input, &p.workload)?;

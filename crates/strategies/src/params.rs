@@ -37,7 +37,7 @@ pub struct Params {
     /// The database strategies' options.
     pub db: DbParams,
     /// `etl`: `--checkpoint-every` / `--resume-etl` (the strategies in
-    /// [`checkpoint::RESUMABLE`]).
+    /// [`Role::Resumable`](crate::Role::Resumable)).
     pub checkpoint: Option<CheckpointParams>,
     /// Told of phases and server processes, for the runner to measure (strategies never do).
     pub observer: Option<&'static dyn Observer>,

@@ -56,8 +56,8 @@ registry! {
                       below 35 % (seed 001's memory guard)",
         // Bounded by its budget, not by the file: below the low-water mark it doubles its
         // batches, so on Parquet (batches of whole row groups, a few MiB each) the heap grows
-        // with the file until the budget or the largest batch is reached (measured on top-n: 4.0 MiB
-        // at 200k rows, 13.9 MiB at 1M, slope 0.77). On CSV the budget is reached by 1M rows.
+        // with the file until the budget or the largest batch is reached (measured: see the
+        // README, "Design choices, measured once"). On CSV the budget is reached by 1M rows.
         growth: Growths::sales(PerFormat { csv: Growth::Constant, parquet: Growth::Linear }),
         skip: Skip::Counts,
         engine: Engine::Kernel,
@@ -82,7 +82,7 @@ registry! {
         name: "lazy",
         description: "Polars LazyFrame scan, streaming engine, column projection",
         // Measured, not hoped: Polars' streaming Parquet source holds more as the file grows
-        // (24 MB at 200k rows, 75 MB at 1M: slope 0.7), so only "no worse than linear".
+        // (README, "Design choices, measured once"), so only "no worse than linear".
         growth: Growths::sales(PerFormat { csv: Growth::Constant, parquet: Growth::Linear })
             .and_join(Growth::Linear),
         skip: Skip::Refuses,

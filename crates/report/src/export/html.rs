@@ -12,10 +12,10 @@ use anyhow::Result;
 use serde::Serialize;
 
 use super::Exporter;
-use super::markdown::{cell_text, verdict};
 use crate::Report;
 use crate::format::rows;
 use crate::predict::{self, Model};
+use crate::section::{cell_text, verdict};
 use crate::stats::effective_status;
 use membench_protocol::{InputFormat, Status, Workload};
 

@@ -16,8 +16,8 @@ use std::path::Path;
 use anyhow::Context;
 use membench_kernel::{Accumulator, ETL_COLUMNS, RowRef, TOP_N, TOP_N_THRESHOLD_CENTS, Workload};
 
+use crate::io::fold::{Columns, fold_input};
 use crate::outcome::Counts;
-use crate::streaming::{Columns, fold_input};
 use crate::{Outcome, Output, Params, RowSink, RunError};
 
 /// The stored columns, in table order after `seq` (the row's position among the valid rows,

@@ -15,8 +15,8 @@ use membench_kernel::{
 use crate::outcome::{Counts, RunError};
 use crate::{Compression, RowSink};
 
-/// Buffer size for sequential reads: 64 KiB stays in the L2 cache while it is parsed (measured:
-/// 256 KiB was 5–8 % slower on a 1M-row file).
+/// Buffer size for sequential reads: 64 KiB stays in the L2 cache while it is parsed (larger
+/// buffers were slower: README, "Design choices, measured once").
 pub const READ_BUF: usize = 64 * 1024;
 
 /// A reader of a CSV file's records (the bytes decompressed where the file is compressed).

@@ -4,7 +4,8 @@
 //! a decompression thread ([`overlap`]), ordered parallel work ([`pipeline`]), threads that
 //! start without panicking ([`threads`]), where valid rows go ([`output`]), the one `etl` writer
 //! ([`etl_out`]) and its checkpoints ([`checkpoint`]), the two tables of the `join` and its
-//! spill files ([`join`]), and an input as its files ([`files`]).
+//! spill files ([`join`]), an input as its files ([`files`]), and the plain fold of every valid row
+//! to a sink ([`fold`]).
 //!
 //! Nothing here is a strategy, and nothing here uses Polars' engine to compute an answer.
 
@@ -12,6 +13,7 @@ pub mod checkpoint;
 pub mod csv;
 pub mod etl_out;
 pub mod files;
+pub mod fold;
 pub mod join;
 pub mod output;
 pub mod overlap;

@@ -187,7 +187,7 @@ fn columns_with_nulls(path: &Path) -> Result<Vec<&'static str>, RunError> {
 
 /// Reads rows `[offset, offset + len)`, the columns `projection` names, on the calling thread.
 /// Polars' default decodes the columns on its own thread pool, which made a single-threaded
-/// reader's peak heap depend on thread timing (4.1 or 4.9 MiB at 200k rows, run to run).
+/// reader's peak heap depend on thread timing (README, "Design choices, measured once").
 pub fn read_slice(
     path: &Path,
     offset: usize,
@@ -198,8 +198,8 @@ pub fn read_slice(
 }
 
 /// [`read_slice`], decoding the columns on Polars' thread pool, for `parallel`'s workers:
-/// decoding on the workers themselves instead held 46–54 MB of RSS at 1M rows against 31–35 MB
-/// (most likely each worker thread's malloc arena keeping what it freed; not verified).
+/// decoding on the workers themselves instead held more RSS (README, "Design choices, measured once"; most likely
+/// each worker thread's malloc arena keeping what it freed, not verified).
 pub fn read_slice_pooled(
     path: &Path,
     offset: usize,
