@@ -1,6 +1,6 @@
 //! Snapshot tests of every exporter and structural tests of every chart, on hand-made records.
 
-use membench_protocol::Allocator;
+use membench_protocol::{Allocator, Status};
 use membench_report::Report;
 use membench_report::export::{self, Exporter};
 use membench_report::plot::{self, ChartKind};
@@ -13,12 +13,12 @@ fn records() -> Vec<Record> {
     let mut v = Vec::new();
     for rep in 1..=3 {
         for (rows, f) in [(10_000u64, 1u64), (1_000_000, 100)] {
-            v.push(rec("streaming", rows, rep, 262_144, 3 * f, "ok"));
-            v.push(rec("load-all", rows, rep, 300 * rows, 8 * f, "ok"));
-            v.push(rec("broken", rows, rep, 1000, f, "ok"));
+            v.push(rec("streaming", rows, rep, 262_144, 3 * f, Status::Ok));
+            v.push(rec("load-all", rows, rep, 300 * rows, 8 * f, Status::Ok));
+            v.push(rec("broken", rows, rep, 1000, f, Status::Ok));
         }
     }
-    v.push(rec("crashy", 10_000, 1, 0, 1, "crash"));
+    v.push(rec("crashy", 10_000, 1, 0, 1, Status::Crash));
     // Time repetitions under the system allocator: no heap, 10 % faster than counting.
     let timed: Vec<Record> = v
         .iter()
@@ -128,7 +128,7 @@ fn adaptive_gets_a_batch_chart_and_a_memory_guard_section() {
         (None, [500_000, 250_000, 250_000]),
     ] {
         let mut at = 0;
-        let mut r = rec("adaptive", 1_000_000, 1, 9 << 20, 200, "ok");
+        let mut r = rec("adaptive", 1_000_000, 1, 9 << 20, 200, Status::Ok);
         r.memory_limit = limit.map(str::to_string);
         r.measure.batches = lens
             .iter()
@@ -176,10 +176,10 @@ fn adaptive_gets_a_batch_chart_and_a_memory_guard_section() {
 fn an_oom_cell_is_marked_in_the_table_and_the_charts_against_size() {
     let mut records = Vec::new();
     for rep in 1..=2 {
-        records.push(rec("streaming", 10_000, rep, 70_000, 3, "ok"));
-        records.push(rec("streaming", 1_000_000, rep, 70_000, 300, "ok"));
-        records.push(rec("load-all", 10_000, rep, 3_000_000, 8, "ok"));
-        records.push(rec("load-all", 1_000_000, rep, 0, 1, "oom"));
+        records.push(rec("streaming", 10_000, rep, 70_000, 3, Status::Ok));
+        records.push(rec("streaming", 1_000_000, rep, 70_000, 300, Status::Ok));
+        records.push(rec("load-all", 10_000, rep, 3_000_000, 8, Status::Ok));
+        records.push(rec("load-all", 1_000_000, rep, 0, 1, Status::Oom));
     }
     let mut r = Report::from_records("oom", records);
     let dir = tempfile::tempdir().unwrap();
@@ -218,9 +218,16 @@ fn the_decision_map_colours_each_size_and_budget_by_the_fastest_that_fits() {
             1,
             300 * rows,
             rows / 10_000 + 1,
-            "ok",
+            Status::Ok,
         ));
-        records.push(rec("streaming", rows, 1, 70_000, rows / 1_000 + 1, "ok"));
+        records.push(rec(
+            "streaming",
+            rows,
+            1,
+            70_000,
+            rows / 1_000 + 1,
+            Status::Ok,
+        ));
     }
     let mut r = Report::from_records("map", records);
     let dir = tempfile::tempdir().unwrap();
@@ -258,7 +265,7 @@ fn hostile_names_in_records_are_escaped_by_every_exporter() {
     let mut v = Vec::new();
     for name in hostile {
         for rep in 1..=2 {
-            v.push(rec(name, 10_000, rep, 1000, 1, "ok"));
+            v.push(rec(name, 10_000, rep, 1000, 1, Status::Ok));
         }
     }
     let mut r = Report::from_records("hostile", v);

@@ -16,8 +16,8 @@ fn run() -> Vec<Record> {
     let mut v = Vec::new();
     for rep in 1..=3 {
         for (rows, f) in [(100_000u64, 10u64), (1_000_000, 100)] {
-            v.push(rec("streaming", rows, rep, 262_144, 3 * f, "ok"));
-            v.push(rec("load-all", rows, rep, 300 * rows, 8 * f, "ok"));
+            v.push(rec("streaming", rows, rep, 262_144, 3 * f, Status::Ok));
+            v.push(rec("load-all", rows, rep, 300 * rows, 8 * f, Status::Ok));
         }
     }
     v
@@ -136,7 +136,7 @@ fn declared_growth_is_per_format() {
     let mut records = Vec::new();
     for (format, declared) in [("csv", Growth::Constant), ("parquet", Growth::Linear)] {
         for (rows, rep) in [(100_000u64, 1), (1_000_000, 1)] {
-            let mut r = rec("lazy", rows, rep, rows * 40, 10, "ok");
+            let mut r = rec("lazy", rows, rep, rows * 40, 10, Status::Ok);
             r.format = InputFormat::parse(format).unwrap();
             r.dataset = format!("datasets/sales-{rows}-s42.{format}");
             r.measure.declared_growth = Some(declared);

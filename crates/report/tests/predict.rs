@@ -1,7 +1,7 @@
 //! `recommend` on hand-made records: a linear and a constant strategy, ranked for a budget.
 
 use membench_protocol::Growth;
-use membench_protocol::{InputFormat, Workload};
+use membench_protocol::{InputFormat, Status, Workload};
 use membench_report::predict::{Fits, Shape, recommend};
 
 mod common;
@@ -11,9 +11,9 @@ use common::rec;
 fn the_linear_strategy_is_excluded_and_the_constant_one_ranked_first() {
     let mut records = Vec::new();
     for rows in [10_000u64, 100_000, 1_000_000] {
-        let mut l = rec("load-all", rows, 1, 300 * rows, rows / 2_000, "ok");
+        let mut l = rec("load-all", rows, 1, 300 * rows, rows / 2_000, Status::Ok);
         l.process.peak_rss_anon_bytes = 5_000_000 + 300 * rows;
-        let mut s = rec("streaming", rows, 1, 70_000, rows / 5_000, "ok");
+        let mut s = rec("streaming", rows, 1, 70_000, rows / 5_000, Status::Ok);
         s.process.peak_rss_anon_bytes = 9_000_000;
         records.extend([l, s]);
     }
@@ -41,7 +41,7 @@ fn the_linear_strategy_is_excluded_and_the_constant_one_ranked_first() {
         load_all.wall_ns
     );
     // One size only: left out, with the reason.
-    let one = vec![rec("lazy", 1_000_000, 1, 1, 1, "ok")];
+    let one = vec![rec("lazy", 1_000_000, 1, 1, 1, Status::Ok)];
     let (ranked, left_out) =
         recommend(&one, &Workload::TopN, InputFormat::CSV, 50_000_000, 8 << 30);
     assert!(ranked.is_empty() && left_out[0].contains("fewer than two sizes"));
@@ -51,7 +51,7 @@ fn the_linear_strategy_is_excluded_and_the_constant_one_ranked_first() {
 fn a_prediction_between_its_interval_ends_is_maybe() {
     let mut records = Vec::new();
     for rows in [10_000u64, 100_000, 1_000_000] {
-        let mut l = rec("load-all", rows, 1, 100 * rows, 10, "ok");
+        let mut l = rec("load-all", rows, 1, 100 * rows, 10, Status::Ok);
         l.process.peak_rss_anon_bytes = 100 * rows;
         l.measure.declared_growth = Some(Growth::Linear);
         records.push(l);
@@ -71,10 +71,10 @@ fn a_prediction_between_its_interval_ends_is_maybe() {
 fn a_program_that_printed_no_answer_is_never_recommended() {
     let mut records = Vec::new();
     for (n, heap) in [(10_000u64, 1_000_000u64), (100_000, 1_000_000)] {
-        let mut quick = rec("quick-but-silent", n, 1, heap, 1, "ok");
+        let mut quick = rec("quick-but-silent", n, 1, heap, 1, Status::Ok);
         quick.answer_unchecked = true;
         records.push(quick);
-        records.push(rec("streaming", n, 1, heap, 50, "ok"));
+        records.push(rec("streaming", n, 1, heap, 50, Status::Ok));
     }
     let (ranked, _) = recommend(
         &records,

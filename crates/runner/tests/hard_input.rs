@@ -222,15 +222,21 @@ fn parallel_splits_exactly_when_every_boundary_falls_inside_a_quoted_field() {
 
 fn runner(
     strategy: &str,
-    workload: &str,
+    workload: &Workload,
     input: &Path,
     extra: &[&str],
 ) -> membench_harness::Measured {
-    let flags = ["--strategy", strategy, "--workload", workload, "--input"]
-        .into_iter()
-        .map(std::ffi::OsStr::new)
-        .chain([input.as_os_str()])
-        .chain(extra.iter().map(std::ffi::OsStr::new));
+    let flags = [
+        "--strategy",
+        strategy,
+        "--workload",
+        workload.name(),
+        "--input",
+    ]
+    .into_iter()
+    .map(std::ffi::OsStr::new)
+    .chain([input.as_os_str()])
+    .chain(extra.iter().map(std::ffi::OsStr::new));
     run_cell(&common::runner_job_pg(
         env!("CARGO_BIN_EXE_membench-runner"),
         flags,
@@ -266,7 +272,7 @@ fn an_over_long_record_stops_every_strategy_early_with_bounded_heap() {
                 "--chunk-rows",
                 "1000",
             ];
-            let m = runner(s.name(), w.name(), f, &args);
+            let m = runner(s.name(), &w, f, &args);
             assert_eq!(m.status, Status::Error, "{}: {}", s.name(), m.stderr_tail);
             let r = m.runner.unwrap();
             let err = r.measure.error.unwrap().message;
@@ -540,7 +546,7 @@ fn a_value_that_reads_like_out_of_memory_is_an_error_not_oom() {
     let f = write(dir.path(), "oom-text.csv", &lines(&rows, "\n"));
     for s in common::registry() {
         for extra in [&[][..], &["--memory-limit", "1GiB"][..]] {
-            let m = runner(s.name(), "top-n", &f, extra);
+            let m = runner(s.name(), &Workload::TopN, &f, extra);
             assert_eq!(
                 m.status,
                 Status::Error,

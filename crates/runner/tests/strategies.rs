@@ -463,12 +463,18 @@ fn etl_output_does_not_depend_on_the_input_format_and_reads_back_consistently() 
 
 // ---- Through the runner binary: --emit-answer and heap shapes (isolated processes). ----
 
-fn runner_cell(strategy: &str, workload: &str, input: &Path, extra: &[&str]) -> RunnerRecord {
-    let flags = ["--strategy", strategy, "--workload", workload, "--input"]
-        .into_iter()
-        .map(std::ffi::OsStr::new)
-        .chain([input.as_os_str()])
-        .chain(extra.iter().map(std::ffi::OsStr::new));
+fn runner_cell(strategy: &str, workload: &Workload, input: &Path, extra: &[&str]) -> RunnerRecord {
+    let flags = [
+        "--strategy",
+        strategy,
+        "--workload",
+        workload.name(),
+        "--input",
+    ]
+    .into_iter()
+    .map(std::ffi::OsStr::new)
+    .chain([input.as_os_str()])
+    .chain(extra.iter().map(std::ffi::OsStr::new));
     let m = run_cell(&common::runner_job_pg(
         env!("CARGO_BIN_EXE_membench-runner"),
         flags,
@@ -483,10 +489,10 @@ fn runner_cell(strategy: &str, workload: &str, input: &Path, extra: &[&str]) -> 
 }
 
 fn peak(strategy: &str, input: &Path, extra: &[&str]) -> u64 {
-    peak_of(strategy, "top-n", input, extra)
+    peak_of(strategy, &Workload::TopN, input, extra)
 }
 
-fn peak_of(strategy: &str, workload: &str, input: &Path, extra: &[&str]) -> u64 {
+fn peak_of(strategy: &str, workload: &Workload, input: &Path, extra: &[&str]) -> u64 {
     runner_cell(strategy, workload, input, extra)
         .measure
         .peak_heap_bytes
@@ -506,7 +512,7 @@ fn runner_emits_the_answer_for_every_strategy() {
         for w in Workload::SALES {
             let mut digests = Vec::new();
             for s in common::registry() {
-                let v = runner_cell(s.name(), w.name(), &out.path, &["--emit-answer"]);
+                let v = runner_cell(s.name(), &w, &out.path, &["--emit-answer"]);
                 let answer: Answer = serde_json::from_value(v.measure.answer.unwrap()).unwrap();
                 assert_eq!(v.measure.answer_digest.unwrap(), answer.digest());
                 assert_eq!(v.measure.rows_read, Some(5_000));
@@ -560,8 +566,8 @@ fn heap_shapes_streaming_flat_chunked_bounded_load_all_growing() {
         (Workload::GroupBy, 0.10),
         (Workload::Etl, 0.70),
     ] {
-        let lean = peak_of("load-all-lean", w.name(), &large, &[]);
-        let all = peak_of("load-all", w.name(), &large, &[]);
+        let lean = peak_of("load-all-lean", &w, &large, &[]);
+        let all = peak_of("load-all", &w, &large, &[]);
         eprintln!("{w} on 1M CSV rows: load-all-lean {lean} B, load-all {all} B");
         assert!((lean as f64) < share * all as f64, "{w}: {lean} vs {all}");
     }
@@ -570,8 +576,8 @@ fn heap_shapes_streaming_flat_chunked_bounded_load_all_growing() {
     // for every workload (etl: its output buffer), and under 1 MiB.
     for w in Workload::SALES {
         let (m1, m2) = (
-            peak_of("mmap", w.name(), &small, &[]),
-            peak_of("mmap", w.name(), &large, &[]),
+            peak_of("mmap", &w, &small, &[]),
+            peak_of("mmap", &w, &large, &[]),
         );
         eprintln!("mmap CSV {w} peak heap: {m1} B (100k rows), {m2} B (1M rows)");
         assert!(m2 < 1 << 20, "mmap {w} peak {m2} B");
@@ -581,10 +587,7 @@ fn heap_shapes_streaming_flat_chunked_bounded_load_all_growing() {
         );
         if w.is_aggregate() {
             // Without streaming's 64 KiB read buffer.
-            assert!(
-                m2 + 60_000 < peak_of("streaming", w.name(), &large, &[]),
-                "{m2}"
-            );
+            assert!(m2 + 60_000 < peak_of("streaming", &w, &large, &[]), "{m2}");
         }
     }
 
@@ -603,7 +606,7 @@ fn heap_shapes_streaming_flat_chunked_bounded_load_all_growing() {
 
     // etl: streaming writes through reused buffers (flat, under 1 MiB); parallel holds about
     // `threads` 1 MiB units ahead of the writer; chunked one chunk.
-    let etl = |s: &str, input: &Path, extra: &[&str]| peak_of(s, "etl", input, extra);
+    let etl = |s: &str, input: &Path, extra: &[&str]| peak_of(s, &Workload::Etl, input, extra);
     let (e1, e2) = (etl("streaming", &small, &[]), etl("streaming", &large, &[]));
     eprintln!("streaming etl CSV→CSV peak heap: {e1} B (100k rows), {e2} B (1M rows)");
     assert!(e2 < 1 << 20, "streaming etl peak {e2} B");
@@ -688,8 +691,8 @@ fn adaptive_finishes_under_a_budget_where_fixed_chunks_run_out() {
     // Parquet decodes only the columns a workload reads (top-n: 32 B a row), so a chunk of the
     // whole file fits 16 MiB there: its budget is smaller.
     for (format, workloads, mib) in [
-        (GenFormat::Csv, &["top-n", "group-by", "etl"][..], 16u64),
-        (GenFormat::Parquet, &["top-n", "group-by"][..], 4),
+        (GenFormat::Csv, &Workload::SALES[..], 16u64),
+        (GenFormat::Parquet, &Workload::SALES[..2], 4),
     ] {
         let budget = mib << 20;
         let budget_arg = format!("{mib}MiB");
@@ -698,7 +701,7 @@ fn adaptive_finishes_under_a_budget_where_fixed_chunks_run_out() {
             .unwrap()
             .path;
         for w in workloads {
-            let flags = ["--strategy", "chunked", "--workload", w, "--input"]
+            let flags = ["--strategy", "chunked", "--workload", w.name(), "--input"]
                 .into_iter()
                 .map(std::ffi::OsStr::new)
                 .chain([input.as_os_str()])

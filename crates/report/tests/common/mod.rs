@@ -6,7 +6,7 @@ use membench_protocol::{
 use membench_report::record::{Record, RunContext};
 
 /// One ok-or-not record of the top-n · csv cell of `strategy` at `rows`.
-pub fn rec(strategy: &str, rows: u64, rep: u32, heap: u64, wall_ms: u64, status: &str) -> Record {
+pub fn rec(strategy: &str, rows: u64, rep: u32, heap: u64, wall_ms: u64, status: Status) -> Record {
     Record {
         run_id: "test".into(),
         strategy: strategy.into(),
@@ -16,7 +16,7 @@ pub fn rec(strategy: &str, rows: u64, rep: u32, heap: u64, wall_ms: u64, status:
         dataset: format!("datasets/sales-{rows}-s42.csv"),
         input_bytes: rows * 200,
         repetition: rep,
-        status: Status::parse(status).expect("a status name"),
+        status,
         expected_digest: Some(if strategy == "broken" {
             "xyz".into()
         } else {
