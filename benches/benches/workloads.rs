@@ -26,7 +26,7 @@ fn bench(c: &mut Criterion) {
         row_group_rows: 50_000,
         ..GenSpec::default()
     };
-    for workload in Workload::SALES {
+    for workload in Workload::sales() {
         for format in [Format::Csv, Format::Parquet] {
             let out = generate(&spec, format, dir.path(), false, &mut |_| {}).unwrap();
             let mut g = c.benchmark_group(format!("{workload}/{}", format.name()));
@@ -64,10 +64,10 @@ fn bench_join(c: &mut Criterion) {
             g.sample_size(10);
             g.throughput(Throughput::Bytes(orders.meta.bytes + items.meta.bytes));
             for s in REGISTRY {
-                if !s.info.does(&membench_kernel::Workload::Join) || !runnable(s) {
+                if !s.info.does(&membench_kernel::Workload::JOIN) || !runnable(s) {
                     continue;
                 }
-                let mut p = Params::new(Workload::Join, &orders.path);
+                let mut p = Params::new(Workload::JOIN, &orders.path);
                 p.items = Some(items.path.clone());
                 p.scratch = dir.path().to_path_buf();
                 g.bench_function(s.name(), |b| b.iter(|| s.run(&p).unwrap()));

@@ -212,7 +212,8 @@ fn stopping_the_driver_ends_every_process_of_its_cells() {
     ] {
         let tmp = tempfile::tempdir().unwrap();
         let needle = format!("sleep {seconds}");
-        let mut driver = std::process::Command::new(env!("CARGO_BIN_EXE_xtask"))
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_xtask"));
+        command
             .args([
                 "run",
                 "--workload",
@@ -230,9 +231,18 @@ fn stopping_the_driver_ends_every_process_of_its_cells() {
             .current_dir(repo())
             .env("MEMBENCH_BIN_DIR", bin_dir())
             .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
+            .stderr(std::process::Stdio::null());
+        // The driver as a terminal starts it: a shell that starts the tests in the background
+        // (no job control) has them ignore SIGINT, and the driver rightly keeps a disposition
+        // it inherits; a Ctrl-C at a terminal is what this test is about.
+        // SAFETY: `signal` is async-signal-safe.
+        unsafe {
+            std::os::unix::process::CommandExt::pre_exec(&mut command, || {
+                libc::signal(libc::SIGINT, libc::SIG_DFL);
+                Ok(())
+            });
+        }
+        let mut driver = command.spawn().unwrap();
         let start = std::time::Instant::now();
         while processes_running(&needle).len() < 2 {
             assert!(
@@ -243,7 +253,14 @@ fn stopping_the_driver_ends_every_process_of_its_cells() {
         }
         // SAFETY: signalling our own child.
         unsafe { libc::kill(driver.id() as libc::pid_t, signal) };
-        driver.wait().unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while driver.try_wait().unwrap().is_none() {
+            if std::time::Instant::now() > deadline {
+                let _ = driver.kill();
+                panic!("signal {signal}: the driver did not end within 30 s");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
         let stopped = std::time::Instant::now();
         while !processes_running(&needle).is_empty()
             && stopped.elapsed() < std::time::Duration::from_secs(10)

@@ -55,14 +55,14 @@ fn predictions_at_1m_from_10k_to_300k_are_within_the_stated_factor() {
     let fitted = read_records(&small.join("results.jsonl")).unwrap();
     let (ranked, _) = recommend(
         &fitted,
-        &Workload::TopN,
+        &Workload::TOP_N,
         InputFormat::CSV,
         1_000_000,
         1 << 40,
     );
     let (measured, _) = recommend(
         &read_records(&large.join("results.jsonl")).unwrap(),
-        &Workload::TopN,
+        &Workload::TOP_N,
         InputFormat::CSV,
         1_000_000,
         1 << 40,
@@ -104,7 +104,7 @@ fn predictions_at_1m_from_10k_to_300k_are_within_the_stated_factor() {
     // And the ranking under a budget load-all cannot meet at 10M rows.
     let (ranked, _) = recommend(
         &fitted,
-        &Workload::TopN,
+        &Workload::TOP_N,
         InputFormat::CSV,
         10_000_000,
         256 << 20,

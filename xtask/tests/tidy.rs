@@ -1,6 +1,7 @@
 //! Tidy tests (rust-analyzer's are the model): they fail when the docs and the code disagree,
 //! and say how to fix it.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -63,7 +64,7 @@ fn list_json_has_every_strategy_with_growth_per_format() {
             assert_eq!(
                 s["growth"]["sales"][f.name()].as_str(),
                 info.growth
-                    .of(&membench_protocol::Workload::TopN, f)
+                    .of(&membench_protocol::Workload::TOP_N, f)
                     .map(|g| g.name()),
                 "{}",
                 info.name
@@ -71,7 +72,7 @@ fn list_json_has_every_strategy_with_growth_per_format() {
             assert_eq!(
                 s["growth"]["join"].as_str(),
                 info.growth
-                    .of(&membench_protocol::Workload::Join, f)
+                    .of(&membench_protocol::Workload::JOIN, f)
                     .map(|g| g.name()),
                 "{}",
                 info.name
@@ -150,11 +151,11 @@ fn every_lib_opens_with_what_it_does() {
 struct Workspace {
     root: PathBuf,
     /// Type, trait and alias names defined in any Rust file (and names re-exported `as` one).
-    types: std::collections::BTreeSet<String>,
+    types: BTreeSet<String>,
     /// Every identifier that occurs in any Rust file (enum variants, constants, functions).
-    words: std::collections::BTreeSet<String>,
+    words: BTreeSet<String>,
     /// Package names and binary names.
-    binaries: std::collections::BTreeSet<String>,
+    binaries: BTreeSet<String>,
 }
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -437,5 +438,69 @@ fn the_architecture_code_map_names_every_source_file() {
         "ARCHITECTURE.md's code map does not name these files (add each to its crate's \
          paragraph):\n{}",
         missing.join("\n")
+    );
+}
+
+/// Each package of a `cargo tree` as `name version` → the feature sets it is built with (a
+/// package built for the host and for the target can have two), workspace members left out.
+fn features_per_package(args: &[&str]) -> std::collections::BTreeMap<String, BTreeSet<String>> {
+    let out = Command::new(env!("CARGO"))
+        .current_dir(root())
+        .arg("tree")
+        .args(args)
+        .args(["--prefix", "none", "-f", "{p}|{f}"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "cargo tree {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let member = format!("({}", root().display());
+    let mut map = std::collections::BTreeMap::<String, BTreeSet<String>>::new();
+    for line in String::from_utf8(out.stdout).unwrap().lines() {
+        let line = line.trim_end_matches(" (*)");
+        let Some((package, features)) = line.split_once('|') else {
+            continue;
+        };
+        if !package.contains(&member) {
+            map.entry(package.to_string())
+                .or_default()
+                .insert(features.to_string());
+        }
+    }
+    map
+}
+
+/// README's timing of the two commands holds only if the test command compiles no dependency
+/// that `cargo xtask run` compiled already: the run's build (runner and generator, see
+/// `crates/cli/src/util.rs`) and the tests' build (the workspace, every feature, dev-dependencies
+/// too) must resolve every shared dependency with the same features, or Cargo compiles it (and
+/// Polars above it, 7–15 minutes) twice.
+#[test]
+fn the_run_build_and_the_test_build_compile_each_dependency_alike() {
+    let run = features_per_package(&[
+        "-p",
+        "membench-runner",
+        "-p",
+        "membench-datagen",
+        "-e",
+        "normal,build",
+    ]);
+    let tests = features_per_package(&["--workspace", "--all-features", "-e", "normal,build,dev"]);
+    assert!(run.len() > 100, "cargo tree listed {} packages", run.len());
+    let differ: Vec<String> = run
+        .iter()
+        .filter_map(|(package, features)| {
+            let other = tests.get(package)?;
+            (other != features)
+                .then(|| format!("{package}: run build {features:?}, test build {other:?}"))
+        })
+        .collect();
+    assert!(
+        differ.is_empty(),
+        "the test command would compile these again (add the dependency that turns the \
+         feature on to membench-runner, as `csv` is there):\n{}",
+        differ.join("\n")
     );
 }

@@ -28,9 +28,9 @@ pub fn markdown_table() -> String {
             "| `{}` | {} | {} | {} | {} | {} | {} | {} | {} |\n",
             s.name,
             s.description,
-            growth_name(s, &Workload::TopN, Format::Csv),
-            growth_name(s, &Workload::TopN, Format::Parquet),
-            growth_name(s, &Workload::Join, Format::Csv),
+            growth_name(s, &Workload::TOP_N, Format::Csv),
+            growth_name(s, &Workload::TOP_N, Format::Parquet),
+            growth_name(s, &Workload::JOIN, Format::Csv),
             s.compressed.name(),
             if s.skip == Skip::Counts {
                 "counts"
@@ -56,20 +56,28 @@ fn needs_text(s: &membench_protocol::StrategyInfo) -> String {
     format!("{needs} ({default})")
 }
 
-fn workload_text(w: &Workload) -> &'static str {
+fn workload_text(w: &Workload) -> String {
     match w {
-        Workload::TopN => "100 largest orders by quantity × price above 1000, ties by order_id",
+        Workload::TopN(top) => {
+            let above = match top.above_cents % 100 {
+                0 => format!("{}", top.above_cents / 100),
+                c => format!("{}.{:02}", top.above_cents / 100, c.abs()),
+            };
+            format!(
+                "{} largest orders by quantity × price above {above}, ties by order_id",
+                top.n
+            )
+        }
         Workload::GroupBy => {
-            "per category: rows, sum of quantity, sum of quantity × price (exact cents)"
+            "per category: rows, sum of quantity, sum of quantity × price (exact cents)".into()
         }
-        Workload::Etl => {
-            "clean every row (trim, lowercase, cents, net total), write it in input order; \
-             answer: rows written and the output's sha256"
-        }
-        Workload::Join => {
-            "orders ⋈ order_items on order_id, orders with order_date in --dates (default 2023): \
-             per item category, joined items, sum of quantity, sum of quantity × price (inner join)"
-        }
+        Workload::Etl => "clean every row (trim, lowercase, cents, net total), write it in input \
+                          order; answer: rows written and the output's sha256"
+            .into(),
+        Workload::Join(dates) => format!(
+            "orders ⋈ order_items on order_id, orders with order_date in {dates} (--dates): per \
+             item category, joined items, sum of quantity, sum of quantity × price (inner join)"
+        ),
     }
 }
 
@@ -79,9 +87,8 @@ pub fn run(a: ListArgs) -> Result<()> {
         return Ok(());
     }
     if a.json {
-        let workloads: Vec<serde_json::Value> = Workload::BUILTIN
-            .iter()
-            .map(|w| serde_json::json!({"name": w.name(), "description": workload_text(w)}))
+        let workloads: Vec<serde_json::Value> = Workload::builtin()
+            .map(|w| serde_json::json!({"name": w.name(), "description": workload_text(&w)}))
             .collect();
         let v = serde_json::json!({
             "strategies": STRATEGIES,
@@ -99,9 +106,9 @@ pub fn run(a: ListArgs) -> Result<()> {
         println!(
             "  {:<16} {:<9} {:<9} {:<9} {:<6} {:<7} {}{}",
             s.name,
-            growth_name(s, &Workload::TopN, Format::Csv),
-            growth_name(s, &Workload::TopN, Format::Parquet),
-            growth_name(s, &Workload::Join, Format::Csv),
+            growth_name(s, &Workload::TOP_N, Format::Csv),
+            growth_name(s, &Workload::TOP_N, Format::Parquet),
+            growth_name(s, &Workload::JOIN, Format::Csv),
             if s.skip == Skip::Counts { "yes" } else { "no" },
             format!("{:?}", s.engine).to_lowercase(),
             s.description,
@@ -120,7 +127,7 @@ pub fn run(a: ListArgs) -> Result<()> {
          checked by `cargo xtask check`; `-`: does not do it)"
     );
     println!("workloads:");
-    for w in Workload::BUILTIN {
+    for w in Workload::builtin() {
         println!("  {:<16} {}", w.name(), workload_text(&w));
     }
     println!(

@@ -8,28 +8,40 @@ use rustc_hash::FxHashMap;
 
 use crate::answer::{Answer, GroupRow, TopRow};
 use crate::parse::RowRef;
-use crate::schema::{TOP_N, TOP_N_THRESHOLD_CENTS, Workload};
+use crate::schema::{TopNParams, Workload};
 
 /// Ranking key: larger total first, then smaller order id.
 type Key = (i64, Reverse<i64>);
 
-/// Keeps the best [`TOP_N`] rows above the threshold in a bounded min-heap.
-#[derive(Clone, Debug, Default)]
+/// Keeps the best `n` rows above the threshold ([`TopNParams`]) in a bounded min-heap.
+#[derive(Clone, Debug)]
 pub struct TopN {
+    params: TopNParams,
     heap: BinaryHeap<Reverse<Key>>,
 }
 
 impl TopN {
+    /// An empty top-n.
+    pub fn new(params: TopNParams) -> TopN {
+        TopN {
+            params,
+            heap: BinaryHeap::new(),
+        }
+    }
+
     /// Offers one row.
     #[inline]
     pub fn push(&mut self, order_id: i64, total_cents: i64) {
-        if total_cents <= TOP_N_THRESHOLD_CENTS {
+        if total_cents <= self.params.above_cents {
             return;
         }
         let key = (total_cents, Reverse(order_id));
-        if self.heap.len() < TOP_N {
+        let n = self.params.n as usize;
+        if self.heap.len() < n {
             if self.heap.capacity() == 0 {
-                self.heap.reserve_exact(TOP_N + 1);
+                // Room for the whole answer at once, unless a user's `n` is huge: then the
+                // heap grows as rows arrive.
+                self.heap.reserve_exact(n.min(1 << 12) + 1);
             }
             self.heap.push(Reverse(key));
         } else if let Some(Reverse(worst)) = self.heap.peek()
@@ -157,17 +169,17 @@ impl Accumulator {
     /// their output writer; see [`Workload::is_aggregate`]).
     pub fn new(workload: &Workload) -> Self {
         match workload {
-            Workload::TopN => Accumulator::TopN(TopN::default()),
+            Workload::TopN(p) => Accumulator::TopN(TopN::new(*p)),
             Workload::GroupBy => Accumulator::GroupBy(GroupAcc::default()),
             Workload::Etl => panic!("etl is not an aggregate: rows go to an output writer"),
-            Workload::Join => panic!("join reads two tables: it folds into a JoinAcc"),
+            Workload::Join(_) => panic!("join reads two tables: it folds into a JoinAcc"),
         }
     }
 
     /// The workload this accumulator folds.
     pub fn workload(&self) -> Workload {
         match self {
-            Accumulator::TopN(_) => Workload::TopN,
+            Accumulator::TopN(t) => Workload::TopN(t.params),
             Accumulator::GroupBy(_) => Workload::GroupBy,
         }
     }
@@ -222,9 +234,9 @@ mod tests {
 
     #[test]
     fn top_n_breaks_ties_by_order_id_and_merges_exactly() {
-        let mut whole = Accumulator::new(&Workload::TopN);
-        let mut a = Accumulator::new(&Workload::TopN);
-        let mut b = Accumulator::new(&Workload::TopN);
+        let mut whole = Accumulator::new(&Workload::TOP_N);
+        let mut a = Accumulator::new(&Workload::TOP_N);
+        let mut b = Accumulator::new(&Workload::TOP_N);
         for id in 0..1000i64 {
             // Many ties: totals repeat every 7 ids.
             let price = 50_000 + (id % 7) * 10_000;
@@ -235,7 +247,7 @@ mod tests {
         let (w, m) = (whole.finish().unwrap(), a.finish().unwrap());
         assert_eq!(w, m);
         let Answer::TopN { rows } = w else { panic!() };
-        assert_eq!(rows.len(), TOP_N);
+        assert_eq!(rows.len(), TopNParams::DEFAULT.n as usize);
         assert_eq!(
             rows[0],
             TopRow {
@@ -251,8 +263,8 @@ mod tests {
 
     #[test]
     fn threshold_is_strict() {
-        let mut acc = Accumulator::new(&Workload::TopN);
-        acc.add_parts(1, "x", 1, TOP_N_THRESHOLD_CENTS);
+        let mut acc = Accumulator::new(&Workload::TOP_N);
+        acc.add_parts(1, "x", 1, TopNParams::DEFAULT.above_cents);
         assert_eq!(acc.finish().unwrap(), Answer::TopN { rows: vec![] });
     }
 

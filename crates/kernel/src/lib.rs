@@ -49,6 +49,4 @@ pub use record::{
     DEFAULT_MAX_RECORD_BYTES, Framing, FramingError, QuoteState, ReadError, Record, RecordReader,
     Records, SliceRecords, check_framing,
 };
-pub use schema::{
-    COLUMNS, InputError, N_COLUMNS, OnBadRow, TOP_N, TOP_N_THRESHOLD_CENTS, Workload, rows_label,
-};
+pub use schema::{COLUMNS, InputError, N_COLUMNS, OnBadRow, TopNParams, Workload, rows_label};

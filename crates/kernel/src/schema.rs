@@ -18,12 +18,7 @@ pub const COLUMNS: [&str; 10] = [
 ];
 /// Number of columns in the `sales` schema.
 pub const N_COLUMNS: usize = COLUMNS.len();
-/// How many rows the `top-n` workload keeps.
-pub const TOP_N: usize = 100;
-/// `top-n` keeps rows whose `quantity × price` is strictly above this (1000.00, in cents).
-pub const TOP_N_THRESHOLD_CENTS: i64 = 100_000;
-
-pub use membench_protocol::{OnBadRow, Workload};
+pub use membench_protocol::{OnBadRow, TopNParams, Workload};
 
 /// A problem with an input file: which file, where (1-based line, or row group), and why.
 ///

@@ -3,82 +3,11 @@
 //! and its default is declared here once; the runner's own flags (for a person at a shell)
 //! build the same job.
 
-use std::fmt;
 use std::path::PathBuf;
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 
 use crate::{Format, OnBadRow, Workload};
-
-/// The `order_date` range of the `join` workload, both ends included, compared as text.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct DateRange {
-    pub from: String,
-    pub to: String,
-}
-
-impl Default for DateRange {
-    /// The middle year of the generated span (2022–2024): about a third of the orders.
-    fn default() -> Self {
-        DateRange {
-            from: "2023-01-01".into(),
-            to: "2023-12-31".into(),
-        }
-    }
-}
-
-impl DateRange {
-    /// Whether `date` is in the range.
-    #[inline]
-    pub fn contains(&self, date: &str) -> bool {
-        date >= self.from.as_str() && date <= self.to.as_str()
-    }
-
-    /// Parses `FROM..TO` (both `YYYY-MM-DD`, `FROM` ≤ `TO`).
-    pub fn parse(s: &str) -> Result<DateRange, String> {
-        let (from, to) = s
-            .split_once("..")
-            .ok_or_else(|| format!("{s:?}: expected FROM..TO, e.g. 2023-01-01..2023-12-31"))?;
-        let iso = |d: &str| {
-            d.len() == 10
-                && d.bytes().enumerate().all(|(i, b)| {
-                    if i == 4 || i == 7 {
-                        b == b'-'
-                    } else {
-                        b.is_ascii_digit()
-                    }
-                })
-        };
-        if !iso(from) || !iso(to) || from > to {
-            return Err(format!(
-                "{s:?}: expected FROM..TO with two YYYY-MM-DD dates, FROM not after TO"
-            ));
-        }
-        Ok(DateRange {
-            from: from.into(),
-            to: to.into(),
-        })
-    }
-}
-
-impl fmt::Display for DateRange {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}..{}", self.from, self.to)
-    }
-}
-
-impl Serialize for DateRange {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for DateRange {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = std::borrow::Cow::<str>::deserialize(d)?;
-        DateRange::parse(&s).map_err(serde::de::Error::custom)
-    }
-}
 
 /// A heap profiler a cell can run under.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -127,8 +56,6 @@ pub struct CellJob {
     pub input: Option<PathBuf>,
     /// `join`: the `order_items` table.
     pub items: Option<PathBuf>,
-    /// `join`: the orders' `order_date` range, both ends included.
-    pub dates: DateRange,
     /// Where strategies that spill write their temporary files (default: the system's temp
     /// folder); each uses a private folder it removes.
     pub scratch: Option<PathBuf>,
@@ -198,10 +125,9 @@ impl Default for CellJob {
     fn default() -> Self {
         CellJob {
             strategy: String::new(),
-            workload: Workload::TopN,
+            workload: Workload::TOP_N,
             input: None,
             items: None,
-            dates: DateRange::default(),
             scratch: None,
             output: None,
             output_format: None,
@@ -229,9 +155,9 @@ mod tests {
 
     #[test]
     fn a_job_round_trips_and_a_partial_one_takes_the_defaults() {
-        let mut job = CellJob::new("streaming", Workload::Join, "orders.csv");
+        let h1 = crate::DateRange::parse("2024-01-01..2024-06-30").unwrap();
+        let mut job = CellJob::new("streaming", Workload::Join(h1), "orders.csv");
         job.items = Some("items.csv".into());
-        job.dates = DateRange::parse("2024-01-01..2024-06-30").unwrap();
         job.memory_limit_bytes = Some(64 << 20);
         let [flag, json] = job.to_args();
         assert_eq!(flag, "--job");
@@ -239,7 +165,7 @@ mod tests {
         let partial: CellJob =
             serde_json::from_str(r#"{"strategy":"lazy","workload":"etl"}"#).unwrap();
         assert_eq!(partial.threads, CellJob::DEFAULT_THREADS);
-        assert_eq!(partial.dates, DateRange::default());
-        assert!(serde_json::from_str::<CellJob>(r#"{"dates":"2024"}"#).is_err());
+        assert_eq!(partial.workload, Workload::Etl);
+        assert!(serde_json::from_str::<CellJob>(r#"{"workload":"join(2024)"}"#).is_err());
     }
 }

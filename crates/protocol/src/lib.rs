@@ -11,7 +11,7 @@
 //! ```
 //! use membench_protocol::{Format, Growth, STRATEGIES, Status, Workload, strategy};
 //! let lazy = strategy("lazy").unwrap();
-//! assert_eq!(lazy.growth.of(&Workload::TopN, Format::Parquet), Some(Growth::Linear));
+//! assert_eq!(lazy.growth.of(&Workload::TOP_N, Format::Parquet), Some(Growth::Linear));
 //! assert!(Status::Ok < Status::Oom); // the worst status of a cell wins
 //! assert!(STRATEGIES.iter().any(|s| s.name == "streaming"));
 //! ```
@@ -30,7 +30,7 @@ mod workload;
 
 pub use exit::{ALLOC_FAILED_MESSAGE_PREFIX, ERROR_EXIT_CODE, OOM_EXIT_CODE, OOM_MESSAGE_PREFIX};
 pub use format::{Compression, Format, Growth, InputFormat};
-pub use job::{CellJob, DateRange, DbJob, Profiler};
+pub use job::{CellJob, DbJob, Profiler};
 pub use record::{CellKey, ProcessRecord, RECORD_VERSION, Record, RunContext};
 pub use redact::redact;
 pub use runner::{Allocator, ErrorKind, PhaseRecord, RunnerError, RunnerMeasure, RunnerRecord};
@@ -41,4 +41,4 @@ pub use strategy::{
     plays, reference_strategy, strategy, with_role,
 };
 pub use units::{parse_count, parse_size};
-pub use workload::{OnBadRow, Workload};
+pub use workload::{Date, DateRange, OnBadRow, TopNParams, Workload};

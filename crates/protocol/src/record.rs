@@ -123,7 +123,7 @@ impl Default for Record {
             record_version: RECORD_VERSION,
             run_id: String::new(),
             strategy: String::new(),
-            workload: Workload::TopN,
+            workload: Workload::TOP_N,
             format: InputFormat::CSV,
             rows: 0,
             dataset: String::new(),
@@ -184,7 +184,7 @@ mod tests {
         let line = r#"{"run_id":"r","strategy":"lazy","workload":"top-n","format":"csv.gz","rows":10000,"dataset":"d","input_bytes":5,"repetition":2,"status":"error","allocator":"system","peak_heap_bytes":null,"baseline_heap_bytes":null,"total_allocated_bytes":null,"n_allocs":null,"peak_rss_bytes":7,"peak_rss_anon_bytes":3,"peak_rss_file_bytes":4,"wall_ns":null,"process_wall_ns":9,"user_ns":1,"sys_ns":2,"rows_read":null,"rows_skipped":null,"answer_digest":null,"expected_digest":"e","error":"f.csv:3: bad","exit_code":2,"signal":null,"threads":2,"chunk_rows":100000,"on_bad_row":"fail","memory_limit":null,"max_record_bytes":16777216,"declared_growth":"constant","heap_timeline":[],"timeline":[[1,2,3,4]],"context":{"git_rev":"g","rustc":"r","cpu":"c","cores":2,"memory_bytes":1,"os":"o","started_at":"s"}}"#;
         let r: Record = serde_json::from_str(line).unwrap();
         assert_eq!(r.record_version, 1);
-        assert_eq!(r.workload, Workload::TopN);
+        assert_eq!(r.workload, Workload::TOP_N);
         assert_eq!(r.format.name(), "csv.gz");
         assert_eq!(r.status, Status::Error);
         assert_eq!(r.error(), Some("f.csv:3: bad"));

@@ -210,7 +210,7 @@ mod tests {
     fn a_record_round_trips_and_a_partial_one_parses() {
         let r = RunnerRecord {
             strategy: "streaming".into(),
-            workload: Some(Workload::TopN),
+            workload: Some(Workload::TOP_N),
             allocator: Allocator::System,
             measure: RunnerMeasure {
                 declared_growth: Some(Growth::Constant),

@@ -174,7 +174,7 @@ fn check(id: &str, r: &Report) -> (&'static str, Found) {
         ),
         "projection-30-40" => (
             "load-all-lean (the workload's columns only) at least 30 % under load-all (top-n)",
-            lean_vs_load_all(r, &Workload::TopN, 0.30),
+            lean_vs_load_all(r, &Workload::TOP_N, 0.30),
         ),
         "categoricals-50-70" => (
             "load-all-lean (dictionary codes, narrow integers) at least 50 % under load-all on \
@@ -196,9 +196,9 @@ fn check(id: &str, r: &Report) -> (&'static str, Found) {
 }
 
 fn load_all_2x(r: &Report) -> Found {
-    let c = largest(r, "load-all", &Workload::TopN, InputFormat::CSV)?;
+    let c = largest(r, "load-all", &Workload::TOP_N, InputFormat::CSV)?;
     let x = times_input(c)?;
-    let polars = largest(r, "load-all-polars", &Workload::TopN, InputFormat::CSV)
+    let polars = largest(r, "load-all-polars", &Workload::TOP_N, InputFormat::CSV)
         .and_then(times_input)
         .map(|p| format!("; load-all-polars {p:.2}×"))
         .unwrap_or_default();
@@ -214,8 +214,8 @@ fn load_all_2x(r: &Report) -> Found {
 }
 
 fn chunked(r: &Report) -> Found {
-    let c = largest(r, "chunked", &Workload::TopN, InputFormat::CSV)?;
-    let s = slope(r, "chunked", &Workload::TopN, InputFormat::CSV)?;
+    let c = largest(r, "chunked", &Workload::TOP_N, InputFormat::CSV)?;
+    let s = slope(r, "chunked", &Workload::TOP_N, InputFormat::CSV)?;
     Some((
         format!(
             "{} at {} rows, growth slope {s:.2}",
@@ -227,8 +227,8 @@ fn chunked(r: &Report) -> Found {
 }
 
 fn polars_streaming(r: &Report) -> Found {
-    let c = largest(r, "lazy", &Workload::TopN, InputFormat::CSV)?;
-    let s = slope(r, "lazy", &Workload::TopN, InputFormat::CSV)?;
+    let c = largest(r, "lazy", &Workload::TOP_N, InputFormat::CSV)?;
+    let s = slope(r, "lazy", &Workload::TOP_N, InputFormat::CSV)?;
     let h = heap(c)?;
     let rss = c
         .peak_rss_bytes
@@ -249,7 +249,7 @@ fn streaming_1mb(r: &Report) -> Found {
         .cells
         .iter()
         .filter(|c| c.status.is_ok() && c.key.strategy == "streaming")
-        .filter(|c| c.key.workload == Workload::TopN && c.key.format == InputFormat::CSV)
+        .filter(|c| c.key.workload == Workload::TOP_N && c.key.format == InputFormat::CSV)
         .collect();
     let max = cells
         .iter()
@@ -262,13 +262,13 @@ fn streaming_1mb(r: &Report) -> Found {
 }
 
 fn db_pushdown(r: &Report) -> Found {
-    let c = largest(r, "postgres", &Workload::Join, InputFormat::CSV)?;
+    let c = largest(r, "postgres", &Workload::JOIN, InputFormat::CSV)?;
     let h = heap(c)?;
     let server = c
         .server_peak_rss_bytes
         .map(|s| format!(", server {}", bytes(s.median)))
         .unwrap_or_default();
-    let load_all = largest(r, "load-all", &Workload::Join, InputFormat::CSV)
+    let load_all = largest(r, "load-all", &Workload::JOIN, InputFormat::CSV)
         .and_then(heap)
         .map(|l| format!("; load-all {}", bytes(l)))
         .unwrap_or_default();
@@ -283,14 +283,14 @@ fn db_pushdown(r: &Report) -> Found {
 }
 
 fn parallel_per_worker(r: &Report) -> Found {
-    let c = largest(r, "parallel", &Workload::TopN, InputFormat::CSV)?;
+    let c = largest(r, "parallel", &Workload::TOP_N, InputFormat::CSV)?;
     let threads = r
         .records
         .iter()
         .find(|x| x.strategy == "parallel")
         .map_or(1, |x| x.threads.max(1));
     let per = heap(c)? / threads as f64;
-    let speedup = largest(r, "streaming", &Workload::TopN, InputFormat::CSV)
+    let speedup = largest(r, "streaming", &Workload::TOP_N, InputFormat::CSV)
         .and_then(|s| Some(s.wall_ns?.median / c.wall_ns?.median))
         .map(|x| format!(", {x:.1}× streaming's speed"))
         .unwrap_or_default();
@@ -314,7 +314,7 @@ fn etl_3x(r: &Report) -> Found {
 }
 
 fn batch_size(r: &Report) -> Found {
-    let c = largest(r, "chunked", &Workload::TopN, InputFormat::CSV)?;
+    let c = largest(r, "chunked", &Workload::TOP_N, InputFormat::CSV)?;
     let chunk = r
         .records
         .iter()
@@ -332,7 +332,7 @@ fn batch_size(r: &Report) -> Found {
 }
 
 fn mmap_pages(r: &Report) -> Found {
-    let c = largest(r, "mmap", &Workload::TopN, InputFormat::CSV)?;
+    let c = largest(r, "mmap", &Workload::TOP_N, InputFormat::CSV)?;
     let h = heap(c)?;
     let file = c.peak_rss_file_bytes?.median;
     Some((
@@ -368,12 +368,12 @@ fn memory_guard(r: &Report) -> Found {
 }
 
 fn compression(r: &Report) -> Found {
-    let plain = largest(r, "streaming", &Workload::TopN, InputFormat::CSV)?;
+    let plain = largest(r, "streaming", &Workload::TOP_N, InputFormat::CSV)?;
     let mut parts = Vec::new();
     let mut holds = true;
     for f in [InputFormat::CSV_GZ, InputFormat::CSV_ZST] {
         let Some(c) =
-            largest(r, "streaming", &Workload::TopN, f).filter(|c| c.key.rows == plain.key.rows)
+            largest(r, "streaming", &Workload::TOP_N, f).filter(|c| c.key.rows == plain.key.rows)
         else {
             continue;
         };

@@ -114,7 +114,7 @@ mod tests {
     fn rec(strategy: &str, cpu: &str, bytes: u64) -> Record {
         Record {
             strategy: strategy.into(),
-            workload: membench_protocol::Workload::TopN,
+            workload: membench_protocol::Workload::TOP_N,
             format: membench_protocol::InputFormat::CSV,
             rows: 1000,
             dataset: "datasets/sales-1k-s42.csv".into(),

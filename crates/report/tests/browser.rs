@@ -99,7 +99,7 @@ fn the_interactive_report_renders_and_recommends_as_the_library_does() {
 
     let (rows, budget) = (10_000_000u64, 256u64 << 20);
     let records = read_records(&example).unwrap();
-    let (ranked, _) = recommend(&records, &Workload::TopN, InputFormat::CSV, rows, budget);
+    let (ranked, _) = recommend(&records, &Workload::TOP_N, InputFormat::CSV, rows, budget);
     let expected = ranked
         .iter()
         .find(|c| c.fits == Fits::Yes)
@@ -162,7 +162,7 @@ fn hostile_strategy_names_do_not_break_the_page() {
     let records = read_records(&repo().join("reports/example/results.jsonl")).unwrap();
     let renamed: String = records
         .into_iter()
-        .filter(|r| r.workload == Workload::TopN && r.format == InputFormat::CSV)
+        .filter(|r| r.workload == Workload::TOP_N && r.format == InputFormat::CSV)
         .map(|mut r| {
             r.strategy = match r.strategy.as_str() {
                 "streaming" => "<!--<script>=true".into(),

@@ -180,11 +180,11 @@ fn the_registry_declares_growth_and_records_fill_in_for_unknown_strategies() {
         r.measure.declared_growth = Some(Growth::Linear);
     }
     assert_eq!(
-        declared_growth(&records, "streaming", &Workload::TopN, InputFormat::CSV),
+        declared_growth(&records, "streaming", &Workload::TOP_N, InputFormat::CSV),
         Some(Growth::Constant)
     );
     assert_eq!(
-        declared_growth(&records, "lazy", &Workload::TopN, InputFormat::PARQUET),
+        declared_growth(&records, "lazy", &Workload::TOP_N, InputFormat::PARQUET),
         Some(Growth::Linear)
     );
     let mut other = records[0].clone();
@@ -192,30 +192,35 @@ fn the_registry_declares_growth_and_records_fill_in_for_unknown_strategies() {
     other.measure.declared_growth = Some(Growth::Linear);
     records.push(other);
     assert_eq!(
-        declared_growth(&records, "external-tool", &Workload::TopN, InputFormat::CSV),
+        declared_growth(
+            &records,
+            "external-tool",
+            &Workload::TOP_N,
+            InputFormat::CSV
+        ),
         Some(Growth::Linear)
     );
     assert_eq!(
-        declared_growth(&records, "nobody", &Workload::TopN, InputFormat::CSV),
+        declared_growth(&records, "nobody", &Workload::TOP_N, InputFormat::CSV),
         None
     );
     // Per workload family: streaming is bounded on one file, grows with the orders in a join;
     // a join-only strategy declares nothing for the sales workloads.
     assert_eq!(
-        declared_growth(&records, "streaming", &Workload::Join, InputFormat::CSV),
+        declared_growth(&records, "streaming", &Workload::JOIN, InputFormat::CSV),
         Some(Growth::Linear)
     );
     assert_eq!(
         declared_growth(
             &records,
             "merge-join",
-            &Workload::Join,
+            &Workload::JOIN,
             InputFormat::PARQUET
         ),
         Some(Growth::Constant)
     );
     assert_eq!(
-        declared_growth(&records, "merge-join", &Workload::TopN, InputFormat::CSV),
+        declared_growth(&records, "merge-join", &Workload::TOP_N, InputFormat::CSV),
         None
     );
 }

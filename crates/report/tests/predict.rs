@@ -19,7 +19,7 @@ fn the_linear_strategy_is_excluded_and_the_constant_one_ranked_first() {
     }
     let (ranked, left_out) = recommend(
         &records,
-        &Workload::TopN,
+        &Workload::TOP_N,
         InputFormat::CSV,
         50_000_000,
         8 << 30,
@@ -42,8 +42,13 @@ fn the_linear_strategy_is_excluded_and_the_constant_one_ranked_first() {
     );
     // One size only: left out, with the reason.
     let one = vec![rec("lazy", 1_000_000, 1, 1, 1, Status::Ok)];
-    let (ranked, left_out) =
-        recommend(&one, &Workload::TopN, InputFormat::CSV, 50_000_000, 8 << 30);
+    let (ranked, left_out) = recommend(
+        &one,
+        &Workload::TOP_N,
+        InputFormat::CSV,
+        50_000_000,
+        8 << 30,
+    );
     assert!(ranked.is_empty() && left_out[0].contains("fewer than two sizes"));
 }
 
@@ -59,7 +64,7 @@ fn a_prediction_between_its_interval_ends_is_maybe() {
     // 100 B × 10M = 1 GB predicted; its interval's top is above 1.05 GB.
     let (ranked, _) = recommend(
         &records,
-        &Workload::TopN,
+        &Workload::TOP_N,
         InputFormat::CSV,
         10_000_000,
         1_050_000_000,
@@ -78,7 +83,7 @@ fn a_program_that_printed_no_answer_is_never_recommended() {
     }
     let (ranked, _) = recommend(
         &records,
-        &Workload::TopN,
+        &Workload::TOP_N,
         InputFormat::CSV,
         1_000_000,
         1 << 30,

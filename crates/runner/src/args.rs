@@ -171,10 +171,10 @@ impl Args {
         }
         Ok(CellJob {
             strategy: self.strategy.clone().unwrap_or_default(),
-            workload: self.workload.clone(),
+            // `--dates` is the `join`'s parameter.
+            workload: self.workload.clone().with_dates(&self.dates),
             input: self.input.clone(),
             items: self.items.clone(),
-            dates: self.dates.clone(),
             scratch: self.scratch.clone(),
             output: self.output.clone(),
             output_format: self.output_format,
@@ -291,7 +291,6 @@ fn strategy_params(
     p.output_format = job.output_format;
     p.output = job.output.clone();
     p.items = job.items.clone();
-    p.dates = job.dates.clone();
     if let Some(dir) = &job.scratch {
         p.scratch = dir.clone();
     }

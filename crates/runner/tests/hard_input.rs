@@ -47,7 +47,7 @@ fn run(s: &Entry, input: &Path, workload: &Workload, threads: usize) -> Result<O
 /// Every strategy × workload gives one answer (etl: the same bytes); returns them.
 fn all_agree(input: &Path) -> Vec<Answer> {
     let mut answers = Vec::new();
-    for w in Workload::SALES {
+    for w in Workload::sales() {
         let mut first: Option<(&str, Outcome)> = None;
         for s in common::registry() {
             for threads in [2, 3] {
@@ -68,7 +68,7 @@ fn all_agree(input: &Path) -> Vec<Answer> {
 
 /// Every strategy × workload fails with exactly `expected`.
 fn all_fail_with(input: &Path, expected: &str) {
-    for w in Workload::SALES {
+    for w in Workload::sales() {
         for s in common::registry() {
             match run(s, input, &w, 2) {
                 Err(RunError::Input(e)) => assert_eq!(e.to_string(), expected, "{} {w}", s.name()),
@@ -179,7 +179,7 @@ fn overflow_is_the_same_input_error_everywhere() {
             s.name()
         );
         assert!(
-            run(s, &f, &Workload::TopN, 2).is_ok(),
+            run(s, &f, &Workload::TOP_N, 2).is_ok(),
             "{}: top-n sums nothing",
             s.name()
         );
@@ -208,7 +208,7 @@ fn parallel_splits_exactly_when_every_boundary_falls_inside_a_quoted_field() {
     let f = write(dir.path(), "quoted.csv", &lines(&rows, "\n"));
     let streaming = membench_strategies::find("streaming").unwrap();
     let parallel = membench_strategies::find("parallel").unwrap();
-    for w in Workload::SALES {
+    for w in Workload::sales() {
         let want = run(streaming, &f, &w, 1).unwrap();
         for threads in [2, 3, 7] {
             assert_eq!(
@@ -226,17 +226,12 @@ fn runner(
     input: &Path,
     extra: &[&str],
 ) -> membench_harness::Measured {
-    let flags = [
-        "--strategy",
-        strategy,
-        "--workload",
-        workload.name(),
-        "--input",
-    ]
-    .into_iter()
-    .map(std::ffi::OsStr::new)
-    .chain([input.as_os_str()])
-    .chain(extra.iter().map(std::ffi::OsStr::new));
+    let name = workload.name();
+    let flags = ["--strategy", strategy, "--workload", &name, "--input"]
+        .into_iter()
+        .map(std::ffi::OsStr::new)
+        .chain([input.as_os_str()])
+        .chain(extra.iter().map(std::ffi::OsStr::new));
     run_cell(&common::runner_job_pg(
         env!("CARGO_BIN_EXE_membench-runner"),
         flags,
@@ -259,7 +254,7 @@ fn an_over_long_record_stops_every_strategy_early_with_bounded_heap() {
     let max = 1 << 20;
     for (f, w) in [&f, &g]
         .into_iter()
-        .flat_map(|f| Workload::SALES.map(|w| (f, w)))
+        .flat_map(|f| Workload::sales().map(move |w| (f, w)))
     {
         for s in common::registry() {
             // chunked's own batch (chunk rows × row size) is its declared cost, apart from the
@@ -309,7 +304,7 @@ fn parquet_of(dir: &Path, name: &str) -> PathBuf {
 /// `needle`, and all give the very same text.
 fn all_fail_alike(input: &Path, needle: &str) {
     let mut seen = common::OneVerdict::default();
-    for w in Workload::SALES {
+    for w in Workload::sales() {
         for s in common::registry() {
             let e = match run(s, input, &w, 2) {
                 Err(RunError::Input(e)) => e.to_string(),
@@ -384,7 +379,7 @@ fn a_null_in_a_column_the_workload_does_not_read_is_still_the_bad_row() {
         all_fail_alike(&p, "row 42: ");
     }
     // Without nulls the projection leaves the unread columns out.
-    let top = membench_strategies::Projection::of(&good, &Workload::TopN).unwrap();
+    let top = membench_strategies::Projection::of(&good, &Workload::TOP_N).unwrap();
     assert_eq!(
         top.columns().unwrap(),
         ["order_id", "quantity", "price", "discount"]
@@ -453,7 +448,7 @@ fn a_messy_generated_dataset_gives_the_same_answers_everywhere() {
     // parallel on 2, 3 and 7 threads against streaming, every workload.
     let streaming = membench_strategies::find("streaming").unwrap();
     let parallel = membench_strategies::find("parallel").unwrap();
-    for w in Workload::SALES {
+    for w in Workload::sales() {
         let want = run(streaming, &csv.path, &w, 1).unwrap();
         for threads in [2, 3, 7] {
             assert_eq!(
@@ -546,7 +541,7 @@ fn a_value_that_reads_like_out_of_memory_is_an_error_not_oom() {
     let f = write(dir.path(), "oom-text.csv", &lines(&rows, "\n"));
     for s in common::registry() {
         for extra in [&[][..], &["--memory-limit", "1GiB"][..]] {
-            let m = runner(s.name(), &Workload::TopN, &f, extra);
+            let m = runner(s.name(), &Workload::TOP_N, &f, extra);
             assert_eq!(
                 m.status,
                 Status::Error,

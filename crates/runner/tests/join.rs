@@ -44,7 +44,7 @@ fn run_all(
     common::join_registry()
         .into_iter()
         .map(|s| {
-            let mut p = Params::new(Workload::Join, orders);
+            let mut p = Params::new(Workload::JOIN, orders);
             p.items = Some(items.to_path_buf());
             p.scratch = orders.parent().unwrap().to_path_buf();
             tweak(&mut p);
@@ -124,7 +124,7 @@ fn every_join_strategy_agrees_with_the_oracle_on_generated_data() {
         let q1 = DateRange::parse("2022-01-01..2022-03-31").unwrap();
         let want = oracle(&orders, &items, &q1);
         assert_all_give(&orders, &items, &want, |p| {
-            p.dates = q1.clone();
+            p.workload = Workload::Join(q1);
             p.memory_budget_bytes = Some(256 << 10);
         });
     }
@@ -137,7 +137,7 @@ fn merge_join_merges_in_several_passes_when_runs_exceed_its_fan_in() {
     let (orders, items) = gen_pair(dir.path(), 60_000, Format::Csv, true);
     let want = oracle(&orders, &items, &DateRange::default());
     let s = membench_strategies::find("merge-join").unwrap();
-    let mut p = Params::new(Workload::Join, &orders);
+    let mut p = Params::new(Workload::JOIN, &orders);
     p.items = Some(items);
     p.scratch = dir.path().to_path_buf();
     p.memory_budget_bytes = Some(256 << 10);
@@ -203,7 +203,9 @@ fn edge_cases_follow_the_inner_join_rule() {
     // No order in range; and tables with a header only.
     let empty = Answer::Join { groups: vec![] };
     let none = DateRange::parse("2030-01-01..2030-12-31").unwrap();
-    assert_all_give(&orders, &items, &empty, |p| p.dates = none.clone());
+    assert_all_give(&orders, &items, &empty, |p| {
+        p.workload = Workload::Join(none)
+    });
     let no_orders = write(dir.path(), "no-orders.csv", ORDERS_HEADER);
     let no_items = write(dir.path(), "no-items.csv", ITEMS_HEADER);
     assert_all_give(&no_orders, &items, &empty, |_| {});
@@ -387,7 +389,7 @@ fn a_planted_spill_folder_never_makes_a_strategy_write_elsewhere() {
     }
     for name in ["grace", "merge-join"] {
         let s = membench_strategies::find(name).unwrap();
-        let mut p = Params::new(Workload::Join, &orders);
+        let mut p = Params::new(Workload::JOIN, &orders);
         p.items = Some(items.clone());
         p.scratch = scratch.clone();
         p.memory_budget_bytes = Some(256 << 10);

@@ -212,7 +212,7 @@ fn on_random_and_corrupted_files_every_strategy_has_the_same_outcome() {
         };
         let input = dir.path().join(format!("case-{seed}.csv"));
         std::fs::write(&input, &bytes).unwrap();
-        for w in Workload::SALES {
+        for w in Workload::sales() {
             let mut first: Option<(&str, Result<String, String>)> = None;
             for s in common::registry() {
                 let mut p = Params::new(w.clone(), &input);

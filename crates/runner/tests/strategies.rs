@@ -119,7 +119,7 @@ fn every_strategy_agrees_on_generated_data_in_both_formats() {
     };
     for format in [GenFormat::Csv, GenFormat::Parquet] {
         let out = generate(&spec, format, dir.path(), false, &mut |_| {}).unwrap();
-        for w in Workload::SALES {
+        for w in Workload::sales() {
             let o = assert_all_agree(&out.path, w);
             assert_eq!(o.rows_read, 30_000);
             match o.answer {
@@ -159,7 +159,7 @@ fn ties_at_the_boundary_are_broken_by_order_id() {
     let csv = write(dir.path(), "ties.csv", &text);
     let pq = to_parquet(&csv, 64);
     for input in [&csv, &pq] {
-        let o = assert_all_agree(input, Workload::TopN);
+        let o = assert_all_agree(input, Workload::TOP_N);
         let Answer::TopN { rows } = o.answer else {
             panic!()
         };
@@ -200,7 +200,7 @@ fn a_filter_that_keeps_nothing_and_a_one_row_file() {
         one.clone(),
         to_parquet(&one, 8),
     ] {
-        let o = assert_all_agree(&input, Workload::TopN);
+        let o = assert_all_agree(&input, Workload::TOP_N);
         let expect_rows = if input.file_stem().unwrap() == "one" {
             1
         } else {
@@ -224,7 +224,7 @@ fn bad_rows_fail_the_same_way_everywhere_and_skip_counts_match_the_sidecar() {
         ..GenSpec::default()
     };
     let out = generate(&spec, GenFormat::Csv, dir.path(), false, &mut |_| {}).unwrap();
-    for w in Workload::SALES {
+    for w in Workload::sales() {
         let errors: Vec<(&str, String)> = run_all(&out.path, &w, |_| {})
             .into_iter()
             .map(|(n, r)| match r {
@@ -311,7 +311,7 @@ fn empty_header_only_and_missing_column_are_clear_errors_for_every_strategy() {
         (pq_empty, "file is empty"),
     ]);
     for (input, expected) in cases {
-        for w in Workload::SALES {
+        for w in Workload::sales() {
             for (n, r) in run_all(&input, &w, |_| {}) {
                 match r {
                     Err(RunError::Input(e)) => {
@@ -464,17 +464,12 @@ fn etl_output_does_not_depend_on_the_input_format_and_reads_back_consistently() 
 // ---- Through the runner binary: --emit-answer and heap shapes (isolated processes). ----
 
 fn runner_cell(strategy: &str, workload: &Workload, input: &Path, extra: &[&str]) -> RunnerRecord {
-    let flags = [
-        "--strategy",
-        strategy,
-        "--workload",
-        workload.name(),
-        "--input",
-    ]
-    .into_iter()
-    .map(std::ffi::OsStr::new)
-    .chain([input.as_os_str()])
-    .chain(extra.iter().map(std::ffi::OsStr::new));
+    let name = workload.name();
+    let flags = ["--strategy", strategy, "--workload", &name, "--input"]
+        .into_iter()
+        .map(std::ffi::OsStr::new)
+        .chain([input.as_os_str()])
+        .chain(extra.iter().map(std::ffi::OsStr::new));
     let m = run_cell(&common::runner_job_pg(
         env!("CARGO_BIN_EXE_membench-runner"),
         flags,
@@ -489,7 +484,7 @@ fn runner_cell(strategy: &str, workload: &Workload, input: &Path, extra: &[&str]
 }
 
 fn peak(strategy: &str, input: &Path, extra: &[&str]) -> u64 {
-    peak_of(strategy, &Workload::TopN, input, extra)
+    peak_of(strategy, &Workload::TOP_N, input, extra)
 }
 
 fn peak_of(strategy: &str, workload: &Workload, input: &Path, extra: &[&str]) -> u64 {
@@ -509,7 +504,7 @@ fn runner_emits_the_answer_for_every_strategy() {
     };
     for format in [GenFormat::Csv, GenFormat::Parquet] {
         let out = generate(&spec, format, dir.path(), false, &mut |_| {}).unwrap();
-        for w in Workload::SALES {
+        for w in Workload::sales() {
             let mut digests = Vec::new();
             for s in common::registry() {
                 let v = runner_cell(s.name(), &w, &out.path, &["--emit-answer"]);
@@ -562,7 +557,7 @@ fn heap_shapes_streaming_flat_chunked_bounded_load_all_growing() {
     // under a tenth of load-all's rows, and etl's every column (dictionary codes, one note
     // buffer) at least 30 % less — the articles' "30–70 %".
     for (w, share) in [
-        (Workload::TopN, 0.10),
+        (Workload::TOP_N, 0.10),
         (Workload::GroupBy, 0.10),
         (Workload::Etl, 0.70),
     ] {
@@ -574,7 +569,7 @@ fn heap_shapes_streaming_flat_chunked_bounded_load_all_growing() {
 
     // mmap parses in place: no read buffer, no copy of a record; the same on 100k and 1M rows,
     // for every workload (etl: its output buffer), and under 1 MiB.
-    for w in Workload::SALES {
+    for w in Workload::sales() {
         let (m1, m2) = (
             peak_of("mmap", &w, &small, &[]),
             peak_of("mmap", &w, &large, &[]),
@@ -691,8 +686,16 @@ fn adaptive_finishes_under_a_budget_where_fixed_chunks_run_out() {
     // Parquet decodes only the columns a workload reads (top-n: 32 B a row), so a chunk of the
     // whole file fits 16 MiB there: its budget is smaller.
     for (format, workloads, mib) in [
-        (GenFormat::Csv, &Workload::SALES[..], 16u64),
-        (GenFormat::Parquet, &Workload::SALES[..2], 4),
+        (
+            GenFormat::Csv,
+            &Workload::sales().collect::<Vec<_>>()[..],
+            16u64,
+        ),
+        (
+            GenFormat::Parquet,
+            &Workload::sales().take(2).collect::<Vec<_>>()[..],
+            4,
+        ),
     ] {
         let budget = mib << 20;
         let budget_arg = format!("{mib}MiB");
@@ -701,7 +704,8 @@ fn adaptive_finishes_under_a_budget_where_fixed_chunks_run_out() {
             .unwrap()
             .path;
         for w in workloads {
-            let flags = ["--strategy", "chunked", "--workload", w.name(), "--input"]
+            let name = w.name();
+            let flags = ["--strategy", "chunked", "--workload", &name, "--input"]
                 .into_iter()
                 .map(std::ffi::OsStr::new)
                 .chain([input.as_os_str()])
@@ -742,7 +746,7 @@ fn compressed_csv_gives_the_same_answers_and_damage_is_one_error() {
         ..GenSpec::default()
     };
     let plain = generate(&spec, GenFormat::Csv, dir.path(), false, &mut |_| {}).unwrap();
-    for w in Workload::SALES {
+    for w in Workload::sales() {
         let mut reference = Params::new(w.clone(), &plain.path);
         reference.output = Some(dir.path().join(format!("ref-{w}.csv")));
         let expected = membench_strategies::find("streaming")
@@ -782,7 +786,7 @@ fn compressed_csv_gives_the_same_answers_and_damage_is_one_error() {
         if matches!(s.info.compressed, Decompress::No(_)) {
             continue;
         }
-        let mut p = Params::new(Workload::TopN, &cut);
+        let mut p = Params::new(Workload::TOP_N, &cut);
         p.output = None;
         let e = match s.run(&p) {
             Err(RunError::Input(e)) => e.to_string(),
@@ -818,7 +822,7 @@ fn a_folder_of_part_files_gives_the_single_files_answers() {
         );
         let ext = single.meta.format.name();
         let glob = folder.path.join(format!("part-*.{ext}"));
-        for w in Workload::SALES {
+        for w in Workload::sales() {
             let out = |name: &str| dir.path().join(format!("{name}-{w}-{ext}.csv"));
             let mut reference = Params::new(w.clone(), &single.path);
             reference.output = Some(out("reference"));
@@ -867,7 +871,7 @@ fn a_folder_of_part_files_gives_the_single_files_answers() {
     lines[5] = bad.trim_end();
     std::fs::write(&part, lines.join("\n") + "\n").unwrap();
     let mut seen = common::OneVerdict::default();
-    for w in Workload::SALES {
+    for w in Workload::sales() {
         for s in common::registry() {
             let mut p = Params::new(w.clone(), &folder.path);
             p.output = Some(dir.path().join(format!("bad-{}.csv", s.name())));

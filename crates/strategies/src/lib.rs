@@ -13,7 +13,7 @@
 //! ```no_run
 //! use membench_kernel::Workload;
 //! use membench_strategies::{Params, find};
-//! let p = Params::new(Workload::TopN, "datasets/sales-1m-s42.csv");
+//! let p = Params::new(Workload::TOP_N, "datasets/sales-1m-s42.csv");
 //! let out = find("streaming").unwrap().run(&p)?;
 //! println!("{} rows, answer {}", out.rows_read, out.answer.digest());
 //! # Ok::<(), membench_strategies::RunError>(())

@@ -192,7 +192,7 @@ impl Table {
         let etl = !workload.is_aggregate();
         Table {
             order_id: (*workload != Workload::GroupBy).then(Ints::default),
-            category: (*workload != Workload::TopN).then(Dictionary::default),
+            category: (!matches!(workload, Workload::TopN(_))).then(Dictionary::default),
             rest: etl.then(Box::default),
             ..Table::default()
         }

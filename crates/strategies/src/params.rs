@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use membench_kernel::{DateRange, OnBadRow, Workload};
+use membench_kernel::{OnBadRow, Workload};
 use membench_protocol::Format;
 
 /// What a strategy is asked to do.
@@ -14,8 +14,6 @@ pub struct Params {
     pub input: PathBuf,
     /// `join`: the `order_items` table.
     pub items: Option<PathBuf>,
-    /// `join`: the `order_date` range of the orders joined.
-    pub dates: DateRange,
     /// Where strategies that spill (`merge-join`, `grace`) put their temporary files (a private
     /// folder each, removed when the strategy ends).
     pub scratch: PathBuf,
@@ -150,7 +148,6 @@ impl Params {
             workload,
             input: input.into(),
             items: None,
-            dates: DateRange::default(),
             scratch: std::env::temp_dir(),
             on_bad_row: OnBadRow::Fail,
             chunk_rows: 100_000,

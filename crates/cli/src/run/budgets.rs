@@ -130,7 +130,7 @@ mod tests {
     fn rec(strategy: &str, rows: u64, status: Status) -> Record {
         Record {
             strategy: strategy.into(),
-            workload: Workload::TopN,
+            workload: Workload::TOP_N,
             format: InputFormat::CSV,
             rows,
             status,

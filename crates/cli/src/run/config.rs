@@ -258,10 +258,15 @@ impl RunConfig {
         )?;
         let workloads = match (a.workload.is_empty(), a.preset) {
             (false, _) => a.workload.clone(),
-            (true, Some(Preset::Large)) => vec![Workload::TopN],
-            (true, Some(Preset::Peers)) => vec![Workload::TopN, Workload::GroupBy],
-            (true, None) => Workload::BUILTIN.to_vec(),
+            (true, Some(Preset::Large)) => vec![Workload::TOP_N],
+            (true, Some(Preset::Peers)) => vec![Workload::TOP_N, Workload::GroupBy],
+            (true, None) => Workload::builtin().collect(),
         };
+        // `--dates` is the `join`'s parameter.
+        let workloads: Vec<Workload> = workloads
+            .into_iter()
+            .map(|w| w.with_dates(&a.dates))
+            .collect();
         let formats = match (a.format.is_empty(), a.preset) {
             (_, Some(Preset::Large)) => vec![InputFormat::CSV],
             (false, _) => a.format.clone(),
@@ -298,7 +303,7 @@ impl RunConfig {
             shard: a.shard,
             workloads,
             shuffle_items: a.shuffle_items,
-            dates: a.dates.clone(),
+            dates: a.dates,
             formats,
             files: a.files,
             sizes,

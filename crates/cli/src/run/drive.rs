@@ -280,7 +280,7 @@ mod tests {
             bytes: 100_000,
         };
         let s: Vec<String> = strategies.iter().map(|s| s.to_string()).collect();
-        groups(&[d], &[Workload::TopN], &s)
+        groups(&[d], &[Workload::TOP_N], &s)
     }
 
     fn go(exec: &mut FakeExecutor, ledger: &mut Ledger, groups: &[Group]) -> (Driven, Vec<Record>) {

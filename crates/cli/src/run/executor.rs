@@ -92,7 +92,6 @@ impl RunnerExecutor {
             workload: c.workload.clone(),
             input: Some(c.dataset.path.clone()),
             items: c.dataset.items.clone(),
-            dates: cf.dates.clone(),
             scratch: Some(self.scratch.clone()),
             output: output.map(Path::to_path_buf),
             // The budget reaches every repetition, so that engines that size their own knobs

@@ -45,7 +45,7 @@ impl Settings {
             address_space_limit: c.address_space_limit.as_ref().map(|b| b.text.clone()),
             max_record_bytes: c.max_record_bytes.bytes,
             timeout_s: c.timeout.as_secs(),
-            dates: c.dates.clone(),
+            dates: c.dates,
             seed: c.seed,
             messy: c.messy,
             shuffle_items: c.shuffle_items,

@@ -57,7 +57,7 @@ mod tests {
             bytes: 1,
         };
         let s: Vec<String> = ["a", "b", "c"].iter().map(|s| s.to_string()).collect();
-        groups(&[d], &Workload::SALES, &s)
+        groups(&[d], &Workload::sales().collect::<Vec<_>>(), &s)
     }
 
     fn cells(groups: &[Group]) -> Vec<(Workload, String)> {

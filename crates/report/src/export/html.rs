@@ -280,7 +280,7 @@ fn group_section(
     workload: &Workload,
     format: InputFormat,
 ) -> Result<()> {
-    let (w, f) = (esc(workload.name()), esc(format.name()));
+    let (w, f) = (esc(&workload.name()), esc(format.name()));
     writeln!(
         h,
         "<section class=\"group\" data-group=\"{w}/{f}\"><h2>{w} · {f}</h2>"

@@ -10,7 +10,7 @@ pub fn rec(strategy: &str, rows: u64, rep: u32, heap: u64, wall_ms: u64, status:
     Record {
         run_id: "test".into(),
         strategy: strategy.into(),
-        workload: Workload::TopN,
+        workload: Workload::TOP_N,
         format: InputFormat::CSV,
         rows,
         dataset: format!("datasets/sales-{rows}-s42.csv"),

@@ -34,12 +34,12 @@ pub fn postgres_url() -> &'static str {
 
 /// Every strategy of the `sales` workloads, with the database ones ready to connect.
 pub fn registry() -> Vec<&'static Entry> {
-    doing(&Workload::TopN)
+    doing(&Workload::TOP_N)
 }
 
 /// Every strategy of the `join` workload, with the database ones ready to connect.
 pub fn join_registry() -> Vec<&'static Entry> {
-    doing(&Workload::Join)
+    doing(&Workload::JOIN)
 }
 
 fn doing(workload: &Workload) -> Vec<&'static Entry> {

@@ -14,7 +14,7 @@ pub mod sqlite_mem;
 use std::path::Path;
 
 use anyhow::Context;
-use membench_kernel::{Accumulator, ETL_COLUMNS, RowRef, TOP_N, TOP_N_THRESHOLD_CENTS, Workload};
+use membench_kernel::{Accumulator, ETL_COLUMNS, RowRef, Workload};
 
 use crate::io::fold::{Columns, fold_input};
 use crate::outcome::Counts;
@@ -76,7 +76,7 @@ pub fn loaded_table_sql(d: Dialect) -> String {
 /// dialect needs one (SQLite's `seq` is the rowid).
 pub fn index_sql(table: &str, workload: &Workload, seq_index: bool) -> Vec<String> {
     match workload {
-        Workload::TopN => vec![format!(
+        Workload::TopN(_) => vec![format!(
             "CREATE INDEX IF NOT EXISTS {table}_total ON {table} \
              ((quantity * price_cents) DESC, order_id)"
         )],
@@ -88,17 +88,18 @@ pub fn index_sql(table: &str, workload: &Workload, seq_index: bool) -> Vec<Strin
             "CREATE INDEX IF NOT EXISTS {table}_seq ON {table} (seq)"
         )],
         Workload::Etl => Vec::new(),
-        Workload::Join => unreachable!("the registry refuses join for the databases"),
+        Workload::Join(_) => unreachable!("the registry refuses join for the databases"),
     }
 }
 
 /// The query of `workload`, in SQL both dialects run.
 pub fn query_sql(table: &str, workload: &Workload) -> String {
     match workload {
-        Workload::TopN => format!(
+        Workload::TopN(top) => format!(
             "SELECT order_id, quantity, price_cents FROM {table} \
-             WHERE quantity * price_cents > {TOP_N_THRESHOLD_CENTS} \
-             ORDER BY quantity * price_cents DESC, order_id ASC LIMIT {TOP_N}"
+             WHERE quantity * price_cents > {} \
+             ORDER BY quantity * price_cents DESC, order_id ASC LIMIT {}",
+            top.above_cents, top.n
         ),
         Workload::GroupBy => {
             let split = |x: &str| {
@@ -114,7 +115,7 @@ pub fn query_sql(table: &str, workload: &Workload) -> String {
             "SELECT {} FROM {table} ORDER BY seq",
             columns().collect::<Vec<_>>().join(", ")
         ),
-        Workload::Join => unreachable!("the registry refuses join for the databases"),
+        Workload::Join(_) => unreachable!("the registry refuses join for the databases"),
     }
 }
 
@@ -261,7 +262,7 @@ fn index_and_query(
     let mut out = Output::new(p)?;
     let sql = query_sql(table, &p.workload);
     match p.workload {
-        Workload::TopN => db.query(&sql, &mut |r| {
+        Workload::TopN(_) => db.query(&sql, &mut |r| {
             add_top(&mut out, r.int(0)?, r.int(1)?, r.int(2)?);
             Ok(())
         })?,
@@ -270,7 +271,7 @@ fn index_and_query(
             out.add(&row_of(r)?);
             Ok(())
         })?,
-        Workload::Join => unreachable!("the registry refuses join for the databases"),
+        Workload::Join(_) => unreachable!("the registry refuses join for the databases"),
     }
     out.finish(&p.input, counts)
 }

@@ -140,9 +140,9 @@ impl Projection {
     /// What `workload` reads from `path`: [`Projection::all`] for `etl`.
     pub fn of(path: &Path, workload: &Workload) -> Result<Projection, RunError> {
         let reads: &[&str] = match workload {
-            Workload::TopN => &["order_id", "quantity", "price", "discount"],
+            Workload::TopN(_) => &["order_id", "quantity", "price", "discount"],
             Workload::GroupBy => &["category", "quantity", "price", "discount"],
-            Workload::Etl | Workload::Join => return Ok(Projection::all()),
+            Workload::Etl | Workload::Join(_) => return Ok(Projection::all()),
         };
         // The file's checks first (empty, schema), so errors read alike everywhere.
         row_groups(path)?;

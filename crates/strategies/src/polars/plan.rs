@@ -2,9 +2,7 @@
 //! rules and folds as expressions, so the engine's answer can be compared with the hand-written
 //! ones digit for digit; and the two result frames turned into an outcome.
 
-use membench_kernel::{
-    Accumulator, Answer, InputError, TOP_N, TOP_N_THRESHOLD_CENTS, TopRow, Workload, rules,
-};
+use membench_kernel::{Accumulator, Answer, InputError, TopRow, Workload, rules};
 use polars::prelude::*;
 
 use crate::io::parquet as parquet_io;
@@ -104,20 +102,20 @@ pub fn plans(lf: LazyFrame, workload: &Workload) -> (LazyFrame, LazyFrame) {
     ]);
     let valid = base.filter(col("invalid").not());
     let answer = match workload {
-        Workload::TopN => valid
-            .filter(col("total").gt(lit(TOP_N_THRESHOLD_CENTS)))
+        Workload::TopN(top) => valid
+            .filter(col("total").gt(lit(top.above_cents)))
             .sort_by_exprs(
                 [col("total"), col("order_id")],
                 SortMultipleOptions::default().with_order_descending_multi([true, false]),
             )
-            .slice(0, TOP_N as IdxSize)
+            .slice(0, top.n as IdxSize)
             .select([col("order_id"), col("total")]),
         // Sums are exact beyond 64 bits, like the kernel's 128-bit ones: each non-negative value
         // is split into its high and low 32 bits, summed apart (neither sum can overflow below
         // 2^31 rows) and recombined in Rust; the range is checked once, by the kernel.
         Workload::GroupBy => valid.group_by([col("category")]).agg(group_aggs()),
         Workload::Etl => unreachable!("etl is not an aggregate; it uses etl_plan"),
-        Workload::Join => unreachable!("join has a plan of its own (polars::join)"),
+        Workload::Join(_) => unreachable!("join has a plan of its own (polars::join)"),
     };
     (stats, answer)
 }
@@ -156,7 +154,7 @@ pub fn outcome(
         return Err(InputError::file(path, "has a header but no data rows").into());
     }
     let answer = match workload {
-        Workload::TopN => {
+        Workload::TopN(_) => {
             let ids = i64_at(&answer, "order_id").map_err(conv)?;
             let totals = i64_at(&answer, "total").map_err(conv)?;
             Answer::TopN {
@@ -180,7 +178,7 @@ pub fn outcome(
                 .map_err(|e| InputError::file(path, e))?
         }
         Workload::Etl => unreachable!("etl results come from EtlFrames"),
-        Workload::Join => unreachable!("join has a plan of its own (polars::join)"),
+        Workload::Join(_) => unreachable!("join has a plan of its own (polars::join)"),
     };
     Ok(Outcome {
         answer,

@@ -47,7 +47,7 @@ impl JoinInput {
         Ok(JoinInput {
             orders: p.input.clone(),
             items,
-            dates: p.dates.clone(),
+            dates: p.workload.dates().unwrap_or_default(),
             on_bad: p.on_bad_row,
             max_record_bytes: p.max_record_bytes,
         })
