@@ -226,16 +226,7 @@ fn runner(
     input: &Path,
     extra: &[&str],
 ) -> membench_harness::Measured {
-    let name = workload.name();
-    let flags = ["--strategy", strategy, "--workload", &name, "--input"]
-        .into_iter()
-        .map(std::ffi::OsStr::new)
-        .chain([input.as_os_str()])
-        .chain(extra.iter().map(std::ffi::OsStr::new));
-    run_cell(&common::runner_job_pg(
-        env!("CARGO_BIN_EXE_membench-runner"),
-        flags,
-    ))
+    run_cell(&common::cell(strategy, workload, input, extra))
 }
 
 #[test]

@@ -464,16 +464,7 @@ fn etl_output_does_not_depend_on_the_input_format_and_reads_back_consistently() 
 // ---- Through the runner binary: --emit-answer and heap shapes (isolated processes). ----
 
 fn runner_cell(strategy: &str, workload: &Workload, input: &Path, extra: &[&str]) -> RunnerRecord {
-    let name = workload.name();
-    let flags = ["--strategy", strategy, "--workload", &name, "--input"]
-        .into_iter()
-        .map(std::ffi::OsStr::new)
-        .chain([input.as_os_str()])
-        .chain(extra.iter().map(std::ffi::OsStr::new));
-    let m = run_cell(&common::runner_job_pg(
-        env!("CARGO_BIN_EXE_membench-runner"),
-        flags,
-    ));
+    let m = run_cell(&common::cell(strategy, workload, input, extra));
     assert_eq!(
         m.status,
         Status::Ok,

@@ -87,3 +87,20 @@ pub fn runner_job_pg<S: AsRef<std::ffi::OsStr>>(
 ) -> membench_harness::CellCommand {
     runner_job(binary, flags).env("MEMBENCH_POSTGRES_URL", postgres_url())
 }
+
+/// The runner's command for one cell, as a person would type it: `--strategy S --workload W
+/// --input PATH` then `extra` flags, with the tests' PostgreSQL server.
+pub fn cell(
+    strategy: &str,
+    workload: &Workload,
+    input: &std::path::Path,
+    extra: &[&str],
+) -> membench_harness::CellCommand {
+    let name = workload.name();
+    let flags = ["--strategy", strategy, "--workload", &name, "--input"]
+        .into_iter()
+        .map(std::ffi::OsStr::new)
+        .chain([input.as_os_str()])
+        .chain(extra.iter().map(std::ffi::OsStr::new));
+    runner_job_pg(env!("CARGO_BIN_EXE_membench-runner"), flags)
+}
