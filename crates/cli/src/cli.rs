@@ -5,7 +5,7 @@ use anyhow::Result;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::util::{self, Flavour};
-use crate::{baseline, check, gen_cmd, list, min_budget, peers, recommend, report, run};
+use crate::{baseline, check, gen_cmd, inspect, list, min_budget, peers, recommend, report, run};
 
 /// membench: which way of processing a large dataset should I use, and what will it cost?
 #[derive(Parser, Debug)]
@@ -35,6 +35,9 @@ enum Command {
     /// The smallest `--memory-limit` each strategy survives (bisection; fixed-peak strategies:
     /// their measured peak, checked).
     MinBudget(min_budget::MinBudgetArgs),
+    /// Type and measure a CSV input: schema (inferred or `--schema`), rows, per-column nulls,
+    /// distinct estimate, min/max, frequent values, and the predicted memory of holding it.
+    Inspect(inspect::InspectArgs),
     /// The background articles' Python code (pandas, generators, Polars, DuckDB, Dask) as
     /// external strategies: `peers setup` makes their venv; `run --preset peers` runs them.
     Peers(peers::PeersArgs),
@@ -55,5 +58,6 @@ pub fn main(flavour: Flavour) -> Result<()> {
         Command::Recommend(a) => recommend::run(a),
         Command::MinBudget(a) => min_budget::run(a),
         Command::Peers(a) => peers::run(a),
+        Command::Inspect(a) => inspect::run(a),
     }
 }

@@ -6,7 +6,8 @@
 //!
 //! It orchestrates; it must not measure anything itself: every measured cell runs in a fresh
 //! `membench-runner` process (or an external program's), datasets come from `membench-gen`,
-//! reports from `membench-report`. One file per subcommand.
+//! reports from `membench-report`. One file per subcommand. (`inspect` reads a user's file to
+//! describe it, through `membench-query`; that describes data, it measures no strategy.)
 //!
 //! ```no_run
 //! // xtask/src/main.rs
@@ -19,6 +20,7 @@ mod baseline;
 mod check;
 mod cli;
 mod gen_cmd;
+mod inspect;
 mod list;
 mod min_budget;
 mod peers;

@@ -25,6 +25,7 @@ mod runner;
 mod sidecar;
 mod status;
 mod strategy;
+mod table;
 mod units;
 mod workload;
 
@@ -40,5 +41,6 @@ pub use strategy::{
     Decompress, Engine, Growths, PerFormat, Requirement, Role, STRATEGIES, Skip, StrategyInfo,
     plays, reference_strategy, strategy, with_role,
 };
+pub use table::{ColumnSchema, ColumnType, NullTokens, SchemaOverride, TableSchema};
 pub use units::{parse_count, parse_size};
 pub use workload::{Date, DateRange, OnBadRow, TopNParams, Workload};

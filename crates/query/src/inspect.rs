@@ -1,0 +1,519 @@
+//! `membench inspect`: one pass over a user's table that enforces its schema and measures each
+//! column — exact rows and nulls, a distinct estimate (HyperLogLog++, exact below a few hundred
+//! values), min and max, mean text length, the most frequent values (Misra–Gries: exact while a
+//! column has at most [`TOP_TRACKED`] distinct values, else counts that are lower bounds) — and
+//! predicts what holding it in memory costs three ways ([`MemoryPrediction`]).
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use cardinality_estimator::CardinalityEstimator;
+use membench_protocol::{ColumnType, TableSchema};
+use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
+
+use crate::csv::CsvReader;
+use crate::error::{InputError, TypeError};
+use crate::infer::{CsvOptions, Table, check_header, open_table, read_error};
+use crate::source::open_text;
+use crate::text::{self, Value};
+
+/// How many distinct values per column the frequent-values sketch tracks.
+pub const TOP_TRACKED: usize = 4096;
+/// How many frequent values a column lists.
+pub const TOP_SHOWN: usize = 5;
+
+/// What `membench inspect` finds.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Inspection {
+    pub path: PathBuf,
+    pub files: usize,
+    /// The bytes of the files as stored (compressed ones compressed).
+    pub bytes: u64,
+    /// The bytes read after decompression.
+    pub text_bytes: u64,
+    pub delimiter: String,
+    /// Data rows (the header not counted), exact.
+    pub rows: u64,
+    /// How many rows the types were inferred from.
+    pub sampled_rows: u64,
+    pub schema: TableSchema,
+    pub columns: Vec<ColumnStats>,
+    pub memory: MemoryPrediction,
+    pub seconds: f64,
+    pub notes: Vec<String>,
+}
+
+/// One column's measurements.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ColumnStats {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub ty: ColumnType,
+    pub nulls: u64,
+    /// Exact while the column has at most [`TOP_TRACKED`] distinct values, else a
+    /// HyperLogLog++ estimate.
+    pub distinct_estimate: u64,
+    pub min: Option<String>,
+    pub max: Option<String>,
+    /// The mean length in bytes of the non-null values' text.
+    pub mean_text_length: f64,
+    /// The most frequent values, most frequent first (ties by value), as values: `17` and
+    /// `17.0` of a decimal column are one value. Where counts are lower bounds, only values
+    /// seen at least twice.
+    pub top_values: Vec<TopValue>,
+    /// Whether the counts are exact (else each is a lower bound, off by at most
+    /// rows / (TOP_TRACKED + 1)).
+    pub top_values_exact: bool,
+}
+
+/// A frequent value and how often it occurs.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct TopValue {
+    pub value: String,
+    pub count: u64,
+}
+
+/// What holding the whole table costs, predicted from its measurements, in bytes of heap.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
+pub struct MemoryPrediction {
+    /// Each row as a vector of [`Value`]s (`load-all`'s way): a 32-byte value per field, the
+    /// row's vector, and each string's bytes.
+    pub as_rows: u64,
+    /// Arrow columns as Polars holds them: fixed-width values, validity bitmaps where a column
+    /// has nulls, strings as 16-byte views plus the bytes of those longer than 12.
+    pub as_polars_columns: u64,
+    /// The leanest plain columns: fixed-width values (4-byte dates, bit-packed booleans), and
+    /// strings either as offsets plus bytes or, when that is smaller, as 4-byte codes into a
+    /// dictionary of the distinct values.
+    pub as_lean_columns: u64,
+}
+
+/// Inspects a CSV input (file, folder or glob of parts).
+pub fn inspect(path: &Path, opts: &CsvOptions) -> Result<Inspection, InputError> {
+    let start = Instant::now();
+    let table = open_table(path, opts)?;
+    let mut cols: Vec<ColumnAcc> = table
+        .schema
+        .columns
+        .iter()
+        .map(|c| ColumnAcc::new(c.ty))
+        .collect();
+    let names: Vec<String> = table
+        .schema
+        .columns
+        .iter()
+        .map(|c| c.name.clone())
+        .collect();
+    let mut rows = 0u64;
+    let mut bytes = 0u64;
+    let mut text_bytes = 0u64;
+    for file in &table.files {
+        bytes += std::fs::metadata(file)
+            .map_err(|e| InputError::Io {
+                path: file.clone(),
+                message: e.to_string(),
+            })?
+            .len();
+        let counted = CountingRead::new(open_text(file)?);
+        let mut rdr = CsvReader::new(counted, table.delimiter);
+        let read = |e| read_error(file, e);
+        let head = rdr.next_record().map_err(read)?;
+        check_header(
+            file,
+            &names,
+            head.map(|r| r.fields().map(<[u8]>::to_vec).collect()),
+        )?;
+        while let Some(rec) = rdr.next_record().map_err(read)? {
+            if rec.len() != cols.len() {
+                return Err(InputError::Shape {
+                    path: file.clone(),
+                    line: rec.line,
+                    expected: cols.len(),
+                    found: rec.len(),
+                });
+            }
+            for (i, (acc, f)) in cols.iter_mut().zip(rec.fields()).enumerate() {
+                if table.nulls.is_null(f) {
+                    acc.nulls += 1;
+                    continue;
+                }
+                acc.add(f).map_err(|why| {
+                    InputError::Type(Box::new(TypeError {
+                        path: file.clone(),
+                        line: rec.line,
+                        column: i + 1,
+                        name: names[i].clone(),
+                        value: String::from_utf8_lossy(f).into_owned(),
+                        ty: acc.ty,
+                        why,
+                        inferred_from: table.inferred_from(i),
+                    }))
+                })?;
+            }
+            rows += 1;
+        }
+        text_bytes += rdr_bytes(rdr);
+    }
+    Ok(finish(table, cols, rows, bytes, text_bytes, start))
+}
+
+fn rdr_bytes<R: std::io::BufRead>(rdr: CsvReader<CountingRead<R>>) -> u64 {
+    rdr.into_inner().count
+}
+
+fn finish(
+    table: Table,
+    cols: Vec<ColumnAcc>,
+    rows: u64,
+    bytes: u64,
+    text_bytes: u64,
+    start: Instant,
+) -> Inspection {
+    let mut schema = table.schema;
+    let mut stats = Vec::new();
+    for (c, acc) in schema.columns.iter_mut().zip(cols) {
+        c.nullable = acc.nulls > 0;
+        stats.push(acc.stats(&c.name));
+    }
+    let memory = predict(&stats, &schema, rows);
+    Inspection {
+        path: table.path,
+        files: table.files.len(),
+        bytes,
+        text_bytes,
+        delimiter: (table.delimiter as char).escape_default().to_string(),
+        rows,
+        sampled_rows: table.sampled_rows,
+        schema,
+        columns: stats,
+        memory,
+        seconds: start.elapsed().as_secs_f64(),
+        notes: table.notes,
+    }
+}
+
+/// The bytes a [`Value`] takes in a row vector.
+const VALUE_BYTES: u64 = std::mem::size_of::<Value>() as u64;
+
+fn predict(stats: &[ColumnStats], schema: &TableSchema, rows: u64) -> MemoryPrediction {
+    let mut p = MemoryPrediction {
+        // Each row's vector header lives in the outer vector.
+        as_rows: rows * (24 + VALUE_BYTES * stats.len() as u64),
+        as_polars_columns: 0,
+        as_lean_columns: 0,
+    };
+    let bitmap = rows.div_ceil(8);
+    for (s, c) in stats.iter().zip(&schema.columns) {
+        let values = rows - s.nulls;
+        let text = (s.mean_text_length * values as f64).round() as u64;
+        let validity = if s.nulls > 0 { bitmap } else { 0 };
+        let (polars, lean) = match c.ty {
+            ColumnType::Int64 | ColumnType::Float64 | ColumnType::Timestamp { .. } => {
+                (8 * rows, 8 * rows)
+            }
+            ColumnType::Decimal { .. } => (16 * rows, 8 * rows),
+            ColumnType::Date => (4 * rows, 4 * rows),
+            ColumnType::Bool => (bitmap, bitmap),
+            ColumnType::String => {
+                p.as_rows += text;
+                let long = s_long_bytes(s, values);
+                let plain = 8 * (rows + 1) + text;
+                let distinct = s.distinct_estimate.min(values);
+                let dict = 4 * rows
+                    + 8 * (distinct + 1)
+                    + (s.mean_text_length * distinct as f64).round() as u64;
+                (16 * rows + long, plain.min(dict))
+            }
+        };
+        p.as_polars_columns += polars + validity;
+        p.as_lean_columns += lean + validity;
+    }
+    p
+}
+
+/// The bytes Polars keeps outside its 16-byte views: strings longer than 12 bytes. Estimated
+/// from the mean length: all of them when the mean is above 12, none otherwise.
+fn s_long_bytes(s: &ColumnStats, values: u64) -> u64 {
+    if s.mean_text_length > 12.0 {
+        (s.mean_text_length * values as f64).round() as u64
+    } else {
+        0
+    }
+}
+
+/// A reader that counts the bytes it hands out.
+struct CountingRead<R> {
+    inner: R,
+    count: u64,
+}
+
+impl<R> CountingRead<R> {
+    fn new(inner: R) -> Self {
+        CountingRead { inner, count: 0 }
+    }
+}
+
+impl<R: std::io::BufRead> std::io::Read for CountingRead<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count += n as u64;
+        Ok(n)
+    }
+}
+
+impl<R: std::io::BufRead> std::io::BufRead for CountingRead<R> {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        self.inner.fill_buf()
+    }
+    fn consume(&mut self, n: usize) {
+        self.count += n as u64;
+        self.inner.consume(n)
+    }
+}
+
+/// A comparable form of a value: integers (also decimals' units, dates, timestamps, booleans),
+/// floats, or text.
+#[derive(Clone, Debug, PartialEq, PartialOrd)]
+enum Key {
+    I(i64),
+    F(f64),
+    S(Vec<u8>),
+}
+
+struct ColumnAcc {
+    ty: ColumnType,
+    nulls: u64,
+    values: u64,
+    text: u64,
+    hll: CardinalityEstimator<[u8]>,
+    min: Option<Key>,
+    max: Option<Key>,
+    top: FxHashMap<Box<[u8]>, u64>,
+    top_exact: bool,
+}
+
+impl ColumnAcc {
+    fn new(ty: ColumnType) -> Self {
+        ColumnAcc {
+            ty,
+            nulls: 0,
+            values: 0,
+            text: 0,
+            hll: CardinalityEstimator::new(),
+            min: None,
+            max: None,
+            top: FxHashMap::default(),
+            top_exact: true,
+        }
+    }
+
+    #[inline]
+    fn add(&mut self, f: &[u8]) -> Result<(), text::TypeBreak> {
+        let key = key_of(f, self.ty)?;
+        self.values += 1;
+        self.text += f.len() as u64;
+        // Typed values are counted by their value (`17` and `17.0` are one decimal), strings
+        // by their bytes.
+        let canonical = match &key {
+            Key::I(v) => v.to_le_bytes(),
+            Key::F(v) => (v + 0.0).to_bits().to_le_bytes(),
+            Key::S(_) => {
+                self.hll.insert(f);
+                self.min_max_bytes(f);
+                self.count_top(f);
+                return Ok(());
+            }
+        };
+        self.hll.insert(&canonical[..]);
+        self.count_top(&canonical);
+        if self.min.as_ref().is_none_or(|m| key < *m) {
+            self.min = Some(key.clone());
+        }
+        if self.max.as_ref().is_none_or(|m| key > *m) {
+            self.max = Some(key);
+        }
+        Ok(())
+    }
+
+    fn min_max_bytes(&mut self, f: &[u8]) {
+        if !matches!(&self.min, Some(Key::S(m)) if m.as_slice() <= f) {
+            self.min = Some(Key::S(f.to_vec()));
+        }
+        if !matches!(&self.max, Some(Key::S(m)) if m.as_slice() >= f) {
+            self.max = Some(Key::S(f.to_vec()));
+        }
+    }
+
+    /// Misra–Gries: count while there is room; when full, a new value lowers every count by
+    /// one and drops those at zero.
+    fn count_top(&mut self, f: &[u8]) {
+        if let Some(c) = self.top.get_mut(f) {
+            *c += 1;
+        } else if self.top.len() < TOP_TRACKED {
+            self.top.insert(f.into(), 1);
+        } else {
+            self.top_exact = false;
+            self.top.retain(|_, c| {
+                *c -= 1;
+                *c > 0
+            });
+        }
+    }
+
+    fn render(&self, k: &Key) -> String {
+        match (k, self.ty) {
+            (Key::S(b), _) => String::from_utf8_lossy(b).into_owned(),
+            (Key::F(v), _) => format!("{v:?}"),
+            (Key::I(v), ColumnType::Decimal { scale }) => text::format_decimal(*v, scale),
+            (Key::I(v), ColumnType::Date) => text::format_date(*v as i32),
+            (Key::I(v), ColumnType::Timestamp { zone }) => text::format_timestamp(*v, zone),
+            (Key::I(v), ColumnType::Bool) => (*v != 0).to_string(),
+            (Key::I(v), _) => v.to_string(),
+        }
+    }
+
+    /// The key a canonical byte string of [`ColumnAcc::add`] stands for.
+    fn decode(&self, b: &[u8]) -> Key {
+        let eight = || <[u8; 8]>::try_from(b).unwrap_or_default();
+        match self.ty {
+            ColumnType::String => Key::S(b.to_vec()),
+            ColumnType::Float64 => Key::F(f64::from_bits(u64::from_le_bytes(eight()))),
+            _ => Key::I(i64::from_le_bytes(eight())),
+        }
+    }
+
+    fn stats(self, name: &str) -> ColumnStats {
+        let mut top: Vec<TopValue> = self
+            .top
+            .iter()
+            .map(|(v, c)| TopValue {
+                value: self.render(&self.decode(v)),
+                count: *c,
+            })
+            .collect();
+        if !self.top_exact {
+            // A lower bound of 1 says nothing.
+            top.retain(|t| t.count >= 2);
+        }
+        top.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
+        top.truncate(TOP_SHOWN);
+        ColumnStats {
+            name: name.to_string(),
+            ty: self.ty,
+            nulls: self.nulls,
+            // While every value is in the frequent-values map, it is the exact count.
+            distinct_estimate: if self.top_exact {
+                self.top.len() as u64
+            } else {
+                (self.hll.estimate() as u64).min(self.values)
+            },
+            min: self.min.as_ref().map(|k| self.render(k)),
+            max: self.max.as_ref().map(|k| self.render(k)),
+            mean_text_length: if self.values == 0 {
+                0.0
+            } else {
+                self.text as f64 / self.values as f64
+            },
+            top_values: top,
+            top_values_exact: self.top_exact,
+        }
+    }
+}
+
+/// A field's comparable key under its column's type (`Key::S` empty for a string: strings are
+/// compared as their bytes, borrowed).
+#[inline]
+fn key_of(f: &[u8], ty: ColumnType) -> Result<Key, text::TypeBreak> {
+    if ty == ColumnType::String {
+        return Ok(Key::S(Vec::new()));
+    }
+    Ok(match text::parse_value(f, ty)? {
+        Value::Int(v) | Value::Decimal(v) | Value::Timestamp(v) => Key::I(v),
+        Value::Date(d) => Key::I(d.into()),
+        Value::Bool(b) => Key::I(b.into()),
+        Value::Float(v) => Key::F(v),
+        Value::Str(_) | Value::Null => Key::S(Vec::new()),
+    })
+}
+
+impl Inspection {
+    /// The human-readable report: schema, then a line per column, then the predictions.
+    pub fn to_text(&self) -> String {
+        use std::fmt::Write;
+        let mut t = String::new();
+        let mb = |b: u64| {
+            if b >= 1_000_000 {
+                format!("{:.1} MB", b as f64 / 1e6)
+            } else {
+                format!("{:.1} kB", b as f64 / 1e3)
+            }
+        };
+        let _ = writeln!(
+            t,
+            "{} — {} file(s), {} ({} of text), delimiter '{}', {} rows (types from the first {}), read in {:.2} s ({:.0} MB/s)",
+            self.path.display(),
+            self.files,
+            mb(self.bytes),
+            mb(self.text_bytes),
+            self.delimiter,
+            self.rows,
+            self.sampled_rows,
+            self.seconds,
+            self.text_bytes as f64 / 1e6 / self.seconds.max(1e-9),
+        );
+        let _ = writeln!(t, "\nschema: {}\n", self.schema);
+        let _ = writeln!(
+            t,
+            "| column | type | nulls | distinct (est.) | min | max | mean length | most frequent |"
+        );
+        let _ = writeln!(t, "|---|---|---:|---:|---|---|---:|---|");
+        for c in &self.columns {
+            let top: Vec<String> = c
+                .top_values
+                .iter()
+                .map(|v| {
+                    format!(
+                        "{} ({}{})",
+                        short(&v.value),
+                        if c.top_values_exact { "" } else { "≥" },
+                        v.count
+                    )
+                })
+                .collect();
+            let _ = writeln!(
+                t,
+                "| {} | {} | {} | {} | {} | {} | {:.1} | {} |",
+                c.name,
+                c.ty,
+                c.nulls,
+                c.distinct_estimate,
+                c.min.as_deref().map(short).unwrap_or_default(),
+                c.max.as_deref().map(short).unwrap_or_default(),
+                c.mean_text_length,
+                top.join(", ")
+            );
+        }
+        let m = &self.memory;
+        let _ = writeln!(
+            t,
+            "\npredicted memory to hold it: as rows {}, as Polars columns {}, as lean columns {}",
+            mb(m.as_rows),
+            mb(m.as_polars_columns),
+            mb(m.as_lean_columns)
+        );
+        for n in &self.notes {
+            let _ = writeln!(t, "note: {n}");
+        }
+        t
+    }
+}
+
+fn short(s: &str) -> String {
+    let s = s.replace('|', "\\|").replace('\n', "\\n");
+    if s.chars().count() > 24 {
+        format!("{}…", s.chars().take(23).collect::<String>())
+    } else {
+        s
+    }
+}

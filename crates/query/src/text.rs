@@ -1,0 +1,436 @@
+//! A field's text as a typed value, and back: the one set of rules every reader of a user's
+//! file applies (`int64`, `float64`, `decimal(S)`, `bool`, `date`, `timestamp[tz]`), so that
+//! inference, `inspect` and every strategy accept and refuse the same texts.
+
+use membench_protocol::ColumnType;
+
+/// A typed value (`Null` for a null token).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    Null,
+    Int(i64),
+    Float(f64),
+    /// Units of `10^-scale` (the column's scale).
+    Decimal(i64),
+    Bool(bool),
+    /// Days since 1970-01-01.
+    Date(i32),
+    /// Microseconds since 1970-01-01 00:00 (UTC for `timestamptz`).
+    Timestamp(i64),
+    Str(String),
+}
+
+/// Why a field's text is not a value of its column's type.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TypeBreak {
+    /// Not a value of the type at all.
+    NotA,
+    /// A number with more digits after the point than the decimal's scale.
+    Scale { digits: u32 },
+    /// Out of the type's range.
+    Range,
+    /// A timestamp with a zone in a column without one, or the other way round.
+    Zone { has_zone: bool },
+}
+
+/// Parses `[+-]digits` into an `i64`.
+pub fn parse_int(b: &[u8]) -> Result<i64, TypeBreak> {
+    let (neg, digits) = sign(b);
+    if digits.is_empty() || digits.len() > 19 {
+        return Err(
+            if !digits.is_empty() && digits.iter().all(u8::is_ascii_digit) {
+                TypeBreak::Range
+            } else {
+                TypeBreak::NotA
+            },
+        );
+    }
+    let mut v: i64 = 0;
+    for &d in digits {
+        if !d.is_ascii_digit() {
+            return Err(TypeBreak::NotA);
+        }
+        let d = (d - b'0') as i64;
+        v = v
+            .checked_mul(10)
+            .and_then(|v| {
+                if neg {
+                    v.checked_sub(d)
+                } else {
+                    v.checked_add(d)
+                }
+            })
+            .ok_or(TypeBreak::Range)?;
+    }
+    Ok(v)
+}
+
+fn sign(b: &[u8]) -> (bool, &[u8]) {
+    match b.first() {
+        Some(b'-') => (true, &b[1..]),
+        Some(b'+') => (false, &b[1..]),
+        _ => (false, b),
+    }
+}
+
+/// The number of digits after the point of a plain decimal (`-12.340` → 3, `7` → 0), or `None`
+/// when the text is not `[+-]digits[.digits]` (an exponent, a word, a lone point).
+pub fn decimal_digits(b: &[u8]) -> Option<u32> {
+    let (_, body) = sign(b);
+    let (int, frac) = match memchr_dot(body) {
+        Some(i) => (&body[..i], &body[i + 1..]),
+        None => (body, &[][..]),
+    };
+    if int.is_empty() && frac.is_empty() {
+        return None;
+    }
+    if !int.iter().all(u8::is_ascii_digit) || !frac.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    Some(frac.len() as u32)
+}
+
+fn memchr_dot(b: &[u8]) -> Option<usize> {
+    b.iter().position(|&c| c == b'.')
+}
+
+/// Parses a plain decimal into units of `10^-scale`; more digits after the point than `scale`
+/// is [`TypeBreak::Scale`], never a rounding.
+pub fn parse_decimal(b: &[u8], scale: u8) -> Result<i64, TypeBreak> {
+    let digits = decimal_digits(b).ok_or(TypeBreak::NotA)?;
+    if digits > scale as u32 {
+        return Err(TypeBreak::Scale { digits });
+    }
+    let (neg, body) = sign(b);
+    let mut v: i64 = 0;
+    let mut push = |d: u8| -> Result<(), TypeBreak> {
+        let d = (d - b'0') as i64;
+        v = v
+            .checked_mul(10)
+            .and_then(|v| {
+                if neg {
+                    v.checked_sub(d)
+                } else {
+                    v.checked_add(d)
+                }
+            })
+            .ok_or(TypeBreak::Range)?;
+        Ok(())
+    };
+    for &c in body.iter().filter(|&&c| c != b'.') {
+        push(c)?;
+    }
+    for _ in digits..scale as u32 {
+        push(b'0')?;
+    }
+    Ok(v)
+}
+
+/// Parses a float: what Rust's `f64` parser takes, but only texts that start like a number (so
+/// `inf`, `nan` and words are not floats; `1e5`, `.5`, `-0.25` are).
+pub fn parse_float(b: &[u8]) -> Result<f64, TypeBreak> {
+    let (_, body) = sign(b);
+    match body.first() {
+        Some(c) if c.is_ascii_digit() || *c == b'.' => {}
+        _ => return Err(TypeBreak::NotA),
+    }
+    let s = std::str::from_utf8(b).map_err(|_| TypeBreak::NotA)?;
+    let v: f64 = s.parse().map_err(|_| TypeBreak::NotA)?;
+    if v.is_finite() {
+        Ok(v)
+    } else {
+        Err(TypeBreak::Range)
+    }
+}
+
+/// `true` or `false`, any case.
+pub fn parse_bool(b: &[u8]) -> Result<bool, TypeBreak> {
+    if b.eq_ignore_ascii_case(b"true") {
+        Ok(true)
+    } else if b.eq_ignore_ascii_case(b"false") {
+        Ok(false)
+    } else {
+        Err(TypeBreak::NotA)
+    }
+}
+
+fn digits_n(b: &[u8]) -> Option<u32> {
+    if b.is_empty() || !b.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    Some(b.iter().fold(0u32, |v, &d| v * 10 + (d - b'0') as u32))
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's `days_from_civil`).
+pub fn days_from_civil(y: i32, m: u32, d: u32) -> i32 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = (y - era * 400) as u32;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe as i32 - 719_468
+}
+
+/// The (year, month, day) of a day number.
+pub fn civil_from_days(z: i32) -> (i32, u32, u32) {
+    let z = z + 719_468;
+    let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
+    let doe = (z - era * 146_097) as u32;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe as i32 + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+fn days_in_month(y: i32, m: u32) -> u32 {
+    match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        _ if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
+        _ => 28,
+    }
+}
+
+/// `YYYY-MM-DD` or `YYYY/MM/DD` (the separators alike), a real calendar day.
+pub fn parse_date(b: &[u8]) -> Result<i32, TypeBreak> {
+    if b.len() != 10 || !(b[4] == b'-' || b[4] == b'/') || b[7] != b[4] {
+        return Err(TypeBreak::NotA);
+    }
+    let (y, m, d) = (
+        digits_n(&b[0..4]).ok_or(TypeBreak::NotA)? as i32,
+        digits_n(&b[5..7]).ok_or(TypeBreak::NotA)?,
+        digits_n(&b[8..10]).ok_or(TypeBreak::NotA)?,
+    );
+    if !(1..=12).contains(&m) || d == 0 || d > days_in_month(y, m) {
+        return Err(TypeBreak::Range);
+    }
+    Ok(days_from_civil(y, m, d))
+}
+
+/// A date and time: `DATE[T| ]HH:MM[:SS[.fraction]][Z|±HH[:MM]]`, or a date alone (midnight).
+/// Returns microseconds (UTC when there is a zone) and whether a zone was given.
+pub fn parse_timestamp(b: &[u8]) -> Result<(i64, bool), TypeBreak> {
+    if b.len() < 10 {
+        return Err(TypeBreak::NotA);
+    }
+    let days = parse_date(&b[..10])? as i64;
+    let mut rest = &b[10..];
+    let mut micros = days * 86_400_000_000;
+    if rest.is_empty() {
+        return Ok((micros, false));
+    }
+    if !(rest[0] == b'T' || rest[0] == b' ') || rest.len() < 6 || rest[3] != b':' {
+        return Err(TypeBreak::NotA);
+    }
+    let h = digits_n(&rest[1..3]).ok_or(TypeBreak::NotA)?;
+    let mi = digits_n(&rest[4..6]).ok_or(TypeBreak::NotA)?;
+    rest = &rest[6..];
+    let mut s = 0;
+    let mut frac_us = 0i64;
+    if rest.first() == Some(&b':') {
+        s = digits_n(rest.get(1..3).ok_or(TypeBreak::NotA)?).ok_or(TypeBreak::NotA)?;
+        rest = &rest[3..];
+        if rest.first() == Some(&b'.') {
+            let n = rest[1..].iter().take_while(|c| c.is_ascii_digit()).count();
+            if n == 0 || n > 9 {
+                return Err(TypeBreak::NotA);
+            }
+            let mut f = 0i64;
+            for i in 0..6 {
+                f = f * 10
+                    + rest
+                        .get(1 + i)
+                        .filter(|_| i < n)
+                        .map_or(0, |c| (c - b'0') as i64);
+            }
+            frac_us = f;
+            rest = &rest[1 + n..];
+        }
+    }
+    if h > 23 || mi > 59 || s > 60 {
+        return Err(TypeBreak::Range);
+    }
+    micros += ((h as i64 * 60 + mi as i64) * 60 + s as i64) * 1_000_000 + frac_us;
+    if rest.is_empty() {
+        return Ok((micros, false));
+    }
+    let offset_min: i64 = match rest {
+        b"Z" | b"z" => 0,
+        [sign @ (b'+' | b'-'), tail @ ..] => {
+            let (oh, om) = match tail {
+                [a, b] => (digits_n(&[*a, *b]), Some(0)),
+                [a, b, b':', c, d] | [a, b, c, d] => (digits_n(&[*a, *b]), digits_n(&[*c, *d])),
+                _ => (None, None),
+            };
+            let (oh, om) = (oh.ok_or(TypeBreak::NotA)?, om.ok_or(TypeBreak::NotA)?);
+            if oh > 23 || om > 59 {
+                return Err(TypeBreak::Range);
+            }
+            let m = oh as i64 * 60 + om as i64;
+            if *sign == b'-' { -m } else { m }
+        }
+        _ => return Err(TypeBreak::NotA),
+    };
+    Ok((micros - offset_min * 60_000_000, true))
+}
+
+/// Parses a non-null field as `ty`.
+pub fn parse_value(b: &[u8], ty: ColumnType) -> Result<Value, TypeBreak> {
+    Ok(match ty {
+        ColumnType::Int64 => Value::Int(parse_int(b)?),
+        ColumnType::Float64 => Value::Float(parse_float(b)?),
+        ColumnType::Decimal { scale } => Value::Decimal(parse_decimal(b, scale)?),
+        ColumnType::Bool => Value::Bool(parse_bool(b)?),
+        ColumnType::Date => Value::Date(parse_date(b)?),
+        ColumnType::Timestamp { zone } => {
+            let (us, has_zone) = parse_timestamp(b)?;
+            if has_zone != zone {
+                return Err(TypeBreak::Zone { has_zone });
+            }
+            Value::Timestamp(us)
+        }
+        ColumnType::String => Value::Str(String::from_utf8_lossy(b).into_owned()),
+    })
+}
+
+/// `units` of `10^-scale` as text (`1234`, 2 → `12.34`; `-5`, 2 → `-0.05`).
+pub fn format_decimal(units: i64, scale: u8) -> String {
+    if scale == 0 {
+        return units.to_string();
+    }
+    let p = 10u64.pow(scale as u32);
+    let a = units.unsigned_abs();
+    let sign = if units < 0 { "-" } else { "" };
+    format!("{sign}{}.{:0w$}", a / p, a % p, w = scale as usize)
+}
+
+/// A day number as `YYYY-MM-DD`.
+pub fn format_date(days: i32) -> String {
+    let (y, m, d) = civil_from_days(days);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// Microseconds as `YYYY-MM-DD HH:MM:SS[.ffffff]` (`Z` appended with a zone).
+pub fn format_timestamp(us: i64, zone: bool) -> String {
+    let days = us.div_euclid(86_400_000_000);
+    let in_day = us.rem_euclid(86_400_000_000);
+    let (s, frac) = (in_day / 1_000_000, in_day % 1_000_000);
+    let mut t = format!(
+        "{} {:02}:{:02}:{:02}",
+        format_date(days as i32),
+        s / 3600,
+        s / 60 % 60,
+        s % 60
+    );
+    if frac != 0 {
+        t.push_str(&format!(".{frac:06}"));
+    }
+    if zone {
+        t.push('Z');
+    }
+    t
+}
+
+impl Value {
+    /// The value as text in its canonical spelling (the column's type gives a decimal's scale
+    /// and a timestamp's zone).
+    pub fn render(&self, ty: ColumnType) -> String {
+        match (self, ty) {
+            (Value::Null, _) => "NULL".into(),
+            (Value::Int(v), _) => v.to_string(),
+            (Value::Float(v), _) => format!("{v:?}"),
+            (Value::Decimal(v), ColumnType::Decimal { scale }) => format_decimal(*v, scale),
+            (Value::Decimal(v), _) => v.to_string(),
+            (Value::Bool(v), _) => v.to_string(),
+            (Value::Date(d), _) => format_date(*d),
+            (Value::Timestamp(us), ColumnType::Timestamp { zone }) => format_timestamp(*us, zone),
+            (Value::Timestamp(us), _) => format_timestamp(*us, false),
+            (Value::Str(s), _) => s.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integers_and_their_range() {
+        assert_eq!(parse_int(b"-42"), Ok(-42));
+        assert_eq!(parse_int(b"+7"), Ok(7));
+        assert_eq!(parse_int(b"9223372036854775807"), Ok(i64::MAX));
+        assert_eq!(parse_int(b"-9223372036854775808"), Ok(i64::MIN));
+        assert_eq!(parse_int(b"9223372036854775808"), Err(TypeBreak::Range));
+        assert_eq!(parse_int(b"12a"), Err(TypeBreak::NotA));
+        assert_eq!(parse_int(b"-"), Err(TypeBreak::NotA));
+        assert_eq!(parse_int(b""), Err(TypeBreak::NotA));
+    }
+
+    #[test]
+    fn decimals_are_exact_and_refuse_more_digits() {
+        assert_eq!(parse_decimal(b"12.34", 2), Ok(1234));
+        assert_eq!(parse_decimal(b"-0.5", 2), Ok(-50));
+        assert_eq!(parse_decimal(b"7", 2), Ok(700));
+        assert_eq!(parse_decimal(b".5", 1), Ok(5));
+        assert_eq!(
+            parse_decimal(b"1.234", 2),
+            Err(TypeBreak::Scale { digits: 3 })
+        );
+        assert_eq!(parse_decimal(b"1e3", 2), Err(TypeBreak::NotA));
+        assert_eq!(parse_decimal(b".", 2), Err(TypeBreak::NotA));
+        assert_eq!(format_decimal(-5, 2), "-0.05");
+        assert_eq!(format_decimal(1234, 2), "12.34");
+        assert_eq!(decimal_digits(b"-12.340"), Some(3));
+    }
+
+    #[test]
+    fn floats_start_like_numbers() {
+        assert_eq!(parse_float(b"1.5e3"), Ok(1500.0));
+        assert_eq!(parse_float(b"-.25"), Ok(-0.25));
+        assert_eq!(parse_float(b"nan"), Err(TypeBreak::NotA));
+        assert_eq!(parse_float(b"inf"), Err(TypeBreak::NotA));
+        assert_eq!(parse_float(b"1e999"), Err(TypeBreak::Range));
+    }
+
+    #[test]
+    fn dates_are_real_calendar_days() {
+        assert_eq!(parse_date(b"1970-01-01"), Ok(0));
+        assert_eq!(parse_date(b"2012/01/02"), Ok(15341));
+        assert_eq!(
+            parse_date(b"2024-02-29").map(format_date),
+            Ok("2024-02-29".into())
+        );
+        assert_eq!(parse_date(b"2023-02-29"), Err(TypeBreak::Range));
+        assert_eq!(parse_date(b"2023-13-01"), Err(TypeBreak::Range));
+        assert_eq!(parse_date(b"2023-01/01"), Err(TypeBreak::NotA));
+        assert_eq!(parse_date(b"01/02/2000"), Err(TypeBreak::NotA));
+        for d in [-800_000, -1, 0, 59, 11_016, 20_000, 2_000_000] {
+            let (y, m, dd) = civil_from_days(d);
+            assert_eq!(days_from_civil(y, m, dd), d);
+        }
+    }
+
+    #[test]
+    fn timestamps_with_and_without_zone() {
+        let (us, z) = parse_timestamp(b"2024-03-01T12:30:05.25").unwrap();
+        assert!(!z);
+        assert_eq!(format_timestamp(us, false), "2024-03-01 12:30:05.250000");
+        let (utc, z) = parse_timestamp(b"2024-03-01 14:30:05+02:00").unwrap();
+        assert!(z);
+        assert_eq!(format_timestamp(utc, true), "2024-03-01 12:30:05Z");
+        assert_eq!(
+            parse_timestamp(b"2010/01/01 00:00").map(|t| t.0),
+            Ok(1_262_304_000_000_000)
+        );
+        assert_eq!(parse_timestamp(b"2024-03-01 24:00"), Err(TypeBreak::Range));
+        assert_eq!(parse_timestamp(b"2024-03-01 12"), Err(TypeBreak::NotA));
+        assert_eq!(
+            parse_value(b"2024-03-01T00:00Z", ColumnType::Timestamp { zone: false }),
+            Err(TypeBreak::Zone { has_zone: true })
+        );
+    }
+}
