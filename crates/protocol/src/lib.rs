@@ -19,6 +19,7 @@
 mod exit;
 mod format;
 mod job;
+mod plan;
 mod record;
 mod redact;
 mod runner;
@@ -32,6 +33,10 @@ mod workload;
 pub use exit::{ALLOC_FAILED_MESSAGE_PREFIX, ERROR_EXIT_CODE, OOM_EXIT_CODE, OOM_MESSAGE_PREFIX};
 pub use format::{Compression, Format, Growth, InputFormat};
 pub use job::{CellJob, DbJob, Profiler};
+pub use plan::{
+    AggFunc, Aggregate, BinOp, DatePart, Expr, Func, Group, JoinKind, JoinSpec, Literal, OrderKey,
+    Output, Plan, ScanColumn, Typed,
+};
 pub use record::{CellKey, ProcessRecord, RECORD_VERSION, Record, RunContext};
 pub use redact::redact;
 pub use runner::{Allocator, ErrorKind, PhaseRecord, RunnerError, RunnerMeasure, RunnerRecord};

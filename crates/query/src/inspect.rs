@@ -429,7 +429,7 @@ fn key_of(f: &[u8], ty: ColumnType) -> Result<Key, text::TypeBreak> {
         return Ok(Key::S(Vec::new()));
     }
     Ok(match text::parse_value(f, ty)? {
-        Value::Int(v) | Value::Decimal(v) | Value::Timestamp(v) => Key::I(v),
+        Value::Int(v) | Value::Decimal(v, _) | Value::Timestamp(v) => Key::I(v),
         Value::Date(d) => Key::I(d.into()),
         Value::Bool(b) => Key::I(b.into()),
         Value::Float(v) => Key::F(v),

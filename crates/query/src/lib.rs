@@ -15,9 +15,13 @@
 
 pub mod csv;
 pub mod error;
+pub mod eval;
+pub mod exec;
 pub mod infer;
 pub mod inspect;
+pub mod scan;
 pub mod source;
+pub mod sql;
 pub mod text;
 
 pub use error::{InputError, TypeError};

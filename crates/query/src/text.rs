@@ -4,20 +4,47 @@
 
 use membench_protocol::ColumnType;
 
-/// A typed value (`Null` for a null token).
-#[derive(Clone, Debug, PartialEq)]
+/// A typed value (`Null` for a null token). Equality is by value as grouping needs it: every
+/// NaN equals every NaN and `-0.0` equals `0.0` (hashing agrees: `Hash` in `eval`).
+#[derive(Clone, Debug)]
 pub enum Value {
     Null,
     Int(i64),
     Float(f64),
-    /// Units of `10^-scale` (the column's scale).
-    Decimal(i64),
+    /// Units of `10^-scale`, and the scale.
+    Decimal(i64, u8),
     Bool(bool),
     /// Days since 1970-01-01.
     Date(i32),
     /// Microseconds since 1970-01-01 00:00 (UTC for `timestamptz`).
     Timestamp(i64),
     Str(String),
+}
+
+/// A float's bits with every NaN one NaN and `-0.0` as `0.0`.
+#[inline]
+pub fn canonical_bits(f: f64) -> u64 {
+    if f.is_nan() {
+        f64::NAN.to_bits()
+    } else {
+        (f + 0.0).to_bits()
+    }
+}
+
+impl PartialEq for Value {
+    fn eq(&self, o: &Value) -> bool {
+        use Value::*;
+        match (self, o) {
+            (Null, Null) => true,
+            (Int(a), Int(b)) | (Timestamp(a), Timestamp(b)) => a == b,
+            (Float(a), Float(b)) => canonical_bits(*a) == canonical_bits(*b),
+            (Decimal(a, s), Decimal(b, t)) => a == b && s == t,
+            (Bool(a), Bool(b)) => a == b,
+            (Date(a), Date(b)) => a == b,
+            (Str(a), Str(b)) => a == b,
+            _ => false,
+        }
+    }
 }
 
 /// Why a field's text is not a value of its column's type.
@@ -283,7 +310,7 @@ pub fn parse_value(b: &[u8], ty: ColumnType) -> Result<Value, TypeBreak> {
     Ok(match ty {
         ColumnType::Int64 => Value::Int(parse_int(b)?),
         ColumnType::Float64 => Value::Float(parse_float(b)?),
-        ColumnType::Decimal { scale } => Value::Decimal(parse_decimal(b, scale)?),
+        ColumnType::Decimal { scale } => Value::Decimal(parse_decimal(b, scale)?, scale),
         ColumnType::Bool => Value::Bool(parse_bool(b)?),
         ColumnType::Date => Value::Date(parse_date(b)?),
         ColumnType::Timestamp { zone } => {
@@ -343,8 +370,7 @@ impl Value {
             (Value::Null, _) => "NULL".into(),
             (Value::Int(v), _) => v.to_string(),
             (Value::Float(v), _) => format!("{v:?}"),
-            (Value::Decimal(v), ColumnType::Decimal { scale }) => format_decimal(*v, scale),
-            (Value::Decimal(v), _) => v.to_string(),
+            (Value::Decimal(v, scale), _) => format_decimal(*v, *scale),
             (Value::Bool(v), _) => v.to_string(),
             (Value::Date(d), _) => format_date(*d),
             (Value::Timestamp(us), ColumnType::Timestamp { zone }) => format_timestamp(*us, zone),

@@ -1,0 +1,703 @@
+//! The generic operators every kernel strategy runs a [`Plan`] with: filter, project, hash
+//! aggregate, top-k, hash join (build the joined input, stream the `FROM` input), and the
+//! canonical [`QueryAnswer`]. They take rows from whoever reads (a stream, all rows in memory,
+//! chunks, threads) and hold only what the question needs: O(groups) for a group-by, O(k) for
+//! an ordered `LIMIT k`, O(build side) for a join, all rows only for an unlimited projection.
+//!
+//! Sums are exact: integers and decimals in 128 bits, floats in Shewchuk's non-overlapping
+//! partials (Python's `math.fsum`), rounded once at the end — so a sum does not depend on the
+//! order rows arrive in, and every kernel strategy gives the same bits.
+
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+
+use membench_protocol::{AggFunc, Aggregate, ColumnType, JoinKind, Plan};
+use rustc_hash::{FxHashMap, FxHashSet};
+
+use crate::eval::{Env, EvalError, cast, eval, is_true, total_order};
+use crate::text::Value;
+
+type Result<T> = std::result::Result<T, EvalError>;
+
+/// An exact float sum (Shewchuk's partials), rounded correctly once at the end.
+#[derive(Clone, Debug, Default)]
+pub struct ExactSum {
+    partials: Vec<f64>,
+}
+
+impl ExactSum {
+    pub fn add(&mut self, mut x: f64) {
+        let mut i = 0;
+        for j in 0..self.partials.len() {
+            let mut y = self.partials[j];
+            if x.abs() < y.abs() {
+                std::mem::swap(&mut x, &mut y);
+            }
+            let hi = x + y;
+            let lo = y - (hi - x);
+            if lo != 0.0 {
+                self.partials[i] = lo;
+                i += 1;
+            }
+            x = hi;
+        }
+        self.partials.truncate(i);
+        self.partials.push(x);
+    }
+
+    pub fn merge(&mut self, other: &ExactSum) {
+        for &p in &other.partials {
+            self.add(p);
+        }
+    }
+
+    /// The correctly rounded sum.
+    pub fn value(&self) -> f64 {
+        let p = &self.partials;
+        let Some(mut n) = p.len().checked_sub(1) else {
+            return 0.0;
+        };
+        let mut hi = p[n];
+        let mut lo = 0.0;
+        while n > 0 {
+            n -= 1;
+            let x = hi;
+            let y = p[n];
+            hi = x + y;
+            let yr = hi - x;
+            lo = y - yr;
+            if lo != 0.0 {
+                break;
+            }
+        }
+        // Half-way cases: look at the next partial's sign (as `math.fsum` does).
+        if n > 0 && ((lo < 0.0 && p[n - 1] < 0.0) || (lo > 0.0 && p[n - 1] > 0.0)) {
+            let y = lo * 2.0;
+            let x = hi + y;
+            if y == x - hi {
+                hi = x;
+            }
+        }
+        hi
+    }
+}
+
+/// One aggregate's running state.
+#[derive(Clone, Debug)]
+enum State {
+    Count(i64),
+    /// Integers or decimals (units at the argument's scale), exactly.
+    SumExact {
+        sum: i128,
+        seen: bool,
+    },
+    SumFloat {
+        sum: ExactSum,
+        seen: bool,
+    },
+    Min(Value),
+    Max(Value),
+    Avg {
+        exact: i128,
+        scale: u8,
+        float: ExactSum,
+        n: i64,
+    },
+    /// `DISTINCT`: the distinct non-null values, folded at the end.
+    Distinct(FxHashSet<Value>),
+}
+
+fn new_state(a: &Aggregate, arg_ty: Option<ColumnType>) -> State {
+    if a.distinct {
+        return State::Distinct(FxHashSet::default());
+    }
+    match a.func {
+        AggFunc::Count => State::Count(0),
+        AggFunc::Sum if a.ty == ColumnType::Float64 => State::SumFloat {
+            sum: ExactSum::default(),
+            seen: false,
+        },
+        AggFunc::Sum => State::SumExact {
+            sum: 0,
+            seen: false,
+        },
+        AggFunc::Min => State::Min(Value::Null),
+        AggFunc::Max => State::Max(Value::Null),
+        AggFunc::Avg => State::Avg {
+            exact: 0,
+            scale: match arg_ty {
+                Some(ColumnType::Decimal { scale }) => scale,
+                _ => 0,
+            },
+            float: ExactSum::default(),
+            n: 0,
+        },
+    }
+}
+
+fn units(v: &Value, scale: u8) -> i128 {
+    match v {
+        Value::Int(i) => *i as i128 * 10i128.pow(scale as u32),
+        Value::Decimal(u, s) => *u as i128 * 10i128.pow((scale - (*s).min(scale)) as u32),
+        _ => 0,
+    }
+}
+
+impl State {
+    /// Adds one row's argument (`None`: `count(*)`).
+    fn add(&mut self, v: Option<Value>, ty: ColumnType) {
+        let Some(v) = v else {
+            if let State::Count(n) = self {
+                *n += 1;
+            }
+            return;
+        };
+        if v == Value::Null {
+            return;
+        }
+        match self {
+            State::Count(n) => *n += 1,
+            State::SumExact { sum, seen } => {
+                let scale = match ty {
+                    ColumnType::Decimal { scale } => scale,
+                    _ => 0,
+                };
+                *sum += units(&v, scale);
+                *seen = true;
+            }
+            State::SumFloat { sum, seen } => {
+                sum.add(as_f64(&v));
+                *seen = true;
+            }
+            State::Min(m) => {
+                if *m == Value::Null || total_order(&v, m) == Ordering::Less {
+                    *m = v;
+                }
+            }
+            State::Max(m) => {
+                if *m == Value::Null || total_order(&v, m) == Ordering::Greater {
+                    *m = v;
+                }
+            }
+            State::Avg {
+                exact,
+                scale,
+                float,
+                n,
+            } => {
+                match v {
+                    Value::Float(f) => float.add(f),
+                    _ => *exact += units(&v, *scale),
+                }
+                *n += 1;
+            }
+            State::Distinct(set) => {
+                set.insert(v);
+            }
+        }
+    }
+
+    fn merge(&mut self, other: State) {
+        match (self, other) {
+            (State::Count(a), State::Count(b)) => *a += b,
+            (State::SumExact { sum, seen }, State::SumExact { sum: s, seen: e }) => {
+                *sum += s;
+                *seen |= e;
+            }
+            (State::SumFloat { sum, seen }, State::SumFloat { sum: s, seen: e }) => {
+                sum.merge(&s);
+                *seen |= e;
+            }
+            (State::Min(m), State::Min(v)) => {
+                if *m == Value::Null || (v != Value::Null && total_order(&v, m) == Ordering::Less) {
+                    *m = v;
+                }
+            }
+            (State::Max(m), State::Max(v)) => {
+                if *m == Value::Null
+                    || (v != Value::Null && total_order(&v, m) == Ordering::Greater)
+                {
+                    *m = v;
+                }
+            }
+            (
+                State::Avg {
+                    exact, float, n, ..
+                },
+                State::Avg {
+                    exact: e,
+                    float: f,
+                    n: k,
+                    ..
+                },
+            ) => {
+                *exact += e;
+                float.merge(&f);
+                *n += k;
+            }
+            (State::Distinct(a), State::Distinct(b)) => a.extend(b),
+            _ => unreachable!("one aggregate's states"),
+        }
+    }
+
+    fn finish(self, a: &Aggregate, arg_ty: Option<ColumnType>) -> Result<Value> {
+        Ok(match self {
+            State::Count(n) => Value::Int(n),
+            State::SumExact { seen: false, .. } | State::SumFloat { seen: false, .. } => {
+                Value::Null
+            }
+            State::SumExact { sum, .. } => {
+                let v = i64::try_from(sum).map_err(|_| {
+                    EvalError("sum overflows 64 bits (CAST the column to double)".into())
+                })?;
+                match a.ty {
+                    ColumnType::Decimal { scale } => Value::Decimal(v, scale),
+                    _ => Value::Int(v),
+                }
+            }
+            State::SumFloat { sum, .. } => Value::Float(sum.value()),
+            State::Min(v) | State::Max(v) => v,
+            State::Avg { n: 0, .. } => Value::Null,
+            State::Avg {
+                exact,
+                scale,
+                float,
+                n,
+            } => {
+                if arg_ty == Some(ColumnType::Float64) {
+                    Value::Float(float.value() / n as f64)
+                } else {
+                    Value::Float(exact as f64 / 10f64.powi(scale as i32) / n as f64)
+                }
+            }
+            State::Distinct(set) => {
+                let plain = Aggregate {
+                    distinct: false,
+                    ..a.clone()
+                };
+                let mut s = new_state(&plain, arg_ty);
+                for v in set {
+                    s.add(Some(v), a.ty);
+                }
+                s.finish(&plain, arg_ty)?
+            }
+        })
+    }
+}
+
+fn as_f64(v: &Value) -> f64 {
+    match v {
+        Value::Int(i) => *i as f64,
+        Value::Decimal(u, s) => *u as f64 / 10f64.powi(*s as i32),
+        Value::Float(f) => *f,
+        _ => 0.0,
+    }
+}
+
+/// A query's answer: a table, in canonical order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct QueryAnswer {
+    pub columns: Vec<String>,
+    pub types: Vec<Option<ColumnType>>,
+    pub rows: Vec<Vec<Value>>,
+}
+
+/// The rows an unordered or ordered projection keeps: all of them, or the best k.
+enum Rows {
+    All(Vec<Vec<Value>>),
+    TopK(BinaryHeap<Ranked>),
+}
+
+/// An output row ordered by the plan's `ORDER BY`, ties by every column (so which rows a
+/// `LIMIT` keeps does not depend on the order they came in).
+struct Ranked {
+    row: Vec<Value>,
+    order: std::sync::Arc<Vec<membench_protocol::OrderKey>>,
+}
+
+fn rank(order: &[membench_protocol::OrderKey], a: &[Value], b: &[Value]) -> Ordering {
+    for k in order {
+        let (x, y) = (&a[k.output], &b[k.output]);
+        let o = match (x == &Value::Null, y == &Value::Null) {
+            (true, true) => Ordering::Equal,
+            (true, false) => {
+                if k.nulls_first {
+                    Ordering::Less
+                } else {
+                    Ordering::Greater
+                }
+            }
+            (false, true) => {
+                if k.nulls_first {
+                    Ordering::Greater
+                } else {
+                    Ordering::Less
+                }
+            }
+            _ => {
+                let o = total_order(x, y);
+                if k.desc { o.reverse() } else { o }
+            }
+        };
+        if o != Ordering::Equal {
+            return o;
+        }
+    }
+    for (x, y) in a.iter().zip(b) {
+        let o = total_order(x, y);
+        if o != Ordering::Equal {
+            return o;
+        }
+    }
+    Ordering::Equal
+}
+
+impl PartialEq for Ranked {
+    fn eq(&self, o: &Self) -> bool {
+        self.cmp(o) == Ordering::Equal
+    }
+}
+impl Eq for Ranked {}
+impl PartialOrd for Ranked {
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for Ranked {
+    fn cmp(&self, o: &Self) -> Ordering {
+        rank(&self.order, &self.row, &o.row)
+    }
+}
+
+/// Runs a plan over rows pushed to it (each row: the plan's columns, in order).
+pub struct Executor<'p> {
+    plan: &'p Plan,
+    /// The argument type of each aggregate.
+    arg_types: Vec<Option<ColumnType>>,
+    groups: FxHashMap<Vec<Value>, Vec<State>>,
+    rows: Rows,
+    order: std::sync::Arc<Vec<membench_protocol::OrderKey>>,
+}
+
+impl std::fmt::Debug for Executor<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Executor")
+            .field("groups", &self.groups.len())
+            .finish()
+    }
+}
+
+impl<'p> Executor<'p> {
+    pub fn new(plan: &'p Plan) -> Self {
+        let arg_types = plan
+            .group
+            .as_ref()
+            .map(|g| g.aggregates.iter().map(|a| a.arg_ty).collect())
+            .unwrap_or_default();
+        let order = std::sync::Arc::new(plan.order.clone());
+        let rows = match plan.limit {
+            Some(_) if plan.group.is_none() => Rows::TopK(BinaryHeap::new()),
+            _ => Rows::All(Vec::new()),
+        };
+        Executor {
+            plan,
+            arg_types,
+            groups: FxHashMap::default(),
+            rows,
+            order,
+        }
+    }
+
+    /// How many groups it holds (for memory assertions and progress).
+    pub fn groups(&self) -> usize {
+        self.groups.len()
+    }
+
+    /// Filters one row and folds it in.
+    pub fn push(&mut self, row: &[Value]) -> Result<()> {
+        let env = Env::row(row);
+        if let Some(f) = &self.plan.filter
+            && !is_true(&eval(f, env)?)
+        {
+            return Ok(());
+        }
+        match &self.plan.group {
+            Some(g) => {
+                let key: Vec<Value> = g
+                    .keys
+                    .iter()
+                    .map(|k| eval(&k.expr, env))
+                    .collect::<Result<_>>()?;
+                let states = match self.groups.get_mut(&key) {
+                    Some(s) => s,
+                    None => {
+                        let fresh = g
+                            .aggregates
+                            .iter()
+                            .zip(&self.arg_types)
+                            .map(|(a, t)| new_state(a, *t))
+                            .collect();
+                        self.groups.entry(key).or_insert(fresh)
+                    }
+                };
+                for (s, a) in states.iter_mut().zip(&g.aggregates) {
+                    let v = match &a.arg {
+                        Some(e) => Some(eval(e, env)?),
+                        None => None,
+                    };
+                    s.add(v, a.ty);
+                }
+            }
+            None => {
+                let out: Vec<Value> = self
+                    .plan
+                    .output
+                    .iter()
+                    .map(|o| eval(&o.expr, env))
+                    .collect::<Result<_>>()?;
+                self.keep(out);
+            }
+        }
+        Ok(())
+    }
+
+    fn keep(&mut self, out: Vec<Value>) {
+        match &mut self.rows {
+            Rows::All(v) => v.push(out),
+            Rows::TopK(heap) => {
+                let k = self.plan.limit.unwrap_or(u64::MAX) as usize;
+                if k == 0 {
+                    return;
+                }
+                let r = Ranked {
+                    row: out,
+                    order: self.order.clone(),
+                };
+                if heap.len() < k {
+                    heap.push(r);
+                } else if let Some(worst) = heap.peek()
+                    && r < *worst
+                {
+                    heap.pop();
+                    heap.push(r);
+                }
+            }
+        }
+    }
+
+    /// Merges another executor's groups (a partition of the same plan's rows).
+    pub fn merge(&mut self, other: Executor<'p>) {
+        for (k, states) in other.groups {
+            match self.groups.get_mut(&k) {
+                Some(mine) => {
+                    for (m, s) in mine.iter_mut().zip(states) {
+                        m.merge(s);
+                    }
+                }
+                None => {
+                    self.groups.insert(k, states);
+                }
+            }
+        }
+        let rows = match other.rows {
+            Rows::All(v) => v,
+            Rows::TopK(h) => h.into_iter().map(|r| r.row).collect(),
+        };
+        for r in rows {
+            self.keep(r);
+        }
+    }
+
+    /// The answer: groups finished and `HAVING` applied, ordered, limited, hidden columns
+    /// dropped, each value in its column's type.
+    pub fn finish(mut self) -> Result<QueryAnswer> {
+        let plan = self.plan;
+        if let Some(g) = &plan.group {
+            if g.keys.is_empty() && self.groups.is_empty() {
+                // A global aggregate over no rows is one row.
+                let fresh = g
+                    .aggregates
+                    .iter()
+                    .zip(&self.arg_types)
+                    .map(|(a, t)| new_state(a, *t))
+                    .collect();
+                self.groups.insert(Vec::new(), fresh);
+            }
+            let groups = std::mem::take(&mut self.groups);
+            for (keys, states) in groups {
+                let aggs: Vec<Value> = states
+                    .into_iter()
+                    .zip(&g.aggregates)
+                    .zip(&self.arg_types)
+                    .map(|((s, a), t)| s.finish(a, *t))
+                    .collect::<Result<_>>()?;
+                let env = Env {
+                    row: &[],
+                    keys: &keys,
+                    aggs: &aggs,
+                };
+                if let Some(h) = &g.having
+                    && !is_true(&eval(h, env)?)
+                {
+                    continue;
+                }
+                let out: Vec<Value> = plan
+                    .output
+                    .iter()
+                    .map(|o| eval(&o.expr, env))
+                    .collect::<Result<_>>()?;
+                self.keep(out);
+            }
+        }
+        let mut rows = match std::mem::replace(&mut self.rows, Rows::All(Vec::new())) {
+            Rows::All(v) => v,
+            Rows::TopK(h) => h.into_iter().map(|r| r.row).collect(),
+        };
+        let order = self.order.clone();
+        rows.sort_by(|a, b| rank(&order, a, b));
+        if let Some(k) = plan.limit {
+            rows.truncate(k as usize);
+        }
+        let visible: Vec<usize> = (0..plan.output.len())
+            .filter(|&i| !plan.output[i].hidden)
+            .collect();
+        let rows = rows
+            .into_iter()
+            .map(|r| {
+                visible
+                    .iter()
+                    .map(|&i| match plan.output[i].ty {
+                        Some(t) => cast(r[i].clone(), t),
+                        None => Ok(Value::Null),
+                    })
+                    .collect::<Result<Vec<_>>>()
+            })
+            .collect::<Result<_>>()?;
+        Ok(QueryAnswer {
+            columns: visible
+                .iter()
+                .map(|&i| plan.output[i].name.clone())
+                .collect(),
+            types: visible.iter().map(|&i| plan.output[i].ty).collect(),
+            rows,
+        })
+    }
+}
+
+/// A hash join: the joined input (index 1) held by key, the `FROM` input streamed past it.
+pub struct HashJoin<'p> {
+    plan: &'p Plan,
+    /// The plan-column positions of each input.
+    left_cols: Vec<usize>,
+    right_cols: Vec<usize>,
+    table: FxHashMap<Value, Vec<Vec<Value>>>,
+    row: Vec<Value>,
+}
+
+impl<'p> HashJoin<'p> {
+    pub fn new(plan: &'p Plan) -> Self {
+        let cols = |input| {
+            (0..plan.columns.len())
+                .filter(|&i| plan.columns[i].input == input)
+                .collect::<Vec<_>>()
+        };
+        HashJoin {
+            plan,
+            left_cols: cols(0),
+            right_cols: cols(1),
+            table: FxHashMap::default(),
+            row: vec![Value::Null; plan.columns.len()],
+        }
+    }
+
+    /// The plan-column positions of input `i`, in the order its rows are given.
+    pub fn columns_of(&self, input: usize) -> &[usize] {
+        if input == 0 {
+            &self.left_cols
+        } else {
+            &self.right_cols
+        }
+    }
+
+    /// Holds one row of the joined input (its values in [`HashJoin::columns_of`]`(1)` order).
+    pub fn build(&mut self, values: Vec<Value>) {
+        let j = self.plan.join.expect("a join plan");
+        let pos = self.right_cols.iter().position(|&c| c == j.right_key);
+        let key = pos.map_or(Value::Null, |p| values[p].clone());
+        if key == Value::Null {
+            return; // NULL never joins
+        }
+        self.table.entry(key).or_default().push(values);
+    }
+
+    /// Joins one row of the `FROM` input and hands every joined row to `out`.
+    pub fn probe(
+        &mut self,
+        values: &[Value],
+        out: &mut dyn FnMut(&[Value]) -> Result<()>,
+    ) -> Result<()> {
+        let j = self.plan.join.expect("a join plan");
+        for (&c, v) in self.left_cols.iter().zip(values) {
+            self.row[c] = v.clone();
+        }
+        let key = &self.row[j.left_key];
+        let matches = if *key == Value::Null {
+            None
+        } else {
+            // Keys compare by value across integer and decimal: normalise to the right's type.
+            let k = cast(key.clone(), self.plan.columns[j.right_key].ty).unwrap_or(Value::Null);
+            self.table.get(&k)
+        };
+        match matches {
+            Some(rows) => {
+                for r in rows {
+                    for (&c, v) in self.right_cols.iter().zip(r) {
+                        self.row[c] = v.clone();
+                    }
+                    out(&self.row)?;
+                }
+            }
+            None if j.kind == JoinKind::Left => {
+                for &c in &self.right_cols {
+                    self.row[c] = Value::Null;
+                }
+                out(&self.row)?;
+            }
+            None => {}
+        }
+        Ok(())
+    }
+
+    /// How many rows of the joined input it holds.
+    pub fn held(&self) -> usize {
+        self.table.values().map(Vec::len).sum()
+    }
+}
+
+impl QueryAnswer {
+    /// The canonical JSON: `{"columns": [...], "rows": [[...], ...]}` with integers and finite
+    /// floats as JSON numbers (`inf`, `-inf`, `nan` as strings), decimals, dates and timestamps
+    /// as strings, NULL as `null`.
+    pub fn to_json(&self) -> serde_json::Value {
+        let rows: Vec<serde_json::Value> = self
+            .rows
+            .iter()
+            .map(|r| {
+                r.iter()
+                    .zip(&self.types)
+                    .map(|(v, t)| match v {
+                        Value::Null => serde_json::Value::Null,
+                        Value::Int(i) => (*i).into(),
+                        Value::Float(f) => match serde_json::Number::from_f64(*f) {
+                            Some(n) => serde_json::Value::Number(n),
+                            None => format!("{f}").to_lowercase().into(),
+                        },
+                        Value::Bool(b) => (*b).into(),
+                        other => other.render(t.unwrap_or(ColumnType::String)).into(),
+                    })
+                    .collect()
+            })
+            .collect();
+        serde_json::json!({ "columns": self.columns, "rows": rows })
+    }
+}

@@ -1,0 +1,83 @@
+//! What the generic operators hold (counting allocator; one test in this binary, so no other
+//! test's allocations are counted): streaming holds O(groups) for a group-by, O(k) for an
+//! ordered LIMIT, O(build side) for a join — ten times the rows, the same peak — while load-all
+//! holds every row.
+
+use std::path::Path;
+
+use membench_alloc::{CountingAlloc, measure};
+use membench_protocol::TableSchema;
+use membench_query::scan::{Reading, run};
+use membench_query::sql::plan;
+use membench_query::{CsvOptions, Table, open_table};
+
+#[global_allocator]
+static GLOBAL: CountingAlloc = CountingAlloc;
+
+fn answer(sql: &str, tables: &[(&str, &Table)], reading: Reading) {
+    let schemas: Vec<(&str, &TableSchema)> = tables.iter().map(|(n, t)| (*n, &t.schema)).collect();
+    let p = plan(sql, &schemas).unwrap();
+    let inputs: Vec<&Table> = p
+        .inputs
+        .iter()
+        .map(|n| tables.iter().find(|(t, _)| t == n).unwrap().1)
+        .collect();
+    run(&p, &inputs, reading).unwrap();
+}
+
+/// A generated-like file: `rows` rows, `groups` distinct keys.
+fn keyed(dir: &Path, name: &str, rows: usize, groups: usize) -> Table {
+    let mut text = String::with_capacity(rows * 20);
+    text.push_str("k,v,note\n");
+    for i in 0..rows {
+        text.push_str(&format!("g{},{},some text here\n", i % groups, i % 1000));
+    }
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    open_table(&p, &CsvOptions::default()).unwrap()
+}
+
+fn peak(sql: &str, t: &Table, reading: Reading) -> usize {
+    let ((), stats) = measure(|| {
+        answer(sql, &[("t", t)], reading);
+    });
+    stats.peak_heap_bytes
+}
+
+#[test]
+fn streaming_holds_groups_and_k_rows_not_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let small = keyed(dir.path(), "small.csv", 20_000, 50);
+    let large = keyed(dir.path(), "large.csv", 200_000, 50);
+    for sql in [
+        "SELECT k, count(*), sum(v) FROM t GROUP BY k",
+        "SELECT k, v FROM t ORDER BY v DESC, k LIMIT 10",
+    ] {
+        let (s, l) = (
+            peak(sql, &small, Reading::Streaming),
+            peak(sql, &large, Reading::Streaming),
+        );
+        // Ten times the rows: the same memory (within reader buffers' noise).
+        assert!(
+            l < s + (256 << 10),
+            "{sql}: {s} B at 20k rows, {l} B at 200k"
+        );
+        // load-all holds every row: at least ten times more at 200k rows.
+        let all = peak(sql, &large, Reading::LoadAll);
+        assert!(all > 10 * l, "{sql}: load-all {all} B vs streaming {l} B");
+    }
+    // A join holds the build side (the joined input), not the streamed one.
+    let build = keyed(dir.path(), "build.csv", 1_000, 1_000);
+    let join = "SELECT count(*) FROM t JOIN b ON t.k = b.k";
+    let j = |probe: &Table| {
+        let ((), stats) = measure(|| {
+            answer(join, &[("t", probe), ("b", &build)], Reading::Streaming);
+        });
+        stats.peak_heap_bytes
+    };
+    let (s, l) = (j(&small), j(&large));
+    assert!(
+        l < s + (256 << 10),
+        "join: {s} B probing 20k rows, {l} B probing 200k"
+    );
+}
