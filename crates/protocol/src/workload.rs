@@ -131,6 +131,34 @@ impl Workload {
         }
     }
 
+    /// The workload as SQL over the generated tables (`sales`; `orders` and `order_items`), the
+    /// question the generic operators answer the same way: `None` for `etl`, whose text rules
+    /// are not a query. Money is exact: `quantity * price` is a two-digit decimal.
+    pub fn sql(&self) -> Option<String> {
+        Some(match self {
+            Workload::TopN(p) => format!(
+                "SELECT order_id, quantity * price AS total FROM sales \
+                 WHERE quantity * price > {}.{:02} ORDER BY total DESC, order_id LIMIT {}",
+                p.above_cents.div_euclid(100),
+                p.above_cents.rem_euclid(100),
+                p.n
+            ),
+            Workload::GroupBy => "SELECT category, count(*) AS rows, sum(quantity) AS \
+                 sum_quantity, sum(quantity * price) AS sum_total FROM sales \
+                 GROUP BY category ORDER BY category"
+                .into(),
+            Workload::Join(d) => format!(
+                "SELECT i.category, count(*) AS rows, sum(i.quantity) AS sum_quantity, \
+                 sum(i.quantity * i.price) AS sum_total FROM orders o JOIN order_items i \
+                 ON o.order_id = i.order_id WHERE o.order_date BETWEEN '{}' AND '{}' \
+                 GROUP BY i.category ORDER BY i.category",
+                d.from.as_str(),
+                d.to.as_str()
+            ),
+            Workload::Etl => return None,
+        })
+    }
+
     /// Whether the workload folds rows into an aggregate (`top-n`, `group-by`, `join`) rather
     /// than writing them out (`etl`).
     pub fn is_aggregate(&self) -> bool {

@@ -11,7 +11,7 @@
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 
-use membench_protocol::{AggFunc, Aggregate, ColumnType, JoinKind, Plan};
+use membench_protocol::{AggFunc, Aggregate, ColumnType, Expr, JoinKind, Plan};
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::eval::{Env, EvalError, cast, eval, is_true, total_order};
@@ -377,6 +377,9 @@ pub struct Executor<'p> {
     groups: FxHashMap<Vec<Value>, Vec<State>>,
     rows: Rows,
     order: std::sync::Arc<Vec<membench_protocol::OrderKey>>,
+    /// Reused buffers: a row's group key, a row's outputs.
+    key: Vec<Value>,
+    out: Vec<Value>,
 }
 
 impl std::fmt::Debug for Executor<'_> {
@@ -405,6 +408,8 @@ impl<'p> Executor<'p> {
             groups: FxHashMap::default(),
             rows,
             order,
+            key: Vec::new(),
+            out: Vec::new(),
         }
     }
 
@@ -423,12 +428,16 @@ impl<'p> Executor<'p> {
         }
         match &self.plan.group {
             Some(g) => {
-                let key: Vec<Value> = g
-                    .keys
-                    .iter()
-                    .map(|k| eval(&k.expr, env))
-                    .collect::<Result<_>>()?;
-                let states = match self.groups.get_mut(&key) {
+                // The key is built in a reused buffer (a column's text copied into the
+                // buffer's own allocation); a new group's key is the only allocation.
+                self.key.resize(g.keys.len(), Value::Null);
+                for (slot, k) in self.key.iter_mut().zip(&g.keys) {
+                    match &k.expr {
+                        Expr::Col(i) => slot.clone_from(&row[*i]),
+                        e => *slot = eval(e, env)?,
+                    }
+                }
+                let states = match self.groups.get_mut(self.key.as_slice()) {
                     Some(s) => s,
                     None => {
                         let fresh = g
@@ -437,7 +446,7 @@ impl<'p> Executor<'p> {
                             .zip(&self.arg_types)
                             .map(|(a, t)| new_state(a, *t))
                             .collect();
-                        self.groups.entry(key).or_insert(fresh)
+                        self.groups.entry(self.key.clone()).or_insert(fresh)
                     }
                 };
                 for (s, a) in states.iter_mut().zip(&g.aggregates) {
@@ -449,12 +458,20 @@ impl<'p> Executor<'p> {
                 }
             }
             None => {
-                let out: Vec<Value> = self
-                    .plan
-                    .output
-                    .iter()
-                    .map(|o| eval(&o.expr, env))
-                    .collect::<Result<_>>()?;
+                self.out.clear();
+                for o in &self.plan.output {
+                    self.out.push(eval(&o.expr, env)?);
+                }
+                // A row that would not enter a full top-k is not copied.
+                if let Rows::TopK(heap) = &self.rows
+                    && heap.len() as u64 >= self.plan.limit.unwrap_or(u64::MAX)
+                    && heap
+                        .peek()
+                        .is_none_or(|w| rank(&self.order, &self.out, &w.row) != Ordering::Less)
+                {
+                    return Ok(());
+                }
+                let out = self.out.clone();
                 self.keep(out);
             }
         }

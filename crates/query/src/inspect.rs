@@ -272,6 +272,21 @@ impl<R: std::io::BufRead> std::io::BufRead for CountingRead<R> {
     }
 }
 
+/// splitmix64's finaliser: every input bit moves every output bit, as HyperLogLog needs.
+#[inline]
+fn mix(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// A string's 64-bit hash (FxHash of its bytes; [`mix`] spreads it).
+#[inline]
+fn string_hash(f: &[u8]) -> u64 {
+    use std::hash::{BuildHasher, BuildHasherDefault};
+    BuildHasherDefault::<rustc_hash::FxHasher>::default().hash_one(f)
+}
+
 /// A comparable form of a value: integers (also decimals' units, dates, timestamps, booleans),
 /// floats, or text.
 #[derive(Clone, Debug, PartialEq, PartialOrd)]
@@ -289,8 +304,18 @@ struct ColumnAcc {
     hll: CardinalityEstimator<[u8]>,
     min: Option<Key>,
     max: Option<Key>,
-    top: FxHashMap<Box<[u8]>, u64>,
+    /// Misra–Gries counters, keyed by the value itself for typed columns (its 8 canonical
+    /// bytes) and by a 64-bit hash of the text for strings.
+    top: FxHashMap<u64, Counter>,
     top_exact: bool,
+}
+
+/// A frequent-values counter: its count and, for a string, its text — kept from the start
+/// while every value is tracked, else from its second occurrence, so that a column of unique
+/// values allocates nothing per row.
+struct Counter {
+    count: u64,
+    text: Option<Box<[u8]>>,
 }
 
 impl ColumnAcc {
@@ -315,18 +340,20 @@ impl ColumnAcc {
         self.text += f.len() as u64;
         // Typed values are counted by their value (`17` and `17.0` are one decimal), strings
         // by their bytes.
+        // One 64-bit hash per value feeds both sketches.
         let canonical = match &key {
-            Key::I(v) => v.to_le_bytes(),
-            Key::F(v) => (v + 0.0).to_bits().to_le_bytes(),
+            Key::I(v) => *v as u64,
+            Key::F(v) => text::canonical_bits(*v),
             Key::S(_) => {
-                self.hll.insert(f);
+                let h = mix(string_hash(f));
+                self.hll.insert_hash(h);
                 self.min_max_bytes(f);
-                self.count_top(f);
+                self.count_top(h, Some(f));
                 return Ok(());
             }
         };
-        self.hll.insert(&canonical[..]);
-        self.count_top(&canonical);
+        self.hll.insert_hash(mix(canonical));
+        self.count_top(canonical, None);
         if self.min.as_ref().is_none_or(|m| key < *m) {
             self.min = Some(key.clone());
         }
@@ -347,16 +374,24 @@ impl ColumnAcc {
 
     /// Misra–Gries: count while there is room; when full, a new value lowers every count by
     /// one and drops those at zero.
-    fn count_top(&mut self, f: &[u8]) {
-        if let Some(c) = self.top.get_mut(f) {
-            *c += 1;
+    fn count_top(&mut self, key: u64, text: Option<&[u8]>) {
+        if let Some(c) = self.top.get_mut(&key) {
+            c.count += 1;
+            if c.text.is_none() {
+                c.text = text.map(Box::from);
+            }
         } else if self.top.len() < TOP_TRACKED {
-            self.top.insert(f.into(), 1);
+            let text = if self.top_exact {
+                text.map(Box::from)
+            } else {
+                None
+            };
+            self.top.insert(key, Counter { count: 1, text });
         } else {
             self.top_exact = false;
             self.top.retain(|_, c| {
-                *c -= 1;
-                *c > 0
+                c.count -= 1;
+                c.count > 0
             });
         }
     }
@@ -373,13 +408,12 @@ impl ColumnAcc {
         }
     }
 
-    /// The key a canonical byte string of [`ColumnAcc::add`] stands for.
-    fn decode(&self, b: &[u8]) -> Key {
-        let eight = || <[u8; 8]>::try_from(b).unwrap_or_default();
+    /// The value a counter stands for.
+    fn decode(&self, key: u64, c: &Counter) -> Key {
         match self.ty {
-            ColumnType::String => Key::S(b.to_vec()),
-            ColumnType::Float64 => Key::F(f64::from_bits(u64::from_le_bytes(eight()))),
-            _ => Key::I(i64::from_le_bytes(eight())),
+            ColumnType::String => Key::S(c.text.as_deref().unwrap_or_default().to_vec()),
+            ColumnType::Float64 => Key::F(f64::from_bits(key)),
+            _ => Key::I(key as i64),
         }
     }
 
@@ -387,9 +421,10 @@ impl ColumnAcc {
         let mut top: Vec<TopValue> = self
             .top
             .iter()
-            .map(|(v, c)| TopValue {
-                value: self.render(&self.decode(v)),
-                count: *c,
+            .filter(|(_, c)| self.ty != ColumnType::String || c.text.is_some())
+            .map(|(k, c)| TopValue {
+                value: self.render(&self.decode(*k, c)),
+                count: c.count,
             })
             .collect();
         if !self.top_exact {

@@ -7,7 +7,7 @@
 use std::fmt;
 use std::path::PathBuf;
 
-use membench_protocol::Plan;
+use membench_protocol::{ColumnType, Plan};
 
 use crate::csv::CsvReader;
 use crate::error::{InputError, TypeError};
@@ -91,10 +91,21 @@ pub fn scan(
             }
             for (slot, &c) in values.iter_mut().zip(wanted) {
                 let f = rec.field(c);
-                *slot = if table.nulls.is_null(f) {
-                    Value::Null
-                } else {
-                    let ty = table.schema.columns[c].ty;
+                let ty = table.schema.columns[c].ty;
+                if table.nulls.is_null(f) {
+                    *slot = Value::Null;
+                    continue;
+                }
+                // Text reuses the slot's allocation from the previous row.
+                if ty == ColumnType::String
+                    && let Value::Str(s) = slot
+                    && let Ok(t) = std::str::from_utf8(f)
+                {
+                    s.clear();
+                    s.push_str(t);
+                    continue;
+                }
+                *slot = {
                     parse_value(f, ty).map_err(|why| {
                         InputError::Type(Box::new(TypeError {
                             path: file.clone(),

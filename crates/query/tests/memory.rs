@@ -1,5 +1,5 @@
-//! What the generic operators hold (counting allocator; one test in this binary, so no other
-//! test's allocations are counted): streaming holds O(groups) for a group-by, O(k) for an
+//! What the generic operators hold (counting allocator; the tests here take one lock, so no
+//! other test's allocations are counted): streaming holds O(groups) for a group-by, O(k) for an
 //! ordered LIMIT, O(build side) for a join — ten times the rows, the same peak — while load-all
 //! holds every row.
 
@@ -13,6 +13,13 @@ use membench_query::{CsvOptions, Table, open_table};
 
 #[global_allocator]
 static GLOBAL: CountingAlloc = CountingAlloc;
+
+/// One measuring test at a time: the allocator's counters are process-wide.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn alone() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 fn answer(sql: &str, tables: &[(&str, &Table)], reading: Reading) {
     let schemas: Vec<(&str, &TableSchema)> = tables.iter().map(|(n, t)| (*n, &t.schema)).collect();
@@ -46,6 +53,7 @@ fn peak(sql: &str, t: &Table, reading: Reading) -> usize {
 
 #[test]
 fn streaming_holds_groups_and_k_rows_not_the_file() {
+    let _alone = alone();
     let dir = tempfile::tempdir().unwrap();
     let small = keyed(dir.path(), "small.csv", 20_000, 50);
     let large = keyed(dir.path(), "large.csv", 200_000, 50);
@@ -79,5 +87,61 @@ fn streaming_holds_groups_and_k_rows_not_the_file() {
     assert!(
         l < s + (256 << 10),
         "join: {s} B probing 20k rows, {l} B probing 200k"
+    );
+}
+
+/// `inspect`'s prediction of holding a table as rows, against the measured peak of loading it
+/// whole (every column of every row as a `Value` vector, as the generic `load-all` holds it).
+#[test]
+fn the_as_rows_prediction_is_within_a_quarter_of_a_measured_load_all() {
+    let _alone = alone();
+    use membench_query::inspect;
+    use membench_query::scan::scan;
+    use membench_query::text::Value;
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::from("id,day,city,amount,flag,note\n");
+    for i in 0..100_000u64 {
+        let note = if i % 5 == 0 {
+            ""
+        } else {
+            "a note of some length"
+        };
+        text.push_str(&format!(
+            "{i},2024-{:02}-{:02},city-{},{}.{:02},{},{note}\n",
+            i % 12 + 1,
+            i % 28 + 1,
+            i % 300,
+            i % 997,
+            i % 100,
+            i % 2 == 0
+        ));
+    }
+    let path = dir.path().join("wide.csv");
+    std::fs::write(&path, text).unwrap();
+    let t = open_table(&path, &CsvOptions::default()).unwrap();
+    let predicted = inspect(&path, &CsvOptions::default())
+        .unwrap()
+        .memory
+        .as_rows;
+    let all: Vec<usize> = (0..t.schema.columns.len()).collect();
+    let (rows, stats) = measure(|| {
+        let mut rows: Vec<Vec<Value>> = Vec::new();
+        scan(&t, &all, |r| {
+            rows.push(r.to_vec());
+            Ok(())
+        })
+        .unwrap();
+        rows
+    });
+    assert_eq!(rows.len(), 100_000);
+    let measured = stats.peak_heap_bytes as f64;
+    let error = (measured - predicted as f64).abs() / measured;
+    eprintln!(
+        "as rows: predicted {predicted} B, measured {measured} B ({:.1} % off)",
+        error * 100.0
+    );
+    assert!(
+        error < 0.25,
+        "predicted {predicted} B, measured {measured} B"
     );
 }
