@@ -1,7 +1,9 @@
-//! Records of a delimited text file (CSV, TSV, any one-byte delimiter), RFC 4180 quoting, read
-//! with `csv-core` into one reused buffer: memory stays bounded by the longest record (at most
-//! [`MAX_RECORD`] bytes) plus the reader's buffer, whatever the file holds. Every record knows
-//! the physical line it starts on, so an error can name it.
+//! Records of a delimited text file (CSV, TSV, any one-byte delimiter), RFC 4180 quoting. A
+//! line that is whole in the read buffer and simple (no escaped quote, no line break inside a
+//! field, no stray carriage return) is split where it lies with `memchr`; any other record is
+//! read by `csv-core` into one reused buffer. Memory stays bounded by the longest record (at
+//! most [`MAX_RECORD`] bytes) plus the reader's buffer, whatever the file holds. Every record
+//! knows the physical line it starts on, so an error can name it.
 
 use std::fmt;
 use std::io::{self, BufRead};
@@ -44,32 +46,26 @@ pub struct Record<'a> {
     /// The physical line the record starts on (1-based).
     pub line: u64,
     data: &'a [u8],
-    ends: &'a [usize],
-    /// Bytes between a field's end and the next one's start: 1 where `data` is the line
-    /// itself (the delimiter), 0 where csv-core wrote the fields back to back.
-    gap: usize,
+    /// Where the fields are in `data`: `(start, end)` each.
+    spans: &'a [(usize, usize)],
 }
 
 impl<'a> Record<'a> {
     /// How many fields it has.
     pub fn len(&self) -> usize {
-        self.ends.len()
+        self.spans.len()
     }
 
     /// Whether it has no field (never true for a record read from a file).
     pub fn is_empty(&self) -> bool {
-        self.ends.is_empty()
+        self.spans.is_empty()
     }
 
     /// Field `i`'s bytes.
     #[inline]
     pub fn field(&self, i: usize) -> &'a [u8] {
-        let start = if i == 0 {
-            0
-        } else {
-            self.ends[i - 1] + self.gap
-        };
-        &self.data[start..self.ends[i]]
+        let (start, end) = self.spans[i];
+        &self.data[start..end]
     }
 
     /// The fields in order.
@@ -88,8 +84,8 @@ pub struct CsvReader<R> {
     /// Line feeds consumed so far.
     newlines: u64,
     delimiter: u8,
-    /// The fast path's field ends, and the bytes of its record still to consume.
-    fast_ends: Vec<usize>,
+    /// The record's field spans, and the bytes of a line still to consume.
+    spans: Vec<(usize, usize)>,
     pending: usize,
 }
 
@@ -112,7 +108,7 @@ impl<R: BufRead> CsvReader<R> {
             started: false,
             newlines: 0,
             delimiter,
-            fast_ends: Vec::with_capacity(64),
+            spans: Vec::with_capacity(64),
             pending: 0,
         }
     }
@@ -142,7 +138,8 @@ impl<R: BufRead> CsvReader<R> {
             self.inner.consume(std::mem::take(&mut self.pending));
         }
         loop {
-            // Find a whole, quote-free line (the buffer's borrow ends with this block).
+            // Split a whole line in the buffer where it lies (the buffer's borrow ends with
+            // this block).
             let (nl, len) = {
                 let buf = self.inner.fill_buf()?;
                 let Some(nl) = memchr::memchr(b'\n', buf) else {
@@ -150,13 +147,24 @@ impl<R: BufRead> CsvReader<R> {
                 };
                 let line = &buf[..nl];
                 let line = line.strip_suffix(b"\r").unwrap_or(line);
-                if memchr::memchr2(b'"', b'\r', line).is_some() {
-                    break;
+                match memchr::memchr2(b'"', b'\r', line) {
+                    None => {
+                        // The common line: fields are the bytes between delimiters.
+                        self.spans.clear();
+                        let mut from = 0;
+                        for d in memchr::memchr_iter(self.delimiter, line) {
+                            self.spans.push((from, d));
+                            from = d + 1;
+                        }
+                        self.spans.push((from, line.len()));
+                    }
+                    Some(_) if memchr::memchr(b'\r', line).is_some() => break,
+                    Some(_) => {
+                        if !split_line(line, self.delimiter, &mut self.spans) {
+                            break;
+                        }
+                    }
                 }
-                self.fast_ends.clear();
-                self.fast_ends
-                    .extend(memchr::memchr_iter(self.delimiter, line));
-                self.fast_ends.push(line.len());
                 (nl, line.len())
             };
             self.newlines += 1;
@@ -171,8 +179,7 @@ impl<R: BufRead> CsvReader<R> {
             return Ok(Some(Record {
                 line: self.newlines,
                 data: &buf[..len],
-                ends: &self.fast_ends,
-                gap: 1,
+                spans: &self.spans,
             }));
         }
         // A record at record start: csv-core's state is fresh for it.
@@ -213,14 +220,62 @@ impl<R: BufRead> CsvReader<R> {
                     self.ends.resize(n, 0);
                 }
                 ReadRecordResult::Record => {
+                    // csv-core writes the fields back to back.
+                    self.spans.clear();
+                    let mut from = 0;
+                    for &end in &self.ends[..nend] {
+                        self.spans.push((from, end));
+                        from = end;
+                    }
                     return Ok(Some(Record {
                         line: start.unwrap_or(self.newlines + 1),
                         data: &self.out[..nout],
-                        ends: &self.ends[..nend],
-                        gap: 0,
+                        spans: &self.spans,
                     }));
                 }
                 ReadRecordResult::End => return Ok(None),
+            }
+        }
+    }
+}
+
+/// Splits one line (no line terminator inside) into field spans, as RFC 4180 reads it, when it
+/// is simple: unquoted fields without quotes, quoted fields without escaped quotes and closed
+/// right before a delimiter or the end. `false` for anything else (csv-core reads it then).
+fn split_line(line: &[u8], delim: u8, spans: &mut Vec<(usize, usize)>) -> bool {
+    spans.clear();
+    let mut i = 0;
+    loop {
+        if line.get(i) == Some(&b'"') {
+            let start = i + 1;
+            let Some(close) = memchr::memchr(b'"', &line[start..]).map(|c| c + start) else {
+                return false;
+            };
+            spans.push((start, close));
+            match line.get(close + 1) {
+                None => return true,
+                Some(&d) if d == delim => i = close + 2,
+                Some(_) => return false,
+            }
+            if i == line.len() {
+                // A delimiter right at the end: one more, empty field.
+                spans.push((i, i));
+                return true;
+            }
+        } else {
+            let rest = &line[i..];
+            let end = memchr::memchr(delim, rest).map_or(line.len(), |p| i + p);
+            if memchr::memchr(b'"', &line[i..end]).is_some() {
+                return false;
+            }
+            spans.push((i, end));
+            if end == line.len() {
+                return true;
+            }
+            i = end + 1;
+            if i == line.len() {
+                spans.push((i, i));
+                return true;
             }
         }
     }
@@ -270,7 +325,10 @@ mod tests {
     fn the_memchr_path_and_csv_core_give_the_same_records() {
         // A buffer of one byte never holds a whole line: csv-core reads everything. A large
         // one takes the memchr path wherever a line has no quote and no inner CR.
-        let inputs: [&[u8]; 5] = [
+        let inputs: [&[u8]; 8] = [
+            b"a,\"b,c\",\"\"\n\"x\"\"y\",2,\"\"\n\"open,1\n2\",3\n4,\"5\" ,6\n7,8\"9,0\n",
+            b"\"a\",\n,\"b\"\n\"\",\"\"\n",
+            b"q;\"r;s\";t\n\"u\"\";\"v\"\n",
             b"a,b,c\n1,2,3\n\n4,,6\r\n\"q,1\",x,y\n7,8,9",
             b"h\n\"multi\nline\"\nplain\n\r\n\"\"\n",
             b"x,y\r1,2\r\n3,4\n",

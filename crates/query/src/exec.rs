@@ -433,7 +433,13 @@ impl<'p> Executor<'p> {
                 self.key.resize(g.keys.len(), Value::Null);
                 for (slot, k) in self.key.iter_mut().zip(&g.keys) {
                     match &k.expr {
-                        Expr::Col(i) => slot.clone_from(&row[*i]),
+                        Expr::Col(i) => match (&mut *slot, &row[*i]) {
+                            (Value::Str(mine), Value::Str(theirs)) => {
+                                mine.clear();
+                                mine.push_str(theirs);
+                            }
+                            (slot, v) => *slot = v.clone(),
+                        },
                         e => *slot = eval(e, env)?,
                     }
                 }

@@ -122,33 +122,44 @@ fn memchr_dot(b: &[u8]) -> Option<usize> {
 }
 
 /// Parses a plain decimal into units of `10^-scale`; more digits after the point than `scale`
-/// is [`TypeBreak::Scale`], never a rounding.
+/// is [`TypeBreak::Scale`], never a rounding. One pass over the text.
 pub fn parse_decimal(b: &[u8], scale: u8) -> Result<i64, TypeBreak> {
-    let digits = decimal_digits(b).ok_or(TypeBreak::NotA)?;
-    if digits > scale as u32 {
-        return Err(TypeBreak::Scale { digits });
-    }
     let (neg, body) = sign(b);
     let mut v: i64 = 0;
-    let mut push = |d: u8| -> Result<(), TypeBreak> {
-        let d = (d - b'0') as i64;
-        v = v
-            .checked_mul(10)
-            .and_then(|v| {
-                if neg {
-                    v.checked_sub(d)
-                } else {
-                    v.checked_add(d)
+    let mut frac: Option<u32> = None;
+    let mut digits = 0u32;
+    for &c in body {
+        match c {
+            b'0'..=b'9' => {
+                let d = (c - b'0') as i64;
+                v = v
+                    .checked_mul(10)
+                    .and_then(|v| {
+                        if neg {
+                            v.checked_sub(d)
+                        } else {
+                            v.checked_add(d)
+                        }
+                    })
+                    .ok_or(TypeBreak::Range)?;
+                digits += 1;
+                if let Some(f) = &mut frac {
+                    *f += 1;
                 }
-            })
-            .ok_or(TypeBreak::Range)?;
-        Ok(())
-    };
-    for &c in body.iter().filter(|&&c| c != b'.') {
-        push(c)?;
+            }
+            b'.' if frac.is_none() => frac = Some(0),
+            _ => return Err(TypeBreak::NotA),
+        }
     }
-    for _ in digits..scale as u32 {
-        push(b'0')?;
+    if digits == 0 {
+        return Err(TypeBreak::NotA);
+    }
+    let f = frac.unwrap_or(0);
+    if f > scale as u32 {
+        return Err(TypeBreak::Scale { digits: f });
+    }
+    for _ in f..scale as u32 {
+        v = v.checked_mul(10).ok_or(TypeBreak::Range)?;
     }
     Ok(v)
 }
