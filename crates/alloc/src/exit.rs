@@ -2,6 +2,10 @@
 //! exit code, and the allocation-free message-and-exit both allocators use.
 
 use std::alloc::{GlobalAlloc, Layout};
+use std::ffi::CString;
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+use std::sync::OnceLock;
 
 use crate::{ALLOC_FAILED_MESSAGE_PREFIX, OOM_EXIT_CODE};
 
@@ -19,6 +23,21 @@ fn allocation_failed(asked: usize) -> ! {
         (ALLOC_FAILED_MESSAGE_PREFIX, None),
         (": requested_bytes=", Some(asked)),
     ])
+}
+
+/// What the out-of-memory exit removes: its `_exit` runs no destructor, so a runner's
+/// temporary files would outlive it otherwise.
+static REMOVE_AT_OOM_EXIT: OnceLock<Vec<CString>> = OnceLock::new();
+
+/// Registers files and then folders (in that order) for the out-of-memory exit to remove, as
+/// `TempDir`'s drop would: a runner's temporary output. Set once, before the work starts; the
+/// exit removes them with `unlink(2)` and `rmdir(2)`, allocating nothing.
+pub fn remove_at_oom_exit(paths: &[&Path]) {
+    let paths = paths
+        .iter()
+        .filter_map(|p| CString::new(p.as_os_str().as_bytes()).ok())
+        .collect();
+    let _ = REMOVE_AT_OOM_EXIT.set(paths);
 }
 
 /// Writes one line to stderr (each part's text, then its number if any) and ends the process
@@ -42,10 +61,18 @@ pub(crate) fn die(parts: &[(&str, Option<usize>)]) -> ! {
     }
     buf[n] = b'\n';
     n += 1;
-    // SAFETY: writing a valid buffer to fd 2 and exiting without running destructors, which
+    // SAFETY: writing a valid buffer to fd 2, removing registered paths (NUL-terminated
+    // strings made before the work started) and exiting without running destructors, which
     // might allocate.
     unsafe {
         libc::write(2, buf.as_ptr().cast(), n);
+        if let Some(paths) = REMOVE_AT_OOM_EXIT.get() {
+            for p in paths {
+                if libc::unlink(p.as_ptr()) != 0 {
+                    libc::rmdir(p.as_ptr());
+                }
+            }
+        }
         libc::_exit(OOM_EXIT_CODE);
     }
 }

@@ -41,7 +41,7 @@ mod measure;
 
 pub use counters::SLOTS;
 pub use counting::CountingAlloc;
-pub use exit::ExitOnFailure;
+pub use exit::{ExitOnFailure, remove_at_oom_exit};
 pub use measure::{
     AllocStats, Snapshot, is_installed, limit_memory, measure, reset_peak, set_budget, snapshot,
 };

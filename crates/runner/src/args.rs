@@ -333,7 +333,13 @@ fn strategy_params(
         };
         let dir = membench_safefs::private_dir(&std::env::temp_dir(), "membench-etl-")
             .context("creating a folder for the temporary etl output")?;
-        p.output = Some(dir.path().join(format!("output.{ext}")));
+        let output = dir.path().join(format!("output.{ext}"));
+        // An out-of-memory end runs no destructor: it removes these itself (the writer's
+        // `<output>.tmp`, the output, the folder).
+        let mut staging = output.clone().into_os_string();
+        staging.push(".tmp");
+        membench_alloc::remove_at_oom_exit(&[std::path::Path::new(&staging), &output, dir.path()]);
+        p.output = Some(output);
         temporary = Some(dir);
     }
     Ok((strategy, p, temporary))

@@ -879,3 +879,31 @@ fn a_folder_of_part_files_gives_the_single_files_answers() {
         }
     }
 }
+
+#[test]
+fn an_etl_that_ends_out_of_memory_leaves_no_temporary_output_behind() {
+    // The out-of-memory exit runs no destructor; the runner registered its temporary output
+    // folder and files for that exit to remove.
+    let dir = tempfile::tempdir().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let spec = GenSpec {
+        rows: 50_000,
+        ..GenSpec::default()
+    };
+    let out = generate(&spec, GenFormat::Csv, dir.path(), false, &mut |_| {}).unwrap();
+    let m = run_cell(
+        &common::cell(
+            "load-all",
+            &Workload::Etl,
+            &out.path,
+            &["--memory-limit", "4MiB"],
+        )
+        .env("TMPDIR", tmp.path()),
+    );
+    assert_eq!(m.status, Status::Oom, "{}", m.stderr_tail);
+    let left: Vec<_> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(left.is_empty(), "left in TMPDIR: {left:?}");
+}
