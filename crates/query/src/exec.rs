@@ -135,6 +135,15 @@ fn new_state(a: &Aggregate, arg_ty: Option<ColumnType>) -> State {
     }
 }
 
+/// A new group's aggregate states.
+fn fresh_states(g: &membench_protocol::Group, arg_types: &[Option<ColumnType>]) -> Vec<State> {
+    g.aggregates
+        .iter()
+        .zip(arg_types)
+        .map(|(a, t)| new_state(a, *t))
+        .collect()
+}
+
 fn units(v: &Value, scale: u8) -> i128 {
     match v {
         Value::Int(i) => *i as i128 * 10i128.pow(scale as u32),
@@ -446,12 +455,7 @@ impl<'p> Executor<'p> {
                 let states = match self.groups.get_mut(self.key.as_slice()) {
                     Some(s) => s,
                     None => {
-                        let fresh = g
-                            .aggregates
-                            .iter()
-                            .zip(&self.arg_types)
-                            .map(|(a, t)| new_state(a, *t))
-                            .collect();
+                        let fresh = fresh_states(g, &self.arg_types);
                         self.groups.entry(self.key.clone()).or_insert(fresh)
                     }
                 };
@@ -538,12 +542,7 @@ impl<'p> Executor<'p> {
         if let Some(g) = &plan.group {
             if g.keys.is_empty() && self.groups.is_empty() {
                 // A global aggregate over no rows is one row.
-                let fresh = g
-                    .aggregates
-                    .iter()
-                    .zip(&self.arg_types)
-                    .map(|(a, t)| new_state(a, *t))
-                    .collect();
+                let fresh = fresh_states(g, &self.arg_types);
                 self.groups.insert(Vec::new(), fresh);
             }
             let groups = std::mem::take(&mut self.groups);

@@ -60,6 +60,11 @@ pub struct Table {
 }
 
 impl Table {
+    /// The column names, in order.
+    pub fn names(&self) -> Vec<String> {
+        self.schema.columns.iter().map(|c| c.name.clone()).collect()
+    }
+
     /// How many rows column `i`'s type was inferred from (`None` when `--schema` gave it).
     pub fn inferred_from(&self, i: usize) -> Option<u64> {
         (!self.given[i]).then_some(self.sampled_rows)
@@ -84,26 +89,11 @@ pub fn open_table(path: &Path, opts: &CsvOptions) -> Result<Table, InputError> {
     let mut guesses: Vec<Guess> = names.iter().map(|_| Guess::default()).collect();
     let mut sampled = 0u64;
     'files: for file in &files {
-        let mut rdr = CsvReader::new(open_text(file)?, delimiter);
-        let read = |e| read_error(file, e);
-        let head = rdr.next_record().map_err(read)?;
-        check_header(
-            file,
-            &names,
-            head.map(|r| r.fields().map(<[u8]>::to_vec).collect()),
-        )?;
+        let mut records = FileRecords::open(file, open_text(file)?, delimiter, &names)?;
         while sampled < opts.sample_rows {
-            let Some(rec) = rdr.next_record().map_err(read)? else {
+            let Some(rec) = records.next()? else {
                 continue 'files;
             };
-            if rec.len() != names.len() {
-                return Err(InputError::Shape {
-                    path: file.clone(),
-                    line: rec.line,
-                    expected: names.len(),
-                    found: rec.len(),
-                });
-            }
             for (g, f) in guesses.iter_mut().zip(rec.fields()) {
                 if opts.nulls.is_null(f) {
                     g.nulls += 1;
@@ -200,8 +190,83 @@ fn header(file: &Path, delimiter: u8) -> Result<Vec<String>, InputError> {
     Ok(names)
 }
 
+/// One file's data records, its header checked against the first part's names, each record
+/// checked to have as many fields as the header: the one loop every reader of a table runs.
+pub(crate) struct FileRecords<'a, R> {
+    pub(crate) file: &'a Path,
+    rdr: CsvReader<R>,
+    width: usize,
+}
+
+impl<'a, R: std::io::BufRead> FileRecords<'a, R> {
+    /// Reads and checks the header of `file` (read through `reader`).
+    pub(crate) fn open(
+        file: &'a Path,
+        reader: R,
+        delimiter: u8,
+        names: &[String],
+    ) -> Result<Self, InputError> {
+        let mut rdr = CsvReader::new(reader, delimiter);
+        let head = rdr.next_record().map_err(|e| read_error(file, e))?;
+        check_header(
+            file,
+            names,
+            head.map(|r| r.fields().map(<[u8]>::to_vec).collect()),
+        )?;
+        Ok(FileRecords {
+            file,
+            rdr,
+            width: names.len(),
+        })
+    }
+
+    /// The next data record, or a located error.
+    pub(crate) fn next(&mut self) -> Result<Option<crate::csv::Record<'_>>, InputError> {
+        let file = self.file;
+        match self.rdr.next_record().map_err(|e| read_error(file, e))? {
+            Some(rec) if rec.len() != self.width => Err(InputError::Shape {
+                path: file.to_path_buf(),
+                line: rec.line,
+                expected: self.width,
+                found: rec.len(),
+            }),
+            other => Ok(other),
+        }
+    }
+
+    /// The reader it reads through (everything read consumed).
+    pub(crate) fn into_inner(self) -> R {
+        self.rdr.into_inner()
+    }
+}
+
+impl Table {
+    /// The located error of field `f` (column `column`, 0-based) that is not a value of its
+    /// column's type, with the `--schema` hint.
+    pub(crate) fn type_error(
+        &self,
+        file: &Path,
+        line: u64,
+        column: usize,
+        f: &[u8],
+        why: crate::text::TypeBreak,
+    ) -> InputError {
+        let c = &self.schema.columns[column];
+        InputError::Type(Box::new(crate::error::TypeError {
+            path: file.to_path_buf(),
+            line,
+            column: column + 1,
+            name: c.name.clone(),
+            value: String::from_utf8_lossy(f).into_owned(),
+            ty: c.ty,
+            why,
+            inferred_from: self.inferred_from(column),
+        }))
+    }
+}
+
 /// Refuses a part whose header differs from the first part's.
-pub(crate) fn check_header(
+fn check_header(
     file: &Path,
     names: &[String],
     head: Option<Vec<Vec<u8>>>,

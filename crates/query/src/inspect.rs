@@ -12,9 +12,8 @@ use membench_protocol::{ColumnType, TableSchema};
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
-use crate::csv::CsvReader;
-use crate::error::{InputError, TypeError};
-use crate::infer::{CsvOptions, Table, check_header, open_table, read_error};
+use crate::error::InputError;
+use crate::infer::{CsvOptions, FileRecords, Table, open_table};
 use crate::source::open_text;
 use crate::text::{self, Value};
 
@@ -99,12 +98,7 @@ pub fn inspect(path: &Path, opts: &CsvOptions) -> Result<Inspection, InputError>
         .iter()
         .map(|c| ColumnAcc::new(c.ty))
         .collect();
-    let names: Vec<String> = table
-        .schema
-        .columns
-        .iter()
-        .map(|c| c.name.clone())
-        .collect();
+    let names = table.names();
     let mut rows = 0u64;
     let mut bytes = 0u64;
     let mut text_bytes = 0u64;
@@ -116,50 +110,21 @@ pub fn inspect(path: &Path, opts: &CsvOptions) -> Result<Inspection, InputError>
             })?
             .len();
         let counted = CountingRead::new(open_text(file)?);
-        let mut rdr = CsvReader::new(counted, table.delimiter);
-        let read = |e| read_error(file, e);
-        let head = rdr.next_record().map_err(read)?;
-        check_header(
-            file,
-            &names,
-            head.map(|r| r.fields().map(<[u8]>::to_vec).collect()),
-        )?;
-        while let Some(rec) = rdr.next_record().map_err(read)? {
-            if rec.len() != cols.len() {
-                return Err(InputError::Shape {
-                    path: file.clone(),
-                    line: rec.line,
-                    expected: cols.len(),
-                    found: rec.len(),
-                });
-            }
+        let mut records = FileRecords::open(file, counted, table.delimiter, &names)?;
+        while let Some(rec) = records.next()? {
             for (i, (acc, f)) in cols.iter_mut().zip(rec.fields()).enumerate() {
                 if table.nulls.is_null(f) {
                     acc.nulls += 1;
                     continue;
                 }
-                acc.add(f).map_err(|why| {
-                    InputError::Type(Box::new(TypeError {
-                        path: file.clone(),
-                        line: rec.line,
-                        column: i + 1,
-                        name: names[i].clone(),
-                        value: String::from_utf8_lossy(f).into_owned(),
-                        ty: acc.ty,
-                        why,
-                        inferred_from: table.inferred_from(i),
-                    }))
-                })?;
+                acc.add(f)
+                    .map_err(|why| table.type_error(file, rec.line, i, f, why))?;
             }
             rows += 1;
         }
-        text_bytes += rdr_bytes(rdr);
+        text_bytes += records.into_inner().count;
     }
     Ok(finish(table, cols, rows, bytes, text_bytes, start))
-}
-
-fn rdr_bytes<R: std::io::BufRead>(rdr: CsvReader<CountingRead<R>>) -> u64 {
-    rdr.into_inner().count
 }
 
 fn finish(

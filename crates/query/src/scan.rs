@@ -9,11 +9,10 @@ use std::path::PathBuf;
 
 use membench_protocol::{ColumnType, Plan};
 
-use crate::csv::CsvReader;
-use crate::error::{InputError, TypeError};
+use crate::error::InputError;
 use crate::eval::EvalError;
 use crate::exec::{Executor, HashJoin, QueryAnswer};
-use crate::infer::{Table, check_header, read_error};
+use crate::infer::{FileRecords, Table};
 use crate::source::open_text;
 use crate::text::{Value, parse_value};
 
@@ -62,33 +61,12 @@ pub fn scan(
     wanted: &[usize],
     mut row: impl FnMut(&[Value]) -> Result<(), EvalError>,
 ) -> Result<u64, QueryError> {
-    let names: Vec<String> = table
-        .schema
-        .columns
-        .iter()
-        .map(|c| c.name.clone())
-        .collect();
+    let names = table.names();
     let mut values = vec![Value::Null; wanted.len()];
     let mut rows = 0;
     for file in &table.files {
-        let mut rdr = CsvReader::new(open_text(file)?, table.delimiter);
-        let read = |e| read_error(file, e);
-        let head = rdr.next_record().map_err(read)?;
-        check_header(
-            file,
-            &names,
-            head.map(|r| r.fields().map(<[u8]>::to_vec).collect()),
-        )?;
-        while let Some(rec) = rdr.next_record().map_err(read)? {
-            if rec.len() != names.len() {
-                return Err(InputError::Shape {
-                    path: file.clone(),
-                    line: rec.line,
-                    expected: names.len(),
-                    found: rec.len(),
-                }
-                .into());
-            }
+        let mut records = FileRecords::open(file, open_text(file)?, table.delimiter, &names)?;
+        while let Some(rec) = records.next()? {
             for (slot, &c) in values.iter_mut().zip(wanted) {
                 let f = rec.field(c);
                 let ty = table.schema.columns[c].ty;
@@ -105,20 +83,8 @@ pub fn scan(
                     s.push_str(t);
                     continue;
                 }
-                *slot = {
-                    parse_value(f, ty).map_err(|why| {
-                        InputError::Type(Box::new(TypeError {
-                            path: file.clone(),
-                            line: rec.line,
-                            column: c + 1,
-                            name: names[c].clone(),
-                            value: String::from_utf8_lossy(f).into_owned(),
-                            ty,
-                            why,
-                            inferred_from: table.inferred_from(c),
-                        }))
-                    })?
-                };
+                *slot = parse_value(f, ty)
+                    .map_err(|why| table.type_error(file, rec.line, c, f, why))?;
             }
             row(&values).map_err(|error| QueryError::Eval {
                 at: Some((file.clone(), rec.line)),
@@ -134,11 +100,13 @@ pub fn scan(
 /// table again up to that row (paid only when a query fails).
 fn located(table: &Table, index: usize, error: EvalError) -> QueryError {
     let mut seen = 0;
+    let names = table.names();
     for file in &table.files {
         let Ok(text) = open_text(file) else { break };
-        let mut rdr = CsvReader::new(text, table.delimiter);
-        let _header = rdr.next_record();
-        while let Ok(Some(rec)) = rdr.next_record() {
+        let Ok(mut records) = FileRecords::open(file, text, table.delimiter, &names) else {
+            break;
+        };
+        while let Ok(Some(rec)) = records.next() {
             if seen == index {
                 return QueryError::Eval {
                     at: Some((file.clone(), rec.line)),

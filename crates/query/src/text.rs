@@ -77,19 +77,24 @@ pub fn parse_int(b: &[u8]) -> Result<i64, TypeBreak> {
         if !d.is_ascii_digit() {
             return Err(TypeBreak::NotA);
         }
-        let d = (d - b'0') as i64;
-        v = v
-            .checked_mul(10)
-            .and_then(|v| {
-                if neg {
-                    v.checked_sub(d)
-                } else {
-                    v.checked_add(d)
-                }
-            })
-            .ok_or(TypeBreak::Range)?;
+        v = push_digit(v, d, neg)?;
     }
     Ok(v)
+}
+
+/// `v` with one more decimal digit (away from zero when `neg`), checked.
+#[inline]
+fn push_digit(v: i64, digit: u8, neg: bool) -> Result<i64, TypeBreak> {
+    let d = (digit - b'0') as i64;
+    v.checked_mul(10)
+        .and_then(|v| {
+            if neg {
+                v.checked_sub(d)
+            } else {
+                v.checked_add(d)
+            }
+        })
+        .ok_or(TypeBreak::Range)
 }
 
 fn sign(b: &[u8]) -> (bool, &[u8]) {
@@ -131,17 +136,7 @@ pub fn parse_decimal(b: &[u8], scale: u8) -> Result<i64, TypeBreak> {
     for &c in body {
         match c {
             b'0'..=b'9' => {
-                let d = (c - b'0') as i64;
-                v = v
-                    .checked_mul(10)
-                    .and_then(|v| {
-                        if neg {
-                            v.checked_sub(d)
-                        } else {
-                            v.checked_add(d)
-                        }
-                    })
-                    .ok_or(TypeBreak::Range)?;
+                v = push_digit(v, c, neg)?;
                 digits += 1;
                 if let Some(f) = &mut frac {
                     *f += 1;

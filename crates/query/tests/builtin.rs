@@ -2,15 +2,16 @@
 //! the very answer (the same digest) the hand-written `streaming` strategy gives today, on the
 //! generated `sales` and `orders` tables — so the generic path is the specialised paths' oracle.
 
-use membench_datagen::{Format, GenSpec, generate, generate_orders};
 use membench_kernel::{Answer, GroupRow, TopRow};
-use membench_protocol::{DataSchema, TableSchema, TopNParams, Workload};
+use membench_protocol::{TableSchema, TopNParams, Workload};
+use membench_query::Table;
 use membench_query::exec::QueryAnswer;
 use membench_query::scan::{Reading, run};
 use membench_query::sql::plan;
 use membench_query::text::Value;
-use membench_query::{CsvOptions, Table, open_table};
 use membench_strategies::{Params, find};
+
+mod common;
 
 fn int(v: &Value) -> i64 {
     match v {
@@ -56,36 +57,12 @@ fn as_kernel(w: &Workload, a: &QueryAnswer) -> Answer {
 #[test]
 fn the_builtin_workloads_as_sql_give_todays_answers_through_the_generic_path() {
     let dir = tempfile::tempdir().unwrap();
-    let sales = generate(
-        &GenSpec {
-            rows: 30_000,
-            ..GenSpec::default()
-        },
-        Format::Csv,
-        dir.path(),
-        false,
-        &mut |_| {},
-    )
-    .unwrap();
-    let [orders, items] = generate_orders(
-        &GenSpec {
-            schema: DataSchema::Orders,
-            rows: 4_000,
-            ..GenSpec::default()
-        },
-        Format::Csv,
-        dir.path(),
-        false,
-        &mut |_| {},
-    )
-    .unwrap();
-    let open = |p: &std::path::Path| open_table(p, &CsvOptions::default()).unwrap();
-    let tables: Vec<(&str, Table)> = vec![
-        ("sales", open(&sales.path)),
-        ("orders", open(&orders.path)),
-        ("order_items", open(&items.path)),
-    ];
-    let schemas: Vec<(&str, &TableSchema)> = tables.iter().map(|(n, t)| (*n, &t.schema)).collect();
+    let tables = common::generated(dir.path(), 30_000, 4_000);
+    let path = |name: &str| tables.iter().find(|(n, _)| n == name).unwrap().1.files[0].clone();
+    let schemas: Vec<(&str, &TableSchema)> = tables
+        .iter()
+        .map(|(n, t)| (n.as_str(), &t.schema))
+        .collect();
     let streaming = find("streaming").unwrap();
     let mut workloads: Vec<Workload> = Workload::builtin().collect();
     workloads.push(Workload::TopN(TopNParams {
@@ -105,10 +82,10 @@ fn the_builtin_workloads_as_sql_give_todays_answers_through_the_generic_path() {
             .map(|n| &tables.iter().find(|(t, _)| t == n).unwrap().1)
             .collect();
         let generic = as_kernel(&w, &run(&p, &inputs, Reading::Streaming).unwrap());
-        let mut params = Params::new(w.clone(), &sales.path);
+        let mut params = Params::new(w.clone(), path("sales"));
         if w.is_join() {
-            params = Params::new(w.clone(), &orders.path);
-            params.items = Some(items.path.clone());
+            params = Params::new(w.clone(), path("orders"));
+            params.items = Some(path("order_items"));
         }
         let today = streaming.run(&params).unwrap().answer;
         assert_eq!(generic.digest(), today.digest(), "{}: {sql}", w.name());

@@ -7,12 +7,13 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use membench_datagen::{Format, GenSpec, generate, generate_orders};
-use membench_protocol::{DataSchema, TableSchema};
+use membench_protocol::TableSchema;
 use membench_query::exec::QueryAnswer;
 use membench_query::scan::{Reading, run};
 use membench_query::sql::plan;
 use membench_query::{CsvOptions, Table, open_table};
+
+mod common;
 
 fn public(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -91,29 +92,6 @@ struct Tables {
 
 fn tables() -> Tables {
     let dir = tempfile::tempdir().unwrap();
-    let sales = generate(
-        &GenSpec {
-            rows: 20_000,
-            ..GenSpec::default()
-        },
-        Format::Csv,
-        dir.path(),
-        false,
-        &mut |_| {},
-    )
-    .unwrap();
-    let [orders, items] = generate_orders(
-        &GenSpec {
-            schema: DataSchema::Orders,
-            rows: 5_000,
-            ..GenSpec::default()
-        },
-        Format::Csv,
-        dir.path(),
-        false,
-        &mut |_| {},
-    )
-    .unwrap();
     let open = |name: &str, path: &Path| {
         let t = open_table(path, &CsvOptions::default()).unwrap_or_else(|e| panic!("{e}"));
         (name.to_string(), t)
@@ -124,10 +102,9 @@ fn tables() -> Tables {
         open("temps", &public("seattle-temps.csv")),
         open("airports", &public("airports.csv")),
         open("stocks", &public("stocks.csv")),
-        open("sales", &sales.path),
-        open("orders", &orders.path),
-        open("order_items", &items.path),
     ];
+    let mut tables = tables;
+    tables.extend(common::generated(dir.path(), 20_000, 5_000));
     Tables { _dir: dir, tables }
 }
 
