@@ -79,8 +79,9 @@ pub struct MemoryPrediction {
     /// Each row as a vector of [`Value`]s (`load-all`'s way): a 32-byte value per field, the
     /// row's vector, and each string's bytes.
     pub as_rows: u64,
-    /// Arrow columns as Polars holds them: fixed-width values, validity bitmaps where a column
-    /// has nulls, strings as 16-byte views plus the bytes of those longer than 12.
+    /// Arrow columns as Polars holds them: fixed-width values (decimals as 8-byte floats, as
+    /// membench's Polars reads them), validity bitmaps where a column has nulls, strings as
+    /// 16-byte views plus the bytes of those longer than 12.
     pub as_polars_columns: u64,
     /// The leanest plain columns: fixed-width values (4-byte dates, bit-packed booleans), and
     /// strings either as offsets plus bytes or, when that is smaller, as 4-byte codes into a
@@ -174,10 +175,12 @@ fn predict(stats: &[ColumnStats], schema: &TableSchema, rows: u64) -> MemoryPred
         let text = (s.mean_text_length * values as f64).round() as u64;
         let validity = if s.nulls > 0 { bitmap } else { 0 };
         let (polars, lean) = match c.ty {
-            ColumnType::Int64 | ColumnType::Float64 | ColumnType::Timestamp { .. } => {
-                (8 * rows, 8 * rows)
-            }
-            ColumnType::Decimal { .. } => (16 * rows, 8 * rows),
+            // Decimals: membench's Polars is built without its 128-bit decimal type and
+            // holds them as 8-byte floats.
+            ColumnType::Int64
+            | ColumnType::Float64
+            | ColumnType::Timestamp { .. }
+            | ColumnType::Decimal { .. } => (8 * rows, 8 * rows),
             ColumnType::Date => (4 * rows, 4 * rows),
             ColumnType::Bool => (bitmap, bitmap),
             ColumnType::String => {

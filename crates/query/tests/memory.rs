@@ -145,3 +145,67 @@ fn the_as_rows_prediction_is_within_a_quarter_of_a_measured_load_all() {
         "predicted {predicted} B, measured {measured} B"
     );
 }
+
+/// `inspect`'s prediction of holding a table as Polars columns, against what Polars holds
+/// after reading it (live heap after the read, with the same column types; decimals as
+/// `Float64`, since membench's Polars is built without its decimal type).
+#[test]
+fn the_polars_prediction_is_within_a_quarter_of_what_polars_holds() {
+    use membench_alloc::snapshot;
+    use membench_query::inspect;
+    use polars::prelude::*;
+    let _alone = alone();
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::from("id,day,city,amount,flag,note\n");
+    for i in 0..200_000u64 {
+        let note = if i % 5 == 0 {
+            ""
+        } else {
+            "a note of some length"
+        };
+        text.push_str(&format!(
+            "{i},2024-{:02}-{:02},city-{},{}.{:02},{},{note}\n",
+            i % 12 + 1,
+            i % 28 + 1,
+            i % 300,
+            i % 997,
+            i % 100,
+            i % 2 == 0
+        ));
+    }
+    let path = dir.path().join("wide.csv");
+    std::fs::write(&path, text).unwrap();
+    let predicted = inspect(&path, &CsvOptions::default())
+        .unwrap()
+        .memory
+        .as_polars_columns;
+    let schema = Schema::from_iter([
+        Field::new("id".into(), DataType::Int64),
+        Field::new("day".into(), DataType::Date),
+        Field::new("city".into(), DataType::String),
+        Field::new("amount".into(), DataType::Float64),
+        Field::new("flag".into(), DataType::Boolean),
+        Field::new("note".into(), DataType::String),
+    ]);
+    let before = snapshot().live_bytes;
+    let mut df = CsvReadOptions::default()
+        .with_has_header(true)
+        .with_schema(Some(Arc::new(schema)))
+        .try_into_reader_with_file_path(Some(path.clone()))
+        .unwrap()
+        .finish()
+        .unwrap();
+    // One chunk per column, as a loaded table is held.
+    df.rechunk_mut();
+    let held = snapshot().live_bytes.saturating_sub(before) as f64;
+    assert_eq!(df.height(), 200_000);
+    let error = (held - predicted as f64).abs() / held;
+    eprintln!(
+        "as Polars columns: predicted {predicted} B, Polars holds {held} B ({:.1} % off)",
+        error * 100.0
+    );
+    assert!(
+        error < 0.25,
+        "predicted {predicted} B, Polars holds {held} B"
+    );
+}
