@@ -90,17 +90,10 @@ fn streaming_holds_groups_and_k_rows_not_the_file() {
     );
 }
 
-/// `inspect`'s prediction of holding a table as rows, against the measured peak of loading it
-/// whole (every column of every row as a `Value` vector, as the generic `load-all` holds it).
-#[test]
-fn the_as_rows_prediction_is_within_a_quarter_of_a_measured_load_all() {
-    let _alone = alone();
-    use membench_query::inspect;
-    use membench_query::scan::scan;
-    use membench_query::text::Value;
-    let dir = tempfile::tempdir().unwrap();
+/// A six-column file (integer, date, text, two-digit decimal, boolean, text with nulls).
+fn wide_file(dir: &Path, rows: u64) -> std::path::PathBuf {
     let mut text = String::from("id,day,city,amount,flag,note\n");
-    for i in 0..100_000u64 {
+    for i in 0..rows {
         let note = if i % 5 == 0 {
             ""
         } else {
@@ -116,8 +109,21 @@ fn the_as_rows_prediction_is_within_a_quarter_of_a_measured_load_all() {
             i % 2 == 0
         ));
     }
-    let path = dir.path().join("wide.csv");
+    let path = dir.join("wide.csv");
     std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// `inspect`'s prediction of holding a table as rows, against the measured peak of loading it
+/// whole (every column of every row as a `Value` vector, as the generic `load-all` holds it).
+#[test]
+fn the_as_rows_prediction_is_within_a_quarter_of_a_measured_load_all() {
+    let _alone = alone();
+    use membench_query::inspect;
+    use membench_query::scan::scan;
+    use membench_query::text::Value;
+    let dir = tempfile::tempdir().unwrap();
+    let path = wide_file(dir.path(), 100_000);
     let t = open_table(&path, &CsvOptions::default()).unwrap();
     let predicted = inspect(&path, &CsvOptions::default())
         .unwrap()
@@ -156,25 +162,7 @@ fn the_polars_prediction_is_within_a_quarter_of_what_polars_holds() {
     use polars::prelude::*;
     let _alone = alone();
     let dir = tempfile::tempdir().unwrap();
-    let mut text = String::from("id,day,city,amount,flag,note\n");
-    for i in 0..200_000u64 {
-        let note = if i % 5 == 0 {
-            ""
-        } else {
-            "a note of some length"
-        };
-        text.push_str(&format!(
-            "{i},2024-{:02}-{:02},city-{},{}.{:02},{},{note}\n",
-            i % 12 + 1,
-            i % 28 + 1,
-            i % 300,
-            i % 997,
-            i % 100,
-            i % 2 == 0
-        ));
-    }
-    let path = dir.path().join("wide.csv");
-    std::fs::write(&path, text).unwrap();
+    let path = wide_file(dir.path(), 200_000);
     let predicted = inspect(&path, &CsvOptions::default())
         .unwrap()
         .memory
