@@ -46,3 +46,50 @@ def print_answer(workload, result):
     """Prints the answer line: result is top_n(...) rows or group_by(...) groups."""
     key = "rows" if workload == "top-n" else "groups"
     print(json.dumps({"workload": workload, key: result}), flush=True)
+
+
+# A user's query (`membench run --input NAME=PATH --query SQL`): the program is given
+# `{query}`, the path of a JSON spec, and prints the answer table as its last line:
+#
+#   {"workload": "query", "columns": ["species", "n"], "rows": [["Adelie", 152], ...]}
+#
+# in the query's ORDER BY order. Values as membench writes them: integers and floats as JSON
+# numbers (inf/nan as "inf"/"nan"), exact decimals as text with their scale ("39.10"), dates
+# as "YYYY-MM-DD", timestamps as "YYYY-MM-DD HH:MM:SS[.ffffff]", null as null. Floats may
+# differ from membench's in the last bits (engines sum in different orders): membench compares
+# them within a relative 1e-9, and rows whose order the query leaves open in any order.
+#
+# The spec: {"sql": "...", "tables": {NAME: {"files": [...], "delimiter": ",",
+# "nulls": ["", "NA", ...], "columns": [[COLUMN, TYPE], ...]}}}, TYPE one of int64, float64,
+# decimal(S), bool, date, timestamp, timestamptz, string: the types membench inferred (or
+# `--schema` gave), so every engine reads the same values.
+
+
+def query_spec(path):
+    """The spec of a user's query, from the `{query}` file."""
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def query_value(v):
+    """One value as membench writes it."""
+    import datetime
+    import math
+
+    if isinstance(v, float) and not math.isfinite(v):
+        return str(v)
+    if v is None or isinstance(v, (bool, int, float, str)):
+        return v
+    if isinstance(v, Decimal):
+        return str(v)
+    if isinstance(v, datetime.datetime):
+        return v.replace(tzinfo=None).isoformat(sep=" ")
+    if isinstance(v, datetime.date):
+        return v.isoformat()
+    return str(v)
+
+
+def print_query_answer(columns, rows):
+    """Prints a user's query's answer line."""
+    print(json.dumps({"workload": "query", "columns": list(columns),
+                      "rows": [[query_value(v) for v in r] for r in rows]}), flush=True)

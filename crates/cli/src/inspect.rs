@@ -26,7 +26,7 @@ pub struct InspectArgs {
     #[arg(long, default_value = ",NA,N/A,NULL,null", value_parser = parse_nulls)]
     pub nulls: NullTokens,
     /// The field delimiter: one character, or `tab` (default: tab for `.tsv`, else a comma).
-    #[arg(long, value_parser = parse_delimiter)]
+    #[arg(long, value_parser = membench_query::user::parse_delimiter)]
     pub delimiter: Option<u8>,
     /// How many rows the types are inferred from.
     #[arg(long, default_value_t = 20_000)]
@@ -39,19 +39,6 @@ fn parse_schema(s: &str) -> Result<SchemaOverride, String> {
 
 fn parse_nulls(s: &str) -> Result<NullTokens, String> {
     s.parse()
-}
-
-/// One ASCII character, `tab` or `\t`.
-pub fn parse_delimiter(s: &str) -> Result<u8, String> {
-    match s {
-        "tab" | "\\t" | "\t" => Ok(b'\t'),
-        _ if s.len() == 1 && s.is_ascii() && !matches!(s, "\"" | "\n" | "\r") => {
-            Ok(s.as_bytes()[0])
-        }
-        _ => Err(format!(
-            "{s:?}: the delimiter is one ASCII character other than a quote or a line break, or `tab`"
-        )),
-    }
 }
 
 pub fn run(a: InspectArgs) -> Result<()> {

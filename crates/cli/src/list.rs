@@ -78,6 +78,7 @@ fn workload_text(w: &Workload) -> String {
             "orders ⋈ order_items on order_id, orders with order_date in {dates} (--dates): per \
              item category, joined items, sum of quantity, sum of quantity × price (inner join)"
         ),
+        Workload::Query(q) => q.sql.clone(),
     }
 }
 

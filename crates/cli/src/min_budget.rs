@@ -248,7 +248,7 @@ fn of_command(
             bytes: bytes_on_disk,
         },
     };
-    let free = run_cell(&e.command(&cell, a.threads, None));
+    let free = run_cell(&e.command(&cell, a.threads, None, None));
     if free.status != Status::Ok {
         bail!(
             "{} {w} at {} rows does not finish without a limit ({}): {}",
@@ -260,7 +260,7 @@ fn of_command(
     }
     let limit = std::cell::RefCell::new(String::new());
     let probe = |l: u64| -> Result<Probe> {
-        let m = run_cell(&e.command(&cell, a.threads, None).kernel_limit(l));
+        let m = run_cell(&e.command(&cell, a.threads, None, None).kernel_limit(l));
         if let Some(k) = &m.kernel_limit {
             *limit.borrow_mut() = k.kind.name().to_string();
         }

@@ -65,6 +65,21 @@ const SCRIPTS: &[(&str, &str)] = &[
         include_str!("../../../peers/duckdb_peer.py"),
     ),
     ("dask_peer.py", include_str!("../../../peers/dask_peer.py")),
+    (
+        "sql_duckdb.py",
+        include_str!("../../../peers/sql_duckdb.py"),
+    ),
+    (
+        "sql_polars.py",
+        include_str!("../../../peers/sql_polars.py"),
+    ),
+];
+
+/// The peers of a user's run (`--input`, `--query`): engines with an SQL front end, given the
+/// query's spec. (strategy name, script, arguments).
+const SQL_PEERS: &[(&str, &str, &str)] = &[
+    ("duckdb-sql", "sql_duckdb.py", "{query} {threads}"),
+    ("polars-py-sql", "sql_polars.py", "{query}"),
 ];
 
 /// (strategy name, script, arguments after `{input} {workload}`).
@@ -81,7 +96,10 @@ pub fn run(a: PeersArgs) -> Result<()> {
     match a.command {
         PeersCommand::Setup(s) => setup(&s),
         PeersCommand::List(s) => {
-            for c in commands_in(&s.dir) {
+            for c in commands_in(&s.dir, false)
+                .into_iter()
+                .chain(commands_in(&s.dir, true))
+            {
                 println!("{c}");
             }
             Ok(())
@@ -97,31 +115,41 @@ fn quoted(p: &Path) -> String {
     format!("'{}'", p.display())
 }
 
-fn commands_in(dir: &Path) -> Vec<String> {
+fn commands_in(dir: &Path, user: bool) -> Vec<String> {
     let dir = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
-    PEERS
-        .iter()
-        .map(|(name, script, extra)| {
-            format!(
-                "{name}={} {} {{input}} {{workload}} {extra}",
-                quoted(&venv_python(&dir)),
-                quoted(&dir.join("scripts").join(script))
-            )
-            .trim_end()
-            .to_string()
-        })
-        .collect()
+    let line = |name: &str, script: &str, args: String| {
+        format!(
+            "{name}={} {} {args}",
+            quoted(&venv_python(&dir)),
+            quoted(&dir.join("scripts").join(script))
+        )
+        .trim_end()
+        .to_string()
+    };
+    match user {
+        false => PEERS
+            .iter()
+            .map(|(name, script, extra)| {
+                line(name, script, format!("{{input}} {{workload}} {extra}"))
+            })
+            .collect(),
+        true => SQL_PEERS
+            .iter()
+            .map(|(name, script, args)| line(name, script, args.to_string()))
+            .collect(),
+    }
 }
 
-/// The `--command`s of every peer in `dir`; refuses when `peers setup` has not made it.
-pub fn commands(dir: &Path) -> Result<Vec<String>> {
+/// The `--command`s of every peer in `dir` (`user`: those of a user's run, which take the
+/// query); refuses when `peers setup` has not made it.
+pub fn commands(dir: &Path, user: bool) -> Result<Vec<String>> {
     if !venv_python(dir).is_file() || !dir.join("scripts/membench_answer.py").is_file() {
         bail!(
             "{}: no peers there; run `membench peers setup` (or `cargo xtask peers setup`) first",
             dir.display()
         );
     }
-    Ok(commands_in(dir))
+    Ok(commands_in(dir, user))
 }
 
 fn step(cmd: &mut Command, what: &str) -> Result<()> {
@@ -169,7 +197,12 @@ fn setup(a: &SetupArgs) -> Result<()> {
     eprintln!(
         "peers ready in {}: {}",
         a.dir.display(),
-        PEERS.iter().map(|p| p.0).collect::<Vec<_>>().join(", ")
+        PEERS
+            .iter()
+            .chain(SQL_PEERS)
+            .map(|p| p.0)
+            .collect::<Vec<_>>()
+            .join(", ")
     );
     Ok(())
 }

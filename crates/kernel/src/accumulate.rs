@@ -173,6 +173,9 @@ impl Accumulator {
             Workload::GroupBy => Accumulator::GroupBy(GroupAcc::default()),
             Workload::Etl => panic!("etl is not an aggregate: rows go to an output writer"),
             Workload::Join(_) => panic!("join reads two tables: it folds into a JoinAcc"),
+            Workload::Query(_) => {
+                panic!("a user's query runs through the generic operators (membench-query)")
+            }
         }
     }
 

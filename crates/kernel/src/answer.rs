@@ -40,6 +40,12 @@ pub enum Answer {
         /// sha256 of the output file, lowercase hex.
         output_sha256: String,
     },
+    /// A user's query: its result table in canonical order (`membench-query`'s
+    /// `QueryAnswer::to_json`).
+    Query {
+        columns: Vec<String>,
+        rows: Vec<Vec<serde_json::Value>>,
+    },
 }
 
 impl Answer {

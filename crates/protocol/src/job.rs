@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Format, OnBadRow, Workload};
+use crate::{Format, OnBadRow, Plan, UserTable, Workload};
 
 /// A heap profiler a cell can run under.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -46,7 +46,7 @@ impl Default for DbJob {
 
 /// One measured cell, as a runner is asked to run it. Sizes are bytes, formats and policies are
 /// typed: nothing is left for the runner to re-parse.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct CellJob {
     /// A strategy of the registry, or a harness self-test (`calibrate`, `selftest-*`).
@@ -56,6 +56,11 @@ pub struct CellJob {
     pub input: Option<PathBuf>,
     /// `join`: the `order_items` table.
     pub items: Option<PathBuf>,
+    /// A user's query ([`Workload::Query`]): the tables it reads, typed, in the plan's input
+    /// order.
+    pub tables: Vec<UserTable>,
+    /// A user's query: its typed plan over `tables`.
+    pub plan: Option<Plan>,
     /// Where strategies that spill write their temporary files (default: the system's temp
     /// folder); each uses a private folder it removes.
     pub scratch: Option<PathBuf>,
@@ -128,6 +133,8 @@ impl Default for CellJob {
             workload: Workload::TOP_N,
             input: None,
             items: None,
+            tables: Vec::new(),
+            plan: None,
             scratch: None,
             output: None,
             output_format: None,

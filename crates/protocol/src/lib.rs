@@ -43,9 +43,9 @@ pub use runner::{Allocator, ErrorKind, PhaseRecord, RunnerError, RunnerMeasure, 
 pub use sidecar::{DataSchema, GenSpec, ParquetCompressionName, PartMeta, Sidecar};
 pub use status::Status;
 pub use strategy::{
-    Decompress, Engine, Growths, PerFormat, Requirement, Role, STRATEGIES, Skip, StrategyInfo,
-    plays, reference_strategy, strategy, with_role,
+    Decompress, Engine, Growths, PerFormat, Queries, Requirement, Role, STRATEGIES, Skip,
+    StrategyInfo, plays, reference_strategy, strategy, with_role,
 };
-pub use table::{ColumnSchema, ColumnType, NullTokens, SchemaOverride, TableSchema};
+pub use table::{ColumnSchema, ColumnType, NullTokens, SchemaOverride, TableSchema, UserTable};
 pub use units::{parse_count, parse_size};
-pub use workload::{Date, DateRange, OnBadRow, TopNParams, Workload};
+pub use workload::{Date, DateRange, OnBadRow, QuerySpec, TopNParams, Workload};

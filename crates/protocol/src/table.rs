@@ -145,6 +145,23 @@ impl fmt::Display for TableSchema {
     }
 }
 
+/// A user's input as a cell reads it: its name in queries, its path (file, folder or glob of
+/// parts) and how it is read, typed once by the driver (inferred, `--schema` applied) so that
+/// every cell reads it with the same types and none pays for inference.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserTable {
+    pub name: String,
+    pub path: std::path::PathBuf,
+    /// The field delimiter, one byte.
+    pub delimiter: u8,
+    pub nulls: NullTokens,
+    pub schema: TableSchema,
+    /// Per column: whether `--schema` gave its type (else it was inferred).
+    pub given: Vec<bool>,
+    /// How many rows the inferred types came from (named in a type break's message).
+    pub sampled_rows: u64,
+}
+
 /// `--schema 'col:type,…'`: types that override the inferred ones, by column name.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SchemaOverride(pub Vec<(String, ColumnType)>);

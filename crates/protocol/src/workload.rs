@@ -27,6 +27,21 @@ pub enum Workload {
     /// `orders` ⋈ `order_items` on `order_id`, orders whose `order_date` is in the range, per
     /// item category: joined items, sum of quantity, sum of `quantity × price`.
     Join(DateRange),
+    /// A user's SQL query over the user's tables (`run --input NAME=PATH --query SQL`). The
+    /// job that runs it carries the typed plan and the tables' schemas beside it.
+    Query(Box<QuerySpec>),
+}
+
+/// A user's query: its short name (the report's title for it), its text and the tables it
+/// reads (the `FROM` table, then the joined one).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct QuerySpec {
+    pub name: String,
+    pub sql: String,
+    pub tables: Vec<String>,
+    /// Each table's schema as the run typed it (`name:type,…`, the `--schema` spelling).
+    #[serde(default)]
+    pub schemas: Vec<String>,
 }
 
 /// The parameters of a top-n.
@@ -67,7 +82,7 @@ impl Workload {
 
     /// The built-in workloads over one `sales` file.
     pub fn sales() -> impl Iterator<Item = Workload> {
-        Self::builtin().filter(|w| w.input() == DataSchema::Sales)
+        Self::builtin().filter(|w| w.input() == Some(DataSchema::Sales))
     }
 
     /// The name of its kind: `top-n`, `group-by`, `etl` or `join`, whatever its parameters.
@@ -77,6 +92,7 @@ impl Workload {
             Workload::GroupBy => "group-by",
             Workload::Etl => "etl",
             Workload::Join(_) => "join",
+            Workload::Query(_) => "query",
         }
     }
 
@@ -87,6 +103,7 @@ impl Workload {
             return Cow::Borrowed(name);
         }
         Cow::Owned(match self {
+            Workload::Query(q) => q.name.clone(),
             Workload::TopN(p) => format!("top-n(n={},above_cents={})", p.n, p.above_cents),
             Workload::Join(d) => format!("join({d})"),
             Workload::GroupBy | Workload::Etl => self.kind().to_string(),
@@ -156,6 +173,7 @@ impl Workload {
                 d.to.as_str()
             ),
             Workload::Etl => return None,
+            Workload::Query(q) => q.sql.clone(),
         })
     }
 
@@ -165,16 +183,29 @@ impl Workload {
         *self != Workload::Etl
     }
 
-    /// Whether the workload reads the two tables of the `orders` schema.
+    /// Whether the workload joins two tables (`join`; a user's query with a `JOIN`).
     pub fn is_join(&self) -> bool {
-        self.input() == DataSchema::Orders
+        match self {
+            Workload::Query(q) => q.tables.len() == 2,
+            w => w.input() == Some(DataSchema::Orders),
+        }
     }
 
-    /// The schema of the datasets it reads.
-    pub fn input(&self) -> DataSchema {
+    /// The generated schema of the datasets it reads (`None`: a user's query, over the user's
+    /// tables).
+    pub fn input(&self) -> Option<DataSchema> {
         match self {
-            Workload::TopN(_) | Workload::GroupBy | Workload::Etl => DataSchema::Sales,
-            Workload::Join(_) => DataSchema::Orders,
+            Workload::TopN(_) | Workload::GroupBy | Workload::Etl => Some(DataSchema::Sales),
+            Workload::Join(_) => Some(DataSchema::Orders),
+            Workload::Query(_) => None,
+        }
+    }
+
+    /// A user's query.
+    pub fn query(&self) -> Option<&QuerySpec> {
+        match self {
+            Workload::Query(q) => Some(q),
+            _ => None,
         }
     }
 
@@ -214,16 +245,30 @@ impl PartialOrd for Workload {
     }
 }
 
+/// A built-in workload (or one of other parameters) is its name; a user's query is its
+/// [`QuerySpec`] object, so a record keeps the query's text.
 impl Serialize for Workload {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.name())
+        match self {
+            Workload::Query(q) => q.serialize(s),
+            w => s.serialize_str(&w.name()),
+        }
     }
 }
 
 impl<'de> Deserialize<'de> for Workload {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = Cow::<str>::deserialize(d)?;
-        Workload::parse(&s).map_err(serde::de::Error::custom)
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Either<'a> {
+            #[serde(borrow)]
+            Name(Cow<'a, str>),
+            Query(QuerySpec),
+        }
+        match Either::deserialize(d)? {
+            Either::Name(s) => Workload::parse(&s).map_err(serde::de::Error::custom),
+            Either::Query(q) => Ok(Workload::Query(Box::new(q))),
+        }
     }
 }
 
@@ -421,5 +466,21 @@ mod tests {
         );
         assert!(Workload::parse("top-n(n=ten)").is_err());
         assert!(Workload::parse("join(2024-06-30..2024-01-01)").is_err());
+    }
+
+    #[test]
+    fn a_query_round_trips_as_its_spec_and_is_named_by_its_short_name() {
+        let q = Workload::Query(Box::new(QuerySpec {
+            name: "by-species".into(),
+            sql: "SELECT species, count(*) FROM p GROUP BY species".into(),
+            tables: vec!["p".into()],
+            schemas: vec!["species:string".into()],
+        }));
+        let json = serde_json::to_string(&q).unwrap();
+        assert!(json.starts_with('{') && json.contains("GROUP BY"), "{json}");
+        assert_eq!(serde_json::from_str::<Workload>(&json).unwrap(), q);
+        assert_eq!(q.name(), "by-species");
+        assert_eq!(q.kind(), "query");
+        assert!(!q.is_join() && q.is_aggregate() && q.input().is_none());
     }
 }

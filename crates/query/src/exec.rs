@@ -658,11 +658,30 @@ impl<'p> HashJoin<'p> {
         values: &[Value],
         out: &mut dyn FnMut(&[Value]) -> Result<()>,
     ) -> Result<()> {
+        let mut row = std::mem::take(&mut self.row);
+        let r = self.probe_with(values, &mut row, out);
+        self.row = row;
+        r
+    }
+
+    /// A buffer for [`HashJoin::probe_with`]: one joined row.
+    pub fn row_buffer(&self) -> Vec<Value> {
+        vec![Value::Null; self.plan.columns.len()]
+    }
+
+    /// [`HashJoin::probe`] with the joined row built in `row` (from [`HashJoin::row_buffer`]),
+    /// so that several threads probe one built table.
+    pub fn probe_with(
+        &self,
+        values: &[Value],
+        row: &mut [Value],
+        out: &mut dyn FnMut(&[Value]) -> Result<()>,
+    ) -> Result<()> {
         let j = self.plan.join.expect("a join plan");
         for (&c, v) in self.left_cols.iter().zip(values) {
-            self.row[c] = v.clone();
+            row[c] = v.clone();
         }
-        let key = &self.row[j.left_key];
+        let key = &row[j.left_key];
         let matches = if *key == Value::Null {
             None
         } else {
@@ -674,16 +693,16 @@ impl<'p> HashJoin<'p> {
             Some(rows) => {
                 for r in rows {
                     for (&c, v) in self.right_cols.iter().zip(r) {
-                        self.row[c] = v.clone();
+                        row[c] = v.clone();
                     }
-                    out(&self.row)?;
+                    out(row)?;
                 }
             }
             None if j.kind == JoinKind::Left => {
                 for &c in &self.right_cols {
-                    self.row[c] = Value::Null;
+                    row[c] = Value::Null;
                 }
-                out(&self.row)?;
+                out(row)?;
             }
             None => {}
         }

@@ -2,7 +2,8 @@
 //! delimiter (`csv`), naming its files (`source`), typing its columns (`infer`: inferred from a
 //! sample, `--schema` overriding, then enforced on every row), the one set of rules from a
 //! field's text to a typed value (`text`), located errors (`error`), and `membench inspect`'s
-//! measurements and memory predictions (`inspect`).
+//! measurements and memory predictions (`inspect`), a user's query planned (`sql`) and run by
+//! the generic operators (`eval`, `exec`, `scan`), and a user's run prepared (`user`).
 //!
 //! It must not link Polars or measure anything: the driver calls it (to type an input and refuse
 //! a bad one before any cell runs), and so will the runner's generic operators.
@@ -13,6 +14,7 @@
 //! assert_eq!(parse_date(b"2012/01/02").map(format_date).as_deref(), Ok("2012-01-02"));
 //! ```
 
+pub mod compare;
 pub mod csv;
 pub mod error;
 pub mod eval;
@@ -23,7 +25,9 @@ pub mod scan;
 pub mod source;
 pub mod sql;
 pub mod text;
+pub mod user;
 
 pub use error::{InputError, TypeError};
 pub use infer::{CsvOptions, Table, open_table};
 pub use inspect::{ColumnStats, Inspection, MemoryPrediction, TopValue, inspect};
+pub use user::{InputArg, QueryArg, UserError, UserRun, prepare, query_file};

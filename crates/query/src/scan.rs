@@ -25,6 +25,8 @@ pub enum QueryError {
         at: Option<(PathBuf, u64)>,
         error: EvalError,
     },
+    /// The system refused a worker thread (under a memory limit: out of memory).
+    Thread(std::io::Error),
 }
 
 impl fmt::Display for QueryError {
@@ -36,6 +38,7 @@ impl fmt::Display for QueryError {
                 error,
             } => write!(f, "{}:{line}: {error}", p.display()),
             QueryError::Eval { at: None, error } => error.fmt(f),
+            QueryError::Thread(e) => write!(f, "the system refused a thread: {e}"),
         }
     }
 }
@@ -54,6 +57,66 @@ impl From<EvalError> for QueryError {
     }
 }
 
+/// Parses the fields `fields` (column `wanted[i]` each) of one record at `file:line` into
+/// `values`, reusing a text slot's allocation from the previous row.
+fn parse_fields<'f>(
+    table: &Table,
+    file: &std::path::Path,
+    line: u64,
+    wanted: &[usize],
+    fields: impl Iterator<Item = &'f [u8]>,
+    values: &mut [Value],
+) -> Result<(), QueryError> {
+    for ((slot, &c), f) in values.iter_mut().zip(wanted).zip(fields) {
+        let ty = table.schema.columns[c].ty;
+        if table.nulls.is_null(f) {
+            *slot = Value::Null;
+            continue;
+        }
+        if ty == ColumnType::String
+            && let Value::Str(s) = slot
+            && let Ok(t) = std::str::from_utf8(f)
+        {
+            s.clear();
+            s.push_str(t);
+            continue;
+        }
+        *slot = parse_value(f, ty).map_err(|why| table.type_error(file, line, c, f, why))?;
+    }
+    Ok(())
+}
+
+/// Reads every row of `table`, parsing the schema columns `wanted` (in that order) and handing
+/// their values to `row` with the index of their file and their line. Returns how many rows
+/// were read.
+fn scan_located(
+    table: &Table,
+    wanted: &[usize],
+    open: Open,
+    mut row: impl FnMut(&[Value], usize, u64) -> Result<(), QueryError>,
+) -> Result<u64, QueryError> {
+    let names = table.names();
+    let mut values = vec![Value::Null; wanted.len()];
+    let mut rows = 0;
+    for (fi, file) in table.files.iter().enumerate() {
+        let mut records = FileRecords::open(file, open(file)?, table.delimiter, &names)?;
+        while let Some(rec) = records.next()? {
+            let line = rec.line;
+            parse_fields(
+                table,
+                file,
+                line,
+                wanted,
+                wanted.iter().map(|&c| rec.field(c)),
+                &mut values,
+            )?;
+            row(&values, fi, line)?;
+            rows += 1;
+        }
+    }
+    Ok(rows)
+}
+
 /// Reads every row of `table`, parsing the schema columns `wanted` (in that order) and handing
 /// their values to `row`. Returns how many rows were read.
 pub fn scan(
@@ -61,39 +124,12 @@ pub fn scan(
     wanted: &[usize],
     mut row: impl FnMut(&[Value]) -> Result<(), EvalError>,
 ) -> Result<u64, QueryError> {
-    let names = table.names();
-    let mut values = vec![Value::Null; wanted.len()];
-    let mut rows = 0;
-    for file in &table.files {
-        let mut records = FileRecords::open(file, open_text(file)?, table.delimiter, &names)?;
-        while let Some(rec) = records.next()? {
-            for (slot, &c) in values.iter_mut().zip(wanted) {
-                let f = rec.field(c);
-                let ty = table.schema.columns[c].ty;
-                if table.nulls.is_null(f) {
-                    *slot = Value::Null;
-                    continue;
-                }
-                // Text reuses the slot's allocation from the previous row.
-                if ty == ColumnType::String
-                    && let Value::Str(s) = slot
-                    && let Ok(t) = std::str::from_utf8(f)
-                {
-                    s.clear();
-                    s.push_str(t);
-                    continue;
-                }
-                *slot = parse_value(f, ty)
-                    .map_err(|why| table.type_error(file, rec.line, c, f, why))?;
-            }
-            row(&values).map_err(|error| QueryError::Eval {
-                at: Some((file.clone(), rec.line)),
-                error,
-            })?;
-            rows += 1;
-        }
-    }
-    Ok(rows)
+    scan_located(table, wanted, open_text, |values, fi, line| {
+        row(values).map_err(|error| QueryError::Eval {
+            at: Some((table.files[fi].clone(), line)),
+            error,
+        })
+    })
 }
 
 /// An expression's error on the `index`-th row of a table loaded whole, located by reading the
@@ -128,58 +164,322 @@ fn wanted(plan: &Plan, input: usize) -> Vec<usize> {
         .collect()
 }
 
-/// How the rows reach the operators.
+/// How the rows reach the operators: each kernel strategy's way of reading, over the same
+/// operators.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Reading {
     /// Each row folded as it is read: memory is what the operators hold.
     Streaming,
     /// Every row of every input parsed into memory first (`load-all`), then folded.
     LoadAll,
+    /// This many rows materialised at a time, each chunk folded into a partial result of its
+    /// own, the partials merged (`chunked`; pandas' `chunksize`).
+    Chunked(usize),
+    /// One thread frames the records and hands the used fields' bytes, in batches, to this
+    /// many workers that parse and fold them into partial results, merged at the end
+    /// (`parallel`). Quoted line breaks are framed by the one reader, so any CSV splits right.
+    Parallel(usize),
+}
+
+impl Reading {
+    /// Every reading, with small chunks and several workers: what the tests run each query
+    /// through.
+    pub const EVERY: [Reading; 4] = [
+        Reading::Streaming,
+        Reading::LoadAll,
+        Reading::Chunked(7),
+        Reading::Parallel(3),
+    ];
+}
+
+/// A plan's answer and the rows read to get it (of every input).
+#[derive(Debug)]
+pub struct Ran {
+    pub answer: QueryAnswer,
+    pub rows_read: u64,
+}
+
+/// How a file's bytes are read: [`open_text`] (buffered, decompressing), or a strategy's own
+/// way (`mmap`'s mapping).
+pub type Open = fn(&std::path::Path) -> Result<Box<dyn std::io::BufRead + Send>, InputError>;
+
+/// Runs a plan streaming, every file read through `open`.
+pub fn run_opened(plan: &Plan, tables: &[&Table], open: Open) -> Result<Ran, QueryError> {
+    execute(plan, tables, Reading::Streaming, None, open)
+}
+
+/// Where a batch of the `FROM` input ends, for strategies that fold it in batches (each batch
+/// a partial result of its own, the partials merged): `chunked`'s fixed length, `adaptive`'s
+/// memory guard.
+pub trait Batcher {
+    /// Whether the batch being filled, `rows` rows long so far, ends now.
+    fn full(&mut self, rows: usize) -> bool;
+    /// A batch of `rows` rows, from row `at` (0-based) of the `FROM` input, was folded.
+    fn done(&mut self, at: u64, rows: usize) {
+        let _ = (at, rows);
+    }
+}
+
+/// Batches of one length ([`Reading::Chunked`]).
+struct Fixed(usize);
+
+impl Batcher for Fixed {
+    fn full(&mut self, rows: usize) -> bool {
+        rows >= self.0
+    }
 }
 
 /// Runs a plan over its tables (`tables[i]` is `plan.inputs[i]`).
-pub fn run(plan: &Plan, tables: &[&Table], reading: Reading) -> Result<QueryAnswer, QueryError> {
+pub fn run(plan: &Plan, tables: &[&Table], reading: Reading) -> Result<Ran, QueryError> {
+    match reading {
+        Reading::Chunked(n) => run_batched(plan, tables, &mut Fixed(n.max(1))),
+        r => execute(plan, tables, r, None, open_text),
+    }
+}
+
+/// Runs a plan over its tables with the `FROM` input folded in the batches `batcher` cuts.
+pub fn run_batched(
+    plan: &Plan,
+    tables: &[&Table],
+    batcher: &mut dyn Batcher,
+) -> Result<Ran, QueryError> {
+    execute(plan, tables, Reading::Chunked(0), Some(batcher), open_text)
+}
+
+fn execute(
+    plan: &Plan,
+    tables: &[&Table],
+    reading: Reading,
+    batcher: Option<&mut dyn Batcher>,
+    open: Open,
+) -> Result<Ran, QueryError> {
     let mut exec = Executor::new(plan);
-    let loaded = |i: usize| -> Result<Vec<Vec<Value>>, QueryError> {
-        let mut all = Vec::new();
-        scan(tables[i], &wanted(plan, i), |r| {
-            all.push(r.to_vec());
-            Ok(())
-        })?;
-        Ok(all)
-    };
-    match (plan.join.is_some(), reading) {
-        (false, Reading::Streaming) => {
-            scan(tables[0], &wanted(plan, 0), |r| exec.push(r))?;
-        }
-        (false, Reading::LoadAll) => {
-            for (i, r) in loaded(0)?.iter().enumerate() {
-                exec.push(r).map_err(|e| located(tables[0], i, e))?;
+    let mut rows_read = 0;
+    let mut join = plan.join.map(|_| HashJoin::new(plan));
+    // The joined input is held whole (the build side); the `FROM` input is read the strategy's
+    // way.
+    if let Some(j) = &mut join {
+        match reading {
+            Reading::LoadAll => {
+                for r in load(tables[1], &wanted(plan, 1), &mut rows_read)? {
+                    j.build(r);
+                }
             }
-        }
-        (true, _) => {
-            let mut join = HashJoin::new(plan);
-            let mut push = |r: &[Value]| exec.push(r);
-            match reading {
-                Reading::Streaming => {
-                    scan(tables[1], &wanted(plan, 1), |r| {
-                        join.build(r.to_vec());
-                        Ok(())
-                    })?;
-                    scan(tables[0], &wanted(plan, 0), |r| join.probe(r, &mut push))?;
-                }
-                Reading::LoadAll => {
-                    let (left, right) = (loaded(0)?, loaded(1)?);
-                    for r in right {
-                        join.build(r);
-                    }
-                    for (i, r) in left.iter().enumerate() {
-                        join.probe(r, &mut push)
-                            .map_err(|e| located(tables[0], i, e))?;
-                    }
-                }
+            _ => {
+                rows_read += scan_located(tables[1], &wanted(plan, 1), open, |r, _, _| {
+                    j.build(r.to_vec());
+                    Ok(())
+                })?;
             }
         }
     }
-    Ok(exec.finish()?)
+    let join = join.as_ref();
+    let from = tables[0];
+    let cols = wanted(plan, 0);
+    let mut buf = join.map(HashJoin::row_buffer).unwrap_or_default();
+    match reading {
+        Reading::Streaming => {
+            rows_read += scan_located(from, &cols, open, |r, fi, line| {
+                fold(&mut exec, join, &mut buf, r).map_err(|error| QueryError::Eval {
+                    at: Some((from.files[fi].clone(), line)),
+                    error,
+                })
+            })?;
+        }
+        Reading::LoadAll => {
+            for (i, r) in load(from, &cols, &mut rows_read)?.iter().enumerate() {
+                fold(&mut exec, join, &mut buf, r).map_err(|e| located(from, i, e))?;
+            }
+        }
+        Reading::Chunked(_) => {
+            let batcher = batcher.expect("batches need a batcher");
+            let mut chunk: Vec<(Vec<Value>, usize, u64)> = Vec::new();
+            let mut at = 0u64;
+            let mut fold_chunk = |chunk: &mut Vec<(Vec<Value>, usize, u64)>,
+                                  batcher: &mut dyn Batcher| {
+                if chunk.is_empty() {
+                    return Ok(());
+                }
+                let rows = chunk.len();
+                let mut part = Executor::new(plan);
+                for (r, fi, line) in chunk.drain(..) {
+                    fold(&mut part, join, &mut buf, &r).map_err(|error| QueryError::Eval {
+                        at: Some((from.files[fi].clone(), line)),
+                        error,
+                    })?;
+                }
+                exec.merge(part);
+                batcher.done(at, rows);
+                at += rows as u64;
+                Ok::<(), QueryError>(())
+            };
+            rows_read += scan_located(from, &cols, open, |r, fi, line| {
+                chunk.push((r.to_vec(), fi, line));
+                if batcher.full(chunk.len()) {
+                    fold_chunk(&mut chunk, &mut *batcher)?;
+                }
+                Ok(())
+            })?;
+            fold_chunk(&mut chunk, batcher)?;
+        }
+        Reading::Parallel(threads) => {
+            let (parts, rows) = parallel(plan, from, &cols, join, threads.max(1))?;
+            rows_read += rows;
+            for p in parts {
+                exec.merge(p);
+            }
+        }
+    }
+    Ok(Ran {
+        answer: exec.finish()?,
+        rows_read,
+    })
+}
+
+/// Folds one row of the `FROM` input: through the join when there is one.
+fn fold<'p>(
+    exec: &mut Executor<'p>,
+    join: Option<&HashJoin<'p>>,
+    buf: &mut [Value],
+    r: &[Value],
+) -> Result<(), EvalError> {
+    match join {
+        Some(j) => j.probe_with(r, buf, &mut |row| exec.push(row)),
+        None => exec.push(r),
+    }
+}
+
+/// Every row of `table` (its columns `cols`), parsed into memory.
+fn load(table: &Table, cols: &[usize], rows_read: &mut u64) -> Result<Vec<Vec<Value>>, QueryError> {
+    let mut all = Vec::new();
+    *rows_read += scan(table, cols, |r| {
+        all.push(r.to_vec());
+        Ok(())
+    })?;
+    Ok(all)
+}
+
+/// Rows per batch handed to a [`Reading::Parallel`] worker.
+const BATCH_ROWS: usize = 4096;
+
+/// The used fields of [`BATCH_ROWS`] records, as bytes: framed by the reader, parsed by a
+/// worker.
+#[derive(Default)]
+struct RawBatch {
+    file: usize,
+    lines: Vec<u64>,
+    bytes: Vec<u8>,
+    /// Where each field ends in `bytes` (`cols.len()` per record).
+    ends: Vec<usize>,
+}
+
+/// [`Reading::Parallel`]: the reader frames records on this thread and sends batches round
+/// robin to `threads` workers, each folding into its own executor. The error reported is the
+/// first in file order: the workers' (in batches sent before any the reader failed on) by
+/// file and line, else the reader's.
+fn parallel<'p>(
+    plan: &'p Plan,
+    table: &Table,
+    cols: &[usize],
+    join: Option<&HashJoin<'p>>,
+    threads: usize,
+) -> Result<(Vec<Executor<'p>>, u64), QueryError> {
+    use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+    let names = table.names();
+    std::thread::scope(|s| {
+        let mut senders: Vec<SyncSender<RawBatch>> = Vec::new();
+        let mut workers = Vec::new();
+        for _ in 0..threads {
+            let (tx, rx): (SyncSender<RawBatch>, Receiver<RawBatch>) = sync_channel(2);
+            senders.push(tx);
+            let worker = std::thread::Builder::new().name("membench-query".into());
+            workers.push(
+                worker
+                    .spawn_scoped(s, move || {
+                        let mut exec = Executor::new(plan);
+                        let mut values = vec![Value::Null; cols.len()];
+                        let mut buf = join.map(HashJoin::row_buffer).unwrap_or_default();
+                        for b in rx {
+                            let file = &table.files[b.file];
+                            let mut start = 0;
+                            for (r, &line) in b.lines.iter().enumerate() {
+                                let ends = &b.ends[r * cols.len()..(r + 1) * cols.len()];
+                                let fields = ends.iter().scan(start, |at, &end| {
+                                    let f = &b.bytes[*at..end];
+                                    *at = end;
+                                    Some(f)
+                                });
+                                let located = |e: QueryError| (b.file, line, e);
+                                parse_fields(table, file, line, cols, fields, &mut values)
+                                    .map_err(located)?;
+                                start = *ends.last().unwrap_or(&start);
+                                fold(&mut exec, join, &mut buf, &values).map_err(|error| {
+                                    located(QueryError::Eval {
+                                        at: Some((file.clone(), line)),
+                                        error,
+                                    })
+                                })?;
+                            }
+                        }
+                        Ok::<_, (usize, u64, QueryError)>(exec)
+                    })
+                    .map_err(QueryError::Thread)?,
+            );
+        }
+        let read = (|| {
+            let mut rows = 0u64;
+            let mut next = 0;
+            for (fi, file) in table.files.iter().enumerate() {
+                let mut records =
+                    FileRecords::open(file, open_text(file)?, table.delimiter, &names)?;
+                let mut b = RawBatch {
+                    file: fi,
+                    ..RawBatch::default()
+                };
+                loop {
+                    let rec = records.next()?;
+                    let full = b.lines.len() == BATCH_ROWS;
+                    if (rec.is_none() && !b.lines.is_empty()) || full {
+                        let sent = std::mem::replace(
+                            &mut b,
+                            RawBatch {
+                                file: fi,
+                                ..RawBatch::default()
+                            },
+                        );
+                        if senders[next % threads].send(sent).is_err() {
+                            return Ok(rows); // a worker failed: its error is reported
+                        }
+                        next += 1;
+                    }
+                    let Some(rec) = rec else { break };
+                    b.lines.push(rec.line);
+                    for &c in cols {
+                        b.bytes.extend_from_slice(rec.field(c));
+                        b.ends.push(b.bytes.len());
+                    }
+                    rows += 1;
+                }
+            }
+            Ok::<u64, QueryError>(rows)
+        })();
+        drop(senders);
+        let mut parts = Vec::new();
+        let mut first: Option<(usize, u64, QueryError)> = None;
+        for w in workers {
+            match w.join().expect("a query worker panicked") {
+                Ok(e) => parts.push(e),
+                Err(e) => {
+                    if first.as_ref().is_none_or(|f| (e.0, e.1) < (f.0, f.1)) {
+                        first = Some(e);
+                    }
+                }
+            }
+        }
+        match (first, read) {
+            (Some((_, _, e)), _) => Err(e),
+            (None, Err(e)) => Err(e),
+            (None, Ok(rows)) => Ok((parts, rows)),
+        }
+    })
 }

@@ -123,7 +123,9 @@ impl Tables {
             .iter()
             .map(|n| &self.tables.iter().find(|(t, _)| t == n).unwrap().1)
             .collect();
-        run(&p, &inputs, reading).unwrap_or_else(|e| panic!("{sql}: {e}"))
+        run(&p, &inputs, reading)
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+            .answer
     }
 }
 
@@ -181,38 +183,11 @@ fn duckdb_answers(t: &Tables) -> Result<Vec<serde_json::Value>, String> {
     Ok(v["answers"].as_array().unwrap().clone())
 }
 
-/// A cell as a comparable value: numbers (JSON numbers or decimal strings) as floats.
-fn same_cell(a: &serde_json::Value, b: &serde_json::Value) -> bool {
-    let num = |v: &serde_json::Value| match v {
-        serde_json::Value::Number(n) => n.as_f64(),
-        serde_json::Value::String(s) => s.parse::<f64>().ok(),
-        _ => None,
-    };
-    match (a, b) {
-        (serde_json::Value::String(x), serde_json::Value::String(y)) if x == y => true,
-        _ => match (num(a), num(b)) {
-            (Some(x), Some(y)) => x == y || (x - y).abs() <= 1e-9 * x.abs().max(y.abs()),
-            _ => a == b,
-        },
-    }
-}
-
 /// The rows as a sorted list of text keys (engines order ties differently).
 fn sorted_rows(rows: &[serde_json::Value]) -> Vec<Vec<serde_json::Value>> {
     let mut r: Vec<Vec<serde_json::Value>> =
         rows.iter().map(|r| r.as_array().unwrap().clone()).collect();
-    r.sort_by_key(|row| {
-        row.iter()
-            .map(|c| match c {
-                serde_json::Value::Number(n) => format!("{:020.6}", n.as_f64().unwrap()),
-                serde_json::Value::String(s) => match s.parse::<f64>() {
-                    Ok(f) => format!("{f:020.6}"),
-                    Err(_) => s.clone(),
-                },
-                other => other.to_string(),
-            })
-            .collect::<Vec<_>>()
-    });
+    r.sort_by_key(|row| membench_query::compare::sort_key(row));
     r
 }
 
@@ -224,8 +199,9 @@ fn every_query_agrees_across_readings_and_with_duckdb_or_says_it_skipped() {
         .iter()
         .map(|q| {
             let s = t.answer(q, Reading::Streaming);
-            let l = t.answer(q, Reading::LoadAll);
-            assert_eq!(s, l, "{q}: streaming and load-all differ");
+            for r in &Reading::EVERY[1..] {
+                assert_eq!(s, t.answer(q, *r), "{q}: streaming and {r:?} differ");
+            }
             s
         })
         .collect();
@@ -254,10 +230,7 @@ fn every_query_agrees_across_readings_and_with_duckdb_or_says_it_skipped() {
             sorted_rows(mine["rows"].as_array().unwrap()),
             sorted_rows(theirs["rows"].as_array().unwrap()),
         );
-        let same = a.len() == b.len()
-            && a.iter()
-                .zip(&b)
-                .all(|(x, y)| x.len() == y.len() && x.iter().zip(y).all(|(c, d)| same_cell(c, d)));
+        let same = membench_query::compare::agree(&mine, theirs).is_ok();
         if !same {
             disagreements.push(format!(
                 "{q}\n  membench: {}\n  DuckDB:   {}",

@@ -46,9 +46,24 @@ pub struct Args {
     /// etl: output format, csv or parquet (default: the input's format).
     #[arg(long, value_parser = parse_format)]
     pub output_format: Option<Format>,
-    /// Input file (.csv or .parquet); for join, the `orders` file.
+    /// Input file (.csv or .parquet); for join, the `orders` file. With `--query`: a user's
+    /// table, `NAME=PATH` (repeatable; PATH a file, folder or glob of CSV parts).
     #[arg(long)]
-    pub input: Option<PathBuf>,
+    pub input: Vec<String>,
+    /// A user's SQL query over the `--input` tables, `[name=]SQL` (typed, planned and run by
+    /// the strategy through the generic operators; `membench run --query` runs many).
+    #[arg(long, conflicts_with = "workload")]
+    pub query: Option<membench_query::QueryArg>,
+    /// `--query`: override column types, `col:type,…`.
+    #[arg(long, requires = "query")]
+    pub schema: Option<membench_protocol::SchemaOverride>,
+    /// `--query`: the field texts that mean null, comma-separated.
+    #[arg(long, requires = "query", default_value = ",NA,N/A,NULL,null")]
+    pub nulls: membench_protocol::NullTokens,
+    /// `--query`: the field delimiter, one character or `tab` (default: tab for `.tsv`, else
+    /// a comma).
+    #[arg(long, requires = "query", value_parser = membench_query::user::parse_delimiter)]
+    pub delimiter: Option<u8>,
     /// Heap budget (e.g. 512MiB): the allocation that would cross it ends the process (status oom).
     #[arg(long, value_parser = membench_protocol::parse_size)]
     pub memory_limit: Option<u64>,
@@ -169,11 +184,43 @@ impl Args {
         if let Some(json) = &self.job {
             return serde_json::from_str(json).context("--job is not a membench CellJob");
         }
+        let (workload, input, tables, plan) = match &self.query {
+            Some(q) => {
+                let inputs = self
+                    .input
+                    .iter()
+                    .map(|s| s.parse())
+                    .collect::<Result<Vec<membench_query::InputArg>, String>>()
+                    .map_err(anyhow::Error::msg)?;
+                let opts = membench_query::CsvOptions {
+                    delimiter: self.delimiter,
+                    nulls: self.nulls.clone(),
+                    schema: self.schema.clone().unwrap_or_default(),
+                    ..Default::default()
+                };
+                let run = membench_query::prepare(&inputs, std::slice::from_ref(q), &opts)?;
+                let (spec, plan) = run.queries[0].clone();
+                let tables = run.tables_of(&plan);
+                let input = tables.first().map(|t| t.path.clone());
+                (Workload::Query(Box::new(spec)), input, tables, Some(plan))
+            }
+            None => {
+                anyhow::ensure!(
+                    self.input.len() <= 1,
+                    "--input is given {} times: several inputs are a user's tables, for --query",
+                    self.input.len()
+                );
+                // `--dates` is the `join`'s parameter.
+                let w = self.workload.clone().with_dates(&self.dates);
+                (w, self.input.first().map(PathBuf::from), Vec::new(), None)
+            }
+        };
         Ok(CellJob {
             strategy: self.strategy.clone().unwrap_or_default(),
-            // `--dates` is the `join`'s parameter.
-            workload: self.workload.clone().with_dates(&self.dates),
-            input: self.input.clone(),
+            workload,
+            input,
+            tables,
+            plan,
             items: self.items.clone(),
             scratch: self.scratch.clone(),
             output: self.output.clone(),
@@ -282,9 +329,29 @@ fn strategy_params(
     let input = job
         .input
         .clone()
+        .or_else(|| job.tables.first().map(|t| t.path.clone()))
         .with_context(|| format!("--input is required for strategy {}", job.strategy))?;
     let workload = job.workload.clone();
     let mut p = Params::new(workload.clone(), input);
+    if let Workload::Query(_) = &workload {
+        let plan = job
+            .plan
+            .clone()
+            .context("a user's query needs its plan in the job")?;
+        let tables = job
+            .tables
+            .iter()
+            .map(membench_query::Table::from_user)
+            .collect::<Result<Vec<_>, _>>()?;
+        anyhow::ensure!(
+            tables.len() == plan.inputs.len(),
+            "the job carries {} tables for a plan over {}",
+            tables.len(),
+            plan.inputs.len()
+        );
+        p.items = tables.get(1).map(|t| t.path.clone());
+        p.query = Some(membench_strategies::QueryParams { tables, plan });
+    }
     p.on_bad_row = job.on_bad_row;
     p.chunk_rows = job.chunk_rows;
     p.threads = job.threads;

@@ -16,6 +16,10 @@ use crate::args::{Job, StrategyCell};
 use crate::observe::{OBSERVER, Observed, ServerPeaks, ServerSampler};
 use crate::sampler::HeapSampler;
 
+/// The largest answer of a user's query a record keeps (as JSON text); a larger one is kept as
+/// its digest alone.
+pub const MAX_KEPT_ANSWER_BYTES: usize = 1 << 20;
+
 /// Runs the job; returns the exit code.
 pub fn run(job: &Job, alloc: Allocator) -> Result<i32> {
     match job {
@@ -106,7 +110,10 @@ fn measure(cell: &StrategyCell, alloc: Allocator) -> Result<i32> {
             record.measure.rows_read = p.rows.map(|r| r.0);
             record.measure.rows_skipped = p.rows.map(|r| r.1);
             record.measure.answer_digest = Some(p.digest);
-            record.measure.answer = cell.job.emit_answer.then_some(p.answer);
+            // A user's answer is kept up to a bound: beyond it, the digest alone.
+            let bounded = cell.job.workload.query().is_none()
+                || p.answer.to_string().len() <= MAX_KEPT_ANSWER_BYTES;
+            record.measure.answer = (cell.job.emit_answer && bounded).then_some(p.answer);
             0
         }
         Err(e) => failed(&mut record, e, "the strategy"),

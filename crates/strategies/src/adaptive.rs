@@ -53,6 +53,18 @@ impl Strategy for Adaptive {
         ));
         out.finish_checkpointed(&p.input, counts, ck)
     }
+
+    /// The same guard over a user's query: a batch ends at the guard's length, or early (and
+    /// the next is half as long) when the gauge passes the high-water mark.
+    fn query(&self, p: &Params, q: &crate::QueryParams) -> Result<Outcome, RunError> {
+        let mut guard = Guard::new(p);
+        let out = crate::io::query::batched(q, &mut Guarded { guard: &mut guard, p });
+        p.setting(format!(
+            "batches={} (first {} rows, smallest {}, largest {}; {} shrinks)",
+            guard.batches, guard.first, guard.smallest, guard.largest, guard.shrinks
+        ));
+        out
+    }
 }
 
 /// The memory guard: the batch length and the water marks.
@@ -121,6 +133,30 @@ impl Guard {
         if heap < self.low_bytes {
             self.rows = (self.rows * 2).min(self.max_rows);
         }
+    }
+}
+
+/// The guard cutting a user's query into batches.
+struct Guarded<'a> {
+    guard: &'a mut Guard,
+    p: &'a Params,
+}
+
+impl membench_query::scan::Batcher for Guarded<'_> {
+    fn full(&mut self, rows: usize) -> bool {
+        if rows >= self.guard.rows {
+            return true;
+        }
+        // The gauge is read once a block, as for the built-in workloads.
+        if rows.is_multiple_of(BLOCK_ROWS) && self.guard.pressed() {
+            self.guard.shrink();
+            return true;
+        }
+        false
+    }
+
+    fn done(&mut self, at: u64, rows: usize) {
+        self.guard.done(self.p, at, rows);
     }
 }
 

@@ -17,6 +17,11 @@ impl Strategy for Chunked {
         let counts = crate::io::files::per_file(p, |file| chunks(file, &mut total, &mut ck))?;
         total.finish_checkpointed(&p.input, counts, ck)
     }
+
+    /// `--chunk-rows` rows materialised at a time, each chunk a partial result, merged.
+    fn query(&self, p: &Params, q: &crate::QueryParams) -> Result<Outcome, RunError> {
+        crate::io::query::generic(q, membench_query::scan::Reading::Chunked(p.chunk_rows))
+    }
 }
 
 /// Folds one file a chunk at a time (from the checkpoint's position when resumed).

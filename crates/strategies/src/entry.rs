@@ -13,6 +13,15 @@ use crate::params::Params;
 pub trait Strategy: Sync {
     /// Computes the workload.
     fn run(&self, p: &Params) -> Result<Outcome, RunError>;
+
+    /// Computes a user's query ([`Workload::Query`]; its plan and tables in `q`). Called only
+    /// for a strategy whose metadata says it runs queries ([`crate::Queries::Generic`]).
+    fn query(&self, p: &Params, q: &crate::QueryParams) -> Result<Outcome, RunError> {
+        let _ = (p, q);
+        Err(RunError::Unsupported(
+            "its registry entry says it runs a user's query, but it has no query method".into(),
+        ))
+    }
 }
 
 /// A registered strategy: its metadata and its implementation.
@@ -47,6 +56,25 @@ impl Entry {
                 "{} does not do the {} workload (see `cargo xtask list`)",
                 self.info.name, p.workload
             )));
+        }
+        if let Workload::Query(_) = &p.workload {
+            let q = p.query.as_ref().ok_or_else(|| {
+                RunError::Unsupported("a user's query needs its plan and tables".into())
+            })?;
+            if let membench_protocol::Queries::No(why) = self.info.queries {
+                return Err(RunError::Unsupported(format!(
+                    "{} does not run a user's query: {why}",
+                    self.info.name
+                )));
+            }
+            if p.on_bad_row == OnBadRow::Skip {
+                return Err(RunError::Unsupported(
+                    "--on-bad-row skip is not supported for a user's query: a row that breaks \
+                     its column's type stops every strategy with the same error"
+                        .into(),
+                ));
+            }
+            return self.strategy.query(p, q);
         }
         if p.workload.is_join()
             && (is_multi_file(&p.input) || p.items.as_deref().is_some_and(is_multi_file))

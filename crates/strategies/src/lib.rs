@@ -32,11 +32,13 @@ pub use io::output::{Output, RowSink, etl_target};
 pub use io::parquet::Projection;
 pub use io::{checkpoint, etl_out, pipeline, threads};
 pub use membench_protocol::{
-    Compression, Decompress, Engine, Format, Growth, Growths, PerFormat, Requirement, Role, Skip,
-    StrategyInfo,
+    Compression, Decompress, Engine, Format, Growth, Growths, PerFormat, Queries, Requirement,
+    Role, Skip, StrategyInfo,
 };
 pub use outcome::{Outcome, RunError};
-pub use params::{CheckpointParams, DbParams, Observer, Params, Resume, set_default_postgres_url};
+pub use params::{
+    CheckpointParams, DbParams, Observer, Params, QueryParams, Resume, set_default_postgres_url,
+};
 
 // The strategies: one file each, declared by the registry (`registry.rs`), which pairs each
 // with its metadata.

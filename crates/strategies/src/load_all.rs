@@ -57,6 +57,11 @@ impl Strategy for LoadAll {
         };
         out.finish(&p.input, counts)
     }
+
+    /// Every row of every input parsed into memory, then folded.
+    fn query(&self, _: &Params, q: &crate::QueryParams) -> Result<Outcome, RunError> {
+        crate::io::query::generic(q, membench_query::scan::Reading::LoadAll)
+    }
 }
 
 /// An `orders` row held in memory (every column, as a loaded frame holds it).

@@ -32,6 +32,46 @@ impl Strategy for Mmap {
         })?;
         out.finish(&p.input, counts)
     }
+
+    /// A user's query: each file mapped and its records split in place in the mapping by the
+    /// same reader as the others' (a simple line is never copied), folded as they are read.
+    fn query(&self, _: &Params, q: &crate::QueryParams) -> Result<Outcome, RunError> {
+        crate::io::query::opened(q, open_mapped)
+    }
+}
+
+/// [`Mapped`] as a reader: its bytes handed out whole from where the reader is.
+fn open_mapped(
+    path: &std::path::Path,
+) -> Result<Box<dyn std::io::BufRead + Send>, membench_query::InputError> {
+    let map = Mapped::open(path).map_err(|e| membench_query::InputError::Io {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    Ok(Box::new(MappedReader { map, at: 0 }))
+}
+
+struct MappedReader {
+    map: Mapped,
+    at: usize,
+}
+
+impl std::io::Read for MappedReader {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        let n = std::io::Read::read(&mut &self.map.bytes()[self.at..], out)?;
+        self.at += n;
+        Ok(n)
+    }
+}
+
+impl std::io::BufRead for MappedReader {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        Ok(&self.map.bytes()[self.at..])
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.at = (self.at + n).min(self.map.bytes().len());
+    }
 }
 
 /// A read-only mapping of a whole file (an empty file maps to no bytes: `mmap` refuses a

@@ -18,6 +18,10 @@ pub enum RunError {
     /// Bad input: names the file, the line and the reason.
     #[error("{0}")]
     Input(InputError),
+    /// A user's query failed on its input (a type break, a malformed record, an expression's
+    /// error): names the file, the line and the reason, the same text from every strategy.
+    #[error("{0}")]
+    Query(membench_query::scan::QueryError),
     /// The strategy cannot honour the request (e.g. `skip` on an engine that cannot count).
     #[error("{0}")]
     Unsupported(String),
@@ -47,7 +51,7 @@ impl RunError {
     /// The protocol's name for this kind of error.
     pub fn kind(&self) -> membench_protocol::ErrorKind {
         match self {
-            RunError::Input(_) => membench_protocol::ErrorKind::Input,
+            RunError::Input(_) | RunError::Query(_) => membench_protocol::ErrorKind::Input,
             RunError::Unsupported(_) => membench_protocol::ErrorKind::Unsupported,
             RunError::Other(_) | RunError::Resources(_) => membench_protocol::ErrorKind::Other,
         }

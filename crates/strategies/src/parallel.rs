@@ -54,6 +54,11 @@ impl Strategy for Parallel {
             Format::Parquet => run_parquet(p),
         }
     }
+
+    /// One thread frames the records, `--threads` workers parse and fold them, partials merged.
+    fn query(&self, p: &Params, q: &crate::QueryParams) -> Result<Outcome, RunError> {
+        crate::io::query::generic(q, membench_query::scan::Reading::Parallel(p.threads))
+    }
 }
 
 /// A folder (or glob) of files: whole files handed out to `--threads` workers, each streamed

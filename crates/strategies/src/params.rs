@@ -39,6 +39,23 @@ pub struct Params {
     pub checkpoint: Option<CheckpointParams>,
     /// Told of phases and server processes, for the runner to measure (strategies never do).
     pub observer: Option<&'static dyn Observer>,
+    /// A user's query ([`Workload::Query`]): its typed tables and plan.
+    pub query: Option<QueryParams>,
+}
+
+/// A user's query as a strategy runs it: the tables, typed by the driver, in the plan's input
+/// order, and the typed plan.
+#[derive(Clone, Debug)]
+pub struct QueryParams {
+    pub tables: Vec<membench_query::Table>,
+    pub plan: membench_protocol::Plan,
+}
+
+impl QueryParams {
+    /// The tables, as the generic operators take them.
+    pub fn tables(&self) -> Vec<&membench_query::Table> {
+        self.tables.iter().collect()
+    }
 }
 
 /// Options of the database strategies (`sqlite`, `postgres`).
@@ -145,6 +162,7 @@ impl Params {
             db: DbParams::default(),
             checkpoint: None,
             observer: None,
+            query: None,
             workload,
             input: input.into(),
             items: None,

@@ -15,6 +15,7 @@ registry! {
         needs: &[],
         roles: &[],
         on_by_default: true,
+        queries: Queries::Generic,
     },
     load_all_polars::LoadAllPolars => StrategyInfo {
         name: "load-all-polars",
@@ -26,6 +27,9 @@ registry! {
         needs: &[],
         roles: &[],
         on_by_default: true,
+        queries: Queries::No(
+            "the plan's translation to Polars expressions is not built yet",
+        ),
     },
     load_all_lean::LoadAllLean => StrategyInfo {
         name: "load-all-lean",
@@ -38,6 +42,9 @@ registry! {
         needs: &[],
         roles: &[],
         on_by_default: true,
+        queries: Queries::No(
+            "its lean columns are laid out for the generated sales columns; lean columns for a user's table are not built yet",
+        ),
     },
     chunked::Chunked => StrategyInfo {
         name: "chunked",
@@ -49,6 +56,7 @@ registry! {
         needs: &[],
         roles: &[Role::Resumable],
         on_by_default: true,
+        queries: Queries::Generic,
     },
     adaptive::Adaptive => StrategyInfo {
         name: "adaptive",
@@ -65,6 +73,7 @@ registry! {
         needs: &[],
         roles: &[Role::Resumable, Role::SizedFromBudget, Role::MemoryGuard],
         on_by_default: true,
+        queries: Queries::Generic,
     },
     streaming::Streaming => StrategyInfo {
         name: "streaming",
@@ -77,6 +86,7 @@ registry! {
         needs: &[],
         roles: &[Role::Reference, Role::Resumable],
         on_by_default: true,
+        queries: Queries::Generic,
     },
     lazy::Lazy => StrategyInfo {
         name: "lazy",
@@ -94,6 +104,9 @@ registry! {
         needs: &[],
         roles: &[],
         on_by_default: true,
+        queries: Queries::No(
+            "the plan's translation to Polars expressions is not built yet",
+        ),
     },
     parallel::Parallel => StrategyInfo {
         name: "parallel",
@@ -105,6 +118,7 @@ registry! {
         needs: &[],
         roles: &[Role::Resumable],
         on_by_default: true,
+        queries: Queries::Generic,
     },
     mmap::Mmap => StrategyInfo {
         name: "mmap",
@@ -119,6 +133,7 @@ registry! {
         needs: &[],
         roles: &[],
         on_by_default: true,
+        queries: Queries::Generic,
     },
     merge_join::MergeJoin => StrategyInfo {
         name: "merge-join",
@@ -131,6 +146,9 @@ registry! {
         needs: &[],
         roles: &[Role::SizedFromBudget],
         on_by_default: true,
+        queries: Queries::No(
+            "the spilling joins of a user's tables are not built yet",
+        ),
     },
     grace::Grace => StrategyInfo {
         name: "grace",
@@ -143,6 +161,9 @@ registry! {
         needs: &[],
         roles: &[Role::SizedFromBudget],
         on_by_default: true,
+        queries: Queries::No(
+            "the spilling joins of a user's tables are not built yet",
+        ),
     },
     sqlite::Sqlite => StrategyInfo {
         name: "sqlite",
@@ -156,6 +177,9 @@ registry! {
         needs: &[],
         roles: &[],
         on_by_default: false,
+        queries: Queries::No(
+            "loading a user's table and pushing its SQL down is not built yet",
+        ),
     },
     postgres::Postgres => StrategyInfo {
         name: "postgres",
@@ -168,5 +192,8 @@ registry! {
         needs: &[Requirement::PostgresServer],
         roles: &[],
         on_by_default: false,
+        queries: Queries::No(
+            "loading a user's table and pushing its SQL down is not built yet",
+        ),
     },
 }

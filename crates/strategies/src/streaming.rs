@@ -27,6 +27,11 @@ impl Strategy for Streaming {
         };
         out.finish_checkpointed(&p.input, counts, ck)
     }
+
+    /// Each row folded as it is read; a join holds the joined table, streams the other.
+    fn query(&self, _: &Params, q: &crate::QueryParams) -> Result<Outcome, RunError> {
+        crate::io::query::generic(q, membench_query::scan::Reading::Streaming)
+    }
 }
 
 /// [`fold_input`] for a checkpointed `etl`: from the checkpoint's position, with a checkpoint

@@ -51,7 +51,8 @@ pub enum Preset {
     Large,
     /// The Python peers of `peers setup` (pandas load-all and chunked, generators, Polars lazy,
     /// DuckDB, Dask on a 2-worker local cluster) beside the built-in strategies, on top-n and
-    /// group-by.
+    /// group-by; on a user's run (`--input`, `--query`), the peers with an SQL front end
+    /// (`duckdb-sql`, `polars-py-sql`), given the same queries.
     Peers,
 }
 
@@ -135,6 +136,38 @@ pub struct RunArgs {
     /// fail or skip malformed rows.
     #[arg(long, default_value = "fail", value_parser = OnBadRow::parse)]
     pub on_bad_row: OnBadRow,
+    /// A user's table, `NAME=PATH` (repeatable): a CSV/TSV file (`.gz`, `.zst` too), a folder
+    /// of parts or a glob; NAME is its name in `--query`. Typed once before any cell runs
+    /// (`membench inspect` shows how); the run measures the `--query` workloads over it
+    /// instead of the generated tables.
+    #[arg(long, value_name = "NAME=PATH",
+          conflicts_with_all = ["workload", "rows", "size", "format", "files", "messy"])]
+    pub input: Vec<membench_query::InputArg>,
+    /// A query over the `--input` tables, `[name=]SQL` (repeatable): each is a workload of the
+    /// matrix, run by every strategy that can (the others are recorded as skipped, with why).
+    /// The supported SQL is listed by an unsupported query's error.
+    #[arg(long = "query", value_name = "[NAME=]SQL", requires = "input")]
+    pub queries: Vec<membench_query::QueryArg>,
+    /// Queries from a file: statements separated by `;`, each named by a `-- name: NAME` line.
+    #[arg(long, value_name = "FILE", requires = "input")]
+    pub query_file: Vec<PathBuf>,
+    /// `--input`: override column types, `col:type,…` (int64, float64, decimal(S), bool, date,
+    /// timestamp, timestamptz, string).
+    #[arg(long, requires = "input")]
+    pub schema: Option<membench_protocol::SchemaOverride>,
+    /// `--input`: the field texts that mean null, comma-separated (an empty item is the empty
+    /// field).
+    #[arg(long, default_value = ",NA,N/A,NULL,null")]
+    pub nulls: membench_protocol::NullTokens,
+    /// `--input`: the field delimiter, one character or `tab` (default: tab for `.tsv`, else
+    /// a comma).
+    #[arg(long, requires = "input", value_parser = membench_query::user::parse_delimiter)]
+    pub delimiter: Option<u8>,
+    /// Keep every cell's answer in its record and print each workload's answer (as the first
+    /// strategy that ended ok computed it) on stdout at the end, one JSON line each. A user's
+    /// query keeps its answer anyway (up to 1 MiB), to compare engines value by value.
+    #[arg(long)]
+    pub emit_answer: bool,
     /// Generate messy datasets: notes with quoted line feeds, CRLFs and quotes.
     #[arg(long)]
     pub messy: bool,
@@ -225,6 +258,9 @@ pub struct RunConfig {
     pub postgres_url: Option<String>,
     pub db_reuse: bool,
     pub keep_db: bool,
+    pub emit_answer: bool,
+    /// A user's run (`--input`, `--query`): its tables typed, its queries planned.
+    pub user: Option<std::sync::Arc<membench_query::UserRun>>,
 }
 
 impl RunConfig {
@@ -238,7 +274,7 @@ impl RunConfig {
         check_name(&label).map_err(|e| anyhow::anyhow!("--label: {e}"))?;
         let mut commands = a.commands.clone();
         if a.preset == Some(Preset::Peers) {
-            commands.extend(crate::peers::commands(&a.peers_dir)?);
+            commands.extend(crate::peers::commands(&a.peers_dir, !a.input.is_empty())?);
         }
         let externals = commands
             .iter()
@@ -256,7 +292,13 @@ impl RunConfig {
             &a.strategy,
             !externals.is_empty() && a.preset != Some(Preset::Peers),
         )?;
+        let user = user_run(&a)?;
         let workloads = match (a.workload.is_empty(), a.preset) {
+            _ if user.is_some() => user
+                .iter()
+                .flat_map(|u| &u.queries)
+                .map(|(spec, _)| Workload::Query(Box::new(spec.clone())))
+                .collect(),
             (false, _) => a.workload.clone(),
             (true, Some(Preset::Large)) => vec![Workload::TOP_N],
             (true, Some(Preset::Peers)) => vec![Workload::TOP_N, Workload::GroupBy],
@@ -325,6 +367,8 @@ impl RunConfig {
             postgres_url: a.postgres_url.clone(),
             db_reuse: a.db_reuse,
             keep_db: a.keep_db,
+            emit_answer: a.emit_answer,
+            user,
         };
         match a.preset {
             Some(Preset::Large) => c.check_disk_for_large()?,
@@ -394,6 +438,28 @@ impl RunConfig {
         );
         Ok(())
     }
+}
+
+/// A user's run: the `--input` tables typed and every query planned, or the first reason not.
+fn user_run(a: &RunArgs) -> Result<Option<std::sync::Arc<membench_query::UserRun>>> {
+    if a.input.is_empty() {
+        return Ok(None);
+    }
+    let mut queries = a.queries.clone();
+    for f in &a.query_file {
+        queries.extend(membench_query::query_file(f).map_err(anyhow::Error::msg)?);
+    }
+    let opts = membench_query::CsvOptions {
+        delimiter: a.delimiter,
+        nulls: a.nulls.clone(),
+        schema: a.schema.clone().unwrap_or_default(),
+        ..Default::default()
+    };
+    let run = membench_query::prepare(&a.input, &queries, &opts)?;
+    for (name, t) in &run.tables {
+        eprintln!("input {name}: {} ({})", t.path.display(), t.schema);
+    }
+    Ok(Some(std::sync::Arc::new(run)))
 }
 
 /// The built-in strategies to run: `--strategy`, or (unless only commands were given) every

@@ -120,10 +120,13 @@ impl Driver<'_> {
             if m.status != Status::Ok {
                 continue;
             }
-            if let Some(digest) = m.runner.and_then(|r| r.measure.answer_digest) {
+            if let Some(r) = m.runner
+                && let Some(digest) = r.measure.answer_digest
+            {
                 return Some(Reference {
                     strategy: s.to_string(),
                     digest,
+                    answer: r.measure.answer,
                 });
             }
         }

@@ -61,8 +61,17 @@ impl RunnerExecutor {
     fn external(&self, e: &External, c: &Cell, output: Option<&Path>) -> Measured {
         // The server's password is the runners' alone: not in an external program's
         // environment.
+        // A user's query: its spec (SQL, tables, types) in a file of the run's private scratch.
+        let spec = self.user_query(c).map(|(plan, tables)| {
+            let file = self
+                .scratch
+                .join(format!("query-{}.json", c.workload.name()));
+            let spec = membench_query::user::peer_spec(&plan.sql, &tables);
+            let _ = std::fs::write(&file, spec.to_string());
+            file
+        });
         let mut cmd = e
-            .command(c, self.config.threads, output)
+            .command(c, self.config.threads, output, spec.as_deref())
             .env_remove(POSTGRES_URL_VAR)
             .timeout(self.config.timeout);
         if let Some(b) = &self.config.budget {
@@ -104,8 +113,24 @@ impl RunnerExecutor {
             max_record_bytes: cf.max_record_bytes.bytes,
             on_bad_row: cf.on_bad_row,
             db: self.db.clone(),
+            // A user's query keeps its answer in the record (bounded by the runner), so that
+            // engines that sum floats in another order are compared value by value.
+            emit_answer: cf.emit_answer || c.workload.query().is_some(),
+            tables: self.user_query(c).map(|(_, t)| t).unwrap_or_default(),
+            plan: self.user_query(c).map(|(p, _)| p),
             ..CellJob::default()
         }
+    }
+
+    /// A user's query cell: its plan and typed tables.
+    fn user_query(
+        &self,
+        c: &Cell,
+    ) -> Option<(membench_protocol::Plan, Vec<membench_protocol::UserTable>)> {
+        let spec = c.workload.query()?;
+        let user = self.config.user.as_ref()?;
+        let (_, plan) = user.queries.iter().find(|(s, _)| s == spec)?;
+        Some((plan.clone(), user.tables_of(plan)))
     }
 
     fn command(&self, c: &Cell, allocator: Allocator, output: Option<&Path>) -> CellCommand {

@@ -2,7 +2,8 @@
 //!
 //! The command is split into words (no shell: `'…'` and `"…"` group words, nothing else is
 //! special) and its placeholders substituted per cell: `{input}`, `{items}` (the join's second
-//! table), `{workload}`, `{format}`, `{rows}`, `{output}` (where `etl` writes), `{threads}`.
+//! table), `{workload}`, `{format}`, `{rows}`, `{output}` (where `etl` writes), `{threads}`,
+//! `{query}` (a user's query: the path of its JSON spec, `peers/membench_answer.py` says what).
 //! It runs in its own process group under the run's timeout and budget (a kernel limit: the
 //! counting allocator cannot see into another program), measured on its whole process tree.
 //! Its answer is the last line of its standard output, if that is the canonical answer JSON
@@ -90,6 +91,7 @@ const PLACEHOLDERS: &[&str] = &[
     "{rows}",
     "{output}",
     "{threads}",
+    "{query}",
 ];
 
 /// The `{name}` words of an argument (lowercase letters and `_` between braces); other braces,
@@ -139,7 +141,13 @@ impl External {
     }
 
     /// The process to start for `cell`.
-    pub fn command(&self, cell: &Cell, threads: usize, output: Option<&Path>) -> CellCommand {
+    pub fn command(
+        &self,
+        cell: &Cell,
+        threads: usize,
+        output: Option<&Path>,
+        query: Option<&Path>,
+    ) -> CellCommand {
         let value = |placeholder: &str| -> Option<String> {
             let path = |p: Option<&Path>| p.map(|p| p.to_string_lossy().into_owned());
             Some(match placeholder {
@@ -150,6 +158,7 @@ impl External {
                 "{rows}" => cell.dataset.rows.to_string(),
                 "{output}" => path(output).unwrap_or_default(),
                 "{threads}" => threads.to_string(),
+                "{query}" => path(query).unwrap_or_default(),
                 _ => return None,
             })
         };
@@ -182,19 +191,26 @@ fn substitute(arg: &str, value: impl Fn(&str) -> Option<String>) -> String {
 /// its last output line is an answer), its process wall time; heap is not known.
 pub fn as_runner_record(m: &Measured, cell: &Cell) -> (RunnerRecord, AnswerCheck) {
     let line = m.stdout_last_line.trim();
-    let (digest, check) = if !line.starts_with('{') {
+    let (answer, check) = if !line.starts_with('{') {
         (None, AnswerCheck::Unchecked)
     } else {
         match serde_json::from_str::<Answer>(line) {
-            Ok(a) => (Some(a.digest()), AnswerCheck::Checked),
+            Ok(a) => (Some(a), AnswerCheck::Checked),
             Err(e) => (None, AnswerCheck::Unreadable(e.to_string())),
         }
     };
+    let digest = answer.as_ref().map(Answer::digest);
+    // A user's query keeps the answer, to be compared value by value with the reference's.
+    let answer = answer
+        .as_ref()
+        .filter(|_| cell.workload.query().is_some())
+        .and_then(|a| serde_json::to_value(a).ok());
     let r = RunnerRecord {
         strategy: cell.strategy.clone(),
         workload: Some(cell.workload.clone()),
         measure: RunnerMeasure {
             answer_digest: digest,
+            answer,
             wall_ns: Some(m.process.process_wall_ns),
             ..Default::default()
         },

@@ -16,7 +16,10 @@ use super::config::{RunConfig, Sizes};
 pub fn groups(datasets: &[Dataset], workloads: &[Workload], strategies: &[String]) -> Vec<Group> {
     let mut out = Vec::new();
     for d in datasets {
-        for w in workloads.iter().filter(|w| w.is_join() == d.is_orders()) {
+        for w in workloads
+            .iter()
+            .filter(|w| w.query().is_some() || w.is_join() == d.is_orders())
+        {
             let doing: Vec<String> = strategies
                 .iter()
                 .filter(|s| match membench_protocol::strategy(s) {
@@ -37,6 +40,48 @@ pub fn groups(datasets: &[Dataset], workloads: &[Workload], strategies: &[String
     out
 }
 
+/// A user's run: one group per query, over the tables it reads (the `FROM` table is the
+/// dataset's file, a joined one its `items`), with the strategies that do it.
+pub fn user_groups(user: &membench_query::UserRun, strategies: &[String]) -> Result<Vec<Group>> {
+    let mut out = Vec::new();
+    for (spec, plan) in &user.queries {
+        let (mut rows, mut bytes) = (0, 0);
+        let mut paths = Vec::new();
+        for name in &plan.inputs {
+            let (_, t) = user
+                .tables
+                .iter()
+                .find(|(n, _)| n == name)
+                .context("a planned query reads a known table")?;
+            let (r, b) = t.count()?;
+            // The size of a query's input: the rows of its `FROM` table.
+            if paths.is_empty() {
+                rows = r;
+            }
+            bytes += b;
+            paths.push(t.path.clone());
+        }
+        let format = membench_protocol::InputFormat::of_path(
+            user.tables
+                .iter()
+                .find(|(n, _)| *n == plan.inputs[0])
+                .and_then(|(_, t)| t.files.first())
+                .context("a table has files")?,
+        )
+        .unwrap_or(InputFormat::CSV);
+        let dataset = Dataset {
+            path: paths[0].clone(),
+            items: paths.get(1).cloned(),
+            format,
+            rows,
+            bytes,
+        };
+        let workload = Workload::Query(Box::new(spec.clone()));
+        out.extend(groups(&[dataset], &[workload], strategies));
+    }
+    Ok(out)
+}
+
 /// Generates (or reuses) every dataset of the run: formats × sizes, of the `sales` schema for
 /// its `sales` workloads and of the `orders` schema for `join` (sizes count orders).
 pub fn datasets(gen_bin: &Path, c: &RunConfig) -> Result<Vec<Dataset>> {
@@ -46,7 +91,7 @@ pub fn datasets(gen_bin: &Path, c: &RunConfig) -> Result<Vec<Dataset>> {
     };
     let mut schemas = Vec::new();
     for s in [DataSchema::Sales, DataSchema::Orders] {
-        if c.workloads.iter().any(|w| w.input() == s) {
+        if c.workloads.iter().any(|w| w.input() == Some(s)) {
             schemas.push(s);
         }
     }

@@ -29,10 +29,27 @@ fn limit_applied(c: &RunConfig, allocator: Allocator, m: &Measured) -> Option<St
 }
 
 /// The answer every cell of a group is compared with, and whose it is.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Reference {
     pub strategy: String,
     pub digest: String,
+    /// A user's query: the answer itself, for engines whose floats differ in the last bits
+    /// (compared within `membench_query::compare::FLOAT_TOLERANCE`).
+    pub answer: Option<serde_json::Value>,
+}
+
+/// Whether an answer whose digest differs from the reference's still agrees: a user's query
+/// whose answer, compared value by value, differs only within the float tolerance.
+fn agrees_within_tolerance(
+    cell: &Cell,
+    measured: Option<&serde_json::Value>,
+    r: &Reference,
+) -> bool {
+    cell.workload.query().is_some()
+        && match (measured, &r.answer) {
+            (Some(a), Some(b)) => membench_query::compare::agree(a, b).is_ok(),
+            _ => false,
+        }
 }
 
 /// The record of one repetition; `wrong-answer` when its digest differs from the reference's.
@@ -51,6 +68,7 @@ pub fn make(
         && !m.answer_unchecked
         && expected.is_some()
         && measure.answer_digest.as_ref() != expected
+        && !reference.is_some_and(|r| agrees_within_tolerance(cell, measure.answer.as_ref(), r))
     {
         status = Status::WrongAnswer;
     }

@@ -50,8 +50,14 @@ pub fn run(c: RunConfig) -> Result<()> {
         .unwrap_or_else(|| format!("{stamp}-{}", &membench_harness::reaper::random_token()[..8]));
     let ctx = run_context(&started_at);
 
-    let datasets = plan::datasets(&gen_bin, &c)?;
-    let mut groups = plan::groups(&datasets, &c.workloads, &c.strategies());
+    let mut groups = match &c.user {
+        Some(u) => plan::user_groups(u, &c.strategies())?,
+        None => plan::groups(
+            &plan::datasets(&gen_bin, &c)?,
+            &c.workloads,
+            &c.strategies(),
+        ),
+    };
     if let Some(s) = c.shard {
         groups = s.select(groups);
         eprintln!(
@@ -62,6 +68,17 @@ pub fn run(c: RunConfig) -> Result<()> {
         );
     }
     let databases = database::prepare(&c, &run_id)?;
+    let mut unavailable = databases.unavailable.clone();
+    if c.user.is_some() {
+        // A strategy that does not run a user's query yet: one skipped record, with why.
+        for s in &c.builtin {
+            if let Some(membench_protocol::Queries::No(why)) =
+                membench_protocol::strategy(s).map(|i| i.queries)
+            {
+                unavailable.insert(s.clone(), format!("skipped: {why}"));
+            }
+        }
+    }
     let db_dir = match c.keep_db {
         true => out_dir.join("db"),
         false => scratch.join("db"),
@@ -76,7 +93,7 @@ pub fn run(c: RunConfig) -> Result<()> {
     };
     let mut driver = Driver {
         repeat: c.repeat,
-        unavailable: &databases.unavailable,
+        unavailable: &unavailable,
         exec: &mut exec,
         ledger: &mut ledger,
         sink: &mut sink,
@@ -91,7 +108,11 @@ pub fn run(c: RunConfig) -> Result<()> {
     let driven = driven?;
     stopped?;
     drop(scratch_dir);
-    summary::print(&membench_report::record::read_records(&results)?);
+    let records = membench_report::record::read_records(&results)?;
+    summary::print(&records);
+    if c.emit_answer {
+        print_answers(&records);
+    }
     if driven.wrong_answers > 0 {
         eprintln!(
             "{} repetitions gave a WRONG ANSWER (see the report)",
@@ -104,4 +125,29 @@ pub fn run(c: RunConfig) -> Result<()> {
     }
     eprintln!("results: {}", results.display());
     Ok(())
+}
+
+/// `--emit-answer`: each workload's answer, as the first strategy that ended ok computed it,
+/// one JSON line each (`{"workload": NAME, "format": F, "rows": N, "answer": …}`).
+fn print_answers(records: &[membench_report::record::Record]) {
+    let mut done = std::collections::BTreeSet::new();
+    for r in records {
+        let Some(answer) = &r.measure.answer else {
+            continue;
+        };
+        if r.status != membench_protocol::Status::Ok
+            || !done.insert((r.workload.name().to_string(), r.format.name(), r.rows))
+        {
+            continue;
+        }
+        println!(
+            "{}",
+            serde_json::json!({
+                "workload": r.workload.name(),
+                "format": r.format.name(),
+                "rows": r.rows,
+                "answer": answer,
+            })
+        );
+    }
 }

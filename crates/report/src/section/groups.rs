@@ -18,6 +18,14 @@ impl Section for Groups {
         for (workload, format) in report.groups() {
             let (cells, sizes, strategies) = report.group(&workload, format);
             writeln!(md, "## {workload} · {format}\n").unwrap();
+            if let Some(q) = workload.query() {
+                // A user's query: its text and the tables' types, as the run inferred them.
+                writeln!(md, "```sql\n{}\n```\n", q.sql.trim()).unwrap();
+                for (t, s) in q.tables.iter().zip(&q.schemas) {
+                    writeln!(md, "- `{}`: {}", md_cell(t), md_cell(s)).unwrap();
+                }
+                writeln!(md).unwrap();
+            }
             write!(md, "| strategy |").unwrap();
             for s in &sizes {
                 write!(md, " {} rows |", rows(*s)).unwrap();

@@ -89,6 +89,9 @@ pub fn index_sql(table: &str, workload: &Workload, seq_index: bool) -> Vec<Strin
         )],
         Workload::Etl => Vec::new(),
         Workload::Join(_) => unreachable!("the registry refuses join for the databases"),
+        Workload::Query(_) => {
+            unreachable!("a user's query is routed by Entry::run to Strategy::query")
+        }
     }
 }
 
@@ -116,6 +119,9 @@ pub fn query_sql(table: &str, workload: &Workload) -> String {
             columns().collect::<Vec<_>>().join(", ")
         ),
         Workload::Join(_) => unreachable!("the registry refuses join for the databases"),
+        Workload::Query(_) => {
+            unreachable!("a user's query is routed by Entry::run to Strategy::query")
+        }
     }
 }
 
@@ -272,6 +278,9 @@ fn index_and_query(
             Ok(())
         })?,
         Workload::Join(_) => unreachable!("the registry refuses join for the databases"),
+        Workload::Query(_) => {
+            unreachable!("a user's query is routed by Entry::run to Strategy::query")
+        }
     }
     out.finish(&p.input, counts)
 }

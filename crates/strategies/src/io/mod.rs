@@ -4,8 +4,8 @@
 //! a decompression thread ([`overlap`]), ordered parallel work ([`pipeline`]), threads that
 //! start without panicking ([`threads`]), where valid rows go ([`output`]), the one `etl` writer
 //! ([`etl_out`]) and its checkpoints ([`checkpoint`]), the two tables of the `join` and its
-//! spill files ([`join`]), an input as its files ([`files`]), and the plain fold of every valid row
-//! to a sink ([`fold`]).
+//! spill files ([`join`]), an input as its files ([`files`]), the plain fold of every valid row
+//! to a sink ([`fold`]), and a user's query through the generic operators ([`query`]).
 //!
 //! Nothing here is a strategy, and nothing here uses Polars' engine to compute an answer.
 
@@ -19,5 +19,6 @@ pub mod output;
 pub mod overlap;
 pub mod parquet;
 pub mod pipeline;
+pub mod query;
 pub mod split;
 pub mod threads;

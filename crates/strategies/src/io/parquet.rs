@@ -142,7 +142,7 @@ impl Projection {
         let reads: &[&str] = match workload {
             Workload::TopN(_) => &["order_id", "quantity", "price", "discount"],
             Workload::GroupBy => &["category", "quantity", "price", "discount"],
-            Workload::Etl | Workload::Join(_) => return Ok(Projection::all()),
+            Workload::Etl | Workload::Join(_) | Workload::Query(_) => return Ok(Projection::all()),
         };
         // The file's checks first (empty, schema), so errors read alike everywhere.
         row_groups(path)?;

@@ -116,6 +116,9 @@ pub fn plans(lf: LazyFrame, workload: &Workload) -> (LazyFrame, LazyFrame) {
         Workload::GroupBy => valid.group_by([col("category")]).agg(group_aggs()),
         Workload::Etl => unreachable!("etl is not an aggregate; it uses etl_plan"),
         Workload::Join(_) => unreachable!("join has a plan of its own (polars::join)"),
+        Workload::Query(_) => {
+            unreachable!("a user's query is routed by Entry::run to Strategy::query")
+        }
     };
     (stats, answer)
 }
@@ -179,6 +182,9 @@ pub fn outcome(
         }
         Workload::Etl => unreachable!("etl results come from EtlFrames"),
         Workload::Join(_) => unreachable!("join has a plan of its own (polars::join)"),
+        Workload::Query(_) => {
+            unreachable!("a user's query is routed by Entry::run to Strategy::query")
+        }
     };
     Ok(Outcome {
         answer,

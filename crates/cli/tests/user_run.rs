@@ -1,0 +1,342 @@
+//! `membench run --input NAME=PATH --query SQL` as a user runs it, on real public files: every
+//! strategy that runs a user's query gives the same answer (a group-by, a top-n and a left join
+//! with a table of the user's), the others get one `skipped` record with the reason, the report
+//! shows the query; a value that breaks its column's type later in the file is the same located
+//! error from every strategy; an unknown column or an unsupported construct is refused before
+//! any cell runs.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn public(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../datasets/public")
+        .join(name)
+}
+
+fn membench(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_membench"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn records(dir: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(dir.join("results.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// The strategies (on by default) the registry says run a user's query, and those it says do
+/// not, with why.
+fn query_strategies() -> (BTreeSet<String>, BTreeMap<String, &'static str>) {
+    let (mut yes, mut no) = (BTreeSet::new(), BTreeMap::new());
+    for s in membench_protocol::STRATEGIES
+        .iter()
+        .filter(|s| s.on_by_default)
+    {
+        match s.queries {
+            membench_protocol::Queries::Generic => {
+                yes.insert(s.name.to_string());
+            }
+            membench_protocol::Queries::No(why) => {
+                no.insert(s.name.to_string(), why);
+            }
+        }
+    }
+    (yes, no)
+}
+
+#[test]
+fn every_strategy_that_runs_queries_agrees_on_public_data_and_the_others_say_why_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let names = dir.path().join("names.csv");
+    std::fs::write(
+        &names,
+        "symbol,company\nMSFT,Microsoft\nAAPL,Apple\nIBM,IBM\n",
+    )
+    .unwrap();
+    let out = dir.path().join("run");
+    let arg = |name: &str, p: &Path| format!("{name}={}", p.display());
+    let res = membench(&[
+        "run",
+        "--input",
+        &arg("p", &public("penguins.csv")),
+        "--input",
+        &arg("s", &public("stocks.csv")),
+        "--input",
+        &arg("n", &names),
+        "--query",
+        "by-species=SELECT species, sex, count(*) AS n, avg(body_mass_g) AS mass, \
+         count(DISTINCT island) AS islands FROM p GROUP BY species, sex ORDER BY species, sex",
+        "--query",
+        "heaviest=SELECT species, island, body_mass_g FROM p WHERE body_mass_g IS NOT NULL \
+         ORDER BY body_mass_g DESC, species, island LIMIT 5",
+        "--query",
+        "by-company=SELECT s.symbol, n.company, count(*) AS months, max(s.price) AS top \
+         FROM s LEFT JOIN n ON s.symbol = n.symbol GROUP BY s.symbol, n.company ORDER BY 1",
+        "--repeat",
+        "1",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&res.stderr);
+    assert!(res.status.success(), "{stderr}");
+    let recs = records(&out);
+    let (yes, no) = query_strategies();
+    assert!(yes.len() >= 4 && !no.is_empty(), "{yes:?} {no:?}");
+    let mut digests: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for r in &recs {
+        let query = r["workload"]["name"].as_str().unwrap().to_string();
+        let strategy = r["strategy"].as_str().unwrap();
+        let status = r["status"].as_str().unwrap();
+        if yes.contains(strategy) {
+            assert_eq!(status, "ok", "{strategy} on {query}: {r}");
+            digests
+                .entry(query)
+                .or_default()
+                .insert(r["answer_digest"].as_str().unwrap().to_string());
+        } else {
+            assert_eq!(status, "skipped", "{strategy} on {query}");
+            assert_eq!(
+                r["error"]["message"].as_str().unwrap(),
+                format!("skipped: {}", no[strategy]),
+                "{strategy}"
+            );
+        }
+    }
+    assert_eq!(digests.len(), 3, "{digests:?}");
+    for (q, d) in &digests {
+        assert_eq!(d.len(), 1, "{q}: the strategies disagree: {d:?}");
+    }
+    let rows = |q: &str| {
+        recs.iter()
+            .find(|r| r["workload"]["name"] == q && r["status"] == "ok")
+            .map(|r| r["rows_read"].as_u64().unwrap())
+            .unwrap()
+    };
+    assert_eq!(rows("by-species"), 344);
+    // The join reads both tables: 560 stock rows and 3 names.
+    assert_eq!(rows("by-company"), 563);
+    let report = std::fs::read_to_string(out.join("REPORT.md")).unwrap();
+    assert!(report.contains("## by-company · csv"), "{report}");
+    assert!(
+        report.contains("FROM s LEFT JOIN n ON s.symbol = n.symbol"),
+        "{report}"
+    );
+    assert!(
+        report.contains("- `n`: symbol:string,company:string"),
+        "{report}"
+    );
+}
+
+#[test]
+fn a_type_break_late_in_the_file_is_the_same_located_error_from_every_strategy() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("late.csv");
+    let mut text = String::from("k,v\n");
+    for i in 0..20_010 {
+        match i {
+            20_003 => text.push_str("1,oops\n"),
+            _ => text.push_str(&format!("{},{i}\n", i % 7)),
+        }
+    }
+    std::fs::write(&file, text).unwrap();
+    let out = dir.path().join("run");
+    let res = membench(&[
+        "run",
+        "--input",
+        &format!("t={}", file.display()),
+        "--query",
+        "SELECT k, sum(v) FROM t GROUP BY k",
+        "--repeat",
+        "1",
+        "--no-report",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(
+        res.status.success(),
+        "{}",
+        String::from_utf8_lossy(&res.stderr)
+    );
+    let expected = format!(
+        "{}:20005: column 2 (v): value \"oops\" is not int64; the type was inferred from the \
+         first 20000 rows: pass --schema 'v:string'",
+        file.display()
+    );
+    let (yes, _) = query_strategies();
+    let mut seen = BTreeSet::new();
+    for r in records(&out) {
+        let strategy = r["strategy"].as_str().unwrap().to_string();
+        if yes.contains(&strategy) {
+            assert_eq!(r["status"], "error", "{strategy}: {r}");
+            assert_eq!(r["error"]["message"], expected.as_str(), "{strategy}");
+            assert_eq!(r["error"]["kind"], "input", "{strategy}");
+            seen.insert(strategy);
+        }
+    }
+    assert_eq!(seen, yes);
+}
+
+#[test]
+fn an_unknown_column_or_an_unsupported_construct_is_refused_before_any_cell_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let penguins = format!("p={}", public("penguins.csv").display());
+    for (sql, says) in [
+        (
+            "SELECT species, wingspan FROM p",
+            "unknown column \"wingspan\"",
+        ),
+        (
+            "SELECT species, row_number() OVER (ORDER BY body_mass_g) FROM p",
+            "unsupported in a query: the function row_number()",
+        ),
+    ] {
+        let out = dir.path().join("run");
+        let res = membench(&[
+            "run",
+            "--input",
+            &penguins,
+            "--query",
+            sql,
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        let stderr = String::from_utf8_lossy(&res.stderr);
+        assert!(!res.status.success(), "{sql}");
+        assert!(stderr.contains("query q1: "), "{sql}: {stderr}");
+        assert!(stderr.contains(says), "{sql}: {stderr}");
+        assert!(!out.join("results.jsonl").exists(), "{sql}: a cell ran");
+    }
+}
+
+/// The Python with DuckDB and Polars that `.ci/run` installs, or why there is none.
+fn peer_python() -> Result<PathBuf, String> {
+    let python = std::env::var("MEMBENCH_DUCKDB_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| {
+            PathBuf::from(std::env::var("HOME").unwrap_or_default())
+                .join(".cache/membench-duckdb/bin/python")
+        });
+    let ok = Command::new(&python)
+        .args(["-c", "import duckdb, polars"])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    match ok {
+        true => Ok(python),
+        false => Err(format!(
+            "{} cannot import duckdb and polars (.ci/run installs them)",
+            python.display()
+        )),
+    }
+}
+
+#[test]
+fn duckdb_and_polars_sql_take_the_same_query_and_agree_or_say_they_skipped() {
+    let python = match peer_python() {
+        Ok(p) => p,
+        Err(why) => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "the SQL peers must run under CI: {why}"
+            );
+            eprintln!("SKIPPED the SQL peers' cells: {why}");
+            return;
+        }
+    };
+    let peers = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../peers");
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let peer = |name: &str, script: &str, args: &str| {
+        format!(
+            "{name}={} {} {{query}} {args}",
+            python.display(),
+            peers.join(script).display()
+        )
+    };
+    let res = membench(&[
+        "run",
+        "--strategy",
+        "streaming",
+        "--command",
+        &peer("duckdb-sql", "sql_duckdb.py", "{threads}"),
+        "--command",
+        &peer("polars-py-sql", "sql_polars.py", ""),
+        "--input",
+        &format!("w={}", public("seattle-weather.csv").display()),
+        "--input",
+        &format!("p={}", public("penguins.csv").display()),
+        "--query",
+        "wet=SELECT weather, count(*) AS days, avg(precipitation) AS rain, \
+         max(temp_max) AS hottest FROM w WHERE date >= DATE '2013-01-01' \
+         GROUP BY weather ORDER BY days DESC",
+        "--query",
+        "mass=SELECT island, sum(body_mass_g) AS mass, min(bill_length_mm) AS bill \
+         FROM p WHERE sex IS NOT NULL GROUP BY island ORDER BY island",
+        "--repeat",
+        "1",
+        "--no-report",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(
+        res.status.success(),
+        "{}",
+        String::from_utf8_lossy(&res.stderr)
+    );
+    let recs = records(&out);
+    for peer in ["duckdb-sql", "polars-py-sql"] {
+        let mine: Vec<&serde_json::Value> = recs.iter().filter(|r| r["strategy"] == peer).collect();
+        assert_eq!(mine.len(), 2, "{peer}: one record per query");
+        for r in mine {
+            assert_eq!(r["status"], "ok", "{peer}: {r}");
+            assert!(r["answer"]["rows"].is_array(), "{peer}: its answer is kept");
+        }
+    }
+}
+
+#[test]
+fn a_distinct_count_over_a_budget_is_oom_from_every_strategy_not_a_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("ids.csv");
+    let mut text = String::from("id,k\n");
+    for i in 0..300_000 {
+        text.push_str(&format!("visitor-{i:09},{}\n", i % 5));
+    }
+    std::fs::write(&file, text).unwrap();
+    let out = dir.path().join("run");
+    let res = membench(&[
+        "run",
+        "--input",
+        &format!("t={}", file.display()),
+        "--query",
+        "SELECT k, count(DISTINCT id) FROM t GROUP BY k",
+        "--memory-limit",
+        "4MiB",
+        "--repeat",
+        "1",
+        "--no-report",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(
+        res.status.success(),
+        "{}",
+        String::from_utf8_lossy(&res.stderr)
+    );
+    let (yes, _) = query_strategies();
+    let mut seen = BTreeSet::new();
+    for r in records(&out) {
+        let strategy = r["strategy"].as_str().unwrap().to_string();
+        if yes.contains(&strategy) {
+            assert_eq!(r["status"], "oom", "{strategy}: {r}");
+            seen.insert(strategy);
+        }
+    }
+    assert_eq!(seen, yes);
+}
