@@ -39,7 +39,7 @@ fn query_strategies() -> (BTreeSet<String>, BTreeMap<String, &'static str>) {
         .filter(|s| s.on_by_default)
     {
         match s.queries {
-            membench_protocol::Queries::Generic => {
+            membench_protocol::Queries::Runs => {
                 yes.insert(s.name.to_string());
             }
             membench_protocol::Queries::No(why) => {
@@ -339,4 +339,35 @@ fn a_distinct_count_over_a_budget_is_oom_from_every_strategy_not_a_crash() {
         }
     }
     assert_eq!(seen, yes);
+}
+
+#[test]
+fn the_runner_takes_tables_and_a_query_by_hand() {
+    let runner = Path::new(env!("CARGO_BIN_EXE_membench")).with_file_name("membench-runner");
+    let run = |strategy: &str| -> serde_json::Value {
+        let out = Command::new(&runner)
+            .args(["--strategy", strategy, "--input"])
+            .arg(format!("p={}", public("penguins.csv").display()))
+            .args([
+                "--query",
+                "by-island=SELECT island, count(*) AS n FROM p GROUP BY island ORDER BY island",
+                "--emit-answer",
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let (s, p) = (run("streaming"), run("parallel"));
+    assert_eq!(s["workload"]["name"], "by-island");
+    assert_eq!(s["rows_read"], 344);
+    assert_eq!(
+        s["answer"]["rows"],
+        serde_json::json!([["Biscoe", 168], ["Dream", 124], ["Torgersen", 52]])
+    );
+    assert_eq!(s["answer_digest"], p["answer_digest"]);
 }

@@ -65,9 +65,12 @@ impl Growths {
     /// The declared growth of `workload` on `format`, or `None` when the strategy does not do
     /// it.
     pub fn of(&self, workload: &Workload, format: Format) -> Option<Growth> {
-        match workload.is_join() {
-            true => self.join,
-            false => self.sales.map(|g| g.of(format)),
+        let sales = self.sales.map(|g| g.of(format));
+        match (workload.is_join(), workload.query().is_some()) {
+            (true, false) => self.join,
+            // A user's join: the built-in join's growth, else the strategy's own reading's.
+            (true, true) => self.join.or(sales),
+            (false, _) => sales,
         }
     }
 }
@@ -100,8 +103,9 @@ pub enum Engine {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Queries {
-    /// Through the generic typed operators (`membench-query`), read its own way.
-    Generic,
+    /// It does: through the generic typed operators (`membench-query`), read its own way, or
+    /// (a database) by loading the typed tables and running the plan as SQL.
+    Runs,
     /// Not yet, for this reason: its cells are recorded as skipped with it.
     No(&'static str),
 }
@@ -207,7 +211,9 @@ pub struct StrategyInfo {
 impl StrategyInfo {
     /// Whether it does `workload`.
     pub fn does(&self, workload: &Workload) -> bool {
-        self.growth.of(workload, Format::Csv).is_some()
+        // A user's query: every strategy runs it or says why not (`queries`), so none is left
+        // out of its cells unseen.
+        workload.query().is_some() || self.growth.of(workload, Format::Csv).is_some()
     }
 
     /// Whether it plays `role`.

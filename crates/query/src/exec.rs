@@ -571,39 +571,46 @@ impl<'p> Executor<'p> {
                 self.keep(out);
             }
         }
-        let mut rows = match std::mem::replace(&mut self.rows, Rows::All(Vec::new())) {
+        let rows = match std::mem::replace(&mut self.rows, Rows::All(Vec::new())) {
             Rows::All(v) => v,
             Rows::TopK(h) => h.into_iter().map(|r| r.row).collect(),
         };
-        let order = self.order.clone();
-        rows.sort_by(|a, b| rank(&order, a, b));
-        if let Some(k) = plan.limit {
-            rows.truncate(k as usize);
-        }
-        let visible: Vec<usize> = (0..plan.output.len())
-            .filter(|&i| !plan.output[i].hidden)
-            .collect();
-        let rows = rows
-            .into_iter()
-            .map(|r| {
-                visible
-                    .iter()
-                    .map(|&i| match plan.output[i].ty {
-                        Some(t) => cast(r[i].clone(), t),
-                        None => Ok(Value::Null),
-                    })
-                    .collect::<Result<Vec<_>>>()
-            })
-            .collect::<Result<_>>()?;
-        Ok(QueryAnswer {
-            columns: visible
-                .iter()
-                .map(|&i| plan.output[i].name.clone())
-                .collect(),
-            types: visible.iter().map(|&i| plan.output[i].ty).collect(),
-            rows,
-        })
+        answer_from_rows(plan, rows)
     }
+}
+
+/// The canonical answer of a plan from its output rows (every output, hidden ones included, in
+/// any order): ordered by `ORDER BY`, ties by every column, limited, hidden columns dropped,
+/// each value cast to its column's type. An engine that computes the rows itself (a database)
+/// ends here too.
+pub fn answer_from_rows(plan: &Plan, mut rows: Vec<Vec<Value>>) -> Result<QueryAnswer> {
+    rows.sort_by(|a, b| rank(&plan.order, a, b));
+    if let Some(k) = plan.limit {
+        rows.truncate(k as usize);
+    }
+    let visible: Vec<usize> = (0..plan.output.len())
+        .filter(|&i| !plan.output[i].hidden)
+        .collect();
+    let rows = rows
+        .into_iter()
+        .map(|r| {
+            visible
+                .iter()
+                .map(|&i| match plan.output[i].ty {
+                    Some(t) => cast(r[i].clone(), t),
+                    None => Ok(Value::Null),
+                })
+                .collect::<Result<Vec<_>>>()
+        })
+        .collect::<Result<_>>()?;
+    Ok(QueryAnswer {
+        columns: visible
+            .iter()
+            .map(|&i| plan.output[i].name.clone())
+            .collect(),
+        types: visible.iter().map(|&i| plan.output[i].ty).collect(),
+        rows,
+    })
 }
 
 /// A hash join: the joined input (index 1) held by key, the `FROM` input streamed past it.

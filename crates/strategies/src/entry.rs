@@ -15,7 +15,7 @@ pub trait Strategy: Sync {
     fn run(&self, p: &Params) -> Result<Outcome, RunError>;
 
     /// Computes a user's query ([`Workload::Query`]; its plan and tables in `q`). Called only
-    /// for a strategy whose metadata says it runs queries ([`crate::Queries::Generic`]).
+    /// for a strategy whose metadata says it runs queries ([`crate::Queries::Runs`]).
     fn query(&self, p: &Params, q: &crate::QueryParams) -> Result<Outcome, RunError> {
         let _ = (p, q);
         Err(RunError::Unsupported(

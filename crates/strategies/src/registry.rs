@@ -15,7 +15,7 @@ registry! {
         needs: &[],
         roles: &[],
         on_by_default: true,
-        queries: Queries::Generic,
+        queries: Queries::Runs,
     },
     load_all_polars::LoadAllPolars => StrategyInfo {
         name: "load-all-polars",
@@ -56,7 +56,7 @@ registry! {
         needs: &[],
         roles: &[Role::Resumable],
         on_by_default: true,
-        queries: Queries::Generic,
+        queries: Queries::Runs,
     },
     adaptive::Adaptive => StrategyInfo {
         name: "adaptive",
@@ -73,7 +73,7 @@ registry! {
         needs: &[],
         roles: &[Role::Resumable, Role::SizedFromBudget, Role::MemoryGuard],
         on_by_default: true,
-        queries: Queries::Generic,
+        queries: Queries::Runs,
     },
     streaming::Streaming => StrategyInfo {
         name: "streaming",
@@ -86,7 +86,7 @@ registry! {
         needs: &[],
         roles: &[Role::Reference, Role::Resumable],
         on_by_default: true,
-        queries: Queries::Generic,
+        queries: Queries::Runs,
     },
     lazy::Lazy => StrategyInfo {
         name: "lazy",
@@ -118,7 +118,7 @@ registry! {
         needs: &[],
         roles: &[Role::Resumable],
         on_by_default: true,
-        queries: Queries::Generic,
+        queries: Queries::Runs,
     },
     mmap::Mmap => StrategyInfo {
         name: "mmap",
@@ -133,7 +133,7 @@ registry! {
         needs: &[],
         roles: &[],
         on_by_default: true,
-        queries: Queries::Generic,
+        queries: Queries::Runs,
     },
     merge_join::MergeJoin => StrategyInfo {
         name: "merge-join",
@@ -177,9 +177,7 @@ registry! {
         needs: &[],
         roles: &[],
         on_by_default: false,
-        queries: Queries::No(
-            "loading a user's table and pushing its SQL down is not built yet",
-        ),
+        queries: Queries::Runs,
     },
     postgres::Postgres => StrategyInfo {
         name: "postgres",

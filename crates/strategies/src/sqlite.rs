@@ -56,6 +56,22 @@ impl Strategy for Sqlite {
         }
         result
     }
+
+    /// A user's query pushed down: each table created with the driver's types and loaded in
+    /// one transaction through one prepared statement (the rows read and checked by the same
+    /// typed reader as the other strategies, so a bad value is the same error), then the plan
+    /// printed as SQLite SQL and run; no index (the query is the user's, not one we tuned).
+    fn query(&self, p: &Params, q: &crate::QueryParams) -> Result<Outcome, RunError> {
+        sqlite_mem::install().map_err(|e| RunError::Other(anyhow::anyhow!(e)))?;
+        std::fs::create_dir_all(&p.db.dir)
+            .with_context(|| format!("{}: cannot create the folder", p.db.dir.display()))?;
+        let dir = membench_safefs::private_dir(&p.db.dir, "membench-sqlite-")
+            .context("creating the database's folder")?;
+        let path = dir.path().join("query.sqlite");
+        let result = open(p, &path).and_then(|conn| query(p, q, &conn));
+        remove_db_files(&path);
+        result
+    }
 }
 
 /// Opens the database and sets its knobs: a scratch database needs no journal and no fsync;
@@ -280,4 +296,84 @@ impl SqlRow for SqliteRow<'_, '_> {
     fn text(&self, i: usize) -> anyhow::Result<&str> {
         Ok(self.0.get_ref(i)?.as_str()?)
     }
+}
+
+/// Loads the tables (`t0`, `t1`) and runs the plan.
+fn query(p: &Params, q: &crate::QueryParams, conn: &Connection) -> Result<Outcome, RunError> {
+    use crate::db::plan_sql::{Bound, bind, create_table, select, value_of};
+    use rusqlite::types::{Null, ValueRef};
+    // SQLite's LIKE ignores ASCII case unless told; membench's (and SQL's) does not.
+    conn.execute_batch("PRAGMA case_sensitive_like = ON")
+        .context("PRAGMA case_sensitive_like")?;
+    p.phase("load");
+    let names: Vec<String> = (0..q.tables.len()).map(|i| format!("t{i}")).collect();
+    let mut rows_read = 0;
+    for (t, name) in q.tables.iter().zip(&names) {
+        conn.execute_batch(&create_table(name, &t.schema))
+            .with_context(|| format!("creating {name}"))?;
+        let width = t.schema.columns.len();
+        let marks = vec!["?"; width].join(", ");
+        let tx = conn.unchecked_transaction().context("BEGIN")?;
+        {
+            let mut insert = tx
+                .prepare(&format!("INSERT INTO {name} VALUES ({marks})"))
+                .context("preparing the insert")?;
+            let all: Vec<usize> = (0..width).collect();
+            let mut failed: Option<rusqlite::Error> = None;
+            let read = membench_query::scan::scan(t, &all, |values| {
+                if failed.is_some() {
+                    return Ok(());
+                }
+                let mut put = || -> rusqlite::Result<()> {
+                    for (i, (v, c)) in values.iter().zip(&t.schema.columns).enumerate() {
+                        match bind(v, c.ty) {
+                            Bound::Null => insert.raw_bind_parameter(i + 1, Null)?,
+                            Bound::Int(x) => insert.raw_bind_parameter(i + 1, x)?,
+                            Bound::Real(x) => insert.raw_bind_parameter(i + 1, x)?,
+                            Bound::Text(x) => insert.raw_bind_parameter(i + 1, x.as_ref())?,
+                        }
+                    }
+                    insert.raw_execute().map(drop)
+                };
+                failed = put().err();
+                Ok(())
+            })
+            .map_err(RunError::Query)?;
+            if let Some(e) = failed {
+                return Err(anyhow::Error::new(e).context(format!("loading {name}")).into());
+            }
+            rows_read += read;
+        }
+        tx.commit().context("COMMIT")?;
+    }
+    p.phase("query");
+    let tables: Vec<&str> = names.iter().map(String::as_str).collect();
+    let sql = select(&q.plan, &tables);
+    p.setting(format!("sql={sql}"));
+    let mut stmt = conn.prepare(&sql).with_context(|| format!("preparing {sql}"))?;
+    let mut rs = stmt.query([]).context("running the query")?;
+    let mut rows = Vec::new();
+    while let Some(r) = rs.next().context("reading the result")? {
+        let mut row = Vec::with_capacity(q.plan.output.len());
+        for (i, o) in q.plan.output.iter().enumerate() {
+            let b = match r.get_ref(i).context("reading a value")? {
+                ValueRef::Null => Bound::Null,
+                ValueRef::Integer(x) => Bound::Int(x),
+                ValueRef::Real(x) => Bound::Real(x),
+                ValueRef::Text(t) | ValueRef::Blob(t) => {
+                    Bound::Text(String::from_utf8_lossy(t).into_owned().into())
+                }
+            };
+            row.push(value_of(b, o.ty));
+        }
+        rows.push(row);
+    }
+    let answer = membench_query::exec::answer_from_rows(&q.plan, rows).map_err(|error| {
+        RunError::Query(membench_query::scan::QueryError::Eval { at: None, error })
+    })?;
+    Ok(Outcome {
+        answer: crate::io::query::as_answer(&answer),
+        rows_read,
+        rows_skipped: 0,
+    })
 }

@@ -7,8 +7,13 @@
 //! bits of each value (`x >> 32`, `x & 0xFFFFFFFF`), each summed exactly in 64 bits (up to 2³¹
 //! rows) and recombined in 128 bits, so a total that does not fit 64 bits gets the kernel's
 //! verdict instead of the database's overflow error or float.
+//!
+//! A user's query takes another road ([`plan_sql`]): its tables created with the driver's
+//! types, loaded through the same typed reader as the other strategies, the plan printed as
+//! SQL.
 
 pub mod join;
+pub mod plan_sql;
 pub mod sqlite_mem;
 
 use std::path::Path;
