@@ -1,5 +1,5 @@
 //! The generic operators (a built-in workload written as SQL, planned, run by
-//! `membench-query`'s streaming reading) against the hand-specialised `streaming` and
+//! `membench-query`'s streaming and parallel readings) against the hand-specialised `streaming` and
 //! `parallel` strategies on the same generated `sales` CSV, in bytes per second — the issue's
 //! target is ≥ 0.9× — and a hash group-by over a 1 M-row real-shaped file (`inspect` too).
 
@@ -38,6 +38,10 @@ fn bench(c: &mut Criterion) {
         }
         g.bench_function("generic-streaming", |b| {
             b.iter(|| run(&p, &[&table], Reading::Streaming).unwrap())
+        });
+        // Two workers, as `parallel`'s default `--threads`.
+        g.bench_function("generic-parallel", |b| {
+            b.iter(|| run(&p, &[&table], Reading::Parallel(2)).unwrap())
         });
         g.finish();
     }

@@ -23,8 +23,9 @@ pub struct RecommendArgs {
     /// The memory available (e.g. 8GiB).
     #[arg(long)]
     pub memory: String,
-    #[arg(long, default_value = "top-n", value_parser = Workload::parse)]
-    pub workload: Workload,
+    /// A built-in workload, or the name of a user's query measured in `--from`.
+    #[arg(long, default_value = "top-n")]
+    pub workload: String,
     #[arg(long, default_value = "csv", value_parser = InputFormat::parse)]
     pub format: InputFormat,
     /// The run whose measurements to fit (a folder with results.jsonl).
@@ -46,18 +47,42 @@ pub fn run(a: RecommendArgs) -> Result<()> {
     }
     let budget = membench_protocol::parse_size(&a.memory).map_err(anyhow::Error::msg)?;
     let records = membench_report::record::read_records(&a.from.join("results.jsonl"))?;
-    let (ranked, left_out) = recommend(&records, &a.workload, a.format, target, budget);
+    let workload = match Workload::parse(&a.workload) {
+        Ok(w) => w,
+        // A user's query, by its name in the run.
+        Err(e) => records
+            .iter()
+            .map(|r| &r.workload)
+            .find(|w| w.query().is_some() && w.name() == a.workload)
+            .cloned()
+            .ok_or_else(|| anyhow::anyhow!("{e}; nor is it a query of {}", a.from.display()))?,
+    };
+    let (ranked, left_out) = recommend(&records, &workload, a.format, target, budget);
+    if workload.query().is_some() {
+        if ranked.is_empty() {
+            bail!(
+                "{} measured the query {workload} at one size only (its input's): membench does \
+                 not extrapolate a prediction from one point. Measure it at other sizes (the \
+                 input cut or grown) to plan for {} rows",
+                a.from.display(),
+                rows(target)
+            );
+        }
+        if a.verify {
+            bail!("--verify generates the built-in datasets: it does not apply to a user's query");
+        }
+    }
     if ranked.is_empty() {
         bail!(
             "{} has no {} · {} cells measured at two sizes or more",
             a.from.display(),
-            a.workload,
+            workload,
             a.format
         );
     }
     println!(
         "{} · {} at {} rows with {} of memory (fitted on {}; memory = peak anonymous RSS):\n",
-        a.workload,
+        workload,
         a.format,
         rows(target),
         bytes(budget as f64),
@@ -78,7 +103,7 @@ pub fn run(a: RecommendArgs) -> Result<()> {
         duration_ns(top.wall_ns.mid)
     );
     if a.verify {
-        verify(&a, top, target, budget)?;
+        verify(&a, &workload, top, target, budget)?;
     }
     Ok(())
 }
@@ -115,7 +140,13 @@ fn print_table(ranked: &[Candidate]) {
 const CSV_ROW_BYTES: u64 = 200;
 
 /// Generates the target size, runs the top choice under the budget, prints the error.
-fn verify(a: &RecommendArgs, top: &Candidate, target: u64, budget: u64) -> Result<()> {
+fn verify(
+    a: &RecommendArgs,
+    workload: &Workload,
+    top: &Candidate,
+    target: u64,
+    budget: u64,
+) -> Result<()> {
     let need = target
         * CSV_ROW_BYTES
         * if a.format == InputFormat::PARQUET {
@@ -141,7 +172,7 @@ fn verify(a: &RecommendArgs, top: &Candidate, target: u64, budget: u64) -> Resul
     // system-allocator runner, as the fit's did.
     let job = CellJob {
         memory_limit_bytes: Some(budget),
-        ..CellJob::new(&top.strategy, a.workload.clone(), &input)
+        ..CellJob::new(&top.strategy, workload.clone(), &input)
     };
     let cell = |runner: &str| -> Result<membench_harness::Measured> {
         let cmd = CellCommand::new(bin(&dir, runner)?).args(job.to_args());

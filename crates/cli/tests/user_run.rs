@@ -22,6 +22,20 @@ fn membench(args: &[&str]) -> Output {
         .unwrap()
 }
 
+/// `membench run ARGS --repeat 1 --out OUT`, which must succeed; its records.
+fn run_ok(out: &Path, args: &[&str]) -> Vec<serde_json::Value> {
+    let mut all: Vec<&str> = vec!["run"];
+    all.extend(args);
+    all.extend(["--repeat", "1", "--out", out.to_str().unwrap()]);
+    let res = membench(&all);
+    assert!(
+        res.status.success(),
+        "{}",
+        String::from_utf8_lossy(&res.stderr)
+    );
+    records(out)
+}
+
 fn records(dir: &Path) -> Vec<serde_json::Value> {
     std::fs::read_to_string(dir.join("results.jsonl"))
         .unwrap()
@@ -61,31 +75,26 @@ fn every_strategy_that_runs_queries_agrees_on_public_data_and_the_others_say_why
     .unwrap();
     let out = dir.path().join("run");
     let arg = |name: &str, p: &Path| format!("{name}={}", p.display());
-    let res = membench(&[
-        "run",
-        "--input",
-        &arg("p", &public("penguins.csv")),
-        "--input",
-        &arg("s", &public("stocks.csv")),
-        "--input",
-        &arg("n", &names),
-        "--query",
-        "by-species=SELECT species, sex, count(*) AS n, avg(body_mass_g) AS mass, \
+    let recs = run_ok(
+        &out,
+        &[
+            "--input",
+            &arg("p", &public("penguins.csv")),
+            "--input",
+            &arg("s", &public("stocks.csv")),
+            "--input",
+            &arg("n", &names),
+            "--query",
+            "by-species=SELECT species, sex, count(*) AS n, avg(body_mass_g) AS mass, \
          count(DISTINCT island) AS islands FROM p GROUP BY species, sex ORDER BY species, sex",
-        "--query",
-        "heaviest=SELECT species, island, body_mass_g FROM p WHERE body_mass_g IS NOT NULL \
+            "--query",
+            "heaviest=SELECT species, island, body_mass_g FROM p WHERE body_mass_g IS NOT NULL \
          ORDER BY body_mass_g DESC, species, island LIMIT 5",
-        "--query",
-        "by-company=SELECT s.symbol, n.company, count(*) AS months, max(s.price) AS top \
+            "--query",
+            "by-company=SELECT s.symbol, n.company, count(*) AS months, max(s.price) AS top \
          FROM s LEFT JOIN n ON s.symbol = n.symbol GROUP BY s.symbol, n.company ORDER BY 1",
-        "--repeat",
-        "1",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    let stderr = String::from_utf8_lossy(&res.stderr);
-    assert!(res.status.success(), "{stderr}");
-    let recs = records(&out);
+        ],
+    );
     let (yes, no) = query_strategies();
     assert!(yes.len() >= 4 && !no.is_empty(), "{yes:?} {no:?}");
     let mut digests: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
@@ -146,22 +155,15 @@ fn a_type_break_late_in_the_file_is_the_same_located_error_from_every_strategy()
     }
     std::fs::write(&file, text).unwrap();
     let out = dir.path().join("run");
-    let res = membench(&[
-        "run",
-        "--input",
-        &format!("t={}", file.display()),
-        "--query",
-        "SELECT k, sum(v) FROM t GROUP BY k",
-        "--repeat",
-        "1",
-        "--no-report",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    assert!(
-        res.status.success(),
-        "{}",
-        String::from_utf8_lossy(&res.stderr)
+    let recs = run_ok(
+        &out,
+        &[
+            "--input",
+            &format!("t={}", file.display()),
+            "--query",
+            "SELECT k, sum(v) FROM t GROUP BY k",
+            "--no-report",
+        ],
     );
     let expected = format!(
         "{}:20005: column 2 (v): value \"oops\" is not int64; the type was inferred from the \
@@ -170,7 +172,7 @@ fn a_type_break_late_in_the_file_is_the_same_located_error_from_every_strategy()
     );
     let (yes, _) = query_strategies();
     let mut seen = BTreeSet::new();
-    for r in records(&out) {
+    for r in recs {
         let strategy = r["strategy"].as_str().unwrap().to_string();
         if yes.contains(&strategy) {
             assert_eq!(r["status"], "error", "{strategy}: {r}");
@@ -259,37 +261,29 @@ fn duckdb_and_polars_sql_take_the_same_query_and_agree_or_say_they_skipped() {
             peers.join(script).display()
         )
     };
-    let res = membench(&[
-        "run",
-        "--strategy",
-        "streaming",
-        "--command",
-        &peer("duckdb-sql", "sql_duckdb.py", "{threads}"),
-        "--command",
-        &peer("polars-py-sql", "sql_polars.py", ""),
-        "--input",
-        &format!("w={}", public("seattle-weather.csv").display()),
-        "--input",
-        &format!("p={}", public("penguins.csv").display()),
-        "--query",
-        "wet=SELECT weather, count(*) AS days, avg(precipitation) AS rain, \
+    let recs = run_ok(
+        &out,
+        &[
+            "--strategy",
+            "streaming",
+            "--command",
+            &peer("duckdb-sql", "sql_duckdb.py", "{threads}"),
+            "--command",
+            &peer("polars-py-sql", "sql_polars.py", ""),
+            "--input",
+            &format!("w={}", public("seattle-weather.csv").display()),
+            "--input",
+            &format!("p={}", public("penguins.csv").display()),
+            "--query",
+            "wet=SELECT weather, count(*) AS days, avg(precipitation) AS rain, \
          max(temp_max) AS hottest FROM w WHERE date >= DATE '2013-01-01' \
          GROUP BY weather ORDER BY days DESC",
-        "--query",
-        "mass=SELECT island, sum(body_mass_g) AS mass, min(bill_length_mm) AS bill \
+            "--query",
+            "mass=SELECT island, sum(body_mass_g) AS mass, min(bill_length_mm) AS bill \
          FROM p WHERE sex IS NOT NULL GROUP BY island ORDER BY island",
-        "--repeat",
-        "1",
-        "--no-report",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    assert!(
-        res.status.success(),
-        "{}",
-        String::from_utf8_lossy(&res.stderr)
+            "--no-report",
+        ],
     );
-    let recs = records(&out);
     for peer in ["duckdb-sql", "polars-py-sql"] {
         let mine: Vec<&serde_json::Value> = recs.iter().filter(|r| r["strategy"] == peer).collect();
         assert_eq!(mine.len(), 2, "{peer}: one record per query");
@@ -310,28 +304,21 @@ fn a_distinct_count_over_a_budget_is_oom_from_every_strategy_not_a_crash() {
     }
     std::fs::write(&file, text).unwrap();
     let out = dir.path().join("run");
-    let res = membench(&[
-        "run",
-        "--input",
-        &format!("t={}", file.display()),
-        "--query",
-        "SELECT k, count(DISTINCT id) FROM t GROUP BY k",
-        "--memory-limit",
-        "4MiB",
-        "--repeat",
-        "1",
-        "--no-report",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    assert!(
-        res.status.success(),
-        "{}",
-        String::from_utf8_lossy(&res.stderr)
+    let recs = run_ok(
+        &out,
+        &[
+            "--input",
+            &format!("t={}", file.display()),
+            "--query",
+            "SELECT k, count(DISTINCT id) FROM t GROUP BY k",
+            "--memory-limit",
+            "4MiB",
+            "--no-report",
+        ],
     );
     let (yes, _) = query_strategies();
     let mut seen = BTreeSet::new();
-    for r in records(&out) {
+    for r in recs {
         let strategy = r["strategy"].as_str().unwrap().to_string();
         if yes.contains(&strategy) {
             assert_eq!(r["status"], "oom", "{strategy}: {r}");
