@@ -135,8 +135,14 @@ impl Tables {
             .answer
     }
 
-    /// The query run by a strategy of the registry, as a runner runs it.
-    fn by_strategy(&self, sql: &str, strategy: &str) -> serde_json::Value {
+    /// The query run by a strategy of the registry, as a runner runs it (`postgres` on the
+    /// server at `postgres_url`).
+    fn by_strategy(
+        &self,
+        sql: &str,
+        strategy: &str,
+        postgres_url: Option<&str>,
+    ) -> serde_json::Value {
         let p = plan(sql, &self.schemas()).unwrap();
         let tables: Vec<Table> = p
             .inputs
@@ -154,6 +160,7 @@ impl Tables {
             &tables[0].path,
         );
         params.query = Some(membench_strategies::QueryParams { tables, plan: p });
+        params.db.postgres_url = postgres_url.map(str::to_string);
         let out = membench_strategies::find(strategy)
             .unwrap()
             .run(&params)
@@ -229,6 +236,22 @@ fn every_query_agrees_across_readings_and_with_duckdb_or_says_it_skipped() {
     assert!(QUERIES.len() >= 50, "the suite keeps at least 50 queries");
     let t = tables();
     let (mut cells, mut known) = (0, 0);
+    // The postgres strategy needs a server: a throw-away one (as `run` starts), or it says so.
+    let server = match membench_harness::postgres::find_bin_dir() {
+        Some(bin) => Some(
+            membench_harness::postgres::Cluster::start(&bin, &Default::default())
+                .expect("a throw-away PostgreSQL server starts"),
+        ),
+        None => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "the postgres cells of the query suite must run under CI: no PostgreSQL found"
+            );
+            eprintln!("SKIPPED the postgres cells: no PostgreSQL server binaries found");
+            None
+        }
+    };
+    let url = server.as_ref().map(|s| s.url().to_string());
     let ours: Vec<QueryAnswer> = QUERIES
         .iter()
         .map(|q| {
@@ -238,12 +261,15 @@ fn every_query_agrees_across_readings_and_with_duckdb_or_says_it_skipped() {
             }
             // Every strategy that runs a user's query, as a runner runs it: the kernel's agree
             // bit for bit, a database's value by value (its floats sum in another order).
-            let mine = t.by_strategy(q, "streaming");
+            let mine = t.by_strategy(q, "streaming", None);
             for info in membench_protocol::STRATEGIES {
-                if info.queries != membench_protocol::Queries::Runs || info.name == "streaming" {
+                if info.queries != membench_protocol::Queries::Runs
+                    || info.name == "streaming"
+                    || (info.name == "postgres" && url.is_none())
+                {
                     continue;
                 }
-                let theirs = t.by_strategy(q, info.name);
+                let theirs = t.by_strategy(q, info.name, url.as_deref());
                 match info.engine {
                     membench_protocol::Engine::Kernel => {
                         assert_eq!(mine, theirs, "{q}: streaming and {} differ", info.name)
@@ -268,6 +294,9 @@ fn every_query_agrees_across_readings_and_with_duckdb_or_says_it_skipped() {
         QUERIES.len()
     );
     assert_eq!(known, KNOWN.len(), "every known limit still shows");
+    if let Some(s) = server {
+        s.stop().unwrap();
+    }
     let duck = match duckdb_answers(&t) {
         Ok(d) => d,
         Err(why) => {

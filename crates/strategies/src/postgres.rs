@@ -42,6 +42,30 @@ impl Strategy for Postgres {
         };
         db::run(p, &mut pg)
     }
+
+    /// A user's query pushed down: each table created with the driver's types (decimals as
+    /// exact `numeric`) and streamed in with `COPY` (the rows read and checked by the same typed
+    /// reader as the other strategies), then the plan printed as PostgreSQL SQL and run; its
+    /// rows come back as text through a portal and are read by the outputs' types.
+    fn query(&self, p: &Params, q: &crate::QueryParams) -> Result<Outcome, RunError> {
+        let url = p.db.postgres_url.as_deref().ok_or_else(|| {
+            RunError::Unsupported(
+                "postgres needs a server: --postgres-url URL (cargo xtask run starts a \
+                 throw-away one when PostgreSQL is installed)"
+                    .into(),
+            )
+        })?;
+        let mut client = connect(p, url)?;
+        client
+            .batch_execute("SET TimeZone = 'UTC'; SET extra_float_digits = 1")
+            .context("setting the session")?;
+        let names: Vec<String> = (0..q.tables.len()).map(|i| format!("query_t{i}")).collect();
+        let result = query(p, q, &mut client, &names);
+        for n in &names {
+            let _ = client.batch_execute(&format!("DROP TABLE IF EXISTS {n}"));
+        }
+        result
+    }
 }
 
 /// Whether every host of `url` is this machine: a Unix socket, or a loopback name or address.
@@ -325,6 +349,111 @@ impl SqlRow for PgRow<'_> {
     fn text(&self, i: usize) -> anyhow::Result<&str> {
         Ok(self.0.try_get(i)?)
     }
+}
+
+/// Loads the tables with `COPY` and runs the plan.
+fn query(
+    p: &Params,
+    q: &crate::QueryParams,
+    client: &mut Client,
+    names: &[String],
+) -> Result<Outcome, RunError> {
+    use crate::db::plan_sql::{Bound, Sql, create_table, select, value_of};
+    use membench_query::text::Value;
+    p.phase("load");
+    let mut rows_read = 0;
+    for (t, name) in q.tables.iter().zip(names) {
+        client
+            .batch_execute(&format!(
+                "DROP TABLE IF EXISTS {name}; {}",
+                create_table(name, &t.schema, Sql::Postgres)
+            ))
+            .with_context(|| format!("creating {name}"))?;
+        let all: Vec<usize> = (0..t.schema.columns.len()).collect();
+        copy_in(client, name, &mut |copy| {
+            let mut failed: Option<anyhow::Error> = None;
+            rows_read += membench_query::scan::scan(t, &all, |values| {
+                if failed.is_some() {
+                    return Ok(());
+                }
+                let line = copy.line();
+                for (i, (v, c)) in values.iter().zip(&t.schema.columns).enumerate() {
+                    if i > 0 {
+                        line.push(b'\t');
+                    }
+                    let special: Option<&[u8]> = match v {
+                        Value::Null => Some(b"\\N"),
+                        Value::Float(f) if f.is_nan() => Some(b"NaN"),
+                        Value::Float(f) if f.is_infinite() && *f > 0.0 => Some(b"Infinity"),
+                        Value::Float(f) if f.is_infinite() => Some(b"-Infinity"),
+                        _ => None,
+                    };
+                    let pushed = match (special, v) {
+                        (Some(text), _) => {
+                            line.extend_from_slice(text);
+                            Ok(())
+                        }
+                        (None, Value::Str(s)) => push_text(line, s),
+                        (None, other) => push_text(line, &other.render(c.ty)),
+                    };
+                    if let Err(e) = pushed {
+                        failed = Some(e);
+                    }
+                }
+                line.push(b'\n');
+                if let Err(e) = copy.flush_full() {
+                    failed = Some(e);
+                }
+                Ok(())
+            })
+            .map_err(RunError::Query)?;
+            match failed {
+                Some(e) => Err(e.context(format!("loading {name}")).into()),
+                None => Ok(()),
+            }
+        })?;
+    }
+    p.phase("query");
+    let tables: Vec<&str> = names.iter().map(String::as_str).collect();
+    let inner = select(&q.plan, &tables, Sql::Postgres);
+    p.setting(format!("sql={inner}"));
+    let n = q.plan.output.len();
+    let cols: Vec<String> = (0..n).map(|i| format!("c{i}::text")).collect();
+    let sql = format!("SELECT {} FROM ({inner}) AS q", cols.join(", "));
+    let mut tx = client.transaction().context("BEGIN")?;
+    let portal = tx.bind(&sql, &[]).with_context(|| format!("preparing {inner}"))?;
+    let mut rows = Vec::new();
+    loop {
+        let batch = tx
+            .query_portal(&portal, FETCH_ROWS)
+            .context("reading the result")?;
+        if batch.is_empty() {
+            break;
+        }
+        for r in &batch {
+            let row: Vec<Value> = q
+                .plan
+                .output
+                .iter()
+                .enumerate()
+                .map(|(i, o)| {
+                    let text: Option<String> = r.get(i);
+                    let b = text.map_or(Bound::Null, |t| Bound::Text(t.into()));
+                    value_of(b, o.ty)
+                })
+                .collect();
+            rows.push(row);
+        }
+    }
+    tx.commit().context("COMMIT")?;
+    let answer = membench_query::exec::answer_from_rows(&q.plan, rows).map_err(|error| {
+        RunError::Query(membench_query::scan::QueryError::Eval { at: None, error })
+    })?;
+    Ok(Outcome {
+        answer: crate::io::query::as_answer(&answer),
+        rows_read,
+        rows_skipped: 0,
+    })
 }
 
 #[cfg(test)]

@@ -190,8 +190,6 @@ registry! {
         needs: &[Requirement::PostgresServer],
         roles: &[],
         on_by_default: false,
-        queries: Queries::No(
-            "loading a user's table and pushing its SQL down is not built yet",
-        ),
+        queries: Queries::Runs,
     },
 }

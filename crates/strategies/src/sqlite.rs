@@ -300,7 +300,7 @@ impl SqlRow for SqliteRow<'_, '_> {
 
 /// Loads the tables (`t0`, `t1`) and runs the plan.
 fn query(p: &Params, q: &crate::QueryParams, conn: &Connection) -> Result<Outcome, RunError> {
-    use crate::db::plan_sql::{Bound, bind, create_table, select, value_of};
+    use crate::db::plan_sql::{Bound, Sql, bind, create_table, select, value_of};
     use rusqlite::types::{Null, ValueRef};
     // SQLite's LIKE ignores ASCII case unless told; membench's (and SQL's) does not.
     conn.execute_batch("PRAGMA case_sensitive_like = ON")
@@ -309,7 +309,7 @@ fn query(p: &Params, q: &crate::QueryParams, conn: &Connection) -> Result<Outcom
     let names: Vec<String> = (0..q.tables.len()).map(|i| format!("t{i}")).collect();
     let mut rows_read = 0;
     for (t, name) in q.tables.iter().zip(&names) {
-        conn.execute_batch(&create_table(name, &t.schema))
+        conn.execute_batch(&create_table(name, &t.schema, Sql::Sqlite))
             .with_context(|| format!("creating {name}"))?;
         let width = t.schema.columns.len();
         let marks = vec!["?"; width].join(", ");
@@ -348,7 +348,7 @@ fn query(p: &Params, q: &crate::QueryParams, conn: &Connection) -> Result<Outcom
     }
     p.phase("query");
     let tables: Vec<&str> = names.iter().map(String::as_str).collect();
-    let sql = select(&q.plan, &tables);
+    let sql = select(&q.plan, &tables, Sql::Sqlite);
     p.setting(format!("sql={sql}"));
     let mut stmt = conn.prepare(&sql).with_context(|| format!("preparing {sql}"))?;
     let mut rs = stmt.query([]).context("running the query")?;

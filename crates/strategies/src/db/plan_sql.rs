@@ -1,24 +1,40 @@
 //! A user's query pushed down to a database: the typed plan printed back as SQL the database
 //! runs with membench's semantics ([`select`]), the tables created with the types the driver
 //! inferred ([`create_table`]), and the rows it returns read back by each output's type
-//! ([`value_of`]). The plan is printed, not the user's text, so that the dialect's differences
-//! are settled here once: `/` is a float division (membench follows DuckDB), `LIKE` is
-//! case-sensitive (`ILIKE` lowers both sides), `extract` is `strftime`, dates and timestamps are
-//! ISO text (they compare as text in the same order as in time).
+//! ([`value_of`]). The plan is printed, not the user's text, so that the dialects' differences
+//! are settled here once ([`Sql`]): `/` is a float division with ±inf (and NaN) for a zero
+//! divisor (membench follows DuckDB), `%` by zero is NULL, `LIKE` is case-sensitive. SQLite
+//! keeps dates and timestamps as ISO text (they compare as text in time order) and decimals as
+//! `REAL`; PostgreSQL has them all, decimals as exact `numeric`.
 
 use membench_protocol::{
     AggFunc, BinOp, ColumnType, DatePart, Expr, Func, JoinKind, Literal, Plan, TableSchema,
 };
 use membench_query::text::{Value, format_date, format_decimal, format_timestamp, parse_value};
 
-/// The SQL type a column is stored as: integers and booleans as `INTEGER`, floats and
-/// decimals as `REAL` (SQLite has no exact decimal; answers are compared within 1e-9), the rest
-/// as ISO text.
-pub fn sql_type(t: ColumnType) -> &'static str {
-    match t {
-        ColumnType::Int64 | ColumnType::Bool => "INTEGER",
-        ColumnType::Float64 | ColumnType::Decimal { .. } => "REAL",
-        _ => "TEXT",
+/// The database a plan is printed for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sql {
+    Sqlite,
+    Postgres,
+}
+
+/// The SQL type a column is stored as. SQLite: integers and booleans as `INTEGER`, floats and
+/// decimals as `REAL` (no exact decimal; answers are compared within 1e-9), the rest as ISO
+/// text. PostgreSQL: each its own type, decimals as `numeric`, text in byte order (`"C"`).
+pub fn sql_type(t: ColumnType, d: Sql) -> String {
+    match (d, t) {
+        (Sql::Sqlite, ColumnType::Int64 | ColumnType::Bool) => "INTEGER".into(),
+        (Sql::Sqlite, ColumnType::Float64 | ColumnType::Decimal { .. }) => "REAL".into(),
+        (Sql::Sqlite, _) => "TEXT".into(),
+        (Sql::Postgres, ColumnType::Int64) => "bigint".into(),
+        (Sql::Postgres, ColumnType::Float64) => "double precision".into(),
+        (Sql::Postgres, ColumnType::Decimal { scale }) => format!("numeric(38,{scale})"),
+        (Sql::Postgres, ColumnType::Bool) => "boolean".into(),
+        (Sql::Postgres, ColumnType::Date) => "date".into(),
+        (Sql::Postgres, ColumnType::Timestamp { zone: false }) => "timestamp".into(),
+        (Sql::Postgres, ColumnType::Timestamp { zone: true }) => "timestamptz".into(),
+        (Sql::Postgres, ColumnType::String) => "text COLLATE \"C\"".into(),
     }
 }
 
@@ -32,19 +48,19 @@ fn text(s: &str) -> String {
 }
 
 /// `CREATE TABLE` for a user's table, its columns in file order.
-pub fn create_table(name: &str, schema: &TableSchema) -> String {
+pub fn create_table(name: &str, schema: &TableSchema, d: Sql) -> String {
     let cols: Vec<String> = schema
         .columns
         .iter()
-        .map(|c| format!("{} {}", ident(&c.name), sql_type(c.ty)))
+        .map(|c| format!("{} {}", ident(&c.name), sql_type(c.ty, d)))
         .collect();
     format!("CREATE TABLE {} ({})", ident(name), cols.join(", "))
 }
 
 /// The plan as one `SELECT` over tables named `tables[i]` (the plan's inputs, in order): every
 /// output (hidden ones too, which the answer drops), grouped, filtered, ordered and limited.
-pub fn select(plan: &Plan, tables: &[&str]) -> String {
-    let p = Printer { plan };
+pub fn select(plan: &Plan, tables: &[&str], d: Sql) -> String {
+    let p = Printer { plan, d };
     let mut sql = String::from("SELECT ");
     let outs: Vec<String> = plan
         .output
@@ -105,6 +121,7 @@ pub fn select(plan: &Plan, tables: &[&str]) -> String {
 
 struct Printer<'p> {
     plan: &'p Plan,
+    d: Sql,
 }
 
 impl Printer<'_> {
@@ -138,19 +155,29 @@ impl Printer<'_> {
                     Some(x) => format!("{func}({})", self.expr(x)),
                 }
             }
-            Expr::Lit(l) => literal(l),
+            Expr::Lit(l) => literal(l, self.d),
             Expr::Neg(x) => format!("(-{})", self.expr(x)),
             Expr::Not(x) => format!("(NOT {})", self.expr(x)),
             Expr::Bin(op, a, b) => {
                 let (a, b) = (self.expr(a), self.expr(b));
                 let op = match op {
                     // membench (as DuckDB) divides as floats: x / 0 is ±inf (SQLite's 1e999),
-                    // where SQLite says NULL; 0 / 0 is NaN, which SQLite cannot hold (NULL).
+                    // where SQLite says NULL and PostgreSQL fails; 0 / 0 is NaN, which SQLite
+                    // cannot hold (NULL).
                     BinOp::Div => {
+                        let (inf, nan, float) = match self.d {
+                            Sql::Sqlite => ("1e999", "NULL", "REAL"),
+                            Sql::Postgres => ("'Infinity'::float8", "'NaN'::float8", "float8"),
+                        };
                         return format!(
-                            "(CASE WHEN {b} = 0 THEN (CASE WHEN {a} > 0 THEN 1e999 \
-                             WHEN {a} < 0 THEN -1e999 END) ELSE CAST({a} AS REAL) / {b} END)"
+                            "(CASE WHEN {b} = 0 THEN (CASE WHEN {a} > 0 THEN {inf} \
+                             WHEN {a} < 0 THEN -{inf} WHEN {a} = 0 THEN {nan} END) \
+                             ELSE CAST({a} AS {float}) / {b} END)"
                         );
+                    }
+                    // x % 0 is NULL (PostgreSQL would fail).
+                    BinOp::Mod if self.d == Sql::Postgres => {
+                        return format!("(CASE WHEN {b} = 0 THEN NULL ELSE {a} % {b} END)");
                     }
                     BinOp::Add => "+",
                     BinOp::Sub => "-",
@@ -202,6 +229,14 @@ impl Printer<'_> {
                 negated,
                 case_insensitive,
             } => match case_insensitive {
+                true if self.d == Sql::Postgres => {
+                    format!(
+                        "({} {}ILIKE {})",
+                        self.expr(expr),
+                        not(*negated),
+                        text(pattern)
+                    )
+                }
                 true => format!(
                     "(lower({}) {}LIKE lower({}))",
                     self.expr(expr),
@@ -225,6 +260,13 @@ impl Printer<'_> {
                 }
                 s.push_str(" END)");
                 s
+            }
+            Expr::Cast(x, t) if self.d == Sql::Postgres => {
+                let ty = match t {
+                    ColumnType::String => "text".to_string(),
+                    t => sql_type(*t, self.d),
+                };
+                format!("CAST({} AS {ty})", self.expr(x))
             }
             Expr::Cast(x, t) => {
                 let x = self.expr(x);
@@ -250,7 +292,21 @@ impl Printer<'_> {
                     Func::Abs => "abs",
                     Func::Round => "round",
                 };
+                // PostgreSQL rounds to a number of digits only as `numeric`.
+                if *f == Func::Round && self.d == Sql::Postgres && !args.is_empty() {
+                    let rest: String = args[1..].iter().map(|a| format!(", {a}")).collect();
+                    return format!("round(CAST({} AS numeric){rest})", args[0]);
+                }
                 format!("{name}({})", args.join(", "))
+            }
+            Expr::Extract(part, x) if self.d == Sql::Postgres => {
+                let part = match part {
+                    DatePart::Year => "year",
+                    DatePart::Month => "month",
+                    DatePart::Day => "day",
+                    DatePart::Hour => "hour",
+                };
+                format!("CAST(extract({part} FROM {}) AS bigint)", self.expr(x))
             }
             Expr::Extract(part, x) => {
                 let f = match part {
@@ -269,7 +325,24 @@ fn not(negated: bool) -> &'static str {
     if negated { "NOT " } else { "" }
 }
 
-fn literal(l: &Literal) -> String {
+fn literal(l: &Literal, d: Sql) -> String {
+    match (l, d) {
+        (Literal::Bool(b), Sql::Postgres) => b.to_string(),
+        (Literal::Float(f), Sql::Postgres) => {
+            format!("CAST({} AS float8)", text(&format!("{f:?}")))
+        }
+        (Literal::Decimal { units, scale }, Sql::Postgres) => {
+            format!("CAST({} AS numeric)", format_decimal(*units, *scale))
+        }
+        (Literal::Date(x), Sql::Postgres) => format!("DATE {}", text(&format_date(*x))),
+        (Literal::Timestamp(us), Sql::Postgres) => {
+            format!("TIMESTAMP {}", text(&format_timestamp(*us, false)))
+        }
+        _ => literal_sqlite(l),
+    }
+}
+
+fn literal_sqlite(l: &Literal) -> String {
     match l {
         Literal::Null => "NULL".into(),
         Literal::Bool(b) => u8::from(*b).to_string(),
@@ -320,6 +393,14 @@ pub fn value_of(b: Bound<'_>, ty: Option<ColumnType>) -> Value {
         }
         (Bound::Real(f), ColumnType::Int64) => Value::Int(f.round() as i64),
         (Bound::Real(f), _) => Value::Float(f),
+        (Bound::Text(t), ColumnType::Float64) => match t.as_ref() {
+            "Infinity" => Value::Float(f64::INFINITY),
+            "-Infinity" => Value::Float(f64::NEG_INFINITY),
+            "NaN" => Value::Float(f64::NAN),
+            s => s
+                .parse()
+                .map_or_else(|_| Value::Str(t.into_owned()), Value::Float),
+        },
         (Bound::Text(t), ty) => {
             parse_value(t.as_bytes(), ty).unwrap_or_else(|_| Value::Str(t.into_owned()))
         }
