@@ -172,6 +172,9 @@ pub enum Reading {
     Streaming,
     /// Every row of every input parsed into memory first (`load-all`), then folded.
     LoadAll,
+    /// `load-all`, holding less (`load-all-lean`): the `FROM` input loaded as columns, not
+    /// rows, each text column as dictionary codes (every distinct text once), then folded.
+    LoadAllLean,
     /// This many rows materialised at a time, each chunk folded into a partial result of its
     /// own, the partials merged (`chunked`; pandas' `chunksize`).
     Chunked(usize),
@@ -184,9 +187,10 @@ pub enum Reading {
 impl Reading {
     /// Every reading, with small chunks and several workers: what the tests run each query
     /// through.
-    pub const EVERY: [Reading; 4] = [
+    pub const EVERY: [Reading; 5] = [
         Reading::Streaming,
         Reading::LoadAll,
+        Reading::LoadAllLean,
         Reading::Chunked(7),
         Reading::Parallel(3),
     ];
@@ -260,7 +264,7 @@ fn execute(
     // way.
     if let Some(j) = &mut join {
         match reading {
-            Reading::LoadAll => {
+            Reading::LoadAll | Reading::LoadAllLean => {
                 for r in load(tables[1], &wanted(plan, 1), &mut rows_read)? {
                     j.build(r);
                 }
@@ -289,6 +293,15 @@ fn execute(
         Reading::LoadAll => {
             for (i, r) in load(from, &cols, &mut rows_read)?.iter().enumerate() {
                 fold(&mut exec, join, &mut buf, r).map_err(|e| located(from, i, e))?;
+            }
+        }
+        Reading::LoadAllLean => {
+            let (lean, rows) = load_lean(from, &cols)?;
+            rows_read += rows;
+            let mut row = vec![Value::Null; cols.len()];
+            for i in 0..rows as usize {
+                lean.row(i, &mut row);
+                fold(&mut exec, join, &mut buf, &row).map_err(|e| located(from, i, e))?;
             }
         }
         Reading::Chunked(_) => {
@@ -357,6 +370,81 @@ fn load(table: &Table, cols: &[usize], rows_read: &mut u64) -> Result<Vec<Vec<Va
         Ok(())
     })?;
     Ok(all)
+}
+
+/// A table held as columns ([`Reading::LoadAllLean`]).
+struct Lean {
+    columns: Vec<LeanColumn>,
+}
+
+enum LeanColumn {
+    /// Each row's code into `dict` (`u32::MAX`: null); every distinct text once.
+    Text { dict: Vec<String>, codes: Vec<u32> },
+    /// Any other type, one value per row (no per-row allocation).
+    Values(Vec<Value>),
+}
+
+impl Lean {
+    /// Row `i`'s values into `row`, reusing its text slots' allocations.
+    fn row(&self, i: usize, row: &mut [Value]) {
+        for (slot, c) in row.iter_mut().zip(&self.columns) {
+            match c {
+                LeanColumn::Values(v) => *slot = v[i].clone(),
+                LeanColumn::Text { dict, codes } => match codes[i] {
+                    u32::MAX => *slot = Value::Null,
+                    code => {
+                        let text = &dict[code as usize];
+                        match slot {
+                            Value::Str(s) => {
+                                s.clear();
+                                s.push_str(text);
+                            }
+                            other => *other = Value::Str(text.clone()),
+                        }
+                    }
+                },
+            }
+        }
+    }
+}
+
+/// Every row of `table` (its columns `cols`) loaded as [`Lean`] columns.
+fn load_lean(table: &Table, cols: &[usize]) -> Result<(Lean, u64), QueryError> {
+    let mut index: Vec<rustc_hash::FxHashMap<String, u32>> =
+        cols.iter().map(|_| Default::default()).collect();
+    let mut columns: Vec<LeanColumn> = cols
+        .iter()
+        .map(|&c| match table.schema.columns[c].ty {
+            ColumnType::String => LeanColumn::Text {
+                dict: Vec::new(),
+                codes: Vec::new(),
+            },
+            _ => LeanColumn::Values(Vec::new()),
+        })
+        .collect();
+    let rows = scan(table, cols, |r| {
+        for ((v, c), idx) in r.iter().zip(&mut columns).zip(&mut index) {
+            match c {
+                LeanColumn::Values(vs) => vs.push(v.clone()),
+                LeanColumn::Text { dict, codes } => codes.push(match v {
+                    Value::Str(s) => match idx.get(s.as_str()) {
+                        Some(&code) => code,
+                        None => {
+                            let code = dict.len() as u32;
+                            dict.push(s.clone());
+                            idx.insert(s.clone(), code);
+                            code
+                        }
+                    },
+                    _ => u32::MAX,
+                }),
+            }
+        }
+        Ok(())
+    })?;
+    // The lookup index is needed only while loading.
+    drop(index);
+    Ok((Lean { columns }, rows))
 }
 
 /// Rows per batch handed to a [`Reading::Parallel`] worker.

@@ -340,4 +340,23 @@ mod tests {
         assert_eq!(q.name, None);
         assert!(" ".parse::<QueryArg>().is_err());
     }
+
+    #[test]
+    fn a_query_file_splits_on_semicolons_and_names_each_statement() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("mine.sql");
+        std::fs::write(
+            &f,
+            "-- name: by-island\nSELECT island, count(*) FROM p GROUP BY island;\n\
+             -- just a comment\nSELECT 1 FROM p;\n\n",
+        )
+        .unwrap();
+        let q = query_file(&f).unwrap();
+        assert_eq!(q.len(), 2);
+        assert_eq!(q[0].name.as_deref(), Some("by-island"));
+        assert_eq!(q[0].sql, "SELECT island, count(*) FROM p GROUP BY island");
+        assert_eq!(q[1].name.as_deref(), Some("mine-2"));
+        std::fs::write(&f, "-- nothing\n").unwrap();
+        assert!(query_file(&f).unwrap_err().contains("no query in it"));
+    }
 }

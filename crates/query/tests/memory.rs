@@ -79,6 +79,12 @@ fn streaming_holds_groups_and_k_rows_not_the_file() {
         // load-all holds every row: at least ten times more at 200k rows.
         let all = peak(sql, &large, Reading::LoadAll);
         assert!(all > 10 * l, "{sql}: load-all {all} B vs streaming {l} B");
+        // Columns, not rows: load-all-lean holds well under load-all's rows.
+        let lean = peak(sql, &large, Reading::LoadAllLean);
+        assert!(
+            lean * 3 < all * 2,
+            "{sql}: load-all-lean {lean} B vs load-all {all} B"
+        );
     }
     // A join holds the build side (the joined input), not the streamed one.
     let build = keyed(dir.path(), "build.csv", 1_000, 1_000);

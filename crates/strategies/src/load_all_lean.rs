@@ -25,6 +25,12 @@ impl Strategy for LoadAllLean {
         drop(table);
         out.finish(&p.input, counts)
     }
+
+    /// A user's query: the `FROM` table loaded as columns, text as dictionary codes, then
+    /// folded.
+    fn query(&self, _: &Params, q: &crate::QueryParams) -> Result<Outcome, RunError> {
+        crate::io::query::generic(q, membench_query::scan::Reading::LoadAllLean)
+    }
 }
 
 /// Loads every valid row of the input into `table` (Parquet: one row group at a time, only the

@@ -42,9 +42,7 @@ registry! {
         needs: &[],
         roles: &[],
         on_by_default: true,
-        queries: Queries::No(
-            "its lean columns are laid out for the generated sales columns; lean columns for a user's table are not built yet",
-        ),
+        queries: Queries::Runs,
     },
     chunked::Chunked => StrategyInfo {
         name: "chunked",
