@@ -20,12 +20,13 @@ pub struct ListArgs {
 pub fn markdown_table() -> String {
     let mut t = String::from(
         "| strategy | how it reads | memory on CSV | memory on Parquet | memory in `join` | \
-         `csv.gz` / `csv.zst` | `--on-bad-row skip` | engine | needs (by default in `run`?) |\n\
-         |---|---|---|---|---|---|---|---|---|\n",
+         `csv.gz` / `csv.zst` | `--on-bad-row skip` | engine | your `--query` | needs (by \
+         default in `run`?) |\n\
+         |---|---|---|---|---|---|---|---|---|---|\n",
     );
     for s in STRATEGIES {
         t.push_str(&format!(
-            "| `{}` | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+            "| `{}` | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
             s.name,
             s.description,
             growth_name(s, &Workload::TOP_N, Format::Csv),
@@ -38,10 +39,19 @@ pub fn markdown_table() -> String {
                 "refuses"
             },
             format!("{:?}", s.engine).to_lowercase(),
+            query_text(s),
             needs_text(s),
         ));
     }
     t
+}
+
+/// Whether a strategy runs a user's query (`run --input … --query SQL`).
+fn query_text(s: &membench_protocol::StrategyInfo) -> &'static str {
+    match s.queries {
+        membench_protocol::Queries::Runs => "yes",
+        membench_protocol::Queries::No(_) => "not yet",
+    }
 }
 
 /// What a strategy needs, and whether `run` includes it without `--strategy`.
@@ -100,18 +110,19 @@ pub fn run(a: ListArgs) -> Result<()> {
         return Ok(());
     }
     println!(
-        "strategies:\n  {:<16} {:<9} {:<9} {:<9} {:<6} {:<7} description",
-        "name", "csv", "parquet", "join", "skip", "engine"
+        "strategies:\n  {:<16} {:<9} {:<9} {:<9} {:<6} {:<8} {:<8} description",
+        "name", "csv", "parquet", "join", "skip", "engine", "query"
     );
     for s in STRATEGIES {
         println!(
-            "  {:<16} {:<9} {:<9} {:<9} {:<6} {:<7} {}{}",
+            "  {:<16} {:<9} {:<9} {:<9} {:<6} {:<8} {:<8} {}{}",
             s.name,
             growth_name(s, &Workload::TOP_N, Format::Csv),
             growth_name(s, &Workload::TOP_N, Format::Parquet),
             growth_name(s, &Workload::JOIN, Format::Csv),
             if s.skip == Skip::Counts { "yes" } else { "no" },
             format!("{:?}", s.engine).to_lowercase(),
+            query_text(s),
             s.description,
             if s.on_by_default {
                 ""
@@ -125,12 +136,16 @@ pub fn run(a: ListArgs) -> Result<()> {
     }
     println!(
         "  (csv / parquet: declared memory growth of the sales workloads, join: of the join; \
-         checked by `cargo xtask check`; `-`: does not do it)"
+         checked by `cargo xtask check`; `-`: does not do it; query: runs a user's query)"
     );
     println!("workloads:");
     for w in Workload::builtin() {
         println!("  {:<16} {}", w.name(), workload_text(&w));
     }
+    println!(
+        "  {:<16} your SQL over your files: run --input NAME=PATH --query [name=]SQL",
+        "query"
+    );
     println!(
         "formats: csv, parquet, csv.gz, csv.zst (compressed CSV: streaming decompression, \
          `overlapped` on a thread of its own, `whole` into memory first; `mmap` and `lazy` do not \
