@@ -30,13 +30,7 @@ const DIALECT: Dialect = Dialect {
 
 impl Strategy for Postgres {
     fn run(&self, p: &Params) -> Result<Outcome, RunError> {
-        let url = p.db.postgres_url.as_deref().ok_or_else(|| {
-            RunError::Unsupported(
-                "postgres needs a server: --postgres-url URL (cargo xtask run starts a \
-                 throw-away one when PostgreSQL is installed)"
-                    .into(),
-            )
-        })?;
+        let url = server(p)?;
         let mut pg = PgDb {
             client: connect(p, url)?,
         };
@@ -48,13 +42,7 @@ impl Strategy for Postgres {
     /// reader as the other strategies), then the plan printed as PostgreSQL SQL and run; its
     /// rows come back as text through a portal and are read by the outputs' types.
     fn query(&self, p: &Params, q: &crate::QueryParams) -> Result<Outcome, RunError> {
-        let url = p.db.postgres_url.as_deref().ok_or_else(|| {
-            RunError::Unsupported(
-                "postgres needs a server: --postgres-url URL (cargo xtask run starts a \
-                 throw-away one when PostgreSQL is installed)"
-                    .into(),
-            )
-        })?;
+        let url = server(p)?;
         let mut client = connect(p, url)?;
         client
             .batch_execute("SET TimeZone = 'UTC'; SET extra_float_digits = 1")
@@ -66,6 +54,17 @@ impl Strategy for Postgres {
         }
         result
     }
+}
+
+/// The server to connect to, or why there is none.
+fn server(p: &Params) -> Result<&str, RunError> {
+    p.db.postgres_url.as_deref().ok_or_else(|| {
+        RunError::Unsupported(
+            "postgres needs a server: --postgres-url URL (cargo xtask run starts a throw-away \
+             one when PostgreSQL is installed)"
+                .into(),
+        )
+    })
 }
 
 /// Whether every host of `url` is this machine: a Unix socket, or a loopback name or address.
@@ -446,14 +445,7 @@ fn query(
         }
     }
     tx.commit().context("COMMIT")?;
-    let answer = membench_query::exec::answer_from_rows(&q.plan, rows).map_err(|error| {
-        RunError::Query(membench_query::scan::QueryError::Eval { at: None, error })
-    })?;
-    Ok(Outcome {
-        answer: crate::io::query::as_answer(&answer),
-        rows_read,
-        rows_skipped: 0,
-    })
+    crate::io::query::from_rows(q, rows, rows_read)
 }
 
 #[cfg(test)]

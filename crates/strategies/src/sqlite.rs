@@ -368,12 +368,5 @@ fn query(p: &Params, q: &crate::QueryParams, conn: &Connection) -> Result<Outcom
         }
         rows.push(row);
     }
-    let answer = membench_query::exec::answer_from_rows(&q.plan, rows).map_err(|error| {
-        RunError::Query(membench_query::scan::QueryError::Eval { at: None, error })
-    })?;
-    Ok(Outcome {
-        answer: crate::io::query::as_answer(&answer),
-        rows_read,
-        rows_skipped: 0,
-    })
+    crate::io::query::from_rows(q, rows, rows_read)
 }

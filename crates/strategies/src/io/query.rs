@@ -34,6 +34,22 @@ fn outcome(ran: Result<Ran, QueryError>) -> Result<Outcome, RunError> {
     })
 }
 
+/// A database's result rows (every output of the plan, read by their types) as the outcome:
+/// ordered, limited and typed as every strategy's answer is.
+pub fn from_rows(
+    q: &QueryParams,
+    rows: Vec<Vec<membench_query::text::Value>>,
+    rows_read: u64,
+) -> Result<Outcome, RunError> {
+    let answer = membench_query::exec::answer_from_rows(&q.plan, rows)
+        .map_err(|error| RunError::Query(QueryError::Eval { at: None, error }))?;
+    Ok(Outcome {
+        answer: as_answer(&answer),
+        rows_read,
+        rows_skipped: 0,
+    })
+}
+
 /// The canonical table as the kernel's answer.
 pub fn as_answer(a: &membench_query::exec::QueryAnswer) -> Answer {
     let json = a.to_json();
