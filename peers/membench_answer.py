@@ -59,10 +59,11 @@ def print_answer(workload, result):
 # differ from membench's in the last bits (engines sum in different orders): membench compares
 # them within a relative 1e-9, and rows whose order the query leaves open in any order.
 #
-# The spec: {"sql": "...", "tables": {NAME: {"files": [...], "delimiter": ",",
+# The spec: {"sql": "...", "tables": {NAME: {"files": [...], "format": "csv" | "parquet", "delimiter": ",",
 # "nulls": ["", "NA", ...], "columns": [[COLUMN, TYPE], ...]}}}, TYPE one of int64, float64,
 # decimal(S), bool, date, timestamp, timestamptz, string: the types membench inferred (or
-# `--schema` gave), so every engine reads the same values.
+# `--schema` gave), so every engine reads the same values. A Parquet table's types are its
+# file's own (delimiter and nulls then mean nothing).
 
 
 def query_spec(path):

@@ -1,5 +1,5 @@
 """DuckDB on a user's query: the tables read by DuckDB's own CSV reader with membench's types
-and null tokens, the SQL run as written.
+and null tokens (Parquet by its reader), the SQL run as written.
 
     python peers/sql_duckdb.py QUERY_SPEC.json [THREADS]
 """
@@ -29,6 +29,9 @@ def main(spec_path, threads=2):
     con.execute("SET TimeZone = 'UTC'")
     for name, t in spec["tables"].items():
         files = ", ".join(text(f) for f in t["files"])
+        if t.get("format") == "parquet":
+            con.execute(f'CREATE VIEW "{name}" AS SELECT * FROM read_parquet([{files}])')
+            continue
         nulls = ", ".join(text(n) for n in t["nulls"])
         columns = ", ".join(f"{text(c)}: {text(duck_type(ty))}" for c, ty in t["columns"])
         con.execute(

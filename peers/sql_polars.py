@@ -24,6 +24,10 @@ def polars_type(t):
 
 
 def scan(t):
+    if t.get("format") == "parquet":
+        decimals = [c for c, ty in t["columns"] if ty.startswith("decimal(")]
+        lf = pl.scan_parquet(t["files"])
+        return lf.with_columns(pl.col(decimals).cast(pl.Float64)) if decimals else lf
     # Dates and timestamps are read as text and parsed (membench accepts '/' between the
     # parts too); everything else by the reader itself.
     timed = {c: ty for c, ty in t["columns"] if ty in ("date", "timestamp", "timestamptz")}

@@ -35,7 +35,7 @@ enum Command {
     /// The smallest `--memory-limit` each strategy survives (bisection; fixed-peak strategies:
     /// their measured peak, checked).
     MinBudget(min_budget::MinBudgetArgs),
-    /// Type and measure a CSV input: schema (inferred or `--schema`), rows, per-column nulls,
+    /// Type and measure a CSV or Parquet input: schema (inferred or `--schema`), rows, per-column nulls,
     /// distinct estimate, min/max, frequent values, and the predicted memory of holding it.
     Inspect(inspect::InspectArgs),
     /// The background articles' Python code (pandas, generators, Polars, DuckDB, Dask) as

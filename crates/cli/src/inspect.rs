@@ -1,5 +1,5 @@
-//! `membench inspect PATH`: a user's CSV typed and measured in one pass — the inferred schema
-//! (or `--schema`'s), exact rows, per-column nulls, distinct estimate, min/max, mean text length
+//! `membench inspect PATH`: a user's CSV or Parquet input typed and measured in one pass — the
+//! inferred schema (or `--schema`'s; a Parquet file's own), exact rows, per-column nulls, distinct estimate, min/max, mean text length
 //! and most frequent values, and the predicted memory of holding it three ways. A value that
 //! breaks its column's type stops it with the file, line, column and value.
 
@@ -10,7 +10,8 @@ use clap::Args;
 use membench_protocol::{NullTokens, SchemaOverride};
 use membench_query::{CsvOptions, inspect};
 
-/// Inspect a CSV file, folder of parts or glob (`.csv`, `.tsv`, `.csv.gz`, `.csv.zst`).
+/// Inspect a CSV or Parquet file, folder of parts or glob (`.csv`, `.tsv`, `.csv.gz`, `.csv.zst`,
+/// `.parquet`).
 #[derive(Args, Debug)]
 pub struct InspectArgs {
     /// The input: a file, a folder of part files, or a glob such as `data/part-*.csv`.

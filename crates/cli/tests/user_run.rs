@@ -254,6 +254,18 @@ fn duckdb_and_polars_sql_take_the_same_query_and_agree_or_say_they_skipped() {
     let peers = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../peers");
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("run");
+    // A Parquet input written by another engine (DuckDB): its own schema, read by each.
+    let pq = dir.path().join("penguins.parquet");
+    let made = std::process::Command::new(&python)
+        .arg("-c")
+        .arg(format!(
+            "import duckdb; duckdb.sql(\"COPY (SELECT * FROM read_csv('{}', nullstr = 'NA')) TO '{}' (FORMAT parquet, ROW_GROUP_SIZE 100)\")",
+            public("penguins.csv").display(),
+            pq.display()
+        ))
+        .status()
+        .unwrap();
+    assert!(made.success(), "DuckDB writes the Parquet input");
     let peer = |name: &str, script: &str, args: &str| {
         format!(
             "{name}={} {} {{query}} {args}",
@@ -281,12 +293,18 @@ fn duckdb_and_polars_sql_take_the_same_query_and_agree_or_say_they_skipped() {
             "--query",
             "mass=SELECT island, sum(body_mass_g) AS mass, min(bill_length_mm) AS bill \
          FROM p WHERE sex IS NOT NULL GROUP BY island ORDER BY island",
+            "--input",
+            &format!("pq={}", pq.display()),
+            "--query",
+            "parquet=SELECT species, count(*) AS n, avg(flipper_length_mm) AS flipper, \
+         count(DISTINCT island) AS islands FROM pq WHERE body_mass_g > 3000 GROUP BY species \
+         ORDER BY species",
             "--no-report",
         ],
     );
     for peer in ["duckdb-sql", "polars-py-sql"] {
         let mine: Vec<&serde_json::Value> = recs.iter().filter(|r| r["strategy"] == peer).collect();
-        assert_eq!(mine.len(), 2, "{peer}: one record per query");
+        assert_eq!(mine.len(), 3, "{peer}: one record per query");
         for r in mine {
             assert_eq!(r["status"], "ok", "{peer}: {r}");
             assert!(r["answer"]["rows"].is_array(), "{peer}: its answer is kept");

@@ -65,6 +65,13 @@ impl Table {
         self.schema.columns.iter().map(|c| c.name.clone()).collect()
     }
 
+    /// Whether its files are Parquet (typed by their own schema, read by rows, not text).
+    pub fn is_parquet(&self) -> bool {
+        self.files
+            .first()
+            .is_some_and(|f| FileKind::of(f) == FileKind::Parquet)
+    }
+
     /// How many rows column `i`'s type was inferred from (`None` when `--schema` gave it).
     pub fn inferred_from(&self, i: usize) -> Option<u64> {
         (!self.given[i]).then_some(self.sampled_rows)
@@ -74,13 +81,8 @@ impl Table {
 /// Reads the header and up to `sample_rows` rows of `path`'s files and types the columns.
 pub fn open_table(path: &Path, opts: &CsvOptions) -> Result<Table, InputError> {
     let files = input_files(path)?;
-    if let Some(p) = files.iter().find(|f| FileKind::of(f) == FileKind::Parquet) {
-        return Err(InputError::Input {
-            path: p.clone(),
-            reason: "Parquet inputs are not read by this command yet (CSV, TSV, .csv.gz and \
-                     .csv.zst are)"
-                .into(),
-        });
+    if files.iter().any(|f| FileKind::of(f) == FileKind::Parquet) {
+        return open_parquet(path, files, opts);
     }
     let delimiter = opts
         .delimiter
@@ -147,6 +149,50 @@ pub fn open_table(path: &Path, opts: &CsvOptions) -> Result<Table, InputError> {
         given,
         sampled_rows: sampled,
         notes,
+    })
+}
+
+/// A Parquet input: the first part's own schema, every other part's checked against it.
+fn open_parquet(path: &Path, files: Vec<PathBuf>, opts: &CsvOptions) -> Result<Table, InputError> {
+    if let Some(f) = files.iter().find(|f| FileKind::of(f) != FileKind::Parquet) {
+        return Err(InputError::Input {
+            path: f.clone(),
+            reason: "the input mixes Parquet and text parts; give one format".into(),
+        });
+    }
+    if let Some((name, _)) = opts.schema.0.first() {
+        return Err(InputError::Header {
+            path: path.to_path_buf(),
+            reason: format!(
+                "--schema names column {name:?}, but a Parquet file carries its own types; \
+                 --schema is for text inputs"
+            ),
+        });
+    }
+    let schema = crate::parquet::ParquetFile::open(&files[0])?.schema(&files[0])?;
+    for f in &files[1..] {
+        let other = crate::parquet::ParquetFile::open(f)?.schema(f)?;
+        if other != schema {
+            return Err(InputError::Header {
+                path: f.clone(),
+                reason: format!(
+                    "its columns ({}) differ from those of {} ({})",
+                    other,
+                    files[0].display(),
+                    schema
+                ),
+            });
+        }
+    }
+    Ok(Table {
+        path: path.to_path_buf(),
+        given: vec![false; schema.columns.len()],
+        files,
+        delimiter: b',',
+        nulls: opts.nulls.clone(),
+        schema,
+        sampled_rows: 0,
+        notes: Vec::new(),
     })
 }
 

@@ -110,6 +110,31 @@ pub fn inspect(path: &Path, opts: &CsvOptions) -> Result<Inspection, InputError>
                 message: e.to_string(),
             })?
             .len();
+        if table.is_parquet() {
+            // Each value as its canonical text, measured as a CSV field is.
+            let all: Vec<usize> = (0..cols.len()).collect();
+            let mut values = vec![Value::Null; all.len()];
+            rows += crate::parquet::ParquetFile::open(file)?.for_each_row(
+                file,
+                &table.schema,
+                &all,
+                &mut values,
+                |vs, n| {
+                    for (i, (acc, v)) in cols.iter_mut().zip(vs).enumerate() {
+                        if matches!(v, Value::Null) {
+                            acc.nulls += 1;
+                            continue;
+                        }
+                        let t = v.render(acc.ty);
+                        acc.add(t.as_bytes())
+                            .map_err(|why| table.type_error(file, n, i, t.as_bytes(), why))?;
+                    }
+                    Ok::<(), InputError>(())
+                },
+            )?;
+            text_bytes += std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
+            continue;
+        }
         let counted = CountingRead::new(open_text(file)?);
         let mut records = FileRecords::open(file, counted, table.delimiter, &names)?;
         while let Some(rec) = records.next()? {
@@ -136,6 +161,7 @@ fn finish(
     text_bytes: u64,
     start: Instant,
 ) -> Inspection {
+    let parquet = table.is_parquet();
     let mut schema = table.schema;
     let mut stats = Vec::new();
     for (c, acc) in schema.columns.iter_mut().zip(cols) {
@@ -148,7 +174,12 @@ fn finish(
         files: table.files.len(),
         bytes,
         text_bytes,
-        delimiter: (table.delimiter as char).escape_default().to_string(),
+        // No delimiter for Parquet.
+        delimiter: if parquet {
+            String::new()
+        } else {
+            (table.delimiter as char).escape_default().to_string()
+        },
         rows,
         sampled_rows: table.sampled_rows,
         schema,
@@ -452,16 +483,25 @@ impl Inspection {
                 format!("{:.1} kB", b as f64 / 1e3)
             }
         };
+        let (what, types) = if self.delimiter.is_empty() {
+            ("Parquet".to_string(), "from its schema".to_string())
+        } else {
+            (
+                format!(
+                    "{} of text, delimiter '{}'",
+                    mb(self.text_bytes),
+                    self.delimiter
+                ),
+                format!("from the first {}", self.sampled_rows),
+            )
+        };
         let _ = writeln!(
             t,
-            "{} — {} file(s), {} ({} of text), delimiter '{}', {} rows (types from the first {}), read in {:.2} s ({:.0} MB/s)",
+            "{} — {} file(s), {} ({what}), {} rows (types {types}), read in {:.2} s ({:.0} MB/s)",
             self.path.display(),
             self.files,
             mb(self.bytes),
-            mb(self.text_bytes),
-            self.delimiter,
             self.rows,
-            self.sampled_rows,
             self.seconds,
             self.text_bytes as f64 / 1e6 / self.seconds.max(1e-9),
         );

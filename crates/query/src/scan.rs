@@ -13,7 +13,8 @@ use crate::error::InputError;
 use crate::eval::EvalError;
 use crate::exec::{Executor, HashJoin, QueryAnswer};
 use crate::infer::{FileRecords, Table};
-use crate::source::open_text;
+use crate::parquet::ParquetFile;
+use crate::source::{FileKind, open_text};
 use crate::text::{Value, parse_value};
 
 /// Why a query could not be answered.
@@ -33,6 +34,12 @@ impl fmt::Display for QueryError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             QueryError::Input(e) => e.fmt(f),
+            QueryError::Eval {
+                at: Some((p, row)),
+                error,
+            } if FileKind::of(p) == FileKind::Parquet => {
+                write!(f, "{}: row {row}: {error}", p.display())
+            }
             QueryError::Eval {
                 at: Some((p, line)),
                 error,
@@ -87,8 +94,8 @@ fn parse_fields<'f>(
 }
 
 /// Reads every row of `table`, parsing the schema columns `wanted` (in that order) and handing
-/// their values to `row` with the index of their file and their line. Returns how many rows
-/// were read.
+/// their values to `row` with the index of their file and their line (a Parquet file's: the
+/// row's number in it). Returns how many rows were read.
 fn scan_located(
     table: &Table,
     wanted: &[usize],
@@ -99,6 +106,16 @@ fn scan_located(
     let mut values = vec![Value::Null; wanted.len()];
     let mut rows = 0;
     for (fi, file) in table.files.iter().enumerate() {
+        if table.is_parquet() {
+            rows += ParquetFile::open(file)?.for_each_row(
+                file,
+                &table.schema,
+                wanted,
+                &mut values,
+                |v, n| row(v, fi, n),
+            )?;
+            continue;
+        }
         let mut records = FileRecords::open(file, open(file)?, table.delimiter, &names)?;
         while let Some(rec) = records.next()? {
             let line = rec.line;
@@ -138,6 +155,19 @@ fn located(table: &Table, index: usize, error: EvalError) -> QueryError {
     let mut seen = 0;
     let names = table.names();
     for file in &table.files {
+        if table.is_parquet() {
+            let Ok(p) = ParquetFile::open(file) else {
+                break;
+            };
+            if index < seen + p.rows() as usize {
+                return QueryError::Eval {
+                    at: Some((file.clone(), (index - seen + 1) as u64)),
+                    error,
+                };
+            }
+            seen += p.rows() as usize;
+            continue;
+        }
         let Ok(text) = open_text(file) else { break };
         let Ok(mut records) = FileRecords::open(file, text, table.delimiter, &names) else {
             break;
@@ -456,6 +486,8 @@ const BATCH_ROWS: usize = 4096;
 struct RawBatch {
     file: usize,
     lines: Vec<u64>,
+    /// A Parquet input's rows, decoded by the reader (`cols.len()` per row).
+    values: Vec<Value>,
     bytes: Vec<u8>,
     /// Where each field ends in `bytes` (`cols.len()` per record).
     ends: Vec<usize>,
@@ -489,6 +521,17 @@ fn parallel<'p>(
                         let mut buf = join.map(HashJoin::row_buffer).unwrap_or_default();
                         for b in rx {
                             let file = &table.files[b.file];
+                            if table.is_parquet() {
+                                let w = cols.len();
+                                for (r, &row) in b.lines.iter().enumerate() {
+                                    fold(&mut exec, join, &mut buf, &b.values[r * w..(r + 1) * w])
+                                        .map_err(|error| {
+                                            let at = Some((file.clone(), row));
+                                            (b.file, row, QueryError::Eval { at, error })
+                                        })?;
+                                }
+                                continue;
+                            }
                             let mut start = 0;
                             for (r, &line) in b.lines.iter().enumerate() {
                                 let ends = &b.ends[r * cols.len()..(r + 1) * cols.len()];
@@ -518,6 +561,47 @@ fn parallel<'p>(
             let mut rows = 0u64;
             let mut next = 0;
             for (fi, file) in table.files.iter().enumerate() {
+                if table.is_parquet() {
+                    let mut b = RawBatch {
+                        file: fi,
+                        ..RawBatch::default()
+                    };
+                    let mut values = vec![Value::Null; cols.len()];
+                    let mut stopped = false;
+                    rows += ParquetFile::open(file)?
+                        .for_each_row(file, &table.schema, cols, &mut values, |v, n| {
+                            b.lines.push(n);
+                            b.values.extend_from_slice(v);
+                            if b.lines.len() == BATCH_ROWS {
+                                let sent = std::mem::replace(
+                                    &mut b,
+                                    RawBatch {
+                                        file: fi,
+                                        ..RawBatch::default()
+                                    },
+                                );
+                                if senders[next % threads].send(sent).is_err() {
+                                    stopped = true;
+                                    return Err(QueryError::Thread(std::io::Error::other(
+                                        "a worker stopped",
+                                    )));
+                                }
+                                next += 1;
+                            }
+                            Ok(())
+                        })
+                        .or_else(|e| if stopped { Ok(0) } else { Err(e) })?;
+                    if stopped {
+                        return Ok(rows);
+                    }
+                    if !b.lines.is_empty() {
+                        if senders[next % threads].send(b).is_err() {
+                            return Ok(rows);
+                        }
+                        next += 1;
+                    }
+                    continue;
+                }
                 let mut records =
                     FileRecords::open(file, open_text(file)?, table.delimiter, &names)?;
                 let mut b = RawBatch {

@@ -12,7 +12,7 @@ use membench_protocol::{Plan, QuerySpec, UserTable};
 
 use crate::error::InputError;
 use crate::infer::{CsvOptions, Table, open_table};
-use crate::source::input_files;
+use crate::source::{FileKind, input_files};
 
 /// `--input NAME=PATH` (or a bare `PATH`, named by its file stem).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -249,7 +249,7 @@ pub fn prepare(
 }
 
 /// A user's query as an external program reads it (`{query}`): the SQL and each table's
-/// files, delimiter, null tokens and column types (`peers/membench_answer.py` documents it).
+/// files, format (`csv` or `parquet`), delimiter, null tokens and column types (`peers/membench_answer.py` documents it).
 pub fn peer_spec(sql: &str, tables: &[UserTable]) -> serde_json::Value {
     let tables: serde_json::Map<String, serde_json::Value> = tables
         .iter()
@@ -261,10 +261,14 @@ pub fn peer_spec(sql: &str, tables: &[UserTable]) -> serde_json::Value {
                 .iter()
                 .map(|c| (c.name.clone(), c.ty.to_string()))
                 .collect();
+            let parquet = files
+                .first()
+                .is_some_and(|f| FileKind::of(f) == FileKind::Parquet);
             (
                 t.name.clone(),
                 serde_json::json!({
                     "files": files,
+                    "format": if parquet { "parquet" } else { "csv" },
                     "delimiter": (t.delimiter as char).to_string(),
                     "nulls": t.nulls.0,
                     "columns": columns,
@@ -296,6 +300,10 @@ impl Table {
         let (mut rows, mut bytes) = (0, 0);
         for file in &self.files {
             bytes += std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
+            if self.is_parquet() {
+                rows += crate::parquet::ParquetFile::open(file)?.rows();
+                continue;
+            }
             let text = crate::source::open_text(file)?;
             let mut records = crate::infer::FileRecords::open(file, text, self.delimiter, &names)?;
             while records.next()?.is_some() {

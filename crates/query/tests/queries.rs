@@ -116,6 +116,31 @@ fn tables() -> Tables {
 }
 
 impl Tables {
+    /// The same tables written as Parquet (by `common::write_parquet`, in row groups of 1000
+    /// rows) and opened by their own schema.
+    fn as_parquet(&self) -> Tables {
+        let dir = tempfile::tempdir().unwrap();
+        let tables = self
+            .tables
+            .iter()
+            .map(|(n, t)| {
+                let out = dir.path().join(format!("{n}.parquet"));
+                common::write_parquet(t, &out, 1000);
+                let p = open_table(&out, &CsvOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+                let types = |t: &Table| {
+                    t.schema
+                        .columns
+                        .iter()
+                        .map(|c| (c.name.clone(), c.ty))
+                        .collect::<Vec<_>>()
+                };
+                assert_eq!(types(&p), types(t), "{n}: Parquet's schema is the CSV's");
+                (n.clone(), p)
+            })
+            .collect();
+        Tables { _dir: dir, tables }
+    }
+
     fn schemas(&self) -> Vec<(&str, &TableSchema)> {
         self.tables
             .iter()
@@ -288,6 +313,17 @@ fn every_query_agrees_across_readings_and_with_duckdb_or_says_it_skipped() {
             s
         })
         .collect();
+    // The same tables as Parquet: every reading gives the CSV's answer.
+    let pq = t.as_parquet();
+    for (q, csv) in QUERIES.iter().zip(&ours) {
+        for r in Reading::EVERY {
+            assert_eq!(
+                *csv,
+                pq.answer(q, r),
+                "{q}: Parquet by {r:?} differs from CSV"
+            );
+        }
+    }
     eprintln!(
         "{} queries: {cells} query × strategy cells run, all agreeing with streaming's answer \
          but {known} known engine limits",

@@ -47,7 +47,7 @@ pub struct Args {
     #[arg(long, value_parser = parse_format)]
     pub output_format: Option<Format>,
     /// Input file (.csv or .parquet); for join, the `orders` file. With `--query`: a user's
-    /// table, `NAME=PATH` (repeatable; PATH a file, folder or glob of CSV parts).
+    /// table, `NAME=PATH` (repeatable; PATH a file, folder or glob of CSV or Parquet parts).
     #[arg(long)]
     pub input: Vec<String>,
     /// A user's SQL query over the `--input` tables, `[name=]SQL` (typed, planned and run by

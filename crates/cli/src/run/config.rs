@@ -136,8 +136,9 @@ pub struct RunArgs {
     /// fail or skip malformed rows.
     #[arg(long, default_value = "fail", value_parser = OnBadRow::parse)]
     pub on_bad_row: OnBadRow,
-    /// A user's table, `NAME=PATH` (repeatable): a CSV/TSV file (`.gz`, `.zst` too), a folder
-    /// of parts or a glob; NAME is its name in `--query`. Typed once before any cell runs
+    /// A user's table, `NAME=PATH` (repeatable): a CSV/TSV file (`.gz`, `.zst` too) or a
+    /// Parquet file (typed by its own schema), a folder of parts or a glob; NAME is its name
+    /// in `--query`. Typed once before any cell runs
     /// (`membench inspect` shows how); the run measures the `--query` workloads over it
     /// instead of the generated tables.
     #[arg(long, value_name = "NAME=PATH",
