@@ -50,6 +50,7 @@ pub fn markdown_table() -> String {
 fn query_text(s: &membench_protocol::StrategyInfo) -> &'static str {
     match s.queries {
         membench_protocol::Queries::Runs => "yes",
+        membench_protocol::Queries::Joins => "joins",
         membench_protocol::Queries::No(_) => "not yet",
     }
 }

@@ -44,22 +44,26 @@ fn records(dir: &Path) -> Vec<serde_json::Value> {
         .collect()
 }
 
-/// The strategies (on by default) the registry says run a user's query, and those it says do
-/// not, with why.
-fn query_strategies() -> (BTreeSet<String>, BTreeMap<String, &'static str>) {
-    let (mut yes, mut no) = (BTreeSet::new(), BTreeMap::new());
+/// Why the registry says strategy `name` does not run a query (`joins`: whether it joins two
+/// inputs), or `None` when it runs it.
+fn refusal(name: &str, joins: bool) -> Option<String> {
+    membench_protocol::strategy(name)
+        .unwrap()
+        .queries
+        .refusal(name, joins)
+}
+
+/// The strategies (on by default) that run a query of one table, and those that say why not.
+fn query_strategies() -> (BTreeSet<String>, BTreeSet<String>) {
+    let (mut yes, mut no) = (BTreeSet::new(), BTreeSet::new());
     for s in membench_protocol::STRATEGIES
         .iter()
         .filter(|s| s.on_by_default)
     {
-        match s.queries {
-            membench_protocol::Queries::Runs => {
-                yes.insert(s.name.to_string());
-            }
-            membench_protocol::Queries::No(why) => {
-                no.insert(s.name.to_string(), why);
-            }
-        }
+        match refusal(s.name, false) {
+            None => yes.insert(s.name.to_string()),
+            Some(_) => no.insert(s.name.to_string()),
+        };
     }
     (yes, no)
 }
@@ -95,28 +99,41 @@ fn every_strategy_that_runs_queries_agrees_on_public_data_and_the_others_say_why
          FROM s LEFT JOIN n ON s.symbol = n.symbol GROUP BY s.symbol, n.company ORDER BY 1",
         ],
     );
-    let (yes, no) = query_strategies();
-    assert!(yes.len() >= 4 && !no.is_empty(), "{yes:?} {no:?}");
+    let (mut ran, mut skipped) = (BTreeSet::new(), BTreeSet::new());
     let mut digests: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for r in &recs {
         let query = r["workload"]["name"].as_str().unwrap().to_string();
         let strategy = r["strategy"].as_str().unwrap();
         let status = r["status"].as_str().unwrap();
-        if yes.contains(strategy) {
-            assert_eq!(status, "ok", "{strategy} on {query}: {r}");
-            digests
-                .entry(query)
-                .or_default()
-                .insert(r["answer_digest"].as_str().unwrap().to_string());
-        } else {
-            assert_eq!(status, "skipped", "{strategy} on {query}");
-            assert_eq!(
-                r["error"]["message"].as_str().unwrap(),
-                format!("skipped: {}", no[strategy]),
-                "{strategy}"
-            );
+        match refusal(strategy, query == "by-company") {
+            None => {
+                assert_eq!(status, "ok", "{strategy} on {query}: {r}");
+                ran.insert(strategy.to_string());
+                digests
+                    .entry(query)
+                    .or_default()
+                    .insert(r["answer_digest"].as_str().unwrap().to_string());
+            }
+            Some(why) => {
+                assert_eq!(status, "skipped", "{strategy} on {query}");
+                skipped.insert(strategy.to_string());
+                assert_eq!(
+                    r["error"]["message"].as_str().unwrap(),
+                    format!("skipped: {why}"),
+                    "{strategy}"
+                );
+            }
         }
     }
+    // The join strategies ran the join and said why not for the others.
+    assert!(
+        ran.contains("grace") && ran.contains("merge-join"),
+        "{ran:?}"
+    );
+    assert!(
+        skipped.contains("grace") && ran.len() >= 9,
+        "{ran:?} {skipped:?}"
+    );
     assert_eq!(digests.len(), 3, "{digests:?}");
     for (q, d) in &digests {
         assert_eq!(d.len(), 1, "{q}: the strategies disagree: {d:?}");
@@ -375,4 +392,103 @@ fn the_runner_takes_tables_and_a_query_by_hand() {
         serde_json::json!([["Biscoe", 168], ["Dream", 124], ["Torgersen", 52]])
     );
     assert_eq!(s["answer_digest"], p["answer_digest"]);
+}
+
+#[test]
+fn output_writes_the_result_to_a_file_and_every_strategy_is_compared_by_its_digest() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = format!("p={}", public("penguins.csv").display());
+    let sql = "heavy=SELECT species, island, body_mass_g, bill_length_mm * 2 AS b2 FROM p \
+               WHERE body_mass_g > 4000";
+    // The same query kept as the answer: the rows the file must hold.
+    let kept = run_ok(
+        &dir.path().join("kept"),
+        &[
+            "--input",
+            &p,
+            "--query",
+            sql,
+            "--strategy",
+            "streaming",
+            "--no-report",
+        ],
+    );
+    let want = kept[0]["answer"]["rows"].as_array().unwrap().len();
+    assert!(want > 100, "{want}");
+    for file in ["heavy.csv", "heavy.parquet"] {
+        let target = dir.path().join(file);
+        let out = dir.path().join(format!("run-{file}"));
+        let recs = run_ok(
+            &out,
+            &[
+                "--input",
+                &p,
+                "--query",
+                sql,
+                "--output",
+                target.to_str().unwrap(),
+                "--no-report",
+            ],
+        );
+        let (yes, _) = query_strategies();
+        let mut digests = BTreeSet::new();
+        for r in &recs {
+            let s = r["strategy"].as_str().unwrap();
+            if yes.contains(s) {
+                assert_eq!(r["status"], "ok", "{s}: {r}");
+                assert_eq!(
+                    r["answer"]["rows"],
+                    serde_json::json!([]),
+                    "{s}: rows not kept"
+                );
+                assert_eq!(r["answer"]["written"]["rows"], want as u64, "{s}");
+                digests.insert(r["answer"]["written"]["digest"].to_string());
+            }
+        }
+        assert_eq!(digests.len(), 1, "{file}: {digests:?}");
+        assert!(target.is_file(), "{file} is left at --output");
+        if file.ends_with(".csv") {
+            let text = std::fs::read_to_string(&target).unwrap();
+            assert_eq!(text.lines().count(), want + 1, "a header and the rows");
+            assert!(text.starts_with("species,island,body_mass_g,b2\n"));
+        } else {
+            // Read back by membench's own Parquet reader.
+            let t = membench_query::open_table(&target, &Default::default()).unwrap();
+            assert_eq!(t.count().unwrap().0, want as u64);
+        }
+        // An existing file is refused before anything runs.
+        let again = membench(&[
+            "run",
+            "--input",
+            &p,
+            "--query",
+            sql,
+            "--output",
+            target.to_str().unwrap(),
+            "--out",
+            dir.path().join("again").to_str().unwrap(),
+        ]);
+        assert!(!again.status.success());
+        assert!(
+            String::from_utf8_lossy(&again.stderr).contains("the file exists"),
+            "{}",
+            String::from_utf8_lossy(&again.stderr)
+        );
+    }
+    // Several queries need {query} in the name.
+    let res = membench(&[
+        "run",
+        "--input",
+        &p,
+        "--query",
+        sql,
+        "--query",
+        "SELECT count(*) FROM p",
+        "--output",
+        dir.path().join("one.csv").to_str().unwrap(),
+        "--out",
+        dir.path().join("many").to_str().unwrap(),
+    ]);
+    assert!(!res.status.success());
+    assert!(String::from_utf8_lossy(&res.stderr).contains("put {query} in the name"));
 }

@@ -45,6 +45,10 @@ pub enum Answer {
     Query {
         columns: Vec<String>,
         rows: Vec<Vec<serde_json::Value>>,
+        /// The result went to a file (`--output`): `{"rows": n, "digest": hex}`, its rows not
+        /// kept (`rows` empty); the digest does not depend on the rows' order.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        written: Option<serde_json::Value>,
     },
 }
 

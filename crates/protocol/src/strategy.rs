@@ -106,8 +106,26 @@ pub enum Queries {
     /// It does: through the generic typed operators (`membench-query`), read its own way, or
     /// (a database) by loading the typed tables and running the plan as SQL.
     Runs,
+    /// Only a query that joins two inputs (a join strategy); any other query's cells are
+    /// recorded as skipped, saying so.
+    Joins,
     /// Not yet, for this reason: its cells are recorded as skipped with it.
     No(&'static str),
+}
+
+impl Queries {
+    /// Why strategy `name` does not run a query, or `None` when it does (`joins`: whether
+    /// the query joins two inputs).
+    pub fn refusal(self, name: &str, joins: bool) -> Option<String> {
+        match self {
+            Queries::Runs => None,
+            Queries::Joins if joins => None,
+            Queries::Joins => Some(format!(
+                "{name} joins two inputs; this query reads one table"
+            )),
+            Queries::No(why) => Some(why.to_string()),
+        }
+    }
 }
 
 /// How a strategy reads compressed CSV (`.csv.gz`, `.csv.zst`).

@@ -309,6 +309,8 @@ pub struct QueryAnswer {
     pub columns: Vec<String>,
     pub types: Vec<Option<ColumnType>>,
     pub rows: Vec<Vec<Value>>,
+    /// The result went to a file (`--output`): its rows and digest instead of `rows`.
+    pub written: Option<crate::output::Written>,
 }
 
 /// The rows an unordered or ordered projection keeps: all of them, or the best k.
@@ -389,6 +391,8 @@ pub struct Executor<'p> {
     /// Reused buffers: a row's group key, a row's outputs.
     key: Vec<Value>,
     out: Vec<Value>,
+    /// Where the result goes instead of the answer (`--output`).
+    output: Option<crate::output::ResultFile>,
 }
 
 impl std::fmt::Debug for Executor<'_> {
@@ -419,7 +423,48 @@ impl<'p> Executor<'p> {
             order,
             key: Vec::new(),
             out: Vec::new(),
+            output: None,
         }
+    }
+
+    /// An executor whose result is written to `file` instead of kept (a result of one row per
+    /// input row as the rows come, any other when it finishes).
+    pub fn writing(plan: &'p Plan, file: crate::output::ResultFile) -> Self {
+        let mut e = Executor::new(plan);
+        e.output = Some(file);
+        e
+    }
+
+    /// A new executor of the same plan writing to the same file (a partition's, a worker's).
+    pub fn fork(&self) -> Self {
+        let mut e = Executor::new(self.plan);
+        e.output = self.output.clone();
+        e
+    }
+
+    /// Whether rows are written as they come (no grouping, ordering or limit).
+    fn streams_out(&self) -> bool {
+        self.output.is_some()
+            && self.plan.group.is_none()
+            && self.plan.order.is_empty()
+            && self.plan.limit.is_none()
+    }
+
+    /// Writes one output row (every output, hidden ones included) to the file.
+    fn write_out(&self, out: &[Value]) -> Result<()> {
+        let file = self.output.as_ref().expect("an output file");
+        let row: Vec<Value> = self
+            .plan
+            .output
+            .iter()
+            .zip(out)
+            .filter(|(o, _)| !o.hidden)
+            .map(|(o, v)| match o.ty {
+                Some(t) => cast(v.clone(), t),
+                None => Ok(Value::Null),
+            })
+            .collect::<Result<_>>()?;
+        file.write(&row).map_err(EvalError)
     }
 
     /// How many groups it holds (for memory assertions and progress).
@@ -480,6 +525,9 @@ impl<'p> Executor<'p> {
                         .is_none_or(|w| rank(&self.order, &self.out, &w.row) != Ordering::Less)
                 {
                     return Ok(());
+                }
+                if self.streams_out() {
+                    return self.write_out(&self.out);
                 }
                 let out = self.out.clone();
                 self.keep(out);
@@ -575,7 +623,14 @@ impl<'p> Executor<'p> {
             Rows::All(v) => v,
             Rows::TopK(h) => h.into_iter().map(|r| r.row).collect(),
         };
-        answer_from_rows(plan, rows)
+        let mut answer = answer_from_rows(plan, rows)?;
+        if let Some(file) = self.output.take() {
+            for r in std::mem::take(&mut answer.rows) {
+                file.write(&r).map_err(EvalError)?;
+            }
+            answer.written = file.finish().map_err(EvalError)?;
+        }
+        Ok(answer)
     }
 }
 
@@ -610,6 +665,7 @@ pub fn answer_from_rows(plan: &Plan, mut rows: Vec<Vec<Value>>) -> Result<QueryA
             .collect(),
         types: visible.iter().map(|&i| plan.output[i].ty).collect(),
         rows,
+        written: None,
     })
 }
 
@@ -746,6 +802,13 @@ impl QueryAnswer {
                     .collect()
             })
             .collect();
-        serde_json::json!({ "columns": self.columns, "rows": rows })
+        match &self.written {
+            Some(w) => serde_json::json!({
+                "columns": self.columns,
+                "rows": rows,
+                "written": { "rows": w.rows, "digest": w.digest },
+            }),
+            None => serde_json::json!({ "columns": self.columns, "rows": rows }),
+        }
     }
 }

@@ -21,6 +21,7 @@ pub mod eval;
 pub mod exec;
 pub mod infer;
 pub mod inspect;
+pub mod output;
 pub mod parquet;
 pub mod scan;
 pub mod source;

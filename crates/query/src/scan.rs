@@ -13,6 +13,7 @@ use crate::error::InputError;
 use crate::eval::EvalError;
 use crate::exec::{Executor, HashJoin, QueryAnswer};
 use crate::infer::{FileRecords, Table};
+use crate::output::ResultFile;
 use crate::parquet::ParquetFile;
 use crate::source::{FileKind, open_text};
 use crate::text::{Value, parse_value};
@@ -134,6 +135,26 @@ fn scan_located(
     Ok(rows)
 }
 
+/// [`scan`] for a strategy's own pass (a spilling join's partitioning): each row's values with
+/// the index of its file and its line (Parquet: row), `row` failing with an error of its own.
+pub fn scan_rows<E: From<QueryError>>(
+    table: &Table,
+    wanted: &[usize],
+    mut row: impl FnMut(&[Value], usize, u64) -> Result<(), E>,
+) -> Result<u64, E> {
+    let mut failed = None;
+    let read = scan_located(table, wanted, open_text, |v, fi, line| {
+        row(v, fi, line).map_err(|e| {
+            failed = Some(e);
+            QueryError::Thread(std::io::Error::other("stopped by the row's handler"))
+        })
+    });
+    match (failed, read) {
+        (Some(e), _) => Err(e),
+        (None, r) => r.map_err(E::from),
+    }
+}
+
 /// Reads every row of `table`, parsing the schema columns `wanted` (in that order) and handing
 /// their values to `row`. Returns how many rows were read.
 pub fn scan(
@@ -186,7 +207,7 @@ fn located(table: &Table, index: usize, error: EvalError) -> QueryError {
 }
 
 /// The schema columns of input `input` the plan reads, in [`HashJoin::columns_of`] order.
-fn wanted(plan: &Plan, input: usize) -> Vec<usize> {
+pub fn wanted(plan: &Plan, input: usize) -> Vec<usize> {
     plan.columns
         .iter()
         .filter(|c| c.input == input)
@@ -238,8 +259,13 @@ pub struct Ran {
 pub type Open = fn(&std::path::Path) -> Result<Box<dyn std::io::BufRead + Send>, InputError>;
 
 /// Runs a plan streaming, every file read through `open`.
-pub fn run_opened(plan: &Plan, tables: &[&Table], open: Open) -> Result<Ran, QueryError> {
-    execute(plan, tables, Reading::Streaming, None, open)
+pub fn run_opened(
+    plan: &Plan,
+    tables: &[&Table],
+    open: Open,
+    output: Option<ResultFile>,
+) -> Result<Ran, QueryError> {
+    execute(plan, tables, Reading::Streaming, None, open, output)
 }
 
 /// Where a batch of the `FROM` input ends, for strategies that fold it in batches (each batch
@@ -265,9 +291,26 @@ impl Batcher for Fixed {
 
 /// Runs a plan over its tables (`tables[i]` is `plan.inputs[i]`).
 pub fn run(plan: &Plan, tables: &[&Table], reading: Reading) -> Result<Ran, QueryError> {
+    run_to(plan, tables, reading, None)
+}
+
+/// [`run`], the result written to `output` (when given) instead of kept as the answer.
+pub fn run_to(
+    plan: &Plan,
+    tables: &[&Table],
+    reading: Reading,
+    output: Option<ResultFile>,
+) -> Result<Ran, QueryError> {
     match reading {
-        Reading::Chunked(n) => run_batched(plan, tables, &mut Fixed(n.max(1))),
-        r => execute(plan, tables, r, None, open_text),
+        Reading::Chunked(n) => execute(
+            plan,
+            tables,
+            Reading::Chunked(0),
+            Some(&mut Fixed(n.max(1))),
+            open_text,
+            output,
+        ),
+        r => execute(plan, tables, r, None, open_text, output),
     }
 }
 
@@ -276,8 +319,16 @@ pub fn run_batched(
     plan: &Plan,
     tables: &[&Table],
     batcher: &mut dyn Batcher,
+    output: Option<ResultFile>,
 ) -> Result<Ran, QueryError> {
-    execute(plan, tables, Reading::Chunked(0), Some(batcher), open_text)
+    execute(
+        plan,
+        tables,
+        Reading::Chunked(0),
+        Some(batcher),
+        open_text,
+        output,
+    )
 }
 
 fn execute(
@@ -286,8 +337,12 @@ fn execute(
     reading: Reading,
     batcher: Option<&mut dyn Batcher>,
     open: Open,
+    output: Option<ResultFile>,
 ) -> Result<Ran, QueryError> {
-    let mut exec = Executor::new(plan);
+    let mut exec = match output {
+        Some(f) => Executor::writing(plan, f),
+        None => Executor::new(plan),
+    };
     let mut rows_read = 0;
     let mut join = plan.join.map(|_| HashJoin::new(plan));
     // The joined input is held whole (the build side); the `FROM` input is read the strategy's
@@ -344,7 +399,7 @@ fn execute(
                     return Ok(());
                 }
                 let rows = chunk.len();
-                let mut part = Executor::new(plan);
+                let mut part = exec.fork();
                 for (r, fi, line) in chunk.drain(..) {
                     fold(&mut part, join, &mut buf, &r).map_err(|error| QueryError::Eval {
                         at: Some((from.files[fi].clone(), line)),
@@ -366,7 +421,8 @@ fn execute(
             fold_chunk(&mut chunk, batcher)?;
         }
         Reading::Parallel(threads) => {
-            let (parts, rows) = parallel(plan, from, &cols, join, threads.max(1))?;
+            let forks = (0..threads.max(1)).map(|_| exec.fork()).collect();
+            let (parts, rows) = parallel(from, &cols, join, forks)?;
             rows_read += rows;
             for p in parts {
                 exec.merge(p);
@@ -498,25 +554,24 @@ struct RawBatch {
 /// first in file order: the workers' (in batches sent before any the reader failed on) by
 /// file and line, else the reader's.
 fn parallel<'p>(
-    plan: &'p Plan,
     table: &Table,
     cols: &[usize],
     join: Option<&HashJoin<'p>>,
-    threads: usize,
+    forks: Vec<Executor<'p>>,
 ) -> Result<(Vec<Executor<'p>>, u64), QueryError> {
+    let threads = forks.len();
     use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
     let names = table.names();
     std::thread::scope(|s| {
         let mut senders: Vec<SyncSender<RawBatch>> = Vec::new();
         let mut workers = Vec::new();
-        for _ in 0..threads {
+        for mut exec in forks {
             let (tx, rx): (SyncSender<RawBatch>, Receiver<RawBatch>) = sync_channel(2);
             senders.push(tx);
             let worker = std::thread::Builder::new().name("membench-query".into());
             workers.push(
                 worker
                     .spawn_scoped(s, move || {
-                        let mut exec = Executor::new(plan);
                         let mut values = vec![Value::Null; cols.len()];
                         let mut buf = join.map(HashJoin::row_buffer).unwrap_or_default();
                         for b in rx {

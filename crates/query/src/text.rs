@@ -369,6 +369,106 @@ pub fn format_timestamp(us: i64, zone: bool) -> String {
 }
 
 impl Value {
+    /// Appends the value in a compact binary form that [`Value::decode`] reads back (a
+    /// strategy's spill files).
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        match self {
+            Value::Null => out.push(0),
+            Value::Int(v) => {
+                out.push(1);
+                out.extend_from_slice(&v.to_le_bytes());
+            }
+            Value::Float(v) => {
+                out.push(2);
+                out.extend_from_slice(&v.to_le_bytes());
+            }
+            Value::Decimal(v, s) => {
+                out.push(3);
+                out.extend_from_slice(&v.to_le_bytes());
+                out.push(*s);
+            }
+            Value::Bool(v) => out.extend_from_slice(&[4, u8::from(*v)]),
+            Value::Date(v) => {
+                out.push(5);
+                out.extend_from_slice(&v.to_le_bytes());
+            }
+            Value::Timestamp(v) => {
+                out.push(6);
+                out.extend_from_slice(&v.to_le_bytes());
+            }
+            Value::Str(s) => {
+                out.push(7);
+                out.extend_from_slice(&(s.len() as u32).to_le_bytes());
+                out.extend_from_slice(s.as_bytes());
+            }
+        }
+    }
+
+    /// Reads one value [`Value::encode`] wrote from the front of `b`, advancing it (`None`:
+    /// not such a value).
+    pub fn decode(b: &mut &[u8]) -> Option<Value> {
+        fn take<const N: usize>(b: &mut &[u8]) -> Option<[u8; N]> {
+            let (head, rest) = b.split_first_chunk::<N>()?;
+            *b = rest;
+            Some(*head)
+        }
+        let [tag] = take::<1>(b)?;
+        Some(match tag {
+            0 => Value::Null,
+            1 => Value::Int(i64::from_le_bytes(take(b)?)),
+            2 => Value::Float(f64::from_le_bytes(take(b)?)),
+            3 => {
+                let v = i64::from_le_bytes(take(b)?);
+                Value::Decimal(v, take::<1>(b)?[0])
+            }
+            4 => Value::Bool(take::<1>(b)?[0] != 0),
+            5 => Value::Date(i32::from_le_bytes(take(b)?)),
+            6 => Value::Timestamp(i64::from_le_bytes(take(b)?)),
+            7 => {
+                let n = u32::from_le_bytes(take(b)?) as usize;
+                let s = b.get(..n)?;
+                *b = &b[n..];
+                Value::Str(String::from_utf8(s.to_vec()).ok()?)
+            }
+            _ => return None,
+        })
+    }
+
+    /// The order of two join keys of one type (a sort-merge join's): numbers and times by
+    /// value, text by its bytes, NULL first.
+    pub fn key_cmp(&self, o: &Value) -> std::cmp::Ordering {
+        use Value::*;
+        use std::cmp::Ordering;
+        match (self, o) {
+            (Null, Null) => Ordering::Equal,
+            (Null, _) => Ordering::Less,
+            (_, Null) => Ordering::Greater,
+            (Int(a), Int(b)) | (Timestamp(a), Timestamp(b)) | (Decimal(a, _), Decimal(b, _)) => {
+                a.cmp(b)
+            }
+            (Float(a), Float(b)) => {
+                f64::from_bits(canonical_bits(*a)).total_cmp(&f64::from_bits(canonical_bits(*b)))
+            }
+            (Bool(a), Bool(b)) => a.cmp(b),
+            (Date(a), Date(b)) => a.cmp(b),
+            (Str(a), Str(b)) => a.as_bytes().cmp(b.as_bytes()),
+            (a, b) => (a.rank()).cmp(&b.rank()),
+        }
+    }
+
+    fn rank(&self) -> u8 {
+        match self {
+            Value::Null => 0,
+            Value::Int(_) => 1,
+            Value::Float(_) => 2,
+            Value::Decimal(..) => 3,
+            Value::Bool(_) => 4,
+            Value::Date(_) => 5,
+            Value::Timestamp(_) => 6,
+            Value::Str(_) => 7,
+        }
+    }
+
     /// The value as text in its canonical spelling (the column's type gives a decimal's scale
     /// and a timestamp's zone).
     pub fn render(&self, ty: ColumnType) -> String {
@@ -389,6 +489,31 @@ impl Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn values_encode_and_decode_back() {
+        let vs = [
+            Value::Null,
+            Value::Int(-7),
+            Value::Float(1.5),
+            Value::Decimal(-1234, 2),
+            Value::Bool(true),
+            Value::Date(-3),
+            Value::Timestamp(1 << 40),
+            Value::Str("héllo".into()),
+        ];
+        let mut b = Vec::new();
+        for v in &vs {
+            v.encode(&mut b);
+        }
+        let mut r = b.as_slice();
+        for v in &vs {
+            assert_eq!(Value::decode(&mut r).as_ref(), Some(v));
+        }
+        assert!(r.is_empty());
+        assert_eq!(Value::decode(&mut &[9u8][..]), None);
+        assert_eq!(Value::decode(&mut &[7u8, 5, 0, 0, 0, b'a'][..]), None);
+    }
 
     #[test]
     fn integers_and_their_range() {

@@ -350,7 +350,11 @@ fn strategy_params(
             plan.inputs.len()
         );
         p.items = tables.get(1).map(|t| t.path.clone());
-        p.query = Some(membench_strategies::QueryParams { tables, plan });
+        p.query = Some(membench_strategies::QueryParams {
+            tables,
+            plan,
+            output: job.output.clone(),
+        });
     }
     p.on_bad_row = job.on_bad_row;
     p.chunk_rows = job.chunk_rows;

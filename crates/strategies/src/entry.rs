@@ -61,9 +61,13 @@ impl Entry {
             let q = p.query.as_ref().ok_or_else(|| {
                 RunError::Unsupported("a user's query needs its plan and tables".into())
             })?;
-            if let membench_protocol::Queries::No(why) = self.info.queries {
+            if let Some(why) = self
+                .info
+                .queries
+                .refusal(self.info.name, q.plan.join.is_some())
+            {
                 return Err(RunError::Unsupported(format!(
-                    "{} does not run a user's query: {why}",
+                    "{} does not run this query: {why}",
                     self.info.name
                 )));
             }

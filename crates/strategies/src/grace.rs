@@ -32,6 +32,12 @@ impl Strategy for Grace {
             other => other,
         }
     }
+
+    /// A user's join: both inputs hash-partitioned on the key into spill files, then joined
+    /// partition by partition (`io/join/query.rs`).
+    fn query(&self, p: &Params, q: &crate::QueryParams) -> Result<Outcome, RunError> {
+        crate::io::join::query::grace(p, q)
+    }
 }
 
 /// Partitions so that one partition's keys fit a quarter of the budget, estimating the orders

@@ -36,6 +36,12 @@ impl Strategy for MergeJoin {
             other => other,
         }
     }
+
+    /// A user's join: both inputs sorted on the key by an external merge sort, then read side
+    /// by side (`io/join/query.rs`).
+    fn query(&self, p: &Params, q: &crate::QueryParams) -> Result<Outcome, RunError> {
+        crate::io::join::query::merge(p, q)
+    }
 }
 
 /// A sorted run's share of the heap budget: a quarter of it, at most [`RUN_BYTES`].

@@ -34,6 +34,17 @@ pub enum RunError {
     Resources(std::io::Error),
 }
 
+impl From<membench_query::scan::QueryError> for RunError {
+    /// A refused thread is a resource failure (out of memory under a limit); any other query
+    /// error is the query's.
+    fn from(e: membench_query::scan::QueryError) -> Self {
+        match e {
+            membench_query::scan::QueryError::Thread(e) => RunError::Resources(e),
+            e => RunError::Query(e),
+        }
+    }
+}
+
 impl From<InputError> for RunError {
     fn from(e: InputError) -> Self {
         RunError::Input(e)

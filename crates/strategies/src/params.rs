@@ -49,9 +49,27 @@ pub struct Params {
 pub struct QueryParams {
     pub tables: Vec<membench_query::Table>,
     pub plan: membench_protocol::Plan,
+    /// Where the result goes instead of the answer (`--output`: CSV, or Parquet by its name).
+    pub output: Option<std::path::PathBuf>,
 }
 
 impl QueryParams {
+    /// The result file, created, when the result is written (`output`).
+    pub fn result_file(
+        &self,
+    ) -> Result<Option<membench_query::output::ResultFile>, crate::RunError> {
+        let Some(path) = &self.output else {
+            return Ok(None);
+        };
+        let visible: Vec<&membench_protocol::Output> =
+            self.plan.output.iter().filter(|o| !o.hidden).collect();
+        let columns: Vec<String> = visible.iter().map(|o| o.name.clone()).collect();
+        let types: Vec<_> = visible.iter().map(|o| o.ty).collect();
+        membench_query::output::ResultFile::create(path, &columns, &types)
+            .map(Some)
+            .map_err(|e| crate::RunError::Other(anyhow::anyhow!(e)))
+    }
+
     /// The tables, as the generic operators take them.
     pub fn tables(&self) -> Vec<&membench_query::Table> {
         self.tables.iter().collect()

@@ -144,9 +144,7 @@ registry! {
         needs: &[],
         roles: &[Role::SizedFromBudget],
         on_by_default: true,
-        queries: Queries::No(
-            "the spilling joins of a user's tables are not built yet",
-        ),
+        queries: Queries::Joins,
     },
     grace::Grace => StrategyInfo {
         name: "grace",
@@ -159,9 +157,7 @@ registry! {
         needs: &[],
         roles: &[Role::SizedFromBudget],
         on_by_default: true,
-        queries: Queries::No(
-            "the spilling joins of a user's tables are not built yet",
-        ),
+        queries: Queries::Joins,
     },
     sqlite::Sqlite => StrategyInfo {
         name: "sqlite",

@@ -169,6 +169,14 @@ pub struct RunArgs {
     /// query keeps its answer anyway (up to 1 MiB), to compare engines value by value.
     #[arg(long)]
     pub emit_answer: bool,
+    /// `--query`: write each query's result to FILE (CSV, or Parquet for `.parquet`) instead of
+    /// keeping it as the answer — for a result too large to hold. Every cell writes its own
+    /// copy to the scratch folder (the writing is measured); the first cell that ends ok
+    /// leaves its file at FILE, and the others are compared with it by row count and an
+    /// order-independent digest. With several queries FILE must hold `{query}` (the query's
+    /// name). An existing FILE is refused.
+    #[arg(long = "output", value_name = "FILE", requires = "queries")]
+    pub query_output: Option<PathBuf>,
     /// Generate messy datasets: notes with quoted line feeds, CRLFs and quotes.
     #[arg(long)]
     pub messy: bool,
@@ -262,6 +270,17 @@ pub struct RunConfig {
     pub emit_answer: bool,
     /// A user's run (`--input`, `--query`): its tables typed, its queries planned.
     pub user: Option<std::sync::Arc<membench_query::UserRun>>,
+    /// `--output`: where each query's result goes (`{query}` replaced by its name).
+    pub query_output: Option<PathBuf>,
+}
+
+impl RunConfig {
+    /// The file query `name`'s result is left in (`--output`).
+    pub fn output_for(&self, name: &str) -> Option<PathBuf> {
+        self.query_output
+            .as_ref()
+            .map(|p| PathBuf::from(p.to_string_lossy().replace("{query}", name)))
+    }
 }
 
 impl RunConfig {
@@ -294,6 +313,25 @@ impl RunConfig {
             !externals.is_empty() && a.preset != Some(Preset::Peers),
         )?;
         let user = user_run(&a)?;
+        if let (Some(out), Some(u)) = (&a.query_output, &user) {
+            let many = u.queries.len() > 1;
+            anyhow::ensure!(
+                !many || out.to_string_lossy().contains("{query}"),
+                "--output {}: {} queries write {} results; put {{query}} in the name \
+                 (e.g. out-{{query}}.csv)",
+                out.display(),
+                u.queries.len(),
+                u.queries.len()
+            );
+            for (spec, _) in &u.queries {
+                let f = PathBuf::from(out.to_string_lossy().replace("{query}", &spec.name));
+                anyhow::ensure!(
+                    !f.exists(),
+                    "--output {}: the file exists; remove it or choose another name",
+                    f.display()
+                );
+            }
+        }
         let workloads = match (a.workload.is_empty(), a.preset) {
             _ if user.is_some() => user
                 .iter()
@@ -369,6 +407,7 @@ impl RunConfig {
             db_reuse: a.db_reuse,
             keep_db: a.keep_db,
             emit_answer: a.emit_answer,
+            query_output: a.query_output.clone(),
             user,
         };
         match a.preset {

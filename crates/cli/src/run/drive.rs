@@ -60,12 +60,25 @@ impl Driver<'_> {
         groups
             .iter()
             .flat_map(|g| g.cells())
-            .filter(|c| !self.unavailable.contains_key(&c.strategy))
+            .filter(|c| self.skipped_why(c).is_none())
             .map(|c| {
                 let (a, b) = remaining(self.ledger, &c, self.repeat);
                 u64::from(a + b)
             })
             .sum()
+    }
+
+    /// Why a cell is recorded as skipped instead of run: its strategy is unavailable here, or
+    /// it does not run this user's query (the registry's [`membench_protocol::Queries`]).
+    fn skipped_why(&self, c: &Cell) -> Option<String> {
+        if let Some(why) = self.unavailable.get(&c.strategy) {
+            return Some(why.clone());
+        }
+        c.workload.query()?;
+        let info = membench_protocol::strategy(&c.strategy)?;
+        info.queries
+            .refusal(info.name, c.workload.is_join())
+            .map(|why| format!("skipped: {why}"))
     }
 
     /// Runs every group.
@@ -78,7 +91,7 @@ impl Driver<'_> {
                 .collect();
             let (skipped, todo): (Vec<Cell>, Vec<Cell>) = todo
                 .into_iter()
-                .partition(|c| self.unavailable.contains_key(&c.strategy));
+                .partition(|c| self.skipped_why(c).is_some());
             for cell in &skipped {
                 self.record_skipped(cell, &mut driven)?;
             }
@@ -138,7 +151,8 @@ impl Driver<'_> {
         if self.ledger.count(&SeriesKey::of(cell, Allocator::Counting)) > 0 {
             return Ok(());
         }
-        let m = membench_harness::Measured::skipped(&self.unavailable[&cell.strategy]);
+        let why = self.skipped_why(cell).unwrap_or_default();
+        let m = membench_harness::Measured::skipped(&why);
         let rec = make(self.cx, cell, Allocator::Counting, 1, &m, None);
         self.sink.append(&rec)?;
         self.ledger.add(rec);

@@ -155,14 +155,39 @@ impl Executor for RunnerExecutor {
     /// An `etl` cell writes to `scratch/etl-output.<format>` (the input's format), removed
     /// afterwards whatever happened to the cell.
     fn execute(&mut self, c: &Cell, allocator: Allocator) -> Measured {
-        let output = (c.workload == Workload::Etl).then(|| {
-            self.scratch
-                .join(format!("etl-output.{}", c.dataset.format.name()))
-        });
+        // A query's `--output`: this cell's copy in the scratch folder, left at the user's
+        // file by the first cell that ends ok.
+        let kept = c
+            .workload
+            .query()
+            .and_then(|q| self.config.output_for(&q.name));
+        let output = match &kept {
+            Some(k) => Some(self.scratch.join(format!(
+                "query-output.{}",
+                if membench_query::output::OutputFormat::of(k)
+                    == membench_query::output::OutputFormat::Parquet
+                {
+                    "parquet"
+                } else {
+                    "csv"
+                }
+            ))),
+            None => (c.workload == Workload::Etl).then(|| {
+                self.scratch
+                    .join(format!("etl-output.{}", c.dataset.format.name()))
+            }),
+        };
         let m = match self.config.externals.iter().find(|e| e.name == c.strategy) {
             Some(e) => self.external(e, c, output.as_deref()),
             None => run_cell(&self.command(c, allocator, output.as_deref())),
         };
+        if let (Some(o), Some(k)) = (&output, &kept)
+            && m.status == membench_protocol::Status::Ok
+            && !k.exists()
+            && std::fs::rename(o, k).is_err()
+        {
+            let _ = std::fs::copy(o, k);
+        }
         if let Some(o) = output {
             let mut tmp = o.clone().into_os_string();
             tmp.push(".tmp");

@@ -68,15 +68,17 @@ pub fn run(c: RunConfig) -> Result<()> {
         );
     }
     let databases = database::prepare(&c, &run_id)?;
+    // A strategy that does not run a user's query gets one skipped record per cell, with why
+    // (the driver asks the registry).
     let mut unavailable = databases.unavailable.clone();
-    if c.user.is_some() {
-        // A strategy that does not run a user's query yet: one skipped record, with why.
-        for s in &c.builtin {
-            if let Some(membench_protocol::Queries::No(why)) =
-                membench_protocol::strategy(s).map(|i| i.queries)
-            {
-                unavailable.insert(s.clone(), format!("skipped: {why}"));
-            }
+    if c.query_output.is_some() {
+        for e in &c.externals {
+            unavailable.insert(
+                e.name.clone(),
+                "skipped: --output writes the result through membench's writer; an external \
+                 program prints its answer instead"
+                    .into(),
+            );
         }
     }
     let db_dir = match c.keep_db {

@@ -7,6 +7,7 @@
 //! reports a bad item), with the kernel's `file:line: reason`; `skip` counts the bad rows of
 //! both tables.
 
+pub(crate) mod query;
 pub(crate) mod spill;
 
 use std::collections::VecDeque;

@@ -159,6 +159,12 @@ impl SpillWriter {
         self.put(&order_id.to_le_bytes())
     }
 
+    /// Appends a record of any length (a user's row, encoded), its length first.
+    pub fn record(&mut self, b: &[u8]) -> Result<(), RunError> {
+        self.put(&(b.len() as u32).to_le_bytes())?;
+        self.put(b)
+    }
+
     fn put(&mut self, b: &[u8]) -> Result<(), RunError> {
         self.bytes += b.len() as u64;
         self.w
@@ -203,6 +209,32 @@ impl SpillFile {
         Ok(())
     }
 
+    /// Reads every [`SpillWriter::record`] back, in order.
+    pub fn for_each_record(
+        &self,
+        mut f: impl FnMut(&[u8]) -> Result<(), RunError>,
+    ) -> Result<(), RunError> {
+        let mut r = self.reader()?;
+        let mut buf = Vec::new();
+        while r.record(&mut buf)? {
+            f(&buf)?;
+        }
+        Ok(())
+    }
+
+    /// Records one at a time, for a merge of sorted runs.
+    pub fn records(&self) -> Result<RecordReader, RunError> {
+        Ok(RecordReader {
+            r: self.reader()?,
+            buf: Vec::new(),
+        })
+    }
+
+    /// Removes the file now (the folder goes on drop anyway).
+    pub fn delete(self) {
+        self.remove()
+    }
+
     fn remove(self) {
         let _ = std::fs::remove_file(&self.path);
     }
@@ -223,10 +255,36 @@ impl SpillReader {
         }
     }
 
+    /// The next length-prefixed record into `buf`; `false` at a clean end of file.
+    fn record(&mut self, buf: &mut Vec<u8>) -> Result<bool, RunError> {
+        let mut n = [0u8; 4];
+        if !self.fill(&mut n)? {
+            return Ok(false);
+        }
+        buf.resize(u32::from_le_bytes(n) as usize, 0);
+        if !self.fill(buf)? {
+            return Err(anyhow::anyhow!("{}: a record cut short", self.path.display()).into());
+        }
+        Ok(true)
+    }
+
     #[inline]
     fn item(&mut self) -> Result<Option<ItemRec>, RunError> {
         let mut b = [0u8; REC_BYTES];
         Ok(self.fill(&mut b)?.then(|| ItemRec::decode(&b)))
+    }
+}
+
+/// A spill file's records read one at a time.
+pub(crate) struct RecordReader {
+    r: SpillReader,
+    buf: Vec<u8>,
+}
+
+impl RecordReader {
+    /// The next record (`None`: the end).
+    pub fn next(&mut self) -> Result<Option<&[u8]>, RunError> {
+        Ok(self.r.record(&mut self.buf)?.then_some(self.buf.as_slice()))
     }
 }
 

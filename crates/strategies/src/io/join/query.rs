@@ -1,0 +1,423 @@
+//! The spilling joins of a user's query (`grace`, `merge-join` on `--query … JOIN …`): both
+//! inputs read once through `membench-query`'s typed scan, their rows spilled to the scratch
+//! folder in a compact binary form ([`Value::encode`]), then joined a part at a time by the same
+//! generic operators every other strategy folds into ([`HashJoin`], [`Executor`]), so the
+//! answer is theirs bit for bit.
+//!
+//! - `grace`: both inputs hash-partitioned on the join key (the `FROM` key cast to the joined
+//!   key's type, as the hash join compares them); each partition's joined rows held, its `FROM`
+//!   rows streamed past. Partitions are sized from the heap budget.
+//! - `merge-join`: both inputs sorted on the key by an external merge sort (runs of a bounded
+//!   size, sorted and spilled, then merged), then read side by side: one key's joined rows held
+//!   at a time.
+//!
+//! A `FROM` row whose key is NULL (or does not cast) never joins: it is folded at once (a left
+//! join keeps it). An expression's error is reported as streaming reports it (the first in file
+//! order): the plan is run again streaming to locate it, paid only on failure.
+
+use std::hash::{Hash, Hasher};
+
+use membench_protocol::{ColumnType, Plan};
+use membench_query::exec::{Executor, HashJoin};
+use membench_query::scan::{QueryError, Reading, scan_rows, wanted};
+use membench_query::text::Value;
+
+use super::spill::{SpillDir, SpillFile, SpillWriter};
+use crate::{Outcome, Params, QueryParams, RunError};
+
+/// The heap budget spilling is sized for when none is given.
+const DEFAULT_BUDGET: u64 = 64 << 20;
+/// The most grace partitions.
+const MAX_PARTITIONS: u64 = 64;
+/// Held bytes per stored byte of a row, estimated (a value is 32 bytes plus its text).
+const EXPANSION: u64 = 4;
+
+/// What both joins need to know of the plan.
+struct Keys {
+    /// Where the key is among each input's scanned columns.
+    left: usize,
+    right: usize,
+    /// The joined key's type, which the `FROM` key is cast to.
+    ty: ColumnType,
+}
+
+impl Keys {
+    fn of(plan: &Plan) -> Result<Self, RunError> {
+        let j = plan
+            .join
+            .ok_or_else(|| RunError::Unsupported("this query joins no two inputs".into()))?;
+        let hj = HashJoin::new(plan);
+        let pos = |input: usize, key: usize| {
+            hj.columns_of(input)
+                .iter()
+                .position(|&c| c == key)
+                .expect("the join key is scanned")
+        };
+        Ok(Keys {
+            left: pos(0, j.left_key),
+            right: pos(1, j.right_key),
+            ty: plan.columns[j.right_key].ty,
+        })
+    }
+
+    /// A `FROM` row's key as the joined rows hold it (NULL: it joins nothing).
+    fn left_key(&self, row: &[Value]) -> Value {
+        membench_query::eval::cast(row[self.left].clone(), self.ty).unwrap_or(Value::Null)
+    }
+}
+
+fn encode_row(row: &[Value], buf: &mut Vec<u8>) {
+    buf.clear();
+    for v in row {
+        v.encode(buf);
+    }
+}
+
+fn decode_row(mut b: &[u8], out: &mut Vec<Value>) -> Result<(), RunError> {
+    out.clear();
+    while !b.is_empty() {
+        out.push(
+            Value::decode(&mut b)
+                .ok_or_else(|| anyhow::anyhow!("a spilled row does not decode"))?,
+        );
+    }
+    Ok(())
+}
+
+/// The budget the spill is sized for, and the bytes of an input's files.
+fn budget(p: &Params) -> u64 {
+    p.memory_budget_bytes.unwrap_or(DEFAULT_BUDGET)
+}
+
+fn file_bytes(t: &membench_query::Table) -> u64 {
+    t.files
+        .iter()
+        .map(|f| std::fs::metadata(f).map(|m| m.len()).unwrap_or(0))
+        .sum()
+}
+
+/// Runs `join`; an expression's error is re-located as streaming finds it.
+fn located(
+    q: &QueryParams,
+    join: impl FnOnce() -> Result<Outcome, RunError>,
+) -> Result<Outcome, RunError> {
+    match join() {
+        Err(e @ RunError::Query(QueryError::Eval { .. })) => {
+            match crate::io::query::generic(q, Reading::Streaming) {
+                Ok(_) => Err(e),
+                Err(located) => Err(located),
+            }
+        }
+        other => other,
+    }
+}
+
+/// `grace` on a user's join.
+pub(crate) fn grace(p: &Params, q: &QueryParams) -> Result<Outcome, RunError> {
+    located(q, || {
+        let mut spill = SpillDir::new(&p.scratch)?;
+        let r = grace_in(p, q, &mut spill);
+        p.spilled(spill.bytes_written);
+        r
+    })
+}
+
+fn partition(key: &Value, n: usize) -> usize {
+    let mut h = rustc_hash::FxHasher::default();
+    key.hash(&mut h);
+    (h.finish() >> 32) as usize % n
+}
+
+fn grace_in(p: &Params, q: &QueryParams, spill: &mut SpillDir) -> Result<Outcome, RunError> {
+    let plan = &q.plan;
+    let keys = Keys::of(plan)?;
+    let tables = q.tables();
+    let held = file_bytes(tables[1]) * EXPANSION;
+    let n = held
+        .div_ceil((budget(p) / 4).max(1))
+        .clamp(1, MAX_PARTITIONS) as usize;
+    p.setting(format!(
+        "partitions={n} (≈{} MiB of joined rows held over a quarter of {} MiB)",
+        held >> 20,
+        budget(p) >> 20
+    ));
+    let mut buf = Vec::new();
+    // The joined input, partitioned (a NULL key joins nothing: dropped).
+    let mut parts: Vec<SpillWriter> = (0..n).map(|_| spill.create()).collect::<Result<_, _>>()?;
+    let mut rows_read = scan_rows(tables[1], &wanted(plan, 1), |row, _, _| {
+        let key = &row[keys.right];
+        if *key == Value::Null {
+            return Ok(());
+        }
+        encode_row(row, &mut buf);
+        parts[partition(key, n)].record(&buf)
+    })?;
+    let built: Vec<SpillFile> = parts
+        .into_iter()
+        .map(|w| spill.close(w))
+        .collect::<Result<_, _>>()?;
+    // The `FROM` input, partitioned; a row that joins nothing folded at once.
+    let mut exec = match q.result_file()? {
+        Some(f) => Executor::writing(plan, f),
+        None => Executor::new(plan),
+    };
+    let none = HashJoin::new(plan);
+    let mut joined = none.row_buffer();
+    let mut parts: Vec<SpillWriter> = (0..n).map(|_| spill.create()).collect::<Result<_, _>>()?;
+    rows_read += scan_rows(tables[0], &wanted(plan, 0), |row, _, _| {
+        let key = keys.left_key(row);
+        if key == Value::Null {
+            return fold(&none, row, &mut joined, &mut exec);
+        }
+        encode_row(row, &mut buf);
+        parts[partition(&key, n)].record(&buf)
+    })?;
+    let probed: Vec<SpillFile> = parts
+        .into_iter()
+        .map(|w| spill.close(w))
+        .collect::<Result<_, _>>()?;
+    // Each partition on its own.
+    let mut row = Vec::new();
+    for (b, pr) in built.into_iter().zip(probed) {
+        let mut hj = HashJoin::new(plan);
+        b.for_each_record(|r| {
+            decode_row(r, &mut row)?;
+            hj.build(std::mem::take(&mut row));
+            Ok(())
+        })?;
+        b.delete();
+        pr.for_each_record(|r| {
+            decode_row(r, &mut row)?;
+            fold(&hj, &row, &mut joined, &mut exec)
+        })?;
+        pr.delete();
+    }
+    finish(exec, rows_read)
+}
+
+/// Joins one `FROM` row and folds what it gives.
+fn fold<'p>(
+    hj: &HashJoin<'p>,
+    row: &[Value],
+    joined: &mut [Value],
+    exec: &mut Executor<'p>,
+) -> Result<(), RunError> {
+    hj.probe_with(row, joined, &mut |r| exec.push(r))
+        .map_err(|error| RunError::Query(QueryError::Eval { at: None, error }))
+}
+
+fn finish(exec: Executor<'_>, rows_read: u64) -> Result<Outcome, RunError> {
+    let answer = exec
+        .finish()
+        .map_err(|error| RunError::Query(QueryError::Eval { at: None, error }))?;
+    Ok(Outcome {
+        answer: crate::io::query::as_answer(&answer),
+        rows_read,
+        rows_skipped: 0,
+    })
+}
+
+/// `merge-join` on a user's join.
+pub(crate) fn merge(p: &Params, q: &QueryParams) -> Result<Outcome, RunError> {
+    located(q, || {
+        let mut spill = SpillDir::new(&p.scratch)?;
+        let r = merge_in(p, q, &mut spill);
+        p.spilled(spill.bytes_written);
+        r
+    })
+}
+
+/// An external sort's state: the run being filled (its rows' keys and encodings) and the runs
+/// spilled.
+struct Runs {
+    run: Vec<(Value, Vec<u8>)>,
+    run_bytes: usize,
+    limit: usize,
+    spilled: Vec<SpillFile>,
+}
+
+impl Runs {
+    fn new(limit: usize) -> Self {
+        Runs {
+            run: Vec::new(),
+            run_bytes: 0,
+            limit,
+            spilled: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, key: Value, row: &[Value], spill: &mut SpillDir) -> Result<(), RunError> {
+        let mut b = Vec::new();
+        encode_row(row, &mut b);
+        self.run_bytes += b.len() + 64;
+        self.run.push((key, b));
+        if self.run_bytes >= self.limit {
+            self.flush(spill)?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self, spill: &mut SpillDir) -> Result<(), RunError> {
+        if self.run.is_empty() {
+            return Ok(());
+        }
+        self.run.sort_by(|a, b| a.0.key_cmp(&b.0));
+        let mut w = spill.create()?;
+        for (_, b) in self.run.drain(..) {
+            w.record(&b)?;
+        }
+        self.spilled.push(spill.close(w)?);
+        self.run_bytes = 0;
+        Ok(())
+    }
+
+    /// Every row in key order: the runs merged (a run still in memory is not spilled).
+    fn sorted(mut self, spill: &mut SpillDir, key_at: usize) -> Result<Sorted, RunError> {
+        if self.spilled.is_empty() {
+            self.run.sort_by(|a, b| a.0.key_cmp(&b.0));
+            let mut rows = Vec::with_capacity(self.run.len());
+            for (_, b) in self.run {
+                let mut r = Vec::new();
+                decode_row(&b, &mut r)?;
+                rows.push(r);
+            }
+            rows.reverse();
+            return Ok(Sorted::Held(rows));
+        }
+        self.flush(spill)?;
+        let mut heads = Vec::new();
+        for f in &self.spilled {
+            let mut rr = f.records()?;
+            let head = match rr.next()? {
+                Some(b) => {
+                    let mut r = Vec::new();
+                    decode_row(b, &mut r)?;
+                    Some(r)
+                }
+                None => None,
+            };
+            heads.push((rr, head));
+        }
+        Ok(Sorted::Merged {
+            heads,
+            key_at,
+            _files: self.spilled,
+        })
+    }
+}
+
+/// Rows in key order.
+enum Sorted {
+    /// Sorted in memory, last first (popped).
+    Held(Vec<Vec<Value>>),
+    /// Sorted runs merged: each run's reader and its next row.
+    Merged {
+        heads: Vec<(super::spill::RecordReader, Option<Vec<Value>>)>,
+        key_at: usize,
+        _files: Vec<SpillFile>,
+    },
+}
+
+impl Sorted {
+    fn next(&mut self) -> Result<Option<Vec<Value>>, RunError> {
+        match self {
+            Sorted::Held(rows) => Ok(rows.pop()),
+            Sorted::Merged { heads, key_at, .. } => {
+                let k = *key_at;
+                let mut best: Option<usize> = None;
+                for (i, (_, h)) in heads.iter().enumerate() {
+                    if let Some(r) = h
+                        && best.is_none_or(|b| {
+                            r[k].key_cmp(&heads[b].1.as_ref().expect("a head")[k])
+                                .is_lt()
+                        })
+                    {
+                        best = Some(i);
+                    }
+                }
+                let Some(i) = best else { return Ok(None) };
+                let (rr, head) = &mut heads[i];
+                let next = match rr.next()? {
+                    Some(b) => {
+                        let mut r = Vec::new();
+                        decode_row(b, &mut r)?;
+                        Some(r)
+                    }
+                    None => None,
+                };
+                Ok(std::mem::replace(head, next))
+            }
+        }
+    }
+}
+
+fn merge_in(p: &Params, q: &QueryParams, spill: &mut SpillDir) -> Result<Outcome, RunError> {
+    let plan = &q.plan;
+    let keys = Keys::of(plan)?;
+    let tables = q.tables();
+    let limit = (budget(p) / 8).clamp(1 << 20, 64 << 20) as usize;
+    p.setting(format!("run={} MiB (an eighth of the budget)", limit >> 20));
+    let mut exec = match q.result_file()? {
+        Some(f) => Executor::writing(plan, f),
+        None => Executor::new(plan),
+    };
+    let none = HashJoin::new(plan);
+    let mut joined = none.row_buffer();
+    // The joined input, sorted on its key (NULL keys dropped: they join nothing).
+    let mut right = Runs::new(limit);
+    let mut rows_read = scan_rows(tables[1], &wanted(plan, 1), |row, _, _| {
+        let key = row[keys.right].clone();
+        if key == Value::Null {
+            return Ok(());
+        }
+        right.push(key, row, spill)
+    })?;
+    // The `FROM` input sorted on its key cast to the joined key's type, carried after its
+    // values; a row that joins nothing folded at once.
+    let width = wanted(plan, 0).len();
+    let mut left = Runs::new(limit);
+    let mut carried = Vec::with_capacity(width + 1);
+    rows_read += scan_rows(tables[0], &wanted(plan, 0), |row, _, _| {
+        let key = keys.left_key(row);
+        if key == Value::Null {
+            return fold(&none, row, &mut joined, &mut exec);
+        }
+        carried.clear();
+        carried.extend_from_slice(row);
+        carried.push(key.clone());
+        left.push(key, &carried, spill)
+    })?;
+    let mut right = right.sorted(spill, keys.right)?;
+    let mut left = left.sorted(spill, width)?;
+    // Side by side: for each key, its joined rows held, its `FROM` rows probed past them.
+    let mut r_next = right.next()?;
+    let mut l_next = left.next()?;
+    while let Some(l) = l_next.take() {
+        let key = l[width].clone();
+        while r_next
+            .as_ref()
+            .is_some_and(|r| r[keys.right].key_cmp(&key).is_lt())
+        {
+            r_next = right.next()?;
+        }
+        let mut hj = HashJoin::new(plan);
+        while r_next
+            .as_ref()
+            .is_some_and(|r| r[keys.right].key_cmp(&key).is_eq())
+        {
+            hj.build(r_next.take().expect("a row"));
+            r_next = right.next()?;
+        }
+        let mut cur = Some(l);
+        while let Some(l) = cur.take() {
+            if !l[width].key_cmp(&key).is_eq() {
+                cur = Some(l);
+                break;
+            }
+            fold(&hj, &l[..width], &mut joined, &mut exec)?;
+            cur = left.next()?;
+        }
+        l_next = cur;
+    }
+    finish(exec, rows_read)
+}
