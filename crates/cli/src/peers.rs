@@ -32,12 +32,21 @@ struct SetupArgs {
     /// The Python that creates the venv.
     #[arg(long, default_value = "python3")]
     python: String,
+    /// Also install Spark (`pyspark`, pinned in SPARK_REQUIREMENTS; needs a JRE: `java` on
+    /// PATH or JAVA_HOME, e.g. Debian's `default-jre-headless`): a user's run then adds
+    /// `spark-sql`, the query on a local standalone Spark cluster.
+    #[arg(long)]
+    spark: bool,
 }
 
 /// Where `peers setup` puts its folder unless told otherwise (under the working directory).
 pub const DEFAULT_DIR: &str = ".membench/peers";
 
 const REQUIREMENTS: &str = include_str!("../../../peers/requirements.txt");
+
+/// What `peers setup --spark` adds (its file in the peers' folder marks Spark as installed).
+const SPARK_REQUIREMENTS: &str = "pyspark==3.5.3\npy4j==0.10.9.7\n";
+const SPARK_MARKER: &str = "requirements-spark.txt";
 
 const SCRIPTS: &[(&str, &str)] = &[
     (
@@ -73,6 +82,7 @@ const SCRIPTS: &[(&str, &str)] = &[
         "sql_polars.py",
         include_str!("../../../peers/sql_polars.py"),
     ),
+    ("sql_spark.py", include_str!("../../../peers/sql_spark.py")),
 ];
 
 /// The peers of a user's run (`--input`, `--query`): engines with an SQL front end, given the
@@ -81,6 +91,9 @@ const SQL_PEERS: &[(&str, &str, &str)] = &[
     ("duckdb-sql", "sql_duckdb.py", "{query} {threads}"),
     ("polars-py-sql", "sql_polars.py", "{query}"),
 ];
+
+/// Spark SQL on a local standalone cluster (`peers setup --spark`), a user's run's peer.
+const SPARK_PEER: (&str, &str, &str) = ("spark-sql", "sql_spark.py", "{query} {threads}");
 
 /// (strategy name, script, arguments after `{input} {workload}`).
 const PEERS: &[(&str, &str, &str)] = &[
@@ -135,6 +148,7 @@ fn commands_in(dir: &Path, user: bool) -> Vec<String> {
             .collect(),
         true => SQL_PEERS
             .iter()
+            .chain(dir.join(SPARK_MARKER).is_file().then_some(&SPARK_PEER))
             .map(|(name, script, args)| line(name, script, args.to_string()))
             .collect(),
     }
@@ -194,6 +208,31 @@ fn setup(a: &SetupArgs) -> Result<()> {
         ]),
         "checking the imports",
     )?;
+    if a.spark {
+        step(
+            Command::new("java").arg("-version"),
+            "checking for a JRE (`java -version`; Debian: apt-get install default-jre-headless)",
+        )?;
+        let req = a.dir.join(SPARK_MARKER);
+        std::fs::write(&req, SPARK_REQUIREMENTS)
+            .with_context(|| format!("writing {}", req.display()))?;
+        let installed = step(
+            Command::new(&py)
+                .args(["-m", "pip", "install", "--disable-pip-version-check", "-r"])
+                .arg(&req),
+            "installing Spark (pyspark)",
+        )
+        .and_then(|()| {
+            step(
+                Command::new(&py).args(["-c", "import pyspark"]),
+                "checking the import",
+            )
+        });
+        if let Err(e) = installed {
+            let _ = std::fs::remove_file(&req);
+            return Err(e);
+        }
+    }
     eprintln!(
         "peers ready in {}: {}",
         a.dir.display(),

@@ -255,6 +255,88 @@ fn peer_python() -> Result<PathBuf, String> {
     }
 }
 
+/// Processes whose command line holds `needle` (a peer's leftovers).
+fn processes_with(needle: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        if let Ok(cmd) = std::fs::read(e.path().join("cmdline"))
+            && String::from_utf8_lossy(&cmd).contains(needle)
+        {
+            found.push(String::from_utf8_lossy(&cmd).replace('\0', " "));
+        }
+    }
+    found
+}
+
+#[test]
+fn spark_sql_on_a_local_cluster_takes_the_query_and_agrees_or_says_it_skipped() {
+    let python = peer_python().and_then(|p| {
+        let spark = Command::new(&p).args(["-c", "import pyspark"]).status();
+        let java = Command::new("java").arg("-version").output();
+        match (spark.map(|s| s.success()), java.map(|o| o.status.success())) {
+            (Ok(true), Ok(true)) => Ok(p),
+            _ => Err(format!(
+                "{} cannot import pyspark, or no java (.ci/run installs both)",
+                p.display()
+            )),
+        }
+    });
+    let python = match python {
+        Ok(p) => p,
+        Err(why) => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "the Spark peer must run under CI: {why}"
+            );
+            eprintln!("SKIPPED the Spark SQL peer's cell: {why}");
+            return;
+        }
+    };
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../peers/sql_spark.py");
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let recs = run_ok(
+        &out,
+        &[
+            "--strategy",
+            "streaming",
+            "--command",
+            &format!(
+                "spark-sql={} {} {{query}} {{threads}}",
+                python.display(),
+                script.display()
+            ),
+            "--input",
+            &format!("w={}", public("seattle-weather.csv").display()),
+            "--input",
+            &format!("p={}", public("penguins.csv").display()),
+            "--query",
+            "wet=SELECT weather, count(*) AS days, avg(precipitation) AS rain, \
+             sum(precipitation) AS total, max(temp_max) AS hottest, min(date) AS first FROM w \
+             WHERE date >= DATE '2013-01-01' GROUP BY weather ORDER BY days DESC",
+            "--no-report",
+        ],
+    );
+    let spark: Vec<&serde_json::Value> = recs
+        .iter()
+        .filter(|r| r["strategy"] == "spark-sql")
+        .collect();
+    assert_eq!(spark.len(), 1);
+    // `ok` only when its answer agreed with streaming's (a mismatch is `wrong`).
+    assert_eq!(spark[0]["status"], "ok", "{}", spark[0]);
+    // The cluster's JVMs were measured as the peer's process tree, and are gone.
+    assert!(
+        spark[0]["peak_rss_bytes"].as_u64().unwrap() > 200 << 20,
+        "{}",
+        spark[0]
+    );
+    let left = processes_with("membench-spark-");
+    assert!(
+        left.is_empty(),
+        "the Spark cluster outlived its cell: {left:?}"
+    );
+}
+
 #[test]
 fn duckdb_and_polars_sql_take_the_same_query_and_agree_or_say_they_skipped() {
     let python = match peer_python() {
