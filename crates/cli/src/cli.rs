@@ -48,6 +48,15 @@ pub fn main(flavour: Flavour) -> Result<()> {
     let matches = Cli::command().name(flavour.command_name()).get_matches();
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     util::set_flavour(flavour)?;
+    // The commands that only print (no child process, no scratch to clean up) end quietly when
+    // their reader goes away (`membench list | head`), as Unix tools do, instead of panicking
+    // on the closed pipe.
+    if matches!(
+        cli.command,
+        Command::List(_) | Command::Inspect(_) | Command::Recommend(_)
+    ) {
+        membench_harness::default_sigpipe();
+    }
     match cli.command {
         Command::Run(a) => run::run(*a),
         Command::Gen(a) => gen_cmd::run(a),

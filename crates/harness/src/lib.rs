@@ -33,3 +33,13 @@ pub use cell::{
 pub use membench_protocol::{
     OOM_EXIT_CODE, OOM_MESSAGE_PREFIX, ProcessRecord, RunnerRecord, Status,
 };
+
+/// Restores the default action of `SIGPIPE` (Rust's runtime ignores it): a process that only
+/// prints then ends when its reader closes the pipe, instead of panicking on the write. Not for
+/// a process with children or files to clean up.
+pub fn default_sigpipe() {
+    // SAFETY: `signal` with `SIG_DFL` only changes this process's disposition of SIGPIPE.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}

@@ -107,16 +107,14 @@ pub fn eval(e: &Expr, env: Env<'_>) -> Result<Value> {
             }
         }
         Expr::Bin(op, l, r) => binary(*op, eval(l, env)?, eval(r, env)?)?,
-        Expr::IsNull { expr, negated } => {
-            Value::Bool((eval(expr, env)? == Value::Null) != *negated)
-        }
+        Expr::IsNull { expr, negated } => Value::Bool(eval(expr, env)?.is_null() != *negated),
         Expr::In {
             expr,
             list,
             negated,
         } => {
             let v = eval(expr, env)?;
-            if v == Value::Null {
+            if v.is_null() {
                 return Ok(Value::Null);
             }
             let mut saw_null = false;
@@ -252,7 +250,7 @@ fn float(v: &Value) -> Option<f64> {
 
 fn binary(op: BinOp, a: Value, b: Value) -> Result<Value> {
     use BinOp::*;
-    if a == Value::Null || b == Value::Null {
+    if a.is_null() || b.is_null() {
         return Ok(Value::Null);
     }
     Ok(match op {
@@ -443,7 +441,7 @@ fn call(f: Func, args: &[Expr], env: Env<'_>) -> Result<Value> {
     if f == Func::Coalesce {
         for a in args {
             let v = eval(a, env)?;
-            if v != Value::Null {
+            if !v.is_null() {
                 return Ok(v);
             }
         }

@@ -161,7 +161,7 @@ impl State {
             }
             return;
         };
-        if v == Value::Null {
+        if v.is_null() {
             return;
         }
         match self {
@@ -179,12 +179,12 @@ impl State {
                 *seen = true;
             }
             State::Min(m) => {
-                if *m == Value::Null || total_order(&v, m) == Ordering::Less {
+                if m.is_null() || total_order(&v, m) == Ordering::Less {
                     *m = v;
                 }
             }
             State::Max(m) => {
-                if *m == Value::Null || total_order(&v, m) == Ordering::Greater {
+                if m.is_null() || total_order(&v, m) == Ordering::Greater {
                     *m = v;
                 }
             }
@@ -218,14 +218,12 @@ impl State {
                 *seen |= e;
             }
             (State::Min(m), State::Min(v)) => {
-                if *m == Value::Null || (v != Value::Null && total_order(&v, m) == Ordering::Less) {
+                if m.is_null() || (!v.is_null() && total_order(&v, m) == Ordering::Less) {
                     *m = v;
                 }
             }
             (State::Max(m), State::Max(v)) => {
-                if *m == Value::Null
-                    || (v != Value::Null && total_order(&v, m) == Ordering::Greater)
-                {
+                if m.is_null() || (!v.is_null() && total_order(&v, m) == Ordering::Greater) {
                     *m = v;
                 }
             }
@@ -709,7 +707,7 @@ impl<'p> HashJoin<'p> {
         let j = self.plan.join.expect("a join plan");
         let pos = self.right_cols.iter().position(|&c| c == j.right_key);
         let key = pos.map_or(Value::Null, |p| values[p].clone());
-        if key == Value::Null {
+        if key.is_null() {
             return; // NULL never joins
         }
         self.table.entry(key).or_default().push(values);
@@ -745,7 +743,7 @@ impl<'p> HashJoin<'p> {
             row[c] = v.clone();
         }
         let key = &row[j.left_key];
-        let matches = if *key == Value::Null {
+        let matches = if key.is_null() {
             None
         } else {
             // Keys compare by value across integer and decimal: normalise to the right's type.

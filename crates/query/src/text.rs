@@ -32,6 +32,7 @@ pub fn canonical_bits(f: f64) -> u64 {
 }
 
 impl PartialEq for Value {
+    #[inline]
     fn eq(&self, o: &Value) -> bool {
         use Value::*;
         match (self, o) {
@@ -369,6 +370,12 @@ pub fn format_timestamp(us: i64, zone: bool) -> String {
 }
 
 impl Value {
+    /// Whether it is NULL.
+    #[inline]
+    pub fn is_null(&self) -> bool {
+        matches!(self, Value::Null)
+    }
+
     /// Appends the value in a compact binary form that [`Value::decode`] reads back (a
     /// strategy's spill files).
     pub fn encode(&self, out: &mut Vec<u8>) {

@@ -95,6 +95,9 @@ impl RunnerExecutor {
 
     /// The job of a cell: the run's settings and this cell's strategy, workload and files.
     pub fn job(&self, c: &Cell, output: Option<&Path>) -> CellJob {
+        let (plan, tables) = self
+            .user_query(c)
+            .map_or((None, Vec::new()), |(p, t)| (Some(p), t));
         let cf = &self.config;
         CellJob {
             strategy: c.strategy.clone(),
@@ -116,8 +119,8 @@ impl RunnerExecutor {
             // A user's query keeps its answer in the record (bounded by the runner), so that
             // engines that sum floats in another order are compared value by value.
             emit_answer: cf.emit_answer || c.workload.query().is_some(),
-            tables: self.user_query(c).map(|(_, t)| t).unwrap_or_default(),
-            plan: self.user_query(c).map(|(p, _)| p),
+            tables,
+            plan,
             ..CellJob::default()
         }
     }
