@@ -59,6 +59,8 @@ impl std::fmt::Debug for ResultFile {
 
 struct Inner {
     path: PathBuf,
+    /// Rows per Parquet row group.
+    group_rows: usize,
     types: Vec<Option<ColumnType>>,
     sink: Sink,
     rows: u64,
@@ -105,6 +107,7 @@ impl ResultFile {
         Ok(ResultFile {
             inner: Arc::new(Mutex::new(Inner {
                 path: path.to_path_buf(),
+                group_rows: PARQUET_GROUP_ROWS,
                 types: types.to_vec(),
                 sink,
                 rows: 0,
@@ -112,6 +115,15 @@ impl ResultFile {
                 failed: None,
             })),
         })
+    }
+
+    /// Parquet row groups of `rows` rows instead of [`PARQUET_GROUP_ROWS`] (a test's small
+    /// groups).
+    pub fn with_group_rows(self, rows: usize) -> Self {
+        if let Ok(mut g) = self.inner.lock() {
+            g.group_rows = rows.max(1);
+        }
+        self
     }
 
     /// Writes one result row (its visible columns, cast to their types).
@@ -144,7 +156,7 @@ impl ResultFile {
             }
             Sink::Parquet { writer, pending } => {
                 pending.push(row.to_vec());
-                if pending.len() >= PARQUET_GROUP_ROWS {
+                if pending.len() >= inner.group_rows {
                     flush_group(writer, pending, &inner.types)
                 } else {
                     Ok(())

@@ -288,14 +288,7 @@ impl Runs {
         let mut heads = Vec::new();
         for f in &self.spilled {
             let mut rr = f.records()?;
-            let head = match rr.next()? {
-                Some(b) => {
-                    let mut r = Vec::new();
-                    decode_row(b, &mut r)?;
-                    Some(r)
-                }
-                None => None,
-            };
+            let head = next_row(&mut rr)?;
             heads.push((rr, head));
         }
         Ok(Sorted::Merged {
@@ -303,6 +296,18 @@ impl Runs {
             key_at,
             _files: self.spilled,
         })
+    }
+}
+
+/// A sorted run's next row, decoded.
+fn next_row(rr: &mut super::spill::RecordReader) -> Result<Option<Vec<Value>>, RunError> {
+    match rr.next()? {
+        Some(b) => {
+            let mut r = Vec::new();
+            decode_row(b, &mut r)?;
+            Ok(Some(r))
+        }
+        None => Ok(None),
     }
 }
 
@@ -337,14 +342,7 @@ impl Sorted {
                 }
                 let Some(i) = best else { return Ok(None) };
                 let (rr, head) = &mut heads[i];
-                let next = match rr.next()? {
-                    Some(b) => {
-                        let mut r = Vec::new();
-                        decode_row(b, &mut r)?;
-                        Some(r)
-                    }
-                    None => None,
-                };
+                let next = next_row(rr)?;
                 Ok(std::mem::replace(head, next))
             }
         }
