@@ -549,6 +549,25 @@ struct RawBatch {
     ends: Vec<usize>,
 }
 
+/// Sends the batch `b` (leaving an empty one of the same file) to the next worker, round
+/// robin; `false` when that worker has stopped (its error is reported).
+fn send_batch(
+    b: &mut RawBatch,
+    senders: &[std::sync::mpsc::SyncSender<RawBatch>],
+    next: &mut usize,
+) -> bool {
+    let sent = std::mem::replace(
+        b,
+        RawBatch {
+            file: b.file,
+            ..RawBatch::default()
+        },
+    );
+    let ok = senders[*next % senders.len()].send(sent).is_ok();
+    *next += 1;
+    ok
+}
+
 /// [`Reading::Parallel`]: the reader frames records on this thread and sends batches round
 /// robin to `threads` workers, each folding into its own executor. The error reported is the
 /// first in file order: the workers' (in batches sent before any the reader failed on) by
@@ -559,7 +578,6 @@ fn parallel<'p>(
     join: Option<&HashJoin<'p>>,
     forks: Vec<Executor<'p>>,
 ) -> Result<(Vec<Executor<'p>>, u64), QueryError> {
-    let threads = forks.len();
     use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
     let names = table.names();
     std::thread::scope(|s| {
@@ -627,21 +645,13 @@ fn parallel<'p>(
                         .for_each_row(file, &table.schema, cols, &mut values, |v, n| {
                             b.lines.push(n);
                             b.values.extend_from_slice(v);
-                            if b.lines.len() == BATCH_ROWS {
-                                let sent = std::mem::replace(
-                                    &mut b,
-                                    RawBatch {
-                                        file: fi,
-                                        ..RawBatch::default()
-                                    },
-                                );
-                                if senders[next % threads].send(sent).is_err() {
-                                    stopped = true;
-                                    return Err(QueryError::Thread(std::io::Error::other(
-                                        "a worker stopped",
-                                    )));
-                                }
-                                next += 1;
+                            if b.lines.len() == BATCH_ROWS
+                                && !send_batch(&mut b, &senders, &mut next)
+                            {
+                                stopped = true;
+                                return Err(QueryError::Thread(std::io::Error::other(
+                                    "a worker stopped",
+                                )));
                             }
                             Ok(())
                         })
@@ -649,11 +659,8 @@ fn parallel<'p>(
                     if stopped {
                         return Ok(rows);
                     }
-                    if !b.lines.is_empty() {
-                        if senders[next % threads].send(b).is_err() {
-                            return Ok(rows);
-                        }
-                        next += 1;
+                    if !b.lines.is_empty() && !send_batch(&mut b, &senders, &mut next) {
+                        return Ok(rows);
                     }
                     continue;
                 }
@@ -666,18 +673,10 @@ fn parallel<'p>(
                 loop {
                     let rec = records.next()?;
                     let full = b.lines.len() == BATCH_ROWS;
-                    if (rec.is_none() && !b.lines.is_empty()) || full {
-                        let sent = std::mem::replace(
-                            &mut b,
-                            RawBatch {
-                                file: fi,
-                                ..RawBatch::default()
-                            },
-                        );
-                        if senders[next % threads].send(sent).is_err() {
-                            return Ok(rows); // a worker failed: its error is reported
-                        }
-                        next += 1;
+                    if ((rec.is_none() && !b.lines.is_empty()) || full)
+                        && !send_batch(&mut b, &senders, &mut next)
+                    {
+                        return Ok(rows); // a worker failed: its error is reported
                     }
                     let Some(rec) = rec else { break };
                     b.lines.push(rec.line);
