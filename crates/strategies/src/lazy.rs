@@ -15,6 +15,10 @@ use crate::{Outcome, Params, RunError, Strategy, format_of};
 pub struct Lazy;
 
 impl Strategy for Lazy {
+    fn query(&self, _: &Params, q: &crate::QueryParams) -> Result<Outcome, RunError> {
+        crate::polars::query::run(q, crate::polars::join::Read::Scan)
+    }
+
     fn run(&self, p: &Params) -> Result<Outcome, RunError> {
         if p.workload.is_join() {
             return crate::polars::join::run(p, crate::polars::join::Read::Scan);

@@ -27,9 +27,7 @@ registry! {
         needs: &[],
         roles: &[],
         on_by_default: true,
-        queries: Queries::No(
-            "the plan's translation to Polars expressions is not built yet",
-        ),
+        queries: Queries::Runs,
     },
     load_all_lean::LoadAllLean => StrategyInfo {
         name: "load-all-lean",
@@ -102,9 +100,7 @@ registry! {
         needs: &[],
         roles: &[],
         on_by_default: true,
-        queries: Queries::No(
-            "the plan's translation to Polars expressions is not built yet",
-        ),
+        queries: Queries::Runs,
     },
     parallel::Parallel => StrategyInfo {
         name: "parallel",

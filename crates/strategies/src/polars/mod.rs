@@ -7,6 +7,7 @@ pub mod etl;
 pub mod input;
 pub mod join;
 pub mod plan;
+pub mod query;
 
 pub use etl::{EtlFrames, etl_plan};
 pub use input::{
