@@ -448,9 +448,15 @@ fn render_decision_map(report: &Report, chart: &Chart) -> Result<String> {
             winner.iter().flatten().flatten().copied().collect();
         for k in used {
             let color = Palette99::pick(k).to_rgba();
+            // A strategy whose declared constant memory its measurements contradict is placed
+            // by its fit, and says so.
+            let label = match fitted.get(&names[k]).and_then(|f| f.contradicted.as_ref()) {
+                Some(_) => format!("{} (declared constant, grows: fitted)", names[k]),
+                None => names[k].clone(),
+            };
             c.draw_series(std::iter::empty::<Circle<(f64, f64), i32>>())
                 .map_err(|e| anyhow!("{e:?}"))?
-                .label(names[k].as_str())
+                .label(label)
                 .legend(move |(x, y)| {
                     Rectangle::new([(x, y - 4), (x + 14, y + 4)], color.filled())
                 });

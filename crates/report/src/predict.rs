@@ -7,7 +7,10 @@
 //!   strategy that declares its memory `constant` (asserted by the gate) is predicted at its
 //!   largest measured value, with a 25 % margin above; any other is fitted `m = a + b·n` (affine
 //!   in rows), which for linear strategies extrapolates their per-row cost and for sub-linear
-//!   ones errs on the side of more memory.
+//!   ones errs on the side of more memory. A declaration is not trusted over the measurements:
+//!   when a `constant` strategy's measured memory grows by more than that margin between its
+//!   two largest measured sizes, the declaration is contradicted, it is fitted
+//!   affine like any other, and the prediction says so ([`Fitted::contradicted`]).
 //! - **time** is fitted `t = a + b·n` the same way.
 //! - Fits weigh every size alike (relative error), and the interval is the fit's relative
 //!   residual (at least ±10 %) widened by how far the target lies beyond the largest measured
@@ -66,6 +69,8 @@ pub struct Model {
 pub const MIN_REL_INTERVAL: f64 = 0.10;
 /// How far above its largest measurement a bounded quantity may go.
 pub const BOUNDED_MARGIN: f64 = 0.25;
+/// The least memory need believed as a measurement (a runner process holds more than this).
+pub const MIN_PLAUSIBLE_BYTES: f64 = 1024.0 * 1024.0;
 
 impl Model {
     /// `a + b·n` by least squares on relative error; `None` with fewer than two distinct sizes.
@@ -257,6 +262,33 @@ pub struct Fitted {
     pub time: Model,
     /// The sizes measured.
     pub measured_rows: Vec<u64>,
+    /// Why the strategy's declared `constant` memory was not believed (its measured memory
+    /// grows; the model is then the affine fit).
+    pub contradicted: Option<String>,
+}
+
+/// Why a declared-constant memory is contradicted by its measurements: it grows by more than
+/// [`BOUNDED_MARGIN`] between the two largest sizes (the smaller sizes are dominated by what
+/// every process holds, and by buffers not yet full).
+fn contradiction(memory: &[(u64, f64)]) -> Option<String> {
+    let mut by_size = memory.to_vec();
+    by_size.sort_by_key(|p| p.0);
+    let [.., first, last] = by_size.as_slice() else {
+        return None;
+    };
+    // A measurement under a mebibyte is a process caught before it ran (its anonymous RSS
+    // sampled at start-up), not what it needs: no evidence either way.
+    let plausible = first.1 >= MIN_PLAUSIBLE_BYTES;
+    (plausible && last.1 > first.1 * (1.0 + BOUNDED_MARGIN)).then(|| {
+        format!(
+            "declared constant, but its memory grows from {} at {} rows to {} at {} rows: \
+             predicted from the fit, not the declaration",
+            crate::format::bytes(first.1),
+            crate::format::rows(first.0),
+            crate::format::bytes(last.1),
+            crate::format::rows(last.0)
+        )
+    })
 }
 
 /// Fits every strategy of a run for `workload` × `format`; strategies with fewer than two
@@ -269,8 +301,12 @@ pub fn fit(
     let mut out = BTreeMap::new();
     let mut left_out = Vec::new();
     for (strategy, m) in measured(records, workload, format) {
-        let memory = match m.declared {
-            Some(Growth::Constant) => Model::bounded(&m.memory),
+        let contradicted = match m.declared {
+            Some(Growth::Constant) => contradiction(&m.memory),
+            _ => None,
+        };
+        let memory = match (m.declared, &contradicted) {
+            (Some(Growth::Constant), None) => Model::bounded(&m.memory),
             _ => Model::affine(&m.memory),
         };
         let (Some(memory), Some(time)) = (memory, Model::affine(&m.time)) else {
@@ -286,6 +322,7 @@ pub fn fit(
                 memory,
                 time,
                 measured_rows,
+                contradicted,
             },
         );
     }
@@ -320,11 +357,14 @@ pub fn rank(fitted: &BTreeMap<String, Fitted>, rows: u64, budget_bytes: u64) -> 
                 crate::format::bytes(mem.hi),
                 crate::format::rows(rows)
             );
-            let why = match fits {
+            let mut why = match fits {
                 Fits::Yes => format!("{needs}: fits"),
                 Fits::Maybe => format!("{needs}: fits only if the prediction is not low"),
                 Fits::No => format!("{needs}: does not fit"),
             };
+            if let Some(c) = &f.contradicted {
+                why.push_str(&format!(" ({c})"));
+            }
             Candidate {
                 strategy: strategy.clone(),
                 memory_bytes: mem,
@@ -384,6 +424,46 @@ mod tests {
         assert!(e.lo <= 95.0e6 && 95.0e6 <= e.hi, "{e:?}");
         assert!(Model::affine(&[(10_000, 1.0), (10_000, 2.0)]).is_none());
         assert!(Model::affine(&[]).is_none());
+    }
+
+    #[test]
+    fn a_declared_constant_that_grows_is_fitted_and_said_to_be_contradicted() {
+        // Measured points of the issue's `lazy` on CSV (34.6 MiB at 1 M rows, growing), and a
+        // flat strategy within noise.
+        let mib = |m: f64| m * 1024.0 * 1024.0;
+        let growing = [(200_000, mib(12.0)), (1_000_000, mib(34.6))];
+        let flat = [(200_000, mib(12.0)), (1_000_000, mib(12.9))];
+        assert!(contradiction(&flat).is_none());
+        // A sample taken before the process ran (20 KiB) is no evidence.
+        let caught_early = [(100_000, 20.0 * 1024.0), (1_000_000, mib(7.4))];
+        assert!(contradiction(&caught_early).is_none());
+        let why = contradiction(&growing).expect("grows by more than the margin");
+        assert!(
+            why.contains("declared constant, but its memory grows"),
+            "{why}"
+        );
+        // Ranked at 10 M rows under 128 MiB: the bounded model would say 34.6 MiB (fits);
+        // the fit says more and the reason is given.
+        let m = Measured {
+            memory: growing.to_vec(),
+            time: vec![(200_000, 1e8), (1_000_000, 5e8)],
+            declared: Some(Growth::Constant),
+        };
+        let mut fitted = BTreeMap::new();
+        let memory = Model::affine(&m.memory).unwrap();
+        fitted.insert(
+            "lazy".to_string(),
+            Fitted {
+                memory,
+                time: Model::affine(&m.time).unwrap(),
+                measured_rows: vec![200_000, 1_000_000],
+                contradicted: contradiction(&m.memory),
+            },
+        );
+        let c = &rank(&fitted, 10_000_000, 128 << 20)[0];
+        assert!(c.memory_bytes.mid > mib(200.0), "{:?}", c.memory_bytes);
+        assert_eq!(c.fits, Fits::No);
+        assert!(c.why.contains("predicted from the fit"), "{}", c.why);
     }
 
     #[test]
