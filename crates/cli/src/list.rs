@@ -51,6 +51,7 @@ fn query_text(s: &membench_protocol::StrategyInfo) -> &'static str {
     match s.queries {
         membench_protocol::Queries::Runs => "yes",
         membench_protocol::Queries::Joins => "joins",
+        membench_protocol::Queries::Groups => "`GROUP BY`",
         membench_protocol::Queries::No(_) => "not yet",
     }
 }

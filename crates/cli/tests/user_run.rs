@@ -45,22 +45,23 @@ fn records(dir: &Path) -> Vec<serde_json::Value> {
 }
 
 /// Why the registry says strategy `name` does not run a query (`joins`: whether it joins two
-/// inputs), or `None` when it runs it.
-fn refusal(name: &str, joins: bool) -> Option<String> {
+/// inputs; `groups`: whether it groups by keys), or `None` when it runs it.
+fn refusal(name: &str, joins: bool, groups: bool) -> Option<String> {
     membench_protocol::strategy(name)
         .unwrap()
         .queries
-        .refusal(name, joins)
+        .refusal(name, joins, groups)
 }
 
-/// The strategies (on by default) that run a query of one table, and those that say why not.
-fn query_strategies() -> (BTreeSet<String>, BTreeSet<String>) {
+/// The strategies (on by default) that run a query of one table (`groups`: one with `GROUP
+/// BY` keys), and those that say why not.
+fn query_strategies(groups: bool) -> (BTreeSet<String>, BTreeSet<String>) {
     let (mut yes, mut no) = (BTreeSet::new(), BTreeSet::new());
     for s in membench_protocol::STRATEGIES
         .iter()
         .filter(|s| s.on_by_default)
     {
-        match refusal(s.name, false) {
+        match refusal(s.name, false, groups) {
             None => yes.insert(s.name.to_string()),
             Some(_) => no.insert(s.name.to_string()),
         };
@@ -105,7 +106,7 @@ fn every_strategy_that_runs_queries_agrees_on_public_data_and_the_others_say_why
         let query = r["workload"]["name"].as_str().unwrap().to_string();
         let strategy = r["strategy"].as_str().unwrap();
         let status = r["status"].as_str().unwrap();
-        match refusal(strategy, query == "by-company") {
+        match refusal(strategy, query == "by-company", query != "heaviest") {
             None => {
                 assert_eq!(status, "ok", "{strategy} on {query}: {r}");
                 ran.insert(strategy.to_string());
@@ -125,11 +126,13 @@ fn every_strategy_that_runs_queries_agrees_on_public_data_and_the_others_say_why
             }
         }
     }
-    // The join strategies ran the join and said why not for the others.
+    // The join strategies ran the join and said why not for the others; spill-agg ran the
+    // two GROUP BY queries and said why not for the top-n.
     assert!(
-        ran.contains("grace") && ran.contains("merge-join"),
+        ran.contains("grace") && ran.contains("merge-join") && ran.contains("spill-agg"),
         "{ran:?}"
     );
+    assert!(skipped.contains("spill-agg"), "{skipped:?}");
     assert!(
         skipped.contains("grace") && ran.len() >= 9,
         "{ran:?} {skipped:?}"
@@ -187,7 +190,7 @@ fn a_type_break_late_in_the_file_is_the_same_located_error_from_every_strategy()
          first 20000 rows: pass --schema 'v:string'",
         file.display()
     );
-    let (yes, _) = query_strategies();
+    let (yes, _) = query_strategies(true);
     let mut seen = BTreeSet::new();
     for r in recs {
         let strategy = r["strategy"].as_str().unwrap().to_string();
@@ -433,7 +436,7 @@ fn a_distinct_count_over_a_budget_is_oom_from_every_strategy_not_a_crash() {
             "--no-report",
         ],
     );
-    let (yes, _) = query_strategies();
+    let (yes, _) = query_strategies(true);
     let mut seen = BTreeSet::new();
     for r in recs {
         let strategy = r["strategy"].as_str().unwrap().to_string();
@@ -512,7 +515,7 @@ fn output_writes_the_result_to_a_file_and_every_strategy_is_compared_by_its_dige
                 "--no-report",
             ],
         );
-        let (yes, _) = query_strategies();
+        let (yes, _) = query_strategies(false);
         let mut digests = BTreeSet::new();
         for r in &recs {
             let s = r["strategy"].as_str().unwrap();
@@ -573,4 +576,68 @@ fn output_writes_the_result_to_a_file_and_every_strategy_is_compared_by_its_dige
     ]);
     assert!(!res.status.success());
     assert!(String::from_utf8_lossy(&res.stderr).contains("put {query} in the name"));
+}
+
+#[test]
+fn a_group_by_larger_than_the_budget_spills_in_spill_agg_where_streaming_is_oom() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("visits.csv");
+    // 200 000 rows, 100 000 distinct visitors: the groups alone outgrow 8 MiB.
+    let mut text = String::from("visitor,pages\n");
+    for i in 0..200_000u64 {
+        text.push_str(&format!("v{:08},{}\n", (i * 7919) % 100_000, i % 13));
+    }
+    std::fs::write(&file, text).unwrap();
+    let input = format!("t={}", file.display());
+    let sql = "SELECT visitor, count(*) AS n, sum(pages) AS p FROM t GROUP BY visitor \
+               ORDER BY p DESC, visitor LIMIT 20";
+    let run = |name: &str, limit: Option<&str>| {
+        let mut args = vec![
+            "--input",
+            &input,
+            "--query",
+            sql,
+            "--strategy",
+            "streaming",
+            "--strategy",
+            "spill-agg",
+            "--no-report",
+        ];
+        if let Some(l) = limit {
+            args.extend(["--memory-limit", l]);
+        }
+        run_ok(&dir.path().join(name), &args)
+    };
+    let free = run("free", None);
+    let tight = run("tight", Some("8MiB"));
+    let find = |recs: &[serde_json::Value], s: &str| {
+        recs.iter()
+            .find(|r| r["strategy"] == s && r["allocator"] == "counting")
+            .unwrap_or_else(|| panic!("no counting record of {s}"))
+            .clone()
+    };
+    let want = find(&free, "streaming");
+    assert_eq!(want["status"], "ok", "{want}");
+    // Unlimited, spill-agg holds every group and spills nothing.
+    let roomy = find(&free, "spill-agg");
+    assert_eq!(roomy["status"], "ok", "{roomy}");
+    assert_eq!(roomy["answer_digest"], want["answer_digest"]);
+    assert!(roomy["spill_bytes"].as_u64().unwrap_or(0) == 0, "{roomy}");
+    // Under 8 MiB: streaming is oom; spill-agg spills and gives the same answer.
+    assert_eq!(find(&tight, "streaming")["status"], "oom");
+    let spilled = find(&tight, "spill-agg");
+    assert_eq!(spilled["status"], "ok", "{spilled}");
+    assert_eq!(spilled["answer_digest"], want["answer_digest"]);
+    assert!(
+        spilled["spill_bytes"].as_u64().unwrap() > 1 << 20,
+        "{spilled}"
+    );
+    let heap = |r: &serde_json::Value| r["peak_heap_bytes"].as_u64().unwrap();
+    assert!(heap(&spilled) < 8 << 20, "{spilled}");
+    assert!(heap(&want) > 8 << 20, "{want}");
+    // A query without GROUP BY keys is not spill-agg's: skipped, saying so.
+    assert_eq!(
+        refusal("spill-agg", false, false).unwrap(),
+        "spill-agg aggregates groups; this query has no GROUP BY keys"
+    );
 }

@@ -30,6 +30,13 @@ pub struct Plan {
     pub limit: Option<u64>,
 }
 
+impl Plan {
+    /// Whether it groups rows by keys (`GROUP BY`; a global aggregate has none).
+    pub fn groups_by_keys(&self) -> bool {
+        self.group.as_ref().is_some_and(|g| !g.keys.is_empty())
+    }
+}
+
 /// One column a row carries: from which input, which of its columns, and its type.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ScanColumn {

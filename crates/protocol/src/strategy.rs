@@ -35,6 +35,8 @@ pub struct Growths {
     /// `join` (`orders` ⋈ `order_items`), the same on every format: growth against the number
     /// of orders.
     pub join: Option<Growth>,
+    /// A strategy of users' queries only: its growth on them.
+    pub queries: Option<Growth>,
 }
 
 impl Growths {
@@ -43,6 +45,7 @@ impl Growths {
         Growths {
             sales: Some(g),
             join: None,
+            queries: None,
         }
     }
 
@@ -51,6 +54,7 @@ impl Growths {
         Growths {
             sales: None,
             join: Some(g),
+            queries: None,
         }
     }
 
@@ -59,6 +63,16 @@ impl Growths {
         Growths {
             sales: self.sales,
             join: Some(g),
+            queries: self.queries,
+        }
+    }
+
+    /// A strategy of users' queries only (no built-in workload), growing `g` on them.
+    pub const fn queries_only(g: Growth) -> Growths {
+        Growths {
+            sales: None,
+            join: None,
+            queries: Some(g),
         }
     }
 
@@ -69,8 +83,9 @@ impl Growths {
         match (workload.is_join(), workload.query().is_some()) {
             (true, false) => self.join,
             // A user's join: the built-in join's growth, else the strategy's own reading's.
-            (true, true) => self.join.or(sales),
-            (false, _) => sales,
+            (true, true) => self.join.or(sales).or(self.queries),
+            (false, true) => sales.or(self.queries),
+            (false, false) => sales,
         }
     }
 }
@@ -109,19 +124,29 @@ pub enum Queries {
     /// Only a query that joins two inputs (a join strategy); any other query's cells are
     /// recorded as skipped, saying so.
     Joins,
+    /// Only a query of one input that groups rows by keys (`GROUP BY`: a spilling
+    /// aggregation); any other query's cells are recorded as skipped, saying so.
+    Groups,
     /// Not yet, for this reason: its cells are recorded as skipped with it.
     No(&'static str),
 }
 
 impl Queries {
     /// Why strategy `name` does not run a query, or `None` when it does (`joins`: whether
-    /// the query joins two inputs).
-    pub fn refusal(self, name: &str, joins: bool) -> Option<String> {
+    /// the query joins two inputs; `groups`: whether it groups rows by keys).
+    pub fn refusal(self, name: &str, joins: bool, groups: bool) -> Option<String> {
         match self {
             Queries::Runs => None,
             Queries::Joins if joins => None,
             Queries::Joins => Some(format!(
                 "{name} joins two inputs; this query reads one table"
+            )),
+            Queries::Groups if groups && !joins => None,
+            Queries::Groups if joins => Some(format!(
+                "{name} aggregates the groups of one input; this query joins two"
+            )),
+            Queries::Groups => Some(format!(
+                "{name} aggregates groups; this query has no GROUP BY keys"
             )),
             Queries::No(why) => Some(why.to_string()),
         }

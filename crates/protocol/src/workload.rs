@@ -42,6 +42,10 @@ pub struct QuerySpec {
     /// Each table's schema as the run typed it (`name:type,…`, the `--schema` spelling).
     #[serde(default)]
     pub schemas: Vec<String>,
+    /// Whether the query groups rows by keys (`GROUP BY`), as its plan says: a spilling
+    /// aggregation runs only such a query.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub groups: bool,
 }
 
 /// The parameters of a top-n.
@@ -184,6 +188,12 @@ impl Workload {
     }
 
     /// Whether the workload joins two tables (`join`; a user's query with a `JOIN`).
+    /// Whether a user's query groups rows by keys (`GROUP BY`); `false` for the built-in
+    /// workloads.
+    pub fn groups(&self) -> bool {
+        matches!(self, Workload::Query(q) if q.groups)
+    }
+
     pub fn is_join(&self) -> bool {
         match self {
             Workload::Query(q) => q.tables.len() == 2,
@@ -475,6 +485,7 @@ mod tests {
             sql: "SELECT species, count(*) FROM p GROUP BY species".into(),
             tables: vec!["p".into()],
             schemas: vec!["species:string".into()],
+            groups: true,
         }));
         let json = serde_json::to_string(&q).unwrap();
         assert!(json.starts_with('{') && json.contains("GROUP BY"), "{json}");

@@ -144,6 +144,18 @@ fn fresh_states(g: &membench_protocol::Group, arg_types: &[Option<ColumnType>]) 
         .collect()
 }
 
+/// Folds one row (`env`) into its group's aggregate states.
+fn fold_states(states: &mut [State], g: &membench_protocol::Group, env: Env<'_>) -> Result<()> {
+    for (s, a) in states.iter_mut().zip(&g.aggregates) {
+        let v = match &a.arg {
+            Some(e) => Some(eval(e, env)?),
+            None => None,
+        };
+        s.add(v, a.ty);
+    }
+    Ok(())
+}
+
 fn units(v: &Value, scale: u8) -> i128 {
     match v {
         Value::Int(i) => *i as i128 * 10i128.pow(scale as u32),
@@ -410,7 +422,9 @@ impl<'p> Executor<'p> {
             .unwrap_or_default();
         let order = std::sync::Arc::new(plan.order.clone());
         let rows = match plan.limit {
-            Some(_) if plan.group.is_none() => Rows::TopK(BinaryHeap::new()),
+            // A grouped plan's output rows too: a spilling aggregation settles its groups
+            // partition by partition, and only the best `LIMIT` rows need be kept.
+            Some(_) => Rows::TopK(BinaryHeap::new()),
             _ => Rows::All(Vec::new()),
         };
         Executor {
@@ -480,21 +494,7 @@ impl<'p> Executor<'p> {
         }
         match &self.plan.group {
             Some(g) => {
-                // The key is built in a reused buffer (a column's text copied into the
-                // buffer's own allocation); a new group's key is the only allocation.
-                self.key.resize(g.keys.len(), Value::Null);
-                for (slot, k) in self.key.iter_mut().zip(&g.keys) {
-                    match &k.expr {
-                        Expr::Col(i) => match (&mut *slot, &row[*i]) {
-                            (Value::Str(mine), Value::Str(theirs)) => {
-                                mine.clear();
-                                mine.push_str(theirs);
-                            }
-                            (slot, v) => *slot = v.clone(),
-                        },
-                        e => *slot = eval(e, env)?,
-                    }
-                }
+                self.fill_key(g, env)?;
                 let states = match self.groups.get_mut(self.key.as_slice()) {
                     Some(s) => s,
                     None => {
@@ -502,13 +502,7 @@ impl<'p> Executor<'p> {
                         self.groups.entry(self.key.clone()).or_insert(fresh)
                     }
                 };
-                for (s, a) in states.iter_mut().zip(&g.aggregates) {
-                    let v = match &a.arg {
-                        Some(e) => Some(eval(e, env)?),
-                        None => None,
-                    };
-                    s.add(v, a.ty);
-                }
+                fold_states(states, g, env)?;
             }
             None => {
                 self.out.clear();
@@ -530,6 +524,87 @@ impl<'p> Executor<'p> {
                 let out = self.out.clone();
                 self.keep(out);
             }
+        }
+        Ok(())
+    }
+
+    /// Builds a row's group key in the reused buffer (a column's text copied into the
+    /// buffer's own allocation; a new group's key is then the only allocation).
+    fn fill_key(&mut self, g: &membench_protocol::Group, env: Env<'_>) -> Result<()> {
+        self.key.resize(g.keys.len(), Value::Null);
+        for (slot, k) in self.key.iter_mut().zip(&g.keys) {
+            match &k.expr {
+                Expr::Col(i) => match (&mut *slot, &env.row[*i]) {
+                    (Value::Str(mine), Value::Str(theirs)) => {
+                        mine.clear();
+                        mine.push_str(theirs);
+                    }
+                    (slot, v) => *slot = v.clone(),
+                },
+                e => *slot = eval(e, env)?,
+            }
+        }
+        Ok(())
+    }
+
+    /// [`Executor::push`] for a spilling aggregation of a grouped plan: the row is filtered,
+    /// then folded if its group is held, or `admit` (the group is then created). Otherwise its
+    /// group key is returned, for the caller to spill the row by: a group held once stays
+    /// held, so every row of a group goes the same way.
+    pub fn push_held(&mut self, row: &[Value], admit: bool) -> Result<Option<&[Value]>> {
+        let env = Env::row(row);
+        if let Some(f) = &self.plan.filter
+            && !is_true(&eval(f, env)?)
+        {
+            return Ok(None);
+        }
+        let plan = self.plan;
+        let g = plan.group.as_ref().expect("push_held folds a grouped plan");
+        self.fill_key(g, env)?;
+        let states = match self.groups.get_mut(self.key.as_slice()) {
+            Some(s) => s,
+            None if admit => {
+                let fresh = fresh_states(g, &self.arg_types);
+                self.groups.entry(self.key.clone()).or_insert(fresh)
+            }
+            None => return Ok(Some(&self.key)),
+        };
+        fold_states(states, g, env)?;
+        Ok(None)
+    }
+
+    /// Finishes the held groups into output rows (`HAVING` applied), kept to be ordered and
+    /// limited when it finishes; the groups are dropped. A spilling aggregation settles each
+    /// partition's groups (disjoint from the others'), then merges the rows.
+    pub fn settle_groups(&mut self) -> Result<()> {
+        let plan = self.plan;
+        let Some(g) = &plan.group else {
+            return Ok(());
+        };
+        let groups = std::mem::take(&mut self.groups);
+        for (keys, states) in groups {
+            let aggs: Vec<Value> = states
+                .into_iter()
+                .zip(&g.aggregates)
+                .zip(&self.arg_types)
+                .map(|((s, a), t)| s.finish(a, *t))
+                .collect::<Result<_>>()?;
+            let env = Env {
+                row: &[],
+                keys: &keys,
+                aggs: &aggs,
+            };
+            if let Some(h) = &g.having
+                && !is_true(&eval(h, env)?)
+            {
+                continue;
+            }
+            let out: Vec<Value> = plan
+                .output
+                .iter()
+                .map(|o| eval(&o.expr, env))
+                .collect::<Result<_>>()?;
+            self.keep(out);
         }
         Ok(())
     }
@@ -585,38 +660,15 @@ impl<'p> Executor<'p> {
     /// dropped, each value in its column's type.
     pub fn finish(mut self) -> Result<QueryAnswer> {
         let plan = self.plan;
-        if let Some(g) = &plan.group {
-            if g.keys.is_empty() && self.groups.is_empty() {
-                // A global aggregate over no rows is one row.
-                let fresh = fresh_states(g, &self.arg_types);
-                self.groups.insert(Vec::new(), fresh);
-            }
-            let groups = std::mem::take(&mut self.groups);
-            for (keys, states) in groups {
-                let aggs: Vec<Value> = states
-                    .into_iter()
-                    .zip(&g.aggregates)
-                    .zip(&self.arg_types)
-                    .map(|((s, a), t)| s.finish(a, *t))
-                    .collect::<Result<_>>()?;
-                let env = Env {
-                    row: &[],
-                    keys: &keys,
-                    aggs: &aggs,
-                };
-                if let Some(h) = &g.having
-                    && !is_true(&eval(h, env)?)
-                {
-                    continue;
-                }
-                let out: Vec<Value> = plan
-                    .output
-                    .iter()
-                    .map(|o| eval(&o.expr, env))
-                    .collect::<Result<_>>()?;
-                self.keep(out);
-            }
+        if let Some(g) = &plan.group
+            && g.keys.is_empty()
+            && self.groups.is_empty()
+        {
+            // A global aggregate over no rows is one row.
+            let fresh = fresh_states(g, &self.arg_types);
+            self.groups.insert(Vec::new(), fresh);
         }
+        self.settle_groups()?;
         let rows = match std::mem::replace(&mut self.rows, Rows::All(Vec::new())) {
             Rows::All(v) => v,
             Rows::TopK(h) => h.into_iter().map(|r| r.row).collect(),

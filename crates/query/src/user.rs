@@ -238,6 +238,7 @@ pub fn prepare(
                     .filter_map(|n| tables.iter().find(|(t, _)| t == n))
                     .map(|(_, t)| t.schema.to_string())
                     .collect(),
+                groups: plan.groups_by_keys(),
             },
             plan,
         ));

@@ -191,6 +191,7 @@ impl Tables {
             sql: sql.into(),
             tables: p.inputs.clone(),
             schemas: Vec::new(),
+            groups: p.groups_by_keys(),
         };
         let mut params = membench_strategies::Params::new(
             membench_protocol::Workload::Query(Box::new(spec)),
@@ -330,17 +331,22 @@ fn every_query_agrees_across_readings_and_with_duckdb_or_says_it_skipped() {
             // bit for bit, a database's value by value (its floats sum in another order).
             let mine = t.by_strategy(q, "streaming", None);
             for info in membench_protocol::STRATEGIES {
-                let joins = plan(q, &t.schemas()).unwrap().join.is_some();
-                if info.queries.refusal(info.name, joins).is_some()
+                let planned = plan(q, &t.schemas()).unwrap();
+                let (joins, groups) = (planned.join.is_some(), planned.groups_by_keys());
+                if info.queries.refusal(info.name, joins, groups).is_some()
                     || info.name == "streaming"
                     || (info.name == "postgres" && url.is_none())
                 {
                     continue;
                 }
                 let theirs = t.by_strategy(q, info.name, url.as_deref());
-                if joins && info.queries == membench_protocol::Queries::Joins {
-                    // A budget small enough that the join spills: several grace partitions,
-                    // several sorted runs merged.
+                if matches!(
+                    info.queries,
+                    membench_protocol::Queries::Joins | membench_protocol::Queries::Groups
+                ) {
+                    // A budget small enough that the join (or the aggregation) spills:
+                    // several grace partitions, several sorted runs merged, the groups
+                    // partitioned and re-partitioned.
                     let spilled = t
                         .by_strategy_within(q, info.name, None, Some(1 << 20))
                         .unwrap();

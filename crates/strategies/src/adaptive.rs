@@ -162,7 +162,7 @@ impl membench_query::scan::Batcher for Guarded<'_> {
 
 /// Where the guard reads memory pressure.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Gauge {
+pub(crate) enum Gauge {
     /// The counting allocator's live heap.
     Heap,
     /// `/proc/self/statm`'s resident pages.
@@ -170,7 +170,7 @@ enum Gauge {
 }
 
 impl Gauge {
-    fn detect() -> Gauge {
+    pub(crate) fn detect() -> Gauge {
         if membench_alloc::is_installed() {
             Gauge::Heap
         } else {
@@ -178,14 +178,14 @@ impl Gauge {
         }
     }
 
-    fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Gauge::Heap => "live heap (counting allocator)",
             Gauge::Rss => "RSS (/proc/self/statm)",
         }
     }
 
-    fn bytes(self) -> u64 {
+    pub(crate) fn bytes(self) -> u64 {
         match self {
             Gauge::Heap => membench_alloc::snapshot().live_bytes as u64,
             Gauge::Rss => rss_bytes().unwrap_or(0),

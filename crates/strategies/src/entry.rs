@@ -61,11 +61,11 @@ impl Entry {
             let q = p.query.as_ref().ok_or_else(|| {
                 RunError::Unsupported("a user's query needs its plan and tables".into())
             })?;
-            if let Some(why) = self
-                .info
-                .queries
-                .refusal(self.info.name, q.plan.join.is_some())
-            {
+            if let Some(why) = self.info.queries.refusal(
+                self.info.name,
+                q.plan.join.is_some(),
+                q.plan.groups_by_keys(),
+            ) {
                 return Err(RunError::Unsupported(format!(
                     "{} does not run this query: {why}",
                     self.info.name

@@ -155,6 +155,21 @@ registry! {
         on_by_default: true,
         queries: Queries::Joins,
     },
+    spill_agg::SpillAgg => StrategyInfo {
+        name: "spill-agg",
+        description: "a user's GROUP BY: groups held in memory until they outgrow a quarter \
+                      of --memory-limit (without one, all of them), then the rows of new groups hash-partitioned into spill \
+                      files, each aggregated on its own (partitioned again when one still does \
+                      not fit)",
+        growth: Growths::queries_only(Growth::Constant),
+        skip: Skip::Counts,
+        engine: Engine::Kernel,
+        compressed: Decompress::Streaming,
+        needs: &[],
+        roles: &[],
+        on_by_default: true,
+        queries: Queries::Groups,
+    },
     sqlite::Sqlite => StrategyInfo {
         name: "sqlite",
         description: "push-down to embedded SQLite: prepared-statement load in one transaction, \

@@ -77,7 +77,7 @@ impl Driver<'_> {
         c.workload.query()?;
         let info = membench_protocol::strategy(&c.strategy)?;
         info.queries
-            .refusal(info.name, c.workload.is_join())
+            .refusal(info.name, c.workload.is_join(), c.workload.groups())
             .map(|why| format!("skipped: {why}"))
     }
 

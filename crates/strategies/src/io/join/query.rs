@@ -66,14 +66,14 @@ impl Keys {
     }
 }
 
-fn encode_row(row: &[Value], buf: &mut Vec<u8>) {
+pub(crate) fn encode_row(row: &[Value], buf: &mut Vec<u8>) {
     buf.clear();
     for v in row {
         v.encode(buf);
     }
 }
 
-fn decode_row(mut b: &[u8], out: &mut Vec<Value>) -> Result<(), RunError> {
+pub(crate) fn decode_row(mut b: &[u8], out: &mut Vec<Value>) -> Result<(), RunError> {
     out.clear();
     while !b.is_empty() {
         out.push(
@@ -85,11 +85,11 @@ fn decode_row(mut b: &[u8], out: &mut Vec<Value>) -> Result<(), RunError> {
 }
 
 /// The budget the spill is sized for, and the bytes of an input's files.
-fn budget(p: &Params) -> u64 {
+pub(crate) fn budget(p: &Params) -> u64 {
     p.memory_budget_bytes.unwrap_or(DEFAULT_BUDGET)
 }
 
-fn file_bytes(t: &membench_query::Table) -> u64 {
+pub(crate) fn file_bytes(t: &membench_query::Table) -> u64 {
     t.files
         .iter()
         .map(|f| std::fs::metadata(f).map(|m| m.len()).unwrap_or(0))
@@ -97,7 +97,7 @@ fn file_bytes(t: &membench_query::Table) -> u64 {
 }
 
 /// Runs `join`; an expression's error is re-located as streaming finds it.
-fn located(
+pub(crate) fn located(
     q: &QueryParams,
     join: impl FnOnce() -> Result<Outcome, RunError>,
 ) -> Result<Outcome, RunError> {
