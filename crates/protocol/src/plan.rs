@@ -148,6 +148,22 @@ pub enum Literal {
     Timestamp(i64),
 }
 
+impl Literal {
+    /// Its type (`None`: NULL).
+    pub fn ty(&self) -> Option<ColumnType> {
+        Some(match self {
+            Literal::Null => return None,
+            Literal::Bool(_) => ColumnType::Bool,
+            Literal::Int(_) => ColumnType::Int64,
+            Literal::Float(_) => ColumnType::Float64,
+            Literal::Decimal { scale, .. } => ColumnType::Decimal { scale: *scale },
+            Literal::Str(_) => ColumnType::String,
+            Literal::Date(_) => ColumnType::Date,
+            Literal::Timestamp(_) => ColumnType::Timestamp { zone: false },
+        })
+    }
+}
+
 /// A binary operator.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

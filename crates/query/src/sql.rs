@@ -1208,7 +1208,7 @@ fn literal(v: &ast::Value) -> Result<Typed> {
         ast::Value::SingleQuotedString(s) => Literal::Str(s.clone()),
         other => return unsupported(format!("the literal {other}")),
     };
-    let ty = literal_type(&lit);
+    let ty = lit.ty();
     Ok(Typed {
         expr: Expr::Lit(lit),
         ty,
@@ -1232,19 +1232,6 @@ fn number(n: &str) -> Result<Literal> {
     text::parse_float(b)
         .map(Literal::Float)
         .map_err(|_| PlanError::Type(format!("the number {n} is out of range")))
-}
-
-fn literal_type(l: &Literal) -> Option<ColumnType> {
-    Some(match l {
-        Literal::Null => return None,
-        Literal::Bool(_) => ColumnType::Bool,
-        Literal::Int(_) => ColumnType::Int64,
-        Literal::Float(_) => ColumnType::Float64,
-        Literal::Decimal { scale, .. } => ColumnType::Decimal { scale: *scale },
-        Literal::Str(_) => ColumnType::String,
-        Literal::Date(_) => ColumnType::Date,
-        Literal::Timestamp(_) => ColumnType::Timestamp { zone: false },
-    })
 }
 
 fn negate(l: &Literal) -> Literal {

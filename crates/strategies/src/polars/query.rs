@@ -152,6 +152,17 @@ fn frame(t: &Table, used: &[(usize, usize)], read: Read) -> PolarsResult<LazyFra
             .ok_or_else(|| polars_err!(NoData: "no columns"))?;
         select.push(col(first.name.as_str()).alias("_row"));
     }
+    // Polars' eager CSV reader with the same schema and null tokens as the lazy scan.
+    let eager = || {
+        CsvReadOptions::default()
+            .with_has_header(true)
+            .with_schema(Some(schema.clone()))
+            .map_parse_options(|o| {
+                o.with_separator(t.delimiter)
+                    .with_null_values(nulls.clone())
+                    .with_missing_is_null(missing_is_null)
+            })
+    };
     let mut parts = Vec::with_capacity(t.files.len());
     for f in &t.files {
         let path = PlRefPath::new(f.to_string_lossy().as_ref());
@@ -165,14 +176,7 @@ fn frame(t: &Table, used: &[(usize, usize)], read: Read) -> PolarsResult<LazyFra
             open_bytes(f, Decoding::Inline)
                 .map_err(|e| polars_err!(ComputeError: "{e}"))?
                 .read_to_end(&mut bytes)?;
-            CsvReadOptions::default()
-                .with_has_header(true)
-                .with_schema(Some(schema.clone()))
-                .map_parse_options(|o| {
-                    o.with_separator(t.delimiter)
-                        .with_null_values(nulls.clone())
-                        .with_missing_is_null(missing_is_null)
-                })
+            eager()
                 .into_reader_with_file_handle(std::io::Cursor::new(bytes))
                 .finish()?
                 .lazy()
@@ -185,14 +189,7 @@ fn frame(t: &Table, used: &[(usize, usize)], read: Read) -> PolarsResult<LazyFra
                     .with_null_values(nulls.clone())
                     .with_missing_is_null(missing_is_null)
                     .finish()?,
-                Read::Eager => CsvReadOptions::default()
-                    .with_has_header(true)
-                    .with_schema(Some(schema.clone()))
-                    .map_parse_options(|o| {
-                        o.with_separator(t.delimiter)
-                            .with_null_values(nulls.clone())
-                            .with_missing_is_null(missing_is_null)
-                    })
+                Read::Eager => eager()
                     .try_into_reader_with_file_path(Some(f.clone()))?
                     .finish()?
                     .lazy(),
@@ -329,7 +326,7 @@ impl Translate<'_> {
             P::Col(i) => Some(self.plan.columns[*i].ty),
             P::Key(i) => group().keys[*i].ty,
             P::Agg(i) => Some(group().aggregates[*i].ty),
-            P::Lit(l) => literal_type(l),
+            P::Lit(l) => l.ty(),
             P::Neg(x) => self.ty(x),
             P::Bin(BinOp::Div, ..) => Some(T::Float64),
             P::Bin(BinOp::Concat, ..) => Some(T::String),
@@ -597,19 +594,6 @@ fn negate(e: Expr, negated: bool) -> Expr {
         true => e.not(),
         false => e,
     }
-}
-
-fn literal_type(l: &Literal) -> Option<ColumnType> {
-    Some(match l {
-        Literal::Null => return None,
-        Literal::Bool(_) => ColumnType::Bool,
-        Literal::Int(_) => ColumnType::Int64,
-        Literal::Float(_) => ColumnType::Float64,
-        Literal::Decimal { scale, .. } => ColumnType::Decimal { scale: *scale },
-        Literal::Str(_) => ColumnType::String,
-        Literal::Date(_) => ColumnType::Date,
-        Literal::Timestamp(_) => ColumnType::Timestamp { zone: false },
-    })
 }
 
 fn literal(l: &Literal) -> Expr {
