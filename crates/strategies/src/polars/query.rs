@@ -306,7 +306,7 @@ impl Translate<'_> {
             false => x,
         };
         Ok(match a.func {
-            AggFunc::Count if a.distinct => values.count().cast(DataType::Int64),
+            // Non-null values (distinct ones: `values` is already unique).
             AggFunc::Count => values.count().cast(DataType::Int64),
             // SQL: the sum of no values is NULL (Polars says 0).
             AggFunc::Sum => when(values.clone().count().eq(lit(0)))
