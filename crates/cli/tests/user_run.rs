@@ -579,65 +579,77 @@ fn output_writes_the_result_to_a_file_and_every_strategy_is_compared_by_its_dige
 }
 
 #[test]
-fn a_group_by_larger_than_the_budget_spills_in_spill_agg_where_streaming_is_oom() {
+fn a_group_by_larger_than_the_budget_spills_in_spill_agg_and_sort_agg_where_streaming_is_oom() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("visits.csv");
     // 200 000 rows, 100 000 distinct visitors: the groups alone outgrow 8 MiB.
-    let mut text = String::from("visitor,pages\n");
+    let mut text = String::from("visitor,site,pages\n");
     for i in 0..200_000u64 {
-        text.push_str(&format!("v{:08},{}\n", (i * 7919) % 100_000, i % 13));
+        text.push_str(&format!(
+            "v{:08},s{},{}\n",
+            (i * 7919) % 100_000,
+            i % 3,
+            i % 13
+        ));
     }
     std::fs::write(&file, text).unwrap();
     let input = format!("t={}", file.display());
-    let sql = "SELECT visitor, count(*) AS n, sum(pages) AS p FROM t GROUP BY visitor \
-               ORDER BY p DESC, visitor LIMIT 20";
-    let run = |name: &str, limit: Option<&str>| {
-        let mut args = vec![
-            "--input",
-            &input,
-            "--query",
-            sql,
-            "--strategy",
-            "streaming",
-            "--strategy",
-            "spill-agg",
-            "--no-report",
-        ];
-        if let Some(l) = limit {
-            args.extend(["--memory-limit", l]);
+    // One key, then two (the sort orders on both; a group is both values).
+    for sql in [
+        "SELECT visitor, count(*) AS n, sum(pages) AS p FROM t GROUP BY visitor \
+         ORDER BY p DESC, visitor LIMIT 20",
+        "SELECT visitor, site, max(pages) AS m, count(*) AS n FROM t WHERE pages > 0 \
+         GROUP BY visitor, site ORDER BY n DESC, visitor, site LIMIT 20",
+    ] {
+        let run = |name: &str, limit: Option<&str>| {
+            let mut args = vec!["--input", &input, "--query", sql, "--no-report"];
+            for s in ["streaming", "spill-agg", "sort-agg"] {
+                args.extend(["--strategy", s]);
+            }
+            if let Some(l) = limit {
+                args.extend(["--memory-limit", l]);
+            }
+            let out = dir.path().join(format!("{name}-{}", sql.len()));
+            run_ok(&out, &args)
+        };
+        let free = run("free", None);
+        let tight = run("tight", Some("8MiB"));
+        let find = |recs: &[serde_json::Value], s: &str| {
+            recs.iter()
+                .find(|r| r["strategy"] == s && r["allocator"] == "counting")
+                .unwrap_or_else(|| panic!("no counting record of {s}"))
+                .clone()
+        };
+        let want = find(&free, "streaming");
+        assert_eq!(want["status"], "ok", "{want}");
+        let heap = |r: &serde_json::Value| r["peak_heap_bytes"].as_u64().unwrap();
+        assert!(heap(&want) > 8 << 20, "{want}");
+        // Under 8 MiB: streaming is oom.
+        assert_eq!(find(&tight, "streaming")["status"], "oom");
+        for s in ["spill-agg", "sort-agg"] {
+            // Unlimited, a spilling strategy holds every group and spills nothing.
+            let roomy = find(&free, s);
+            assert_eq!(roomy["status"], "ok", "{roomy}");
+            assert_eq!(roomy["answer_digest"], want["answer_digest"], "{s}");
+            assert!(roomy["spill_bytes"].as_u64().unwrap_or(0) == 0, "{roomy}");
+            // Under 8 MiB it spills and gives the same answer.
+            let spilled = find(&tight, s);
+            assert_eq!(spilled["status"], "ok", "{spilled}");
+            assert_eq!(spilled["answer_digest"], want["answer_digest"], "{s}");
+            assert!(
+                spilled["spill_bytes"].as_u64().unwrap() > 1 << 20,
+                "{spilled}"
+            );
+            assert!(heap(&spilled) < 8 << 20, "{spilled}");
         }
-        run_ok(&dir.path().join(name), &args)
-    };
-    let free = run("free", None);
-    let tight = run("tight", Some("8MiB"));
-    let find = |recs: &[serde_json::Value], s: &str| {
-        recs.iter()
-            .find(|r| r["strategy"] == s && r["allocator"] == "counting")
-            .unwrap_or_else(|| panic!("no counting record of {s}"))
-            .clone()
-    };
-    let want = find(&free, "streaming");
-    assert_eq!(want["status"], "ok", "{want}");
-    // Unlimited, spill-agg holds every group and spills nothing.
-    let roomy = find(&free, "spill-agg");
-    assert_eq!(roomy["status"], "ok", "{roomy}");
-    assert_eq!(roomy["answer_digest"], want["answer_digest"]);
-    assert!(roomy["spill_bytes"].as_u64().unwrap_or(0) == 0, "{roomy}");
-    // Under 8 MiB: streaming is oom; spill-agg spills and gives the same answer.
-    assert_eq!(find(&tight, "streaming")["status"], "oom");
-    let spilled = find(&tight, "spill-agg");
-    assert_eq!(spilled["status"], "ok", "{spilled}");
-    assert_eq!(spilled["answer_digest"], want["answer_digest"]);
-    assert!(
-        spilled["spill_bytes"].as_u64().unwrap() > 1 << 20,
-        "{spilled}"
-    );
-    let heap = |r: &serde_json::Value| r["peak_heap_bytes"].as_u64().unwrap();
-    assert!(heap(&spilled) < 8 << 20, "{spilled}");
-    assert!(heap(&want) > 8 << 20, "{want}");
-    // A query without GROUP BY keys is not spill-agg's: skipped, saying so.
+    }
+    // A query without GROUP BY keys is not theirs: skipped, saying so.
     assert_eq!(
         refusal("spill-agg", false, false).unwrap(),
         "spill-agg aggregates groups; this query has no GROUP BY keys"
+    );
+    assert_eq!(
+        refusal("sort-agg", false, false).unwrap(),
+        "sort-agg aggregates groups; this query has no GROUP BY keys"
     );
 }

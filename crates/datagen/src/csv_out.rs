@@ -29,8 +29,13 @@ pub(crate) fn csv_block(
     let mut note = String::with_capacity(256);
     let mut num = itoa::Buffer::new();
     let mut bad_counts = [0u64; BAD_KINDS.len()];
+    let shaper = crate::shape::Shaper::new(spec);
+    let mut shape_rng = shaper.rng(spec.seed, block);
     for i in start..end {
-        let vals = gen_row(&mut rng, i, &mut note);
+        let mut vals = gen_row(&mut rng, i, &mut note);
+        if !shaper.is_default() {
+            shaper.apply(&mut shape_rng, i, &mut vals, &mut note);
+        }
         if spec.messy {
             make_messy(&mut note, i);
         }

@@ -23,6 +23,7 @@ mod orders;
 mod parquet_out;
 mod parts;
 mod rows;
+mod shape;
 mod spec;
 
 pub use generate::generate;

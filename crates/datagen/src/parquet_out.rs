@@ -33,11 +33,16 @@ pub(crate) fn frame(
     let mut notes: Vec<String> = Vec::with_capacity(n);
     let mut note = String::with_capacity(256);
     let mut block = start / BLOCK_ROWS;
+    let shaper = crate::shape::Shaper::new(spec);
     while block * BLOCK_ROWS < end {
         let mut rng = block_rng(spec.seed, block);
+        let mut shape_rng = shaper.rng(spec.seed, block);
         let b_end = ((block + 1) * BLOCK_ROWS).min(end);
         for i in block * BLOCK_ROWS..b_end {
-            let v = gen_row(&mut rng, i, &mut note);
+            let mut v = gen_row(&mut rng, i, &mut note);
+            if !shaper.is_default() {
+                shaper.apply(&mut shape_rng, i, &mut v, &mut note);
+            }
             if spec.messy {
                 crate::rows::make_messy(&mut note, i);
             }

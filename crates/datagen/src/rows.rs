@@ -63,7 +63,7 @@ pub const RANDOM_BAD_KINDS: usize = 7;
 /// The kind forced on the last row of a file with bad rows.
 pub const LAST_ROW_BAD_KIND: usize = 7;
 
-const WORDS: [&str; 48] = [
+pub(crate) const WORDS: [&str; 48] = [
     "order",
     "shipped",
     "customer",
@@ -115,7 +115,7 @@ const WORDS: [&str; 48] = [
 ];
 const NON_ASCII: [&str; 6] = ["café", "naïve", "Größe", "日本", "señor", "crème brûlée"];
 /// First day of `order_date`, and how many days it spans (four years).
-const DAYS: u32 = 1461;
+pub(crate) const DAYS: u32 = 1461;
 
 /// One generated row's values; `note` is in the scratch buffer passed to [`gen_row`].
 #[derive(Debug, Clone, Copy)]

@@ -153,6 +153,7 @@ pub fn table_file_name(table: &str, spec: &GenSpec, format: Format) -> String {
     if spec.messy {
         name.push_str("-messy");
     }
+    name.push_str(&spec.shape.file_suffix());
     if format == Format::Parquet {
         let d = GenSpec::default();
         if spec.row_group_rows != d.row_group_rows {
@@ -186,6 +187,13 @@ fn check(spec: &GenSpec, format: Format) -> Result<()> {
     if spec.row_group_rows == 0 {
         bail!("--row-group-rows must be at least 1");
     }
+    if spec.schema == DataSchema::Orders && !spec.shape.is_default() {
+        bail!(
+            "the shape knobs (--key-cardinality, --skew, --null-rate, --text-bytes, --sorted-by) \
+             apply to the sales schema only"
+        );
+    }
+    spec.shape.check().map_err(anyhow::Error::msg)?;
     Ok(())
 }
 

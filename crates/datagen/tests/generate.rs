@@ -312,3 +312,170 @@ fn a_dataset_edited_in_place_is_generated_again_with_a_notice() {
     gen_in(dir.path(), &spec, Format::Csv, false);
     assert!(!stale.exists());
 }
+
+/// The shape knobs: each changes the columns it is about and leaves the others as the default
+/// table has them; exact key counts, skewed frequencies, null rates, note widths and sort
+/// orders; the same values in CSV and Parquet; the same bytes when generated again.
+#[test]
+fn shape_knobs_set_keys_skew_nulls_width_and_order_and_nothing_else() {
+    use membench_protocol::{Ratio, Shape, SortKey};
+    let dir = tempfile::tempdir().unwrap();
+    let rows = 70_000u64; // two generation blocks
+    let read = |spec: &GenSpec| -> Vec<csv::StringRecord> {
+        let out = gen_in(dir.path(), spec, Format::Csv, false);
+        let mut rdr = csv::Reader::from_path(&out.path).unwrap();
+        rdr.records().map(|r| r.unwrap()).collect()
+    };
+    let shaped = |shape: Shape| GenSpec {
+        shape,
+        ..small(rows)
+    };
+    let base = read(&small(rows));
+    let ids = |rs: &[csv::StringRecord]| -> Vec<i64> {
+        rs.iter().map(|r| r[2].parse().unwrap()).collect()
+    };
+    let counts = |v: &[i64]| {
+        let mut m: BTreeMap<i64, u64> = BTreeMap::new();
+        for &k in v {
+            *m.entry(k).or_default() += 1;
+        }
+        m
+    };
+    let others_equal = |a: &[csv::StringRecord], b: &[csv::StringRecord], skip: &[usize]| {
+        for (x, y) in a.iter().zip(b) {
+            for c in (0..10).filter(|c| !skip.contains(c)) {
+                assert_eq!(x[c], y[c], "column {c}");
+            }
+        }
+    };
+
+    // Exactly 10 keys, each rows/10 times; nothing but customer_id moved.
+    let k10 = read(&shaped(Shape {
+        key_cardinality: Some(10),
+        ..Shape::default()
+    }));
+    let c = counts(&ids(&k10));
+    assert_eq!(c.len(), 10);
+    assert!(c.values().all(|&n| n == rows / 10), "{c:?}");
+    others_equal(&base, &k10, &[2]);
+
+    // Zipf 1.2 over 1000 keys: the hottest key ≈ 1/H(1000, 1.2) of the rows, the 10th 10^-1.2
+    // of that.
+    let z = read(&shaped(Shape {
+        key_cardinality: Some(1000),
+        zipf: Some(Ratio(1.2)),
+        ..Shape::default()
+    }));
+    let mut freq: Vec<u64> = counts(&ids(&z)).into_values().collect();
+    freq.sort_unstable_by(|a, b| b.cmp(a));
+    let h: f64 = (1..=1000).map(|r| (r as f64).powf(-1.2)).sum();
+    let top = freq[0] as f64 / rows as f64;
+    assert!(
+        (top - 1.0 / h).abs() < 0.01,
+        "top key share {top}, expected {}",
+        1.0 / h
+    );
+    let tenth = freq[9] as f64 / freq[0] as f64;
+    assert!((tenth - 10f64.powf(-1.2)).abs() < 0.02, "{tenth}");
+    assert!(freq.len() <= 1000);
+    others_equal(&base, &z, &[2]);
+
+    // Half the discounts null; notes about 400 bytes.
+    let nw = read(&shaped(Shape {
+        null_rate: Some(Ratio(0.5)),
+        text_bytes: Some(400),
+        ..Shape::default()
+    }));
+    let nulls = nw.iter().filter(|r| r[8].is_empty()).count() as f64 / rows as f64;
+    assert!((nulls - 0.5).abs() < 0.01, "{nulls}");
+    let mean_note = nw.iter().map(|r| r[9].len()).sum::<usize>() as f64 / rows as f64;
+    assert!((350.0..450.0).contains(&mean_note), "{mean_note}");
+    others_equal(&base, &nw, &[8, 9]);
+
+    // Sorted by customer_id over 1000 keys; sorted by order_date.
+    let spec = shaped(Shape {
+        key_cardinality: Some(1000),
+        sorted_by: Some(SortKey::CustomerId),
+        ..Shape::default()
+    });
+    let s = ids(&read(&spec));
+    assert!(s.windows(2).all(|w| w[0] <= w[1]));
+    assert_eq!(counts(&s).len(), 1000);
+    let d = read(&shaped(Shape {
+        sorted_by: Some(SortKey::OrderDate),
+        ..Shape::default()
+    }));
+    assert!(d.windows(2).all(|w| w[0][1] <= w[1][1]));
+
+    // Parquet holds the same keys; a shaped file regenerates to the same bytes.
+    let pq = gen_in(dir.path(), &spec, Format::Parquet, false);
+    let df = ParquetReader::new(std::fs::File::open(&pq.path).unwrap())
+        .finish()
+        .unwrap();
+    let pq_ids: Vec<i64> = df
+        .column("customer_id")
+        .unwrap()
+        .i64()
+        .unwrap()
+        .into_no_null_iter()
+        .collect();
+    assert_eq!(pq_ids, s);
+    let once = gen_in(dir.path(), &spec, Format::Csv, false);
+    let again = gen_in(dir.path(), &spec, Format::Csv, true);
+    assert!(!again.reused);
+    assert_eq!(once.meta.sha256, again.meta.sha256);
+    assert!(
+        once.path
+            .to_str()
+            .unwrap()
+            .ends_with("sales-70k-s42-k1k-by_customer_id.csv")
+    );
+}
+
+#[test]
+fn shape_knobs_out_of_range_or_on_orders_are_refused() {
+    use membench_protocol::{Ratio, Shape};
+    let dir = tempfile::tempdir().unwrap();
+    for (shape, says) in [
+        (
+            Shape {
+                key_cardinality: Some(0),
+                ..Shape::default()
+            },
+            "between 1 and 1000000000",
+        ),
+        (
+            Shape {
+                null_rate: Some(Ratio(2.0)),
+                ..Shape::default()
+            },
+            "between 0 and 1",
+        ),
+    ] {
+        let e = generate(
+            &GenSpec { shape, ..small(10) },
+            Format::Csv,
+            dir.path(),
+            false,
+            &mut |_| {},
+        )
+        .unwrap_err();
+        assert!(format!("{e:#}").contains(says), "{e:#}");
+    }
+    let e = membench_datagen::generate_orders(
+        &GenSpec {
+            schema: membench_datagen::DataSchema::Orders,
+            shape: Shape {
+                key_cardinality: Some(10),
+                ..Shape::default()
+            },
+            ..small(10)
+        },
+        Format::Csv,
+        dir.path(),
+        false,
+        &mut |_| {},
+    )
+    .unwrap_err();
+    assert!(format!("{e:#}").contains("sales schema only"), "{e:#}");
+}

@@ -23,6 +23,7 @@ mod plan;
 mod record;
 mod redact;
 mod runner;
+mod shape;
 mod sidecar;
 mod status;
 mod strategy;
@@ -40,6 +41,10 @@ pub use plan::{
 pub use record::{CellKey, ProcessRecord, RECORD_VERSION, Record, RunContext};
 pub use redact::redact;
 pub use runner::{Allocator, ErrorKind, PhaseRecord, RunnerError, RunnerMeasure, RunnerRecord};
+pub use shape::{
+    MAX_KEY_CARDINALITY, MAX_TEXT_BYTES, Ratio, Shape, SortKey, parse_key_cardinality,
+    parse_null_rate, parse_skew, parse_text_bytes,
+};
 pub use sidecar::{DataSchema, GenSpec, ParquetCompressionName, PartMeta, Sidecar};
 pub use status::Status;
 pub use strategy::{
@@ -47,5 +52,5 @@ pub use strategy::{
     StrategyInfo, plays, reference_strategy, strategy, with_role,
 };
 pub use table::{ColumnSchema, ColumnType, NullTokens, SchemaOverride, TableSchema, UserTable};
-pub use units::{parse_count, parse_size};
+pub use units::{parse_count, parse_size, rows_label};
 pub use workload::{Date, DateRange, OnBadRow, QuerySpec, TopNParams, Workload};

@@ -103,6 +103,9 @@ pub struct GenSpec {
     /// `orders`: items written in shuffled order instead of `order_id` order.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub shuffle_items: bool,
+    /// The shape knobs (`--key-cardinality`, `--skew`, …); absent for the default table.
+    #[serde(default, flatten)]
+    pub shape: crate::Shape,
 }
 
 impl Default for GenSpec {
@@ -116,6 +119,7 @@ impl Default for GenSpec {
             row_group_rows: 100_000,
             compression: ParquetCompressionName::Snappy,
             messy: false,
+            shape: crate::Shape::default(),
         }
     }
 }

@@ -23,3 +23,14 @@ pub fn parse_count(s: &str) -> Result<u64, String> {
         _ => Err(format!("{s:?} is not a row count (e.g. 100k, 1m, 50m)")),
     }
 }
+
+/// A row count as a short label: `1000000` → `1m`, `100000` → `100k`, otherwise the number.
+pub fn rows_label(rows: u64) -> String {
+    if rows >= 1_000_000 && rows.is_multiple_of(1_000_000) {
+        format!("{}m", rows / 1_000_000)
+    } else if rows >= 1000 && rows.is_multiple_of(1000) {
+        format!("{}k", rows / 1000)
+    } else {
+        rows.to_string()
+    }
+}

@@ -170,6 +170,21 @@ registry! {
         on_by_default: true,
         queries: Queries::Groups,
     },
+    sort_agg::SortAgg => StrategyInfo {
+        name: "sort-agg",
+        description: "a user's GROUP BY: groups held in memory until they outgrow a quarter of \
+                      --memory-limit (without one, all of them), then the rows of new groups \
+                      sorted on their key by an external merge sort (merge-join's) and \
+                      aggregated one group at a time as the sorted runs merge",
+        growth: Growths::queries_only(Growth::Constant),
+        skip: Skip::Counts,
+        engine: Engine::Kernel,
+        compressed: Decompress::Streaming,
+        needs: &[],
+        roles: &[],
+        on_by_default: true,
+        queries: Queries::Groups,
+    },
     sqlite::Sqlite => StrategyInfo {
         name: "sqlite",
         description: "push-down to embedded SQLite: prepared-statement load in one transaction, \

@@ -12,7 +12,7 @@ use membench_datagen::{
     Compression, DataSchema, Format, GenOutput, GenSpec, ParquetCompressionName, generate,
     generate_orders,
 };
-use membench_protocol::InputFormat;
+use membench_protocol::{InputFormat, Ratio, Shape, SortKey};
 
 /// Generate deterministic datasets with `*.meta.json` sidecars: `sales` files, or the two
 /// tables of the `orders` schema (`orders` and `order_items`, for the join workload).
@@ -67,9 +67,44 @@ struct Args {
     /// Regenerate even when a matching file exists.
     #[arg(long)]
     force: bool,
+    #[command(flatten)]
+    shape: ShapeArgs,
     /// Print the sidecars as JSON lines on stdout.
     #[arg(long)]
     json: bool,
+}
+
+/// The shape knobs; every one absent is the default table, byte for byte.
+#[derive(clap::Args, Debug)]
+struct ShapeArgs {
+    /// Distinct `customer_id`s, 1 to 10⁹ (e.g. 10, 10k, 1e7): `GROUP BY customer_id` has this
+    /// many groups (each key `rows / N` times; the default draws from 1 000 000).
+    #[arg(long, value_name = "N", value_parser = membench_protocol::parse_key_cardinality)]
+    key_cardinality: Option<u64>,
+    /// Key frequencies: `zipf:S` (the key of rank r drawn with probability ∝ r^-S).
+    #[arg(long, value_name = "zipf:S", value_parser = membench_protocol::parse_skew)]
+    skew: Option<Ratio>,
+    /// Probability that `discount` is empty (null), 0 to 1 (default table: 0.02).
+    #[arg(long, value_name = "R", value_parser = membench_protocol::parse_null_rate)]
+    null_rate: Option<Ratio>,
+    /// Mean `note` length in bytes, 0 to 65536 (the row's width; default ≈ 125).
+    #[arg(long, value_name = "B", value_parser = membench_protocol::parse_text_bytes)]
+    text_bytes: Option<u32>,
+    /// Sort the rows by `customer_id` or `order_date`.
+    #[arg(long, value_name = "COL", value_parser = SortKey::parse)]
+    sorted_by: Option<SortKey>,
+}
+
+impl ShapeArgs {
+    fn shape(&self) -> Shape {
+        Shape {
+            key_cardinality: self.key_cardinality,
+            zipf: self.skew,
+            null_rate: self.null_rate,
+            text_bytes: self.text_bytes,
+            sorted_by: self.sorted_by,
+        }
+    }
 }
 
 fn main() -> Result<()> {
@@ -100,6 +135,7 @@ fn main() -> Result<()> {
                 row_group_rows: args.row_group_rows,
                 compression,
                 messy: args.messy,
+                shape: args.shape.shape(),
             };
             let bar = ProgressBar::new(rows);
             bar.set_style(

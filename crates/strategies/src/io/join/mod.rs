@@ -8,6 +8,7 @@
 //! both tables.
 
 pub(crate) mod query;
+pub(crate) mod runs;
 pub(crate) mod spill;
 
 use std::collections::VecDeque;

@@ -22,6 +22,7 @@ use membench_query::exec::{Executor, HashJoin};
 use membench_query::scan::{QueryError, Reading, scan_rows, wanted};
 use membench_query::text::Value;
 
+use super::runs::Runs;
 use super::spill::{SpillDir, SpillFile, SpillWriter};
 use crate::{Outcome, Params, QueryParams, RunError};
 
@@ -227,128 +228,6 @@ pub(crate) fn merge(p: &Params, q: &QueryParams) -> Result<Outcome, RunError> {
     })
 }
 
-/// An external sort's state: the run being filled (its rows' keys and encodings) and the runs
-/// spilled.
-struct Runs {
-    run: Vec<(Value, Vec<u8>)>,
-    run_bytes: usize,
-    limit: usize,
-    spilled: Vec<SpillFile>,
-}
-
-impl Runs {
-    fn new(limit: usize) -> Self {
-        Runs {
-            run: Vec::new(),
-            run_bytes: 0,
-            limit,
-            spilled: Vec::new(),
-        }
-    }
-
-    fn push(&mut self, key: Value, row: &[Value], spill: &mut SpillDir) -> Result<(), RunError> {
-        let mut b = Vec::new();
-        encode_row(row, &mut b);
-        self.run_bytes += b.len() + 64;
-        self.run.push((key, b));
-        if self.run_bytes >= self.limit {
-            self.flush(spill)?;
-        }
-        Ok(())
-    }
-
-    fn flush(&mut self, spill: &mut SpillDir) -> Result<(), RunError> {
-        if self.run.is_empty() {
-            return Ok(());
-        }
-        self.run.sort_by(|a, b| a.0.key_cmp(&b.0));
-        let mut w = spill.create()?;
-        for (_, b) in self.run.drain(..) {
-            w.record(&b)?;
-        }
-        self.spilled.push(spill.close(w)?);
-        self.run_bytes = 0;
-        Ok(())
-    }
-
-    /// Every row in key order: the runs merged (a run still in memory is not spilled).
-    fn sorted(mut self, spill: &mut SpillDir, key_at: usize) -> Result<Sorted, RunError> {
-        if self.spilled.is_empty() {
-            self.run.sort_by(|a, b| a.0.key_cmp(&b.0));
-            let mut rows = Vec::with_capacity(self.run.len());
-            for (_, b) in self.run {
-                let mut r = Vec::new();
-                decode_row(&b, &mut r)?;
-                rows.push(r);
-            }
-            rows.reverse();
-            return Ok(Sorted::Held(rows));
-        }
-        self.flush(spill)?;
-        let mut heads = Vec::new();
-        for f in &self.spilled {
-            let mut rr = f.records()?;
-            let head = next_row(&mut rr)?;
-            heads.push((rr, head));
-        }
-        Ok(Sorted::Merged {
-            heads,
-            key_at,
-            _files: self.spilled,
-        })
-    }
-}
-
-/// A sorted run's next row, decoded.
-fn next_row(rr: &mut super::spill::RecordReader) -> Result<Option<Vec<Value>>, RunError> {
-    match rr.next()? {
-        Some(b) => {
-            let mut r = Vec::new();
-            decode_row(b, &mut r)?;
-            Ok(Some(r))
-        }
-        None => Ok(None),
-    }
-}
-
-/// Rows in key order.
-enum Sorted {
-    /// Sorted in memory, last first (popped).
-    Held(Vec<Vec<Value>>),
-    /// Sorted runs merged: each run's reader and its next row.
-    Merged {
-        heads: Vec<(super::spill::RecordReader, Option<Vec<Value>>)>,
-        key_at: usize,
-        _files: Vec<SpillFile>,
-    },
-}
-
-impl Sorted {
-    fn next(&mut self) -> Result<Option<Vec<Value>>, RunError> {
-        match self {
-            Sorted::Held(rows) => Ok(rows.pop()),
-            Sorted::Merged { heads, key_at, .. } => {
-                let k = *key_at;
-                let mut best: Option<usize> = None;
-                for (i, (_, h)) in heads.iter().enumerate() {
-                    if let Some(r) = h
-                        && best.is_none_or(|b| {
-                            r[k].key_cmp(&heads[b].1.as_ref().expect("a head")[k])
-                                .is_lt()
-                        })
-                    {
-                        best = Some(i);
-                    }
-                }
-                let Some(i) = best else { return Ok(None) };
-                let (rr, head) = &mut heads[i];
-                let next = next_row(rr)?;
-                Ok(std::mem::replace(head, next))
-            }
-        }
-    }
-}
-
 fn merge_in(p: &Params, q: &QueryParams, spill: &mut SpillDir) -> Result<Outcome, RunError> {
     let plan = &q.plan;
     let keys = Keys::of(plan)?;
@@ -368,7 +247,7 @@ fn merge_in(p: &Params, q: &QueryParams, spill: &mut SpillDir) -> Result<Outcome
         if key == Value::Null {
             return Ok(());
         }
-        right.push(key, row, spill)
+        right.push(std::slice::from_ref(&key), row, spill)
     })?;
     // The `FROM` input sorted on its key cast to the joined key's type, carried after its
     // values; a row that joins nothing folded at once.
@@ -383,10 +262,10 @@ fn merge_in(p: &Params, q: &QueryParams, spill: &mut SpillDir) -> Result<Outcome
         carried.clear();
         carried.extend_from_slice(row);
         carried.push(key.clone());
-        left.push(key, &carried, spill)
+        left.push(std::slice::from_ref(&key), &carried, spill)
     })?;
-    let mut right = right.sorted(spill, keys.right)?;
-    let mut left = left.sorted(spill, width)?;
+    let mut right = right.sorted(spill, keys.right..keys.right + 1)?;
+    let mut left = left.sorted(spill, width..width + 1)?;
     // Side by side: for each key, its joined rows held, its `FROM` rows probed past them.
     let mut r_next = right.next()?;
     let mut l_next = left.next()?;
