@@ -53,17 +53,10 @@ fn predictions_at_1m_from_10k_to_300k_are_within_the_stated_factor() {
     run(&small, &data, "10k,30k,100k,300k");
     run(&large, &data, "1m");
     let fitted = read_records(&small.join("results.jsonl")).unwrap();
-    let (ranked, _) = recommend(
-        &fitted,
-        &Workload::TOP_N,
-        InputFormat::CSV,
-        1_000_000,
-        1 << 40,
-    );
+    let (ranked, _) = recommend(&fitted, &top_n_csv(), 1_000_000, 1 << 40);
     let (measured, _) = recommend(
         &read_records(&large.join("results.jsonl")).unwrap(),
-        &Workload::TOP_N,
-        InputFormat::CSV,
+        &top_n_csv(),
         1_000_000,
         1 << 40,
     );
@@ -102,16 +95,19 @@ fn predictions_at_1m_from_10k_to_300k_are_within_the_stated_factor() {
         );
     }
     // And the ranking under a budget load-all cannot meet at 10M rows.
-    let (ranked, _) = recommend(
-        &fitted,
-        &Workload::TOP_N,
-        InputFormat::CSV,
-        10_000_000,
-        256 << 20,
-    );
+    let (ranked, _) = recommend(&fitted, &top_n_csv(), 10_000_000, 256 << 20);
     let load_all = ranked.iter().find(|c| c.strategy == "load-all").unwrap();
     assert_eq!(load_all.fits, Fits::No, "{}", load_all.why);
     assert!(load_all.why.contains("does not fit"));
     assert_eq!(ranked[0].fits, Fits::Yes);
     assert_ne!(ranked[0].strategy, "load-all");
+}
+
+/// The group of the default table's top-n on CSV.
+fn top_n_csv() -> membench_protocol::GroupKey {
+    membench_protocol::GroupKey {
+        workload: Workload::TOP_N,
+        format: InputFormat::CSV,
+        shape: Default::default(),
+    }
 }

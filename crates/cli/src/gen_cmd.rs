@@ -55,6 +55,22 @@ pub struct GenArgs {
     /// Put quoted line feeds, CRLFs and quotes into some notes (hard RFC 4180 input).
     #[arg(long)]
     pub messy: bool,
+    /// Distinct `customer_id`s, 1 to 10⁹ (e.g. 10, 10k, 1e7): `GROUP BY customer_id` has this
+    /// many groups (each key `rows / N` times; the default draws from 1 000 000).
+    #[arg(long, value_name = "N", value_parser = membench_protocol::parse_key_cardinality)]
+    pub key_cardinality: Option<u64>,
+    /// Key frequencies: `zipf:S` (the key of rank r drawn with probability ∝ r^-S).
+    #[arg(long, value_name = "zipf:S", value_parser = membench_protocol::parse_skew)]
+    pub skew: Option<membench_protocol::Ratio>,
+    /// Probability that `discount` is null, 0 to 1 (default table: 0.02).
+    #[arg(long, value_name = "R", value_parser = membench_protocol::parse_null_rate)]
+    pub null_rate: Option<membench_protocol::Ratio>,
+    /// Mean `note` length in bytes, 0 to 65536 (the rows' width; default ≈ 125).
+    #[arg(long, value_name = "B", value_parser = membench_protocol::parse_text_bytes)]
+    pub text_bytes: Option<u32>,
+    /// Sort the rows by `customer_id` or `order_date`.
+    #[arg(long, value_name = "COL", value_parser = membench_protocol::SortKey::parse)]
+    pub sorted_by: Option<membench_protocol::SortKey>,
 }
 
 pub fn run(a: GenArgs) -> Result<()> {
@@ -97,6 +113,13 @@ pub fn run(a: GenArgs) -> Result<()> {
     if a.messy {
         cmd.arg("--messy");
     }
+    cmd.args(crate::run::plan::shape_args(&membench_protocol::Shape {
+        key_cardinality: a.key_cardinality,
+        zipf: a.skew,
+        null_rate: a.null_rate,
+        text_bytes: a.text_bytes,
+        sorted_by: a.sorted_by,
+    }));
     cmd.args(["--schema", a.schema.name()]);
     if a.shuffle_items {
         cmd.arg("--shuffle-items");

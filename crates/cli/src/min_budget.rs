@@ -246,6 +246,7 @@ fn of_command(
             format: a.format,
             rows: n,
             bytes: bytes_on_disk,
+            shape: Default::default(),
         },
     };
     let free = run_cell(&e.command(&cell, a.threads, None, None));

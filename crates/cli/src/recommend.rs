@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use membench_harness::{CellCommand, Status, run_cell};
-use membench_protocol::{CellJob, InputFormat, Workload};
+use membench_protocol::{CellJob, GroupKey, InputFormat, Shape, Workload};
 use membench_report::format::{bytes, duration_ns, rows};
 use membench_report::predict::{Candidate, Fits, recommend};
 
@@ -35,9 +35,64 @@ pub struct RecommendArgs {
     /// and print the prediction error.
     #[arg(long)]
     pub verify: bool,
+    /// The number of distinct group keys to plan for: the run's tables of that
+    /// `--key-cardinality` are fitted (the run must have measured it).
+    #[arg(long, value_parser = membench_protocol::parse_key_cardinality)]
+    pub cardinality: Option<u64>,
     /// Where `--verify` generates its dataset.
     #[arg(long, default_value = "datasets")]
     pub datasets: PathBuf,
+}
+
+/// The shape of the run's tables to fit: the one of `--cardinality` keys, else the default
+/// table's, else the run's only one. A run that measured several shapes and none asked for is
+/// refused with the list.
+fn shape_of(
+    records: &[membench_report::record::Record],
+    workload: &Workload,
+    format: InputFormat,
+    cardinality: Option<u64>,
+    from: &std::path::Path,
+) -> Result<Shape> {
+    let mut shapes: Vec<Shape> = records
+        .iter()
+        .filter(|r| r.workload == *workload && r.format == format)
+        .map(|r| r.shape)
+        .collect();
+    shapes.sort();
+    shapes.dedup();
+    let list = || {
+        shapes
+            .iter()
+            .map(|s| s.to_string())
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    match cardinality {
+        Some(k) => shapes
+            .iter()
+            .find(|s| s.key_cardinality == Some(k))
+            .copied()
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "--cardinality {k}: {} measured {workload} · {format} on tables of: {}; \
+                     measure this cardinality (run --key-cardinality {k})",
+                    from.display(),
+                    list()
+                )
+            }),
+        None if shapes.len() <= 1 || shapes.contains(&Shape::default()) => Ok(shapes
+            .first()
+            .copied()
+            .filter(|_| shapes.len() == 1)
+            .unwrap_or_default()),
+        None => bail!(
+            "{} measured {workload} · {format} on several shapes of table ({}): say which with \
+             --cardinality N",
+            from.display(),
+            list()
+        ),
+    }
 }
 
 pub fn run(a: RecommendArgs) -> Result<()> {
@@ -57,7 +112,12 @@ pub fn run(a: RecommendArgs) -> Result<()> {
             .cloned()
             .ok_or_else(|| anyhow::anyhow!("{e}; nor is it a query of {}", a.from.display()))?,
     };
-    let (ranked, left_out) = recommend(&records, &workload, a.format, target, budget);
+    let group = GroupKey {
+        shape: shape_of(&records, &workload, a.format, a.cardinality, &a.from)?,
+        workload: workload.clone(),
+        format: a.format,
+    };
+    let (ranked, left_out) = recommend(&records, &group, target, budget);
     if workload.query().is_some() {
         if ranked.is_empty() {
             bail!(

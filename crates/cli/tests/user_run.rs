@@ -594,12 +594,15 @@ fn a_group_by_larger_than_the_budget_spills_in_spill_agg_and_sort_agg_where_stre
     }
     std::fs::write(&file, text).unwrap();
     let input = format!("t={}", file.display());
-    // One key, then two (the sort orders on both; a group is both values).
+    // One key, then two (the sort orders on both; a group is both values), then a computed one.
     for sql in [
         "SELECT visitor, count(*) AS n, sum(pages) AS p FROM t GROUP BY visitor \
          ORDER BY p DESC, visitor LIMIT 20",
         "SELECT visitor, site, max(pages) AS m, count(*) AS n FROM t WHERE pages > 0 \
          GROUP BY visitor, site ORDER BY n DESC, visitor, site LIMIT 20",
+        // A computed key: carried after the row to be sorted on.
+        "SELECT visitor, pages % 2 AS odd, count(*) AS n FROM t GROUP BY visitor, pages % 2 \
+         ORDER BY n DESC, visitor, odd LIMIT 20",
     ] {
         let run = |name: &str, limit: Option<&str>| {
             let mut args = vec!["--input", &input, "--query", sql, "--no-report"];

@@ -8,7 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Allocator, InputFormat, OnBadRow, RunnerMeasure, Status, Workload};
+use crate::{Allocator, InputFormat, OnBadRow, RunnerMeasure, Shape, Status, Workload};
 
 /// The record format written now.
 pub const RECORD_VERSION: u32 = 2;
@@ -78,6 +78,10 @@ pub struct Record {
     pub workload: Workload,
     pub format: InputFormat,
     pub rows: u64,
+    /// A generated dataset's shape knobs (`--key-cardinality`, …); absent for the default table
+    /// and a user's files.
+    #[serde(default, skip_serializing_if = "Shape::is_default")]
+    pub shape: Shape,
     pub dataset: String,
     pub input_bytes: u64,
     /// `join`: the `order_items` file (`dataset` is the `orders` one).
@@ -126,6 +130,7 @@ impl Default for Record {
             workload: Workload::TOP_N,
             format: InputFormat::CSV,
             rows: 0,
+            shape: Shape::default(),
             dataset: String::new(),
             input_bytes: 0,
             items: None,
@@ -160,18 +165,63 @@ impl Record {
             format: self.format,
             strategy: self.strategy.clone(),
             rows: self.rows,
+            shape: self.shape,
         }
     }
 }
 
-/// Identity of a cell of the matrix. Ordered workload, format, strategy, rows (names in
-/// alphabetical order, as reports list them).
+/// One table of a report: a workload over one format of one shape of data, across sizes and
+/// strategies. Ordered workload, format, shape.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct GroupKey {
+    pub workload: Workload,
+    pub format: InputFormat,
+    #[serde(default, skip_serializing_if = "Shape::is_default")]
+    pub shape: Shape,
+}
+
+impl GroupKey {
+    /// `workload · format`, then the shape when it is not the default table's.
+    pub fn title(&self) -> String {
+        match self.shape.is_default() {
+            true => format!("{} · {}", self.workload, self.format),
+            false => format!(
+                "{} · {} · {}",
+                self.workload,
+                self.format,
+                self.shape.label()
+            ),
+        }
+    }
+
+    /// Whether a record belongs to this group.
+    pub fn holds(&self, r: &Record) -> bool {
+        r.workload == self.workload && r.format == self.format && r.shape == self.shape
+    }
+}
+
+impl CellKey {
+    /// The group (table) of this cell.
+    pub fn group(&self) -> GroupKey {
+        GroupKey {
+            workload: self.workload.clone(),
+            format: self.format,
+            shape: self.shape,
+        }
+    }
+}
+
+/// Identity of a cell of the matrix. Ordered workload, format, strategy, rows, shape (names
+/// in alphabetical order, as reports list them).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct CellKey {
     pub workload: Workload,
     pub format: InputFormat,
     pub strategy: String,
     pub rows: u64,
+    /// The dataset's shape (absent: the default table).
+    #[serde(default, skip_serializing_if = "Shape::is_default")]
+    pub shape: Shape,
 }
 
 #[cfg(test)]

@@ -117,6 +117,7 @@ fn largest<'a>(
                 && c.key.strategy == strategy
                 && c.key.workload == *workload
                 && c.key.format == format
+                && c.key.shape.is_default()
         })
         .max_by_key(|c| c.key.rows)
 }
@@ -127,7 +128,14 @@ fn heap(c: &CellStats) -> Option<f64> {
 
 fn slope(r: &Report, strategy: &str, workload: &Workload, format: InputFormat) -> Option<f64> {
     r.growth
-        .get(&(workload.clone(), format, strategy.into()))
+        .get(&(
+            membench_protocol::GroupKey {
+                workload: workload.clone(),
+                format,
+                shape: Default::default(),
+            },
+            strategy.into(),
+        ))
         .map(|g| g.slope)
 }
 

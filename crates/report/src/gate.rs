@@ -173,13 +173,7 @@ impl CheckOutcome {
 }
 
 fn cell_name(k: &CellKey) -> String {
-    format!(
-        "{} · {} · {} · {}",
-        k.workload,
-        k.format,
-        k.strategy,
-        rows(k.rows)
-    )
+    format!("{} · {} · {}", k.group().title(), k.strategy, rows(k.rows))
 }
 
 fn pct(base: f64, now: f64) -> String {
@@ -215,8 +209,8 @@ pub fn scaling(records: &[Record]) -> Vec<ScalingRow> {
     let mut out = Vec::new();
     // Growth is declared per strategy, workload family *and format* (lazy is bounded on CSV,
     // linear on Parquet; streaming is bounded on sales, grows with the orders in a join).
-    for ((w, f, s), pts) in stats::heap_points(&cells) {
-        let Some(d) = declared_growth(records, &s, &w, f) else {
+    for ((g, s), pts) in stats::heap_points(&cells) {
+        let Some(d) = declared_growth(records, &s, &g.workload, g.format) else {
             continue;
         };
         if pts.len() < 2 {
@@ -228,7 +222,8 @@ pub fn scaling(records: &[Record]) -> Vec<ScalingRow> {
         };
         out.push(ScalingRow {
             cell: format!(
-                "{w} · {f} · {s} ({}→{} rows)",
+                "{} · {s} ({}→{} rows)",
+                g.title(),
                 rows(last[0].0),
                 rows(last[1].0)
             ),

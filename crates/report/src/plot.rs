@@ -9,7 +9,7 @@ use plotters::prelude::*;
 use crate::Report;
 use crate::format::rows;
 use crate::stats::{CellStats, effective_status};
-use membench_protocol::{InputFormat, Role, Workload};
+use membench_protocol::{GroupKey, Role};
 
 /// What a chart shows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -50,11 +50,10 @@ impl ChartKind {
     }
 }
 
-/// A chart of one (workload, format) group.
+/// A chart of one group (workload, format, shape).
 #[derive(Clone, Debug)]
 pub struct Chart {
-    pub workload: Workload,
-    pub format: InputFormat,
+    pub group: GroupKey,
     pub kind: ChartKind,
     pub title: String,
     /// File name inside the report folder.
@@ -65,21 +64,18 @@ pub struct Chart {
 
 /// The charts a set of cells calls for.
 pub fn planned_charts(cells: &[CellStats]) -> Vec<Chart> {
-    let mut groups: Vec<(Workload, InputFormat)> = cells
-        .iter()
-        .map(|c| (c.key.workload.clone(), c.key.format))
-        .collect();
+    let mut groups: Vec<GroupKey> = cells.iter().map(|c| c.key.group()).collect();
     groups.sort();
     groups.dedup();
     let mut out = Vec::new();
-    for (w, f) in groups {
-        let guarded = cells.iter().any(|c| {
-            c.key.workload == w && c.key.format == f && guarded(&c.key.strategy) && c.status.is_ok()
-        });
+    for g in groups {
+        let guarded = cells
+            .iter()
+            .any(|c| c.key.group() == g && guarded(&c.key.strategy) && c.status.is_ok());
         let extra = guarded.then_some(ChartKind::Batches);
         let mut sizes: Vec<u64> = cells
             .iter()
-            .filter(|c| c.key.workload == w && c.key.format == f && c.status.is_ok())
+            .filter(|c| c.key.group() == g && c.status.is_ok())
             .map(|c| c.key.rows)
             .collect();
         sizes.sort_unstable();
@@ -98,11 +94,11 @@ pub fn planned_charts(cells: &[CellStats]) -> Vec<Chart> {
                     "decision map: the fastest strategy predicted to fit".to_string()
                 }
             };
+            let (w, f) = (&g.workload, g.format);
             out.push(Chart {
-                title: format!("{w} · {f}: {what}"),
-                file: format!("chart-{w}-{f}-{}.svg", kind.slug()),
-                workload: w.clone(),
-                format: f,
+                title: format!("{}: {what}", g.title()),
+                file: format!("chart-{w}-{f}{}-{}.svg", g.shape.file_suffix(), kind.slug()),
+                group: g.clone(),
                 kind,
                 svg: None,
             });
@@ -138,8 +134,7 @@ fn batch_series(report: &Report, chart: &Chart, largest: u64) -> Vec<Series> {
     let mut out: Vec<Series> = Vec::new();
     for r in report.records.iter().filter(|r| {
         guarded(&r.strategy)
-            && r.workload == chart.workload
-            && r.format == chart.format
+            && chart.group.holds(r)
             && r.rows == largest
             && effective_status(r).is_ok()
             && !r.measure.batches.is_empty()
@@ -172,9 +167,7 @@ fn series_for(report: &Report, chart: &Chart) -> (Vec<Series>, &'static str, &'s
     let cells: Vec<&CellStats> = report
         .cells
         .iter()
-        .filter(|c| {
-            c.key.workload == chart.workload && c.key.format == chart.format && c.status.is_ok()
-        })
+        .filter(|c| c.key.group() == chart.group && c.status.is_ok())
         .collect();
     let mut strategies: Vec<String> = cells.iter().map(|c| c.key.strategy.clone()).collect();
     strategies.sort();
@@ -246,8 +239,7 @@ fn series_for(report: &Report, chart: &Chart) -> (Vec<Series>, &'static str, &'s
                 .map(|s| {
                     let rec = report.records.iter().find(|r| {
                         &r.strategy == s
-                            && r.workload == chart.workload
-                            && r.format == chart.format
+                            && chart.group.holds(r)
                             && r.rows == largest
                             && effective_status(r).is_ok()
                             // Timelines of the counting runs: they carry the heap samples.
@@ -323,11 +315,7 @@ fn oom_markers(report: &Report, chart: &Chart) -> Vec<(String, u64)> {
     report
         .cells
         .iter()
-        .filter(|c| {
-            c.key.workload == chart.workload
-                && c.key.format == chart.format
-                && c.status == membench_protocol::Status::Oom
-        })
+        .filter(|c| c.key.group() == chart.group && c.status == membench_protocol::Status::Oom)
         .map(|c| (c.key.strategy.clone(), c.key.rows))
         .collect()
 }
@@ -355,7 +343,7 @@ fn map_grid(report: &Report, chart: &Chart) -> (Vec<u64>, Vec<u64>) {
     let sizes: Vec<u64> = report
         .cells
         .iter()
-        .filter(|c| c.key.workload == chart.workload && c.key.format == chart.format)
+        .filter(|c| c.key.group() == chart.group)
         .map(|c| c.key.rows)
         .collect();
     let (lo, hi) = (
@@ -379,7 +367,7 @@ fn render_decision_map(report: &Report, chart: &Chart) -> Result<String> {
     let mut names: Vec<String> = report
         .cells
         .iter()
-        .filter(|c| c.key.workload == chart.workload && c.key.format == chart.format)
+        .filter(|c| c.key.group() == chart.group)
         .filter(|c| c.status.is_ok())
         .map(|c| c.key.strategy.clone())
         .collect();
@@ -387,7 +375,7 @@ fn render_decision_map(report: &Report, chart: &Chart) -> Result<String> {
     names.dedup();
     // winner[i][j]: size i, budget j.
     let mut winner: Vec<Vec<Option<usize>>> = Vec::new();
-    let (fitted, _) = fit(&report.records, &chart.workload, chart.format);
+    let (fitted, _) = fit(&report.records, &chart.group);
     for &n in &sizes {
         let ranked = rank(&fitted, n, u64::MAX);
         winner.push(

@@ -30,7 +30,7 @@
 
 use std::collections::BTreeMap;
 
-use membench_protocol::{Allocator, Growth, InputFormat, Workload};
+use membench_protocol::{Allocator, GroupKey, Growth};
 use serde::Serialize;
 
 use crate::record::Record;
@@ -213,15 +213,11 @@ fn median(mut v: Vec<f64>) -> Option<f64> {
     })
 }
 
-fn measured(
-    records: &[Record],
-    workload: &Workload,
-    format: InputFormat,
-) -> BTreeMap<String, Measured> {
+fn measured(records: &[Record], g: &GroupKey) -> BTreeMap<String, Measured> {
     let mut by: BTreeMap<(String, u64), Vec<&Record>> = BTreeMap::new();
     for r in records
         .iter()
-        .filter(|r| r.workload == *workload && r.format == format && effective_status(r).is_ok())
+        .filter(|r| g.holds(r) && effective_status(r).is_ok())
         // A program that printed no answer is not a candidate: it did not show it computes one.
         .filter(|r| !r.answer_unchecked)
     {
@@ -293,14 +289,10 @@ fn contradiction(memory: &[(u64, f64)]) -> Option<String> {
 
 /// Fits every strategy of a run for `workload` × `format`; strategies with fewer than two
 /// measured sizes are left out, with the reason.
-pub fn fit(
-    records: &[Record],
-    workload: &Workload,
-    format: InputFormat,
-) -> (BTreeMap<String, Fitted>, Vec<String>) {
+pub fn fit(records: &[Record], g: &GroupKey) -> (BTreeMap<String, Fitted>, Vec<String>) {
     let mut out = BTreeMap::new();
     let mut left_out = Vec::new();
-    for (strategy, m) in measured(records, workload, format) {
+    for (strategy, m) in measured(records, g) {
         let contradicted = match m.declared {
             Some(Growth::Constant) => contradiction(&m.memory),
             _ => None,
@@ -388,12 +380,11 @@ pub fn rank(fitted: &BTreeMap<String, Fitted>, rows: u64, budget_bytes: u64) -> 
 /// memory budget ([`fit`], then [`rank`]).
 pub fn recommend(
     records: &[Record],
-    workload: &Workload,
-    format: InputFormat,
+    g: &GroupKey,
     rows: u64,
     budget_bytes: u64,
 ) -> (Vec<Candidate>, Vec<String>) {
-    let (fitted, left_out) = fit(records, workload, format);
+    let (fitted, left_out) = fit(records, g);
     (rank(&fitted, rows, budget_bytes), left_out)
 }
 

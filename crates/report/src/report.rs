@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 use crate::record::{Record, RunContext};
 use crate::stats::{CellStats, GrowthFit, StrategyKey};
 use crate::{export, gate, plot, record, stats};
-use membench_protocol::{InputFormat, Workload};
+use membench_protocol::GroupKey;
 
 /// Everything an exporter needs, derived from the records.
 #[derive(Debug, Clone)]
@@ -45,17 +45,10 @@ impl Report {
         }
     }
 
-    /// One (workload, format) group: its cells, its sizes and its strategies, sorted.
-    pub fn group(
-        &self,
-        workload: &Workload,
-        format: InputFormat,
-    ) -> (Vec<&CellStats>, Vec<u64>, Vec<&str>) {
-        let cells: Vec<&CellStats> = self
-            .cells
-            .iter()
-            .filter(|c| c.key.workload == *workload && c.key.format == format)
-            .collect();
+    /// One group (a workload over a format and a shape): its cells, its sizes and its
+    /// strategies, sorted.
+    pub fn group(&self, g: &GroupKey) -> (Vec<&CellStats>, Vec<u64>, Vec<&str>) {
+        let cells: Vec<&CellStats> = self.cells.iter().filter(|c| c.key.group() == *g).collect();
         let mut sizes: Vec<u64> = cells.iter().map(|c| c.key.rows).collect();
         sizes.sort_unstable();
         sizes.dedup();
@@ -65,13 +58,9 @@ impl Report {
         (cells, sizes, strategies)
     }
 
-    /// The (workload, format) groups, in order.
-    pub fn groups(&self) -> Vec<(Workload, InputFormat)> {
-        let mut g: Vec<(Workload, InputFormat)> = self
-            .cells
-            .iter()
-            .map(|c| (c.key.workload.clone(), c.key.format))
-            .collect();
+    /// The groups (workload, format, shape), in order.
+    pub fn groups(&self) -> Vec<GroupKey> {
+        let mut g: Vec<GroupKey> = self.cells.iter().map(|c| c.key.group()).collect();
         g.dedup();
         g.sort();
         g.dedup();

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use membench_protocol::{Allocator, InputFormat, Status, Workload};
+use membench_protocol::{Allocator, GroupKey, Status};
 
 use crate::record::{CellKey, Record};
 
@@ -277,15 +277,20 @@ pub fn fit_growth(points: &[(u64, f64)]) -> Option<GrowthFit> {
     })
 }
 
-/// A strategy within a group: (workload, format, strategy).
-pub type StrategyKey = (Workload, InputFormat, String);
+/// A strategy within a group: (workload, format, shape), strategy.
+pub type StrategyKey = (GroupKey, String);
 
-/// Median peak heap by rows, per (workload, format, strategy), sizes ascending.
+/// The key of a cell's strategy within its group.
+pub fn strategy_key(k: &CellKey) -> StrategyKey {
+    (k.group(), k.strategy.clone())
+}
+
+/// Median peak heap by rows, per group and strategy, sizes ascending.
 pub fn heap_points(cells: &[CellStats]) -> BTreeMap<StrategyKey, Vec<(u64, f64)>> {
     let mut pts: BTreeMap<StrategyKey, Vec<(u64, f64)>> = BTreeMap::new();
     for c in cells {
         if let Some(h) = c.peak_heap_bytes {
-            pts.entry((c.key.workload.clone(), c.key.format, c.key.strategy.clone()))
+            pts.entry(strategy_key(&c.key))
                 .or_default()
                 .push((c.key.rows, h.median));
         }

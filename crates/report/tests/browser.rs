@@ -99,7 +99,12 @@ fn the_interactive_report_renders_and_recommends_as_the_library_does() {
 
     let (rows, budget) = (10_000_000u64, 256u64 << 20);
     let records = read_records(&example).unwrap();
-    let (ranked, _) = recommend(&records, &Workload::TOP_N, InputFormat::CSV, rows, budget);
+    let g = membench_protocol::GroupKey {
+        workload: Workload::TOP_N,
+        format: InputFormat::CSV,
+        shape: Default::default(),
+    };
+    let (ranked, _) = recommend(&records, &g, rows, budget);
     let expected = ranked
         .iter()
         .find(|c| c.fits == Fits::Yes)

@@ -131,12 +131,12 @@ fn a_cell_that_stopped_working_is_a_regression() {
 
 #[test]
 fn declared_growth_is_per_format() {
-    // lazy: bounded on CSV, linear on Parquet. A CSV cell that grows linearly must fail even
+    // adaptive: bounded on CSV, linear on Parquet. A CSV cell that grows linearly must fail even
     // when the Parquet records (declared linear) come last.
     let mut records = Vec::new();
     for (format, declared) in [("csv", Growth::Constant), ("parquet", Growth::Linear)] {
         for (rows, rep) in [(100_000u64, 1), (1_000_000, 1)] {
-            let mut r = rec("lazy", rows, rep, rows * 40, 10, Status::Ok);
+            let mut r = rec("adaptive", rows, rep, rows * 40, 10, Status::Ok);
             r.format = InputFormat::parse(format).unwrap();
             r.dataset = format!("datasets/sales-{rows}-s42.{format}");
             r.measure.declared_growth = Some(declared);

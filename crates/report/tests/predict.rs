@@ -17,13 +17,7 @@ fn the_linear_strategy_is_excluded_and_the_constant_one_ranked_first() {
         s.process.peak_rss_anon_bytes = 9_000_000;
         records.extend([l, s]);
     }
-    let (ranked, left_out) = recommend(
-        &records,
-        &Workload::TOP_N,
-        InputFormat::CSV,
-        50_000_000,
-        8 << 30,
-    );
+    let (ranked, left_out) = recommend(&records, &top_n_csv(), 50_000_000, 8 << 30);
     assert!(left_out.is_empty());
     assert_eq!(ranked[0].strategy, "streaming");
     assert_eq!(ranked[0].fits, Fits::Yes);
@@ -42,13 +36,7 @@ fn the_linear_strategy_is_excluded_and_the_constant_one_ranked_first() {
     );
     // One size only: left out, with the reason.
     let one = vec![rec("lazy", 1_000_000, 1, 1, 1, Status::Ok)];
-    let (ranked, left_out) = recommend(
-        &one,
-        &Workload::TOP_N,
-        InputFormat::CSV,
-        50_000_000,
-        8 << 30,
-    );
+    let (ranked, left_out) = recommend(&one, &top_n_csv(), 50_000_000, 8 << 30);
     assert!(ranked.is_empty() && left_out[0].contains("fewer than two sizes"));
 }
 
@@ -62,13 +50,7 @@ fn a_prediction_between_its_interval_ends_is_maybe() {
         records.push(l);
     }
     // 100 B × 10M = 1 GB predicted; its interval's top is above 1.05 GB.
-    let (ranked, _) = recommend(
-        &records,
-        &Workload::TOP_N,
-        InputFormat::CSV,
-        10_000_000,
-        1_050_000_000,
-    );
+    let (ranked, _) = recommend(&records, &top_n_csv(), 10_000_000, 1_050_000_000);
     assert_eq!(ranked[0].fits, Fits::Maybe);
 }
 
@@ -81,13 +63,7 @@ fn a_program_that_printed_no_answer_is_never_recommended() {
         records.push(quick);
         records.push(rec("streaming", n, 1, heap, 50, Status::Ok));
     }
-    let (ranked, _) = recommend(
-        &records,
-        &Workload::TOP_N,
-        InputFormat::CSV,
-        1_000_000,
-        1 << 30,
-    );
+    let (ranked, _) = recommend(&records, &top_n_csv(), 1_000_000, 1 << 30);
     assert_eq!(
         ranked
             .iter()
@@ -95,4 +71,13 @@ fn a_program_that_printed_no_answer_is_never_recommended() {
             .collect::<Vec<_>>(),
         ["streaming"]
     );
+}
+
+/// The group of the default table's top-n on CSV.
+fn top_n_csv() -> membench_protocol::GroupKey {
+    membench_protocol::GroupKey {
+        workload: Workload::TOP_N,
+        format: InputFormat::CSV,
+        shape: Default::default(),
+    }
 }

@@ -74,6 +74,19 @@ fn aggregate(p: &Params, q: &QueryParams, spill: &mut SpillDir) -> Result<Outcom
     let limit = gauge.bytes() + budget / 4;
     let columns = wanted(plan, 0);
     let width = columns.len();
+    let keys = plan.group.as_ref().map_or(&[][..], |g| &g.keys[..]);
+    // Where the merge finds a row's key: among its values when every key is a column, else
+    // carried after them (a computed key).
+    let in_row: Option<Vec<usize>> = keys
+        .iter()
+        .map(|k| match k.expr {
+            membench_protocol::Expr::Col(i) => Some(i),
+            _ => None,
+        })
+        .collect();
+    let key_at: Vec<usize> = in_row
+        .clone()
+        .unwrap_or_else(|| (width..width + keys.len()).collect());
     let mut runs = Runs::new(run_bytes);
     let (mut rows, mut sorting) = (0u64, false);
     let mut carried: Vec<Value> = Vec::new();
@@ -83,11 +96,14 @@ fn aggregate(p: &Params, q: &QueryParams, spill: &mut SpillDir) -> Result<Outcom
             sorting = true;
         }
         if let Some(key) = exec.push_held(row, !sorting).map_err(eval_error)? {
-            // The row and its key after it: the merge orders by the key it carries.
-            carried.clear();
-            carried.extend_from_slice(row);
-            carried.extend_from_slice(key);
-            runs.push(&carried[width..], &carried, spill)?;
+            if in_row.is_some() {
+                runs.push(key, row, spill)?;
+            } else {
+                carried.clear();
+                carried.extend_from_slice(row);
+                carried.extend_from_slice(key);
+                runs.push(key, &carried, spill)?;
+            }
         }
         Ok::<(), RunError>(())
     })?;
@@ -96,21 +112,21 @@ fn aggregate(p: &Params, q: &QueryParams, spill: &mut SpillDir) -> Result<Outcom
         if runs.spilled() {
             p.phase("merge");
         }
-        let keys = plan.group.as_ref().map_or(0, |g| g.keys.len());
-        let mut sorted = runs.sorted(spill, width..width + keys)?;
+        let mut sorted = runs.sorted(spill, key_at.clone())?;
         // One group at a time: settled when the key changes.
         let mut one = exec.fork();
         let mut current: Option<Vec<Value>> = None;
+        let mut key: Vec<Value> = Vec::with_capacity(key_at.len());
         while let Some(r) = sorted.next()? {
-            let key = &r[width..];
-            if current
-                .as_deref()
-                .is_some_and(|c| keys_cmp(c, key).is_ne())
-            {
-                one.settle_groups().map_err(eval_error)?;
-            }
-            if current.as_deref().is_none_or(|c| keys_cmp(c, key).is_ne()) {
-                current = Some(key.to_vec());
+            key.clear();
+            key.extend(key_at.iter().map(|&i| r[i].clone()));
+            match &current {
+                Some(c) if keys_cmp(c, &key).is_eq() => {}
+                Some(_) => {
+                    one.settle_groups().map_err(eval_error)?;
+                    current = Some(key.clone());
+                }
+                None => current = Some(key.clone()),
             }
             one.push_held(&r[..width], true).map_err(eval_error)?;
         }

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
-use membench_protocol::{InputFormat, Status, Workload};
+use membench_protocol::{GroupKey, Status};
 use membench_report::format::rows;
 use membench_report::record::read_records;
 use membench_report::stats::{CellStats, cells};
@@ -73,9 +73,9 @@ pub fn summary(done: &[(String, PathBuf)]) -> Result<String> {
         .iter()
         .map(|(b, dir)| Ok((b.clone(), cells(&read_records(&dir.join("results.jsonl"))?))))
         .collect::<Result<_>>()?;
-    let mut groups: Vec<(Workload, InputFormat)> = per_budget
+    let mut groups: Vec<GroupKey> = per_budget
         .iter()
-        .flat_map(|(_, cs)| cs.iter().map(|c| (c.key.workload.clone(), c.key.format)))
+        .flat_map(|(_, cs)| cs.iter().map(|c| c.key.group()))
         .collect();
     groups.sort();
     groups.dedup();
@@ -84,8 +84,8 @@ pub fn summary(done: &[(String, PathBuf)]) -> Result<String> {
          allocator's): the largest size it finished, and the first size where it ran out of \
          memory (`✗ oom`). Each budget's full report is in its `budget-<B>/` folder.\n",
     );
-    for (w, f) in groups {
-        let _ = write!(md, "\n## {w} · {f}\n\n| strategy |");
+    for g in groups {
+        let _ = write!(md, "\n## {}\n\n| strategy |", g.title());
         for (b, _) in &per_budget {
             let _ = write!(md, " {b} |");
         }
@@ -93,7 +93,7 @@ pub fn summary(done: &[(String, PathBuf)]) -> Result<String> {
         let mut strategies: Vec<&str> = per_budget
             .iter()
             .flat_map(|(_, cs)| cs.iter())
-            .filter(|c| c.key.workload == w && c.key.format == f)
+            .filter(|c| c.key.group() == g)
             .map(|c| c.key.strategy.as_str())
             .collect();
         strategies.sort_unstable();
@@ -103,7 +103,7 @@ pub fn summary(done: &[(String, PathBuf)]) -> Result<String> {
             for (_, cs) in &per_budget {
                 let mine: Vec<&CellStats> = cs
                     .iter()
-                    .filter(|c| c.key.workload == w && c.key.format == f && c.key.strategy == s)
+                    .filter(|c| c.key.group() == g && c.key.strategy == s)
                     .collect();
                 let _ = write!(md, " {} |", fate(&mine));
             }
@@ -116,6 +116,7 @@ pub fn summary(done: &[(String, PathBuf)]) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use membench_protocol::{InputFormat, Workload};
     use membench_report::record::Record;
 
     fn write(dir: &std::path::Path, recs: &[Record]) {

@@ -17,6 +17,8 @@ pub struct Dataset {
     pub rows: u64,
     /// Bytes (`orders` datasets: of both tables).
     pub bytes: u64,
+    /// A generated table's shape knobs (the default table, a user's files: none).
+    pub shape: membench_protocol::Shape,
 }
 
 impl Dataset {

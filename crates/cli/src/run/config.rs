@@ -142,7 +142,8 @@ pub struct RunArgs {
     /// (`membench inspect` shows how); the run measures the `--query` workloads over it
     /// instead of the generated tables.
     #[arg(long, value_name = "NAME=PATH",
-          conflicts_with_all = ["workload", "rows", "size", "format", "files", "messy"])]
+          conflicts_with_all = ["workload", "rows", "size", "format", "files", "messy",
+              "key_cardinality", "skew", "null_rate", "text_bytes", "sorted_by"])]
     pub input: Vec<membench_query::InputArg>,
     /// A query over the `--input` tables, `[name=]SQL` (repeatable): each is a workload of the
     /// matrix, run by every strategy that can (the others are recorded as skipped, with why).
@@ -180,6 +181,23 @@ pub struct RunArgs {
     /// Generate messy datasets: notes with quoted line feeds, CRLFs and quotes.
     #[arg(long)]
     pub messy: bool,
+    /// Distinct `customer_id`s of the generated sales tables, comma-separated (1 to 10⁹, e.g.
+    /// 10,10k,1m,1e7): an axis of the matrix (`GROUP BY customer_id` has this many groups).
+    #[arg(long, value_name = "N,…", value_delimiter = ',',
+          value_parser = membench_protocol::parse_key_cardinality)]
+    pub key_cardinality: Vec<u64>,
+    /// Key frequencies of the generated tables: `zipf:S`.
+    #[arg(long, value_name = "zipf:S", value_parser = membench_protocol::parse_skew)]
+    pub skew: Option<membench_protocol::Ratio>,
+    /// Probability that a generated `discount` is null, 0 to 1.
+    #[arg(long, value_name = "R", value_parser = membench_protocol::parse_null_rate)]
+    pub null_rate: Option<membench_protocol::Ratio>,
+    /// Mean length of a generated `note` in bytes, 0 to 65536 (the rows' width).
+    #[arg(long, value_name = "B", value_parser = membench_protocol::parse_text_bytes)]
+    pub text_bytes: Option<u32>,
+    /// Generate the tables sorted by `customer_id` or `order_date`.
+    #[arg(long, value_name = "COL", value_parser = membench_protocol::SortKey::parse)]
+    pub sorted_by: Option<membench_protocol::SortKey>,
     /// Dataset seed.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
@@ -211,6 +229,28 @@ pub struct RunArgs {
     /// sqlite: keep the database files in the run folder (`db/`) instead of removing them.
     #[arg(long)]
     pub keep_db: bool,
+}
+
+/// The shapes of the generated tables: one per `--key-cardinality` (or one without), each with
+/// the other knobs.
+fn shapes(a: &RunArgs) -> Vec<membench_protocol::Shape> {
+    let keys: Vec<Option<u64>> = match a.key_cardinality.is_empty() {
+        true => vec![None],
+        false => a.key_cardinality.iter().copied().map(Some).collect(),
+    };
+    let mut out: Vec<membench_protocol::Shape> = keys
+        .into_iter()
+        .map(|key_cardinality| membench_protocol::Shape {
+            key_cardinality,
+            zipf: a.skew,
+            null_rate: a.null_rate,
+            text_bytes: a.text_bytes,
+            sorted_by: a.sorted_by,
+        })
+        .collect();
+    out.sort();
+    out.dedup();
+    out
 }
 
 /// The dataset sizes of a run.
@@ -259,6 +299,9 @@ pub struct RunConfig {
     pub max_record_bytes: Budget,
     pub on_bad_row: OnBadRow,
     pub messy: bool,
+    /// The generated tables' shapes (one per `--key-cardinality`; the default table when no
+    /// knob is given): an axis of the matrix.
+    pub shapes: Vec<membench_protocol::Shape>,
     pub seed: u64,
     pub datasets: PathBuf,
     pub label: String,
@@ -398,6 +441,7 @@ impl RunConfig {
             max_record_bytes: a.max_record_bytes.clone(),
             on_bad_row: a.on_bad_row,
             messy: a.messy,
+            shapes: shapes(&a),
             seed: a.seed,
             datasets: a.datasets.clone(),
             label,

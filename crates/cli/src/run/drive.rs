@@ -295,6 +295,7 @@ mod tests {
             format: InputFormat::CSV,
             rows: 1000,
             bytes: 100_000,
+            shape: Default::default(),
         };
         let s: Vec<String> = strategies.iter().map(|s| s.to_string()).collect();
         groups(&[d], &[Workload::TOP_N], &s)

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
-use membench_protocol::{DataSchema, InputFormat, Sidecar, Workload};
+use membench_protocol::{DataSchema, InputFormat, Shape, Sidecar, Workload};
 
 use super::cell::{Dataset, Group};
 use super::config::{RunConfig, Sizes};
@@ -70,6 +70,7 @@ pub fn user_groups(user: &membench_query::UserRun, strategies: &[String]) -> Res
         )
         .unwrap_or(InputFormat::CSV);
         let dataset = Dataset {
+            shape: generated_shape(&paths[0]),
             path: paths[0].clone(),
             items: paths.get(1).cloned(),
             format,
@@ -80,6 +81,19 @@ pub fn user_groups(user: &membench_query::UserRun, strategies: &[String]) -> Res
         out.extend(groups(&[dataset], &[workload], strategies));
     }
     Ok(out)
+}
+
+/// The shape of a file membench generated (its sidecar `<file>.meta.json` says), so that a
+/// query over generated tables of several cardinalities keeps them apart; a user's own file
+/// (no sidecar, or one that does not parse) has none.
+fn generated_shape(path: &Path) -> Shape {
+    let mut side = path.as_os_str().to_owned();
+    side.push(".meta.json");
+    std::fs::read_to_string(&side)
+        .ok()
+        .and_then(|t| serde_json::from_str::<Sidecar>(&t).ok())
+        .map(|m| m.options.shape)
+        .unwrap_or_default()
 }
 
 /// Generates (or reuses) every dataset of the run: formats × sizes, of the `sales` schema for
@@ -102,13 +116,20 @@ pub fn datasets(gen_bin: &Path, c: &RunConfig) -> Result<Vec<Dataset>> {
             if schema == DataSchema::Orders && f.is_compressed() {
                 continue;
             }
-            for (flag, v) in &sizes {
-                out.push(generate(gen_bin, c, schema, f, (flag, v))?);
+            // The shape knobs are the sales table's: the join's tables have one shape.
+            let shapes = match schema {
+                DataSchema::Sales => c.shapes.clone(),
+                DataSchema::Orders => vec![Shape::default()],
+            };
+            for shape in &shapes {
+                for (flag, v) in &sizes {
+                    out.push(generate(gen_bin, c, schema, f, shape, (flag, v))?);
+                }
             }
         }
     }
-    // Schema, format, then size: each format's sizes ascending.
-    out.sort_by_key(|d| (d.is_orders(), d.format, d.rows));
+    // Schema, format, shape, then size: each format's sizes ascending.
+    out.sort_by_key(|d| (d.is_orders(), d.format, d.shape, d.rows));
     Ok(out)
 }
 
@@ -117,6 +138,7 @@ fn generate(
     c: &RunConfig,
     schema: DataSchema,
     format: InputFormat,
+    shape: &Shape,
     size: (&str, &str),
 ) -> Result<Dataset> {
     let orders = schema == DataSchema::Orders;
@@ -140,6 +162,7 @@ fn generate(
                 .flatten(),
         )
         .args((c.shuffle_items && orders).then_some("--shuffle-items"))
+        .args(shape_args(shape))
         .args(["--json", "--out"])
         .arg(&c.datasets)
         .stderr(std::process::Stdio::inherit())
@@ -171,6 +194,7 @@ fn generate(
             format,
             rows: meta.rows,
             bytes: meta.bytes,
+            shape: meta.options.shape,
         }),
         [o, i] if orders => Ok(Dataset {
             path: c.datasets.join(&o.file),
@@ -178,10 +202,36 @@ fn generate(
             format: format_of(o),
             rows: o.rows,
             bytes: o.bytes + i.bytes,
+            shape: Shape::default(),
         }),
         _ => bail!(
             "membench-gen printed {} sidecars, expected one per table",
             metas.len()
         ),
     }
+}
+
+/// `membench-gen`'s flags for `shape`.
+pub(crate) fn shape_args(shape: &Shape) -> Vec<String> {
+    let mut a = Vec::new();
+    let mut flag = |name: &str, v: String| {
+        a.push(format!("--{name}"));
+        a.push(v);
+    };
+    if let Some(k) = shape.key_cardinality {
+        flag("key-cardinality", k.to_string());
+    }
+    if let Some(z) = shape.zipf {
+        flag("skew", format!("zipf:{}", z.0));
+    }
+    if let Some(r) = shape.null_rate {
+        flag("null-rate", r.0.to_string());
+    }
+    if let Some(b) = shape.text_bytes {
+        flag("text-bytes", b.to_string());
+    }
+    if let Some(k) = shape.sorted_by {
+        flag("sorted-by", k.name().to_string());
+    }
+    a
 }

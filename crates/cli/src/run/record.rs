@@ -94,6 +94,7 @@ pub fn make(
         workload: cell.workload.clone(),
         format: cell.dataset.format,
         rows: cell.dataset.rows,
+        shape: cell.dataset.shape,
         dataset: cell.dataset.path.display().to_string(),
         input_bytes: cell.dataset.bytes,
         items: cell.dataset.items.as_ref().map(|p| p.display().to_string()),

@@ -55,6 +55,7 @@ mod tests {
             format: InputFormat::CSV,
             rows: 10_000,
             bytes: 1,
+            shape: Default::default(),
         };
         let s: Vec<String> = ["a", "b", "c"].iter().map(|s| s.to_string()).collect();
         groups(&[d], &Workload::sales().collect::<Vec<_>>(), &s)

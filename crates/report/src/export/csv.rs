@@ -11,7 +11,7 @@ pub struct CsvExporter;
 const HEADER: &str = "workload,format,strategy,rows,status,repetitions,input_bytes,\
 peak_heap_bytes_median,peak_heap_bytes_min,peak_heap_bytes_max,peak_rss_bytes_median,\
 peak_rss_anon_bytes_median,wall_ns_median,wall_ns_min,wall_ns_max,mb_per_s,growth_slope,\
-time_allocator,counting_overhead";
+time_allocator,counting_overhead,shape";
 
 impl Exporter for CsvExporter {
     fn file_name(&self) -> &'static str {
@@ -25,10 +25,7 @@ impl Exporter for CsvExporter {
         w.write_record(HEADER.split(','))?;
         let opt = |v: Option<f64>| v.map(|x| format!("{x:.0}")).unwrap_or_default();
         for c in &report.cells {
-            let g =
-                report
-                    .growth
-                    .get(&(c.key.workload.clone(), c.key.format, c.key.strategy.clone()));
+            let g = report.growth.get(&crate::stats::strategy_key(&c.key));
             let row = [
                 c.key.workload.to_string(),
                 c.key.format.to_string(),
@@ -51,6 +48,7 @@ impl Exporter for CsvExporter {
                 c.counting_overhead
                     .map(|x| format!("{x:.3}"))
                     .unwrap_or_default(),
+                c.key.shape.label(),
             ];
             w.write_record(&row)?;
         }

@@ -17,7 +17,7 @@ use crate::format::rows;
 use crate::predict::{self, Model};
 use crate::section::{cell_text, verdict};
 use crate::stats::effective_status;
-use membench_protocol::{InputFormat, Status, Workload};
+use membench_protocol::{GroupKey, InputFormat, Shape, Status, Workload};
 
 /// Writes `index.html`.
 pub struct HtmlExporter;
@@ -83,6 +83,8 @@ struct Group<'a> {
     id: String,
     workload: &'a Workload,
     format: InputFormat,
+    #[serde(skip_serializing_if = "Shape::is_default")]
+    shape: Shape,
     sizes: Vec<u64>,
     strategies: Vec<&'a str>,
     cells: Vec<Cell<'a>>,
@@ -114,6 +116,8 @@ struct Raw<'a> {
     strategy: &'a str,
     workload: &'a Workload,
     format: InputFormat,
+    #[serde(skip_serializing_if = "Shape::is_default")]
+    shape: Shape,
     rows: u64,
     repetition: u32,
     allocator: &'static str,
@@ -123,14 +127,19 @@ struct Raw<'a> {
     wall_ns: Option<u64>,
 }
 
-fn group_data<'a>(report: &'a Report, workload: &'a Workload, format: InputFormat) -> Group<'a> {
-    let (cells, sizes, strategies) = report.group(workload, format);
+fn group_data<'a>(report: &'a Report, g: &'a GroupKey) -> Group<'a> {
+    let (workload, format) = (&g.workload, g.format);
+    let (cells, sizes, strategies) = report.group(g);
     let median = |s: &Option<crate::stats::Spread>| s.map(|s| s.median);
-    let (fitted, left_out) = predict::fit(&report.records, workload, format);
+    let (fitted, left_out) = predict::fit(&report.records, g);
     Group {
-        id: format!("{workload}/{format}"),
+        id: match g.shape.is_default() {
+            true => format!("{workload}/{format}"),
+            false => format!("{workload}/{format}/{}", g.shape.label()),
+        },
         workload,
         format,
+        shape: g.shape,
         sizes,
         strategies,
         cells: cells
@@ -158,7 +167,7 @@ fn group_data<'a>(report: &'a Report, workload: &'a Workload, format: InputForma
     }
 }
 
-fn data<'a>(report: &'a Report, groups: &'a [(Workload, InputFormat)]) -> Data<'a> {
+fn data<'a>(report: &'a Report, groups: &'a [GroupKey]) -> Data<'a> {
     let mut strategies: Vec<&str> = report
         .cells
         .iter()
@@ -168,10 +177,7 @@ fn data<'a>(report: &'a Report, groups: &'a [(Workload, InputFormat)]) -> Data<'
     strategies.dedup();
     Data {
         strategies,
-        groups: groups
-            .iter()
-            .map(|(w, f)| group_data(report, w, *f))
-            .collect(),
+        groups: groups.iter().map(|g| group_data(report, g)).collect(),
         records: report
             .records
             .iter()
@@ -179,6 +185,7 @@ fn data<'a>(report: &'a Report, groups: &'a [(Workload, InputFormat)]) -> Data<'
                 strategy: &r.strategy,
                 workload: &r.workload,
                 format: r.format,
+                shape: r.shape,
                 rows: r.rows,
                 repetition: r.repetition,
                 allocator: r.allocator.name(),
@@ -232,13 +239,8 @@ fn header(h: &mut String, report: &Report) -> Result<()> {
     Ok(())
 }
 
-fn cells_table(
-    h: &mut String,
-    report: &Report,
-    workload: &Workload,
-    format: InputFormat,
-) -> Result<()> {
-    let (cells, sizes, strategies) = report.group(workload, format);
+fn cells_table(h: &mut String, report: &Report, g: &GroupKey) -> Result<()> {
+    let (cells, sizes, strategies) = report.group(g);
     write!(h, "<table><tr><th>strategy</th>")?;
     for s in &sizes {
         write!(h, "<th>{} rows</th>", rows(*s))?;
@@ -258,13 +260,11 @@ fn cells_table(
                 None => write!(h, "<td>–</td>")?,
             }
         }
-        let g = report
-            .growth
-            .get(&(workload.clone(), format, st.to_string()));
+        let growth = report.growth.get(&(g.clone(), st.to_string()));
         writeln!(
             h,
             "<td>{}</td></tr>",
-            g.map(|g| g.class()).unwrap_or_else(|| "–".into())
+            growth.map(|g| g.class()).unwrap_or_else(|| "–".into())
         )?;
     }
     writeln!(h, "</table>")?;
@@ -274,18 +274,16 @@ fn cells_table(
     Ok(())
 }
 
-fn group_section(
-    h: &mut String,
-    report: &Report,
-    workload: &Workload,
-    format: InputFormat,
-) -> Result<()> {
-    let (w, f) = (esc(&workload.name()), esc(format.name()));
+fn group_section(h: &mut String, report: &Report, g: &GroupKey) -> Result<()> {
+    let (w, f) = (esc(&g.workload.name()), esc(g.format.name()));
+    let shape = esc(&g.shape.label());
+    let title = esc(&g.title());
     writeln!(
         h,
-        "<section class=\"group\" data-group=\"{w}/{f}\"><h2>{w} · {f}</h2>"
+        "<section class=\"group\" data-group=\"{w}/{f}{}{shape}\"><h2>{title}</h2>",
+        if shape.is_empty() { "" } else { "/" }
     )?;
-    cells_table(h, report, workload, format)?;
+    cells_table(h, report, g)?;
     writeln!(
         h,
         "<div class=\"interactive\"></div><div class=\"vs-baseline\"></div>"
@@ -294,11 +292,7 @@ fn group_section(
         h,
         "<details><summary>charts as in REPORT.md (SVG)</summary>"
     )?;
-    for chart in report
-        .charts
-        .iter()
-        .filter(|c| c.workload == *workload && c.format == format)
-    {
+    for chart in report.charts.iter().filter(|c| c.group == *g) {
         writeln!(h, "<figure>{}</figure>", chart.svg.as_deref().unwrap_or(""))?;
     }
     writeln!(
@@ -317,8 +311,8 @@ impl Exporter for HtmlExporter {
         let mut h = String::new();
         header(&mut h, report)?;
         let groups = report.groups();
-        for (workload, format) in &groups {
-            group_section(&mut h, report, workload, *format)?;
+        for g in &groups {
+            group_section(&mut h, report, g)?;
         }
         // Inside a script element, `</script`, `<!--` and friends must not appear: every `<`,
         // `>` and `&` is written as a JSON escape (still the same string to JSON.parse), and so

@@ -151,8 +151,10 @@
     ['peak_heap_bytes', 'peak heap', bytes], ['peak_rss_bytes', 'peak RSS', bytes],
     ['wall_ns', 'time', duration]
   ];
+  // A generated table's shape knobs (absent: the default table), compared as JSON.
+  function sameShape(a, b) { return JSON.stringify(a.shape || {}) === JSON.stringify(b.shape || {}); }
   function rawTable(group) {
-    var recs = D.records.filter(function (r) { return r.workload === group.workload && r.format === group.format; });
+    var recs = D.records.filter(function (r) { return r.workload === group.workload && r.format === group.format && sameShape(r, group); });
     var table = htmlEl('table', { 'class': 'raw' });
     var head = htmlEl('tr', {}, htmlEl('thead', {}, table));
     var body = htmlEl('tbody', {}, table);
@@ -189,7 +191,7 @@
 
   // This run against a baseline's medians, cell by cell.
   function baselineTable(group) {
-    var base = D.baseline.filter(function (b) { return b.workload === group.workload && b.format === group.format; });
+    var base = D.baseline.filter(function (b) { return b.workload === group.workload && b.format === group.format && sameShape(b, group); });
     var table = htmlEl('table', { 'class': 'baseline' });
     var head = htmlEl('tr', {}, table);
     ['strategy', 'rows', 'peak heap', 'baseline', 'ratio', 'time', 'baseline', 'ratio'].forEach(function (t) { htmlEl('th', {}, head, t); });

@@ -18,11 +18,7 @@ impl Exporter for JsonExporter {
             .iter()
             .map(|c| {
                 let mut v = serde_json::to_value(c).expect("cells serialize");
-                let g = report.growth.get(&(
-                    c.key.workload.clone(),
-                    c.key.format,
-                    c.key.strategy.clone(),
-                ));
+                let g = report.growth.get(&crate::stats::strategy_key(&c.key));
                 v["growth_slope"] = serde_json::json!(g.map(|g| g.slope));
                 v["growth_class"] = serde_json::json!(g.map(|g| g.class()));
                 v

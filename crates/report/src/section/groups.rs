@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use membench_protocol::{InputFormat, Workload};
+use membench_protocol::GroupKey;
 
 use super::Section;
 use crate::Report;
@@ -15,9 +15,10 @@ pub struct Groups;
 impl Section for Groups {
     fn render(&self, report: &Report) -> String {
         let mut md = String::new();
-        for (workload, format) in report.groups() {
-            let (cells, sizes, strategies) = report.group(&workload, format);
-            writeln!(md, "## {workload} · {format}\n").unwrap();
+        for g in report.groups() {
+            let (cells, sizes, strategies) = report.group(&g);
+            let (workload, format) = (&g.workload, g.format);
+            writeln!(md, "## {}\n", g.title()).unwrap();
             if let Some(q) = workload.query() {
                 // A user's query: its text and the tables' types, as the run inferred them.
                 writeln!(md, "```sql\n{}\n```\n", q.sql.trim()).unwrap();
@@ -42,33 +43,28 @@ impl Section for Groups {
                         .unwrap_or_else(|| "–".into());
                     write!(md, " {text} |").unwrap();
                 }
-                let g = report
-                    .growth
-                    .get(&(workload.clone(), format, st.to_string()));
-                let declared = crate::gate::declared_growth(&report.records, st, &workload, format)
+                let growth = report.growth.get(&(g.clone(), st.to_string()));
+                let declared = crate::gate::declared_growth(&report.records, st, workload, format)
                     .map(|d| format!("; declared {d}"))
                     .unwrap_or_default();
                 writeln!(
                     md,
                     " {} | {} |",
-                    g.map(|g| format!("{} (slope {:.2}{declared})", g.class(), g.slope))
+                    growth
+                        .map(|g| format!("{} (slope {:.2}{declared})", g.class(), g.slope))
                         .unwrap_or_else(|| "–".into()),
                     overhead_text(&cells, st)
                 )
                 .unwrap();
             }
             writeln!(md).unwrap();
-            if let Some(note) = reference_note(report, &workload, format) {
+            if let Some(note) = reference_note(report, &g) {
                 writeln!(md, "{note}\n").unwrap();
             }
             if let Some(v) = verdict(&cells) {
                 writeln!(md, "{v}\n").unwrap();
             }
-            for chart in report
-                .charts
-                .iter()
-                .filter(|c| c.workload == workload && c.format == format)
-            {
+            for chart in report.charts.iter().filter(|c| c.group == g) {
                 writeln!(md, "![{}]({})\n", chart.title, chart.file).unwrap();
             }
         }
@@ -177,11 +173,11 @@ pub fn verdict(cells: &[&CellStats]) -> Option<String> {
 
 /// Which strategy's answer a group's cells were compared with, when it was not the usual
 /// reference (which failed on that input).
-fn reference_note(report: &Report, workload: &Workload, format: InputFormat) -> Option<String> {
+fn reference_note(report: &Report, g: &GroupKey) -> Option<String> {
     let mut used: Vec<(u64, &str)> = report
         .records
         .iter()
-        .filter(|r| r.workload == *workload && r.format == format)
+        .filter(|r| g.holds(r))
         .filter_map(|r| Some((r.rows, r.reference_strategy.as_deref()?)))
         .collect();
     used.sort_unstable();

@@ -264,8 +264,8 @@ fn merge_in(p: &Params, q: &QueryParams, spill: &mut SpillDir) -> Result<Outcome
         carried.push(key.clone());
         left.push(std::slice::from_ref(&key), &carried, spill)
     })?;
-    let mut right = right.sorted(spill, keys.right..keys.right + 1)?;
-    let mut left = left.sorted(spill, width..width + 1)?;
+    let mut right = right.sorted(spill, vec![keys.right])?;
+    let mut left = left.sorted(spill, vec![width])?;
     // Side by side: for each key, its joined rows held, its `FROM` rows probed past them.
     let mut r_next = right.next()?;
     let mut l_next = left.next()?;

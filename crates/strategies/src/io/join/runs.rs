@@ -4,11 +4,9 @@
 //! ([`encode_row`]); then merged through a heap, at most [`FAN_IN`] runs at once (more are
 //! merged into longer runs first). A sort that never filled a run stays in memory.
 
+use membench_query::text::Value;
 use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
-use std::ops::Range;
-
-use membench_query::text::Value;
 
 use super::query::{decode_row, encode_row};
 use super::spill::{RecordReader, SpillDir, SpillFile};
@@ -90,9 +88,9 @@ impl Runs {
         Ok(())
     }
 
-    /// Every row in key order, the key at `key` among its values: the runs merged (a run still
-    /// in memory is not spilled).
-    pub fn sorted(mut self, spill: &mut SpillDir, key: Range<usize>) -> Result<Sorted, RunError> {
+    /// Every row in key order, the key's columns at positions `key` among its values: the runs
+    /// merged (a run still in memory is not spilled).
+    pub fn sorted(mut self, spill: &mut SpillDir, key: Vec<usize>) -> Result<Sorted, RunError> {
         if self.spilled.is_empty() {
             self.run.sort_by(|a, b| keys_cmp(&a.0, &b.0));
             let mut rows = Vec::with_capacity(self.run.len());
@@ -154,12 +152,12 @@ pub(crate) struct Merge {
     readers: Vec<RecordReader>,
     rows: Vec<Option<Vec<Value>>>,
     heap: BinaryHeap<Reverse<Head>>,
-    key: Range<usize>,
+    key: Vec<usize>,
     files: Vec<SpillFile>,
 }
 
 impl Merge {
-    fn open(files: Vec<SpillFile>, key: Range<usize>) -> Result<Merge, RunError> {
+    fn open(files: Vec<SpillFile>, key: Vec<usize>) -> Result<Merge, RunError> {
         let mut m = Merge {
             readers: files
                 .iter()
@@ -184,7 +182,7 @@ impl Merge {
                 let mut r = Vec::new();
                 decode_row(b, &mut r)?;
                 self.heap.push(Reverse(Head {
-                    key: r[self.key.clone()].to_vec(),
+                    key: self.key.iter().map(|&i| r[i].clone()).collect(),
                     run,
                 }));
                 Some(r)
@@ -245,7 +243,7 @@ mod tests {
         }
         assert!(runs.spilled());
         want.sort_by(|a, b| keys_cmp(&a[1..], &b[1..]).then(a[0].key_cmp(&b[0])));
-        let mut sorted = runs.sorted(&mut spill, 1..3).unwrap();
+        let mut sorted = runs.sorted(&mut spill, vec![1, 2]).unwrap();
         let mut got = Vec::new();
         while let Some(r) = sorted.next().unwrap() {
             got.push(r);

@@ -1,0 +1,158 @@
+//! Shape as an axis of the matrix: `run --key-cardinality 10,1k` generates one table per
+//! cardinality (the knobs in the file name, the sidecar and every record), the report has a
+//! table per shape, and `recommend` fits the shape it is asked for; knobs out of range are
+//! refused with the valid range before anything runs.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn membench(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_membench"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn ok(res: Output) -> String {
+    assert!(
+        res.status.success(),
+        "{}",
+        String::from_utf8_lossy(&res.stderr)
+    );
+    String::from_utf8_lossy(&res.stdout).into_owned()
+}
+
+#[test]
+fn a_cardinality_sweep_is_an_axis_of_the_run_the_report_and_recommend() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, out) = (dir.path().join("datasets"), dir.path().join("run"));
+    ok(membench(&[
+        "run",
+        "--workload",
+        "group-by",
+        "--format",
+        "csv",
+        "--rows",
+        "10k,20k",
+        "--key-cardinality",
+        "10,1k",
+        "--strategy",
+        "streaming",
+        "--strategy",
+        "load-all",
+        "--repeat",
+        "1",
+        "--datasets",
+        data.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]));
+    // One table per cardinality and size, the knob in its name and sidecar.
+    for k in ["k10", "k1k"] {
+        for n in ["10k", "20k"] {
+            let f = data.join(format!("sales-{n}-s42-{k}.csv"));
+            assert!(f.exists(), "{}", f.display());
+        }
+    }
+    let sidecar = std::fs::read_to_string(data.join("sales-10k-s42-k1k.csv.meta.json")).unwrap();
+    assert!(sidecar.contains("\"key_cardinality\": 1000"), "{sidecar}");
+    // Every record carries its table's shape; the answers agree within each shape.
+    let recs: Vec<serde_json::Value> = std::fs::read_to_string(out.join("results.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        recs.len(),
+        2 * 2 * 2 * 2,
+        "2 shapes × 2 sizes × 2 strategies × 2 allocators"
+    );
+    for r in &recs {
+        let k = r["shape"]["key_cardinality"].as_u64().unwrap();
+        assert!(k == 10 || k == 1000, "{r}");
+        assert_eq!(r["status"], "ok", "{r}");
+        assert!(
+            r["dataset"]
+                .as_str()
+                .unwrap()
+                .contains(&format!("-k{}", if k == 10 { "10" } else { "1k" })),
+            "{r}"
+        );
+    }
+    // The report: a table per shape, its shape in the title and in summary.csv.
+    let report = std::fs::read_to_string(out.join("REPORT.md")).unwrap();
+    assert!(
+        report.contains("## group-by · csv · cardinality=10\n"),
+        "{report}"
+    );
+    assert!(
+        report.contains("## group-by · csv · cardinality=1k\n"),
+        "{report}"
+    );
+    let csv = std::fs::read_to_string(out.join("summary.csv")).unwrap();
+    assert!(csv.lines().next().unwrap().ends_with(",shape"));
+    assert_eq!(
+        csv.lines()
+            .filter(|l| l.ends_with(",cardinality=1k"))
+            .count(),
+        4,
+        "{csv}"
+    );
+    assert!(
+        out.join("chart-group-by-csv-k1k-heap-vs-size.svg").exists(),
+        "one chart per shape"
+    );
+    // recommend: several shapes measured, so it asks which; the one asked for is fitted.
+    let rec = |extra: &[&str]| {
+        let mut a = vec![
+            "recommend",
+            "--from",
+            out.to_str().unwrap(),
+            "--workload",
+            "group-by",
+            "--rows",
+            "1m",
+            "--memory",
+            "1GiB",
+        ];
+        a.extend(extra);
+        membench(&a)
+    };
+    let which = rec(&[]);
+    assert!(!which.status.success());
+    let e = String::from_utf8_lossy(&which.stderr);
+    assert!(
+        e.contains("--cardinality")
+            && e.contains("cardinality=10;")
+            && e.contains("cardinality=1k"),
+        "{e}"
+    );
+    let text = ok(rec(&["--cardinality", "1k"]));
+    assert!(text.contains("streaming"), "{text}");
+    let missing = rec(&["--cardinality", "1m"]);
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("run --key-cardinality 1000000"));
+}
+
+#[test]
+fn knobs_out_of_range_are_refused_with_the_valid_range() {
+    let dir = tempfile::tempdir().unwrap();
+    for (flag, v, says) in [
+        ("--key-cardinality", "0", "between 1 and 1000000000"),
+        ("--null-rate", "2", "between 0 and 1"),
+        ("--skew", "zipf:-1", "above 0"),
+        ("--sorted-by", "price", "customer_id or order_date"),
+    ] {
+        let res = membench(&[
+            "run",
+            flag,
+            v,
+            "--out",
+            dir.path().join("never").to_str().unwrap(),
+        ]);
+        assert!(!res.status.success());
+        let e = String::from_utf8_lossy(&res.stderr);
+        assert!(e.contains(says), "{flag} {v}: {e}");
+        assert!(!Path::new(&dir.path().join("never")).exists());
+    }
+}
