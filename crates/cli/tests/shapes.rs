@@ -156,3 +156,65 @@ fn knobs_out_of_range_are_refused_with_the_valid_range() {
         assert!(!Path::new(&dir.path().join("never")).exists());
     }
 }
+
+/// `--query` without `--input` runs over every generated table: a cardinality sweep of a
+/// `GROUP BY customer_id` in one run, each shape its own group with its own answer.
+#[test]
+fn a_query_without_input_runs_over_each_generated_shape() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, out) = (dir.path().join("datasets"), dir.path().join("run"));
+    ok(membench(&[
+        "run",
+        "--query",
+        "top=SELECT customer_id, count(*) AS n FROM sales GROUP BY customer_id \
+         ORDER BY n DESC, customer_id LIMIT 3",
+        "--format",
+        "csv",
+        "--rows",
+        "20k",
+        "--key-cardinality",
+        "10,1k",
+        "--strategy",
+        "streaming",
+        "--strategy",
+        "sort-agg",
+        "--strategy",
+        "spill-agg",
+        "--repeat",
+        "1",
+        "--datasets",
+        data.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]));
+    let recs: Vec<serde_json::Value> = std::fs::read_to_string(out.join("results.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        recs.len(),
+        2 * 3 * 2,
+        "2 shapes × 3 strategies × 2 allocators"
+    );
+    for r in &recs {
+        assert_eq!(r["status"], "ok", "{r}");
+        assert_eq!(r["workload"]["name"], "top", "{r}");
+        // Each key of N appears 20 000 / N times: the query read its own shape's table.
+        let k = r["shape"]["key_cardinality"].as_u64().unwrap();
+        assert_eq!(
+            r["answer"]["rows"],
+            serde_json::json!([[1, 20_000 / k], [2, 20_000 / k], [3, 20_000 / k]]),
+            "{r}"
+        );
+    }
+    let report = std::fs::read_to_string(out.join("REPORT.md")).unwrap();
+    assert!(
+        report.contains("## top · csv · cardinality=10\n"),
+        "{report}"
+    );
+    assert!(
+        report.contains("## top · csv · cardinality=1k\n"),
+        "{report}"
+    );
+}

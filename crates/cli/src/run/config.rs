@@ -147,11 +147,13 @@ pub struct RunArgs {
     pub input: Vec<membench_query::InputArg>,
     /// A query over the `--input` tables, `[name=]SQL` (repeatable): each is a workload of the
     /// matrix, run by every strategy that can (the others are recorded as skipped, with why).
-    /// The supported SQL is listed by an unsupported query's error.
-    #[arg(long = "query", value_name = "[NAME=]SQL", requires = "input")]
+    /// Without `--input`, over the generated table `sales` of every size, format and shape
+    /// (`--rows`, `--format`, `--key-cardinality`, …). The supported SQL is listed by an
+    /// unsupported query's error.
+    #[arg(long = "query", value_name = "[NAME=]SQL")]
     pub queries: Vec<membench_query::QueryArg>,
     /// Queries from a file: statements separated by `;`, each named by a `-- name: NAME` line.
-    #[arg(long, value_name = "FILE", requires = "input")]
+    #[arg(long, value_name = "FILE")]
     pub query_file: Vec<PathBuf>,
     /// `--input`: override column types, `col:type,…` (int64, float64, decimal(S), bool, date,
     /// timestamp, timestamptz, string).
@@ -313,6 +315,11 @@ pub struct RunConfig {
     pub emit_answer: bool,
     /// A user's run (`--input`, `--query`): its tables typed, its queries planned.
     pub user: Option<std::sync::Arc<membench_query::UserRun>>,
+    /// `--query` without `--input`: the queries, run over each generated `sales` table.
+    pub generated_queries: Vec<membench_query::QueryArg>,
+    /// Those queries typed and planned over each generated table (filled once the tables
+    /// exist).
+    pub generated_runs: Vec<std::sync::Arc<membench_query::UserRun>>,
     /// `--output`: where each query's result goes (`{query}` replaced by its name).
     pub query_output: Option<PathBuf>,
 }
@@ -356,6 +363,10 @@ impl RunConfig {
             !externals.is_empty() && a.preset != Some(Preset::Peers),
         )?;
         let user = user_run(&a)?;
+        let generated_queries = match user {
+            Some(_) => Vec::new(),
+            None => all_queries(&a)?,
+        };
         if let (Some(out), Some(u)) = (&a.query_output, &user) {
             let many = u.queries.len() > 1;
             anyhow::ensure!(
@@ -382,6 +393,8 @@ impl RunConfig {
                 .map(|(spec, _)| Workload::Query(Box::new(spec.clone())))
                 .collect(),
             (false, _) => a.workload.clone(),
+            // Queries over the generated tables, and no built-in workload unless asked for.
+            (true, _) if !generated_queries.is_empty() => Vec::new(),
             (true, Some(Preset::Large)) => vec![Workload::TOP_N],
             (true, Some(Preset::Peers)) => vec![Workload::TOP_N, Workload::GroupBy],
             (true, None) => Workload::builtin().collect(),
@@ -453,6 +466,8 @@ impl RunConfig {
             emit_answer: a.emit_answer,
             query_output: a.query_output.clone(),
             user,
+            generated_queries,
+            generated_runs: Vec::new(),
         };
         match a.preset {
             Some(Preset::Large) => c.check_disk_for_large()?,
@@ -524,15 +539,21 @@ impl RunConfig {
     }
 }
 
+/// `--query` and the queries of every `--query-file`.
+fn all_queries(a: &RunArgs) -> Result<Vec<membench_query::QueryArg>> {
+    let mut queries = a.queries.clone();
+    for f in &a.query_file {
+        queries.extend(membench_query::query_file(f).map_err(anyhow::Error::msg)?);
+    }
+    Ok(queries)
+}
+
 /// A user's run: the `--input` tables typed and every query planned, or the first reason not.
 fn user_run(a: &RunArgs) -> Result<Option<std::sync::Arc<membench_query::UserRun>>> {
     if a.input.is_empty() {
         return Ok(None);
     }
-    let mut queries = a.queries.clone();
-    for f in &a.query_file {
-        queries.extend(membench_query::query_file(f).map_err(anyhow::Error::msg)?);
-    }
+    let queries = all_queries(a)?;
     let opts = membench_query::CsvOptions {
         delimiter: a.delimiter,
         nulls: a.nulls.clone(),

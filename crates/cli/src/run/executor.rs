@@ -131,7 +131,15 @@ impl RunnerExecutor {
         c: &Cell,
     ) -> Option<(membench_protocol::Plan, Vec<membench_protocol::UserTable>)> {
         let spec = c.workload.query()?;
-        let user = self.config.user.as_ref()?;
+        // A user's tables, or the generated table this cell reads (`--query` alone).
+        let user = match &self.config.user {
+            Some(u) => u,
+            None => self.config.generated_runs.iter().find(|u| {
+                u.tables
+                    .first()
+                    .is_some_and(|(_, t)| t.path == c.dataset.path)
+            })?,
+        };
         let (_, plan) = user.queries.iter().find(|(s, _)| s == spec)?;
         Some((plan.clone(), user.tables_of(plan)))
     }

@@ -20,24 +20,28 @@ pub fn groups(datasets: &[Dataset], workloads: &[Workload], strategies: &[String
             .iter()
             .filter(|w| w.query().is_some() || w.is_join() == d.is_orders())
         {
-            let doing: Vec<String> = strategies
-                .iter()
-                .filter(|s| match membench_protocol::strategy(s) {
-                    Some(i) => i.does(w) && i.reads(d.compression()),
-                    None => true,
-                })
-                .cloned()
-                .collect();
-            if !doing.is_empty() {
-                out.push(Group {
-                    workload: w.clone(),
-                    dataset: d.clone(),
-                    strategies: doing,
-                });
-            }
+            out.extend(groups_of(d, w, strategies));
         }
     }
     out
+}
+
+/// The group of one workload over one dataset, with the strategies that do it (none when no
+/// strategy does).
+fn groups_of(d: &Dataset, w: &Workload, strategies: &[String]) -> Option<Group> {
+    let doing: Vec<String> = strategies
+        .iter()
+        .filter(|s| match membench_protocol::strategy(s) {
+            Some(i) => i.does(w) && i.reads(d.compression()),
+            None => true,
+        })
+        .cloned()
+        .collect();
+    (!doing.is_empty()).then(|| Group {
+        workload: w.clone(),
+        dataset: d.clone(),
+        strategies: doing,
+    })
 }
 
 /// A user's run: one group per query, over the tables it reads (the `FROM` table is the
@@ -96,6 +100,37 @@ fn generated_shape(path: &Path) -> Shape {
         .unwrap_or_default()
 }
 
+/// `--query` without `--input`: each query typed and planned over each generated `sales` table
+/// (named `sales`), one group per table and query; the planned runs, for the executor.
+pub fn generated_query_groups(
+    datasets: &[Dataset],
+    c: &RunConfig,
+    strategies: &[String],
+) -> Result<(Vec<Group>, Vec<std::sync::Arc<membench_query::UserRun>>)> {
+    let (mut groups, mut runs) = (Vec::new(), Vec::new());
+    if c.generated_queries.is_empty() {
+        return Ok((groups, runs));
+    }
+    for d in datasets.iter().filter(|d| !d.is_orders()) {
+        let input = membench_query::InputArg {
+            name: "sales".into(),
+            path: d.path.clone(),
+        };
+        let run = membench_query::prepare(
+            &[input],
+            &c.generated_queries,
+            &membench_query::CsvOptions::default(),
+        )
+        .with_context(|| format!("the queries over {}", d.path.display()))?;
+        for (spec, _) in &run.queries {
+            let w = Workload::Query(Box::new(spec.clone()));
+            groups.extend(groups_of(d, &w, strategies));
+        }
+        runs.push(std::sync::Arc::new(run));
+    }
+    Ok((groups, runs))
+}
+
 /// Generates (or reuses) every dataset of the run: formats × sizes, of the `sales` schema for
 /// its `sales` workloads and of the `orders` schema for `join` (sizes count orders).
 pub fn datasets(gen_bin: &Path, c: &RunConfig) -> Result<Vec<Dataset>> {
@@ -105,7 +140,8 @@ pub fn datasets(gen_bin: &Path, c: &RunConfig) -> Result<Vec<Dataset>> {
     };
     let mut schemas = Vec::new();
     for s in [DataSchema::Sales, DataSchema::Orders] {
-        if c.workloads.iter().any(|w| w.input() == Some(s)) {
+        let queried = s == DataSchema::Sales && !c.generated_queries.is_empty();
+        if queried || c.workloads.iter().any(|w| w.input() == Some(s)) {
             schemas.push(s);
         }
     }

@@ -22,7 +22,7 @@ fn progress_bar(total: u64) -> ProgressBar {
 }
 
 /// Runs the matrix of `c` into its folder and writes its report.
-pub fn run(c: RunConfig) -> Result<()> {
+pub fn run(mut c: RunConfig) -> Result<()> {
     let bins = binaries()?;
     for b in ["membench-runner", "membench-runner-sys"] {
         bin(&bins, b)?;
@@ -52,11 +52,15 @@ pub fn run(c: RunConfig) -> Result<()> {
 
     let mut groups = match &c.user {
         Some(u) => plan::user_groups(u, &c.strategies())?,
-        None => plan::groups(
-            &plan::datasets(&gen_bin, &c)?,
-            &c.workloads,
-            &c.strategies(),
-        ),
+        None => {
+            let datasets = plan::datasets(&gen_bin, &c)?;
+            let mut g = plan::groups(&datasets, &c.workloads, &c.strategies());
+            // Queries over the generated tables: typed and planned once the tables exist.
+            let (queried, runs) = plan::generated_query_groups(&datasets, &c, &c.strategies())?;
+            g.extend(queried);
+            c.generated_runs = runs;
+            g
+        }
     };
     if let Some(s) = c.shard {
         groups = s.select(groups);

@@ -10,6 +10,7 @@ mod groups;
 mod guard;
 mod header;
 mod phases;
+mod shapes;
 mod skipped;
 
 use crate::Report;
@@ -28,6 +29,7 @@ pub fn all() -> Vec<Box<dyn Section>> {
     vec![
         Box::new(header::Header),
         Box::new(groups::Groups),
+        Box::new(shapes::Shapes),
         Box::new(skipped::Skipped),
         Box::new(database::Databases),
         Box::new(phases::Phases),
