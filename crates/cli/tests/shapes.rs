@@ -217,4 +217,15 @@ fn a_query_without_input_runs_over_each_generated_shape() {
         report.contains("## top · csv · cardinality=1k\n"),
         "{report}"
     );
+    // The decision per shape: one row each, the fastest that finished named.
+    let by_shape = &report[report.find("## By shape").expect("a By shape section")..];
+    assert!(by_shape.contains("### top · csv · 20k rows"), "{by_shape}");
+    assert_eq!(
+        by_shape
+            .lines()
+            .filter(|l| l.starts_with("| cardinality=") && l.contains("** ("))
+            .count(),
+        2,
+        "{by_shape}"
+    );
 }
