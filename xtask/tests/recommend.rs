@@ -101,6 +101,50 @@ fn predictions_at_1m_from_10k_to_300k_are_within_the_stated_factor() {
     assert!(load_all.why.contains("does not fit"));
     assert_eq!(ranked[0].fits, Fits::Yes);
     assert_ne!(ranked[0].strategy, "load-all");
+
+    // --verify-all: every strategy predicted to fit 64 MiB at 1M rows is run under it (the
+    // 1M table is already generated) and is ok, its prediction error printed.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args([
+            "recommend",
+            "--workload",
+            "top-n",
+            "--rows",
+            "1m",
+            "--memory",
+            "64MiB",
+        ])
+        .arg("--from")
+        .arg(&small)
+        .arg("--datasets")
+        .arg(&data)
+        .arg("--verify-all")
+        .env("MEMBENCH_BIN_DIR", bin_dir())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (predicted, _) = recommend(&fitted, &top_n_csv(), 1_000_000, 64 << 20);
+    let fit: Vec<&str> = predicted
+        .iter()
+        .filter(|c| c.fits == Fits::Yes)
+        .map(|c| c.strategy.as_str())
+        .collect();
+    assert!(
+        fit.contains(&"streaming") && !fit.contains(&"load-all"),
+        "{fit:?}"
+    );
+    for s in &fit {
+        assert!(
+            text.contains(&format!("verify: {s} at 1m rows under 64.0 MiB: ok")),
+            "{s}: {text}"
+        );
+    }
+    assert_eq!(text.matches("verify: ").count(), fit.len(), "{text}");
 }
 
 /// The group of the default table's top-n on CSV.

@@ -54,6 +54,24 @@ fn the_readme_strategy_table_is_the_registry() {
 }
 
 #[test]
+fn the_readme_excerpt_is_the_committed_report() {
+    let readme = read("README.md");
+    let report = read("reports/example/REPORT.md");
+    let rows: Vec<&str> = block(&readme, "excerpt")
+        .lines()
+        .filter(|l| l.starts_with("| "))
+        .collect();
+    assert!(!rows.is_empty(), "the excerpt has no table");
+    for row in rows {
+        assert!(
+            report.lines().any(|l| l == row),
+            "README.md's excerpt row is not in reports/example/REPORT.md (re-rendered since?): \
+             copy the table again\n{row}"
+        );
+    }
+}
+
+#[test]
 fn list_json_has_every_strategy_with_growth_per_format() {
     let v: serde_json::Value = serde_json::from_str(&xtask(&["list", "--json"])).unwrap();
     let listed = v["strategies"].as_array().unwrap();

@@ -19,8 +19,9 @@ pub struct GenArgs {
     /// orders: write the items in shuffled order instead of `order_id` order.
     #[arg(long)]
     pub shuffle_items: bool,
-    /// Row counts, comma-separated (e.g. 100k,1m,50m).
-    #[arg(long, value_delimiter = ',', default_value = "1m", conflicts_with = "size", value_parser = membench_protocol::parse_count)]
+    /// Row counts, comma-separated (e.g. 100k,1m,50m; default 1m, or with `--like` the
+    /// original's rows).
+    #[arg(long, value_delimiter = ',', conflicts_with = "size", value_parser = membench_protocol::parse_count)]
     pub rows: Vec<u64>,
     /// Target CSV sizes instead of rows (e.g. 1GiB); ≈200 bytes a row.
     #[arg(long, value_delimiter = ',', value_parser = membench_protocol::parse_size)]
@@ -59,27 +60,40 @@ pub struct GenArgs {
     /// many groups (each key `rows / N` times; the default draws from 1 000 000).
     #[arg(long, value_name = "N", value_parser = membench_protocol::parse_key_cardinality)]
     pub key_cardinality: Option<u64>,
-    /// Key frequencies: `zipf:S` (the key of rank r drawn with probability ∝ r^-S).
-    #[arg(long, value_name = "zipf:S", value_parser = membench_protocol::parse_skew)]
-    pub skew: Option<membench_protocol::Ratio>,
-    /// Probability that `discount` is null, 0 to 1 (default table: 0.02).
-    #[arg(long, value_name = "R", value_parser = membench_protocol::parse_null_rate)]
-    pub null_rate: Option<membench_protocol::Ratio>,
-    /// Mean `note` length in bytes, 0 to 65536 (the rows' width; default ≈ 125).
-    #[arg(long, value_name = "B", value_parser = membench_protocol::parse_text_bytes)]
-    pub text_bytes: Option<u32>,
-    /// Sort the rows by `customer_id` or `order_date`.
-    #[arg(long, value_name = "COL", value_parser = membench_protocol::SortKey::parse)]
-    pub sorted_by: Option<membench_protocol::SortKey>,
+    #[command(flatten)]
+    pub knobs: crate::run::ShapeKnobs,
+    /// A twin of this CSV file (or folder of parts) instead: a deterministic synthetic table
+    /// with its profile (`membench inspect`: types, null rates, distinct counts and their
+    /// growth, quantiles, text lengths, frequent values, order) at `--rows` or `--scale`.
+    /// Only values with ≥ 0.5 % of a column are copied.
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["size", "shuffle_items", "files", "compress", "messy", "bad_row_rate", "key_cardinality", "row_group_rows", "compression"])]
+    pub like: Option<std::path::PathBuf>,
+    /// With `--like`: sizes as multiples of the original's rows, comma-separated (1x,10x,100x).
+    #[arg(long, value_delimiter = ',', requires = "like", conflicts_with = "rows", value_parser = membench_protocol::parse_scale)]
+    pub scale: Vec<f64>,
+    /// With `--like`: copy no value of the original (frequent values synthesized too).
+    #[arg(long, requires = "like")]
+    pub no_values: bool,
+    /// With `--like`: compare a twin of the original's size with it, column by column.
+    #[arg(long, requires = "like")]
+    pub fidelity: bool,
 }
 
 pub fn run(a: GenArgs) -> Result<()> {
+    if let Some(like) = &a.like {
+        return twins(&a, like);
+    }
     let dir = binaries()?;
     let mut cmd = Command::new(bin(&dir, "membench-gen")?);
     let list = |v: Vec<String>| v.join(",");
+    let rows = if a.rows.is_empty() {
+        vec![1_000_000]
+    } else {
+        a.rows.clone()
+    };
     match a.size.is_empty() {
         false => cmd.args(["--size", &list(a.size.iter().map(u64::to_string).collect())]),
-        true => cmd.args(["--rows", &list(a.rows.iter().map(u64::to_string).collect())]),
+        true => cmd.args(["--rows", &list(rows.iter().map(u64::to_string).collect())]),
     };
     cmd.args([
         "--format",
@@ -113,13 +127,9 @@ pub fn run(a: GenArgs) -> Result<()> {
     if a.messy {
         cmd.arg("--messy");
     }
-    cmd.args(crate::run::plan::shape_args(&membench_protocol::Shape {
-        key_cardinality: a.key_cardinality,
-        zipf: a.skew,
-        null_rate: a.null_rate,
-        text_bytes: a.text_bytes,
-        sorted_by: a.sorted_by,
-    }));
+    cmd.args(crate::run::plan::shape_args(
+        &a.knobs.shape(a.key_cardinality),
+    ));
     cmd.args(["--schema", a.schema.name()]);
     if a.shuffle_items {
         cmd.arg("--shuffle-items");
@@ -127,6 +137,101 @@ pub fn run(a: GenArgs) -> Result<()> {
     let status = cmd.status().context("running membench-gen")?;
     if !status.success() {
         bail!("membench-gen failed");
+    }
+    Ok(())
+}
+
+/// `--like`: the original inspected once, then a twin per size (in this process: a twin reads
+/// the user's file through `inspect` and links no Polars).
+fn twins(a: &GenArgs, like: &std::path::Path) -> Result<()> {
+    if a.knobs.shape(a.key_cardinality) != membench_protocol::Shape::default() {
+        bail!("--like copies the original's shape: the shape knobs do not apply");
+    }
+    let t = std::time::Instant::now();
+    let opts = membench_query::CsvOptions {
+        delimiter: None,
+        nulls: membench_protocol::NullTokens::default(),
+        schema: Default::default(),
+        sample_rows: 20_000,
+    };
+    let found = membench_query::inspect(like, &opts)?;
+    if found.delimiter.is_empty() {
+        bail!(
+            "{}: --like reads CSV (a Parquet original: export it to CSV first)",
+            like.display()
+        );
+    }
+    eprintln!(
+        "profiled {} ({} rows, {} columns) in {:.2}s",
+        like.display(),
+        found.rows,
+        found.columns.len(),
+        t.elapsed().as_secs_f64()
+    );
+    let mut sizes: Vec<u64> = a.rows.clone();
+    sizes.extend(
+        a.scale
+            .iter()
+            .map(|f| ((found.rows as f64 * f).round() as u64).max(1)),
+    );
+    if sizes.is_empty() {
+        sizes.push(found.rows);
+    }
+    if a.fidelity && !sizes.contains(&found.rows) {
+        bail!(
+            "--fidelity compares a twin of the original's size ({} rows): add --scale 1x",
+            found.rows
+        );
+    }
+    let delimiter = membench_twin::delimiter_of(&found);
+    let out_dir = std::path::Path::new(&a.out);
+    for rows in sizes {
+        let spec = membench_twin::TwinSpec {
+            rows,
+            seed: a.seed,
+            copy_values: !a.no_values,
+        };
+        let t = std::time::Instant::now();
+        let mut last = 0u64;
+        let out =
+            membench_twin::generate_twin(&found, delimiter, &spec, out_dir, a.force, &mut |n| {
+                // A line per tenth of a large twin.
+                if rows >= 10_000_000 && n * 10 / rows > last * 10 / rows {
+                    eprintln!("  {n} of {rows} rows");
+                }
+                last = n;
+            })?;
+        let secs = t.elapsed().as_secs_f64();
+        if out.reused {
+            eprintln!(
+                "reused    {} ({} bytes, sha256 {})",
+                out.path.display(),
+                out.meta.bytes,
+                &out.meta.sha256[..12]
+            );
+        } else {
+            eprintln!(
+                "generated {} ({rows} rows, {} bytes in {secs:.2}s, {:.0} MB/s, sha256 {})",
+                out.path.display(),
+                out.meta.bytes,
+                out.meta.bytes as f64 / 1e6 / secs,
+                &out.meta.sha256[..12]
+            );
+        }
+        if a.fidelity && rows == found.rows {
+            let same = membench_query::CsvOptions {
+                delimiter: Some(delimiter),
+                nulls: membench_protocol::NullTokens::default(),
+                schema: membench_protocol::SchemaOverride::from_schema(&found.schema),
+                sample_rows: 20_000,
+            };
+            let twin = membench_query::inspect(&out.path, &same)?;
+            println!(
+                "fidelity: {} (original / twin)\n\n{}",
+                out.path.display(),
+                membench_twin::fidelity_table(&found, &twin)
+            );
+        }
     }
     Ok(())
 }

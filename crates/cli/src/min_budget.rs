@@ -146,7 +146,7 @@ pub fn run(a: MinBudgetArgs) -> Result<()> {
     let runner = bin(&dir, "membench-runner")?;
     let mut out = Vec::new();
     for &n in &a.rows {
-        let input = sales_dataset(&dir, &a.datasets, n, a.format)?;
+        let input = sales_dataset(&dir, &a.datasets, n, a.format, &Default::default())?;
         for w in &a.workload {
             let mut found = Vec::new();
             for s in &a.strategy {

@@ -35,6 +35,10 @@ pub struct RecommendArgs {
     /// and print the prediction error.
     #[arg(long)]
     pub verify: bool,
+    /// `--verify` every strategy predicted to fit, not only the top one: predicted against
+    /// measured memory and time for each; exits non-zero when one predicted to fit is not ok.
+    #[arg(long, conflicts_with = "verify")]
+    pub verify_all: bool,
     /// The number of distinct group keys to plan for: the run's tables of that
     /// `--key-cardinality` are fitted (the run must have measured it).
     #[arg(long, value_parser = membench_protocol::parse_key_cardinality)]
@@ -128,7 +132,7 @@ pub fn run(a: RecommendArgs) -> Result<()> {
                 rows(target)
             );
         }
-        if a.verify {
+        if a.verify || a.verify_all {
             bail!("--verify generates the built-in datasets: it does not apply to a user's query");
         }
     }
@@ -162,8 +166,28 @@ pub fn run(a: RecommendArgs) -> Result<()> {
         bytes(top.memory_bytes.mid),
         duration_ns(top.wall_ns.mid)
     );
-    if a.verify {
-        verify(&a, &workload, top, target, budget)?;
+    let chosen: Vec<&Candidate> = match (a.verify, a.verify_all) {
+        (true, _) => vec![top],
+        (_, true) => ranked.iter().filter(|c| c.fits == Fits::Yes).collect(),
+        _ => Vec::new(),
+    };
+    if chosen.is_empty() {
+        return Ok(());
+    }
+    let input = verify_input(&a, target, &group.shape)?;
+    let mut wrong = Vec::new();
+    for c in chosen {
+        if !verify(&input, &workload, c, target, budget)? {
+            wrong.push(c.strategy.clone());
+        }
+    }
+    if !wrong.is_empty() {
+        bail!(
+            "predicted to fit {} of memory at {} rows, but not ok: {}",
+            bytes(budget as f64),
+            rows(target),
+            wrong.join(", ")
+        );
     }
     Ok(())
 }
@@ -199,14 +223,9 @@ fn print_table(ranked: &[Candidate]) {
 /// Bytes a CSV row takes on disk, for the disk-space check (the generator's average is 189).
 const CSV_ROW_BYTES: u64 = 200;
 
-/// Generates the target size, runs the top choice under the budget, prints the error.
-fn verify(
-    a: &RecommendArgs,
-    workload: &Workload,
-    top: &Candidate,
-    target: u64,
-    budget: u64,
-) -> Result<()> {
+/// The table `--verify` runs on: the target size generated (the run's shape), when the disk
+/// has room.
+fn verify_input(a: &RecommendArgs, target: u64, shape: &Shape) -> Result<PathBuf> {
     let need = target
         * CSV_ROW_BYTES
         * if a.format == InputFormat::PARQUET {
@@ -226,13 +245,24 @@ fn verify(
             bytes(free as f64)
         );
     }
+    sales_dataset(&binaries()?, &a.datasets, target, a.format, shape)
+}
+
+/// Runs one candidate under the budget on `input` and prints its prediction error; `false`
+/// when it did not end ok.
+fn verify(
+    input: &std::path::Path,
+    workload: &Workload,
+    top: &Candidate,
+    target: u64,
+    budget: u64,
+) -> Result<bool> {
     let dir = binaries()?;
-    let input = sales_dataset(&dir, &a.datasets, target, a.format)?;
     // The budget is enforced by the counting runner (heap); time and RSS come from the
     // system-allocator runner, as the fit's did.
     let job = CellJob {
         memory_limit_bytes: Some(budget),
-        ..CellJob::new(&top.strategy, workload.clone(), &input)
+        ..CellJob::new(&top.strategy, workload.clone(), input)
     };
     let cell = |runner: &str| -> Result<membench_harness::Measured> {
         let cmd = CellCommand::new(bin(&dir, runner)?).args(job.to_args());
@@ -247,7 +277,7 @@ fn verify(
             bytes(budget as f64),
             counted.status.name()
         );
-        return Ok(());
+        return Ok(false);
     }
     let timed = cell("membench-runner-sys")?;
     let wall = timed
@@ -269,5 +299,5 @@ fn verify(
         duration_ns(top.wall_ns.mid),
         (top.wall_ns.mid / wall - 1.0) * 100.0
     );
-    Ok(())
+    Ok(true)
 }

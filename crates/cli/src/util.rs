@@ -156,6 +156,7 @@ pub fn sales_dataset(
     out: &Path,
     rows: u64,
     format: membench_protocol::InputFormat,
+    shape: &membench_protocol::Shape,
 ) -> Result<PathBuf> {
     let o = Command::new(bin(bin_dir, "membench-gen")?)
         .args([
@@ -164,8 +165,9 @@ pub fn sales_dataset(
             "--format",
             format.name(),
             "--json",
-            "--out",
         ])
+        .args(crate::run::plan::shape_args(shape))
+        .arg("--out")
         .arg(out)
         .stderr(std::process::Stdio::inherit())
         .output()

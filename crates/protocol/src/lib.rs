@@ -52,5 +52,5 @@ pub use strategy::{
     StrategyInfo, plays, reference_strategy, strategy, with_role,
 };
 pub use table::{ColumnSchema, ColumnType, NullTokens, SchemaOverride, TableSchema, UserTable};
-pub use units::{parse_count, parse_size, rows_label};
+pub use units::{parse_count, parse_scale, parse_size, rows_label, scale_label};
 pub use workload::{Date, DateRange, OnBadRow, QuerySpec, TopNParams, Workload};

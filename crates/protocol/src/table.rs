@@ -167,6 +167,17 @@ pub struct UserTable {
 pub struct SchemaOverride(pub Vec<(String, ColumnType)>);
 
 impl SchemaOverride {
+    /// Every column of `schema` with its type (to read a table exactly as another was typed).
+    pub fn from_schema(schema: &TableSchema) -> SchemaOverride {
+        SchemaOverride(
+            schema
+                .columns
+                .iter()
+                .map(|c| (c.name.clone(), c.ty))
+                .collect(),
+        )
+    }
+
     /// The type given for a column, if any.
     pub fn get(&self, name: &str) -> Option<ColumnType> {
         self.0.iter().find(|(n, _)| n == name).map(|(_, t)| *t)

@@ -24,6 +24,23 @@ pub fn parse_count(s: &str) -> Result<u64, String> {
     }
 }
 
+/// Parses a scale factor: `10x`, `0.5x`, `100` (a multiple of a table's rows, above 0 and at
+/// most 10⁶). The error says what was given and the valid range.
+pub fn parse_scale(s: &str) -> Result<f64, String> {
+    let t = s.trim().to_ascii_lowercase();
+    let num = t.strip_suffix('x').unwrap_or(&t);
+    match num.parse::<f64>() {
+        Ok(v) if v > 0.0 && v <= 1e6 => Ok(v),
+        Ok(_) => Err(format!("{s:?}: a scale is above 0 and at most 1000000x")),
+        _ => Err(format!("{s:?} is not a scale (e.g. 1x, 10x, 0.5x)")),
+    }
+}
+
+/// A scale factor as a label: `10` → `10x`, `0.5` → `0.5x`.
+pub fn scale_label(f: f64) -> String {
+    format!("{f}x")
+}
+
 /// A row count as a short label: `1000000` → `1m`, `100000` → `100k`, otherwise the number.
 pub fn rows_label(rows: u64) -> String {
     if rows >= 1_000_000 && rows.is_multiple_of(1_000_000) {

@@ -64,10 +64,42 @@ pub struct ColumnStats {
     /// Whether the counts are exact (else each is a lower bound, off by at most
     /// rows / (TOP_TRACKED + 1)).
     pub top_values_exact: bool,
+    /// The shape a twin (`membench gen --like`) copies; see [`Profile`].
+    #[serde(default)]
+    pub profile: Profile,
 }
 
+/// What `gen --like` needs beyond the summary: distributions and how the column grows.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Profile {
+    /// The values at percentiles 0, 1, …, 100 (from a uniform sample of [`SAMPLE_VALUES`]
+    /// values; the exact min and max at the ends) of a numeric, decimal (in units), date (in
+    /// days) or timestamp (in microseconds) column; empty for strings and booleans.
+    pub quantiles: Vec<f64>,
+    /// The non-null values' text lengths in bytes at percentiles 0, 1, …, 100 (same sample).
+    pub length_quantiles: Vec<f64>,
+    /// How the distinct count grows with rows, `d ∝ rows^g`, from the last doubling of the
+    /// rows read: about 1 for a key (ids, timestamps), about 0 for a bounded category.
+    pub distinct_growth: f64,
+    /// The share of adjacent non-null values in non-decreasing order (1 for a sorted column,
+    /// about 0.5 for a shuffled one), from one pair in eight.
+    pub sorted_fraction: f64,
+    /// A float column's most digits after the decimal point (up to 17).
+    pub fraction_digits: u8,
+    /// Values whose share of the non-null values is at least [`FREQUENT_SHARE`] (up to
+    /// [`FREQUENT_MAX`] of them), most frequent first: the categories a twin keeps.
+    pub frequent: Vec<TopValue>,
+}
+
+/// How many values per column the profile's uniform sample holds.
+pub const SAMPLE_VALUES: usize = 8192;
+/// The smallest share of the non-null values a [`Profile::frequent`] value has.
+pub const FREQUENT_SHARE: f64 = 0.005;
+/// The most values [`Profile::frequent`] lists.
+pub const FREQUENT_MAX: usize = 200;
+
 /// A frequent value and how often it occurs.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TopValue {
     pub value: String,
     pub count: u64,
@@ -307,6 +339,22 @@ struct ColumnAcc {
     /// bytes) and by a 64-bit hash of the text for strings.
     top: FxHashMap<u64, Counter>,
     top_exact: bool,
+    /// The profile's uniform sample (reservoir): numbers, or a string's text lengths.
+    sample: Vec<f64>,
+    /// The sample's random stream (splitmix64; the same sample on every run).
+    rng: u64,
+    /// Algorithm L's state: the running weight and the index of the next value taken.
+    skip_w: f64,
+    next_pick: u64,
+    /// `(values, distinct)` at each power of two of values read, from 16.
+    snapshots: Vec<(u64, u64)>,
+    /// The previous value (a string's text in `prev_text`), for the sortedness.
+    prev: Option<Key>,
+    prev_text: Option<Vec<u8>>,
+    /// Adjacent pairs compared (one in eight) and those in order.
+    pairs: u64,
+    ordered_pairs: u64,
+    fraction_digits: u8,
 }
 
 /// A frequent-values counter: its count and, for a string, its text — kept from the start
@@ -329,12 +377,72 @@ impl ColumnAcc {
             max: None,
             top: FxHashMap::default(),
             top_exact: true,
+            sample: Vec::new(),
+            rng: 0x9e37_79b9_7f4a_7c15,
+            skip_w: 0.0,
+            next_pick: 0,
+            snapshots: Vec::new(),
+            prev: None,
+            prev_text: None,
+            pairs: 0,
+            ordered_pairs: 0,
+            fraction_digits: 0,
         }
+    }
+
+    /// The distinct values so far: exact while every value is tracked.
+    fn distinct_so_far(&self) -> u64 {
+        if self.top_exact {
+            self.top.len() as u64
+        } else {
+            (self.hll.estimate() as u64).min(self.values)
+        }
+    }
+
+    /// Reservoir sampling, Li's algorithm L: once the sample is full, the next value to take
+    /// is found by a geometric skip, so a value not taken costs one comparison.
+    #[inline]
+    fn sample(&mut self, seen: u64, x: f64) {
+        if self.sample.len() < SAMPLE_VALUES {
+            self.sample.push(x);
+            if self.sample.len() == SAMPLE_VALUES {
+                self.skip_w = (self.unit().ln() / SAMPLE_VALUES as f64).exp();
+                self.next_pick = seen + self.skip();
+            }
+            return;
+        }
+        if seen < self.next_pick {
+            return;
+        }
+        let slot = (self.unit() * SAMPLE_VALUES as f64) as usize;
+        self.sample[slot.min(SAMPLE_VALUES - 1)] = x;
+        self.skip_w *= (self.unit().ln() / SAMPLE_VALUES as f64).exp();
+        self.next_pick = seen + self.skip();
+    }
+
+    /// Algorithm L's gap to the next value taken (at least 1).
+    fn skip(&mut self) -> u64 {
+        let gap = (self.unit().ln() / (1.0 - self.skip_w).ln()).floor();
+        if gap.is_finite() && gap >= 0.0 {
+            (gap as u64).saturating_add(1)
+        } else {
+            u64::MAX / 2
+        }
+    }
+
+    /// Uniform in (0, 1) from the sample's stream.
+    fn unit(&mut self) -> f64 {
+        self.rng = self.rng.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        ((mix(self.rng) >> 11) as f64 + 0.5) / (1u64 << 53) as f64
     }
 
     #[inline]
     fn add(&mut self, f: &[u8]) -> Result<(), text::TypeBreak> {
         let key = key_of(f, self.ty)?;
+        let seen = self.values;
+        if seen >= 16 && seen.is_power_of_two() {
+            self.snapshots.push((seen, self.distinct_so_far()));
+        }
         self.values += 1;
         self.text += f.len() as u64;
         // Typed values are counted by their value (`17` and `17.0` are one decimal), strings
@@ -344,6 +452,18 @@ impl ColumnAcc {
             Key::I(v) => *v as u64,
             Key::F(v) => text::canonical_bits(*v),
             Key::S(_) => {
+                self.sample(seen, f.len() as f64);
+                // One adjacent pair in eight: value 8m+7 against value 8m+8.
+                if seen & 7 == 0
+                    && let Some(p) = &self.prev_text
+                {
+                    self.pairs += 1;
+                    self.ordered_pairs += u64::from(p.as_slice() <= f);
+                } else if seen & 7 == 7 {
+                    let p = self.prev_text.get_or_insert_with(Vec::new);
+                    p.clear();
+                    p.extend_from_slice(f);
+                }
                 let h = mix(string_hash(f));
                 self.hll.insert_hash(h);
                 self.min_max_bytes(f);
@@ -353,6 +473,33 @@ impl ColumnAcc {
         };
         self.hll.insert_hash(mix(canonical));
         self.count_top(canonical, None);
+        if self.ty != ColumnType::Bool {
+            let x = match key {
+                Key::I(v) => v as f64,
+                Key::F(v) => v,
+                Key::S(_) => 0.0,
+            };
+            if !x.is_nan() {
+                self.sample(seen, x);
+            }
+        }
+        if self.ty == ColumnType::Float64
+            && let Some(dot) = f.iter().position(|&b| b == b'.')
+        {
+            let digits = f[dot + 1..]
+                .iter()
+                .take_while(|b| b.is_ascii_digit())
+                .count();
+            self.fraction_digits = self.fraction_digits.max(digits.min(17) as u8);
+        }
+        if seen & 7 == 0
+            && let Some(p) = &self.prev
+        {
+            self.pairs += 1;
+            self.ordered_pairs += u64::from(*p <= key);
+        } else if seen & 7 == 7 {
+            self.prev = Some(key.clone());
+        }
         if self.min.as_ref().is_none_or(|m| key < *m) {
             self.min = Some(key.clone());
         }
@@ -431,7 +578,15 @@ impl ColumnAcc {
             top.retain(|t| t.count >= 2);
         }
         top.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
+        let floor = (FREQUENT_SHARE * self.values as f64).max(1.0) as u64;
+        let frequent: Vec<TopValue> = top
+            .iter()
+            .filter(|t| t.count >= floor)
+            .take(FREQUENT_MAX)
+            .cloned()
+            .collect();
         top.truncate(TOP_SHOWN);
+        let profile = self.profile(frequent);
         ColumnStats {
             name: name.to_string(),
             ty: self.ty,
@@ -451,8 +606,78 @@ impl ColumnAcc {
             },
             top_values: top,
             top_values_exact: self.top_exact,
+            profile,
         }
     }
+
+    fn profile(&self, frequent: Vec<TopValue>) -> Profile {
+        let mut sample = self.sample.clone();
+        sample.sort_by(f64::total_cmp);
+        let mut quantiles = percentiles(&sample);
+        let numeric = !matches!(self.ty, ColumnType::String | ColumnType::Bool);
+        if numeric && !quantiles.is_empty() {
+            // The exact ends, not the sample's.
+            let exact = |k: &Option<Key>| match k {
+                Some(Key::I(v)) => Some(*v as f64),
+                Some(Key::F(v)) => Some(*v),
+                _ => None,
+            };
+            if let (Some(lo), Some(hi)) = (exact(&self.min), exact(&self.max)) {
+                quantiles[0] = lo;
+                quantiles[100] = hi;
+            }
+        }
+        let (quantiles, length_quantiles) = if numeric {
+            (quantiles, Vec::new())
+        } else if self.ty == ColumnType::String {
+            (Vec::new(), quantiles)
+        } else {
+            (Vec::new(), Vec::new())
+        };
+        // The growth over the last doubling (or more) of the values read.
+        let d = self.distinct_so_far().max(1) as f64;
+        let n = self.values as f64;
+        let distinct_growth = match self
+            .snapshots
+            .iter()
+            .rev()
+            .find(|(at, _)| (*at as f64) <= n / 2.0)
+        {
+            Some(&(at, was)) if was > 0 => {
+                ((d / was as f64).ln() / (n / at as f64).ln()).clamp(0.0, 1.0)
+            }
+            // Too few values to see growth: a column of all-distinct values is a key.
+            _ => {
+                if self.values > 0 && d >= 0.9 * n {
+                    1.0
+                } else {
+                    0.0
+                }
+            }
+        };
+        Profile {
+            quantiles,
+            length_quantiles,
+            distinct_growth,
+            sorted_fraction: if self.pairs > 0 {
+                self.ordered_pairs as f64 / self.pairs as f64
+            } else {
+                1.0
+            },
+            fraction_digits: self.fraction_digits,
+            frequent,
+        }
+    }
+}
+
+/// A sorted sample's values at percentiles 0, 1, …, 100 (empty for an empty sample).
+fn percentiles(sorted: &[f64]) -> Vec<f64> {
+    if sorted.is_empty() {
+        return Vec::new();
+    }
+    (0..=100)
+        .map(|p| sorted[((p as f64 / 100.0) * (sorted.len() - 1) as f64).round() as usize])
+        .collect()
 }
 
 /// A field's comparable key under its column's type (`Key::S` empty for a string: strings are

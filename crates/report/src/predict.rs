@@ -235,8 +235,10 @@ fn measured(records: &[Record], g: &GroupKey) -> BTreeMap<String, Measured> {
         } else {
             timed.into_iter().copied().collect()
         };
+        // The registry's declaration (as the gate reads it), a record's for a program not in it.
+        let declared = crate::gate::declared_growth(records, &strategy, &g.workload, g.format);
         let m = out.entry(strategy).or_default();
-        m.declared = m.declared.or(rs[0].measure.declared_growth);
+        m.declared = m.declared.or(declared);
         if let Some(v) = median(pool.iter().filter_map(|r| memory_need(r)).collect()) {
             m.memory.push((rows, v));
         }

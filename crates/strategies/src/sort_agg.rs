@@ -17,11 +17,11 @@
 //! an expression's error is reported as streaming reports it.
 
 use membench_query::exec::Executor;
-use membench_query::scan::{QueryError, scan_rows, wanted};
+use membench_query::scan::{scan_rows, wanted};
 use membench_query::text::Value;
 
 use crate::adaptive::Gauge;
-use crate::io::join::query::located;
+use crate::io::join::query::{eval_error, spilling};
 use crate::io::join::runs::{Runs, keys_cmp};
 use crate::io::join::spill::SpillDir;
 use crate::{Outcome, Params, QueryParams, RunError, Strategy};
@@ -39,17 +39,8 @@ impl Strategy for SortAgg {
     }
 
     fn query(&self, p: &Params, q: &QueryParams) -> Result<Outcome, RunError> {
-        located(q, || {
-            let mut spill = SpillDir::new(&p.scratch)?;
-            let r = aggregate(p, q, &mut spill);
-            p.spilled(spill.bytes_written);
-            r
-        })
+        spilling(p, q, |spill| aggregate(p, q, spill))
     }
-}
-
-fn eval_error(error: membench_query::eval::EvalError) -> RunError {
-    RunError::Query(QueryError::Eval { at: None, error })
 }
 
 fn aggregate(p: &Params, q: &QueryParams, spill: &mut SpillDir) -> Result<Outcome, RunError> {

@@ -21,11 +21,11 @@
 use std::hash::{Hash, Hasher};
 
 use membench_query::exec::Executor;
-use membench_query::scan::{QueryError, scan_rows, wanted};
+use membench_query::scan::{scan_rows, wanted};
 use membench_query::text::Value;
 
 use crate::adaptive::Gauge;
-use crate::io::join::query::{decode_row, encode_row, file_bytes, located};
+use crate::io::join::query::{decode_row, encode_row, eval_error, file_bytes, spilling};
 use crate::io::join::spill::{SpillDir, SpillFile, SpillWriter};
 use crate::{Outcome, Params, QueryParams, RunError, Strategy};
 
@@ -48,17 +48,8 @@ impl Strategy for SpillAgg {
     }
 
     fn query(&self, p: &Params, q: &QueryParams) -> Result<Outcome, RunError> {
-        located(q, || {
-            let mut spill = SpillDir::new(&p.scratch)?;
-            let r = aggregate(p, q, &mut spill);
-            p.spilled(spill.bytes_written);
-            r
-        })
+        spilling(p, q, |spill| aggregate(p, q, spill))
     }
-}
-
-fn eval_error(error: membench_query::eval::EvalError) -> RunError {
-    RunError::Query(QueryError::Eval { at: None, error })
 }
 
 /// The partition of a group key, on the hash of level `depth`.

@@ -188,18 +188,8 @@ pub struct RunArgs {
     #[arg(long, value_name = "N,…", value_delimiter = ',',
           value_parser = membench_protocol::parse_key_cardinality)]
     pub key_cardinality: Vec<u64>,
-    /// Key frequencies of the generated tables: `zipf:S`.
-    #[arg(long, value_name = "zipf:S", value_parser = membench_protocol::parse_skew)]
-    pub skew: Option<membench_protocol::Ratio>,
-    /// Probability that a generated `discount` is null, 0 to 1.
-    #[arg(long, value_name = "R", value_parser = membench_protocol::parse_null_rate)]
-    pub null_rate: Option<membench_protocol::Ratio>,
-    /// Mean length of a generated `note` in bytes, 0 to 65536 (the rows' width).
-    #[arg(long, value_name = "B", value_parser = membench_protocol::parse_text_bytes)]
-    pub text_bytes: Option<u32>,
-    /// Generate the tables sorted by `customer_id` or `order_date`.
-    #[arg(long, value_name = "COL", value_parser = membench_protocol::SortKey::parse)]
-    pub sorted_by: Option<membench_protocol::SortKey>,
+    #[command(flatten)]
+    pub knobs: ShapeKnobs,
     /// Dataset seed.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
@@ -233,6 +223,37 @@ pub struct RunArgs {
     pub keep_db: bool,
 }
 
+/// The shape knobs besides the key cardinality (`run` takes several cardinalities, `gen` one).
+#[derive(Args, Debug, Clone, Default)]
+pub struct ShapeKnobs {
+    /// Key frequencies of the generated tables: `zipf:S` (the key of rank r drawn with
+    /// probability ∝ r^-S).
+    #[arg(long, value_name = "zipf:S", value_parser = membench_protocol::parse_skew)]
+    pub skew: Option<membench_protocol::Ratio>,
+    /// Probability that a generated `discount` is null, 0 to 1 (default table: 0.02).
+    #[arg(long, value_name = "R", value_parser = membench_protocol::parse_null_rate)]
+    pub null_rate: Option<membench_protocol::Ratio>,
+    /// Mean length of a generated `note` in bytes, 0 to 65536 (the rows' width; default ≈ 125).
+    #[arg(long, value_name = "B", value_parser = membench_protocol::parse_text_bytes)]
+    pub text_bytes: Option<u32>,
+    /// Generate the tables sorted by `customer_id` or `order_date`.
+    #[arg(long, value_name = "COL", value_parser = membench_protocol::SortKey::parse)]
+    pub sorted_by: Option<membench_protocol::SortKey>,
+}
+
+impl ShapeKnobs {
+    /// The shape of these knobs with `key_cardinality` distinct keys.
+    pub fn shape(&self, key_cardinality: Option<u64>) -> membench_protocol::Shape {
+        membench_protocol::Shape {
+            key_cardinality,
+            zipf: self.skew,
+            null_rate: self.null_rate,
+            text_bytes: self.text_bytes,
+            sorted_by: self.sorted_by,
+        }
+    }
+}
+
 /// The shapes of the generated tables: one per `--key-cardinality` (or one without), each with
 /// the other knobs.
 fn shapes(a: &RunArgs) -> Vec<membench_protocol::Shape> {
@@ -240,16 +261,8 @@ fn shapes(a: &RunArgs) -> Vec<membench_protocol::Shape> {
         true => vec![None],
         false => a.key_cardinality.iter().copied().map(Some).collect(),
     };
-    let mut out: Vec<membench_protocol::Shape> = keys
-        .into_iter()
-        .map(|key_cardinality| membench_protocol::Shape {
-            key_cardinality,
-            zipf: a.skew,
-            null_rate: a.null_rate,
-            text_bytes: a.text_bytes,
-            sorted_by: a.sorted_by,
-        })
-        .collect();
+    let mut out: Vec<membench_protocol::Shape> =
+        keys.into_iter().map(|k| a.knobs.shape(k)).collect();
     out.sort();
     out.dedup();
     out

@@ -22,7 +22,7 @@ mod settings;
 mod shard;
 mod summary;
 
-pub use config::{RunArgs, RunConfig};
+pub use config::{RunArgs, RunConfig, ShapeKnobs};
 
 use anyhow::Result;
 

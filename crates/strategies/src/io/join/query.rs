@@ -113,14 +113,29 @@ pub(crate) fn located(
     }
 }
 
-/// `grace` on a user's join.
-pub(crate) fn grace(p: &Params, q: &QueryParams) -> Result<Outcome, RunError> {
+/// A spilling strategy's run of a user's query: a private spill folder for `run`, its bytes
+/// reported whatever happens, an expression's error located as streaming finds it.
+pub(crate) fn spilling(
+    p: &Params,
+    q: &QueryParams,
+    run: impl FnOnce(&mut SpillDir) -> Result<Outcome, RunError>,
+) -> Result<Outcome, RunError> {
     located(q, || {
         let mut spill = SpillDir::new(&p.scratch)?;
-        let r = grace_in(p, q, &mut spill);
+        let r = run(&mut spill);
         p.spilled(spill.bytes_written);
         r
     })
+}
+
+/// An expression's error met while folding, located later by [`located`].
+pub(crate) fn eval_error(error: membench_query::eval::EvalError) -> RunError {
+    RunError::Query(QueryError::Eval { at: None, error })
+}
+
+/// `grace` on a user's join.
+pub(crate) fn grace(p: &Params, q: &QueryParams) -> Result<Outcome, RunError> {
+    spilling(p, q, |spill| grace_in(p, q, spill))
 }
 
 fn partition(key: &Value, n: usize) -> usize {
@@ -220,12 +235,7 @@ fn finish(exec: Executor<'_>, rows_read: u64) -> Result<Outcome, RunError> {
 
 /// `merge-join` on a user's join.
 pub(crate) fn merge(p: &Params, q: &QueryParams) -> Result<Outcome, RunError> {
-    located(q, || {
-        let mut spill = SpillDir::new(&p.scratch)?;
-        let r = merge_in(p, q, &mut spill);
-        p.spilled(spill.bytes_written);
-        r
-    })
+    spilling(p, q, |spill| merge_in(p, q, spill))
 }
 
 fn merge_in(p: &Params, q: &QueryParams, spill: &mut SpillDir) -> Result<Outcome, RunError> {
