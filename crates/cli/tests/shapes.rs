@@ -228,4 +228,16 @@ fn a_query_without_input_runs_over_each_generated_shape() {
         2,
         "{by_shape}"
     );
+    // The cardinality map: shown under "By shape", drawn, its legend naming a strategy that ran.
+    assert!(
+        by_shape.contains("](chart-top-csv-cardinality-map.svg)"),
+        "{by_shape}"
+    );
+    let map = std::fs::read_to_string(out.join("chart-top-csv-cardinality-map.svg")).unwrap();
+    assert!(map.contains("distinct keys"), "{map}");
+    let legend: Vec<&str> = ["streaming", "sort-agg", "spill-agg"]
+        .into_iter()
+        .filter(|s| map.contains(&format!("\n{s}\n")))
+        .collect();
+    assert!(!legend.is_empty(), "the map names no strategy");
 }

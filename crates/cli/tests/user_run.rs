@@ -656,3 +656,72 @@ fn a_group_by_larger_than_the_budget_spills_in_spill_agg_and_sort_agg_where_stre
         "sort-agg aggregates groups; this query has no GROUP BY keys"
     );
 }
+
+#[test]
+fn scale_runs_the_query_on_the_input_and_its_twins_with_a_pinned_dimension_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let names = dir.path().join("names.csv");
+    std::fs::write(
+        &names,
+        "symbol,company\nMSFT,Microsoft\nAAPL,Apple\nIBM,IBM\nAMZN,Amazon\nGOOG,Google\n",
+    )
+    .unwrap();
+    let out = dir.path().join("run");
+    let datasets = dir.path().join("twins");
+    let arg = |name: &str, p: &Path| format!("{name}={}", p.display());
+    let recs = run_ok(
+        &out,
+        &[
+            "--input",
+            &arg("s", &public("stocks.csv")),
+            "--input",
+            &arg("n", &names),
+            "--scale",
+            "1x,4x,n=1x",
+            "--datasets",
+            datasets.to_str().unwrap(),
+            "--strategy",
+            "streaming,parallel,grace",
+            "--query",
+            "by-company=SELECT n.company, count(*) AS months, max(s.price) AS top \
+             FROM s JOIN n ON s.symbol = n.symbol GROUP BY n.company ORDER BY 1",
+        ],
+    );
+    // The input at 560 rows and its twin at 2240; the names (pinned) at 5 rows in both.
+    let mut rows: BTreeMap<u64, BTreeSet<String>> = BTreeMap::new();
+    let mut digests: BTreeMap<u64, BTreeSet<String>> = BTreeMap::new();
+    for r in recs.iter().filter(|r| r["status"] == "ok") {
+        let read = r["rows_read"].as_u64().unwrap();
+        rows.entry(read)
+            .or_default()
+            .insert(r["strategy"].as_str().unwrap().to_string());
+        digests
+            .entry(read)
+            .or_default()
+            .insert(r["answer_digest"].as_str().unwrap().to_string());
+    }
+    assert_eq!(
+        rows.keys().copied().collect::<Vec<_>>(),
+        vec![565, 2245],
+        "{rows:?}"
+    );
+    for (n, s) in &rows {
+        assert_eq!(s.len(), 3, "at {n} rows read: {s:?}");
+        assert_eq!(digests[n].len(), 1, "at {n} rows the strategies disagree");
+    }
+    assert!(
+        recs.iter().all(|r| r["status"] == "ok"),
+        "every cell ok: {recs:?}"
+    );
+    let twin = datasets.join("stocks-twin-2240-s42.csv");
+    assert!(twin.is_file(), "the twin is kept in --datasets");
+    assert!(
+        !datasets.join("names-twin-5-s42.csv").exists(),
+        "n was pinned"
+    );
+    let report = std::fs::read_to_string(out.join("REPORT.md")).unwrap();
+    assert!(
+        report.contains("2240"),
+        "the report has the 4x size: {report}"
+    );
+}

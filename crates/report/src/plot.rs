@@ -1,6 +1,8 @@
 //! Charts as SVG with plotters: memory and time against size (log-log), RSS over time at the
-//! largest size, and the time-vs-memory trade-off.
+//! largest size, the time-vs-memory trade-off, and the decision maps (size × budget, predicted;
+//! key cardinality × budget at one size, measured).
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow};
@@ -9,7 +11,7 @@ use plotters::prelude::*;
 use crate::Report;
 use crate::format::rows;
 use crate::stats::{CellStats, effective_status};
-use membench_protocol::{GroupKey, Role};
+use membench_protocol::{GroupKey, InputFormat, Role, rows_label};
 
 /// What a chart shows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -25,6 +27,10 @@ pub enum ChartKind {
     /// Dataset size × memory budget, each region coloured by the fastest strategy predicted
     /// to fit (only for groups measured at three sizes or more).
     DecisionMap,
+    /// Group-key cardinality × memory budget at one size, each region coloured by the fastest
+    /// strategy measured ok within the budget (for a workload run on two `--key-cardinality`
+    /// values or more).
+    CardinalityMap,
 }
 
 impl ChartKind {
@@ -46,6 +52,7 @@ impl ChartKind {
             Self::TradeOff => "tradeoff",
             Self::Batches => "batches",
             Self::DecisionMap => "decision-map",
+            Self::CardinalityMap => "cardinality-map",
         }
     }
 }
@@ -60,6 +67,9 @@ pub struct Chart {
     pub file: String,
     /// The SVG text once drawn.
     pub svg: Option<String>,
+    /// [`ChartKind::CardinalityMap`]: the size it is drawn at (its `group` has the default
+    /// shape and stands for every cardinality).
+    pub at_rows: Option<u64>,
 }
 
 /// The charts a set of cells calls for.
@@ -93,6 +103,8 @@ pub fn planned_charts(cells: &[CellStats]) -> Vec<Chart> {
                 ChartKind::DecisionMap => {
                     "decision map: the fastest strategy predicted to fit".to_string()
                 }
+                // Planned by `cardinality_maps`, not per group.
+                ChartKind::CardinalityMap => continue,
             };
             let (w, f) = (&g.workload, g.format);
             out.push(Chart {
@@ -101,8 +113,71 @@ pub fn planned_charts(cells: &[CellStats]) -> Vec<Chart> {
                 group: g.clone(),
                 kind,
                 svg: None,
+                at_rows: None,
             });
         }
+    }
+    out.extend(cardinality_maps(cells));
+    out
+}
+
+/// The shapes of a group that differ from the default table only in their key cardinality.
+fn cardinality_of(shape: &membench_protocol::Shape) -> Option<u64> {
+    let k = shape.key_cardinality?;
+    let mut rest = *shape;
+    rest.key_cardinality = None;
+    rest.is_default().then_some(k)
+}
+
+/// One [`ChartKind::CardinalityMap`] per workload and format measured at two key cardinalities
+/// or more, at the largest size every one of them was measured at.
+fn cardinality_maps(cells: &[CellStats]) -> Vec<Chart> {
+    let mut by: std::collections::BTreeMap<(String, InputFormat), BTreeMap<u64, BTreeSet<u64>>> =
+        Default::default();
+    for c in cells.iter().filter(|c| c.status.is_ok()) {
+        if let Some(k) = cardinality_of(&c.key.shape) {
+            by.entry((c.key.workload.to_string(), c.key.format))
+                .or_default()
+                .entry(k)
+                .or_default()
+                .insert(c.key.rows);
+        }
+    }
+    let mut out = Vec::new();
+    for ((w, f), ks) in by {
+        if ks.len() < 2 {
+            continue;
+        }
+        let common = ks
+            .values()
+            .skip(1)
+            .fold(ks.values().next().cloned().unwrap_or_default(), |a, b| {
+                a.intersection(b).copied().collect()
+            });
+        let Some(&rows) = common.iter().max() else {
+            continue;
+        };
+        let Some(group) = cells
+            .iter()
+            .find(|c| c.key.workload.to_string() == w && c.key.format == f)
+            .map(|c| GroupKey {
+                shape: membench_protocol::Shape::default(),
+                ..c.key.group()
+            })
+        else {
+            continue;
+        };
+        out.push(Chart {
+            title: format!(
+                "{w} · {f} at {} rows: the fastest strategy measured ok within each budget, by key cardinality",
+                rows_label(rows)
+            ),
+            file: format!("chart-{w}-{f}-cardinality-map.svg"),
+            group,
+            kind: ChartKind::CardinalityMap,
+            svg: None,
+            at_rows: Some(rows),
+        });
     }
     out
 }
@@ -189,7 +264,9 @@ fn series_for(report: &Report, chart: &Chart) -> (Vec<Series>, &'static str, &'s
             .collect()
     };
     match chart.kind {
-        ChartKind::DecisionMap => (Vec::new(), "rows", "memory budget", true),
+        ChartKind::DecisionMap | ChartKind::CardinalityMap => {
+            (Vec::new(), "rows", "memory budget", true)
+        }
         ChartKind::Batches => (
             batch_series(report, chart, largest),
             "row the batch starts at",
@@ -455,10 +532,139 @@ fn render_decision_map(report: &Report, chart: &Chart) -> Result<String> {
     Ok(svg)
 }
 
+/// The cardinality map: per measured key cardinality (a band each, in order) and budget (1 MiB
+/// to the run's memory limit, or 64 GiB without one), the fastest strategy whose cell at that
+/// size ended ok with its median memory (anonymous RSS, else heap, plus a server's RSS) within
+/// the budget. Measured, not predicted: a strategy that was `oom` under the run's limit is in
+/// no region.
+fn render_cardinality_map(report: &Report, chart: &Chart) -> Result<String> {
+    let rows_at = chart.at_rows.unwrap_or(0);
+    let g = &chart.group;
+    let mut cards: BTreeMap<u64, Vec<(String, f64, f64)>> = BTreeMap::new();
+    let mut limit: Option<u64> = None;
+    for r in &report.records {
+        if r.workload.to_string() != g.workload.to_string() || r.format != g.format {
+            continue;
+        }
+        if let Some(l) = r
+            .memory_limit
+            .as_deref()
+            .and_then(|l| membench_protocol::parse_size(l).ok())
+        {
+            limit = Some(limit.map_or(l, |x: u64| x.max(l)));
+        }
+    }
+    for c in report
+        .cells
+        .iter()
+        .filter(|c| c.status.is_ok() && c.key.rows == rows_at)
+    {
+        if c.key.workload.to_string() != g.workload.to_string() || c.key.format != g.format {
+            continue;
+        }
+        let Some(k) = cardinality_of(&c.key.shape) else {
+            continue;
+        };
+        let memory = c
+            .peak_rss_anon_bytes
+            .as_ref()
+            .filter(|s| s.median > 0.0)
+            .or(c.peak_heap_bytes.as_ref())
+            .map(|s| s.median);
+        if let (Some(m), Some(t)) = (memory, c.wall_ns.as_ref()) {
+            cards
+                .entry(k)
+                .or_default()
+                .push((c.key.strategy.clone(), m, t.median));
+        }
+    }
+    let mut names: Vec<String> = cards.values().flatten().map(|c| c.0.clone()).collect();
+    names.sort();
+    names.dedup();
+    let (b0, b1) = ((1u64 << 20) as f64, limit.unwrap_or(64u64 << 30) as f64);
+    let steps = 40;
+    let budgets: Vec<f64> = (0..=steps)
+        .map(|i| b0 * (b1 / b0).powf(i as f64 / steps as f64))
+        .collect();
+    let ks: Vec<u64> = cards.keys().copied().collect();
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (860, 120 + 70 * ks.len() as u32))
+            .into_drawing_area();
+        root.fill(&WHITE).map_err(|e| anyhow!("{e:?}"))?;
+        let mut c = ChartBuilder::on(&root)
+            .caption(&chart.title, ("sans-serif", 16))
+            .margin(12)
+            .x_label_area_size(45)
+            .y_label_area_size(90)
+            .build_cartesian_2d((b0..b1).log_scale(), 0f64..ks.len() as f64)
+            .map_err(|e| anyhow!("{e:?}"))?;
+        let labels = ks.clone();
+        c.configure_mesh()
+            .x_desc(if limit.is_some() {
+                "memory budget (up to the run's limit)"
+            } else {
+                "memory budget"
+            })
+            .y_desc("distinct keys")
+            .y_labels(ks.len() * 2 + 1)
+            .x_label_formatter(&|v: &f64| crate::format::bytes(*v))
+            .y_label_formatter(&move |v: &f64| {
+                let i = v.floor() as usize;
+                if (v - i as f64 - 0.5).abs() < 0.01 && i < labels.len() {
+                    rows_label(labels[i])
+                } else {
+                    String::new()
+                }
+            })
+            .disable_y_mesh()
+            .draw()
+            .map_err(|e| anyhow!("{e:?}"))?;
+        let mut used = BTreeSet::new();
+        for (i, k) in ks.iter().enumerate() {
+            for j in 0..steps {
+                let (xa, xb) = (budgets[j], budgets[j + 1]);
+                let best = cards[k]
+                    .iter()
+                    .filter(|(_, m, _)| *m <= xa)
+                    .min_by(|a, b| a.2.total_cmp(&b.2))
+                    .and_then(|(s, _, _)| names.iter().position(|n| n == s));
+                let color = match best {
+                    Some(n) => {
+                        used.insert(n);
+                        Palette99::pick(n).to_rgba().mix(0.75)
+                    }
+                    None => RGBColor(225, 225, 225).to_rgba(),
+                };
+                c.draw_series(std::iter::once(Rectangle::new(
+                    [(xa, i as f64 + 0.05), (xb, i as f64 + 0.95)],
+                    color.filled(),
+                )))
+                .map_err(|e| anyhow!("{e:?}"))?;
+            }
+        }
+        for n in used {
+            let color = Palette99::pick(n).to_rgba();
+            c.draw_series(std::iter::empty::<Circle<(f64, f64), i32>>())
+                .map_err(|e| anyhow!("{e:?}"))?
+                .label(names[n].clone())
+                .legend(move |(x, y)| {
+                    Rectangle::new([(x, y - 4), (x + 14, y + 4)], color.filled())
+                });
+        }
+        draw_legend(&mut c)?;
+        root.present().map_err(|e| anyhow!("{e:?}"))?;
+    }
+    Ok(svg)
+}
+
 /// Renders one chart as SVG text.
 pub fn render(report: &Report, chart: &Chart) -> Result<String> {
     if chart.kind == ChartKind::DecisionMap {
         return render_decision_map(report, chart);
+    }
+    if chart.kind == ChartKind::CardinalityMap {
+        return render_cardinality_map(report, chart);
     }
     let (mut series, x_desc, y_desc, log) = series_for(report, chart);
     let ooms = oom_markers(report, chart);

@@ -113,6 +113,7 @@ fn every_chart_is_a_valid_svg_with_its_series() {
             ChartKind::HeapTimeline => 6,
             ChartKind::Batches => unreachable!("drawn only where adaptive ran"),
             ChartKind::DecisionMap => unreachable!("drawn only with three sizes or more"),
+            ChartKind::CardinalityMap => unreachable!("drawn only with two cardinalities or more"),
         };
         assert_eq!(points, expected, "{} points in {}", points, chart.file);
     }

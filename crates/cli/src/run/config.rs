@@ -145,6 +145,13 @@ pub struct RunArgs {
           conflicts_with_all = ["workload", "rows", "size", "format", "files", "messy",
               "key_cardinality", "skew", "null_rate", "text_bytes", "sorted_by"])]
     pub input: Vec<membench_query::InputArg>,
+    /// `--input`: run the queries on the inputs at these sizes, as multiples of their rows
+    /// (`1x,10x,100x`): 1x is the file itself, any other a twin (`membench gen --like`,
+    /// generated into `--datasets`), so the size axis, growth fits and `recommend --rows`
+    /// work for the user's data. `NAME=F` pins one input at F at every size (a dimension
+    /// table that does not grow: `--scale 1x,10x,dim=1x`).
+    #[arg(long, value_name = "[NAME=]F", value_delimiter = ',', requires = "input", value_parser = parse_scale_arg)]
+    pub scale: Vec<ScaleArg>,
     /// A query over the `--input` tables, `[name=]SQL` (repeatable): each is a workload of the
     /// matrix, run by every strategy that can (the others are recorded as skipped, with why).
     /// Without `--input`, over the generated table `sales` of every size, format and shape
@@ -331,8 +338,10 @@ pub struct RunConfig {
     /// `--query` without `--input`: the queries, run over each generated `sales` table.
     pub generated_queries: Vec<membench_query::QueryArg>,
     /// Those queries typed and planned over each generated table (filled once the tables
-    /// exist).
+    /// exist); with `--input` and `--scale`, the user's queries over the inputs' twins.
     pub generated_runs: Vec<std::sync::Arc<membench_query::UserRun>>,
+    /// Whether a user's run measures its inputs themselves (`--scale` without 1x does not).
+    pub user_at_1x: bool,
     /// `--output`: where each query's result goes (`{query}` replaced by its name).
     pub query_output: Option<PathBuf>,
 }
@@ -376,6 +385,10 @@ impl RunConfig {
             !externals.is_empty() && a.preset != Some(Preset::Peers),
         )?;
         let user = user_run(&a)?;
+        let (scaled, user_at_1x) = match &user {
+            Some(u) => scaled_runs(&a, u)?,
+            None => (Vec::new(), true),
+        };
         let generated_queries = match user {
             Some(_) => Vec::new(),
             None => all_queries(&a)?,
@@ -480,7 +493,8 @@ impl RunConfig {
             query_output: a.query_output.clone(),
             user,
             generated_queries,
-            generated_runs: Vec::new(),
+            generated_runs: scaled,
+            user_at_1x,
         };
         match a.preset {
             Some(Preset::Large) => c.check_disk_for_large()?,
@@ -559,6 +573,157 @@ fn all_queries(a: &RunArgs) -> Result<Vec<membench_query::QueryArg>> {
         queries.extend(membench_query::query_file(f).map_err(anyhow::Error::msg)?);
     }
     Ok(queries)
+}
+
+/// One `--scale` item: a factor for every input, or one input pinned at a factor.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ScaleArg {
+    pub table: Option<String>,
+    pub factor: f64,
+}
+
+fn parse_scale_arg(s: &str) -> Result<ScaleArg, String> {
+    match s.split_once('=') {
+        Some((name, f)) => Ok(ScaleArg {
+            table: Some(name.trim().to_string()),
+            factor: membench_protocol::parse_scale(f)?,
+        }),
+        None => Ok(ScaleArg {
+            table: None,
+            factor: membench_protocol::parse_scale(s)?,
+        }),
+    }
+}
+
+/// `--scale`: the user's queries typed and planned over the inputs' twins at each factor but
+/// 1x (the inputs themselves), twins generated (or reused) in `--datasets`; and whether the
+/// inputs themselves are one of the sizes.
+fn scaled_runs(
+    a: &RunArgs,
+    user: &membench_query::UserRun,
+) -> Result<(Vec<std::sync::Arc<membench_query::UserRun>>, bool)> {
+    if a.scale.is_empty() {
+        return Ok((Vec::new(), true));
+    }
+    let factors: Vec<f64> = a
+        .scale
+        .iter()
+        .filter(|s| s.table.is_none())
+        .map(|s| s.factor)
+        .collect();
+    anyhow::ensure!(
+        !factors.is_empty(),
+        "--scale: give the sizes (e.g. 1x,10x) as well as the pinned inputs"
+    );
+    let pinned = |name: &str| {
+        a.scale
+            .iter()
+            .find(|s| s.table.as_deref() == Some(name))
+            .map(|s| s.factor)
+    };
+    for s in a.scale.iter().filter_map(|s| s.table.as_ref()) {
+        anyhow::ensure!(
+            user.tables.iter().any(|(n, _)| n == s),
+            "--scale {s}=…: no --input is named {s} (inputs: {})",
+            user.tables
+                .iter()
+                .map(|(n, _)| n.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    let opts = membench_query::CsvOptions {
+        delimiter: a.delimiter,
+        nulls: a.nulls.clone(),
+        schema: a.schema.clone().unwrap_or_default(),
+        ..Default::default()
+    };
+    let queries = all_queries(a)?;
+    let mut profiles: std::collections::BTreeMap<String, membench_query::Inspection> =
+        Default::default();
+    let (mut runs, mut original) = (Vec::new(), false);
+    for &f in &factors {
+        let mut inputs = Vec::new();
+        let mut all_original = true;
+        for (name, t) in &user.tables {
+            let factor = pinned(name).unwrap_or(f);
+            if factor == 1.0 {
+                inputs.push(membench_query::InputArg {
+                    name: name.clone(),
+                    path: t.path.clone(),
+                });
+                continue;
+            }
+            all_original = false;
+            if !profiles.contains_key(name) {
+                eprintln!("profiling {name} ({}) for its twins", t.path.display());
+                let found = membench_query::inspect(&t.path, &opts)?;
+                anyhow::ensure!(
+                    !found.delimiter.is_empty(),
+                    "--scale: {} is Parquet; twins are written from CSV (export it first)",
+                    t.path.display()
+                );
+                profiles.insert(name.clone(), found);
+            }
+            let found = &profiles[name];
+            let spec = membench_twin::TwinSpec {
+                rows: ((found.rows as f64 * factor).round() as u64).max(1),
+                seed: a.seed,
+                copy_values: true,
+            };
+            let started = std::time::Instant::now();
+            let out = membench_twin::generate_twin(
+                found,
+                membench_twin::delimiter_of(found),
+                &spec,
+                &a.datasets,
+                false,
+                &mut |_| {},
+            )?;
+            eprintln!(
+                "{} {name} at {} ({} rows): {} ({:.1}s)",
+                if out.reused { "reused" } else { "twin of" },
+                membench_protocol::scale_label(factor),
+                spec.rows,
+                out.path.display(),
+                started.elapsed().as_secs_f64()
+            );
+            inputs.push(membench_query::InputArg {
+                name: name.clone(),
+                path: out.path,
+            });
+        }
+        if all_original {
+            original = true;
+            continue;
+        }
+        // Typed as the inputs are (a twin writes each value as its original's type reads).
+        let run = membench_query::prepare(&inputs, &queries, &opts).with_context(|| {
+            format!(
+                "the queries over the {} twins",
+                membench_protocol::scale_label(f)
+            )
+        })?;
+        // The same question at another size only if every column types the same.
+        let types = |s: &membench_protocol::TableSchema| {
+            s.columns
+                .iter()
+                .map(|c| (c.name.clone(), c.ty))
+                .collect::<Vec<_>>()
+        };
+        for ((name, twin), (_, t)) in run.tables.iter().zip(&user.tables) {
+            anyhow::ensure!(
+                types(&twin.schema) == types(&t.schema),
+                "--scale: the twin of {name} ({}) types as {} where the input is {}; pass \
+                 --schema for the columns that differ",
+                twin.path.display(),
+                twin.schema,
+                t.schema
+            );
+        }
+        runs.push(std::sync::Arc::new(run));
+    }
+    Ok((runs, original))
 }
 
 /// A user's run: the `--input` tables typed and every query planned, or the first reason not.

@@ -131,17 +131,28 @@ impl RunnerExecutor {
         c: &Cell,
     ) -> Option<(membench_protocol::Plan, Vec<membench_protocol::UserTable>)> {
         let spec = c.workload.query()?;
-        // A user's tables, or the generated table this cell reads (`--query` alone).
-        let user = match &self.config.user {
-            Some(u) => u,
-            None => self.config.generated_runs.iter().find(|u| {
-                u.tables
-                    .first()
-                    .is_some_and(|(_, t)| t.path == c.dataset.path)
-            })?,
+        // The run whose tables this cell reads: a generated table's (`--query` alone) or a
+        // twin's (`--scale`), found by the cell's paths, else the user's inputs.
+        let paths: Vec<&Path> = std::iter::once(c.dataset.path.as_path())
+            .chain(c.dataset.items.as_deref())
+            .collect();
+        let reads = |u: &membench_query::UserRun| {
+            let (_, plan) = u.queries.iter().find(|(s, _)| s == spec)?;
+            let tables = u.tables_of(plan);
+            let same =
+                tables.len() == paths.len() && tables.iter().zip(&paths).all(|(t, p)| t.path == *p);
+            same.then(|| (plan.clone(), tables))
         };
-        let (_, plan) = user.queries.iter().find(|(s, _)| s == spec)?;
-        Some((plan.clone(), user.tables_of(plan)))
+        self.config
+            .generated_runs
+            .iter()
+            .find_map(|u| reads(u))
+            .or_else(|| {
+                self.config.user.as_deref().and_then(|u| {
+                    let (_, plan) = u.queries.iter().find(|(s, _)| s == spec)?;
+                    Some((plan.clone(), u.tables_of(plan)))
+                })
+            })
     }
 
     fn command(&self, c: &Cell, allocator: Allocator, output: Option<&Path>) -> CellCommand {

@@ -51,7 +51,17 @@ pub fn run(mut c: RunConfig) -> Result<()> {
     let ctx = run_context(&started_at);
 
     let mut groups = match &c.user {
-        Some(u) => plan::user_groups(u, &c.strategies())?,
+        Some(u) => {
+            let mut g = Vec::new();
+            if c.user_at_1x {
+                g = plan::user_groups(u, &c.strategies())?;
+            }
+            // `--scale`: the same queries over the inputs' twins.
+            for run in &c.generated_runs {
+                g.extend(plan::user_groups(run, &c.strategies())?);
+            }
+            g
+        }
         None => {
             let datasets = plan::datasets(&gen_bin, &c)?;
             let mut g = plan::groups(&datasets, &c.workloads, &c.strategies());

@@ -64,7 +64,12 @@ impl Section for Groups {
             if let Some(v) = verdict(&cells) {
                 writeln!(md, "{v}\n").unwrap();
             }
-            for chart in report.charts.iter().filter(|c| c.group == g) {
+            // The cardinality maps span shapes: "By shape" shows them.
+            for chart in report
+                .charts
+                .iter()
+                .filter(|c| c.group == g && c.at_rows.is_none())
+            {
                 writeln!(md, "![{}]({})\n", chart.title, chart.file).unwrap();
             }
         }

@@ -77,6 +77,13 @@ impl Section for Shapes {
                 }
             }
             md.push('\n');
+            for chart in report
+                .charts
+                .iter()
+                .filter(|c| c.at_rows == Some(n) && c.group.workload == w && c.group.format == f)
+            {
+                writeln!(md, "![{}]({})\n", chart.title, chart.file).unwrap();
+            }
         }
         md
     }
