@@ -154,7 +154,7 @@ fn twins(a: &GenArgs, like: &std::path::Path) -> Result<()> {
         schema: Default::default(),
         sample_rows: 20_000,
     };
-    let found = membench_query::inspect(like, &opts)?;
+    let found = membench_query::profile(like, &opts)?;
     if found.delimiter.is_empty() {
         bail!(
             "{}: --like reads CSV (a Parquet original: export it to CSV first)",
@@ -225,7 +225,7 @@ fn twins(a: &GenArgs, like: &std::path::Path) -> Result<()> {
                 schema: membench_protocol::SchemaOverride::from_schema(&found.schema),
                 sample_rows: 20_000,
             };
-            let twin = membench_query::inspect(&out.path, &same)?;
+            let twin = membench_query::profile(&out.path, &same)?;
             println!(
                 "fidelity: {} (original / twin)\n\n{}",
                 out.path.display(),

@@ -32,6 +32,10 @@ pub struct InspectArgs {
     /// How many rows the types are inferred from.
     #[arg(long, default_value_t = 20_000)]
     pub sample_rows: u64,
+    /// Also measure each column's profile (what `gen --like` draws a twin from: quantiles,
+    /// text lengths, distinct growth, order, frequent values), shown with `--json`.
+    #[arg(long)]
+    pub profile: bool,
 }
 
 fn parse_schema(s: &str) -> Result<SchemaOverride, String> {
@@ -52,7 +56,11 @@ pub fn run(a: InspectArgs) -> Result<()> {
     if opts.sample_rows == 0 {
         bail!("--sample-rows must be at least 1");
     }
-    let found = inspect(&a.path, &opts)?;
+    let found = if a.profile {
+        membench_query::profile(&a.path, &opts)?
+    } else {
+        inspect(&a.path, &opts)?
+    };
     if a.json {
         println!("{}", serde_json::to_string_pretty(&found)?);
     } else {

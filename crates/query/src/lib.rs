@@ -31,5 +31,5 @@ pub mod user;
 
 pub use error::{InputError, TypeError};
 pub use infer::{CsvOptions, Table, open_table};
-pub use inspect::{ColumnStats, Inspection, MemoryPrediction, Profile, TopValue, inspect};
+pub use inspect::{ColumnStats, Inspection, MemoryPrediction, Profile, TopValue, inspect, profile};
 pub use user::{InputArg, QueryArg, UserError, UserRun, prepare, query_file};

@@ -125,6 +125,12 @@ pub fn generate_twin(
             found.path.display()
         );
     }
+    if found.columns.iter().all(|c| c.profile.is_empty()) {
+        bail!(
+            "{}: no profile to draw a twin from (inspect it with membench_query::profile)",
+            found.path.display()
+        );
+    }
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let name = twin_file_name(&found.path, spec, delimiter);
     let path = dir.join(&name);

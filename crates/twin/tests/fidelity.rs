@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use membench_protocol::{ColumnType, NullTokens, SchemaOverride};
-use membench_query::{CsvOptions, Inspection, inspect};
+use membench_query::{CsvOptions, Inspection, profile as inspect};
 use membench_twin::{SORTED_SHARE, TwinSpec, delimiter_of, generate_twin};
 
 fn public(name: &str) -> PathBuf {

@@ -657,7 +657,7 @@ fn scaled_runs(
             all_original = false;
             if !profiles.contains_key(name) {
                 eprintln!("profiling {name} ({}) for its twins", t.path.display());
-                let found = membench_query::inspect(&t.path, &opts)?;
+                let found = membench_query::profile(&t.path, &opts)?;
                 anyhow::ensure!(
                     !found.delimiter.is_empty(),
                     "--scale: {} is Parquet; twins are written from CSV (export it first)",
