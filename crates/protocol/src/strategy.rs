@@ -291,6 +291,12 @@ pub fn with_role(role: Role) -> impl Iterator<Item = &'static StrategyInfo> {
 
 /// Whether the strategy named `name` (a registry name; an external program plays no role)
 /// plays `role`.
+/// A memory guard ([`Role::MemoryGuard`]) ends a batch when its live heap passes this share of
+/// its budget: under a budget B it grows toward `GUARD_HIGH_WATER × B` on a large input.
+pub const GUARD_HIGH_WATER: f64 = 0.70;
+/// The budget a memory guard keeps to without `--memory-limit`.
+pub const GUARD_DEFAULT_BUDGET_BYTES: u64 = 64 << 20;
+
 pub fn plays(name: &str, role: Role) -> bool {
     strategy(name).is_some_and(|s| s.has(role))
 }

@@ -342,7 +342,8 @@ pub fn rank(fitted: &BTreeMap<String, Fitted>, rows: u64, budget_bytes: u64) -> 
     let mut out: Vec<Candidate> = fitted
         .iter()
         .map(|(strategy, f)| {
-            let (mem, t) = (f.memory.predict(rows), f.time.predict(rows));
+            let (mut mem, t) = (f.memory.predict(rows), f.time.predict(rows));
+            let guard = guarded_memory(strategy, &mut mem, budget_bytes);
             let fits = fits(&mem, budget_bytes);
             let needs = format!(
                 "needs ≈ {} ({}–{}) at {} rows",
@@ -358,6 +359,9 @@ pub fn rank(fitted: &BTreeMap<String, Fitted>, rows: u64, budget_bytes: u64) -> 
             };
             if let Some(c) = &f.contradicted {
                 why.push_str(&format!(" ({c})"));
+            }
+            if let Some(g) = guard {
+                why.push_str(&format!(" ({g})"));
             }
             Candidate {
                 strategy: strategy.clone(),
@@ -378,6 +382,37 @@ pub fn rank(fitted: &BTreeMap<String, Fitted>, rows: u64, budget_bytes: u64) -> 
     out
 }
 
+/// A memory guard's memory follows its budget, not the rows: measured without a limit it kept
+/// to the default budget's high-water mark, and under a larger budget B it grows toward
+/// `GUARD_HIGH_WATER × B` once the input is large enough to have filled the default's. Raises
+/// the prediction for `budget_bytes` and says why; `None` for other strategies, no budget, or
+/// nothing to raise.
+fn guarded_memory(strategy: &str, mem: &mut Estimate, budget_bytes: u64) -> Option<String> {
+    use membench_protocol::{GUARD_DEFAULT_BUDGET_BYTES, GUARD_HIGH_WATER, Role};
+    if budget_bytes == u64::MAX || !membench_protocol::plays(strategy, Role::MemoryGuard) {
+        return None;
+    }
+    let ceiling = GUARD_HIGH_WATER * budget_bytes as f64;
+    let measured_ceiling = GUARD_HIGH_WATER * GUARD_DEFAULT_BUDGET_BYTES as f64;
+    // Only upward: under a smaller budget it shrinks its batches, but down to a floor the
+    // measurements do not show, so the prediction stays as measured (not flattering).
+    let filled = mem.mid >= 0.8 * measured_ceiling;
+    if !filled || ceiling <= mem.mid {
+        return None;
+    }
+    let mid = ceiling;
+    *mem = Estimate {
+        lo: mem.lo.min(mid),
+        mid,
+        hi: mem.hi.max(mid * 1.25).min(budget_bytes as f64).max(mid),
+    };
+    Some(format!(
+        "a memory guard: it grows toward {:.0} % of the budget, {}",
+        GUARD_HIGH_WATER * 100.0,
+        crate::format::bytes(ceiling)
+    ))
+}
+
 /// Predicts every strategy of a run at `rows` for `workload` × `format` and ranks them for a
 /// memory budget ([`fit`], then [`rank`]).
 pub fn recommend(
@@ -393,6 +428,35 @@ pub fn recommend(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_memory_guard_is_predicted_at_its_share_of_a_larger_budget_once_it_filled_the_default() {
+        const MIB: f64 = 1024.0 * 1024.0;
+        let est = |mid: f64| Estimate {
+            lo: mid,
+            mid,
+            hi: mid * 1.25,
+        };
+        // Measured at the default budget's high-water mark (about 45 MiB): under 128 MiB it
+        // grows toward 70 % of 128 MiB.
+        let mut m = est(40.0 * MIB);
+        assert!(guarded_memory("adaptive", &mut m, 128 << 20).is_some());
+        assert!((m.mid / MIB - 89.6).abs() < 0.01, "{m:?}");
+        assert!(m.hi <= (128u64 << 20) as f64);
+        // Under a smaller budget it shrinks, to a floor the runs do not show: as measured.
+        let mut m = est(40.0 * MIB);
+        assert!(guarded_memory("adaptive", &mut m, 32 << 20).is_none());
+        assert_eq!(m, est(40.0 * MIB));
+        // A small input that never filled the default stays as measured.
+        let mut m = est(5.0 * MIB);
+        assert!(guarded_memory("adaptive", &mut m, 128 << 20).is_none());
+        assert_eq!(m, est(5.0 * MIB));
+        // Not a guard, or no budget: unchanged.
+        let mut m = est(40.0 * MIB);
+        assert!(guarded_memory("streaming", &mut m, 128 << 20).is_none());
+        assert!(guarded_memory("adaptive", &mut m, u64::MAX).is_none());
+        assert_eq!(m, est(40.0 * MIB));
+    }
 
     #[test]
     fn an_exact_line_is_predicted_exactly_with_the_minimum_interval() {

@@ -26,10 +26,11 @@ use crate::{Format, Outcome, Output, Params, RunError, Strategy, format_of};
 
 pub struct Adaptive;
 
-/// The budget the guard keeps to without `--memory-limit`.
-pub const DEFAULT_BUDGET_BYTES: u64 = 64 << 20;
+/// The budget the guard keeps to without `--memory-limit` (the protocol's, which predictions
+/// read).
+pub const DEFAULT_BUDGET_BYTES: u64 = membench_protocol::GUARD_DEFAULT_BUDGET_BYTES;
 /// A batch ends early when the live heap passes this share of the budget.
-pub const HIGH_WATER: f64 = 0.70;
+pub const HIGH_WATER: f64 = membench_protocol::GUARD_HIGH_WATER;
 /// After a batch, the next one doubles when the live heap is under this share.
 pub const LOW_WATER: f64 = 0.35;
 /// The shortest batch.

@@ -76,6 +76,8 @@ struct Data<'a> {
     baseline_label: &'a str,
     min_rel_interval: f64,
     bounded_margin: f64,
+    guard_high_water: f64,
+    guard_default_budget: u64,
 }
 
 #[derive(Serialize)]
@@ -109,6 +111,9 @@ struct Fitted {
     strategy: String,
     memory: Model,
     time: Model,
+    /// A memory guard: its memory follows the budget (`predict::rank`'s rule, repeated in the
+    /// page).
+    guard: bool,
 }
 
 #[derive(Serialize)]
@@ -158,6 +163,7 @@ fn group_data<'a>(report: &'a Report, g: &'a GroupKey) -> Group<'a> {
         fitted: fitted
             .into_iter()
             .map(|(strategy, f)| Fitted {
+                guard: membench_protocol::plays(&strategy, membench_protocol::Role::MemoryGuard),
                 strategy,
                 memory: f.memory,
                 time: f.time,
@@ -203,6 +209,8 @@ fn data<'a>(report: &'a Report, groups: &'a [GroupKey]) -> Data<'a> {
             .unwrap_or(""),
         min_rel_interval: predict::MIN_REL_INTERVAL,
         bounded_margin: predict::BOUNDED_MARGIN,
+        guard_high_water: membench_protocol::GUARD_HIGH_WATER,
+        guard_default_budget: membench_protocol::GUARD_DEFAULT_BUDGET_BYTES,
     }
 }
 

@@ -66,10 +66,18 @@
     var half = Math.max(2 * m.rel_error, D.min_rel_interval) * (1 + Math.log10(beyond));
     return { lo: mid * Math.max(1 - half, 0), mid: mid, hi: mid * (1 + half) };
   }
+  // A memory guard grows toward its share of a larger budget (predict::guarded_memory).
+  function guarded(mem, budget) {
+    var ceiling = D.guard_high_water * budget, measured = D.guard_high_water * D.guard_default_budget;
+    if (mem.mid < 0.8 * measured || ceiling <= mem.mid) { return mem; }
+    var mid = ceiling;
+    return { lo: Math.min(mem.lo, mid), mid: mid, hi: Math.max(Math.min(Math.max(mem.hi, mid * 1.25), budget), mid) };
+  }
   var FITS_ORDER = { yes: 0, maybe: 1, no: 2 };
   function rank(group, n, budget) {
     var out = group.fitted.map(function (f) {
       var mem = predict(f.memory, n), t = predict(f.time, n);
+      if (f.guard) { mem = guarded(mem, budget); }
       var fits = mem.hi <= budget ? 'yes' : (mem.mid <= budget ? 'maybe' : 'no');
       return { strategy: f.strategy, mem: mem, t: t, fits: fits };
     });
