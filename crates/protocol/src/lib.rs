@@ -48,9 +48,9 @@ pub use shape::{
 pub use sidecar::{DataSchema, GenSpec, ParquetCompressionName, PartMeta, Sidecar};
 pub use status::Status;
 pub use strategy::{
-    Decompress, Engine, GUARD_DEFAULT_BUDGET_BYTES, GUARD_HIGH_WATER, Growths, PerFormat, Queries,
-    Requirement, Role, STRATEGIES, Skip, StrategyInfo, plays, reference_strategy, strategy,
-    with_role,
+    Decompress, Engine, GUARD_DEFAULT_BUDGET_BYTES, GUARD_HIGH_WATER, GUARD_MAX_GROWTH, Growths,
+    PerFormat, Queries, Requirement, Role, STRATEGIES, Skip, StrategyInfo, plays,
+    reference_strategy, strategy, with_role,
 };
 pub use table::{ColumnSchema, ColumnType, NullTokens, SchemaOverride, TableSchema, UserTable};
 pub use units::{parse_count, parse_scale, parse_size, rows_label, scale_label};

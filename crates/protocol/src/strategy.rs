@@ -296,6 +296,9 @@ pub fn with_role(role: Role) -> impl Iterator<Item = &'static StrategyInfo> {
 pub const GUARD_HIGH_WATER: f64 = 0.70;
 /// The budget a memory guard keeps to without `--memory-limit`.
 pub const GUARD_DEFAULT_BUDGET_BYTES: u64 = 64 << 20;
+/// A memory guard's longest batch, as a multiple of `--chunk-rows`: however large its budget,
+/// its batches (and so its memory) grow at most this much past where they start.
+pub const GUARD_MAX_GROWTH: usize = 8;
 
 pub fn plays(name: &str, role: Role) -> bool {
     strategy(name).is_some_and(|s| s.has(role))

@@ -384,15 +384,17 @@ pub fn rank(fitted: &BTreeMap<String, Fitted>, rows: u64, budget_bytes: u64) -> 
 
 /// A memory guard's memory follows its budget, not the rows: measured without a limit it kept
 /// to the default budget's high-water mark, and under a larger budget B it grows toward
-/// `GUARD_HIGH_WATER × B` once the input is large enough to have filled the default's. Raises
+/// `GUARD_HIGH_WATER × B` (at most `GUARD_MAX_GROWTH` times the measurement, its longest
+/// batch) once the input is large enough to have filled the default's. Raises
 /// the prediction for `budget_bytes` and says why; `None` for other strategies, no budget, or
 /// nothing to raise.
 fn guarded_memory(strategy: &str, mem: &mut Estimate, budget_bytes: u64) -> Option<String> {
-    use membench_protocol::{GUARD_DEFAULT_BUDGET_BYTES, GUARD_HIGH_WATER, Role};
+    use membench_protocol::{GUARD_DEFAULT_BUDGET_BYTES, GUARD_HIGH_WATER, GUARD_MAX_GROWTH, Role};
     if budget_bytes == u64::MAX || !membench_protocol::plays(strategy, Role::MemoryGuard) {
         return None;
     }
-    let ceiling = GUARD_HIGH_WATER * budget_bytes as f64;
+    // Its batches grow at most GUARD_MAX_GROWTH-fold: so does its memory.
+    let ceiling = (GUARD_HIGH_WATER * budget_bytes as f64).min(GUARD_MAX_GROWTH as f64 * mem.mid);
     let measured_ceiling = GUARD_HIGH_WATER * GUARD_DEFAULT_BUDGET_BYTES as f64;
     // Only upward: under a smaller budget it shrinks its batches, but down to a floor the
     // measurements do not show, so the prediction stays as measured (not flattering).
@@ -407,8 +409,10 @@ fn guarded_memory(strategy: &str, mem: &mut Estimate, budget_bytes: u64) -> Opti
         hi: mem.hi.max(mid * 1.25).min(budget_bytes as f64).max(mid),
     };
     Some(format!(
-        "a memory guard: it grows toward {:.0} % of the budget, {}",
+        "a memory guard: it grows toward {:.0} % of the budget, at most {}× what it held at \
+         the default budget: {}",
         GUARD_HIGH_WATER * 100.0,
+        GUARD_MAX_GROWTH,
         crate::format::bytes(ceiling)
     ))
 }
@@ -451,6 +455,10 @@ mod tests {
         let mut m = est(5.0 * MIB);
         assert!(guarded_memory("adaptive", &mut m, 128 << 20).is_none());
         assert_eq!(m, est(5.0 * MIB));
+        // A huge budget: at most its longest batch, eight times the measurement.
+        let mut m = est(40.0 * MIB);
+        guarded_memory("adaptive", &mut m, 16 << 30);
+        assert!((m.mid / MIB - 320.0).abs() < 0.01, "{m:?}");
         // Not a guard, or no budget: unchanged.
         let mut m = est(40.0 * MIB);
         assert!(guarded_memory("streaming", &mut m, 128 << 20).is_none());

@@ -36,7 +36,7 @@ pub const LOW_WATER: f64 = 0.35;
 /// The shortest batch.
 pub const MIN_BATCH_ROWS: usize = 1024;
 /// The longest batch, as a multiple of `--chunk-rows`.
-pub const MAX_GROWTH: usize = 8;
+pub const MAX_GROWTH: usize = membench_protocol::GUARD_MAX_GROWTH;
 /// CSV rows are read in blocks of this many between two looks at the gauge.
 const BLOCK_ROWS: usize = 1024;
 

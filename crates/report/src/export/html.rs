@@ -78,6 +78,7 @@ struct Data<'a> {
     bounded_margin: f64,
     guard_high_water: f64,
     guard_default_budget: u64,
+    guard_max_growth: usize,
 }
 
 #[derive(Serialize)]
@@ -211,6 +212,7 @@ fn data<'a>(report: &'a Report, groups: &'a [GroupKey]) -> Data<'a> {
         bounded_margin: predict::BOUNDED_MARGIN,
         guard_high_water: membench_protocol::GUARD_HIGH_WATER,
         guard_default_budget: membench_protocol::GUARD_DEFAULT_BUDGET_BYTES,
+        guard_max_growth: membench_protocol::GUARD_MAX_GROWTH,
     }
 }
 

@@ -68,7 +68,8 @@
   }
   // A memory guard grows toward its share of a larger budget (predict::guarded_memory).
   function guarded(mem, budget) {
-    var ceiling = D.guard_high_water * budget, measured = D.guard_high_water * D.guard_default_budget;
+    var ceiling = Math.min(D.guard_high_water * budget, D.guard_max_growth * mem.mid);
+    var measured = D.guard_high_water * D.guard_default_budget;
     if (mem.mid < 0.8 * measured || ceiling <= mem.mid) { return mem; }
     var mid = ceiling;
     return { lo: Math.min(mem.lo, mid), mid: mid, hi: Math.max(Math.min(Math.max(mem.hi, mid * 1.25), budget), mid) };
