@@ -127,9 +127,7 @@ pub fn run(a: GenArgs) -> Result<()> {
     if a.messy {
         cmd.arg("--messy");
     }
-    cmd.args(crate::run::plan::shape_args(
-        &a.knobs.shape(a.key_cardinality),
-    ));
+    cmd.args(crate::util::shape_args(&a.knobs.shape(a.key_cardinality)));
     cmd.args(["--schema", a.schema.name()]);
     if a.shuffle_items {
         cmd.arg("--shuffle-items");

@@ -166,7 +166,7 @@ pub fn sales_dataset(
             format.name(),
             "--json",
         ])
-        .args(crate::run::plan::shape_args(shape))
+        .args(shape_args(shape))
         .arg("--out")
         .arg(out)
         .stderr(std::process::Stdio::inherit())
@@ -247,4 +247,29 @@ pub fn free_bytes(dir: &std::path::Path) -> Result<u64> {
         .and_then(|v| v.parse().ok())
         .context("reading df's output")?;
     Ok(avail * 1024)
+}
+
+/// `membench-gen`'s flags for `shape`.
+pub(crate) fn shape_args(shape: &membench_protocol::Shape) -> Vec<String> {
+    let mut a = Vec::new();
+    let mut flag = |name: &str, v: String| {
+        a.push(format!("--{name}"));
+        a.push(v);
+    };
+    if let Some(k) = shape.key_cardinality {
+        flag("key-cardinality", k.to_string());
+    }
+    if let Some(z) = shape.zipf {
+        flag("skew", format!("zipf:{}", z.0));
+    }
+    if let Some(r) = shape.null_rate {
+        flag("null-rate", r.0.to_string());
+    }
+    if let Some(b) = shape.text_bytes {
+        flag("text-bytes", b.to_string());
+    }
+    if let Some(k) = shape.sorted_by {
+        flag("sorted-by", k.name().to_string());
+    }
+    a
 }

@@ -25,7 +25,8 @@ use membench_query::scan::{scan_rows, wanted};
 use membench_query::text::Value;
 
 use crate::adaptive::Gauge;
-use crate::io::join::query::{decode_row, encode_row, eval_error, file_bytes, spilling};
+use crate::io::join::query::{eval_error, file_bytes, spilling};
+use crate::io::join::spill::{decode_row, encode_row};
 use crate::io::join::spill::{SpillDir, SpillFile, SpillWriter};
 use crate::{Outcome, Params, QueryParams, RunError, Strategy};
 

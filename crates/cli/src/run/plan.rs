@@ -198,7 +198,7 @@ fn generate(
                 .flatten(),
         )
         .args((c.shuffle_items && orders).then_some("--shuffle-items"))
-        .args(shape_args(shape))
+        .args(crate::util::shape_args(shape))
         .args(["--json", "--out"])
         .arg(&c.datasets)
         .stderr(std::process::Stdio::inherit())
@@ -245,29 +245,4 @@ fn generate(
             metas.len()
         ),
     }
-}
-
-/// `membench-gen`'s flags for `shape`.
-pub(crate) fn shape_args(shape: &Shape) -> Vec<String> {
-    let mut a = Vec::new();
-    let mut flag = |name: &str, v: String| {
-        a.push(format!("--{name}"));
-        a.push(v);
-    };
-    if let Some(k) = shape.key_cardinality {
-        flag("key-cardinality", k.to_string());
-    }
-    if let Some(z) = shape.zipf {
-        flag("skew", format!("zipf:{}", z.0));
-    }
-    if let Some(r) = shape.null_rate {
-        flag("null-rate", r.0.to_string());
-    }
-    if let Some(b) = shape.text_bytes {
-        flag("text-bytes", b.to_string());
-    }
-    if let Some(k) = shape.sorted_by {
-        flag("sorted-by", k.name().to_string());
-    }
-    a
 }

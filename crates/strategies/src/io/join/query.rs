@@ -23,7 +23,7 @@ use membench_query::scan::{QueryError, Reading, scan_rows, wanted};
 use membench_query::text::Value;
 
 use super::runs::Runs;
-use super::spill::{SpillDir, SpillFile, SpillWriter};
+use super::spill::{SpillDir, SpillFile, SpillWriter, decode_row, encode_row};
 use crate::{Outcome, Params, QueryParams, RunError};
 
 /// The heap budget spilling is sized for when none is given.
@@ -65,24 +65,6 @@ impl Keys {
     fn left_key(&self, row: &[Value]) -> Value {
         membench_query::eval::cast(row[self.left].clone(), self.ty).unwrap_or(Value::Null)
     }
-}
-
-pub(crate) fn encode_row(row: &[Value], buf: &mut Vec<u8>) {
-    buf.clear();
-    for v in row {
-        v.encode(buf);
-    }
-}
-
-pub(crate) fn decode_row(mut b: &[u8], out: &mut Vec<Value>) -> Result<(), RunError> {
-    out.clear();
-    while !b.is_empty() {
-        out.push(
-            Value::decode(&mut b)
-                .ok_or_else(|| anyhow::anyhow!("a spilled row does not decode"))?,
-        );
-    }
-    Ok(())
 }
 
 /// The budget the spill is sized for, and the bytes of an input's files.

@@ -8,8 +8,7 @@ use membench_query::text::Value;
 use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
 
-use super::query::{decode_row, encode_row};
-use super::spill::{RecordReader, SpillDir, SpillFile};
+use super::spill::{RecordReader, SpillDir, SpillFile, decode_row, encode_row};
 use crate::RunError;
 
 /// The most runs merged at once.

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use membench_kernel::{ItemRow, JoinAcc};
+use membench_query::text::Value;
 use rustc_hash::FxHashMap;
 
 use crate::RunError;
@@ -428,4 +429,24 @@ impl Merge {
             r.remove();
         }
     }
+}
+
+/// A user query's row in the spill files' compact binary form ([`Value::encode`]).
+pub(crate) fn encode_row(row: &[Value], buf: &mut Vec<u8>) {
+    buf.clear();
+    for v in row {
+        v.encode(buf);
+    }
+}
+
+/// A row written by [`encode_row`].
+pub(crate) fn decode_row(mut b: &[u8], out: &mut Vec<Value>) -> Result<(), RunError> {
+    out.clear();
+    while !b.is_empty() {
+        out.push(
+            Value::decode(&mut b)
+                .ok_or_else(|| anyhow::anyhow!("a spilled row does not decode"))?,
+        );
+    }
+    Ok(())
 }
