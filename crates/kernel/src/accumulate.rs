@@ -231,6 +231,68 @@ impl Accumulator {
     }
 }
 
+/// An accumulator as it is saved between two runs (incremental processing): the top-n's kept
+/// rows, or every group's counters with the 128-bit sums as decimal strings (JSON numbers lose
+/// them). Restoring and folding more rows gives exactly the answer of one run over all rows.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SavedAcc {
+    /// `[total_cents, order_id]` of each kept row.
+    TopN(Vec<[i64; 2]>),
+    /// `[category, rows, sum_quantity, sum_total_cents]` of each group.
+    GroupBy(Vec<(String, u64, String, String)>),
+}
+
+impl Accumulator {
+    /// The saved form of this accumulator (in a canonical order: saved twice, equal bytes).
+    pub fn save(&self) -> SavedAcc {
+        match self {
+            Accumulator::TopN(t) => {
+                let mut rows: Vec<[i64; 2]> = t
+                    .heap
+                    .iter()
+                    .map(|Reverse((total, Reverse(id)))| [*total, *id])
+                    .collect();
+                rows.sort_unstable();
+                SavedAcc::TopN(rows)
+            }
+            Accumulator::GroupBy(g) => {
+                let mut groups: Vec<_> = g
+                    .groups
+                    .iter()
+                    .map(|(k, (n, q, t))| (k.clone(), *n, q.to_string(), t.to_string()))
+                    .collect();
+                groups.sort_unstable();
+                SavedAcc::GroupBy(groups)
+            }
+        }
+    }
+
+    /// The accumulator of `workload` a saved form describes, or why it does not fit.
+    pub fn restore(workload: &Workload, saved: SavedAcc) -> Result<Accumulator, String> {
+        let mut acc = Accumulator::new(workload);
+        match (&mut acc, saved) {
+            (Accumulator::TopN(t), SavedAcc::TopN(rows)) => {
+                for [total, id] in rows {
+                    t.push(id, total);
+                }
+            }
+            (Accumulator::GroupBy(g), SavedAcc::GroupBy(groups)) => {
+                for (k, n, q, t) in groups {
+                    let wide = |s: &str| {
+                        s.parse::<i128>()
+                            .map_err(|_| format!("group {k:?}: {s:?} is not a sum"))
+                    };
+                    let (q, t) = (wide(&q)?, wide(&t)?);
+                    g.push_group_wide(&k, n, q, t);
+                }
+            }
+            _ => return Err(format!("the saved state is not a {workload} state")),
+        }
+        Ok(acc)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -262,6 +324,32 @@ mod tests {
             rows.windows(2)
                 .all(|p| (p[0].total_cents, -p[0].order_id) > (p[1].total_cents, -p[1].order_id))
         );
+    }
+
+    #[test]
+    fn a_saved_accumulator_continues_exactly() {
+        for w in [Workload::TOP_N, Workload::GroupBy] {
+            let mut whole = Accumulator::new(&w);
+            let mut first = Accumulator::new(&w);
+            for id in 0..2000i64 {
+                let (cat, q, price) = (["a", "b", "c"][id as usize % 3], id % 5, 40_000 + id * 37);
+                whole.add_parts(id, cat, q, price);
+                if id < 1200 {
+                    first.add_parts(id, cat, q, price);
+                }
+            }
+            let saved = first.save();
+            let text = serde_json::to_string(&saved).unwrap();
+            let mut again = Accumulator::restore(&w, serde_json::from_str(&text).unwrap()).unwrap();
+            assert_eq!(again.save(), saved, "{w}: saved twice, equal");
+            for id in 1200..2000i64 {
+                let (cat, q, price) = (["a", "b", "c"][id as usize % 3], id % 5, 40_000 + id * 37);
+                again.add_parts(id, cat, q, price);
+            }
+            assert_eq!(again.finish(), whole.finish(), "{w}");
+        }
+        let wrong = Accumulator::restore(&Workload::GroupBy, SavedAcc::TopN(vec![]));
+        assert!(wrong.unwrap_err().contains("group-by"));
     }
 
     #[test]

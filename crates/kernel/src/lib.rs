@@ -33,7 +33,7 @@ pub mod record;
 pub mod rules;
 mod schema;
 
-pub use accumulate::{Accumulator, GroupAcc, TopN};
+pub use accumulate::{Accumulator, GroupAcc, SavedAcc, TopN};
 pub use answer::{Answer, GroupRow, TopRow};
 pub use bad::{BadKind, BadRow};
 pub use etl::{Cleaner, ETL_COLUMNS, ETL_ROW_GROUP_ROWS, EtlColumns, EtlRow};

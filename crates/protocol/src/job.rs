@@ -83,6 +83,9 @@ pub struct CellJob {
     pub checkpoint_every: Option<u64>,
     /// etl: continue from the output's checkpoint, if there is one.
     pub resume_etl: bool,
+    /// top-n, group-by: the incremental state file (fold only what is new since the run that
+    /// wrote it, then save the new state).
+    pub state: Option<PathBuf>,
     /// Include the whole answer in the record.
     pub emit_answer: bool,
     /// calibrate: bytes to allocate and touch.
@@ -146,6 +149,7 @@ impl Default for CellJob {
             on_bad_row: OnBadRow::Fail,
             checkpoint_every: None,
             resume_etl: false,
+            state: None,
             emit_answer: false,
             bytes: 0,
             sleep_ms: None,

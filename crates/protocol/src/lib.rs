@@ -38,7 +38,9 @@ pub use plan::{
     AggFunc, Aggregate, BinOp, DatePart, Expr, Func, Group, JoinKind, JoinSpec, Literal, OrderKey,
     Output, Plan, ScanColumn, Typed,
 };
-pub use record::{CellKey, GroupKey, ProcessRecord, RECORD_VERSION, Record, RunContext};
+pub use record::{
+    CellKey, GroupKey, IncrementalStep, ProcessRecord, RECORD_VERSION, Record, RunContext,
+};
 pub use redact::redact;
 pub use runner::{Allocator, ErrorKind, PhaseRecord, RunnerError, RunnerMeasure, RunnerRecord};
 pub use shape::{

@@ -66,6 +66,29 @@ fn is_zero(n: &u32) -> bool {
     *n == 0
 }
 
+/// The three runs of an incremental measurement (`run --incremental`), in order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum IncrementalStep {
+    /// The first run over the dataset with a state: reads it all, saves the aggregate.
+    Initial,
+    /// The run after new rows arrived: folds only them into the saved aggregate.
+    Increment,
+    /// The grown dataset read whole without a state: what the increment is compared with.
+    Recompute,
+}
+
+impl IncrementalStep {
+    /// Its name in records and reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            IncrementalStep::Initial => "initial",
+            IncrementalStep::Increment => "increment",
+            IncrementalStep::Recompute => "recompute",
+        }
+    }
+}
+
 /// One measured repetition of one cell.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Record {
@@ -114,6 +137,10 @@ pub struct Record {
     /// comparison with the reference.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub answer_unchecked: bool,
+    /// `run --incremental`: which of an incremental measurement's three runs this is (such
+    /// records are not cells of the matrix).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incremental: Option<IncrementalStep>,
     #[serde(flatten)]
     pub process: ProcessRecord,
     #[serde(flatten)]
@@ -145,6 +172,7 @@ impl Default for Record {
             expected_digest: None,
             reference_strategy: None,
             answer_unchecked: false,
+            incremental: None,
             process: ProcessRecord::default(),
             measure: RunnerMeasure::default(),
             context: RunContext::default(),

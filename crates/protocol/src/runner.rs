@@ -144,6 +144,14 @@ pub struct RunnerMeasure {
     /// PostgreSQL: `[t_ns since the strategy started, server bytes]` samples.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub server_timeline: Vec<[u64; 2]>,
+    /// Bytes the process read through `read(2)` and its kin while the strategy ran
+    /// (`/proc/self/io` `rchar`: page-cache hits included, a memory-mapped file's pages not).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub read_bytes: Option<u64>,
+    /// An incremental run (`--state`): the input bytes past its watermarks that it read (new
+    /// files whole, grown files from their watermark to their end).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub new_input_bytes: Option<u64>,
     /// Strategies that spill (`merge-join`, `grace`): bytes written to their spill files.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub spill_bytes: Option<u64>,

@@ -218,6 +218,9 @@ pub enum Role {
     Reference,
     /// It checkpoints and resumes `etl` (`--checkpoint-every`, `--resume-etl`).
     Resumable,
+    /// It runs `top-n` and `group-by` incrementally (`--state FILE`): the aggregate and a
+    /// watermark per file saved atomically, the next run reading only what is new.
+    Incremental,
     /// It sizes its own memory from `--memory-limit` (`min-budget` bisects it rather than
     /// taking its measured peak).
     SizedFromBudget,

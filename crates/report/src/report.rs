@@ -27,7 +27,13 @@ pub struct Report {
 impl Report {
     /// Builds the report data from records (charts are listed, not drawn).
     pub fn from_records(title: &str, records: Vec<Record>) -> Report {
-        let cells = stats::cells(&records);
+        // An incremental run's records are not cells of the matrix (its own section shows them).
+        let matrix: Vec<Record> = records
+            .iter()
+            .filter(|r| r.incremental.is_none())
+            .cloned()
+            .collect();
+        let cells = stats::cells(&matrix);
         let growth = stats::growth_by_strategy(&cells);
         let context = records
             .first()

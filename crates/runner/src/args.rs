@@ -92,6 +92,12 @@ pub struct Args {
     /// a kill, the same command finishes the output, byte-identical to an uninterrupted run.
     #[arg(long, requires = "checkpoint_every")]
     pub resume_etl: bool,
+    /// top-n, group-by (streaming, parallel): run incrementally against the state FILE — fold
+    /// only the files (and the rows appended to CSV files) that are new since the run that
+    /// wrote it, into the aggregate it saved, then save the new aggregate and watermark
+    /// atomically. A missing FILE starts one.
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
     /// Include the full answer in the JSON.
     #[arg(long)]
     pub emit_answer: bool,
@@ -233,6 +239,7 @@ impl Args {
             on_bad_row: self.on_bad_row,
             checkpoint_every: self.checkpoint_every,
             resume_etl: self.resume_etl,
+            state: self.state.clone(),
             emit_answer: self.emit_answer,
             bytes: self.bytes,
             sleep_ms: self.sleep_ms,
@@ -395,6 +402,14 @@ fn strategy_params(
                 membench_strategies::Resume::Fresh
             },
         });
+    }
+    if let Some(state) = &job.state {
+        anyhow::ensure!(
+            workload.is_aggregate(),
+            "--state is for --workload top-n or group-by (an incremental run folds new rows into \
+             a saved aggregate; etl resumes with --checkpoint-every)"
+        );
+        p.state = Some(state.clone());
     }
     let mut temporary = None;
     if workload == Workload::Etl && p.output.is_none() {

@@ -77,6 +77,7 @@ fn measure(cell: &StrategyCell, alloc: Allocator) -> Result<i32> {
         alloc == Allocator::Counting,
     );
     membench_alloc::set_budget(cell.job.memory_limit_bytes.map(|b| b as usize));
+    let read_before = read_chars();
     let start = Instant::now();
     let (made, mut stats) = membench_alloc::measure(|| produce_or_catch(cell));
     // The answer's digest and JSON are the runner's work, not the strategy's: outside the
@@ -84,6 +85,9 @@ fn measure(cell: &StrategyCell, alloc: Allocator) -> Result<i32> {
     let result = made.map(Made::into_produced);
     record.measure.wall_ns = Some(start.elapsed().as_nanos() as u64);
     membench_alloc::set_budget(None);
+    record.measure.read_bytes = read_before
+        .zip(read_chars())
+        .map(|(a, b)| b.saturating_sub(a));
     let observed = OBSERVER.finish();
     if let Some(m) = observed.max_phase_heap {
         stats.peak_heap_bytes = stats.peak_heap_bytes.max(m as usize);
@@ -121,6 +125,14 @@ fn measure(cell: &StrategyCell, alloc: Allocator) -> Result<i32> {
     drop(profiler);
     println!("{}", serde_json::to_string(&record)?);
     Ok(code)
+}
+
+/// Bytes this process has read so far (`rchar` of `/proc/self/io`, every thread counted).
+fn read_chars() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/self/io").ok()?;
+    text.lines()
+        .find_map(|l| l.strip_prefix("rchar:"))
+        .and_then(|v| v.trim().parse().ok())
 }
 
 /// Records `e` and returns the exit code: the protocol's out-of-memory code when the kernel
@@ -167,6 +179,7 @@ fn set_observed(record: &mut RunnerRecord, o: Observed, server: Option<ServerPea
     }
     m.db_reused = o.reused;
     m.spill_bytes = o.spill_bytes;
+    m.new_input_bytes = o.new_input_bytes;
     m.batches = o.batches;
     if let Some(s) = server {
         m.server_peak_rss_bytes = Some(s.total_peak_bytes);

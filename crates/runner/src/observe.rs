@@ -20,6 +20,8 @@ pub struct Observed {
     pub reused: bool,
     /// Bytes the strategy wrote to spill files (`merge-join`, `grace`).
     pub spill_bytes: Option<u64>,
+    /// An incremental run: the input bytes past its watermarks that it read.
+    pub new_input_bytes: Option<u64>,
     /// `adaptive`'s batches: `[first row, rows, live heap bytes]` (at most
     /// [`CellObserver::MAX_BATCHES`]; room reserved before the strategy starts).
     pub batches: Vec<[u64; 3]>,
@@ -69,6 +71,7 @@ pub static OBSERVER: CellObserver = CellObserver {
             settings: Vec::new(),
             reused: false,
             spill_bytes: None,
+            new_input_bytes: None,
             batches: Vec::new(),
             batches_dropped: 0,
             max_phase_heap: None,
@@ -172,6 +175,14 @@ impl Observer for CellObserver {
         } else {
             o.batches_dropped += 1;
         }
+    }
+
+    fn new_input(&self, bytes: u64) {
+        self.state
+            .lock()
+            .expect("observer lock")
+            .observed
+            .new_input_bytes = Some(bytes);
     }
 
     fn spilled(&self, bytes: u64) {

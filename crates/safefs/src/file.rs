@@ -45,6 +45,30 @@ pub fn open_existing(path: &Path) -> io::Result<File> {
         .map_err(|e| with_path(e, path))
 }
 
+/// An exclusive lock on `path` (created `0600` if absent, never through a symbolic link), held
+/// until the returned file is dropped — or its process ends, killed or not. `None` when another
+/// process holds it.
+pub fn lock_exclusive(path: &Path) -> io::Result<Option<File>> {
+    use std::os::unix::io::AsRawFd;
+    let f = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)
+        .map_err(|e| with_path(e, path))?;
+    // SAFETY: flock on a descriptor this function owns.
+    if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
+        return Ok(Some(f));
+    }
+    let e = io::Error::last_os_error();
+    match e.kind() {
+        io::ErrorKind::WouldBlock => Ok(None),
+        _ => Err(with_path(e, path)),
+    }
+}
+
 pub(crate) fn with_path(e: io::Error, path: &Path) -> io::Error {
     io::Error::new(e.kind(), format!("{}: {e}", path.display()))
 }
@@ -52,6 +76,16 @@ pub(crate) fn with_path(e: io::Error, path: &Path) -> io::Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_lock_is_held_once_and_freed_on_drop() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("state.lock");
+        let held = lock_exclusive(&p).unwrap().expect("free at first");
+        assert!(lock_exclusive(&p).unwrap().is_none(), "held: refused");
+        drop(held);
+        assert!(lock_exclusive(&p).unwrap().is_some(), "dropped: free again");
+    }
 
     #[test]
     fn a_planted_link_is_never_written_through() {

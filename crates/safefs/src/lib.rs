@@ -18,4 +18,4 @@ mod dir;
 mod file;
 
 pub use dir::{private_dir, user_temp_dir};
-pub use file::{create_fresh, create_new, create_new_mode, open_existing};
+pub use file::{create_fresh, create_new, create_new_mode, lock_exclusive, open_existing};

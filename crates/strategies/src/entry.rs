@@ -99,6 +99,16 @@ impl Entry {
                  in the middle"
             )));
         }
+        if p.state.is_some() && !self.info.has(Role::Incremental) {
+            return Err(RunError::Unsupported(format!(
+                "{} does not run incrementally (--state): only {} do",
+                self.info.name,
+                membench_protocol::with_role(Role::Incremental)
+                    .map(|s| s.name)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            )));
+        }
         let compression = Compression::of_path(&p.input);
         if let (false, Decompress::No(why)) = (compression.is_none(), self.info.compressed) {
             return Err(RunError::Unsupported(format!(

@@ -40,6 +40,10 @@ struct Part {
 
 impl Strategy for Parallel {
     fn run(&self, p: &Params) -> Result<Outcome, RunError> {
+        if let Some(state) = &p.state {
+            // New files handed out whole to the workers, as a folder is read.
+            return crate::io::incremental::run(p, state, p.threads.max(1));
+        }
         if crate::is_multi_file(&p.input) && p.workload.is_aggregate() {
             return run_files(p);
         }

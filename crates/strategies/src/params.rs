@@ -37,6 +37,10 @@ pub struct Params {
     /// `etl`: `--checkpoint-every` / `--resume-etl` (the strategies in
     /// [`Role::Resumable`](crate::Role::Resumable)).
     pub checkpoint: Option<CheckpointParams>,
+    /// `top-n`, `group-by`: the incremental state file (`--state`; the strategies in
+    /// [`Role::Incremental`](crate::Role::Incremental)): fold only what is new since the run that
+    /// wrote it.
+    pub state: Option<PathBuf>,
     /// Told of phases and server processes, for the runner to measure (strategies never do).
     pub observer: Option<&'static dyn Observer>,
     /// A user's query ([`Workload::Query`]): its typed tables and plan.
@@ -130,6 +134,8 @@ pub trait Observer: Sync + std::fmt::Debug {
     fn reused(&self);
     /// Bytes written to spill files so far (strategies that spill call it as they go).
     fn spilled(&self, bytes: u64);
+    /// An incremental run's input bytes past its watermarks, read (once, at its end).
+    fn new_input(&self, bytes: u64);
     /// A batch is done (`adaptive`): its first row, its rows, the live heap at its end.
     fn batch(&self, first_row: u64, rows: u64, live_heap_bytes: u64);
 }
@@ -156,6 +162,13 @@ impl Params {
         }
     }
 
+    /// Tells the observer, if any, how many input bytes past the watermarks were read.
+    pub fn new_input(&self, bytes: u64) {
+        if let Some(o) = self.observer {
+            o.new_input(bytes);
+        }
+    }
+
     /// Tells the observer, if any, that a batch is done.
     pub fn batch(&self, first_row: u64, rows: u64, live_heap_bytes: u64) {
         if let Some(o) = self.observer {
@@ -179,6 +192,7 @@ impl Params {
             memory_budget_bytes: None,
             db: DbParams::default(),
             checkpoint: None,
+            state: None,
             observer: None,
             query: None,
             workload,

@@ -20,6 +20,9 @@ impl Strategy for Streaming {
         if p.workload.is_join() {
             return hash_join(p);
         }
+        if let Some(state) = &p.state {
+            return crate::io::incremental::run(p, state, 1);
+        }
         let (mut out, mut ck) = Output::open(p, "streaming")?;
         let counts = match &ck {
             None => fold_input(p, Columns::WorkloadNeeds, &mut out)?,

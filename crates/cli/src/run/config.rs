@@ -228,6 +228,55 @@ pub struct RunArgs {
     /// sqlite: keep the database files in the run folder (`db/`) instead of removing them.
     #[arg(long)]
     pub keep_db: bool,
+    /// Measure incremental processing instead of the matrix (top-n and group-by, by the
+    /// strategies that have it: streaming, parallel): each `--files N` folder is read once with
+    /// a saved state, new rows arrive as one more part file (`--append`), and the increment is
+    /// measured against a full recompute of the grown folder — heap, time, bytes read, and the
+    /// two answers compared.
+    #[arg(long, requires = "files")]
+    pub incremental: bool,
+    /// `--incremental`: the rows that arrive, as a share of the dataset (`1%`) or a count
+    /// (`100k`).
+    #[arg(long, value_name = "K", default_value = "1%", requires = "incremental",
+          value_parser = Append::parse)]
+    pub append: Append,
+}
+
+/// The rows an incremental run appends (`--append`): a share of the dataset or a count.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Append {
+    /// A share of the dataset's rows, in (0, 1].
+    Share(f64),
+    Rows(u64),
+}
+
+impl Append {
+    /// Parses `1%`, `0.5%` or a row count (`100k`); refuses 0 and shares above 100 %.
+    pub fn parse(s: &str) -> Result<Append, String> {
+        if let Some(p) = s.trim().strip_suffix('%') {
+            let v: f64 = p.trim().parse().map_err(|_| {
+                format!("--append {s:?}: expected a share like 1% or a count like 100k")
+            })?;
+            if !(v > 0.0 && v <= 100.0) {
+                return Err(format!(
+                    "--append {s}: a share must be above 0% and at most 100%"
+                ));
+            }
+            return Ok(Append::Share(v / 100.0));
+        }
+        match parse_count(s)? {
+            0 => Err("--append 0: at least one row must arrive".into()),
+            n => Ok(Append::Rows(n)),
+        }
+    }
+
+    /// The rows appended to a dataset of `rows` rows (at least one).
+    pub fn rows_for(self, rows: u64) -> u64 {
+        match self {
+            Append::Share(f) => ((rows as f64 * f).round() as u64).max(1),
+            Append::Rows(n) => n,
+        }
+    }
 }
 
 /// The shape knobs besides the key cardinality (`run` takes several cardinalities, `gen` one).
@@ -344,6 +393,8 @@ pub struct RunConfig {
     pub user_at_1x: bool,
     /// `--output`: where each query's result goes (`{query}` replaced by its name).
     pub query_output: Option<PathBuf>,
+    /// `--incremental`: the rows that arrive (else the matrix runs).
+    pub incremental: Option<Append>,
 }
 
 impl RunConfig {
@@ -460,7 +511,7 @@ impl RunConfig {
             (None, Some(d)) => Destination::Out(d.clone()),
             (None, None) => Destination::New,
         };
-        let c = RunConfig {
+        let mut c = RunConfig {
             builtin,
             externals,
             shard: a.shard,
@@ -495,7 +546,11 @@ impl RunConfig {
             generated_queries,
             generated_runs: scaled,
             user_at_1x,
+            incremental: a.incremental.then_some(a.append),
         };
+        if c.incremental.is_some() {
+            c.check_incremental(&a)?;
+        }
         match a.preset {
             Some(Preset::Large) => c.check_disk_for_large()?,
             Some(Preset::Peers) => eprintln!(
@@ -506,6 +561,45 @@ impl RunConfig {
             None => {}
         }
         Ok(c)
+    }
+
+    /// `--incremental`: its workloads (top-n and group-by) and strategies (those with an
+    /// incremental mode) chosen where the user named none, refused where they named others.
+    fn check_incremental(&mut self, a: &RunArgs) -> Result<()> {
+        use membench_protocol::Role;
+        let able: Vec<String> = membench_protocol::with_role(Role::Incremental)
+            .map(|s| s.name.to_string())
+            .collect();
+        if a.strategy.is_empty() {
+            self.builtin = able.clone();
+        } else if let Some(s) = self.builtin.iter().find(|s| !able.contains(s)) {
+            bail!(
+                "--incremental: {s} has no incremental mode (those that have one: {})",
+                able.join(", ")
+            );
+        }
+        if a.workload.is_empty() {
+            self.workloads = vec![Workload::TOP_N, Workload::GroupBy];
+        } else if let Some(w) = self.workloads.iter().find(|w| !w.is_aggregate()) {
+            bail!("--incremental: {w} is not an aggregate (top-n and group-by are)");
+        }
+        let why = if !self.externals.is_empty() {
+            Some("--command (an external program keeps no state)")
+        } else if self.user.is_some() || !self.generated_queries.is_empty() {
+            Some("--input and --query (incremental runs are for top-n and group-by so far)")
+        } else if self.shard.is_some() {
+            Some("--shard")
+        } else if matches!(self.destination, Destination::Resume(_)) {
+            Some("--resume (an incremental run is measured whole)")
+        } else if self.budgets.len() > 1 {
+            Some("several --memory-limit budgets")
+        } else {
+            None
+        };
+        if let Some(why) = why {
+            bail!("--incremental does not combine with {why}");
+        }
+        Ok(())
     }
 
     /// Every strategy of the run by name: the built-in ones, then the external programs.

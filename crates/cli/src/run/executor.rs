@@ -30,6 +30,8 @@ pub struct RunnerExecutor {
     /// The PostgreSQL server, handed to runners in their environment only (never in argv,
     /// where every local user can read it).
     postgres_url: Option<String>,
+    /// `run --incremental`: the state file the next cells run against (`--state`).
+    pub state: Option<PathBuf>,
 }
 
 impl RunnerExecutor {
@@ -41,6 +43,7 @@ impl RunnerExecutor {
             scratch: scratch.to_path_buf(),
             db: DbJob::default(),
             postgres_url: None,
+            state: None,
         }
     }
 
@@ -121,6 +124,7 @@ impl RunnerExecutor {
             emit_answer: cf.emit_answer || c.workload.query().is_some(),
             tables,
             plan,
+            state: self.state.clone(),
             ..CellJob::default()
         }
     }

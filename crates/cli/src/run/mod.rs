@@ -3,7 +3,8 @@
 //! datasets and plans its cells ([`plan`]), drives them ([`drive`]: reference answer, warm-up,
 //! counting then system repetitions) through runner processes ([`executor`]), appends one
 //! durable record per repetition to `results.jsonl` ([`ledger`], so `--resume` loses and
-//! doubles nothing) and writes the report ([`session`]). The loop is tested in-process with a
+//! doubles nothing) and writes the report ([`session`]). `--incremental` measures increments
+//! against full recomputes instead ([`incremental`]). The loop is tested in-process with a
 //! fake executor.
 
 mod budgets;
@@ -14,6 +15,7 @@ mod drive;
 mod executor;
 pub(crate) mod external;
 mod folder;
+mod incremental;
 mod ledger;
 pub(crate) mod plan;
 mod record;
@@ -29,6 +31,9 @@ use anyhow::Result;
 /// `run`: the configuration parsed once, then one run of the matrix, or one per budget.
 pub fn run(a: RunArgs) -> Result<()> {
     let config = RunConfig::from_args(a)?;
+    if config.incremental.is_some() {
+        return incremental::run(config);
+    }
     if config.budgets.len() > 1 {
         return budgets::run(config);
     }

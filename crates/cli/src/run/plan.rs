@@ -169,7 +169,7 @@ pub fn datasets(gen_bin: &Path, c: &RunConfig) -> Result<Vec<Dataset>> {
     Ok(out)
 }
 
-fn generate(
+pub(super) fn generate(
     gen_bin: &Path,
     c: &RunConfig,
     schema: DataSchema,

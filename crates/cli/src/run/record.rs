@@ -111,6 +111,7 @@ pub fn make(
             .filter(|r| r.strategy != membench_protocol::reference_strategy())
             .map(|r| r.strategy.clone()),
         answer_unchecked: m.answer_unchecked,
+        incremental: None,
         process,
         measure,
         context: cx.context.clone(),

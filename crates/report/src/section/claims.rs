@@ -10,6 +10,9 @@ pub struct Claims;
 
 impl Section for Claims {
     fn render(&self, report: &Report) -> String {
+        if report.cells.is_empty() {
+            return String::new();
+        }
         let mut md = String::from(
             "## The articles' claims\n\n\
              The numbers of the articles membench grew from (`reports/claims.json`), checked against \

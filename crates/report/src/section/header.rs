@@ -51,6 +51,10 @@ impl Section for Header {
             }
             writeln!(md).unwrap();
         }
+        if report.cells.is_empty() {
+            // An incremental run alone: its section says how to read it.
+            return md;
+        }
         writeln!(
         md,
         "Each cell: median peak heap · median peak RSS · median time (min–max) · MB/s of input. \

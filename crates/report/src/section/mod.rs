@@ -9,6 +9,7 @@ mod database;
 mod groups;
 mod guard;
 mod header;
+mod incremental;
 mod phases;
 mod shapes;
 mod skipped;
@@ -17,6 +18,7 @@ use crate::Report;
 use crate::stats::CellStats;
 
 pub use self::groups::{cell_text, verdict};
+pub use self::incremental::table as incremental_table;
 
 /// One part of `REPORT.md`.
 pub trait Section {
@@ -34,6 +36,7 @@ pub fn all() -> Vec<Box<dyn Section>> {
         Box::new(database::Databases),
         Box::new(phases::Phases),
         Box::new(guard::Guard),
+        Box::new(incremental::Incremental),
         Box::new(compression::Compression),
         Box::new(claims::Claims),
     ]

@@ -5,7 +5,8 @@
 //! start without panicking ([`threads`]), where valid rows go ([`output`]), the one `etl` writer
 //! ([`etl_out`]) and its checkpoints ([`checkpoint`]), the two tables of the `join` and its
 //! spill files ([`join`]), an input as its files ([`files`]), the plain fold of every valid row
-//! to a sink ([`fold`]), and a user's query through the generic operators ([`query`]).
+//! to a sink ([`fold`]), the saved aggregate and watermark of an incremental run
+//! ([`incremental`]), and a user's query through the generic operators ([`query`]).
 //!
 //! Nothing here is a strategy, and nothing here uses Polars' engine to compute an answer.
 
@@ -14,6 +15,7 @@ pub mod csv;
 pub mod etl_out;
 pub mod files;
 pub mod fold;
+pub mod incremental;
 pub mod join;
 pub mod output;
 pub mod overlap;
