@@ -392,6 +392,23 @@ fn shape_knobs_set_keys_skew_nulls_width_and_order_and_nothing_else() {
     assert!((350.0..450.0).contains(&mean_note), "{mean_note}");
     others_equal(&base, &nw, &[8, 9]);
 
+    // `--row-bytes B` (notes of B − ROW_BYTES_WITHOUT_NOTE): mean row widths within 5 %.
+    for want in [100u32, 189, 400, 1000] {
+        let note = membench_protocol::parse_row_bytes(&want.to_string()).unwrap();
+        let f = shaped(Shape {
+            text_bytes: Some(note),
+            ..Shape::default()
+        });
+        let g = gen_in(dir.path(), &f, Format::Csv, false);
+        let text = std::fs::read(&g.path).unwrap();
+        let header = text.iter().position(|&b| b == b'\n').unwrap() + 1;
+        let width = (text.len() - header) as f64 / rows as f64;
+        assert!(
+            (width / f64::from(want) - 1.0).abs() < 0.05,
+            "--row-bytes {want}: rows average {width:.1} bytes"
+        );
+    }
+
     // Sorted by customer_id over 1000 keys; sorted by order_date.
     let spec = shaped(Shape {
         key_cardinality: Some(1000),

@@ -44,8 +44,8 @@ pub use record::{
 pub use redact::redact;
 pub use runner::{Allocator, ErrorKind, PhaseRecord, RunnerError, RunnerMeasure, RunnerRecord};
 pub use shape::{
-    MAX_KEY_CARDINALITY, MAX_TEXT_BYTES, Ratio, Shape, SortKey, parse_key_cardinality,
-    parse_null_rate, parse_skew, parse_text_bytes,
+    MAX_KEY_CARDINALITY, MAX_TEXT_BYTES, ROW_BYTES_WITHOUT_NOTE, Ratio, Shape, SortKey,
+    parse_key_cardinality, parse_null_rate, parse_row_bytes, parse_skew, parse_text_bytes,
 };
 pub use sidecar::{DataSchema, GenSpec, ParquetCompressionName, PartMeta, Sidecar};
 pub use status::Status;

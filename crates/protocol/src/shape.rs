@@ -246,6 +246,32 @@ pub fn parse_null_rate(s: &str) -> Result<Ratio, String> {
     Ok(Ratio(v))
 }
 
+/// The mean CSV width of a `sales` row without its `note` (the nine other fields, the
+/// separators and the line end), measured on the default table: `--row-bytes B` asks for notes
+/// of `B` minus this (a test in `membench-datagen` holds the widths it gives within 5 %).
+pub const ROW_BYTES_WITHOUT_NOTE: u32 = 60;
+
+/// Parses `--row-bytes B` (the mean CSV row width) into the mean `note` length that gives it,
+/// and checks its range.
+pub fn parse_row_bytes(s: &str) -> Result<u32, String> {
+    let range = || {
+        format!(
+            "must be between {ROW_BYTES_WITHOUT_NOTE} (empty notes) and {}",
+            ROW_BYTES_WITHOUT_NOTE + MAX_TEXT_BYTES
+        )
+    };
+    let v: u64 = s.parse().map_err(|_| {
+        format!(
+            "--row-bytes {s:?}: not a whole number of bytes ({})",
+            range()
+        )
+    })?;
+    match v.checked_sub(u64::from(ROW_BYTES_WITHOUT_NOTE)) {
+        Some(note) if note <= u64::from(MAX_TEXT_BYTES) => Ok(note as u32),
+        _ => Err(format!("--row-bytes {v}: {}", range())),
+    }
+}
+
 /// Parses `--text-bytes B` and checks its range.
 pub fn parse_text_bytes(s: &str) -> Result<u32, String> {
     let v: u64 = s
@@ -263,6 +289,19 @@ pub fn parse_text_bytes(s: &str) -> Result<u32, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn row_bytes_are_notes_plus_the_other_fields_within_range() {
+        assert_eq!(parse_row_bytes("400").unwrap(), 340);
+        assert_eq!(parse_row_bytes("60").unwrap(), 0);
+        for bad in ["59", "70000", "wide"] {
+            let e = parse_row_bytes(bad).unwrap_err();
+            assert!(
+                e.contains("between 60 (empty notes) and 65596"),
+                "{bad}: {e}"
+            );
+        }
+    }
 
     #[test]
     fn knobs_out_of_range_are_refused_with_the_valid_range() {

@@ -292,6 +292,11 @@ pub struct ShapeKnobs {
     /// Mean length of a generated `note` in bytes, 0 to 65536 (the rows' width; default ≈ 125).
     #[arg(long, value_name = "B", value_parser = membench_protocol::parse_text_bytes)]
     pub text_bytes: Option<u32>,
+    /// Mean width of a generated CSV row in bytes, 60 to 65596 (default ≈ 189): notes of B − 60
+    /// bytes (the other fields' width), the same knob as `--text-bytes` seen from the row.
+    #[arg(long, value_name = "B", conflicts_with = "text_bytes",
+          value_parser = membench_protocol::parse_row_bytes)]
+    pub row_bytes: Option<u32>,
     /// Generate the tables sorted by `customer_id` or `order_date`.
     #[arg(long, value_name = "COL", value_parser = membench_protocol::SortKey::parse)]
     pub sorted_by: Option<membench_protocol::SortKey>,
@@ -304,7 +309,7 @@ impl ShapeKnobs {
             key_cardinality,
             zipf: self.skew,
             null_rate: self.null_rate,
-            text_bytes: self.text_bytes,
+            text_bytes: self.text_bytes.or(self.row_bytes),
             sorted_by: self.sorted_by,
         }
     }

@@ -90,6 +90,10 @@ struct ShapeArgs {
     /// Mean `note` length in bytes, 0 to 65536 (the row's width; default ≈ 125).
     #[arg(long, value_name = "B", value_parser = membench_protocol::parse_text_bytes)]
     text_bytes: Option<u32>,
+    /// Mean CSV row width in bytes, 60 to 65596 (default ≈ 189): notes of B − 60 bytes.
+    #[arg(long, value_name = "B", conflicts_with = "text_bytes",
+          value_parser = membench_protocol::parse_row_bytes)]
+    row_bytes: Option<u32>,
     /// Sort the rows by `customer_id` or `order_date`.
     #[arg(long, value_name = "COL", value_parser = SortKey::parse)]
     sorted_by: Option<SortKey>,
@@ -101,7 +105,7 @@ impl ShapeArgs {
             key_cardinality: self.key_cardinality,
             zipf: self.skew,
             null_rate: self.null_rate,
-            text_bytes: self.text_bytes,
+            text_bytes: self.text_bytes.or(self.row_bytes),
             sorted_by: self.sorted_by,
         }
     }
