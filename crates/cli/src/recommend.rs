@@ -46,6 +46,19 @@ pub struct RecommendArgs {
     /// Where `--verify` generates its dataset.
     #[arg(long, default_value = "datasets")]
     pub datasets: PathBuf,
+    /// With `--verify`/`--verify-all`: exit non-zero when a measured memory is more than F
+    /// times off its prediction, either way (e.g. 1.5; CI holds the 10M-row predictions to it).
+    #[arg(long, value_name = "F", value_parser = parse_factor)]
+    pub max_memory_error: Option<f64>,
+}
+
+fn parse_factor(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(f) if f >= 1.0 && f.is_finite() => Ok(f),
+        _ => Err(format!(
+            "--max-memory-error {s}: a factor of at least 1 (e.g. 1.5)"
+        )),
+    }
 }
 
 /// The shape of the run's tables to fit: the one of `--cardinality` keys, else the default
@@ -176,9 +189,21 @@ pub fn run(a: RecommendArgs) -> Result<()> {
     }
     let input = verify_input(&a, target, &group.shape)?;
     let mut wrong = Vec::new();
+    let mut off = Vec::new();
     for c in chosen {
-        if !verify(&input, &workload, c, target, budget)? {
-            wrong.push(c.strategy.clone());
+        match verify(&input, &workload, c, target, budget)? {
+            None => wrong.push(c.strategy.clone()),
+            Some(measured) => {
+                let factor = (c.memory_bytes.mid / measured).max(measured / c.memory_bytes.mid);
+                if a.max_memory_error.is_some_and(|f| factor > f) {
+                    off.push(format!(
+                        "{} (predicted {}, measured {}: {factor:.2}×)",
+                        c.strategy,
+                        bytes(c.memory_bytes.mid),
+                        bytes(measured)
+                    ));
+                }
+            }
         }
     }
     if !wrong.is_empty() {
@@ -187,6 +212,13 @@ pub fn run(a: RecommendArgs) -> Result<()> {
             bytes(budget as f64),
             rows(target),
             wrong.join(", ")
+        );
+    }
+    if let (false, Some(f)) = (off.is_empty(), a.max_memory_error) {
+        bail!(
+            "memory predictions at {} rows more than {f}× off: {}",
+            rows(target),
+            off.join("; ")
         );
     }
     Ok(())
@@ -248,15 +280,15 @@ fn verify_input(a: &RecommendArgs, target: u64, shape: &Shape) -> Result<PathBuf
     sales_dataset(&binaries()?, &a.datasets, target, a.format, shape)
 }
 
-/// Runs one candidate under the budget on `input` and prints its prediction error; `false`
-/// when it did not end ok.
+/// Runs one candidate under the budget on `input` and prints its prediction error: its
+/// measured memory need, `None` when it did not end ok.
 fn verify(
     input: &std::path::Path,
     workload: &Workload,
     top: &Candidate,
     target: u64,
     budget: u64,
-) -> Result<bool> {
+) -> Result<Option<f64>> {
     let dir = binaries()?;
     // The budget is enforced by the counting runner (heap); time and RSS come from the
     // system-allocator runner, as the fit's did.
@@ -277,7 +309,7 @@ fn verify(
             bytes(budget as f64),
             counted.status.name()
         );
-        return Ok(false);
+        return Ok(None);
     }
     let timed = cell("membench-runner-sys")?;
     let wall = timed
@@ -299,5 +331,5 @@ fn verify(
         duration_ns(top.wall_ns.mid),
         (top.wall_ns.mid / wall - 1.0) * 100.0
     );
-    Ok(true)
+    Ok(Some(memory))
 }

@@ -42,8 +42,8 @@ fn an_incremental_run_records_three_steps_per_strategy_and_reports_them() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    // 2 workloads × 2 strategies × 2 allocators × 3 steps.
-    assert_eq!(recs.len(), 24, "{stderr}");
+    // 2 workloads × 3 strategies (streaming, parallel, sqlite) × 2 allocators × 3 steps.
+    assert_eq!(recs.len(), 36, "{stderr}");
     for r in &recs {
         assert_eq!(r["status"], "ok", "{r}");
         let step = r["incremental"].as_str().unwrap();
@@ -73,6 +73,7 @@ fn an_incremental_run_records_three_steps_per_strategy_and_reports_them() {
     for s in [
         "| top-n | csv | streaming | 30k + 600 |",
         "| group-by | csv | parallel | 30k + 600 |",
+        "| group-by | csv | sqlite | 30k + 600 |",
     ] {
         assert!(report.contains(s), "{s} missing:\n{report}");
     }

@@ -11,7 +11,7 @@ use membench_datagen::{Format as GenFormat, GenSpec, generate};
 use membench_protocol::{CellJob, RunnerRecord, Workload};
 
 const RUNNER: &str = env!("CARGO_BIN_EXE_membench-runner");
-const STRATEGIES: [&str; 2] = ["streaming", "parallel"];
+const STRATEGIES: [&str; 3] = ["streaming", "parallel", "sqlite"];
 
 fn job(strategy: &str, w: &Workload, input: &Path, state: Option<&Path>) -> CellJob {
     CellJob {
@@ -70,12 +70,13 @@ fn append(path: &Path, bytes: &[u8]) {
     f.write_all(bytes).unwrap();
 }
 
-/// Whatever the state folder holds besides the state and its lock (a temporary file left).
+/// Whatever the state folder holds besides the state and its lock (a temporary file or a
+/// journal left).
 fn leftovers(dir: &Path) -> Vec<String> {
     std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| !n.ends_with(".json") && !n.ends_with(".lock"))
+        .filter(|n| n != "state" && !n.ends_with(".lock"))
         .collect()
 }
 
@@ -95,7 +96,8 @@ fn increments_equal_a_full_recompute_and_read_only_what_is_new() {
             std::fs::copy(&a, &part0).unwrap();
             let states = work.path().join("states");
             std::fs::create_dir(&states).unwrap();
-            let state = states.join("state.json");
+            // The kernel strategies' state is JSON, sqlite's a database: one name for both.
+            let state = states.join("state");
             let inc = job(strategy, &w, &folder, Some(&state));
             let label = format!("{strategy} {w}");
 
@@ -120,6 +122,11 @@ fn increments_equal_a_full_recompute_and_read_only_what_is_new() {
                 second.measure.answer_digest.unwrap(),
                 recompute(&w, &folder),
                 "{label}: after rows were appended"
+            );
+            assert_eq!(
+                second.measure.new_input_bytes,
+                Some(appended.len() as u64),
+                "{label}: the watermark moved by the appended bytes exactly"
             );
             let read = second.measure.read_bytes.unwrap();
             assert!(
@@ -163,8 +170,10 @@ fn increments_equal_a_full_recompute_and_read_only_what_is_new() {
                 fourth.measure.answer_digest, third.measure.answer_digest,
                 "{label}"
             );
+            assert_eq!(fourth.measure.new_input_bytes, Some(0), "{label}");
+            // (sqlite reads its database to answer: only the kernel's reads are the input's.)
             assert!(
-                fourth.measure.read_bytes.unwrap() < 1 << 20,
+                strategy == "sqlite" || fourth.measure.read_bytes.unwrap() < 1 << 20,
                 "{label}: nothing new, yet {} bytes read",
                 fourth.measure.read_bytes.unwrap()
             );
@@ -194,7 +203,7 @@ fn a_bad_appended_row_is_named_by_its_line_and_changed_inputs_are_refused() {
         let work = tempfile::tempdir().unwrap();
         let file = work.path().join("sales.csv");
         std::fs::copy(&a, &file).unwrap();
-        let state = work.path().join("state.json");
+        let state = work.path().join("state");
         let inc = job(strategy, &Workload::GroupBy, &file, Some(&state));
         run(&inc).unwrap();
         // The appended row's line is the one after the file's last: the watermark kept the
@@ -205,10 +214,41 @@ fn a_bad_appended_row_is_named_by_its_line_and_changed_inputs_are_refused() {
             e.contains(&format!("sales.csv:{}", lines + 1)),
             "{strategy}: {e}"
         );
-        // Another workload's state, and a file changed in place, are refused.
+        // The failed run saved nothing: with the bad row gone, the state goes on.
+        std::fs::copy(&a, &file).unwrap();
+        run(&inc).unwrap();
+        // Another workload's aggregate is refused (sqlite keeps the rows: any aggregate
+        // continues), and so is another input's state and a file changed in place.
         let other = job(strategy, &Workload::TOP_N, &file, Some(&state));
-        let e = run(&other).unwrap_err();
-        assert!(e.contains("written for group-by"), "{strategy}: {e}");
+        match strategy {
+            "sqlite" => {
+                assert_eq!(
+                    run(&other).unwrap().measure.answer_digest.unwrap(),
+                    recompute(&Workload::TOP_N, &file)
+                );
+                // A state begun by top-n makes its group-by summary from every row when a
+                // group-by first asks, then keeps it.
+                let fresh = work.path().join("fresh");
+                run(&job(strategy, &Workload::TOP_N, &file, Some(&fresh))).unwrap();
+                let g = job(strategy, &Workload::GroupBy, &file, Some(&fresh));
+                for _ in 0..2 {
+                    assert_eq!(
+                        run(&g).unwrap().measure.answer_digest.unwrap(),
+                        recompute(&Workload::GroupBy, &file)
+                    );
+                    append(&file, &data_rows(&a));
+                }
+                std::fs::copy(&a, &file).unwrap();
+            }
+            _ => {
+                let e = run(&other).unwrap_err();
+                assert!(e.contains("written for group-by"), "{strategy}: {e}");
+            }
+        }
+        let elsewhere = work.path().join("copy.csv");
+        std::fs::copy(&file, &elsewhere).unwrap();
+        let e = run(&job(strategy, &Workload::GroupBy, &elsewhere, Some(&state))).unwrap_err();
+        assert!(e.contains("it describes the input"), "{strategy}: {e}");
         let mut bytes = std::fs::read(&a).unwrap();
         let at = bytes.iter().position(|&b| b == b'\n').unwrap() + 1;
         bytes[at] = if bytes[at] == b'9' { b'8' } else { b'9' };
@@ -226,5 +266,5 @@ fn a_bad_appended_row_is_named_by_its_line_and_changed_inputs_are_refused() {
         Some(&work.path().join("s.json")),
     ))
     .unwrap_err();
-    assert!(e.contains("streaming, parallel"), "{e}");
+    assert!(e.contains("streaming, parallel, sqlite"), "{e}");
 }

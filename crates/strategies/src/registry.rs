@@ -195,7 +195,7 @@ registry! {
         engine: Engine::Sqlite,
         compressed: Decompress::Streaming,
         needs: &[],
-        roles: &[],
+        roles: &[Role::Incremental],
         on_by_default: false,
         queries: Queries::Runs,
     },

@@ -93,7 +93,7 @@ pub fn run(c: RunConfig) -> Result<()> {
                         for p in &parts {
                             link(p, &work.join(p.file_name().unwrap_or_default()))?;
                         }
-                        let state = scratch.join("incremental-state.json");
+                        let state = scratch.join("incremental-state");
                         let _ = std::fs::remove_file(&state);
                         let cell = |ds: &Dataset| Cell {
                             strategy: s.clone(),

@@ -259,7 +259,8 @@ pub fn run(p: &Params, db: &mut dyn Database) -> Result<Outcome, RunError> {
     result
 }
 
-fn index_and_query(
+/// `index` (the workload's indexes, kept when they exist), then `query` over `table`.
+pub(crate) fn index_and_query(
     p: &Params,
     db: &mut dyn Database,
     table: &str,

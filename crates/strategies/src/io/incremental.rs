@@ -32,7 +32,7 @@ use serde::{Deserialize, Serialize};
 use crate::io::checkpoint::{CsvCursor, Position};
 use crate::io::fold::{Columns, fold_input};
 use crate::outcome::Counts;
-use crate::{Format, Outcome, Output, Params, RunError, format_of, input_files};
+use crate::{Format, Outcome, Output, Params, RowSink, RunError, format_of, input_files};
 
 /// How much of each file's beginning its fingerprint hashes.
 const HEAD_BYTES: u64 = 4 * 1024;
@@ -54,24 +54,24 @@ struct State {
 
 /// One file's watermark.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-struct Mark {
+pub(crate) struct Mark {
     /// The file's name (its path for a single-file input).
-    file: String,
+    pub file: String,
     /// Bytes read: the offset of the next unread record.
-    bytes: u64,
+    pub bytes: u64,
     /// Physical lines before it (header included; 0 for Parquet and compressed files).
-    lines: u64,
+    pub lines: u64,
     /// sha256 of the file's first `min(bytes, HEAD_BYTES)` bytes.
-    head_sha256: String,
+    pub head_sha256: String,
 }
 
 /// What this run reads of one file.
 #[derive(Debug)]
-struct Piece {
+pub(crate) struct Piece {
     path: PathBuf,
-    name: String,
+    pub name: String,
     /// Where to start (0: the whole file).
-    start: Position,
+    pub start: Position,
 }
 
 /// Runs `p` incrementally against the state file `state` with `workers` threads (files handed
@@ -140,7 +140,7 @@ pub(crate) fn run(p: &Params, state: &Path, workers: usize) -> Result<Outcome, R
     Output::Fold(acc).finish(&p.input, counts)
 }
 
-fn refuse<T>(state: &Path, why: String) -> Result<T, RunError> {
+pub(crate) fn refuse<T>(state: &Path, why: String) -> Result<T, RunError> {
     Err(RunError::Unsupported(format!(
         "--state {}: {why}; remove it to start afresh",
         state.display()
@@ -148,7 +148,7 @@ fn refuse<T>(state: &Path, why: String) -> Result<T, RunError> {
 }
 
 /// The pieces this run reads: new files whole, grown CSV files from their watermark.
-fn plan(p: &Params, state: &Path, marks: &[Mark]) -> Result<Vec<Piece>, RunError> {
+pub(crate) fn plan(p: &Params, state: &Path, marks: &[Mark]) -> Result<Vec<Piece>, RunError> {
     let files = input_files(&p.input)?;
     let name_of = |f: &Path| -> String {
         if crate::is_multi_file(&p.input) {
@@ -249,29 +249,39 @@ fn fold_pieces(p: &Params, pieces: &[Piece], workers: usize) -> Result<Vec<Done>
     all.into_iter().map(|(_, r)| r).collect()
 }
 
-/// Folds one piece: a plain CSV file from its start position to its end (the watermark is
-/// where the reading ended), any other file whole.
+/// Folds one piece into a fresh accumulator.
 fn fold_piece(p: &Params, x: &Piece) -> Result<Done, RunError> {
-    let fp = p.with_input(&x.path);
     let mut acc = Accumulator::new(&p.workload);
+    let (counts, mark) = read_piece(p, x, Columns::WorkloadNeeds, &mut acc)?;
+    Ok((acc, counts, mark))
+}
+
+/// Hands one piece's valid rows to `sink`: a plain CSV file from its start position to its end
+/// (the new watermark is where the reading ended), any other file whole (`columns`: which
+/// Parquet columns to decode).
+pub(crate) fn read_piece(
+    p: &Params,
+    x: &Piece,
+    columns: Columns,
+    sink: &mut (impl RowSink + ?Sized),
+) -> Result<(Counts, Mark), RunError> {
+    let fp = p.with_input(&x.path);
     let plain_csv = format_of(&x.path)? == Format::Csv && Compression::of_path(&x.path).is_none();
     let (counts, at) = if plain_csv {
         let mut csv = CsvCursor::open(&fp, x.start)?;
-        let c = csv.rows(u64::MAX, |r| acc.add(r))?;
+        let c = csv.rows(u64::MAX, |r| sink.add(r))?;
         (c, csv.position())
     } else {
         // Read whole; its size before the read is its watermark (such a file never grows).
         let len = std::fs::metadata(&x.path)
             .with_context(|| format!("{}: cannot open", x.path.display()))?
             .len();
-        let c = fold_input(&fp, Columns::WorkloadNeeds, &mut acc)?;
-        (
-            c,
-            Position {
-                offset: len,
-                lines: 0,
-            },
-        )
+        let c = fold_input(&fp, columns, sink)?;
+        let at = Position {
+            offset: len,
+            lines: 0,
+        };
+        (c, at)
     };
     let mark = Mark {
         file: x.name.clone(),
@@ -279,7 +289,7 @@ fn fold_piece(p: &Params, x: &Piece) -> Result<Done, RunError> {
         lines: at.lines,
         head_sha256: head_sha256(&x.path, at.offset)?,
     };
-    Ok((acc, counts, mark))
+    Ok((counts, mark))
 }
 
 /// sha256 of a file's first `min(bytes, HEAD_BYTES)` bytes.
@@ -376,7 +386,7 @@ fn save(state: &Path, s: &State) -> Result<(), RunError> {
 
 /// An exclusive lock on `<state>.lock`, held while the run reads and saves (released when the
 /// file is closed, also by a kill).
-fn lock(state: &Path) -> Result<File, RunError> {
+pub(crate) fn lock(state: &Path) -> Result<File, RunError> {
     let mut path = state.as_os_str().to_owned();
     path.push(".lock");
     let path = PathBuf::from(path);
