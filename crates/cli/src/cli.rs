@@ -5,7 +5,9 @@ use anyhow::Result;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::util::{self, Flavour};
-use crate::{baseline, check, gen_cmd, inspect, list, min_budget, peers, recommend, report, run};
+use crate::{
+    baseline, check, compare, gen_cmd, inspect, list, min_budget, peers, recommend, report, run,
+};
 
 /// membench: which way of processing a large dataset should I use, and what will it cost?
 #[derive(Parser, Debug)]
@@ -27,6 +29,9 @@ enum Command {
     Baseline(baseline::BaselineArgs),
     /// Compare a run with a baseline (memory regression gate); exit 1 on a regression.
     Check(check::CheckArgs),
+    /// Time two commands interleaved on this machine (A B B A …) and test whether the second is
+    /// slower or larger than the first (Mann–Whitney U; `--fail-on-regression` for CI).
+    Compare(compare::CompareArgs),
     /// List strategies (declared growth per format), workloads and formats; builds nothing.
     List(list::ListArgs),
     /// Predict each strategy's memory and time at a size from a run, and rank those that fit a
@@ -63,6 +68,7 @@ pub fn main(flavour: Flavour) -> Result<()> {
         Command::Report(a) => report::run(a),
         Command::Baseline(a) => baseline::run(a),
         Command::Check(a) => std::process::exit(check::run(a)),
+        Command::Compare(a) => std::process::exit(compare::run(a)?),
         Command::List(a) => list::run(a),
         Command::Recommend(a) => recommend::run(a),
         Command::MinBudget(a) => min_budget::run(a),

@@ -19,6 +19,7 @@
 mod baseline;
 mod check;
 mod cli;
+mod compare;
 mod gen_cmd;
 mod inspect;
 mod list;

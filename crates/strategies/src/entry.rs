@@ -91,10 +91,7 @@ impl Entry {
             return Err(RunError::Unsupported(format!(
                 "{} cannot checkpoint and resume (--checkpoint-every): only {} can; {}",
                 self.info.name,
-                membench_protocol::with_role(Role::Resumable)
-                    .map(|s| s.name)
-                    .collect::<Vec<_>>()
-                    .join(", "),
+                names_with(Role::Resumable),
                 "the others hold their state in memory or in an engine that cannot be entered \
                  in the middle"
             )));
@@ -103,10 +100,7 @@ impl Entry {
             return Err(RunError::Unsupported(format!(
                 "{} does not run incrementally (--state): only {} do",
                 self.info.name,
-                membench_protocol::with_role(Role::Incremental)
-                    .map(|s| s.name)
-                    .collect::<Vec<_>>()
-                    .join(", "),
+                names_with(Role::Incremental),
             )));
         }
         let compression = Compression::of_path(&p.input);
@@ -127,4 +121,12 @@ impl Entry {
         }
         self.strategy.run(p)
     }
+}
+
+/// The strategies that play `role`, by name: `a, b, c`.
+fn names_with(role: Role) -> String {
+    membench_protocol::with_role(role)
+        .map(|s| s.name)
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -1,0 +1,280 @@
+//! `compare`: two commands measured side by side on this machine — interleaved A B B A … (so
+//! drift, cache warm-up and a busy neighbour fall on both sides alike), each run a fresh process
+//! measured by the harness (wall time, peak RSS of its process tree) — and a Mann–Whitney U test
+//! per metric, ending in one verdict line per metric.
+//!
+//! A difference is called only when it is both significant (`p < --alpha`) and at least
+//! `--min-effect` in size (the ratio of the medians): with identical sides, a test at α = 1 %
+//! alone would still cry wolf once in a hundred comparisons.
+//!
+//! Must not: measure in this process, or judge from the medians without the test.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Result, bail};
+use clap::Args;
+use membench_harness::{CellCommand, Scope, run_cell};
+use membench_protocol::Status;
+use membench_report::format::{bytes, duration_ns};
+
+use crate::run::external::External;
+
+/// Time two commands interleaved and say whether one is slower or larger, with a test.
+#[derive(Args, Debug)]
+pub struct CompareArgs {
+    /// A side, `NAME=PROGRAM [ARGS…]` (as `run --command`); exactly two, the first is the
+    /// reference (`a`), the second is judged against it (`b`).
+    #[arg(long = "command", value_name = "NAME=CMD", required = true)]
+    pub commands: Vec<String>,
+    /// Measured runs per side.
+    #[arg(long, default_value_t = 20)]
+    pub runs: u32,
+    /// Unmeasured runs per side before them.
+    #[arg(long, default_value_t = 1)]
+    pub warmup: u32,
+    /// The significance level (two-sided).
+    #[arg(long, default_value_t = 0.01)]
+    pub alpha: f64,
+    /// The smallest difference of the medians called a difference (0.02: 2 %).
+    #[arg(long, default_value_t = 0.02)]
+    pub min_effect: f64,
+    /// Seconds a run may take.
+    #[arg(long, default_value_t = 300)]
+    pub timeout: u64,
+    /// Exit 1 when the second side is significantly slower or larger (a CI gate).
+    #[arg(long)]
+    pub fail_on_regression: bool,
+    /// Also write every measurement and the verdicts as JSON.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+}
+
+/// One metric's comparison.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Verdict {
+    pub metric: &'static str,
+    pub median_a: f64,
+    pub median_b: f64,
+    /// `median_b / median_a − 1`.
+    pub effect: f64,
+    /// Two-sided p of the Mann–Whitney U test.
+    pub p: f64,
+    /// Significant and at least `--min-effect`.
+    pub differs: bool,
+}
+
+impl Verdict {
+    fn line(&self, a: &str, b: &str, fmt: fn(f64) -> String, more: &str, less: &str) -> String {
+        let medians = format!(
+            "medians {a} {}, {b} {}",
+            fmt(self.median_a),
+            fmt(self.median_b)
+        );
+        if self.differs {
+            let word = if self.effect > 0.0 { more } else { less };
+            format!(
+                "{}: {b} is {:.1} % {word} than {a} (p = {:.2e}; {medians})",
+                self.metric,
+                self.effect.abs() * 100.0,
+                self.p
+            )
+        } else {
+            format!(
+                "{}: no significant difference (p = {:.2}, {:+.1} %; {medians})",
+                self.metric,
+                self.p,
+                self.effect * 100.0
+            )
+        }
+    }
+}
+
+pub fn run(a: CompareArgs) -> Result<i32> {
+    let sides = sides(&a.commands)?;
+    if a.runs < 5 {
+        bail!(
+            "--runs {}: at least 5 per side for the test to mean anything",
+            a.runs
+        );
+    }
+    if !(a.alpha > 0.0 && a.alpha < 1.0) {
+        bail!("--alpha {}: must be between 0 and 1", a.alpha);
+    }
+    let timeout = Duration::from_secs(a.timeout);
+    let one = |e: &External| -> Result<(f64, f64)> {
+        // The whole process tree, as `run` measures an external program.
+        let cmd = CellCommand::new(&e.program)
+            .args(e.args.clone())
+            .scope(Scope::Tree)
+            .timeout(timeout);
+        let m = run_cell(&cmd);
+        if m.status != Status::Ok {
+            bail!(
+                "{} ended {}: {}",
+                e.name,
+                m.status.name(),
+                m.stderr_tail.trim()
+            );
+        }
+        Ok((
+            m.process.process_wall_ns as f64,
+            m.process.peak_rss_bytes as f64,
+        ))
+    };
+    for _ in 0..a.warmup {
+        one(&sides[0])?;
+        one(&sides[1])?;
+    }
+    let (mut ta, mut tb, mut ra, mut rb) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for i in 0..a.runs {
+        // A B, then B A: each side runs first as often as second.
+        let order = if i % 2 == 0 { [0, 1] } else { [1, 0] };
+        for side in order {
+            let (t, r) = one(&sides[side])?;
+            let (tv, rv) = if side == 0 {
+                (&mut ta, &mut ra)
+            } else {
+                (&mut tb, &mut rb)
+            };
+            tv.push(t);
+            rv.push(r);
+        }
+        eprint!("\r{}/{} pairs", i + 1, a.runs);
+    }
+    eprintln!();
+    let time = judge("time", &ta, &tb, a.alpha, a.min_effect);
+    let rss = judge("peak RSS", &ra, &rb, a.alpha, a.min_effect);
+    let (na, nb) = (&sides[0].name, &sides[1].name);
+    println!(
+        "{} runs each, interleaved; Mann–Whitney U, α = {}, smallest effect {} %",
+        a.runs,
+        a.alpha,
+        a.min_effect * 100.0
+    );
+    println!("{}", time.line(na, nb, duration_ns, "slower", "faster"));
+    println!("{}", rss.line(na, nb, bytes, "larger", "smaller"));
+    if let Some(path) = &a.json {
+        let doc = serde_json::json!({
+            "a": na, "b": nb, "runs": a.runs,
+            "wall_ns": {"a": ta, "b": tb}, "peak_rss_bytes": {"a": ra, "b": rb},
+            "verdicts": [time, rss],
+        });
+        std::fs::write(path, serde_json::to_string_pretty(&doc)? + "\n")?;
+    }
+    let regressed = [&time, &rss].iter().any(|v| v.differs && v.effect > 0.0);
+    Ok(i32::from(a.fail_on_regression && regressed))
+}
+
+/// The two sides, parsed as `run --command` parses them; placeholders are `run`'s alone.
+fn sides(commands: &[String]) -> Result<[External; 2]> {
+    let [a, b] = commands else {
+        bail!(
+            "compare takes exactly two --command NAME=CMD (got {})",
+            commands.len()
+        );
+    };
+    let (a, b) = (External::parse(a)?, External::parse(b)?);
+    if a.name == b.name {
+        bail!("--command {}: give the two sides different names", a.name);
+    }
+    for e in [&a, &b] {
+        if let Some(p) = e.args.iter().find(|x| x.contains('{')) {
+            bail!(
+                "--command {}: {p}: placeholders are filled by `run`, not by `compare`",
+                e.name
+            );
+        }
+    }
+    Ok([a, b])
+}
+
+/// The comparison of one metric's samples.
+pub fn judge(metric: &'static str, a: &[f64], b: &[f64], alpha: f64, min_effect: f64) -> Verdict {
+    let median = |v: &[f64]| membench_report::stats::spread(v).map_or(0.0, |s| s.median);
+    let (median_a, median_b) = (median(a), median(b));
+    let effect = if median_a > 0.0 {
+        median_b / median_a - 1.0
+    } else {
+        0.0
+    };
+    let p = mann_whitney_p(a, b);
+    Verdict {
+        metric,
+        median_a,
+        median_b,
+        effect,
+        p,
+        differs: p < alpha && effect.abs() >= min_effect,
+    }
+}
+
+/// The two-sided p of the Mann–Whitney U test (normal approximation with the tie correction
+/// and a continuity correction; fine from about 8 samples a side).
+pub fn mann_whitney_p(a: &[f64], b: &[f64]) -> f64 {
+    let (n1, n2) = (a.len() as f64, b.len() as f64);
+    if a.is_empty() || b.is_empty() {
+        return 1.0;
+    }
+    let mut all: Vec<(f64, usize)> = a
+        .iter()
+        .map(|&x| (x, 0))
+        .chain(b.iter().map(|&x| (x, 1)))
+        .collect();
+    all.sort_by(|x, y| x.0.total_cmp(&y.0));
+    // Mid-ranks for ties, and the tie term of the variance.
+    let (mut rank_sum_a, mut ties, mut i) = (0.0, 0.0, 0);
+    while i < all.len() {
+        let mut j = i;
+        while j + 1 < all.len() && all[j + 1].0 == all[i].0 {
+            j += 1;
+        }
+        let rank = (i + j) as f64 / 2.0 + 1.0;
+        let t = (j - i + 1) as f64;
+        ties += t * t * t - t;
+        rank_sum_a += rank * all[i..=j].iter().filter(|x| x.1 == 0).count() as f64;
+        i = j + 1;
+    }
+    let u = rank_sum_a - n1 * (n1 + 1.0) / 2.0;
+    let n = n1 + n2;
+    let mean = n1 * n2 / 2.0;
+    let var = n1 * n2 / 12.0 * ((n + 1.0) - ties / (n * (n - 1.0)));
+    if var <= 0.0 {
+        return 1.0;
+    }
+    let z = ((u - mean).abs() - 0.5).max(0.0) / var.sqrt();
+    (2.0 * normal_upper_tail(z)).min(1.0)
+}
+
+/// P(Z > z) of the standard normal (Abramowitz–Stegun 7.1.26 for erfc, error below 1.5e-7).
+fn normal_upper_tail(z: f64) -> f64 {
+    let x = z / std::f64::consts::SQRT_2;
+    let t = 1.0 / (1.0 + 0.3275911 * x);
+    let poly = t
+        * (0.254829592
+            + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
+    0.5 * poly * (-x * x).exp()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_test_separates_a_shift_from_noise_and_matches_a_known_value() {
+        // Two interleaved samples with no overlap: U = 0, the smallest p for 10 + 10.
+        let a: Vec<f64> = (0..10).map(|i| 100.0 + f64::from(i)).collect();
+        let b: Vec<f64> = (0..10).map(|i| 120.0 + f64::from(i)).collect();
+        let p = mann_whitney_p(&a, &b);
+        // Normal approximation of U = 0 at n = 10 + 10: z = (50 − 0.5) / 13.23 = 3.74.
+        assert!((p - 1.8e-4).abs() < 0.3e-4, "{p}");
+        // The same values on both sides: p = 1.
+        assert!((mann_whitney_p(&a, &a) - 1.0).abs() < 1e-9);
+        let v = judge("time", &a, &b, 0.01, 0.02);
+        assert!(v.differs && v.effect > 0.18, "{v:?}");
+        // Significant but tiny: not called a difference.
+        let c: Vec<f64> = a.iter().map(|x| x * 1.001 + 0.01).collect();
+        assert!(!judge("time", &a, &c, 0.01, 0.02).differs);
+        assert!((normal_upper_tail(1.96) - 0.025).abs() < 1e-4);
+    }
+}
