@@ -29,7 +29,20 @@ pub fn run(job: &Job, alloc: Allocator) -> Result<i32> {
             }
             Ok(0)
         }
-        Job::Measure(cell) => measure(cell, alloc),
+        Job::Measure(cell) => {
+            let shared_arena = alloc == Allocator::System && under_kernel_memory_limit();
+            if shared_arena {
+                // Under a kernel memory limit glibc makes at most two malloc arenas, as
+                // memory-constrained deployments set it (`MALLOC_ARENA_MAX=2`): later threads
+                // share them, so a thread started when the limit is nearly reached needs no
+                // arena of its own — whose refusal glibc does not return but aborts on ("failed
+                // to register TLS destructor"), a crash where the limit caused an out-of-memory
+                // (seen once in CI: `parallel`, 64 threads under 32 MiB).
+                // SAFETY: a plain setter of the C library's allocator, before any thread starts.
+                unsafe { libc::mallopt(libc::M_ARENA_MAX, 2) };
+            }
+            measure(cell, alloc, shared_arena)
+        }
     }
 }
 
@@ -40,7 +53,7 @@ struct Produced {
     rows: Option<(u64, u64)>,
 }
 
-fn measure(cell: &StrategyCell, alloc: Allocator) -> Result<i32> {
+fn measure(cell: &StrategyCell, alloc: Allocator, shared_arena: bool) -> Result<i32> {
     // Before any Polars code runs, so its pool is sized by --threads.
     // SAFETY: single-threaded at this point.
     unsafe { std::env::set_var("POLARS_MAX_THREADS", cell.job.threads.max(1).to_string()) };
@@ -97,6 +110,12 @@ fn measure(cell: &StrategyCell, alloc: Allocator) -> Result<i32> {
         observed,
         server_sampler.and_then(ServerSampler::finish),
     );
+    if shared_arena {
+        record
+            .measure
+            .db_settings
+            .push("glibc M_ARENA_MAX=2 (a kernel memory limit applies)".into());
+    }
     // The temporary etl output's folder goes with the cell (`TempDir`'s drop, at exit of
     // `main`'s job; removed here at once so the record names no leftover).
     if let Some(o) = &cell.temporary_output {
