@@ -6,7 +6,8 @@ use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::util::{self, Flavour};
 use crate::{
-    baseline, check, compare, gen_cmd, inspect, list, min_budget, peers, recommend, report, run,
+    baseline, check, compare, gen_cmd, history, inspect, list, min_budget, peers, recommend,
+    report, run,
 };
 
 /// membench: which way of processing a large dataset should I use, and what will it cost?
@@ -32,6 +33,9 @@ enum Command {
     /// Time two commands interleaved on this machine (A B B A …) and test whether the second is
     /// slower or larger than the first (Mann–Whitney U; `--fail-on-regression` for CI).
     Compare(compare::CompareArgs),
+    /// Keep every run's measurements in one SQLite file across commits (`add`, `import`), and
+    /// follow a cell's memory and time commit by commit (`show`).
+    History(history::HistoryArgs),
     /// List strategies (declared growth per format), workloads and formats; builds nothing.
     List(list::ListArgs),
     /// Predict each strategy's memory and time at a size from a run, and rank those that fit a
@@ -69,6 +73,7 @@ pub fn main(flavour: Flavour) -> Result<()> {
         Command::Baseline(a) => baseline::run(a),
         Command::Check(a) => std::process::exit(check::run(a)),
         Command::Compare(a) => std::process::exit(compare::run(a)?),
+        Command::History(a) => history::run(a),
         Command::List(a) => list::run(a),
         Command::Recommend(a) => recommend::run(a),
         Command::MinBudget(a) => min_budget::run(a),

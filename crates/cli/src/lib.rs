@@ -21,6 +21,7 @@ mod check;
 mod cli;
 mod compare;
 mod gen_cmd;
+mod history;
 mod inspect;
 mod list;
 mod min_budget;

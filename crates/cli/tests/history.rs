@@ -1,0 +1,144 @@
+//! `membench history`: runs added to one SQLite file, once each; `import` finds run folders;
+//! `show` prints a cell's figures commit by commit with the change, one series per machine —
+//! a run of another machine is never mixed in.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn membench(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_membench"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn ok(res: Output) -> String {
+    assert!(
+        res.status.success(),
+        "{}",
+        String::from_utf8_lossy(&res.stderr)
+    );
+    String::from_utf8_lossy(&res.stdout).into_owned()
+}
+
+fn small_run(data: &Path, out: &Path) {
+    ok(membench(&[
+        "run",
+        "--strategy",
+        "streaming",
+        "--strategy",
+        "load-all",
+        "--workload",
+        "top-n",
+        "--format",
+        "csv",
+        "--rows",
+        "2k",
+        "--repeat",
+        "1",
+        "--no-report",
+        "--datasets",
+        data.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]));
+}
+
+#[test]
+fn runs_are_added_once_found_by_import_and_shown_commit_by_commit_per_machine() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("datasets");
+    let (one, two) = (dir.path().join("runs/one"), dir.path().join("runs/two"));
+    small_run(&data, &one);
+    small_run(&data, &two);
+    let history = dir.path().join("h/history.sqlite");
+    let h = history.to_str().unwrap();
+    let add = |run: &Path, commit: &str| {
+        membench(&[
+            "history",
+            "--history",
+            h,
+            "add",
+            run.to_str().unwrap(),
+            "--commit",
+            commit,
+        ])
+    };
+    let first = add(&one, "c1");
+    assert!(String::from_utf8_lossy(&first.stderr).contains("added"));
+    // The same run again adds nothing.
+    let again = add(&one, "c1");
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("already in the history"),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    ok(add(&two, "c2"));
+    // A copy of the second run from another machine: its own series.
+    let other = dir.path().join("elsewhere/three");
+    std::fs::create_dir_all(&other).unwrap();
+    let text = std::fs::read_to_string(two.join("results.jsonl")).unwrap();
+    let moved: String = text
+        .lines()
+        .map(|l| {
+            let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
+            v["context"]["cpu"] = "Another CPU".into();
+            v["run_id"] = "another-run".into();
+            v.to_string() + "\n"
+        })
+        .collect();
+    std::fs::write(other.join("results.jsonl"), moved).unwrap();
+    // import finds it (and the two runs already there are not added again).
+    let imported = membench(&[
+        "history",
+        "--history",
+        h,
+        "import",
+        dir.path().join("runs").to_str().unwrap(),
+        dir.path().join("elsewhere").to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&imported.stderr);
+    assert!(imported.status.success(), "{err}");
+    assert_eq!(err.matches("added").count(), 1, "{err}");
+    assert_eq!(err.matches("already in the history").count(), 2, "{err}");
+
+    let shown = ok(membench(&[
+        "history",
+        "--history",
+        h,
+        "show",
+        "--strategy",
+        "load-all",
+        "--metric",
+        "heap",
+    ]));
+    // Two machines; on the first, commits c1 then c2 with the change between them.
+    assert_eq!(shown.matches("machine: ").count(), 2, "{shown}");
+    let first_machine = shown.split("machine: ").nth(1).unwrap();
+    let c1 = first_machine.find("c1").expect("c1 shown");
+    let c2 = first_machine.find("c2").expect("c2 shown");
+    assert!(c1 < c2, "{shown}");
+    assert!(
+        first_machine.contains("load-all · top-n · csv · 2k rows"),
+        "{shown}"
+    );
+    assert!(first_machine.contains(" %)"), "{shown}");
+    assert!(
+        !shown.contains("streaming"),
+        "filtered by strategy: {shown}"
+    );
+    // Time is followed too.
+    let time = ok(membench(&[
+        "history",
+        "--history",
+        h,
+        "show",
+        "--metric",
+        "time",
+    ]));
+    assert!(time.contains("streaming · top-n"), "{time}");
+    // Nothing under a path is an error that says what was looked for.
+    let none = membench(&["history", "--history", h, "import", data.to_str().unwrap()]);
+    assert!(!none.status.success());
+    assert!(String::from_utf8_lossy(&none.stderr).contains("no run folder"));
+}
