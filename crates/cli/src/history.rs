@@ -55,6 +55,21 @@ pub enum HistoryCommand {
         #[arg(long, default_value = "heap")]
         metric: Metric,
     },
+    /// Compare each cell's newest commit with the one before (per machine) and exit 1 on a
+    /// regression: heap (nearly deterministic) beyond `--heap-tolerance`; RSS and time when a
+    /// Mann–Whitney U test on their repetitions says so and the step is at least
+    /// `--min-effect`.
+    Check {
+        /// The heap growth allowed (0.02: 2 %).
+        #[arg(long, default_value_t = 0.02)]
+        heap_tolerance: f64,
+        /// RSS and time: the significance level.
+        #[arg(long, default_value_t = 0.01)]
+        alpha: f64,
+        /// RSS and time: the smallest step called a regression (0.10: 10 %).
+        #[arg(long, default_value_t = 0.10)]
+        min_effect: f64,
+    },
 }
 
 /// A figure `show` follows.
@@ -101,8 +116,133 @@ pub fn run(a: HistoryArgs) -> Result<()> {
             "{}",
             show(&db, strategy.as_deref(), workload.as_deref(), metric)?
         ),
+        HistoryCommand::Check {
+            heap_tolerance,
+            alpha,
+            min_effect,
+        } => {
+            let found = check(&db, heap_tolerance, alpha, min_effect)?;
+            if found.is_empty() {
+                println!("no regression between each cell's two newest commits");
+            } else {
+                for f in &found {
+                    println!("REGRESSION {f}");
+                }
+                std::process::exit(1);
+            }
+        }
     }
     Ok(())
+}
+
+/// The regressions between each cell's two newest commits, per machine, one line each.
+pub fn check(
+    db: &Connection,
+    heap_tolerance: f64,
+    alpha: f64,
+    min_effect: f64,
+) -> Result<Vec<String>> {
+    let mut st = db.prepare(
+        "SELECT r.machine, m.strategy, m.workload, m.format, m.rows, m.shape, r.commit_rev, \
+         m.allocator, m.peak_heap_bytes, m.peak_rss_bytes, m.wall_ns FROM measurements m \
+         JOIN runs r ON m.run = r.id WHERE m.status = 'ok' \
+         ORDER BY r.machine, m.strategy, m.workload, m.format, m.rows, m.shape, r.started_at, r.id",
+    )?;
+    type Row = (
+        String,
+        String,
+        String,
+        String,
+        i64,
+        String,
+        String,
+        String,
+        Option<i64>,
+        i64,
+        Option<i64>,
+    );
+    let all: Vec<Row> = st
+        .query_map([], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+                r.get(7)?,
+                r.get(8)?,
+                r.get(9)?,
+                r.get(10)?,
+            ))
+        })?
+        .collect::<Result<_, _>>()?;
+    let mut found = Vec::new();
+    for cell in all
+        .chunk_by(|a, b| (&a.0, &a.1, &a.2, &a.3, a.4, &a.5) == (&b.0, &b.1, &b.2, &b.3, b.4, &b.5))
+    {
+        let mut commits: Vec<&str> = Vec::new();
+        for r in cell {
+            if commits.last() != Some(&r.6.as_str()) {
+                commits.retain(|c| *c != r.6);
+                commits.push(&r.6);
+            }
+        }
+        let [.., before, now] = commits[..] else {
+            continue;
+        };
+        let of = |commit: &str, alloc: Option<&str>, f: fn(&Row) -> Option<i64>| -> Vec<f64> {
+            cell.iter()
+                .filter(|r| r.6 == commit && alloc.is_none_or(|a| r.7 == a))
+                .filter_map(|r| f(r).map(|v| v as f64))
+                .collect()
+        };
+        let c = &cell[0];
+        let name = format!("{} · {} · {} · {} rows", c.1, c.2, c.3, rows(c.4 as u64));
+        let median = |v: &[f64]| membench_report::stats::spread(v).map(|s| s.median);
+        let (h0, h1) = (
+            median(&of(before, Some("counting"), |r| r.8)),
+            median(&of(now, Some("counting"), |r| r.8)),
+        );
+        if let (Some(a), Some(b)) = (h0, h1)
+            && a > 0.0
+            && b / a - 1.0 > heap_tolerance
+        {
+            found.push(format!(
+                "{name}: peak heap {} → {} ({:+.1} %) from {before} to {now}",
+                bytes(a),
+                bytes(b),
+                (b / a - 1.0) * 100.0
+            ));
+        }
+        // RSS and time from system-allocator repetitions (else every one), tested.
+        let sys = cell.iter().any(|r| r.7 == "system").then_some("system");
+        for (metric, f, fmt) in [
+            (
+                "peak RSS",
+                (|r: &Row| Some(r.9)) as fn(&Row) -> Option<i64>,
+                bytes as fn(f64) -> String,
+            ),
+            ("time", |r: &Row| r.10, duration_ns),
+        ] {
+            let (a, b) = (of(before, sys, f), of(now, sys, f));
+            if a.len() < 3 || b.len() < 3 {
+                continue;
+            }
+            let v = crate::compare::judge(metric, &a, &b, alpha, min_effect);
+            if v.differs && v.effect > 0.0 {
+                found.push(format!(
+                    "{name}: {metric} {} → {} ({:+.1} %, p = {:.2e}) from {before} to {now}",
+                    fmt(v.median_a),
+                    fmt(v.median_b),
+                    v.effect * 100.0,
+                    v.p
+                ));
+            }
+        }
+    }
+    Ok(found)
 }
 
 fn report_added(run: &Path, added: Option<usize>) {

@@ -137,6 +137,42 @@ fn runs_are_added_once_found_by_import_and_shown_commit_by_commit_per_machine() 
         "time",
     ]));
     assert!(time.contains("streaming · top-n"), "{time}");
+    // check: between c1 and c2 nothing grew; a commit whose load-all holds 20 % more heap
+    // fails it, naming the cell and the two commits.
+    let checked = membench(&["history", "--history", h, "check"]);
+    assert!(
+        checked.status.success(),
+        "{}",
+        String::from_utf8_lossy(&checked.stdout)
+    );
+    let grown = dir.path().join("runs/grown");
+    std::fs::create_dir_all(&grown).unwrap();
+    let bigger: String = text
+        .lines()
+        .map(|l| {
+            let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
+            v["run_id"] = "grown-run".into();
+            v["context"]["started_at"] = "2099-01-01T00:00:00Z".into();
+            if v["strategy"] == "load-all"
+                && let Some(h) = v["peak_heap_bytes"].as_u64()
+            {
+                v["peak_heap_bytes"] = (h * 6 / 5).into();
+            }
+            v.to_string() + "\n"
+        })
+        .collect();
+    std::fs::write(grown.join("results.jsonl"), bigger).unwrap();
+    ok(add(&grown, "c3"));
+    let failed = membench(&["history", "--history", h, "check"]);
+    let out = String::from_utf8_lossy(&failed.stdout);
+    assert_eq!(failed.status.code(), Some(1), "{out}");
+    assert!(
+        out.contains("REGRESSION load-all · top-n · csv · 2k rows: peak heap")
+            && out.contains("(+20.0 %) from c2 to c3"),
+        "{out}"
+    );
+    assert!(!out.contains("streaming"), "{out}");
+
     // Nothing under a path is an error that says what was looked for.
     let none = membench(&["history", "--history", h, "import", data.to_str().unwrap()]);
     assert!(!none.status.success());
