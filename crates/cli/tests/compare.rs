@@ -72,3 +72,73 @@ fn identical_commands_do_not_differ_and_a_ten_percent_slower_one_does() {
         assert!(err.contains(says), "{args:?}: {err}");
     }
 }
+
+#[test]
+fn one_cell_compared_across_two_runner_folders_reports_time_rss_and_heap() {
+    let dir = tempfile::tempdir().unwrap();
+    let made = Command::new(env!("CARGO_BIN_EXE_membench"))
+        .args(["gen", "--rows", "5k", "--format", "csv", "--out"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let input = dir.path().join("sales-5k-s42.csv");
+    // The runners next to this membench: the same build on both sides.
+    let bins = std::path::Path::new(env!("CARGO_BIN_EXE_membench"))
+        .parent()
+        .unwrap()
+        .display()
+        .to_string();
+    let both = format!("{bins},{bins}");
+    let res = Command::new(env!("CARGO_BIN_EXE_membench"))
+        .args([
+            "compare",
+            "--runs",
+            "6",
+            "--runners",
+            &both,
+            "--strategy",
+            "streaming",
+        ])
+        .args(["--workload", "group-by", "--input"])
+        .arg(&input)
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&res.stdout);
+    assert!(
+        res.status.success(),
+        "{out}{}",
+        String::from_utf8_lossy(&res.stderr)
+    );
+    for metric in ["time:", "peak RSS:"] {
+        assert!(
+            out.lines().any(|l| l.starts_with(metric)),
+            "{metric} missing: {out}"
+        );
+    }
+    // The heap of one build's cell is the same run after run: no difference.
+    let heap = out.lines().find(|l| l.starts_with("peak heap:")).unwrap();
+    assert!(heap.contains("no significant difference"), "{heap}");
+    // A cell that fails says so, naming the side and the runner's error.
+    let res = Command::new(env!("CARGO_BIN_EXE_membench"))
+        .args([
+            "compare",
+            "--runs",
+            "5",
+            "--runners",
+            &both,
+            "--strategy",
+            "no-such",
+        ])
+        .arg("--input")
+        .arg(&input)
+        .output()
+        .unwrap();
+    assert!(!res.status.success());
+    let err = String::from_utf8_lossy(&res.stderr);
+    assert!(err.contains("no-such"), "{err}");
+}
