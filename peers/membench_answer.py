@@ -13,10 +13,50 @@ matter; row order does):
 Money is integer cents (price "415.69" is 41569), so every engine agrees to the cent.
 A program that prints no answer is recorded as "unchecked"; one whose answer differs from the
 reference as "wrong-answer".
+
+Out of memory is an exit code, not a message: membench records a cell as "oom" only from exit
+code 97 (OOM_EXIT_CODE) or a kernel event, never from text on stderr (which can quote the
+input). Importing this module makes an uncaught out-of-memory exception — Python's MemoryError
+and its subclasses (numpy, pyarrow), or a runtime's exception type named *MemoryError or
+OutOfMemoryException (duckdb), or a Java OutOfMemoryError behind py4j (Spark) — print its traceback and exit with 97.
 """
 
 import json
+import os
+import sys
+import traceback
 from decimal import Decimal
+
+OOM_EXIT_CODE = 97
+
+
+def is_out_of_memory(exc):
+    """Whether an exception is a runtime's out-of-memory error, by its type (never its text)."""
+    if isinstance(exc, MemoryError):
+        return True
+    names = [t.__name__ for t in type(exc).__mro__]
+    if any(n.endswith("MemoryError") or n == "OutOfMemoryException" for n in names):
+        return True
+    # py4j (Spark): the Java exception's class, asked of the JVM.
+    try:
+        java = exc.java_exception.getClass().getName()
+    except Exception:
+        return False
+    return java == "java.lang.OutOfMemoryError"
+
+
+def _exit_97_on_out_of_memory(kind, exc, tb):
+    if is_out_of_memory(exc):
+        try:
+            traceback.print_exception(kind, exc, tb)
+            sys.stderr.flush()
+        finally:
+            os._exit(OOM_EXIT_CODE)
+    _previous_hook(kind, exc, tb)
+
+
+_previous_hook = sys.excepthook
+sys.excepthook = _exit_97_on_out_of_memory
 
 TOP_N = 100
 TOP_N_THRESHOLD_CENTS = 100_000

@@ -177,23 +177,40 @@ impl Measured {
 /// seen in its tree, or marked, even one that left the group — is killed and counted
 /// ([`ProcessRecord::leftover_processes`]).
 ///
-/// A built-in runner's (`Scope::Process`) `oom` comes only from the protocol's exit code or a
-/// cgroup's `oom_kill` event. An external program's (`Scope::Tree`) may also come from its
-/// runtime's out-of-memory message ([`oom`]), read narrowly.
+/// `oom` comes only from exit codes and kernel events, never from text the data could contain:
+/// the protocol's exit code [`OOM_EXIT_CODE`] (a built-in runner's budget or refused
+/// allocation; an external program that follows the convention, as the Python peers do), a
+/// cgroup's `oom_kill` event, or a `SIGKILL` the harness did not send while the kernel's
+/// `oom_kill` count (`/proc/vmstat`) rose. A failed external program whose stderr ends with its
+/// runtime's out-of-memory message ([`oom`]) keeps its status and gets
+/// [`ProcessRecord::stderr_says_out_of_memory`], a hint for the reader.
 pub fn run_cell(cmd: &CellCommand) -> Measured {
     let limit = cmd.kernel_limit_bytes.map(crate::limit::Prepared::new);
+    let kernel_kills_before = kernel_oom_kills();
     let mut m = run_child(cmd, limit.as_ref());
     let mut killed_by_cgroup = false;
     if let Some(l) = limit {
         m.kernel_limit = Some(l.applied.clone());
         killed_by_cgroup = l.finish();
     }
-    let failed = matches!(m.status, Status::Error | Status::Crash);
-    let says_so = cmd.scope == Scope::Tree && crate::oom::says_out_of_memory(&m.stderr_tail);
-    if m.status != Status::Timeout && (killed_by_cgroup || (failed && says_so)) {
+    let killed_by_kernel = m.process.signal.as_deref() == Some("SIGKILL")
+        && matches!((kernel_kills_before, kernel_oom_kills()), (Some(a), Some(b)) if b > a);
+    if m.status != Status::Timeout && (killed_by_cgroup || killed_by_kernel) {
         m.status = Status::Oom;
     }
+    let failed = matches!(m.status, Status::Error | Status::Crash);
+    m.process.stderr_says_out_of_memory =
+        failed && cmd.scope == Scope::Tree && crate::oom::says_out_of_memory(&m.stderr_tail);
     m
+}
+
+/// The kernel's count of processes its OOM killer ended (`oom_kill` in `/proc/vmstat`, Linux
+/// 4.13 and later), if readable.
+fn kernel_oom_kills() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/vmstat").ok()?;
+    text.lines()
+        .find_map(|l| l.strip_prefix("oom_kill "))
+        .and_then(|v| v.trim().parse().ok())
 }
 
 fn command_for(cmd: &CellCommand, limit: Option<&crate::limit::Prepared>, cell: &str) -> Command {
@@ -416,10 +433,10 @@ fn measured(
         (None, None)
     };
     // Our runners say "out of memory" with the protocol's exit code (the heap budget, or an
-    // allocation the kernel refused); an external program's code means nothing here.
+    // allocation the kernel refused); an external program may follow the same convention.
     let status = if w.timed_out {
         Status::Timeout
-    } else if scope == Scope::Process && exit_code == Some(OOM_EXIT_CODE) {
+    } else if exit_code == Some(OOM_EXIT_CODE) {
         Status::Oom
     } else if signal.is_some() {
         Status::Crash
@@ -450,6 +467,7 @@ fn measured(
             max_processes: tree.then_some(w.max_processes),
             timeline: w.timeline,
             leftover_processes: 0,
+            stderr_says_out_of_memory: false,
         },
         stderr_tail: tail(stderr, 20),
         runner,

@@ -1,9 +1,10 @@
-//! Out-of-memory messages of external programs (`--command`), whose runtime's own exit code
-//! means nothing to us. Built-in runners never get here: their `oom` comes from the protocol's
-//! exit code or a kernel event alone, because text on stderr can quote the input.
+//! Out-of-memory messages of external programs (`--command`): a hint beside a failed cell's
+//! status ([`ProcessRecord::stderr_says_out_of_memory`](crate::ProcessRecord)), never the status
+//! itself — text on stderr can quote the input, so `oom` comes from exit codes and kernel
+//! events alone ([`run_cell`](crate::run_cell)).
 //!
-//! Even for external programs the text is read narrowly: only when the program failed, only its
-//! last few lines, only where a runtime puts its message — the start of a line (`MemoryError`,
+//! The text is read narrowly: only when the program failed, only its last few lines, only
+//! where a runtime puts its message — the start of a line (`MemoryError`,
 //! `java.lang.OutOfMemoryError: …`, Rust's `memory allocation of N bytes failed`) or the end of
 //! an errno message (`…: Cannot allocate memory`) — and never inside quotes, where error
 //! messages quote input values.

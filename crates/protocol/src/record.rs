@@ -60,6 +60,12 @@ pub struct ProcessRecord {
     /// process group; killed by the harness.
     #[serde(skip_serializing_if = "is_zero")]
     pub leftover_processes: u32,
+    /// External programs: the program failed and its last stderr lines carry its runtime's
+    /// out-of-memory message (`MemoryError`, `java.lang.OutOfMemoryError`, …). A hint shown
+    /// beside the status, never the status itself: text can quote the input, so `oom` comes
+    /// only from the exit code [`OOM_EXIT_CODE`](crate::OOM_EXIT_CODE) or a kernel event.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub stderr_says_out_of_memory: bool,
 }
 
 fn is_zero(n: &u32) -> bool {

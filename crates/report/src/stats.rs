@@ -84,6 +84,10 @@ pub struct CellStats {
     /// An external program that printed no answer: `ok` means it ran, not that it was right.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub answer_unchecked: bool,
+    /// A failed external program whose stderr ended with its runtime's out-of-memory message:
+    /// shown beside its `error` (the status itself never comes from text).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub stderr_says_out_of_memory: bool,
 }
 
 /// One phase of a cell over its repetitions.
@@ -221,6 +225,7 @@ pub fn cells(records: &[Record]) -> Vec<CellStats> {
                 memory_limit: rs[0].memory_limit.clone(),
                 peak_pss_bytes: spread_of(&ok, |r| r.process.peak_pss_bytes),
                 answer_unchecked: ok.iter().any(|r| r.answer_unchecked),
+                stderr_says_out_of_memory: rs.iter().any(|r| r.process.stderr_says_out_of_memory),
                 key,
             }
         })

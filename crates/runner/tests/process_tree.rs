@@ -196,10 +196,11 @@ fn endless_output_keeps_a_bounded_tail() {
     assert!(hwm < 400 << 20, "this test process grew to {hwm} bytes");
 }
 
-/// An external program's out-of-memory message counts only when it failed and the message is
-/// its runtime's, not input quoted in an error.
+/// An external program is `oom` by exit code 97 (or a kernel event), never by text: its
+/// runtime's out-of-memory message on a failure is a hint beside `error`, and a quoted one (input
+/// an error message repeats) is not even that.
 #[test]
-fn an_external_program_is_oom_only_by_its_runtimes_message() {
+fn an_external_program_is_oom_by_its_exit_code_never_by_its_text() {
     let run = |script: &str| {
         run_cell(
             &CellCommand::new("/bin/sh")
@@ -208,13 +209,44 @@ fn an_external_program_is_oom_only_by_its_runtimes_message() {
         )
     };
     let m = run("echo 'Traceback (most recent call last):' >&2; echo MemoryError >&2; exit 1");
-    assert_eq!(m.status, Status::Oom, "{}", m.stderr_tail);
+    assert_eq!(m.status, Status::Error, "{}", m.stderr_tail);
+    assert!(m.process.stderr_says_out_of_memory);
     let m = run(
         "echo \"ValueError: could not convert: 'memory allocation of 5 bytes failed'\" >&2; exit 1",
     );
     assert_eq!(m.status, Status::Error, "{}", m.stderr_tail);
+    assert!(!m.process.stderr_says_out_of_memory);
     let m = run("echo MemoryError >&2; exit 0");
     assert_eq!(m.status, Status::Ok, "a program that succeeded is not oom");
+    assert!(!m.process.stderr_says_out_of_memory);
+    let m = run("exit 97");
+    assert_eq!(m.status, Status::Oom, "the protocol's exit code");
+}
+
+/// The Python peers' shared module turns an uncaught out-of-memory exception, chosen by its
+/// type, into exit 97; an exception whose text says `MemoryError` stays an error.
+#[test]
+fn a_python_peer_out_of_memory_exits_97_by_its_exception_type() {
+    let peers = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../peers");
+    let run = |raise: &str| {
+        let script = format!(
+            "import sys; sys.path.insert(0, {:?}); import membench_answer\n{raise}",
+            peers.to_str().unwrap()
+        );
+        run_cell(
+            &CellCommand::new("python3")
+                .args(["-c", &script])
+                .scope(Scope::Tree),
+        )
+    };
+    let m = run("raise MemoryError('cannot allocate the frame')");
+    assert_eq!(m.status, Status::Oom, "{}", m.stderr_tail);
+    assert_eq!(m.process.exit_code, Some(membench_harness::OOM_EXIT_CODE));
+    let m = run("class OutOfMemoryException(Exception): pass\nraise OutOfMemoryException('x')");
+    assert_eq!(m.status, Status::Oom, "{}", m.stderr_tail);
+    let m = run("raise ValueError('MemoryError')");
+    assert_eq!(m.status, Status::Error, "{}", m.stderr_tail);
+    assert_eq!(m.process.exit_code, Some(1));
 }
 
 /// A thread's stack counts against `RLIMIT_DATA`: 64 workers under 32 MiB cannot all start.

@@ -87,7 +87,12 @@ pub fn cell_text(c: &CellStats) -> String {
         };
     }
     if !c.status.is_ok() {
-        return format!("**{}**", c.status.name().to_uppercase());
+        let hint = if c.stderr_says_out_of_memory {
+            " (its stderr says out of memory)"
+        } else {
+            ""
+        };
+        return format!("**{}**{hint}", c.status.name().to_uppercase());
     }
     // An external program (measured as a process tree, PSS known) has no heap figure at all.
     let no_heap = if c.peak_pss_bytes.is_some() {
