@@ -522,3 +522,55 @@ fn the_run_build_and_the_test_build_compile_each_dependency_alike() {
         differ.join("\n")
     );
 }
+
+/// The `run:` scripts of the workflows and the composite action hold no `${{ … }}`: an input or
+/// a matrix value interpolated into a script is shell code (a command line with `$(…)` in it
+/// would run); they reach the shell as environment variables (`env:`).
+#[test]
+fn no_workflow_script_interpolates_an_expression() {
+    let mut found = Vec::new();
+    let mut files = Vec::new();
+    for dir in [".github/workflows", ".github/actions/membench"] {
+        for e in std::fs::read_dir(root().join(dir)).unwrap() {
+            let p = e.unwrap().path();
+            if p.extension().is_some_and(|x| x == "yml" || x == "yaml") {
+                files.push(p);
+            }
+        }
+    }
+    assert!(files.len() >= 3, "{files:?}");
+    for f in &files {
+        let text = std::fs::read_to_string(f).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        let mut i = 0;
+        while i < lines.len() {
+            let l = lines[i];
+            let trimmed = l.trim_start().trim_start_matches("- ");
+            if let Some(rest) = trimmed.strip_prefix("run:") {
+                let indent = l.len() - l.trim_start().len();
+                let mut script = vec![(i, rest)];
+                let mut j = i + 1;
+                while j < lines.len()
+                    && (lines[j].trim().is_empty()
+                        || lines[j].len() - lines[j].trim_start().len() > indent)
+                {
+                    script.push((j, lines[j]));
+                    j += 1;
+                }
+                for (n, s) in script {
+                    if s.contains("${{") {
+                        found.push(format!("{}:{}: {}", f.display(), n + 1, s.trim()));
+                    }
+                }
+                i = j;
+            } else {
+                i += 1;
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "expressions inside run: scripts:\n{}",
+        found.join("\n")
+    );
+}

@@ -2,7 +2,9 @@
 //! `reports/history.sqlite`), so memory and time can be followed across commits: `history add
 //! RUN_DIR` adds a run (its repetitions, per cell: heap, anonymous and file-backed RSS, time),
 //! `history import PATH…` adds every run folder found under the paths, `history show` prints a
-//! cell's figures commit by commit.
+//! cell's figures commit by commit, `history check` finds each series' change points
+//! ([`membench_report::changepoint`]) and exits 1 on a new regression, `history report` writes
+//! the history page ([`membench_report::history`]).
 //!
 //! Runs of different machines are never mixed: each run is stored with its machine's identity
 //! (CPU, cores, memory, OS; hashed), and `show` prints one series per machine. Adding a run
@@ -14,7 +16,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
+use membench_report::changepoint::{Detector, Step, steps};
 use membench_report::format::{bytes, duration_ns, rows};
+use membench_report::history::{HistoryMetric, Series};
 use membench_report::record::{Record, read_records};
 use rusqlite::{Connection, params};
 use sha2::{Digest, Sha256};
@@ -55,21 +59,74 @@ pub enum HistoryCommand {
         #[arg(long, default_value = "heap")]
         metric: Metric,
     },
-    /// Compare each cell's newest commit with the one before (per machine) and exit 1 on a
-    /// regression: heap (nearly deterministic) beyond `--heap-tolerance`; RSS and time when a
-    /// Mann–Whitney U test on their repetitions says so and the step is at least
-    /// `--min-effect`.
+    /// Find the steps of each cell's series across commits (per machine; a penalised
+    /// piecewise-constant fit, each step confirmed by a Mann–Whitney U test at `--alpha` where
+    /// the figures jitter) and exit 1 on a new regression — one whose first commit is among the
+    /// newest `--last`: peak heap beyond `--heap-tolerance`, peak RSS beyond `--min-effect`;
+    /// time warns unless `--fail-on-time`.
     Check {
-        /// The heap growth allowed (0.02: 2 %).
-        #[arg(long, default_value_t = 0.02)]
-        heap_tolerance: f64,
-        /// RSS and time: the significance level.
-        #[arg(long, default_value_t = 0.01)]
-        alpha: f64,
-        /// RSS and time: the smallest step called a regression (0.10: 10 %).
-        #[arg(long, default_value_t = 0.10)]
-        min_effect: f64,
+        #[command(flatten)]
+        detect: DetectArgs,
+        /// A regression is new (and fails the check) when its first commit is one of the
+        /// newest N (a step that needs a commit or two more to stand out of jitter still fails
+        /// it).
+        #[arg(long, default_value_t = 3)]
+        last: usize,
+        /// Also print every earlier step (regressions and improvements) with its first commit.
+        #[arg(long)]
+        all: bool,
+        /// Fail on a time regression too (by default it warns: on a shared machine, time has
+        /// bursts as large as the steps looked for; `compare` is the strict time gate).
+        #[arg(long)]
+        fail_on_time: bool,
     },
+    /// Write the history page: `index.html` (a chart per cell and metric across commits, change
+    /// points marked, the table of changes, a filter by strategy and workload), `CHANGES.md` and
+    /// `charts/*.svg`.
+    Report {
+        #[command(flatten)]
+        detect: DetectArgs,
+        /// The folder written.
+        #[arg(long, default_value = "reports/history")]
+        out: PathBuf,
+    },
+}
+
+/// How steps are told from noise (`check`, `report`).
+#[derive(Args, Debug, Clone, Copy)]
+pub struct DetectArgs {
+    /// The heap growth allowed (0.02: 2 %).
+    #[arg(long, default_value_t = 0.02)]
+    heap_tolerance: f64,
+    /// RSS and time: the significance level.
+    #[arg(long, default_value_t = 0.01)]
+    alpha: f64,
+    /// RSS and time: the smallest step called a change (0.10: 10 %).
+    #[arg(long, default_value_t = 0.10)]
+    min_effect: f64,
+    /// The penalty per change point, in robust standard deviations × ln n.
+    #[arg(long, default_value_t = 3.0)]
+    penalty: f64,
+}
+
+impl DetectArgs {
+    fn settings(self, last: usize) -> CheckSettings {
+        CheckSettings {
+            heap: Detector {
+                penalty_sigmas: self.penalty,
+                ..Detector::heap(self.heap_tolerance, self.alpha)
+            },
+            rss: Detector {
+                penalty_sigmas: self.penalty,
+                ..Detector::rss(self.alpha, self.min_effect)
+            },
+            time: Detector {
+                penalty_sigmas: self.penalty,
+                ..Detector::time(self.alpha, self.min_effect)
+            },
+            last,
+        }
+    }
 }
 
 /// A figure `show` follows.
@@ -116,16 +173,52 @@ pub fn run(a: HistoryArgs) -> Result<()> {
             "{}",
             show(&db, strategy.as_deref(), workload.as_deref(), metric)?
         ),
+        HistoryCommand::Report { detect, out } => {
+            let all = series(&db, &detect.settings(1))?;
+            if all.is_empty() {
+                bail!("{}: no measurements to chart", a.history.display());
+            }
+            let written = membench_report::history::write_page(&out, &all)?;
+            let changes: usize = all.iter().map(|s| s.steps.len()).sum();
+            println!(
+                "{} ({} series, {changes} change points; {} files)",
+                out.join("index.html").display(),
+                all.len(),
+                written.len()
+            );
+        }
         HistoryCommand::Check {
-            heap_tolerance,
-            alpha,
-            min_effect,
+            detect,
+            last,
+            all,
+            fail_on_time,
         } => {
-            let found = check(&db, heap_tolerance, alpha, min_effect)?;
-            if found.is_empty() {
-                println!("no regression between each cell's two newest commits");
+            let settings = detect.settings(last);
+            let found = check(&db, &settings)?;
+            if all {
+                for f in found.iter().filter(|f| !f.new) {
+                    let kind = if f.is_regression() {
+                        "regression"
+                    } else {
+                        "improvement"
+                    };
+                    println!("earlier {kind}: {f}");
+                }
+            }
+            let (new, warned): (Vec<&Finding>, Vec<&Finding>) = found
+                .iter()
+                .filter(|f| f.new && f.is_regression())
+                .partition(|f| fail_on_time || f.metric != HistoryMetric::Time);
+            for f in found.iter().filter(|f| f.new && !f.is_regression()) {
+                println!("improvement {f}");
+            }
+            for f in &warned {
+                println!("WARNING {f} (time warns; --fail-on-time to fail)");
+            }
+            if new.is_empty() {
+                println!("no new regression (the newest {last} commit(s) of each cell)");
             } else {
-                for f in &found {
+                for f in &new {
                     println!("REGRESSION {f}");
                 }
                 std::process::exit(1);
@@ -135,15 +228,83 @@ pub fn run(a: HistoryArgs) -> Result<()> {
     Ok(())
 }
 
-/// The regressions between each cell's two newest commits, per machine, one line each.
-pub fn check(
-    db: &Connection,
-    heap_tolerance: f64,
-    alpha: f64,
-    min_effect: f64,
-) -> Result<Vec<String>> {
+/// What `check` looks for.
+#[derive(Clone, Copy, Debug)]
+pub struct CheckSettings {
+    pub heap: Detector,
+    pub rss: Detector,
+    pub time: Detector,
+    /// A regression is new when its first commit is one of the newest `last` commits.
+    pub last: usize,
+}
+
+/// A step found in one cell's series.
+#[derive(Clone, Debug)]
+pub struct Finding {
+    /// `strategy · workload · format · rows`.
+    pub cell: String,
+    pub metric: HistoryMetric,
+    pub step: Step,
+    /// The commit before the step and its first commit.
+    pub from: String,
+    pub to: String,
+    /// Among the newest `last` commits.
+    pub new: bool,
+}
+
+impl Finding {
+    pub fn is_regression(&self) -> bool {
+        self.step.effect > 0.0
+    }
+}
+
+impl std::fmt::Display for Finding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let p = self
+            .step
+            .p
+            .map(|p| format!(", p = {p:.2e}"))
+            .unwrap_or_default();
+        write!(
+            f,
+            "{}: {} {} → {} ({:+.1} %{p}) from {} to {}",
+            self.cell,
+            self.metric.label(),
+            self.metric.format(self.step.before),
+            self.metric.format(self.step.after),
+            self.step.effect * 100.0,
+            self.from,
+            self.to
+        )
+    }
+}
+
+/// The steps of every series ([`series`]), each marked new when its first commit is among the
+/// newest `last` of its series.
+pub fn check(db: &Connection, s: &CheckSettings) -> Result<Vec<Finding>> {
+    let mut found = Vec::new();
+    for series in series(db, s)? {
+        let n = series.commits.len();
+        for step in &series.steps {
+            found.push(Finding {
+                cell: series.cell.clone(),
+                metric: series.metric,
+                from: series.commits[step.at - 1].clone(),
+                to: series.commits[step.at].clone(),
+                new: step.at + s.last >= n,
+                step: step.clone(),
+            });
+        }
+    }
+    Ok(found)
+}
+
+/// Every cell's series per machine and metric (commits in the order their first run started),
+/// with its steps: peak heap from counting-allocator repetitions, peak RSS and time from
+/// system-allocator ones (else every one).
+pub fn series(db: &Connection, s: &CheckSettings) -> Result<Vec<Series>> {
     let mut st = db.prepare(
-        "SELECT r.machine, m.strategy, m.workload, m.format, m.rows, m.shape, r.commit_rev, \
+        "SELECT r.machine_desc, m.strategy, m.workload, m.format, m.rows, m.shape, r.commit_rev, \
          m.allocator, m.peak_heap_bytes, m.peak_rss_bytes, m.wall_ns FROM measurements m \
          JOIN runs r ON m.run = r.id WHERE m.status = 'ok' \
          ORDER BY r.machine, m.strategy, m.workload, m.format, m.rows, m.shape, r.started_at, r.id",
@@ -178,71 +339,71 @@ pub fn check(
             ))
         })?
         .collect::<Result<_, _>>()?;
-    let mut found = Vec::new();
+    let mut out = Vec::new();
     for cell in all
         .chunk_by(|a, b| (&a.0, &a.1, &a.2, &a.3, a.4, &a.5) == (&b.0, &b.1, &b.2, &b.3, b.4, &b.5))
     {
+        // Commits in the order their first run started.
         let mut commits: Vec<&str> = Vec::new();
         for r in cell {
-            if commits.last() != Some(&r.6.as_str()) {
-                commits.retain(|c| *c != r.6);
+            if !commits.contains(&r.6.as_str()) {
                 commits.push(&r.6);
             }
         }
-        let [.., before, now] = commits[..] else {
-            continue;
-        };
-        let of = |commit: &str, alloc: Option<&str>, f: fn(&Row) -> Option<i64>| -> Vec<f64> {
-            cell.iter()
-                .filter(|r| r.6 == commit && alloc.is_none_or(|a| r.7 == a))
-                .filter_map(|r| f(r).map(|v| v as f64))
-                .collect()
-        };
         let c = &cell[0];
-        let name = format!("{} · {} · {} · {} rows", c.1, c.2, c.3, rows(c.4 as u64));
-        let median = |v: &[f64]| membench_report::stats::spread(v).map(|s| s.median);
-        let (h0, h1) = (
-            median(&of(before, Some("counting"), |r| r.8)),
-            median(&of(now, Some("counting"), |r| r.8)),
+        let shape = if c.5.is_empty() {
+            String::new()
+        } else {
+            format!(" · {}", c.5)
+        };
+        let name = format!(
+            "{} · {} · {} · {} rows{shape}",
+            c.1,
+            c.2,
+            c.3,
+            rows(c.4 as u64)
         );
-        if let (Some(a), Some(b)) = (h0, h1)
-            && a > 0.0
-            && b / a - 1.0 > heap_tolerance
-        {
-            found.push(format!(
-                "{name}: peak heap {} → {} ({:+.1} %) from {before} to {now}",
-                bytes(a),
-                bytes(b),
-                (b / a - 1.0) * 100.0
-            ));
-        }
-        // RSS and time from system-allocator repetitions (else every one), tested.
         let sys = cell.iter().any(|r| r.7 == "system").then_some("system");
-        for (metric, f, fmt) in [
-            (
-                "peak RSS",
-                (|r: &Row| Some(r.9)) as fn(&Row) -> Option<i64>,
-                bytes as fn(f64) -> String,
-            ),
-            ("time", |r: &Row| r.10, duration_ns),
-        ] {
-            let (a, b) = (of(before, sys, f), of(now, sys, f));
-            if a.len() < 3 || b.len() < 3 {
+        for metric in HistoryMetric::ALL {
+            let (alloc, detector): (Option<&str>, &Detector) = match metric {
+                HistoryMetric::PeakHeap => (Some("counting"), &s.heap),
+                HistoryMetric::PeakRss => (sys, &s.rss),
+                HistoryMetric::Time => (sys, &s.time),
+            };
+            let value = |r: &Row| match metric {
+                HistoryMetric::PeakHeap => r.8,
+                HistoryMetric::PeakRss => Some(r.9),
+                HistoryMetric::Time => r.10,
+            };
+            let mut reps: Vec<Vec<f64>> = Vec::new();
+            let mut named: Vec<String> = Vec::new();
+            for commit in &commits {
+                let v: Vec<f64> = cell
+                    .iter()
+                    .filter(|r| r.6 == *commit && alloc.is_none_or(|a| r.7 == a))
+                    .filter_map(|r| value(r).map(|v| v as f64))
+                    .collect();
+                if !v.is_empty() {
+                    reps.push(v);
+                    named.push(commit.to_string());
+                }
+            }
+            if reps.is_empty() {
                 continue;
             }
-            let v = crate::compare::judge(metric, &a, &b, alpha, min_effect);
-            if v.differs && v.effect > 0.0 {
-                found.push(format!(
-                    "{name}: {metric} {} → {} ({:+.1} %, p = {:.2e}) from {before} to {now}",
-                    fmt(v.median_a),
-                    fmt(v.median_b),
-                    v.effect * 100.0,
-                    v.p
-                ));
-            }
+            out.push(Series {
+                machine: c.0.clone(),
+                strategy: c.1.clone(),
+                workload: c.2.clone(),
+                cell: name.clone(),
+                metric,
+                steps: steps(&reps, detector),
+                commits: named,
+                reps,
+            });
         }
     }
-    Ok(found)
+    Ok(out)
 }
 
 fn report_added(run: &Path, added: Option<usize>) {

@@ -1,6 +1,7 @@
 //! `membench history`: runs added to one SQLite file, once each; `import` finds run folders;
 //! `show` prints a cell's figures commit by commit with the change, one series per machine —
-//! a run of another machine is never mixed in.
+//! a run of another machine is never mixed in; `check` fails on a new heap step and names its
+//! commits; `report` charts every series and lists the step.
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -172,6 +173,28 @@ fn runs_are_added_once_found_by_import_and_shown_commit_by_commit_per_machine() 
         "{out}"
     );
     assert!(!out.contains("streaming"), "{out}");
+
+    // The history page charts every series and lists the step with its first commit.
+    let page = dir.path().join("page");
+    let printed = ok(membench(&[
+        "history",
+        "--history",
+        h,
+        "report",
+        "--out",
+        page.to_str().unwrap(),
+    ]));
+    assert!(printed.contains("12 series, 1 change points"), "{printed}");
+    let html = std::fs::read_to_string(page.join("index.html")).unwrap();
+    assert_eq!(html.matches("<section class=\"series\"").count(), 12);
+    assert_eq!(html.matches("class=\"change\"").count(), 1, "{html}");
+    let changes = std::fs::read_to_string(page.join("CHANGES.md")).unwrap();
+    assert!(
+        changes.contains("| load-all · top-n · csv · 2k rows | peak heap | c3 |")
+            && changes.contains("| +20.0 % | deterministic |"),
+        "{changes}"
+    );
+    assert_eq!(std::fs::read_dir(page.join("charts")).unwrap().count(), 12);
 
     // Nothing under a path is an error that says what was looked for.
     let none = membench(&["history", "--history", h, "import", data.to_str().unwrap()]);

@@ -88,7 +88,12 @@ pub struct CellJob {
     pub state: Option<PathBuf>,
     /// Include the whole answer in the record.
     pub emit_answer: bool,
-    /// calibrate: bytes to allocate and touch.
+    /// After the measured run, repeat the cell's work this many times in the same process and
+    /// record the heap it retains after each ([`RunnerMeasure::soak`](crate::RunnerMeasure)):
+    /// a leak shows as a slope. Counting allocator only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub soak: Option<u32>,
+    /// calibrate: bytes to allocate and touch; selftest-leak: bytes leaked per run.
     pub bytes: usize,
     /// selftest-sleep: milliseconds to sleep; calibrate: to hold the bytes.
     pub sleep_ms: Option<u64>,
@@ -151,6 +156,7 @@ impl Default for CellJob {
             resume_etl: false,
             state: None,
             emit_answer: false,
+            soak: None,
             bytes: 0,
             sleep_ms: None,
             profile: None,

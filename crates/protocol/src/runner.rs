@@ -152,6 +152,10 @@ pub struct RunnerMeasure {
     /// files whole, grown files from their watermark to their end).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub new_input_bytes: Option<u64>,
+    /// `--soak N`: the live heap after each of the N repeated runs of the cell's work in one
+    /// process (bytes; the measured run's answer freed before the first).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub soak: Vec<u64>,
     /// Strategies that spill (`merge-join`, `grace`): bytes written to their spill files.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub spill_bytes: Option<u64>,

@@ -16,16 +16,20 @@
 //! # Ok::<(), anyhow::Error>(())
 //! ```
 
+pub mod changepoint;
 pub mod claims;
 pub mod export;
 pub mod format;
 pub mod gate;
+pub mod history;
 pub mod merge;
 pub mod plot;
 pub mod predict;
 pub mod record;
 mod report;
 pub mod section;
+pub mod significance;
+pub mod soak;
 pub mod stats;
 
 pub use report::{Report, write_report, write_report_with};

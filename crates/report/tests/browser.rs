@@ -193,3 +193,86 @@ fn hostile_strategy_names_do_not_break_the_page() {
     );
     assert_eq!(inner(&dom, "id=\"errors\""), "");
 }
+
+/// The history page (`membench history report`) in Chromium: every series charted with its
+/// change points, the query's filter hiding other strategies' series and changes, no script
+/// error.
+#[test]
+fn the_history_page_renders_its_charts_changes_and_filter() {
+    use membench_report::changepoint::{Detector, steps};
+    use membench_report::history::{HistoryMetric, Series, write_page};
+    let Some(browser) = browser() else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "no chromium on PATH: .ci/run installs Debian's chromium for this test"
+        );
+        eprintln!("skipped: no chromium on PATH (apt-get install chromium)");
+        return;
+    };
+    let mut series = Vec::new();
+    for strategy in ["streaming", "load-all"] {
+        for metric in HistoryMetric::ALL {
+            // 30 commits; load-all's heap steps up 10 % at commit 20.
+            let reps: Vec<Vec<f64>> = (0..30)
+                .map(|i| {
+                    let step =
+                        strategy == "load-all" && metric == HistoryMetric::PeakHeap && i >= 20;
+                    let v = if step { 1.1e6 } else { 1e6 };
+                    vec![v, v * 1.001, v * 0.999]
+                })
+                .collect();
+            let detector = match metric {
+                HistoryMetric::PeakHeap => Detector::heap(0.02, 0.01),
+                HistoryMetric::PeakRss => Detector::rss(0.01, 0.10),
+                HistoryMetric::Time => Detector::time(0.01, 0.10),
+            };
+            series.push(Series {
+                machine: "AMD EPYC · 2 cores · 24 GiB · Linux".into(),
+                strategy: strategy.into(),
+                workload: "top-n".into(),
+                cell: format!("{strategy} · top-n · csv · 100k rows"),
+                metric,
+                steps: steps(&reps, &detector),
+                commits: (0..30).map(|i| format!("c{i:02}")).collect(),
+                reps,
+            });
+        }
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let page = tmp.path().join("history");
+    write_page(&page, &series).unwrap();
+    let all = rendered(
+        &browser,
+        &page.join("index.html"),
+        "",
+        &tmp.path().join("profile"),
+    );
+    assert_eq!(attribute(&all, "<html", "data-ready"), "yes");
+    assert_eq!(inner(&all, "id=\"errors\""), "");
+    assert_eq!(inner(&all, "id=\"shown\""), "6 series shown");
+    assert_eq!(all.matches("class=\"change\"").count(), 1);
+    assert!(all.contains("<td>c20</td>"), "the step's first commit");
+    assert_eq!(all.matches("<circle").count(), 6 * 30 * 3);
+    let filtered = rendered(
+        &browser,
+        &page.join("index.html"),
+        "strategy=streaming",
+        &tmp.path().join("profile2"),
+    );
+    assert_eq!(inner(&filtered, "id=\"shown\""), "3 series shown");
+    // Each element of a strategy: whether its opening tag carries `hidden`.
+    let hidden = |strategy: &str| -> Vec<bool> {
+        let key = format!("data-strategy=\"{strategy}\"");
+        filtered
+            .match_indices(&key)
+            .map(|(at, _)| {
+                let start = filtered[..at].rfind('<').unwrap();
+                let end = at + filtered[at..].find('>').unwrap();
+                filtered[start..end].contains(" hidden")
+            })
+            .collect()
+    };
+    // load-all's 3 series and its change row hidden; streaming's 3 series shown.
+    assert_eq!(hidden("load-all"), [true; 4]);
+    assert_eq!(hidden("streaming"), [false; 3]);
+}

@@ -101,7 +101,11 @@ pub struct Args {
     /// Include the full answer in the JSON.
     #[arg(long)]
     pub emit_answer: bool,
-    /// calibrate: bytes to allocate and touch.
+    /// After the measured run, repeat the cell's work N times in this process and record the
+    /// heap retained after each (a leak shows as a slope; counting allocator only).
+    #[arg(long, value_name = "N")]
+    pub soak: Option<u32>,
+    /// calibrate: bytes to allocate and touch; selftest-leak: bytes leaked per run.
     #[arg(long, default_value_t = 0)]
     pub bytes: usize,
     /// selftest-sleep: milliseconds to sleep (default 60000); calibrate: milliseconds to hold
@@ -241,6 +245,7 @@ impl Args {
             resume_etl: self.resume_etl,
             state: self.state.clone(),
             emit_answer: self.emit_answer,
+            soak: self.soak,
             bytes: self.bytes,
             sleep_ms: self.sleep_ms,
             profile: self.profile,
@@ -266,6 +271,9 @@ impl Args {
 
 /// A cell job checked and turned into what the execution runs.
 fn validate(job: CellJob, postgres_url: Option<String>) -> Result<StrategyCell> {
+    if job.soak.is_some() && job.state.is_some() {
+        bail!("--soak repeats the same work; an incremental state (--state) would change it");
+    }
     let selftest = SelfTest::parse(&job.strategy, job.bytes, job.sleep_ms);
     let (strategy, params, temporary_output) = match &selftest {
         Some(_) => (None, None, None),

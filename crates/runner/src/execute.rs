@@ -128,6 +128,17 @@ fn measure(cell: &StrategyCell, alloc: Allocator, shared_arena: bool) -> Result<
     if alloc == Allocator::Counting || profiler.is_some() {
         set_heap(&mut record, &stats);
     }
+    if let (Some(n), Ok(first), Allocator::Counting) = (cell.job.soak, &result, alloc) {
+        match soak(cell, n, &first.digest) {
+            Ok(retained) => record.measure.soak = retained,
+            Err(e) => {
+                let code = failed(&mut record, e, "the strategy (soak)");
+                drop(profiler);
+                println!("{}", serde_json::to_string(&record)?);
+                return Ok(code);
+            }
+        }
+    }
     let code = match result {
         Ok(p) => {
             record.measure.rows_read = p.rows.map(|r| r.0);
@@ -144,6 +155,31 @@ fn measure(cell: &StrategyCell, alloc: Allocator, shared_arena: bool) -> Result<
     drop(profiler);
     println!("{}", serde_json::to_string(&record)?);
     Ok(code)
+}
+
+/// `--soak N`: the cell's work N more times in this process, each answer checked against the
+/// measured run's and freed; the live heap after each run (what the strategy kept).
+fn soak(cell: &StrategyCell, n: u32, digest: &str) -> Result<Vec<u64>, RunError> {
+    let mut retained = Vec::with_capacity(n as usize);
+    for i in 0..n {
+        // The observer records each run's phases and settings as the measured run's: begun and
+        // finished around every run, what it kept is freed with it (else it would pile up
+        // here as the harness's own growth).
+        OBSERVER.begin(membench_alloc::snapshot().live_bytes, false);
+        let made = produce_or_catch(cell);
+        drop(OBSERVER.finish());
+        let made = made?.into_produced();
+        if made.digest != digest {
+            return Err(RunError::Other(anyhow::anyhow!(
+                "soak run {} of {n} gave another answer than the measured run ({} ≠ {digest})",
+                i + 1,
+                made.digest
+            )));
+        }
+        drop(made);
+        retained.push(membench_alloc::snapshot().live_bytes as u64);
+    }
+    Ok(retained)
 }
 
 /// Bytes this process has read so far (`rchar` of `/proc/self/io`, every thread counted).

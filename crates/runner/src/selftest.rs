@@ -1,5 +1,6 @@
-//! The harness's self-test cells: `calibrate` (allocates and touches exactly N bytes), and cells
-//! that sleep, panic or abort, so the parent's timeout and status mapping can be tested.
+//! The harness's self-test cells: `calibrate` (allocates and touches exactly N bytes),
+//! `selftest-leak` (leaks N bytes each time it runs, for `--soak`), and cells that sleep, panic
+//! or abort, so the parent's timeout and status mapping can be tested.
 
 use serde_json::{Value, json};
 
@@ -11,6 +12,10 @@ pub enum SelfTest {
     Calibrate {
         bytes: usize,
         hold_ms: u64,
+    },
+    /// Leak this many bytes each run (never freed): what `--soak` must flag.
+    Leak {
+        bytes: usize,
     },
     /// Sleep this many milliseconds.
     Sleep {
@@ -28,6 +33,7 @@ impl SelfTest {
                 bytes,
                 hold_ms: sleep_ms.unwrap_or(0),
             }),
+            "selftest-leak" => Some(SelfTest::Leak { bytes }),
             "selftest-sleep" => Some(SelfTest::Sleep {
                 ms: sleep_ms.unwrap_or(60_000),
             }),
@@ -50,6 +56,10 @@ impl SelfTest {
                 std::thread::sleep(std::time::Duration::from_millis(hold_ms));
                 drop(v);
                 json!({"calibrate_bytes": bytes, "pages_touched": sum})
+            }
+            SelfTest::Leak { bytes } => {
+                let kept: &'static mut [u8] = Vec::leak(vec![1u8; bytes]);
+                json!({"leaked_bytes": std::hint::black_box(kept).len()})
             }
             SelfTest::Sleep { ms } => {
                 std::thread::sleep(std::time::Duration::from_millis(ms));

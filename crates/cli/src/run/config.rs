@@ -174,6 +174,15 @@ pub struct RunArgs {
     /// a comma).
     #[arg(long, requires = "input", value_parser = membench_query::user::parse_delimiter)]
     pub delimiter: Option<u8>,
+    /// After each counting-allocator repetition, repeat the cell's work N more times in the
+    /// same runner and record the heap it retains after each; a cell retaining at least
+    /// `--leak-bytes` per iteration (the Theil–Sen slope after a fifth of warm-up) is a LEAK,
+    /// and the run exits 1 after writing its records. Use with `--repeat 1`.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(5..), conflicts_with = "incremental")]
+    pub soak: Option<u32>,
+    /// `--soak`: bytes retained per iteration from which a cell leaks.
+    #[arg(long, default_value_t = membench_report::soak::DEFAULT_LEAK_BYTES_PER_ITERATION, requires = "soak")]
+    pub leak_bytes: f64,
     /// Keep every cell's answer in its record and print each workload's answer (as the first
     /// strategy that ended ok computed it) on stdout at the end, one JSON line each. A user's
     /// query keeps its answer anyway (up to 1 MiB), to compare engines value by value.
@@ -386,6 +395,8 @@ pub struct RunConfig {
     pub postgres_url: Option<String>,
     pub db_reuse: bool,
     pub keep_db: bool,
+    /// `--soak N` and the leak threshold in bytes per iteration.
+    pub soak: Option<(u32, f64)>,
     pub emit_answer: bool,
     /// A user's run (`--input`, `--query`): its tables typed, its queries planned.
     pub user: Option<std::sync::Arc<membench_query::UserRun>>,
@@ -545,6 +556,7 @@ impl RunConfig {
             postgres_url: a.postgres_url.clone(),
             db_reuse: a.db_reuse,
             keep_db: a.keep_db,
+            soak: a.soak.map(|n| (n, a.leak_bytes)),
             emit_answer: a.emit_answer,
             query_output: a.query_output.clone(),
             user,

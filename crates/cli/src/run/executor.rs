@@ -125,6 +125,7 @@ impl RunnerExecutor {
             tables,
             plan,
             state: self.state.clone(),
+            soak: cf.soak.map(|(n, _)| n),
             ..CellJob::default()
         }
     }

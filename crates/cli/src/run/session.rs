@@ -1,7 +1,7 @@
 //! One run of the matrix (under at most one budget): its folder and settings, its datasets and
 //! cells, the databases it needs, the drive through every cell, then the summary and the report.
 
-use anyhow::Result;
+use anyhow::{Result, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::config::{Destination, RunConfig};
@@ -135,12 +135,42 @@ pub fn run(mut c: RunConfig) -> Result<()> {
             driven.wrong_answers
         );
     }
+    let leaks = c.soak.map_or(0, |(_, limit)| print_soak(&records, limit));
     if !c.no_report {
         membench_report::write_report(&out_dir)?;
         eprintln!("report: {}", out_dir.join("REPORT.md").display());
     }
     eprintln!("results: {}", results.display());
+    if leaks > 0 {
+        bail!("{leaks} cell(s) LEAK under --soak (retained heap grows with every iteration)");
+    }
     Ok(())
+}
+
+/// `--soak`: each soaked repetition's retained-heap slope, a LEAK line from `limit` bytes per
+/// iteration; returns how many leak.
+fn print_soak(records: &[membench_report::record::Record], limit: f64) -> usize {
+    let mut leaks = 0;
+    for r in records.iter().filter(|r| !r.measure.soak.is_empty()) {
+        let Some(slope) = membench_report::soak::retained_per_iteration(&r.measure.soak) else {
+            continue;
+        };
+        let leak = slope >= limit;
+        leaks += usize::from(leak);
+        eprintln!(
+            "{} {} · {} · {} · {} rows: retains {} per iteration over {} runs (live heap {} → {})",
+            if leak { "LEAK" } else { "soak" },
+            r.strategy,
+            r.workload.name(),
+            r.format.name(),
+            membench_report::format::rows(r.rows),
+            membench_report::format::bytes(slope.max(0.0)),
+            r.measure.soak.len(),
+            membench_report::format::bytes(r.measure.soak[0] as f64),
+            membench_report::format::bytes(*r.measure.soak.last().unwrap_or(&0) as f64)
+        );
+    }
+    leaks
 }
 
 /// `--emit-answer`: each workload's answer, as the first strategy that ended ok computed it,

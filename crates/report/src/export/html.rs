@@ -38,7 +38,7 @@ pointer-events:none}#errors{color:#b00}th[data-key]{cursor:pointer}\
 th[data-order=ascending]::after{content:' ▲'}th[data-order=descending]::after{content:' ▼'}\
 td.worse{color:#b00}td.better{color:#070}#selftest:empty{display:none}";
 
-fn esc(s: &str) -> String {
+pub(crate) fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

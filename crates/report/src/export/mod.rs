@@ -3,7 +3,7 @@
 mod bencher;
 mod csv;
 mod github;
-mod html;
+pub(crate) mod html;
 mod json;
 mod markdown;
 

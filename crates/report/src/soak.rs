@@ -1,0 +1,53 @@
+//! `--soak N`: whether a cell's work retains heap from one run to the next in the same process.
+//! The slope of the live heap after each run, by the Theil–Sen estimator (the median of every
+//! pairwise slope: a few jumps — a cache filled once, a table grown to its next capacity — do
+//! not move it) over the runs after the first fifth (warm-up: pools and caches built once).
+//!
+//! Must not: run anything (the runner records the series, [`RunnerMeasure::soak`](membench_protocol::RunnerMeasure)).
+
+/// Bytes per iteration from which a retained slope is a leak, by default: well under the
+/// smallest leak the tests plant (1 KiB per run), well over allocator jitter (zero for every
+/// built-in strategy measured).
+pub const DEFAULT_LEAK_BYTES_PER_ITERATION: f64 = 256.0;
+
+/// The retained heap's slope in bytes per iteration (`None` under 5 runs).
+pub fn retained_per_iteration(live_bytes: &[u64]) -> Option<f64> {
+    if live_bytes.len() < 5 {
+        return None;
+    }
+    let skip = live_bytes.len() / 5;
+    let pts: Vec<(f64, f64)> = live_bytes
+        .iter()
+        .enumerate()
+        .skip(skip)
+        .map(|(i, &v)| (i as f64, v as f64))
+        .collect();
+    let mut slopes = Vec::with_capacity(pts.len() * pts.len() / 2);
+    for (k, a) in pts.iter().enumerate() {
+        for b in &pts[k + 1..] {
+            slopes.push((b.1 - a.1) / (b.0 - a.0));
+        }
+    }
+    slopes.sort_by(f64::total_cmp);
+    let h = slopes.len() / 2;
+    Some(if slopes.len() % 2 == 1 {
+        slopes[h]
+    } else {
+        (slopes[h - 1] + slopes[h]) / 2.0
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_steady_leak_is_its_slope_and_a_one_off_jump_is_nothing() {
+        let leak: Vec<u64> = (0..50).map(|i| 1_000_000 + 1024 * i).collect();
+        assert_eq!(retained_per_iteration(&leak), Some(1024.0));
+        // A cache filled at run 20 (after the warm-up), flat otherwise.
+        let jump: Vec<u64> = (0..50).map(|i| if i < 20 { 1000 } else { 9000 }).collect();
+        assert_eq!(retained_per_iteration(&jump), Some(0.0));
+        assert_eq!(retained_per_iteration(&[1, 2, 3]), None);
+    }
+}
