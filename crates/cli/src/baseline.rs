@@ -21,11 +21,41 @@ pub struct BaselineArgs {
     /// dataset's name.
     #[arg(long)]
     pub allow_mixed: bool,
+    /// Also store, per cell with a heap figure, the call sites holding the most heap at its
+    /// peak: each cell run once more under the dhat runner (its dataset must still be there),
+    /// so that `check --explain` can say which grew.
+    #[arg(long)]
+    pub sites: bool,
 }
 
 pub fn run(a: BaselineArgs) -> Result<()> {
     let records = merge_dirs(&a.dirs, crate::report::machines(a.allow_mixed))?;
-    let b = make_baseline(&records);
+    let mut b = make_baseline(&records);
+    if a.sites {
+        let heap_cells = b
+            .cells
+            .iter()
+            .filter(|c| c.peak_heap_bytes.is_some())
+            .count();
+        for (i, c) in b
+            .cells
+            .iter_mut()
+            .filter(|c| c.peak_heap_bytes.is_some())
+            .enumerate()
+        {
+            let Some(r) = records.iter().find(|r| {
+                r.key() == c.key && r.allocator == membench_protocol::Allocator::Counting
+            }) else {
+                continue;
+            };
+            eprintln!(
+                "[{}/{heap_cells}] sites of {}",
+                i + 1,
+                membench_report::gate::cell_name(&c.key)
+            );
+            c.sites = crate::explain::sites_of(&crate::explain::job_of(r))?;
+        }
+    }
     std::fs::write(&a.out, serde_json::to_string_pretty(&b)? + "\n")
         .with_context(|| format!("writing {}", a.out.display()))?;
     eprintln!(

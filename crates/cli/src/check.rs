@@ -30,6 +30,10 @@ pub struct CheckArgs {
     /// Fail, not just warn, when time exceeds the ratio.
     #[arg(long)]
     pub fail_on_time: bool,
+    /// For each heap regression, run the cell once under the dhat runner and print which call
+    /// sites grew since the baseline's (`baseline --sites`), or hold the most heap now.
+    #[arg(long)]
+    pub explain: bool,
 }
 
 /// Runs the check; returns the process exit code.
@@ -69,7 +73,10 @@ fn run_inner(a: &CheckArgs) -> Result<i32> {
         a.dir.display(),
         a.baseline.display()
     );
-    let md = markdown(&out);
+    let mut md = markdown(&out);
+    if a.explain {
+        md.push_str(&explain(&baseline, &records, &out)?);
+    }
     println!("{md}");
     if let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY") {
         let mut f = std::fs::OpenOptions::new()
@@ -85,4 +92,43 @@ fn run_inner(a: &CheckArgs) -> Result<i32> {
         f.write_all(md.as_bytes())?;
     }
     Ok(if out.regressions() > 0 { 1 } else { 0 })
+}
+
+/// `--explain`: per heap regression, the call sites that grew (Markdown, for the terminal and
+/// the step summary).
+fn explain(
+    baseline: &Baseline,
+    records: &[membench_report::record::Record],
+    out: &membench_report::gate::CheckOutcome,
+) -> Result<String> {
+    let mut md = String::new();
+    for b in &baseline.cells {
+        let name = membench_report::gate::cell_name(&b.key);
+        let regressed = out.rows.iter().any(|r| {
+            r.cell == name
+                && r.metric == "peak_heap_bytes"
+                && r.verdict == membench_report::gate::Verdict::Regression
+        });
+        let Some(r) = records
+            .iter()
+            .find(|r| r.key() == b.key && r.allocator == membench_protocol::Allocator::Counting)
+        else {
+            continue;
+        };
+        if !regressed {
+            continue;
+        }
+        let now = crate::explain::sites_of(&crate::explain::job_of(r))?;
+        md.push_str(&format!("\n### Why the heap of {name} grew\n\n```\n"));
+        if b.sites.is_empty() {
+            md.push_str("(the baseline has no sites: make it with `baseline --sites`)\n");
+            md.push_str(&crate::explain::table(&now));
+        } else {
+            md.push_str(&crate::explain::growth_text(
+                &membench_report::sites::growth(&b.sites, &now, 64 << 10),
+            ));
+        }
+        md.push_str("```\n");
+    }
+    Ok(md)
 }

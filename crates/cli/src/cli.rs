@@ -6,8 +6,8 @@ use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::util::{self, Flavour};
 use crate::{
-    baseline, check, compare, gen_cmd, history, inspect, list, min_budget, peers, recommend,
-    report, run,
+    baseline, check, compare, explain, gen_cmd, history, inspect, list, min_budget, peers,
+    recommend, report, run,
 };
 
 /// membench: which way of processing a large dataset should I use, and what will it cost?
@@ -33,9 +33,13 @@ enum Command {
     /// Time two commands interleaved on this machine (A B B A …) and test whether the second is
     /// slower or larger than the first (Mann–Whitney U; `--fail-on-regression` for CI).
     Compare(compare::CompareArgs),
-    /// Keep every run's measurements in one SQLite file across commits (`add`, `import`), and
-    /// follow a cell's memory and time commit by commit (`show`).
+    /// Keep every run's measurements in one SQLite file across commits (`add`, `import`),
+    /// follow a cell's memory and time commit by commit (`show`), find the steps (`check`) and
+    /// chart them (`report`).
     History(history::HistoryArgs),
+    /// Which call sites hold a cell's heap at its peak (one run under the dhat runner), or
+    /// which grew since a baseline that stored them (`--against`, from `baseline --sites`).
+    Explain(explain::ExplainArgs),
     /// List strategies (declared growth per format), workloads and formats; builds nothing.
     List(list::ListArgs),
     /// Predict each strategy's memory and time at a size from a run, and rank those that fit a
@@ -74,6 +78,7 @@ pub fn main(flavour: Flavour) -> Result<()> {
         Command::Check(a) => std::process::exit(check::run(a)),
         Command::Compare(a) => std::process::exit(compare::run(a)?),
         Command::History(a) => history::run(a),
+        Command::Explain(a) => explain::run(a),
         Command::List(a) => list::run(a),
         Command::Recommend(a) => recommend::run(a),
         Command::MinBudget(a) => min_budget::run(a),

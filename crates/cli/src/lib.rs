@@ -20,6 +20,7 @@ mod baseline;
 mod check;
 mod cli;
 mod compare;
+mod explain;
 mod gen_cmd;
 mod history;
 mod inspect;

@@ -4,6 +4,11 @@
 //! not this machine's load.
 
 use std::process::{Command, Output};
+use std::sync::Mutex;
+
+/// The tests of this file measure time: one at a time, so that one's runners are not the
+/// other's noise (two identical `sleep`s differed by 6 % with the runner test beside them).
+static ALONE: Mutex<()> = Mutex::new(());
 
 fn compare(a: &str, b: &str, extra: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_membench"))
@@ -15,6 +20,7 @@ fn compare(a: &str, b: &str, extra: &[&str]) -> Output {
 
 #[test]
 fn identical_commands_do_not_differ_and_a_ten_percent_slower_one_does() {
+    let _alone = ALONE.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("same.json");
     let same = compare(
@@ -75,6 +81,7 @@ fn identical_commands_do_not_differ_and_a_ten_percent_slower_one_does() {
 
 #[test]
 fn one_cell_compared_across_two_runner_folders_reports_time_rss_and_heap() {
+    let _alone = ALONE.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
     let made = Command::new(env!("CARGO_BIN_EXE_membench"))
         .args(["gen", "--rows", "5k", "--format", "csv", "--out"])

@@ -32,6 +32,10 @@ pub struct BaselineCell {
     pub peak_heap_spread: f64,
     pub peak_rss_bytes: Option<f64>,
     pub wall_ns: Option<f64>,
+    /// `baseline --sites`: the call sites holding the most heap at the peak (dhat runner), for
+    /// `check --explain` to say which grew.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sites: Vec<crate::sites::Site>,
 }
 
 /// A committed baseline: medians per cell, and the strategies' declared growth.
@@ -59,6 +63,7 @@ pub fn make_baseline(records: &[Record]) -> Baseline {
             wall_ns: c.wall_ns.map(|s| s.median),
             status: c.status,
             key: c.key,
+            sites: Vec::new(),
         })
         .collect();
     Baseline {
@@ -172,7 +177,7 @@ impl CheckOutcome {
     }
 }
 
-fn cell_name(k: &CellKey) -> String {
+pub fn cell_name(k: &CellKey) -> String {
     format!("{} · {} · {}", k.group().title(), k.strategy, rows(k.rows))
 }
 

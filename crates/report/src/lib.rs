@@ -29,6 +29,7 @@ pub mod record;
 mod report;
 pub mod section;
 pub mod significance;
+pub mod sites;
 pub mod soak;
 pub mod stats;
 

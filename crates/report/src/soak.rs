@@ -10,6 +10,29 @@
 /// built-in strategy measured).
 pub const DEFAULT_LEAK_BYTES_PER_ITERATION: f64 = 256.0;
 
+/// Whether a soak leaks: its slope reaches `limit` bytes per iteration and the heap grows in
+/// every quarter of the runs after the warm-up, by at least half what the slope says — a leak
+/// grows all along, where a pool that settles once at a higher level (Rayon's, under
+/// `parallel`) steps once. `None` under 8 runs.
+pub fn leaks(live_bytes: &[u64], limit: f64) -> Option<bool> {
+    let slope = retained_per_iteration(live_bytes)?;
+    if live_bytes.len() < 8 {
+        return None;
+    }
+    let after = &live_bytes[live_bytes.len() / 5..];
+    let q = after.len() / 4;
+    let median = |v: &[u64]| {
+        let mut v = v.to_vec();
+        v.sort_unstable();
+        v[v.len() / 2] as f64
+    };
+    let quarters: Vec<f64> = (0..4).map(|k| median(&after[k * q..(k + 1) * q])).collect();
+    let everywhere = quarters
+        .windows(2)
+        .all(|w| w[1] - w[0] >= 0.5 * limit * q as f64);
+    Some(slope >= limit && everywhere)
+}
+
 /// The retained heap's slope in bytes per iteration (`None` under 5 runs).
 pub fn retained_per_iteration(live_bytes: &[u64]) -> Option<f64> {
     if live_bytes.len() < 5 {
@@ -49,5 +72,17 @@ mod tests {
         let jump: Vec<u64> = (0..50).map(|i| if i < 20 { 1000 } else { 9000 }).collect();
         assert_eq!(retained_per_iteration(&jump), Some(0.0));
         assert_eq!(retained_per_iteration(&[1, 2, 3]), None);
+        assert_eq!(leaks(&leak, 256.0), Some(true));
+        // `parallel` measured once (Rayon's pool settling 8 KiB higher at run 23): a slope,
+        // but not a leak.
+        let settles: Vec<u64> = vec![
+            150753, 153057, 155129, 144513, 150753, 150753, 142777, 150753, 142777, 150753, 140705,
+            150753, 142777, 150393, 142777, 150753, 142777, 150753, 142777, 150753, 142777, 142777,
+            150753, 155361, 157433, 159273, 159273, 159273, 157201, 159273, 152825, 154897, 157201,
+            155129, 156969, 155129, 156969, 155129, 156969, 157201, 155129, 156969, 155129, 156969,
+            155129, 156969, 157201, 159273, 159273, 159273,
+        ];
+        assert!(retained_per_iteration(&settles).unwrap() > 256.0);
+        assert_eq!(leaks(&settles, 256.0), Some(false));
     }
 }

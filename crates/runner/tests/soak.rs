@@ -1,13 +1,14 @@
 //! `--soak N`: the runner repeats a cell's work N times in one process and records the heap
 //! retained after each. A cell planted to leak 1 KiB per run (`selftest-leak`) shows a slope of
 //! 1 KiB per iteration; every built-in strategy, on top-n and group-by, retains nothing run
-//! after run (below the leak threshold) and gives the same answer every time.
+//! after run (below the leak threshold) and gives the same answer every time. And the heap's
+//! call sites (dhat): 10 MiB more held is named by the line that allocates it.
 
 mod common;
 
 use membench_harness::{Status, run_cell};
 use membench_protocol::Workload;
-use membench_report::soak::{DEFAULT_LEAK_BYTES_PER_ITERATION, retained_per_iteration};
+use membench_report::soak::{DEFAULT_LEAK_BYTES_PER_ITERATION, leaks, retained_per_iteration};
 
 #[test]
 fn a_planted_leak_of_1_kib_per_run_is_its_slope_and_a_freeing_cell_has_none() {
@@ -19,12 +20,13 @@ fn a_planted_leak_of_1_kib_per_run_is_its_slope_and_a_freeing_cell_has_none() {
         assert_eq!(m.status, Status::Ok, "{}", m.stderr_tail);
         let soak = m.runner.unwrap().measure.soak;
         assert_eq!(soak.len(), 50);
-        retained_per_iteration(&soak).unwrap()
+        let leaking = leaks(&soak, DEFAULT_LEAK_BYTES_PER_ITERATION).unwrap();
+        (retained_per_iteration(&soak).unwrap(), leaking)
     };
-    let leak = run("selftest-leak");
+    let (leak, leaking) = run("selftest-leak");
     assert!((leak - 1024.0).abs() < 1.0, "{leak}");
-    assert!(leak >= DEFAULT_LEAK_BYTES_PER_ITERATION);
-    assert_eq!(run("calibrate"), 0.0);
+    assert!(leaking);
+    assert_eq!(run("calibrate"), (0.0, false));
 }
 
 #[test]
@@ -43,7 +45,7 @@ fn no_built_in_strategy_retains_heap_run_after_run() {
     )
     .unwrap();
     let mut report = Vec::new();
-    let mut leaks = Vec::new();
+    let mut leaking = Vec::new();
     for e in common::registry() {
         for w in [Workload::TOP_N, Workload::GroupBy] {
             if !e.info.does(&w) {
@@ -65,8 +67,8 @@ fn no_built_in_strategy_retains_heap_run_after_run() {
                 e.info.name,
                 w.name()
             ));
-            if slope >= DEFAULT_LEAK_BYTES_PER_ITERATION {
-                leaks.push(format!(
+            if leaks(&soak, DEFAULT_LEAK_BYTES_PER_ITERATION).unwrap() {
+                leaking.push(format!(
                     "{} {}: {slope} B/iteration, {soak:?}",
                     e.info.name,
                     w.name()
@@ -76,5 +78,59 @@ fn no_built_in_strategy_retains_heap_run_after_run() {
     }
     println!("{}", report.join("\n"));
     assert!(report.len() >= 20, "{report:?}");
-    assert!(leaks.is_empty(), "{leaks:#?}");
+    assert!(leaking.is_empty(), "{leaking:#?}");
+}
+
+/// The call sites at the heap peak (`explain`, `check --explain`) come from the dhat runner's
+/// profile: a cell that holds 10 MiB more names the line that allocates it, with the growth.
+#[test]
+fn ten_more_mib_held_are_named_by_file_and_line() {
+    let Some(dhat) = option_env!("CARGO_BIN_EXE_membench-runner-dhat") else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "the dhat runner is built with --all-features, as .ci/run builds the tests"
+        );
+        eprintln!("skipped: membench-runner-dhat not built (cargo test --all-features)");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let sites = |bytes: u64| {
+        let out = dir.path().join(format!("dhat-{bytes}.json"));
+        let m = run_cell(&common::runner_job(
+            dhat,
+            [
+                "--strategy",
+                "calibrate",
+                "--bytes",
+                &bytes.to_string(),
+                "--profile",
+                "dhat",
+                "--profile-out",
+                out.to_str().unwrap(),
+            ],
+        ));
+        assert_eq!(m.status, Status::Ok, "{}", m.stderr_tail);
+        membench_report::sites::from_dhat(&std::fs::read_to_string(&out).unwrap(), 12).unwrap()
+    };
+    let before = sites(1 << 20);
+    let after = sites(11 << 20);
+    let g = membench_report::sites::growth(&before, &after, 64 << 10);
+    assert_eq!(g.len(), 1, "{g:?}");
+    assert!(
+        g[0].location.starts_with("crates/runner/src/selftest.rs:"),
+        "{g:?}"
+    );
+    assert_eq!(g[0].delta_bytes(), 10 << 20);
+    // The line is the one that allocates.
+    let line: usize = g[0].location.rsplit(':').next().unwrap().parse().unwrap();
+    let source = include_str!("../src/selftest.rs");
+    assert!(
+        source
+            .lines()
+            .nth(line - 1)
+            .unwrap()
+            .contains("vec![1u8; bytes]"),
+        "{}",
+        g[0].location
+    );
 }

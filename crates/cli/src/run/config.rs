@@ -175,10 +175,11 @@ pub struct RunArgs {
     #[arg(long, requires = "input", value_parser = membench_query::user::parse_delimiter)]
     pub delimiter: Option<u8>,
     /// After each counting-allocator repetition, repeat the cell's work N more times in the
-    /// same runner and record the heap it retains after each; a cell retaining at least
-    /// `--leak-bytes` per iteration (the Theil–Sen slope after a fifth of warm-up) is a LEAK,
-    /// and the run exits 1 after writing its records. Use with `--repeat 1`.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(5..), conflicts_with = "incremental")]
+    /// same runner (N ≥ 8) and record the heap it retains after each; a cell retaining at least
+    /// `--leak-bytes` per iteration (the Theil–Sen slope after a fifth of warm-up), growing in
+    /// every quarter of the runs, is a LEAK, and the run exits 1 after writing its records. Use
+    /// with `--repeat 1`.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(8..), conflicts_with = "incremental")]
     pub soak: Option<u32>,
     /// `--soak`: bytes retained per iteration from which a cell leaks.
     #[arg(long, default_value_t = membench_report::soak::DEFAULT_LEAK_BYTES_PER_ITERATION, requires = "soak")]

@@ -152,10 +152,12 @@ pub fn run(mut c: RunConfig) -> Result<()> {
 fn print_soak(records: &[membench_report::record::Record], limit: f64) -> usize {
     let mut leaks = 0;
     for r in records.iter().filter(|r| !r.measure.soak.is_empty()) {
-        let Some(slope) = membench_report::soak::retained_per_iteration(&r.measure.soak) else {
+        let (Some(slope), Some(leak)) = (
+            membench_report::soak::retained_per_iteration(&r.measure.soak),
+            membench_report::soak::leaks(&r.measure.soak, limit),
+        ) else {
             continue;
         };
-        let leak = slope >= limit;
         leaks += usize::from(leak);
         eprintln!(
             "{} {} · {} · {} · {} rows: retains {} per iteration over {} runs (live heap {} → {})",
