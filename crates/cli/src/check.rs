@@ -34,6 +34,33 @@ pub struct CheckArgs {
     /// sites grew since the baseline's (`baseline --sites`), or hold the most heap now.
     #[arg(long)]
     pub explain: bool,
+    /// Acknowledged regressions (`[[allow]]` entries: cell pattern, metric, limit, reason,
+    /// expires); an expired entry fails the check. Read when the file exists.
+    #[arg(long, default_value = "membench-allow.toml")]
+    pub allow: PathBuf,
+    /// Also write the check as a pull-request comment (Markdown, opening with a marker the
+    /// composite action finds to update one comment instead of adding another).
+    #[arg(long, value_name = "FILE")]
+    pub comment: Option<PathBuf>,
+}
+
+/// The first line of the pull-request comment: the action updates the comment holding it.
+pub const COMMENT_MARKER: &str = "<!-- membench-check -->";
+
+/// The acknowledgements of `path` (none when it does not exist), each checked.
+fn allowances(path: &std::path::Path) -> Result<Vec<membench_report::allow::Allowance>> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+    };
+    let file: membench_report::allow::AllowFile =
+        toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    for (i, e) in file.allow.iter().enumerate() {
+        e.validate()
+            .map_err(|m| anyhow::anyhow!("{}: [[allow]] entry {}: {m}", path.display(), i + 1))?;
+    }
+    Ok(file.allow)
 }
 
 /// Runs the check; returns the process exit code.
@@ -66,7 +93,9 @@ fn run_inner(a: &CheckArgs) -> Result<i32> {
         fail_on_time: a.fail_on_time,
         ..Tolerances::default()
     };
-    let out = check(&baseline, &records, &tol);
+    let mut out = check(&baseline, &records, &tol);
+    let today = chrono::Local::now().format("%Y-%m-%d").to_string();
+    let acknowledged = membench_report::allow::apply(&mut out, &allowances(&a.allow)?, &today);
     anyhow::ensure!(
         out.compared > 0,
         "no cell of {} is in the baseline {}",
@@ -74,10 +103,20 @@ fn run_inner(a: &CheckArgs) -> Result<i32> {
         a.baseline.display()
     );
     let mut md = markdown(&out);
+    if !acknowledged.is_empty() {
+        md.push_str(&format!("\nAcknowledgements ({}):\n\n", a.allow.display()));
+        for l in &acknowledged {
+            md.push_str(&format!("- {l}\n"));
+        }
+    }
     if a.explain {
-        md.push_str(&explain(&baseline, &records, &out)?);
+        md.push_str(&explain(&baseline, &records, &out));
     }
     println!("{md}");
+    if let Some(path) = &a.comment {
+        std::fs::write(path, format!("{COMMENT_MARKER}\n{md}"))
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
     if let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY") {
         let mut f = std::fs::OpenOptions::new()
             .create(true)
@@ -100,7 +139,7 @@ fn explain(
     baseline: &Baseline,
     records: &[membench_report::record::Record],
     out: &membench_report::gate::CheckOutcome,
-) -> Result<String> {
+) -> String {
     let mut md = String::new();
     for b in &baseline.cells {
         let name = membench_report::gate::cell_name(&b.key);
@@ -118,8 +157,16 @@ fn explain(
         if !regressed {
             continue;
         }
-        let now = crate::explain::sites_of(&crate::explain::job_of(r))?;
         md.push_str(&format!("\n### Why the heap of {name} grew\n\n```\n"));
+        // The gate's verdict stands whatever happens here: an explanation that cannot be
+        // made says why instead.
+        let now = match crate::explain::sites_of(&crate::explain::job_of(r)) {
+            Ok(s) => s,
+            Err(e) => {
+                md.push_str(&format!("(cannot explain: {e:#})\n```\n"));
+                continue;
+            }
+        };
         if b.sites.is_empty() {
             md.push_str("(the baseline has no sites: make it with `baseline --sites`)\n");
             md.push_str(&crate::explain::table(&now));
@@ -130,5 +177,5 @@ fn explain(
         }
         md.push_str("```\n");
     }
-    Ok(md)
+    md
 }

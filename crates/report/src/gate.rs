@@ -114,6 +114,8 @@ pub enum Verdict {
     Improved,
     Warn,
     Regression,
+    /// Beyond the tolerance, within an unexpired acknowledgement (`membench-allow.toml`).
+    Allowed,
 }
 
 impl Verdict {
@@ -123,6 +125,7 @@ impl Verdict {
             Verdict::Improved => "improved",
             Verdict::Warn => "warn",
             Verdict::Regression => "**REGRESSION**",
+            Verdict::Allowed => "allowed",
         }
     }
 }
@@ -136,6 +139,9 @@ pub struct CheckRow {
     pub now: String,
     pub change: String,
     pub verdict: Verdict,
+    /// The measured value (bytes, or nanoseconds for time), for an acknowledgement's limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub now_value: Option<f64>,
 }
 
 /// One scaling assertion.
@@ -160,15 +166,20 @@ pub struct CheckOutcome {
     pub not_gated: Vec<(String, usize)>,
     /// Cells compared.
     pub compared: usize,
+    /// Acknowledgements past their expiry date ([`crate::allow`]): each fails the check.
+    #[serde(default)]
+    pub expired_allowances: usize,
 }
 
 impl CheckOutcome {
     /// Number of failing verdicts.
     pub fn regressions(&self) -> usize {
-        self.rows
-            .iter()
-            .filter(|r| r.verdict == Verdict::Regression)
-            .count()
+        self.expired_allowances
+            + self
+                .rows
+                .iter()
+                .filter(|r| r.verdict == Verdict::Regression)
+                .count()
             + self
                 .scaling
                 .iter()
@@ -293,6 +304,7 @@ pub fn check(baseline: &Baseline, records: &[Record], tol: &Tolerances) -> Check
                 now: n.status.to_string(),
                 change: "–".into(),
                 verdict,
+                now_value: None,
             });
             continue;
         }
@@ -310,6 +322,7 @@ pub fn check(baseline: &Baseline, records: &[Record], tol: &Tolerances) -> Check
                 metric: "peak_heap_bytes".into(),
                 baseline: bytes(bh),
                 now: bytes(nh),
+                now_value: Some(nh),
                 change: pct(bh, nh),
                 verdict,
             });
@@ -325,6 +338,7 @@ pub fn check(baseline: &Baseline, records: &[Record], tol: &Tolerances) -> Check
                 metric: "peak_rss_bytes".into(),
                 baseline: bytes(br),
                 now: bytes(nr),
+                now_value: Some(nr),
                 change: pct(br, nr),
                 verdict,
             });
@@ -341,6 +355,7 @@ pub fn check(baseline: &Baseline, records: &[Record], tol: &Tolerances) -> Check
                 metric: "wall_ns".into(),
                 baseline: duration_ns(bt),
                 now: duration_ns(nt),
+                now_value: Some(nt),
                 change: pct(bt, nt),
                 verdict,
             });

@@ -16,6 +16,7 @@
 //! # Ok::<(), anyhow::Error>(())
 //! ```
 
+pub mod allow;
 pub mod changepoint;
 pub mod claims;
 pub mod export;

@@ -150,6 +150,10 @@ fn figures(hist: &Histories, wanted: &str) -> Figures {
                 f.lookback_missed.push(format!("{cell} at {at}: {found:?}"));
             }
             // The gate after each commit from the step's own on: when does it first fail?
+            // The fixed-ratio gate compares the step's commit with the one before.
+            let (before, now) = (&stepped[at - 1], &stepped[at]);
+            f.fixed_missed += usize::from(!fixed_gate_alarms(metric, before, now, false));
+            f.tight_missed += usize::from(!fixed_gate_alarms(metric, before, now, true));
             if at == n - 1 {
                 // The newest commit: nothing after it to wait for.
                 let now = steps(&stepped, &d)
@@ -160,18 +164,6 @@ fn figures(hist: &Histories, wanted: &str) -> Figures {
                     f.exact_missed.push(format!("{cell} at {at} (newest)"));
                 }
                 f.newest_missed += usize::from(!now);
-                f.fixed_missed += usize::from(!fixed_gate_alarms(
-                    metric,
-                    &stepped[at - 1],
-                    &stepped[at],
-                    false,
-                ));
-                f.tight_missed += usize::from(!fixed_gate_alarms(
-                    metric,
-                    &stepped[at - 1],
-                    &stepped[at],
-                    true,
-                ));
                 continue;
             }
             let delay = (at..n.min(at + 6)).find(|&last| {
@@ -193,18 +185,6 @@ fn figures(hist: &Histories, wanted: &str) -> Figures {
                     f.gate_never += 1;
                 }
             }
-            f.fixed_missed += usize::from(!fixed_gate_alarms(
-                metric,
-                &stepped[at - 1],
-                &stepped[at],
-                false,
-            ));
-            f.tight_missed += usize::from(!fixed_gate_alarms(
-                metric,
-                &stepped[at - 1],
-                &stepped[at],
-                true,
-            ));
         }
     }
     let pct = |k: usize, of: usize| k as f64 / of as f64 * 100.0;

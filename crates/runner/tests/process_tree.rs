@@ -255,18 +255,7 @@ fn a_python_peer_out_of_memory_exits_97_by_its_exception_type() {
 #[test]
 fn a_thread_the_kernel_refuses_under_a_memory_limit_is_oom() {
     let dir = tempfile::tempdir().unwrap();
-    let spec = membench_datagen::GenSpec {
-        rows: 10_000,
-        ..membench_datagen::GenSpec::default()
-    };
-    let csv = membench_datagen::generate(
-        &spec,
-        membench_datagen::Format::Csv,
-        dir.path(),
-        false,
-        &mut |_| {},
-    )
-    .unwrap();
+    let csv = common::sales(dir.path(), 10_000, membench_datagen::Format::Csv);
     let run = |limit: Option<u64>| {
         let flags = [
             "--strategy",
@@ -278,7 +267,7 @@ fn a_thread_the_kernel_refuses_under_a_memory_limit_is_oom() {
         ]
         .into_iter()
         .map(std::ffi::OsStr::new)
-        .chain(["--input".as_ref(), csv.path.as_os_str()]);
+        .chain(["--input".as_ref(), csv.as_os_str()]);
         let mut cmd = common::runner_job(SYS, flags);
         if let Some(l) = limit {
             cmd = cmd.kernel_limit(l);

@@ -32,18 +32,7 @@ fn a_planted_leak_of_1_kib_per_run_is_its_slope_and_a_freeing_cell_has_none() {
 #[test]
 fn no_built_in_strategy_retains_heap_run_after_run() {
     let dir = tempfile::tempdir().unwrap();
-    let spec = membench_datagen::GenSpec {
-        rows: 2_000,
-        ..membench_datagen::GenSpec::default()
-    };
-    let csv = membench_datagen::generate(
-        &spec,
-        membench_datagen::Format::Csv,
-        dir.path(),
-        false,
-        &mut |_| {},
-    )
-    .unwrap();
+    let csv = common::sales(dir.path(), 2_000, membench_datagen::Format::Csv);
     let mut report = Vec::new();
     let mut leaking = Vec::new();
     for e in common::registry() {
@@ -51,7 +40,7 @@ fn no_built_in_strategy_retains_heap_run_after_run() {
             if !e.info.does(&w) {
                 continue;
             }
-            let m = run_cell(&common::cell(e.info.name, &w, &csv.path, &["--soak", "50"]));
+            let m = run_cell(&common::cell(e.info.name, &w, &csv, &["--soak", "50"]));
             assert_eq!(
                 m.status,
                 Status::Ok,

@@ -104,3 +104,18 @@ pub fn cell(
         .chain(extra.iter().map(std::ffi::OsStr::new));
     runner_job_pg(env!("CARGO_BIN_EXE_membench-runner"), flags)
 }
+
+/// A generated `sales` dataset of `rows` rows in `dir` (`Csv` or `Parquet`), as `gen` writes it.
+pub fn sales(
+    dir: &std::path::Path,
+    rows: u64,
+    format: membench_datagen::Format,
+) -> std::path::PathBuf {
+    let spec = membench_datagen::GenSpec {
+        rows,
+        ..membench_datagen::GenSpec::default()
+    };
+    membench_datagen::generate(&spec, format, dir, false, &mut |_| {})
+        .unwrap()
+        .path
+}
