@@ -14,13 +14,13 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::history_store::{Measurement, NewRun, Row, Store};
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use membench_report::changepoint::{Detector, Step, steps};
 use membench_report::format::{bytes, duration_ns, rows};
 use membench_report::history::{HistoryMetric, Series};
 use membench_report::record::{Record, read_records};
-use rusqlite::{Connection, params};
 use sha2::{Digest, Sha256};
 
 /// Keep runs' measurements across commits and show them.
@@ -29,6 +29,10 @@ pub struct HistoryArgs {
     /// The history file (SQLite; created when missing).
     #[arg(long, global = true, default_value = "reports/history.sqlite")]
     pub history: PathBuf,
+    /// A PostgreSQL database instead of the file, for a team's shared history (a libpq URL or
+    /// `key=value` string; the tables are made when missing).
+    #[arg(long, global = true, env = "MEMBENCH_HISTORY_URL", value_name = "URL")]
+    pub history_url: Option<String>,
     #[command(subcommand)]
     pub command: HistoryCommand,
 }
@@ -141,14 +145,14 @@ pub enum Metric {
 }
 
 pub fn run(a: HistoryArgs) -> Result<()> {
-    let db = open(&a.history)?;
+    let mut db = Store::open(&a.history, a.history_url.as_deref())?;
     match a.command {
         HistoryCommand::Add {
             run,
             commit,
             branch,
         } => {
-            let added = add(&db, &run, commit.as_deref(), branch.as_deref())?;
+            let added = add(&mut db, &run, commit.as_deref(), branch.as_deref())?;
             report_added(&run, added);
         }
         HistoryCommand::Import { paths } => {
@@ -161,7 +165,7 @@ pub fn run(a: HistoryArgs) -> Result<()> {
             }
             found.sort();
             for run in found {
-                let added = add(&db, &run, None, None)?;
+                let added = add(&mut db, &run, None, None)?;
                 report_added(&run, added);
             }
         }
@@ -171,10 +175,15 @@ pub fn run(a: HistoryArgs) -> Result<()> {
             metric,
         } => print!(
             "{}",
-            show(&db, strategy.as_deref(), workload.as_deref(), metric)?
+            show(
+                &db.load()?,
+                strategy.as_deref(),
+                workload.as_deref(),
+                metric
+            )
         ),
         HistoryCommand::Report { detect, out } => {
-            let all = series(&db, &detect.settings(1))?;
+            let all = series(&db.load()?, &detect.settings(1));
             if all.is_empty() {
                 bail!("{}: no measurements to chart", a.history.display());
             }
@@ -194,7 +203,7 @@ pub fn run(a: HistoryArgs) -> Result<()> {
             fail_on_time,
         } => {
             let settings = detect.settings(last);
-            let found = check(&db, &settings)?;
+            let found = check(&db.load()?, &settings);
             if all {
                 for f in found.iter().filter(|f| !f.new) {
                     let kind = if f.is_regression() {
@@ -281,9 +290,9 @@ impl std::fmt::Display for Finding {
 
 /// The steps of every series ([`series`]), each marked new when its first commit is among the
 /// newest `last` of its series.
-pub fn check(db: &Connection, s: &CheckSettings) -> Result<Vec<Finding>> {
+pub fn check(rows: &[Row], s: &CheckSettings) -> Vec<Finding> {
     let mut found = Vec::new();
-    for series in series(db, s)? {
+    for series in series(rows, s) {
         let n = series.commits.len();
         for step in &series.steps {
             found.push(Finding {
@@ -296,74 +305,29 @@ pub fn check(db: &Connection, s: &CheckSettings) -> Result<Vec<Finding>> {
             });
         }
     }
-    Ok(found)
+    found
 }
 
 /// Every cell's series per machine and metric (commits in the order their first run started),
 /// with its steps: peak heap from counting-allocator repetitions, peak RSS and time from
 /// system-allocator ones (else every one).
-pub fn series(db: &Connection, s: &CheckSettings) -> Result<Vec<Series>> {
-    let mut st = db.prepare(
-        "SELECT r.machine_desc, m.strategy, m.workload, m.format, m.rows, m.shape, r.commit_rev, \
-         m.allocator, m.peak_heap_bytes, m.peak_rss_bytes, m.wall_ns FROM measurements m \
-         JOIN runs r ON m.run = r.id WHERE m.status = 'ok' \
-         ORDER BY r.machine, m.strategy, m.workload, m.format, m.rows, m.shape, r.started_at, r.id",
-    )?;
-    type Row = (
-        String,
-        String,
-        String,
-        String,
-        i64,
-        String,
-        String,
-        String,
-        Option<i64>,
-        i64,
-        Option<i64>,
-    );
-    let all: Vec<Row> = st
-        .query_map([], |r| {
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-                r.get(6)?,
-                r.get(7)?,
-                r.get(8)?,
-                r.get(9)?,
-                r.get(10)?,
-            ))
-        })?
-        .collect::<Result<_, _>>()?;
+pub fn series(all: &[Row], s: &CheckSettings) -> Vec<Series> {
+    let all: Vec<&Row> = all.iter().filter(|r| r.m.status == "ok").collect();
     let mut out = Vec::new();
-    for cell in all
-        .chunk_by(|a, b| (&a.0, &a.1, &a.2, &a.3, a.4, &a.5) == (&b.0, &b.1, &b.2, &b.3, b.4, &b.5))
-    {
+    for cell in all.chunk_by(|a, b| (&a.machine, a.m.cell()) == (&b.machine, b.m.cell())) {
         // Commits in the order their first run started.
         let mut commits: Vec<&str> = Vec::new();
         for r in cell {
-            if !commits.contains(&r.6.as_str()) {
-                commits.push(&r.6);
+            if !commits.contains(&r.commit.as_str()) {
+                commits.push(&r.commit);
             }
         }
         let c = &cell[0];
-        let shape = if c.5.is_empty() {
-            String::new()
-        } else {
-            format!(" · {}", c.5)
-        };
-        let name = format!(
-            "{} · {} · {} · {} rows{shape}",
-            c.1,
-            c.2,
-            c.3,
-            rows(c.4 as u64)
-        );
-        let sys = cell.iter().any(|r| r.7 == "system").then_some("system");
+        let name = cell_name(&c.m);
+        let sys = cell
+            .iter()
+            .any(|r| r.m.allocator == "system")
+            .then_some("system");
         for metric in HistoryMetric::ALL {
             let (alloc, detector): (Option<&str>, &Detector) = match metric {
                 HistoryMetric::PeakHeap => (Some("counting"), &s.heap),
@@ -371,16 +335,16 @@ pub fn series(db: &Connection, s: &CheckSettings) -> Result<Vec<Series>> {
                 HistoryMetric::Time => (sys, &s.time),
             };
             let value = |r: &Row| match metric {
-                HistoryMetric::PeakHeap => r.8,
-                HistoryMetric::PeakRss => Some(r.9),
-                HistoryMetric::Time => r.10,
+                HistoryMetric::PeakHeap => r.m.peak_heap_bytes,
+                HistoryMetric::PeakRss => Some(r.m.peak_rss_bytes),
+                HistoryMetric::Time => r.m.wall_ns,
             };
             let mut reps: Vec<Vec<f64>> = Vec::new();
             let mut named: Vec<String> = Vec::new();
             for commit in &commits {
                 let v: Vec<f64> = cell
                     .iter()
-                    .filter(|r| r.6 == *commit && alloc.is_none_or(|a| r.7 == a))
+                    .filter(|r| r.commit == *commit && alloc.is_none_or(|a| r.m.allocator == a))
                     .filter_map(|r| value(r).map(|v| v as f64))
                     .collect();
                 if !v.is_empty() {
@@ -392,9 +356,9 @@ pub fn series(db: &Connection, s: &CheckSettings) -> Result<Vec<Series>> {
                 continue;
             }
             out.push(Series {
-                machine: c.0.clone(),
-                strategy: c.1.clone(),
-                workload: c.2.clone(),
+                machine: c.machine_desc.clone(),
+                strategy: c.m.strategy.clone(),
+                workload: c.m.workload.clone(),
                 cell: name.clone(),
                 metric,
                 steps: steps(&reps, detector),
@@ -403,7 +367,23 @@ pub fn series(db: &Connection, s: &CheckSettings) -> Result<Vec<Series>> {
             });
         }
     }
-    Ok(out)
+    out
+}
+
+/// `strategy · workload · format · rows[ · shape]`.
+fn cell_name(m: &Measurement) -> String {
+    let shape = if m.shape.is_empty() {
+        String::new()
+    } else {
+        format!(" · {}", m.shape)
+    };
+    format!(
+        "{} · {} · {} · {} rows{shape}",
+        m.strategy,
+        m.workload,
+        m.format,
+        rows(m.rows as u64)
+    )
 }
 
 fn report_added(run: &Path, added: Option<usize>) {
@@ -411,26 +391,6 @@ fn report_added(run: &Path, added: Option<usize>) {
         Some(n) => eprintln!("added {} ({n} records)", run.display()),
         None => eprintln!("{}: already in the history", run.display()),
     }
-}
-
-/// Opens (creating) the history file.
-pub fn open(path: &Path) -> Result<Connection> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    }
-    let db = Connection::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
-    db.execute_batch(
-        "CREATE TABLE IF NOT EXISTS runs (id INTEGER PRIMARY KEY, commit_rev TEXT NOT NULL, \
-         branch TEXT, run_id TEXT NOT NULL, machine TEXT NOT NULL, machine_desc TEXT NOT NULL, \
-         started_at TEXT NOT NULL, folder TEXT NOT NULL, UNIQUE (run_id));
-         CREATE TABLE IF NOT EXISTS measurements (run INTEGER NOT NULL REFERENCES runs(id), \
-         strategy TEXT NOT NULL, workload TEXT NOT NULL, format TEXT NOT NULL, rows INTEGER NOT \
-         NULL, shape TEXT NOT NULL, allocator TEXT NOT NULL, repetition INTEGER NOT NULL, \
-         status TEXT NOT NULL, peak_heap_bytes INTEGER, peak_rss_bytes INTEGER, \
-         peak_rss_anon_bytes INTEGER, peak_rss_file_bytes INTEGER, wall_ns INTEGER);",
-    )
-    .with_context(|| format!("{}: not a membench history", path.display()))?;
-    Ok(db)
 }
 
 /// A machine's identity (hashed) and its description.
@@ -450,7 +410,7 @@ fn machine(r: &Record) -> (String, String) {
 /// Adds one run folder; `None` when it is already there (a run is known by its run id, unique
 /// per run, whatever commit it was added as).
 pub fn add(
-    db: &Connection,
+    db: &mut Store,
     folder: &Path,
     commit: Option<&str>,
     branch: Option<&str>,
@@ -461,57 +421,39 @@ pub fn add(
     let Some(first) = records.first() else {
         bail!("{}: no records", folder.join("results.jsonl").display());
     };
-    let commit = commit.unwrap_or(&first.context.git_rev).to_string();
-    let (machine, desc) = machine(first);
-    let exists: bool = db.query_row(
-        "SELECT count(*) > 0 FROM runs WHERE run_id = ?1",
-        params![first.run_id],
-        |r| r.get(0),
-    )?;
-    if exists {
+    if db.has_run(&first.run_id)? {
         return Ok(None);
     }
-    let tx = db.unchecked_transaction()?;
-    tx.execute(
-        "INSERT INTO runs (commit_rev, branch, run_id, machine, machine_desc, started_at, folder) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        params![
-            commit,
-            branch,
-            first.run_id,
-            machine,
-            desc,
-            first.context.started_at,
-            folder.display().to_string()
-        ],
-    )?;
-    let run = tx.last_insert_rowid();
-    {
-        let mut st = tx.prepare(
-            "INSERT INTO measurements VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, \
-             ?13, ?14)",
-        )?;
-        for r in &records {
-            let opt = |v: Option<u64>| v.map(|x| x as i64);
-            st.execute(params![
-                run,
-                r.strategy,
-                r.workload.name(),
-                r.format.name(),
-                r.rows as i64,
-                r.shape.label(),
-                r.allocator.name(),
-                r.repetition,
-                r.status.name(),
-                opt(r.measure.peak_heap_bytes),
-                r.process.peak_rss_bytes as i64,
-                r.process.peak_rss_anon_bytes as i64,
-                r.process.peak_rss_file_bytes as i64,
-                opt(r.measure.wall_ns.or(Some(r.process.process_wall_ns))),
-            ])?;
-        }
-    }
-    tx.commit()?;
+    let (machine, machine_desc) = machine(first);
+    let run = NewRun {
+        commit: commit.unwrap_or(&first.context.git_rev).to_string(),
+        branch: branch.map(str::to_string),
+        run_id: first.run_id.clone(),
+        machine,
+        machine_desc,
+        started_at: first.context.started_at.clone(),
+        folder: folder.display().to_string(),
+    };
+    let opt = |v: Option<u64>| v.map(|x| x as i64);
+    let ms: Vec<Measurement> = records
+        .iter()
+        .map(|r| Measurement {
+            strategy: r.strategy.clone(),
+            workload: r.workload.name().to_string(),
+            format: r.format.name().to_string(),
+            rows: r.rows as i64,
+            shape: r.shape.label(),
+            allocator: r.allocator.name().to_string(),
+            repetition: i64::from(r.repetition),
+            status: r.status.name().to_string(),
+            peak_heap_bytes: opt(r.measure.peak_heap_bytes),
+            peak_rss_bytes: r.process.peak_rss_bytes as i64,
+            peak_rss_anon_bytes: r.process.peak_rss_anon_bytes as i64,
+            peak_rss_file_bytes: r.process.peak_rss_file_bytes as i64,
+            wall_ns: opt(r.measure.wall_ns.or(Some(r.process.process_wall_ns))),
+        })
+        .collect();
+    db.add_run(&run, &ms)?;
     Ok(Some(records.len()))
 }
 
@@ -538,52 +480,22 @@ fn run_folders(p: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
 
 /// The text of `history show`: per machine, per cell, the metric's median at each commit (in
 /// the order the runs started), with its change from the commit before.
-pub fn show(
-    db: &Connection,
-    strategy: Option<&str>,
-    workload: Option<&str>,
-    metric: Metric,
-) -> Result<String> {
-    let (column, allocator) = match metric {
-        Metric::Heap => ("peak_heap_bytes", Some("counting")),
-        Metric::Rss => ("peak_rss_bytes", None),
-        Metric::Time => ("wall_ns", None),
+pub fn show(all: &[Row], strategy: Option<&str>, workload: Option<&str>, metric: Metric) -> String {
+    let allocator = match metric {
+        Metric::Heap => Some("counting"),
+        Metric::Rss | Metric::Time => None,
     };
-    let sql = format!(
-        "SELECT r.machine_desc, m.strategy, m.workload, m.format, m.rows, m.shape, \
-         r.commit_rev, m.allocator, m.{column} FROM measurements m JOIN runs r ON m.run = r.id \
-         WHERE m.status = 'ok' AND m.{column} IS NOT NULL \
-         AND (?1 IS NULL OR m.strategy = ?1) AND (?2 IS NULL OR m.workload = ?2) \
-         ORDER BY r.machine_desc, m.strategy, m.workload, m.format, m.rows, m.shape, \
-         r.started_at, r.id"
-    );
-    let mut st = db.prepare(&sql)?;
-    type Row = (
-        String,
-        String,
-        String,
-        String,
-        i64,
-        String,
-        String,
-        String,
-        i64,
-    );
-    let all: Vec<Row> = st
-        .query_map(params![strategy, workload], |r| {
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-                r.get(6)?,
-                r.get(7)?,
-                r.get(8)?,
-            ))
-        })?
-        .collect::<Result<_, _>>()?;
+    let value = |r: &Row| match metric {
+        Metric::Heap => r.m.peak_heap_bytes,
+        Metric::Rss => Some(r.m.peak_rss_bytes),
+        Metric::Time => r.m.wall_ns,
+    };
+    let all: Vec<&Row> = all
+        .iter()
+        .filter(|r| r.m.status == "ok" && value(r).is_some())
+        .filter(|r| strategy.is_none_or(|s| r.m.strategy == s))
+        .filter(|r| workload.is_none_or(|w| r.m.workload == w))
+        .collect();
     let fmt: fn(f64) -> String = match metric {
         Metric::Time => duration_ns,
         _ => bytes,
@@ -592,16 +504,14 @@ pub fn show(
     let mut machine = String::new();
     let mut i = 0;
     while i < all.len() {
-        let same_cell = |a: &Row, b: &Row| {
-            (&a.0, &a.1, &a.2, &a.3, a.4, &a.5) == (&b.0, &b.1, &b.2, &b.3, b.4, &b.5)
-        };
+        let same_cell = |a: &Row, b: &Row| (&a.machine, a.m.cell()) == (&b.machine, b.m.cell());
         let mut j = i;
-        while j < all.len() && same_cell(&all[i], &all[j]) {
+        while j < all.len() && same_cell(all[i], all[j]) {
             j += 1;
         }
         let cell = &all[i..j];
-        if cell[0].0 != machine {
-            machine = cell[0].0.clone();
+        if cell[0].machine_desc != machine {
+            machine = cell[0].machine_desc.clone();
             out.push_str(&format!("machine: {machine}\n"));
         }
         // Time and RSS from system-allocator repetitions when the commit has them.
@@ -609,35 +519,26 @@ pub fn show(
         let mut k = 0;
         while k < cell.len() {
             let mut l = k;
-            while l < cell.len() && cell[l].6 == cell[k].6 {
+            while l < cell.len() && cell[l].commit == cell[k].commit {
                 l += 1;
             }
             let reps = &cell[k..l];
-            let wanted = allocator.or(reps.iter().any(|r| r.7 == "system").then_some("system"));
+            let wanted = allocator.or(reps
+                .iter()
+                .any(|r| r.m.allocator == "system")
+                .then_some("system"));
             let v: Vec<f64> = reps
                 .iter()
-                .filter(|r| wanted.is_none_or(|a| r.7 == a))
-                .map(|r| r.8 as f64)
+                .filter(|r| wanted.is_none_or(|a| r.m.allocator == a))
+                .filter_map(|r| value(r).map(|v| v as f64))
                 .collect();
             if let Some(s) = membench_report::stats::spread(&v) {
-                series.push((cell[k].6.clone(), s.median));
+                series.push((cell[k].commit.clone(), s.median));
             }
             k = l;
         }
         if !series.is_empty() {
-            let c = &cell[0];
-            let shape = if c.5.is_empty() {
-                String::new()
-            } else {
-                format!(" · {}", c.5)
-            };
-            out.push_str(&format!(
-                "  {} · {} · {} · {} rows{shape}\n",
-                c.1,
-                c.2,
-                c.3,
-                rows(c.4 as u64)
-            ));
+            out.push_str(&format!("  {}\n", cell_name(&cell[0].m)));
             let mut before: Option<f64> = None;
             for (commit, v) in series {
                 let change = before
@@ -653,5 +554,5 @@ pub fn show(
     if out.is_empty() {
         out.push_str("no measurements in the history (for this selection)\n");
     }
-    Ok(out)
+    out
 }

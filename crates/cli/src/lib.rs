@@ -23,6 +23,7 @@ mod compare;
 mod explain;
 mod gen_cmd;
 mod history;
+mod history_store;
 mod inspect;
 mod list;
 mod min_budget;

@@ -1,7 +1,8 @@
 //! `membench history`: runs added to one SQLite file, once each; `import` finds run folders;
 //! `show` prints a cell's figures commit by commit with the change, one series per machine —
 //! a run of another machine is never mixed in; `check` fails on a new heap step and names its
-//! commits; `report` charts every series and lists the step.
+//! commits; `report` charts every series and lists the step; `--history-url` keeps the same in
+//! PostgreSQL.
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -200,4 +201,61 @@ fn runs_are_added_once_found_by_import_and_shown_commit_by_commit_per_machine() 
     let none = membench(&["history", "--history", h, "import", data.to_str().unwrap()]);
     assert!(!none.status.success());
     assert!(String::from_utf8_lossy(&none.stderr).contains("no run folder"));
+}
+
+/// `--history-url`: the same history in PostgreSQL (a throw-away server) — runs added once,
+/// and `show` and `check` print exactly what they print from the SQLite file.
+#[test]
+fn a_postgres_history_holds_and_shows_what_the_sqlite_file_does() {
+    use membench_harness::postgres::{Cluster, ClusterConfig, find_bin_dir};
+    let bin = find_bin_dir().expect(
+        "the PostgreSQL history is tested against a real server: install PostgreSQL \
+         (apt-get install postgresql)",
+    );
+    let server = Cluster::start(&bin, &ClusterConfig::default()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("datasets");
+    let (one, two) = (dir.path().join("runs/one"), dir.path().join("runs/two"));
+    small_run(&data, &one);
+    small_run(&data, &two);
+    let file = dir.path().join("history.sqlite");
+    let f = file.to_str().unwrap();
+    let both = |args: &[&str]| -> (Output, Output) {
+        let sqlite: Vec<&str> = ["history", "--history", f]
+            .iter()
+            .chain(args)
+            .copied()
+            .collect();
+        let pg: Vec<&str> = ["history", "--history-url", server.url()]
+            .iter()
+            .chain(args)
+            .copied()
+            .collect();
+        (membench(&sqlite), membench(&pg))
+    };
+    for (run, commit) in [(&one, "c1"), (&two, "c2")] {
+        let (a, b) = both(&["add", run.to_str().unwrap(), "--commit", commit]);
+        ok(a);
+        let err = String::from_utf8_lossy(&b.stderr).into_owned();
+        assert!(b.status.success() && err.contains("added"), "{err}");
+    }
+    // Adding a run twice adds nothing, in PostgreSQL too.
+    let (_, again) = both(&["add", one.to_str().unwrap(), "--commit", "c1"]);
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already in the history"));
+    for metric in ["heap", "rss", "time"] {
+        let (a, b) = both(&["show", "--metric", metric]);
+        let (a, b) = (ok(a), ok(b));
+        assert!(a.contains("load-all · top-n · csv · 2k rows"), "{a}");
+        assert_eq!(a, b, "show --metric {metric}");
+    }
+    let (a, b) = both(&["check", "--all"]);
+    assert_eq!(a.status.code(), b.status.code());
+    assert_eq!(a.stdout, b.stdout);
+    // The tables are plain SQL a team can query.
+    let mut client = postgres::Client::connect(server.url(), postgres::NoTls).unwrap();
+    let n: i64 = client
+        .query_one("SELECT count(*) FROM runs", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 2);
 }
