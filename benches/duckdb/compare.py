@@ -7,8 +7,11 @@ Usage (from the repository root, after `cargo xtask run` built the release runne
     .venv/bin/python benches/duckdb/compare.py datasets/sales-1m-s42.csv > benches/duckdb/RESULTS.md
 
 For each workload (top-n, group-by) it times, best and median of --repeat runs:
-- membench `streaming`, `parallel` (2 threads) and `lazy` (Polars, 2 threads), each in a fresh
-  `membench-runner-sys` process (system allocator; the strategy's own wall time, `wall_ns`);
+- membench `streaming`, `parallel` (2 threads) in a fresh `membench-runner-sys` process (system
+  allocator) and `lazy` (Polars, 2 threads) in a fresh `membench-runner-mi` process (mimalloc,
+  as the driver times the Polars strategies); the strategy's own wall time, `wall_ns`;
+- Polars-Python's lazy `scan_csv` with the same query (2 threads, the query of
+  `benches/polars/compare.py`), in this process;
 - DuckDB with 1 and 2 threads: `read_csv` with the schema given, the workload as SQL, in a fresh
   connection per run (the query's wall time, file reading included).
 DuckDB's answer is turned into membench's canonical answer JSON and its sha256 compared with
@@ -27,6 +30,10 @@ import sys
 import time
 
 import duckdb
+
+# The Polars-Python contender: the query and answer of the Polars comparison, not a copy.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "polars"))
+import compare as polars_compare  # noqa: E402  (sets POLARS_MAX_THREADS=2 before Polars loads)
 
 COLUMNS = {
     "order_id": "BIGINT",
@@ -78,6 +85,16 @@ def duckdb_run(path, workload, threads):
     return elapsed, hashlib.sha256(canonical(workload, rows).encode()).hexdigest()
 
 
+def polars_version_in_workspace():
+    """The Polars crate version the workspace pins (Cargo.toml)."""
+    root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+    with open(os.path.join(root, "Cargo.toml")) as f:
+        for line in f:
+            if line.startswith("polars = "):
+                return line.split('version = "')[1].split('"')[0]
+    return "?"
+
+
 def membench_run(runner, path, workload, strategy, threads):
     # One cell, as membench's driver asks for it (membench_protocol::CellJob).
     job = {"strategy": strategy, "workload": workload, "input": path, "threads": threads}
@@ -102,20 +119,28 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("csv")
     ap.add_argument("--repeat", type=int, default=5)
-    ap.add_argument("--runner", default=os.path.join(
-        os.environ.get("CARGO_TARGET_DIR", "target"), "release", "membench-runner-sys"))
+    release = os.path.join(os.environ.get("CARGO_TARGET_DIR", "target"), "release")
+    ap.add_argument("--runner", default=os.path.join(release, "membench-runner-sys"))
+    ap.add_argument("--polars-runner", default=os.path.join(release, "membench-runner-mi"))
     a = ap.parse_args()
     size = os.path.getsize(a.csv)
     contenders = [
-        ("membench streaming (1 thread)", lambda w: membench_run(a.runner, a.csv, w, "streaming", 1)),
-        ("membench parallel (2 threads)", lambda w: membench_run(a.runner, a.csv, w, "parallel", 2)),
-        ("membench lazy, Polars (2 threads)", lambda w: membench_run(a.runner, a.csv, w, "lazy", 2)),
+        ("membench streaming (1 thread, system allocator)",
+         lambda w: membench_run(a.runner, a.csv, w, "streaming", 1)),
+        ("membench parallel (2 threads, system allocator)",
+         lambda w: membench_run(a.runner, a.csv, w, "parallel", 2)),
+        ("membench lazy, Polars crate (2 threads, mimalloc)",
+         lambda w: membench_run(a.polars_runner, a.csv, w, "lazy", 2)),
+        ("Polars-Python lazy (2 threads, its jemalloc)",
+         lambda w: polars_compare.python_lazy(a.csv, w)[:2]),
         ("DuckDB read_csv (1 thread)", lambda w: duckdb_run(a.csv, w, 1)),
         ("DuckDB read_csv (2 threads)", lambda w: duckdb_run(a.csv, w, 2)),
     ]
     print(f"# membench against DuckDB: `{os.path.basename(a.csv)}` ({size / 1e6:.0f} MB)\n")
     print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, DuckDB "
-          f"{duckdb.__version__}, Python {platform.python_version()}; best and median of "
+          f"{duckdb.__version__}, Polars-Python {polars_compare.pl.__version__}, membench's Polars "
+          f"crate {polars_version_in_workspace()} (nightly `simd` build), Python "
+          f"{platform.python_version()}; threads and allocator in each row; best and median of "
           f"{a.repeat} runs after a warm-up, file in the page cache. Same answer digest on every "
           f"row of a workload (checked).\n")
     for workload in SQL:

@@ -208,7 +208,11 @@ fn the_servers_password_is_never_shown() {
     let bins = tmp.path().join("bins");
     std::fs::create_dir(&bins).unwrap();
     let argv_log = tmp.path().join("argv.log");
-    for b in ["membench-runner", "membench-runner-sys"] {
+    for b in [
+        "membench-runner",
+        "membench-runner-sys",
+        "membench-runner-mi",
+    ] {
         let wrapper = bins.join(b);
         std::fs::write(
             &wrapper,

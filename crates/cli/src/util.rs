@@ -44,7 +44,12 @@ pub fn set_flavour(f: Flavour) -> Result<()> {
     Ok(())
 }
 
-const NEEDED: [&str; 3] = ["membench-runner", "membench-runner-sys", "membench-gen"];
+const NEEDED: [&str; 4] = [
+    "membench-runner",
+    "membench-runner-sys",
+    "membench-runner-mi",
+    "membench-gen",
+];
 
 /// Where the release binaries are: `MEMBENCH_BIN_DIR` if set (tests use it); for `membench`,
 /// the folder it was started from when they are there (`cargo install` puts them side by

@@ -32,6 +32,7 @@ mod parse;
 pub mod record;
 pub mod rules;
 mod schema;
+pub mod structural;
 
 pub use accumulate::{Accumulator, GroupAcc, SavedAcc, TopN};
 pub use answer::{Answer, GroupRow, TopRow};

@@ -455,13 +455,36 @@ impl Records for SliceRecords<'_> {
 /// accept each of these — Polars fills a short record with nulls; the kernel does not). For an engine that reads the file itself but must refuse the same
 /// files. Lines are counted from 1 at the start of `inner`.
 pub fn check_framing<R: BufRead>(
+    inner: R,
+    max: usize,
+    fields: usize,
+) -> Result<Framing, FramingError> {
+    check_framing_at(inner, max, fields, Some(crate::structural::Level::best()))
+}
+
+/// [`check_framing`] with plain records found at `level` (`None`: every record by the
+/// byte-exact scanner; the tests compare the two).
+pub(crate) fn check_framing_at<R: BufRead>(
     mut inner: R,
     max: usize,
     fields: usize,
+    level: Option<crate::structural::Level>,
 ) -> Result<Framing, FramingError> {
     let mut line = 1u64;
     let mut framing = Framing::default();
     loop {
+        // Plain records (no quote) 64 bytes at a time; the byte-exact scanner below takes the
+        // first record that is not plain or not wholly buffered, and says what is wrong, if
+        // anything.
+        while let Some(level) = level {
+            let run = crate::structural::plain_records(inner.fill_buf()?, max, fields, level);
+            if run.records == 0 {
+                break;
+            }
+            framing.empty_lines += run.empty_lines;
+            line += run.records;
+            inner.consume(run.bytes);
+        }
         let mut scanner = Scanner::counting_fields(QuoteState::START);
         let (mut len, mut last_two) = (0usize, [0u8; 2]);
         let mut only_separators = true;

@@ -19,15 +19,19 @@ pub enum Allocator {
     System,
     /// `membench-runner-dhat`: dhat, for `--profile dhat`.
     Dhat,
+    /// `membench-runner-mi`: mimalloc, the allocator Polars recommends; time of the Polars
+    /// strategies as their users run them (no heap figures).
+    Mimalloc,
 }
 
 impl Allocator {
-    /// `counting`, `system` or `dhat`.
+    /// `counting`, `system`, `dhat` or `mimalloc`.
     pub fn name(self) -> &'static str {
         match self {
             Allocator::Counting => "counting",
             Allocator::System => "system",
             Allocator::Dhat => "dhat",
+            Allocator::Mimalloc => "mimalloc",
         }
     }
 
@@ -37,6 +41,7 @@ impl Allocator {
             Allocator::Counting => "membench-runner",
             Allocator::System => "membench-runner-sys",
             Allocator::Dhat => "membench-runner-dhat",
+            Allocator::Mimalloc => "membench-runner-mi",
         }
     }
 }

@@ -180,7 +180,7 @@ fn corrupt(rng: &mut ChaCha8Rng, bytes: &mut Vec<u8>) -> String {
         1 => {
             // Not a space: Polars reads " 12" as the integer 12 where the kernel refuses it (a
             // known difference, see the README's reliability table).
-            let b = [b',', b'"', b'\n', b'x', b'\r', b'-', b'.', b'7'][rng.random_range(0..8)];
+            let b = b",\"\nx\r-.7"[rng.random_range(0..8)];
             bytes.insert(at, b);
             format!("inserted {:?} at {at}", b as char)
         }

@@ -20,7 +20,11 @@ impl Strategy for LoadAllPolars {
             return crate::polars::join::run(p, crate::polars::join::Read::Eager);
         }
         let format = format_of(&p.input)?;
+        // membench's checks before the engine (the kernel's framing verdicts), timed apart
+        // from the engine's own work so the report can show the engine alone.
+        p.phase("validate");
         let input = precheck(p, format)?;
+        p.phase("compute");
         if !p.workload.is_aggregate() {
             // Read everything, transform everything, then write (`read_csv` → ops → `to_csv`).
             let mut frames = EtlFrames::new(p)?;

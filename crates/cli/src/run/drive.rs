@@ -22,23 +22,26 @@ pub struct Driven {
 }
 
 /// The series a cell is measured in: heap under the counting allocator, then time under the
-/// system allocator — or, for an external program (`--command`, not in the registry), whose
-/// heap no allocator of ours sees, the second alone.
+/// system allocator — and for a Polars strategy also under mimalloc, the allocator Polars
+/// recommends (its users' time; the system figure kept beside it) — or, for an external program
+/// (`--command`, not in the registry), whose heap no allocator of ours sees, the system one alone.
 pub fn series(cell: &Cell) -> &'static [Allocator] {
-    if membench_protocol::strategy(&cell.strategy).is_some() {
-        &[Allocator::Counting, Allocator::System]
-    } else {
-        &[Allocator::System]
+    match membench_protocol::strategy(&cell.strategy) {
+        Some(s) if s.engine == membench_protocol::Engine::Polars => {
+            &[Allocator::Counting, Allocator::System, Allocator::Mimalloc]
+        }
+        Some(_) => &[Allocator::Counting, Allocator::System],
+        None => &[Allocator::System],
     }
 }
 
-/// Repetitions still to run for `cell`: (counting, system).
+/// Repetitions still to run for `cell`: (counting, timed — every other series).
 pub fn remaining(ledger: &Ledger, cell: &Cell, repeat: u32) -> (u32, u32) {
-    let counted = series(cell).contains(&Allocator::Counting);
-    let c = repeat.saturating_sub(ledger.count(&SeriesKey::of(cell, Allocator::Counting)))
-        * u32::from(counted);
-    let s = repeat.saturating_sub(ledger.count(&SeriesKey::of(cell, Allocator::System)));
-    (c, s)
+    let left = |a: Allocator| repeat.saturating_sub(ledger.count(&SeriesKey::of(cell, a)));
+    series(cell).iter().fold((0, 0), |(c, t), &a| match a {
+        Allocator::Counting => (c + left(a), t),
+        _ => (c, t + left(a)),
+    })
 }
 
 /// The loop over a run's groups, with everything it needs.
@@ -174,7 +177,7 @@ impl Driver<'_> {
             let key = SeriesKey::of(cell, allocator);
             // Time repetitions only for a cell whose heap repetitions ended ok: a cell that is
             // oom, an error or wrong has its status already, and more runs would not change it.
-            if allocator == Allocator::System
+            if allocator != Allocator::Counting
                 && series.contains(&Allocator::Counting)
                 && !self
                     .ledger
@@ -378,6 +381,23 @@ mod tests {
         let cells = membench_report::stats::cells(&recs);
         assert_eq!(cells[0].time_allocator, Allocator::System);
         assert_eq!(cells[0].counting_overhead, Some(1.2));
+    }
+
+    #[test]
+    fn a_polars_cell_is_timed_under_mimalloc_as_well_and_reported_by_it() {
+        let mut exec = FakeExecutor::default();
+        let (d, recs) = go(&mut exec, &mut Ledger::default(), &plan(&["lazy"]));
+        assert_eq!(d.records, 9, "counting, system and mimalloc, three each");
+        for a in [Allocator::Counting, Allocator::System, Allocator::Mimalloc] {
+            assert_eq!(recs.iter().filter(|r| r.allocator == a).count(), 3, "{a:?}");
+        }
+        let cells = membench_report::stats::cells(&recs);
+        assert_eq!(cells[0].time_allocator, Allocator::Mimalloc);
+        // The counting allocator's overhead is still measured against the system allocator.
+        assert_eq!(cells[0].counting_overhead, Some(1.2));
+        // A kernel strategy is not.
+        let (_, recs) = go(&mut exec, &mut Ledger::default(), &plan(&["streaming"]));
+        assert!(recs.iter().all(|r| r.allocator != Allocator::Mimalloc));
     }
 
     #[test]

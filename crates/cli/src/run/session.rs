@@ -24,7 +24,11 @@ fn progress_bar(total: u64) -> ProgressBar {
 /// Runs the matrix of `c` into its folder and writes its report.
 pub fn run(mut c: RunConfig) -> Result<()> {
     let bins = binaries()?;
-    for b in ["membench-runner", "membench-runner-sys"] {
+    for b in [
+        "membench-runner",
+        "membench-runner-sys",
+        "membench-runner-mi",
+    ] {
         bin(&bins, b)?;
     }
     let gen_bin = bin(&bins, "membench-gen")?;

@@ -1,0 +1,184 @@
+#!/usr/bin/env python3
+"""membench's Polars strategies against Polars itself, same file, same queries, same answers.
+
+Usage (from the repository root, after `cargo xtask run` built the release runners):
+
+    python3 -m venv .venv && .venv/bin/pip install polars==1.17.1
+    .venv/bin/python benches/polars/compare.py datasets/sales-1m-s42.csv > benches/polars/RESULTS.md
+
+For each workload (top-n, group-by) it times, best and median of --repeat runs after a warm-up:
+- Polars-Python, in this process: `scan_csv(schema=…)` → `with_columns` → `filter` → `sort` →
+  `head` (lazy, `collect()`), and eager `read_csv(schema=…)` followed by the same query — the
+  query's own wall time, file reading included, `POLARS_MAX_THREADS` threads;
+- membench `lazy` and `load-all-polars`, each in a fresh runner process (`--job`, the strategy's
+  own wall time `wall_ns`, same threads), under every runner allocator given with `--runner`
+  (default: the system allocator and the one Polars recommends, mimalloc). membench's
+  validation (framing pre-scan, value rules) is timed inside `wall_ns`; the record's `phases`
+  show it apart (`validate`, `compute`), and the table prints both.
+Every contender's answer is turned into membench's canonical answer JSON and its sha256
+compared, so every row of a workload computed the same thing. The ratio column is the
+contender's best against Polars-Python's best of the same kind (lazy against lazy, eager
+against eager).
+"""
+
+import argparse
+import hashlib
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+
+THREADS = int(os.environ.setdefault("POLARS_MAX_THREADS", "2"))
+
+import polars as pl  # noqa: E402  (after POLARS_MAX_THREADS: read once, at import)
+
+SCHEMA = {
+    "order_id": pl.Int64,
+    "order_date": pl.String,
+    "customer_id": pl.Int64,
+    "region": pl.String,
+    "category": pl.String,
+    "product_id": pl.Int64,
+    "quantity": pl.Int64,
+    "price": pl.Float64,
+    "discount": pl.Float64,
+    "note": pl.String,
+}
+
+# Money in integer cents, exactly as membench computes it (round half away from zero; the
+# prices are positive, where Polars' half-to-even rounding of `x.5` cannot occur: two decimals).
+TOTAL = pl.col("quantity") * (pl.col("price") * 100).round(0).cast(pl.Int64)
+
+
+def query(workload, lf):
+    if workload == "top-n":
+        return (
+            lf.select("order_id", TOTAL.alias("total"))
+            .filter(pl.col("total") > 100000)
+            .sort(["total", "order_id"], descending=[True, False])
+            .head(100)
+        )
+    return (
+        lf.select("category", "quantity", TOTAL.alias("total"))
+        .group_by("category")
+        .agg(pl.len(), pl.col("quantity").sum(), pl.col("total").sum())
+    )
+
+
+def canonical(workload, rows):
+    """membench's canonical answer JSON (field order fixed, groups sorted by category)."""
+    if workload == "top-n":
+        answer = {"workload": "top-n", "rows": [{"order_id": r[0], "total_cents": r[1]} for r in rows]}
+    else:
+        groups = sorted(rows, key=lambda r: r[0].encode())
+        answer = {
+            "workload": "group-by",
+            "groups": [
+                {"category": c, "rows": n, "sum_quantity": int(q), "sum_total_cents": int(t)}
+                for c, n, q, t in groups
+            ],
+        }
+    return json.dumps(answer, separators=(",", ":"), ensure_ascii=False)
+
+
+def digest(workload, df):
+    return hashlib.sha256(canonical(workload, df.rows()).encode()).hexdigest()
+
+
+def python_lazy(path, workload):
+    start = time.perf_counter()
+    df = query(workload, pl.scan_csv(path, schema=SCHEMA)).collect()
+    return time.perf_counter() - start, digest(workload, df), None
+
+
+def python_eager(path, workload):
+    start = time.perf_counter()
+    df = query(workload, pl.read_csv(path, schema=SCHEMA).lazy()).collect()
+    return time.perf_counter() - start, digest(workload, df), None
+
+
+def membench_run(runner, path, workload, strategy):
+    # One cell, as membench's driver asks for it (membench_protocol::CellJob).
+    job = {"strategy": strategy, "workload": workload, "input": path, "threads": THREADS}
+    out = subprocess.run(
+        [runner, "--job", json.dumps(job)], check=True, capture_output=True, text=True
+    ).stdout
+    record = json.loads(out.strip().splitlines()[-1])
+    phases = {p["name"]: p["wall_ns"] / 1e9 for p in record.get("phases", [])}
+    return record["wall_ns"] / 1e9, record["answer_digest"], phases
+
+
+def measure(fn, repeat):
+    fn()  # warm-up: the page cache holds the file for everyone
+    runs = [fn() for _ in range(repeat)]
+    digests = {d for _, d, _ in runs}
+    assert len(digests) == 1, f"answers differ between runs: {digests}"
+    times = [t for t, _, _ in runs]
+    best = min(range(len(runs)), key=lambda i: times[i])
+    return times[best], statistics.median(times), digests.pop(), runs[best][2]
+
+
+def runner_allocator(runner):
+    name = os.path.basename(runner)
+    return {"membench-runner-sys": "system", "membench-runner-mi": "mimalloc"}.get(name, name)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("csv")
+    ap.add_argument("--repeat", type=int, default=5)
+    target = os.path.join(os.environ.get("CARGO_TARGET_DIR", "target"), "release")
+    ap.add_argument(
+        "--runner",
+        action="append",
+        help="a runner binary (repeatable; default: membench-runner-sys and membench-runner-mi)",
+    )
+    a = ap.parse_args()
+    runners = a.runner or [
+        os.path.join(target, "membench-runner-sys"),
+        os.path.join(target, "membench-runner-mi"),
+    ]
+    size = os.path.getsize(a.csv)
+    contenders = [("Polars-Python lazy", "lazy", python_lazy), ("Polars-Python eager", "eager", python_eager)]
+    for r in runners:
+        alloc = runner_allocator(r)
+        for strategy, kind in [("lazy", "lazy"), ("load-all-polars", "eager")]:
+            contenders.append(
+                (f"membench `{strategy}` ({alloc})", kind,
+                 lambda p, w, r=r, s=strategy: membench_run(r, p, w, s))
+            )
+    print(f"# membench's Polars strategies against Polars-Python: `{os.path.basename(a.csv)}` "
+          f"({size / 1e6:.0f} MB)\n")
+    print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+          f"{THREADS} threads everywhere (`POLARS_MAX_THREADS`). Polars-Python {pl.__version__} "
+          f"(wheel: jemalloc, nightly SIMD build), Python {platform.python_version()}; membench "
+          f"`lazy`/`load-all-polars` on the workspace's Polars crate (version in `Cargo.toml`), "
+          f"each in a fresh runner process, allocator in the name. Best and median of {a.repeat} "
+          f"runs after a warm-up, file in the page cache. `validate`: membench's checks before the "
+          f"engine (framing pre-scan), `compute`: the engine with the value rules riding in its "
+          f"plan. Same answer digest on every row of a workload (checked).\n")
+    for workload in ["top-n", "group-by"]:
+        print(f"## {workload}\n")
+        print("| contender | best | median | MB/s (best) | validate | compute | × Polars-Python |")
+        print("|---|---|---|---|---|---|---|")
+        digests = set()
+        reference = {}
+        for name, kind, fn in contenders:
+            best, median, d, phases = measure(lambda: fn(a.csv, workload), a.repeat)
+            digests.add(d)
+            reference.setdefault(kind, best)
+            ratio = best / reference[kind]
+            v = f"{phases['validate'] * 1e3:.0f} ms" if phases and "validate" in phases else ""
+            c = f"{phases['compute'] * 1e3:.0f} ms" if phases and "compute" in phases else ""
+            print(f"| {name} | {best * 1e3:.0f} ms | {median * 1e3:.0f} ms | "
+                  f"{size / 1e6 / best:.0f} | {v} | {c} | {ratio:.2f} |")
+            sys.stdout.flush()
+        assert len(digests) == 1, f"{workload}: answers differ: {digests}"
+        print(f"\nanswer sha256 `{digests.pop()[:16]}…` for every contender\n")
+
+
+if __name__ == "__main__":
+    main()
