@@ -6,12 +6,10 @@
 //! which the kernel can reclaim under pressure, unlike anonymous memory. Parquet has to be decoded into columns anyway: there it reads one row group
 //! at a time like `streaming` (Polars maps the file itself).
 
-use std::fs::File;
-
-use anyhow::Context;
 use membench_kernel::{LineParser, SliceRecords};
 
 use crate::io::csv::{check_header, fold_all};
+use crate::io::files::Mapped;
 use crate::io::fold::{Columns, fold_input};
 use crate::{Format, Outcome, Output, Params, RunError, Strategy, format_of};
 
@@ -71,44 +69,5 @@ impl std::io::BufRead for MappedReader {
 
     fn consume(&mut self, n: usize) {
         self.at = (self.at + n).min(self.map.bytes().len());
-    }
-}
-
-/// A read-only mapping of a whole file (an empty file maps to no bytes: `mmap` refuses a
-/// length of zero).
-pub(crate) struct Mapped(Option<memmap2::Mmap>);
-
-impl Mapped {
-    pub(crate) fn open(path: &std::path::Path) -> Result<Mapped, RunError> {
-        Mapped::open_with(path, false)
-    }
-
-    /// [`Mapped::open`]; `populate`: every page mapped at once (`MAP_POPULATE`), for a reader
-    /// that will touch them all (one call instead of a page fault per 4 KiB).
-    pub(crate) fn open_with(path: &std::path::Path, populate: bool) -> Result<Mapped, RunError> {
-        let file = File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
-        let len = file
-            .metadata()
-            .with_context(|| format!("{}: cannot read its size", path.display()))?
-            .len();
-        if len == 0 {
-            return Ok(Mapped(None));
-        }
-        // SAFETY: the mapping is read-only and lives as long as this value; membench's inputs
-        // are not written while a cell reads them (a file truncated underneath would end the
-        // process with SIGBUS, recorded as a crash).
-        let mut options = memmap2::MmapOptions::new();
-        if populate {
-            options.populate();
-        }
-        let map = unsafe { options.map(&file) }
-            .with_context(|| format!("{}: cannot map", path.display()))?;
-        map.advise(memmap2::Advice::Sequential)
-            .with_context(|| format!("{}: madvise", path.display()))?;
-        Ok(Mapped(Some(map)))
-    }
-
-    pub(crate) fn bytes(&self) -> &[u8] {
-        self.0.as_deref().unwrap_or_default()
     }
 }

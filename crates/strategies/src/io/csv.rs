@@ -164,7 +164,7 @@ pub fn check_csv_framing(
     let mapped;
     let input: Box<dyn BufRead> = match Compression::of_path(path) {
         Compression::None => {
-            mapped = crate::mmap::Mapped::open_with(path, true)?;
+            mapped = crate::io::files::Mapped::open_with(path, true)?;
             Box::new(mapped.bytes())
         }
         _ => Box::new(BufReader::with_capacity(

@@ -1,7 +1,9 @@
 //! An input as its files: a file, a dataset folder, or a glob (`*`, `?` in the file name), read
-//! as its files in name order; and the format a path says.
+//! as its files in name order; the format a path says; and a whole file memory-mapped ([`Mapped`]).
 
 use std::path::{Path, PathBuf};
+
+use anyhow::Context;
 
 use membench_kernel::InputError;
 use membench_protocol::{Compression, Format};
@@ -130,6 +132,46 @@ fn wildcard(pat: &[u8], name: &[u8]) -> bool {
         }
     }
     pat[p..].iter().all(|&c| c == b'*')
+}
+
+/// A read-only mapping of a whole file (an empty file maps to no bytes: `mmap` refuses a
+/// length of zero).
+pub(crate) struct Mapped(Option<memmap2::Mmap>);
+
+impl Mapped {
+    pub(crate) fn open(path: &std::path::Path) -> Result<Mapped, RunError> {
+        Mapped::open_with(path, false)
+    }
+
+    /// [`Mapped::open`]; `populate`: every page mapped at once (`MAP_POPULATE`), for a reader
+    /// that will touch them all (one call instead of a page fault per 4 KiB).
+    pub(crate) fn open_with(path: &std::path::Path, populate: bool) -> Result<Mapped, RunError> {
+        let file = std::fs::File::open(path)
+            .with_context(|| format!("{}: cannot open", path.display()))?;
+        let len = file
+            .metadata()
+            .with_context(|| format!("{}: cannot read its size", path.display()))?
+            .len();
+        if len == 0 {
+            return Ok(Mapped(None));
+        }
+        // SAFETY: the mapping is read-only and lives as long as this value; membench's inputs
+        // are not written while a cell reads them (a file truncated underneath would end the
+        // process with SIGBUS, recorded as a crash).
+        let mut options = memmap2::MmapOptions::new();
+        if populate {
+            options.populate();
+        }
+        let map = unsafe { options.map(&file) }
+            .with_context(|| format!("{}: cannot map", path.display()))?;
+        map.advise(memmap2::Advice::Sequential)
+            .with_context(|| format!("{}: madvise", path.display()))?;
+        Ok(Mapped(Some(map)))
+    }
+
+    pub(crate) fn bytes(&self) -> &[u8] {
+        self.0.as_deref().unwrap_or_default()
+    }
 }
 
 #[cfg(test)]
