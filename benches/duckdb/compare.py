@@ -57,22 +57,6 @@ SQL = {
 }
 
 
-def canonical(workload, rows):
-    """membench's canonical answer JSON (field order fixed, groups sorted by category)."""
-    if workload == "top-n":
-        answer = {"workload": "top-n", "rows": [{"order_id": r[0], "total_cents": r[1]} for r in rows]}
-    else:
-        groups = sorted(rows, key=lambda r: r[0].encode())
-        answer = {
-            "workload": "group-by",
-            "groups": [
-                {"category": c, "rows": n, "sum_quantity": int(q), "sum_total_cents": int(t)}
-                for c, n, q, t in groups
-            ],
-        }
-    return json.dumps(answer, separators=(",", ":"), ensure_ascii=False)
-
-
 def duckdb_run(path, workload, threads):
     con = duckdb.connect()
     con.execute(f"SET threads = {threads}")
@@ -82,7 +66,7 @@ def duckdb_run(path, workload, threads):
     rows = con.execute(f"WITH src AS (SELECT * FROM {src}) {SQL[workload]}").fetchall()
     elapsed = time.perf_counter() - start
     con.close()
-    return elapsed, hashlib.sha256(canonical(workload, rows).encode()).hexdigest()
+    return elapsed, hashlib.sha256(polars_compare.canonical(workload, rows).encode()).hexdigest()
 
 
 def polars_version_in_workspace():
