@@ -193,6 +193,8 @@ pub struct Candidate {
 struct Measured {
     memory: Vec<(u64, f64)>,
     time: Vec<(u64, f64)>,
+    /// Median peak heap (the counting allocator's runs), per size.
+    heap: Vec<(u64, f64)>,
     declared: Option<Growth>,
 }
 
@@ -256,6 +258,13 @@ fn measured(records: &[Record], g: &GroupKey) -> BTreeMap<String, Measured> {
         ) {
             m.time.push((rows, v));
         }
+        if let Some(v) = median(
+            rs.iter()
+                .filter_map(|r| r.measure.peak_heap_bytes.map(|b| b as f64))
+                .collect(),
+        ) {
+            m.heap.push((rows, v));
+        }
     }
     out
 }
@@ -270,6 +279,12 @@ pub struct Fitted {
     /// Why the strategy's declared `constant` memory was not believed (its measured memory
     /// grows; the model is then the affine fit).
     pub contradicted: Option<String>,
+    /// A memory guard's peak heap against rows: its budget and high-water mark are in heap
+    /// bytes, so whether it filled the default budget's is judged from this, not from the
+    /// memory need (anonymous RSS, which holds more than the heap). `None` for other
+    /// strategies, or without counting runs at two sizes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub guard_heap: Option<Model>,
 }
 
 /// Why a declared-constant memory is contradicted by its measurements: it grows by more than
@@ -317,6 +332,9 @@ pub fn fit(records: &[Record], g: &GroupKey) -> (BTreeMap<String, Fitted>, Vec<S
             continue;
         };
         let measured_rows = m.memory.iter().map(|p| p.0).collect();
+        let guard_heap = membench_protocol::plays(&strategy, membench_protocol::Role::MemoryGuard)
+            .then(|| Model::affine(&m.heap))
+            .flatten();
         out.insert(
             strategy,
             Fitted {
@@ -324,6 +342,7 @@ pub fn fit(records: &[Record], g: &GroupKey) -> (BTreeMap<String, Fitted>, Vec<S
                 time,
                 measured_rows,
                 contradicted,
+                guard_heap,
             },
         );
     }
@@ -350,7 +369,8 @@ pub fn rank(fitted: &BTreeMap<String, Fitted>, rows: u64, budget_bytes: u64) -> 
         .iter()
         .map(|(strategy, f)| {
             let (mut mem, t) = (f.memory.predict(rows), f.time.predict(rows));
-            let guard = guarded_memory(strategy, &mut mem, budget_bytes);
+            let heap = f.guard_heap.map(|h| h.predict(rows).mid);
+            let guard = guarded_memory(strategy, &mut mem, heap, budget_bytes);
             let fits = fits(&mem, budget_bytes);
             let needs = format!(
                 "needs ≈ {} ({}–{}) at {} rows",
@@ -392,10 +412,16 @@ pub fn rank(fitted: &BTreeMap<String, Fitted>, rows: u64, budget_bytes: u64) -> 
 /// A memory guard's memory follows its budget, not the rows: measured without a limit it kept
 /// to the default budget's high-water mark, and under a larger budget B it grows toward
 /// `GUARD_HIGH_WATER × B` (at most `GUARD_MAX_GROWTH` times the measurement, its longest
-/// batch) once the input is large enough to have filled the default's. Raises
-/// the prediction for `budget_bytes` and says why; `None` for other strategies, no budget, or
-/// nothing to raise.
-fn guarded_memory(strategy: &str, mem: &mut Estimate, budget_bytes: u64) -> Option<String> {
+/// batch) once the input is large enough to have filled the default's: judged from its
+/// predicted peak heap `heap_bytes` at these rows (the budget counts heap), else from `mem`.
+/// Raises the prediction for `budget_bytes` and says why; `None` for other strategies, no
+/// budget, or nothing to raise.
+fn guarded_memory(
+    strategy: &str,
+    mem: &mut Estimate,
+    heap_bytes: Option<f64>,
+    budget_bytes: u64,
+) -> Option<String> {
     use membench_protocol::{GUARD_DEFAULT_BUDGET_BYTES, GUARD_HIGH_WATER, GUARD_MAX_GROWTH, Role};
     if budget_bytes == u64::MAX || !membench_protocol::plays(strategy, Role::MemoryGuard) {
         return None;
@@ -405,7 +431,7 @@ fn guarded_memory(strategy: &str, mem: &mut Estimate, budget_bytes: u64) -> Opti
     let measured_ceiling = GUARD_HIGH_WATER * GUARD_DEFAULT_BUDGET_BYTES as f64;
     // Only upward: under a smaller budget it shrinks its batches, but down to a floor the
     // measurements do not show, so the prediction stays as measured (not flattering).
-    let filled = mem.mid >= 0.8 * measured_ceiling;
+    let filled = heap_bytes.unwrap_or(mem.mid) >= 0.8 * measured_ceiling;
     if !filled || ceiling <= mem.mid {
         return None;
     }
@@ -451,25 +477,35 @@ mod tests {
         // Measured at the default budget's high-water mark (about 45 MiB): under 128 MiB it
         // grows toward 70 % of 128 MiB.
         let mut m = est(40.0 * MIB);
-        assert!(guarded_memory("adaptive", &mut m, 128 << 20).is_some());
+        assert!(guarded_memory("adaptive", &mut m, None, 128 << 20).is_some());
         assert!((m.mid / MIB - 89.6).abs() < 0.01, "{m:?}");
         assert!(m.hi <= (128u64 << 20) as f64);
         // Under a smaller budget it shrinks, to a floor the runs do not show: as measured.
         let mut m = est(40.0 * MIB);
-        assert!(guarded_memory("adaptive", &mut m, 32 << 20).is_none());
+        assert!(guarded_memory("adaptive", &mut m, None, 32 << 20).is_none());
         assert_eq!(m, est(40.0 * MIB));
         // A small input that never filled the default stays as measured.
         let mut m = est(5.0 * MIB);
-        assert!(guarded_memory("adaptive", &mut m, 128 << 20).is_none());
+        assert!(guarded_memory("adaptive", &mut m, None, 128 << 20).is_none());
         assert_eq!(m, est(5.0 * MIB));
         // A huge budget: at most its longest batch, eight times the measurement.
         let mut m = est(40.0 * MIB);
-        guarded_memory("adaptive", &mut m, 16 << 30);
+        guarded_memory("adaptive", &mut m, None, 16 << 30);
         assert!((m.mid / MIB - 320.0).abs() < 0.01, "{m:?}");
         // Not a guard, or no budget: unchanged.
         let mut m = est(40.0 * MIB);
-        assert!(guarded_memory("streaming", &mut m, 128 << 20).is_none());
-        assert!(guarded_memory("adaptive", &mut m, u64::MAX).is_none());
+        assert!(guarded_memory("streaming", &mut m, None, 128 << 20).is_none());
+        assert!(guarded_memory("adaptive", &mut m, None, u64::MAX).is_none());
+        assert_eq!(m, est(40.0 * MIB));
+        // Filled is judged from the heap the budget counts, not from the memory need: a run
+        // whose anonymous RSS was fitted at 34.7 MiB (under 80 % of the 44.8 MiB high-water
+        // mark) while its heap held 44 MiB filled the default, and grows under 1 GiB.
+        let mut m = est(34.7 * MIB);
+        assert!(guarded_memory("adaptive", &mut m, Some(44.0 * MIB), 1 << 30).is_some());
+        assert!((m.mid / MIB - 8.0 * 34.7).abs() < 0.01, "{m:?}");
+        // ... and a heap that never filled it stays as measured, however large the RSS.
+        let mut m = est(40.0 * MIB);
+        assert!(guarded_memory("adaptive", &mut m, Some(8.0 * MIB), 1 << 30).is_none());
         assert_eq!(m, est(40.0 * MIB));
     }
 
@@ -546,6 +582,7 @@ mod tests {
             memory: growing.to_vec(),
             time: vec![(200_000, 1e8), (1_000_000, 5e8)],
             declared: Some(Growth::Constant),
+            heap: Vec::new(),
         };
         let mut fitted = BTreeMap::new();
         let memory = Model::affine(&m.memory).unwrap();
@@ -556,6 +593,7 @@ mod tests {
                 time: Model::affine(&m.time).unwrap(),
                 measured_rows: vec![200_000, 1_000_000],
                 contradicted: contradiction(&m.memory),
+                guard_heap: None,
             },
         );
         let c = &rank(&fitted, 10_000_000, 128 << 20)[0];

@@ -43,8 +43,8 @@ pub fn print(records: &[Record]) {
         );
     }
     println!(
-        "(largest size: {} rows; time from system-allocator runs; \"counting\": the counting \
-         allocator's time overhead on that cell)",
+        "(largest size: {} rows; time from system-allocator runs, the Polars strategies' from \
+         mimalloc ones; \"counting\": the counting allocator's time overhead on that cell)",
         rows_label(largest)
     );
 }

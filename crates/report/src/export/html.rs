@@ -115,6 +115,9 @@ struct Fitted {
     /// A memory guard: its memory follows the budget (`predict::rank`'s rule, repeated in the
     /// page).
     guard: bool,
+    /// A guard's peak heap model: whether it filled the default budget is judged from it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    guard_heap: Option<Model>,
 }
 
 #[derive(Serialize)]
@@ -165,6 +168,7 @@ fn group_data<'a>(report: &'a Report, g: &'a GroupKey) -> Group<'a> {
             .into_iter()
             .map(|(strategy, f)| Fitted {
                 guard: membench_protocol::plays(&strategy, membench_protocol::Role::MemoryGuard),
+                guard_heap: f.guard_heap,
                 strategy,
                 memory: f.memory,
                 time: f.time,

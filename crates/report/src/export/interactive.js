@@ -67,10 +67,12 @@
     return { lo: mid * Math.max(1 - half, 0), mid: mid, hi: mid * (1 + half) };
   }
   // A memory guard grows toward its share of a larger budget (predict::guarded_memory).
-  function guarded(mem, budget) {
+  // Whether it filled the default's is judged from its heap (the budget counts heap).
+  function guarded(mem, heap, budget) {
     var ceiling = Math.min(D.guard_high_water * budget, D.guard_max_growth * mem.mid);
     var measured = D.guard_high_water * D.guard_default_budget;
-    if (mem.mid < 0.8 * measured || ceiling <= mem.mid) { return mem; }
+    var filled = (heap === null ? mem.mid : heap) >= 0.8 * measured;
+    if (!filled || ceiling <= mem.mid) { return mem; }
     var mid = ceiling;
     return { lo: Math.min(mem.lo, mid), mid: mid, hi: Math.max(Math.min(Math.max(mem.hi, mid * 1.25), budget), mid) };
   }
@@ -78,7 +80,7 @@
   function rank(group, n, budget) {
     var out = group.fitted.map(function (f) {
       var mem = predict(f.memory, n), t = predict(f.time, n);
-      if (f.guard) { mem = guarded(mem, budget); }
+      if (f.guard) { mem = guarded(mem, f.guard_heap ? predict(f.guard_heap, n).mid : null, budget); }
       var fits = mem.hi <= budget ? 'yes' : (mem.mid <= budget ? 'maybe' : 'no');
       return { strategy: f.strategy, mem: mem, t: t, fits: fits };
     });

@@ -67,9 +67,19 @@ impl Section for Header {
 
 /// Where the times come from, and the counting allocator's median time overhead.
 fn timing_note(cells: &[CellStats]) -> String {
+    let mimalloc = cells
+        .iter()
+        .any(|c| c.time_allocator == membench_protocol::Allocator::Mimalloc);
+    let source = if mimalloc {
+        "Times come from runs under the system allocator, the Polars strategies' from runs \
+         under mimalloc, the allocator Polars recommends (their system-allocator runs are in \
+         the records too)"
+    } else {
+        "Times come from runs under the system allocator"
+    };
     match crate::stats::median_counting_overhead(cells) {
         Some(o) => format!(
-            "Times come from runs under the system allocator; heap figures from runs under the \
+            "{source}; heap figures from runs under the \
              counting allocator. The counting allocator's time overhead (counting ÷ system \
              time, per cell) has a median of **{:+.1} %** over the cells of this run; the last \
              column gives it per strategy at the largest size.",
