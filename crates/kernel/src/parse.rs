@@ -8,7 +8,7 @@
 use std::fmt;
 
 use crate::bad::{BadKind, BadRow};
-use crate::record::{QuoteState, Record, Scanner};
+use crate::record::{QuoteState, Record, Scanner, Split};
 use crate::schema::{COLUMNS, N_COLUMNS};
 
 /// One parsed, validated `sales` row borrowing from the parser's buffers.
@@ -37,6 +37,7 @@ pub enum NumError {
 
 /// Parses a signed decimal integer (ASCII digits, optional leading `-`) with checked arithmetic:
 /// every value of `i64` parses, a larger one is [`NumError::OutOfRange`].
+#[inline]
 pub fn parse_int(b: &[u8]) -> Result<i64, NumError> {
     let (neg, digits) = match b.first() {
         Some(b'-') => (true, &b[1..]),
@@ -83,7 +84,42 @@ pub fn parse_i64(b: &[u8]) -> Option<i64> {
 
 /// Parses a decimal with at most two fractional digits into exact cents (`"12.3"` → 1230),
 /// with checked arithmetic.
+#[inline]
 pub fn parse_money(b: &[u8]) -> Result<i64, NumError> {
+    // Up to 16 bytes (the money of every real file): one pass, and no value can overflow
+    // (at most 16 digits, times 100). Longer text takes the checked path.
+    if b.len() > 16 {
+        return parse_money_checked(b);
+    }
+    let (neg, d) = match b.first() {
+        Some(b'-') => (true, &b[1..]),
+        _ => (false, b),
+    };
+    let (mut v, mut dot) = (0i64, usize::MAX);
+    for (i, &c) in d.iter().enumerate() {
+        let x = c.wrapping_sub(b'0');
+        if x <= 9 {
+            v = v * 10 + i64::from(x);
+        } else if c == b'.' && dot == usize::MAX {
+            dot = i;
+        } else {
+            return Err(NumError::Malformed);
+        }
+    }
+    let (whole, frac) = match dot {
+        usize::MAX => (d.len(), 0),
+        i => (i, d.len() - i - 1),
+    };
+    // `12`, `12.3`, `12.34`, `.5`, `12.`; never a lone `.`, never more than two decimals.
+    if frac > 2 || (whole == 0 && frac == 0) {
+        return Err(NumError::Malformed);
+    }
+    let cents = v * [100, 10, 1][frac];
+    Ok(if neg { -cents } else { cents })
+}
+
+/// [`parse_money`] for any length, with checked arithmetic.
+fn parse_money_checked(b: &[u8]) -> Result<i64, NumError> {
     // Money fields are short: a plain search beats setting up a vectorised one.
     let (int_part, frac) = match b.iter().position(|&c| c == b'.') {
         Some(i) => (&b[..i], &b[i + 1..]),
@@ -121,6 +157,66 @@ pub fn parse_money(b: &[u8]) -> Result<i64, NumError> {
 /// [`parse_money`] as an `Option`.
 pub fn parse_cents(b: &[u8]) -> Option<i64> {
     parse_money(b).ok()
+}
+
+const ZEROS: u64 = 0x3030_3030_3030_3030;
+
+/// The value of the first `len` bytes of `word` (little-endian: its first byte first) when
+/// `1 <= len <= 8` and every one of them is an ASCII digit; `None` otherwise. Eight digits at
+/// once, without a branch per digit (the SWAR parse of simdjson and fast_float).
+#[inline]
+fn swar_digits(word: u64, len: usize) -> Option<u64> {
+    if !(1..=8).contains(&len) {
+        return None;
+    }
+    // The digits moved to the high bytes, '0's in front of them.
+    let pad = 8 * (8 - len as u32);
+    let v = word.checked_shl(pad).unwrap_or(0) | ZEROS.checked_shr(64 - pad).unwrap_or(0);
+    // Every byte 0x30..=0x39: its high nibble is 3, and so it is after adding 6.
+    const HIGH: u64 = 0xF0F0_F0F0_F0F0_F0F0;
+    if v & HIGH != ZEROS || v.wrapping_add(0x0606_0606_0606_0606) & HIGH != ZEROS {
+        return None;
+    }
+    let v = v - ZEROS;
+    let v = v.wrapping_mul(10).wrapping_add(v >> 8);
+    const MASK: u64 = 0x0000_00FF_0000_00FF;
+    let v = ((v & MASK).wrapping_mul(100 + (1_000_000 << 32)))
+        .wrapping_add(((v >> 16) & MASK).wrapping_mul(1 + (10_000 << 32)))
+        >> 32;
+    Some(v)
+}
+
+/// [`parse_int`] of the first `len` bytes of `word`, for up to 8 digits and no sign; `None`
+/// for anything else (the caller parses that exactly).
+#[inline]
+fn swar_int(word: u64, len: usize) -> Option<i64> {
+    swar_digits(word, len).map(|v| v as i64)
+}
+
+/// [`parse_money`] of the first `len` bytes of `word`, for up to 8 bytes without a sign: digits
+/// with at most one `.` and at most two digits after it; `None` for anything else (the caller
+/// parses that exactly).
+#[inline]
+fn swar_money(word: u64, len: usize) -> Option<i64> {
+    if !(1..=8).contains(&len) {
+        return None;
+    }
+    // The first `.` among the `len` bytes: a zero byte of `word ^ "........"`.
+    let x = word ^ 0x2E2E_2E2E_2E2E_2E2E;
+    let zero = x.wrapping_sub(0x0101_0101_0101_0101) & !x & 0x8080_8080_8080_8080;
+    let dot = (zero.trailing_zeros() / 8) as usize;
+    if dot >= len {
+        return swar_digits(word, len).map(|v| v as i64 * 100);
+    }
+    let frac = len - dot - 1;
+    if frac > 2 || len == 1 {
+        return None;
+    }
+    // The digits around the dot, joined.
+    let below = word & (1u64 << (8 * dot)).wrapping_sub(1);
+    let above = word.checked_shr(8 * (dot as u32 + 1)).unwrap_or(0);
+    let joined = below | above.checked_shl(8 * dot as u32).unwrap_or(0);
+    swar_digits(joined, len - 1).map(|v| v as i64 * [100, 10, 1][frac])
 }
 
 /// Parses and validates lines of the `sales` CSV, reusing its buffers (no allocation per row
@@ -243,6 +339,7 @@ impl LineParser {
             unterminated: scan.state == QuoteState::In,
             bad_quote: scan.bad_quote,
             quotes: Quotes::of(scan.quotes),
+            split: None,
         };
         self.parse_framed(line, flags)
     }
@@ -264,13 +361,27 @@ impl LineParser {
     fn split_framed<'a>(
         &'a mut self,
         line: &'a [u8],
-        flags: RecordFlags,
+        flags: RecordFlags<'a>,
     ) -> Result<Fields<'a>, BadRow> {
         let RecordFlags {
             unterminated,
             bad_quote,
             quotes,
+            split,
         } = flags;
+        // Split by the reader: a plain record, its fields found 64 bytes at a time.
+        if let Some(split) = split {
+            if !split.ascii {
+                check_utf8(line)?;
+            }
+            self.check_count(split.ranges.len())?;
+            return Ok(Fields {
+                src: line,
+                ranges: split.ranges,
+                layout: &self.layout,
+                names: self.names,
+            });
+        }
         if unterminated {
             return Err(BadRow::new(
                 BadKind::UnterminatedQuote,
@@ -300,16 +411,7 @@ impl LineParser {
                 self.split(line)
             }
         };
-        if self.ranges.len() != self.n_fields {
-            return Err(BadRow::new(
-                BadKind::FieldCount,
-                format!(
-                    "expected {} fields, found {}",
-                    self.n_fields,
-                    self.ranges.len()
-                ),
-            ));
-        }
+        self.check_count(self.ranges.len())?;
         let src: &'a [u8] = if quoted { &self.out } else { line };
         Ok(Fields {
             src,
@@ -319,12 +421,24 @@ impl LineParser {
         })
     }
 
+    /// A record of `found` fields has the header's count.
+    #[inline]
+    fn check_count(&self, found: usize) -> Result<(), BadRow> {
+        if found == self.n_fields {
+            return Ok(());
+        }
+        Err(BadRow::new(
+            BadKind::FieldCount,
+            format!("expected {} fields, found {found}", self.n_fields),
+        ))
+    }
+
     /// Parses and validates one framed `sales` record.
     #[inline]
     fn parse_framed<'a>(
         &'a mut self,
         line: &'a [u8],
-        flags: RecordFlags,
+        flags: RecordFlags<'a>,
     ) -> Result<RowRef<'a>, BadRow> {
         let f = self.split_framed(line, flags)?;
         let order_id = f.int(0)?;
@@ -404,15 +518,35 @@ impl<'a> Fields<'a> {
         }
     }
 
+    /// The 8 bytes of the record from where schema column `i` starts, and the column's length
+    /// as a number (see [`Self::num`]), when the record holds those 8 bytes.
+    #[inline]
+    fn word(&self, i: usize) -> Option<(u64, usize)> {
+        let (s, e) = self.ranges[self.layout[i]];
+        let w = self.src.get(s..s + 8)?;
+        let len = e - s - usize::from(e > s && self.src[e - 1] == b'\r');
+        Some((u64::from_le_bytes(w.try_into().ok()?), len))
+    }
+
     /// Schema column `i` as a 64-bit integer.
     #[inline]
     pub fn int(&self, i: usize) -> Result<i64, BadRow> {
+        if let Some((w, len)) = self.word(i)
+            && let Some(v) = swar_int(w, len)
+        {
+            return Ok(v);
+        }
         parse_int(self.num(i)).map_err(|e| self.num_error(i, e, "an integer"))
     }
 
     /// Schema column `i` as money, in exact cents.
     #[inline]
     pub fn cents(&self, i: usize) -> Result<i64, BadRow> {
+        if let Some((w, len)) = self.word(i)
+            && let Some(v) = swar_money(w, len)
+        {
+            return Ok(v);
+        }
         parse_money(self.num(i)).map_err(|e| self.num_error(i, e, "a decimal number"))
     }
 
@@ -528,20 +662,23 @@ impl Quotes {
 
 /// What framing found out about a record.
 #[derive(Clone, Copy, Debug)]
-struct RecordFlags {
+struct RecordFlags<'a> {
     unterminated: bool,
     bad_quote: bool,
     quotes: Quotes,
+    /// The fields as the reader split them.
+    split: Option<Split<'a>>,
 }
 
-impl RecordFlags {
+impl<'a> RecordFlags<'a> {
     /// What the record reader found.
     #[inline]
-    fn of(rec: &Record<'_>) -> RecordFlags {
+    fn of(rec: &Record<'a>) -> RecordFlags<'a> {
         RecordFlags {
             unterminated: rec.unterminated,
             bad_quote: rec.bad_quote,
             quotes: Quotes::of(rec.quotes),
+            split: rec.split,
         }
     }
 }
@@ -626,6 +763,99 @@ pub fn validate_header(parser: &mut LineParser, line: &[u8]) -> Result<HeaderLay
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_one_pass_money_parser_agrees_with_the_checked_one_on_every_short_text() {
+        // Every text of up to 6 bytes over the bytes that matter, and random ones up to 16.
+        let alphabet = b"-.09x+ 5";
+        let mut texts: Vec<Vec<u8>> = vec![Vec::new()];
+        let mut frontier = texts.clone();
+        for _ in 0..6 {
+            frontier = frontier
+                .iter()
+                .flat_map(|t| alphabet.iter().map(move |&c| [t.as_slice(), &[c]].concat()))
+                .collect();
+            texts.extend(frontier.iter().cloned());
+        }
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        for _ in 0..200_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let len = (x % 17) as usize;
+            let t: Vec<u8> = (0..len)
+                .map(|i| b"0123456789.-"[((x >> (i * 3)) % 12) as usize])
+                .collect();
+            texts.push(t);
+        }
+        let mut ok = 0;
+        for t in &texts {
+            assert_eq!(
+                parse_money(t),
+                parse_money_checked(t),
+                "{:?}",
+                String::from_utf8_lossy(t)
+            );
+            ok += usize::from(parse_money(t).is_ok());
+        }
+        assert!(ok > 10_000, "{ok} of {} parsed", texts.len());
+    }
+
+    #[test]
+    fn the_swar_number_parsers_agree_with_the_exact_ones_or_leave_the_text_to_them() {
+        // Every text of up to 5 bytes over the bytes that matter and random ones up to 8,
+        // followed by other bytes (the rest of the record).
+        let alphabet = b"-.09x5\r";
+        let mut texts: Vec<Vec<u8>> = vec![Vec::new()];
+        let mut frontier = texts.clone();
+        for _ in 0..5 {
+            frontier = frontier
+                .iter()
+                .flat_map(|t| alphabet.iter().map(move |&c| [t.as_slice(), &[c]].concat()))
+                .collect();
+            texts.extend(frontier.iter().cloned());
+        }
+        let mut x = 0x2545_F491_4F6C_DD1Du64;
+        for _ in 0..300_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let len = 6 + (x % 3) as usize;
+            texts.push(
+                (0..len)
+                    .map(|i| b"0123456789.-/:"[((x >> (i * 4)) % 14) as usize])
+                    .collect(),
+            );
+        }
+        let (mut ints, mut moneys) = (0, 0);
+        for t in &texts {
+            for tail in [
+                b"0,9.1\"x,".as_slice(),
+                b"\xff\xff\xff\xff\xff\xff\xff\xff",
+                b"........",
+            ] {
+                let padded = [t.as_slice(), tail].concat();
+                let w = u64::from_le_bytes(padded[..8].try_into().unwrap());
+                let shown = String::from_utf8_lossy(t);
+                if let Some(v) = swar_int(w, t.len()) {
+                    assert_eq!(parse_int(t), Ok(v), "int {shown:?}");
+                    ints += 1;
+                } else if (1..=8).contains(&t.len()) && t.iter().all(u8::is_ascii_digit) {
+                    panic!("the digits {shown:?} were left to the exact parser");
+                }
+                if let Some(v) = swar_money(w, t.len()) {
+                    assert_eq!(parse_money(t), Ok(v), "money {shown:?}");
+                    moneys += 1;
+                } else if t.len() <= 8 && !t.starts_with(b"-") && parse_money(t).is_ok() {
+                    panic!("the money {shown:?} was left to the exact parser");
+                }
+            }
+        }
+        assert!(
+            ints > 10_000 && moneys > 10_000,
+            "{ints} ints, {moneys} moneys"
+        );
+    }
 
     #[test]
     fn cents_are_exact() {

@@ -12,6 +12,8 @@
 use std::fmt;
 use std::io::{self, BufRead};
 
+use crate::structural::Level;
+
 /// Where a record scanner is, between two bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum QuoteState {
@@ -180,6 +182,18 @@ pub struct Record<'a> {
     pub bad_quote: bool,
     /// It holds a quote at all (without one, its fields are split on commas alone).
     pub quotes: bool,
+    /// Its fields, when the reader already split it (a plain record found 64 bytes at a time).
+    pub split: Option<Split<'a>>,
+}
+
+/// A record's fields as its reader found them (a record on one line, its fields unquoted or
+/// simply quoted): what splitting it again would give.
+#[derive(Clone, Copy, Debug)]
+pub struct Split<'a> {
+    /// Each field's byte range in the record.
+    pub ranges: &'a [(usize, usize)],
+    /// Every byte of the record is ASCII.
+    pub ascii: bool,
 }
 
 /// Why a record could not be read.
@@ -220,7 +234,101 @@ pub struct RecordReader<R> {
     pos: u64,
     limit: u64,
     max: usize,
+    /// How plain records are found in the buffer (`None`: every record by the byte-exact
+    /// scanner, copied into `buf`).
+    level: Option<Level>,
+    batch: Batch,
+    /// Bytes of the last record returned from `inner`'s buffer, consumed at the next call.
+    pending: usize,
 }
+
+/// Plain records found 64 bytes at a time in `inner`'s buffer, handed out one by one without
+/// copying (the bytes stay in the buffer until the next call).
+#[derive(Default)]
+struct Batch {
+    recs: Vec<PlainRec>,
+    /// Every record's field ranges, relative to the record's start.
+    ranges: Vec<(usize, usize)>,
+    commas: Vec<usize>,
+    /// The next record to hand out.
+    next: usize,
+    /// Bytes of the buffer the batch was found in consumed since.
+    consumed: usize,
+}
+
+/// One plain record of a [`Batch`]: positions in the buffer the batch was found in.
+#[derive(Clone, Copy)]
+struct PlainRec {
+    /// Empty lines before it, and their bytes.
+    empty_lines: u64,
+    empty_bytes: usize,
+    start: usize,
+    len: usize,
+    /// Just past its line feed.
+    next: usize,
+    /// Its ranges in [`Batch::ranges`].
+    fields: (usize, usize),
+    ascii: bool,
+    quotes: bool,
+}
+
+impl Batch {
+    /// Finds the plain records at the start of `data` (a record start), at most
+    /// [`BATCH_RANGES`] fields' worth.
+    fn fill(&mut self, data: &[u8], max: usize, level: Level) {
+        self.recs.clear();
+        self.ranges.clear();
+        (self.next, self.consumed) = (0, 0);
+        let (mut after, mut empties) = (0usize, 0u64);
+        let (recs, ranges) = (&mut self.recs, &mut self.ranges);
+        crate::structural::plain_lines(data, max, level, &mut self.commas, |l| {
+            if l.len == 0 {
+                empties += 1;
+                return true;
+            }
+            let first = ranges.len();
+            let mut from = 0;
+            for &c in l.commas {
+                ranges.push((from, c - l.start));
+                from = c - l.start + 1;
+            }
+            ranges.push((from, l.len));
+            if l.quotes {
+                // A quoted field's text is between its quotes.
+                let line = &data[l.start..l.start + l.len];
+                for r in &mut ranges[first..] {
+                    if line.get(r.0) == Some(&b'"') {
+                        *r = (r.0 + 1, r.1 - 1);
+                    }
+                }
+            }
+            recs.push(PlainRec {
+                empty_lines: empties,
+                empty_bytes: l.start - after,
+                start: l.start,
+                len: l.len,
+                next: l.lf + 1,
+                fields: (first, ranges.len()),
+                ascii: l.ascii,
+                quotes: l.quotes,
+            });
+            (after, empties) = (l.lf + 1, 0);
+            ranges.len() < BATCH_RANGES
+        });
+    }
+
+    /// The split of record `r`.
+    #[inline]
+    fn split(&self, r: &PlainRec) -> Split<'_> {
+        Split {
+            ranges: &self.ranges[r.fields.0..r.fields.1],
+            ascii: r.ascii,
+        }
+    }
+}
+
+/// The most field ranges one batch holds (a record of many fields still gets a batch of one).
+const BATCH_RANGES: usize = 1 << 10;
 
 impl<R> fmt::Debug for RecordReader<R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -247,7 +355,63 @@ impl<R: BufRead> RecordReader<R> {
             pos: start,
             limit,
             max,
+            level: Some(Level::best()),
+            batch: Batch::default(),
+            pending: 0,
         }
+    }
+
+    /// Finds plain records at `level` (`None`: every record by the byte-exact scanner; the
+    /// tests compare the two).
+    pub fn with_level(mut self, level: Option<Level>) -> Self {
+        self.level = level;
+        self
+    }
+
+    /// Consumes the bytes of the record returned last, if they were borrowed from `inner`.
+    #[inline]
+    fn settle(&mut self) {
+        if self.pending > 0 {
+            self.inner.consume(self.pending);
+            self.batch.consumed += self.pending;
+            self.pending = 0;
+        }
+    }
+
+    /// Finds the plain records at the start of `inner`'s buffer.
+    fn fill_batch(&mut self, level: Level) -> io::Result<()> {
+        self.batch.fill(self.inner.fill_buf()?, self.max, level);
+        Ok(())
+    }
+
+    /// The next record of the batch (there is one).
+    #[inline]
+    fn next_plain(&mut self) -> Result<Option<Record<'_>>, ReadError> {
+        let r = self.batch.recs[self.batch.next];
+        self.batch.next += 1;
+        self.pos += r.empty_bytes as u64;
+        self.line_no += r.empty_lines;
+        if self.pos >= self.limit {
+            // It starts in the next range: not this reader's.
+            self.pending = r.start - self.batch.consumed;
+            self.batch.recs.clear();
+            self.batch.next = 0;
+            return Ok(None);
+        }
+        self.pos += (r.next - r.start) as u64;
+        self.line_no += 1;
+        self.pending = r.next - self.batch.consumed;
+        let at = r.start - self.batch.consumed;
+        // Not consumed yet: the same bytes again (a `BufRead` returns what it holds).
+        let data = &self.inner.fill_buf()?[at..at + r.len];
+        Ok(Some(Record {
+            line: self.line_no,
+            bytes: data,
+            unterminated: false,
+            bad_quote: false,
+            quotes: r.quotes,
+            split: Some(self.batch.split(&r)),
+        }))
     }
 
     /// Physical lines consumed so far (empty ones included).
@@ -264,6 +428,9 @@ impl<R: BufRead> RecordReader<R> {
     /// at the current position). Returns the bytes skipped. Used to align a byte range on a
     /// record boundary; the skipped lines are not counted (they belong to the range before).
     pub fn skip_to_record_start(&mut self, state: QuoteState) -> io::Result<u64> {
+        self.settle();
+        self.batch.recs.clear();
+        self.batch.next = 0;
         let mut scanner = Scanner::new(state);
         let mut skipped = 0u64;
         while let Some(false) = piece(&mut self.inner, &mut scanner, |p| {
@@ -276,6 +443,17 @@ impl<R: BufRead> RecordReader<R> {
 
     /// The next non-empty record.
     pub fn next_record(&mut self) -> Result<Option<Record<'_>>, ReadError> {
+        if let Some(level) = self.level {
+            self.settle();
+            if self.batch.next >= self.batch.recs.len() && self.pos < self.limit {
+                self.fill_batch(level)?;
+            }
+            if self.batch.next < self.batch.recs.len() {
+                return self.next_plain();
+            }
+        }
+        // The byte-exact scanner: a record with quotes, one not wholly in the buffer, the
+        // end of the input.
         loop {
             if self.pos >= self.limit {
                 return Ok(None);
@@ -379,6 +557,7 @@ impl Scanned {
             unterminated: !self.ended && self.state == QuoteState::In,
             bad_quote: self.bad_quote,
             quotes: self.quotes,
+            split: None,
         }))
     }
 }
@@ -399,13 +578,30 @@ impl<R: BufRead> Records for RecordReader<R> {
 
 /// Records of bytes already in memory (a memory-mapped file): each record borrows the bytes,
 /// so reading copies nothing; the same framing, line numbers and errors as [`RecordReader`].
-#[derive(Debug)]
 pub struct SliceRecords<'a> {
     data: &'a [u8],
     pos: usize,
     line_no: u64,
     max: usize,
+    /// As [`RecordReader`]'s: plain records found and split a window at a time.
+    level: Option<Level>,
+    batch: Batch,
+    /// Where the batch's window starts.
+    base: usize,
 }
+
+impl fmt::Debug for SliceRecords<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SliceRecords")
+            .field("pos", &self.pos)
+            .field("line_no", &self.line_no)
+            .finish()
+    }
+}
+
+/// The bytes [`SliceRecords`] looks at for one batch (a record longer than this is read by the
+/// byte-exact scanner).
+const SLICE_WINDOW: usize = 64 * 1024;
 
 impl<'a> SliceRecords<'a> {
     /// Records of `data`, each of at most `max` bytes.
@@ -415,10 +611,47 @@ impl<'a> SliceRecords<'a> {
             pos: 0,
             line_no: 0,
             max,
+            level: Some(Level::best()),
+            batch: Batch::default(),
+            base: 0,
         }
     }
 
-    /// The next non-empty record, borrowing the bytes.
+    /// Finds plain records at `level` (`None`: every record by the byte-exact scanner).
+    pub fn with_level(mut self, level: Option<Level>) -> Self {
+        self.level = level;
+        self
+    }
+
+    /// The next non-empty record: from the batch of plain records when there is one, else by
+    /// the byte-exact scanner.
+    #[inline]
+    fn next_any(&mut self) -> Result<Option<Record<'_>>, ReadError> {
+        if let Some(level) = self.level {
+            if self.batch.next >= self.batch.recs.len() {
+                self.base = self.pos;
+                let end = (self.pos + SLICE_WINDOW).min(self.data.len());
+                self.batch.fill(&self.data[self.pos..end], self.max, level);
+            }
+            if let Some(&r) = self.batch.recs.get(self.batch.next) {
+                self.batch.next += 1;
+                self.line_no += r.empty_lines + 1;
+                self.pos = self.base + r.next;
+                let at = self.base + r.start;
+                return Ok(Some(Record {
+                    line: self.line_no,
+                    bytes: &self.data[at..at + r.len],
+                    unterminated: false,
+                    bad_quote: false,
+                    quotes: r.quotes,
+                    split: Some(self.batch.split(&r)),
+                }));
+            }
+        }
+        self.next_slice_record()
+    }
+
+    /// The next non-empty record by the byte-exact scanner, borrowing the bytes.
     #[inline]
     pub fn next_slice_record(&mut self) -> Result<Option<Record<'a>>, ReadError> {
         loop {
@@ -445,7 +678,7 @@ impl<'a> SliceRecords<'a> {
 impl Records for SliceRecords<'_> {
     #[inline]
     fn next_record(&mut self) -> Result<Option<Record<'_>>, ReadError> {
-        self.next_slice_record()
+        self.next_any()
     }
 }
 

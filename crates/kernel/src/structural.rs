@@ -1,12 +1,15 @@
 //! The structural bytes of CSV found 64 at a time: for a 64-byte block, one bit per byte for line
-//! feeds, separators (`,`), quotes (`"`) and carriage returns — the index simdjson and simdcsv
-//! build before they look at a single field. Three levels compute the same masks: AVX2 (two
-//! 32-byte compares per class, chosen at run time when the CPU has it), SSE2 (four 16-byte ones,
-//! every x86-64 CPU has it) and a portable byte loop (any target); the tests compare them on
-//! random blocks.
+//! feeds, separators (`,`), quotes (`"`), carriage returns and non-ASCII bytes — the index
+//! simdjson and simdcsv build before they look at a single field. Three levels compute the same
+//! masks: AVX2 (two 32-byte compares per class, chosen at run time when the CPU has it), SSE2
+//! (four 16-byte ones, every x86-64 CPU has it) and a portable byte loop (any target); the tests
+//! compare them on random blocks. [`plain_lines`] reads records from them, the quote state
+//! carried by a prefix XOR: the [`crate::RecordReader`]'s records and fields, and
+//! [`crate::check_framing`]'s fast path.
 //!
-//! What it must not do: decide anything about records. Callers ([`crate::check_framing`]'s fast
-//! path) read the masks and fall back to the byte-exact scanner wherever a block holds a quote.
+//! What it must not do: decide that a record is wrong. Whatever is not a record on one line with
+//! unquoted or simply quoted fields is left to the byte-exact scanner, which says what is wrong
+//! with it, if anything; the tests hold both to the same records and errors.
 
 /// The masks of one 64-byte block: bit `i` is set when byte `i` is that character.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -15,6 +18,8 @@ pub struct Masks {
     pub comma: u64,
     pub quote: u64,
     pub cr: u64,
+    /// Bytes with the high bit set (not ASCII).
+    pub high: u64,
 }
 
 impl Masks {
@@ -98,6 +103,7 @@ pub fn portable(block: &[u8; 64]) -> Masks {
             b',' => m.comma |= bit,
             b'"' => m.quote |= bit,
             b'\r' => m.cr |= bit,
+            0x80.. => m.high |= bit,
             _ => {}
         }
     }
@@ -108,11 +114,27 @@ pub fn portable(block: &[u8; 64]) -> Masks {
 mod x86 {
     use std::arch::x86_64::*;
 
-    use super::Masks;
+    use super::{Masks, PlainLine};
+
+    /// [`super::plain_lines`] compiled for AVX2.
+    ///
+    /// # Safety
+    /// The CPU must have AVX2.
+    #[target_feature(enable = "avx2")]
+    pub unsafe fn plain_lines_avx2(
+        data: &[u8],
+        max: usize,
+        commas: &mut Vec<usize>,
+        each: impl FnMut(&PlainLine<'_>) -> bool,
+    ) -> usize {
+        // SAFETY: this function runs only where AVX2 is (its caller checked).
+        super::plain_lines_with(data, max, commas, each, |b| unsafe { avx2(b) })
+    }
 
     /// # Safety
     /// The CPU must have AVX2.
     #[target_feature(enable = "avx2")]
+    #[inline]
     pub unsafe fn avx2(block: &[u8; 64]) -> Masks {
         // SAFETY: two unaligned 32-byte loads inside the 64-byte block.
         let (lo, hi) = unsafe {
@@ -127,11 +149,14 @@ mod x86 {
             let b = _mm256_movemask_epi8(_mm256_cmpeq_epi8(hi, c)) as u32 as u64;
             a | (b << 32)
         };
+        let high = _mm256_movemask_epi8(lo) as u32 as u64
+            | ((_mm256_movemask_epi8(hi) as u32 as u64) << 32);
         Masks {
             newline: class(b'\n'),
             comma: class(b','),
             quote: class(b'"'),
             cr: class(b'\r'),
+            high,
         }
     }
 
@@ -149,11 +174,15 @@ mod x86 {
                 m | ((_mm_movemask_epi8(_mm_cmpeq_epi8(*x, c)) as u16 as u64) << (16 * i))
             })
         };
+        let high = v.iter().enumerate().fold(0u64, |m, (i, x)| {
+            m | ((_mm_movemask_epi8(*x) as u16 as u64) << (16 * i))
+        });
         Masks {
             newline: class(b'\n'),
             comma: class(b','),
             quote: class(b'"'),
             cr: class(b'\r'),
+            high,
         }
     }
 }
@@ -170,56 +199,174 @@ pub struct PlainRun {
     pub empty_lines: u64,
 }
 
-/// Takes whole records from the start of `data` while each is plain and well framed: no quote,
-/// no carriage return but the one before its line feed, `fields` fields (or an empty line), a
-/// value somewhere, at most `max` bytes without its terminator. Stops before the first record
-/// that is not, or that does not end inside `data`: the byte-exact scanner reads that one (and
-/// reports what is wrong with it, if anything).
-pub fn plain_records(data: &[u8], max: usize, fields: usize, level: Level) -> PlainRun {
-    let mut run = PlainRun::default();
-    let (mut commas, mut other, mut odd) = (0usize, false, false);
-    let mut start = 0usize;
-    let mut off = 0usize;
+/// One plain line found by [`plain_lines`]: a record on one line whose fields are unquoted or
+/// simply quoted (or an empty line).
+#[derive(Debug)]
+pub struct PlainLine<'s> {
+    /// Where it starts in the data.
+    pub start: usize,
+    /// Where its line feed is.
+    pub lf: usize,
+    /// Its length without its terminator (`\n` or `\r\n`); 0 for an empty line.
+    pub len: usize,
+    /// Where its commas are, in the data.
+    pub commas: &'s [usize],
+    /// It holds a byte other than a separator, quote or line end (a value somewhere).
+    pub other: bool,
+    /// Every byte of it is ASCII.
+    pub ascii: bool,
+    /// It holds quotes: each opens a field and closes it right before its separator (or the
+    /// line end), with no quote inside (a field of it starting with a quote is quoted; its
+    /// text is between the quotes).
+    pub quotes: bool,
+}
+
+/// Hands `each` the plain lines from the start of `data` (which begins at a record start), 64
+/// bytes at a time, while `each` says go on: records on one line whose fields are unquoted or
+/// simply quoted (the quote state carried by a prefix XOR, as simdjson and simdcsv do; an
+/// escaped quote, a quote elsewhere, a line feed inside quotes is left to the scanner), without
+/// a carriage return outside quotes but the one before the line feed, of at most `max` bytes
+/// without the terminator.
+/// Stops before the first line that is not, or that does not end inside `data` (the
+/// byte-exact scanner reads that one), or that `each` refuses. Returns the bytes of the lines
+/// taken, each up to and including its line feed. `commas` is scratch space.
+pub fn plain_lines(
+    data: &[u8],
+    max: usize,
+    level: Level,
+    commas: &mut Vec<usize>,
+    each: impl FnMut(&PlainLine<'_>) -> bool,
+) -> usize {
+    match level {
+        // The whole loop compiled for AVX2, so the masks are computed inline.
+        #[cfg(target_arch = "x86_64")]
+        Level::Avx2 => {
+            assert!(std::arch::is_x86_feature_detected!("avx2"));
+            // SAFETY: the CPU has AVX2 (checked just above).
+            unsafe { x86::plain_lines_avx2(data, max, commas, each) }
+        }
+        _ => plain_lines_with(data, max, commas, each, |b| level.masks(b)),
+    }
+}
+
+/// [`plain_lines`] with the masks of a block computed by `masks`.
+#[inline(always)]
+fn plain_lines_with(
+    data: &[u8],
+    max: usize,
+    commas: &mut Vec<usize>,
+    mut each: impl FnMut(&PlainLine<'_>) -> bool,
+    masks: impl Fn(&[u8; 64]) -> Masks,
+) -> usize {
+    commas.clear();
+    let (mut other, mut odd, mut high, mut quotes) = (false, false, false, false);
+    let (mut start, mut off) = (0usize, 0usize);
+    // Carried from block to block: inside quotes (all ones) or not; whether the byte before
+    // the block ends a field (a separator or a record end: the data starts at a record);
+    // whether it is a closing quote (the block's first byte must then end its field).
+    let (mut inside_before, mut field_end_before, mut closed_before) = (0u64, true, false);
     while off + 64 <= data.len() {
         let block: &[u8; 64] = data[off..off + 64].try_into().expect("64 bytes");
-        let m = level.masks(block);
+        let m = masks(block);
+        // Inside quotes: an odd number of quotes at or before a byte (so an opening quote is
+        // inside, a closing one is not), by a prefix XOR carried from the block before.
+        let inside = prefix_xor(m.quote) ^ inside_before;
+        inside_before = ((inside as i64) >> 63) as u64;
+        let sep = m.comma & !inside;
+        let ends = m.newline & !inside;
+        let (open, close) = (m.quote & inside, m.quote & !inside);
+        // What the fast path leaves to the byte-exact scanner (which says whether it is
+        // wrong): a quote that opens anywhere but at a field's start, a closing quote not
+        // followed by a separator, a carriage return or a line feed (an escaped quote `""`
+        // is one), a line feed inside quotes.
+        let field_start = ((sep | ends) << 1) | u64::from(field_end_before);
+        let after_close = m.comma | m.newline | m.cr;
+        let bad = (open & !field_start)
+            | ((close << 1) & !after_close)
+            | (u64::from(closed_before) & !after_close & 1)
+            | (m.newline & inside);
+        (field_end_before, closed_before) = ((sep | ends) >> 63 == 1, close >> 63 == 1);
         let other_mask = m.other();
-        let mut nl = m.newline;
+        let cr_out = m.cr & !inside;
+        let mut nl = ends;
         let mut from = 0u32;
         loop {
             let to = if nl == 0 { 64 } else { nl.trailing_zeros() };
             let range = bits(from, to);
-            commas += (m.comma & range).count_ones() as usize;
+            let mut c = sep & range;
+            while c != 0 {
+                commas.push(off + c.trailing_zeros() as usize);
+                c &= c - 1;
+            }
             other |= other_mask & range != 0;
-            // A quote, or a carriage return anywhere but right before the line feed: the
+            high |= m.high & range != 0;
+            quotes |= m.quote & range != 0;
+            // A carriage return outside quotes anywhere but right before the line feed: the
             // byte-exact scanner decides.
-            let cr = m.cr & range;
-            odd |= m.quote & range != 0 || (cr != 0 && (nl == 0 || cr != 1u64 << (to - 1)));
+            let cr = cr_out & range;
+            odd |= bad & range != 0 || (cr != 0 && (nl == 0 || cr != 1u64 << (to - 1)));
             if nl == 0 {
                 break;
             }
-            let end = off + to as usize; // the line feed
-            let crlf = end > start && data[end - 1] == b'\r';
-            let len = end - start - usize::from(crlf);
-            let empty = len == 0;
-            let ok = !odd && len <= max && (empty || (commas + 1 == fields && other));
-            if !ok {
-                return run;
+            let lf = off + to as usize;
+            let crlf = lf > start && data[lf - 1] == b'\r';
+            let len = lf - start - usize::from(crlf);
+            let line = PlainLine {
+                start,
+                lf,
+                len,
+                commas,
+                other,
+                ascii: !high,
+                quotes,
+            };
+            if odd || len > max || !each(&line) {
+                return start;
             }
-            run.records += 1;
-            run.empty_lines += u64::from(empty);
-            run.bytes = end + 1;
-            start = end + 1;
-            (commas, other, odd) = (0, false, false);
+            start = lf + 1;
+            commas.clear();
+            (other, odd, high, quotes) = (false, false, false, false);
             from = to + 1;
             nl &= nl - 1;
         }
         // A record already past the maximum: the scanner reports it.
         if off + 64 - start > max + 2 {
-            return run;
+            return start;
         }
         off += 64;
     }
+    start
+}
+
+/// Bit `i` set when an odd number of bits `0..=i` of `x` are (a carry-less multiplication by
+/// all ones, written as six shifts).
+#[inline(always)]
+fn prefix_xor(mut x: u64) -> u64 {
+    x ^= x << 1;
+    x ^= x << 2;
+    x ^= x << 4;
+    x ^= x << 8;
+    x ^= x << 16;
+    x ^= x << 32;
+    x
+}
+
+/// Takes whole records from the start of `data` while each is plain and well framed (see
+/// [`plain_lines`]) with `fields` fields (or an empty line) and a value somewhere. Stops before
+/// the first record that is not, or that does not end inside `data`: the byte-exact scanner
+/// reads that one (and reports what is wrong with it, if anything).
+pub fn plain_records(data: &[u8], max: usize, fields: usize, level: Level) -> PlainRun {
+    let mut run = PlainRun::default();
+    let mut commas = Vec::new();
+    run.bytes = plain_lines(data, max, level, &mut commas, |l| {
+        let empty = l.len == 0;
+        if !(empty || (l.commas.len() + 1 == fields && l.other)) {
+            return false;
+        }
+        run.records += 1;
+        run.empty_lines += u64::from(empty);
+        true
+    });
     run
 }
 
@@ -304,6 +451,11 @@ mod tests {
                         match next() % 23 {
                             0 => out.extend_from_slice(b"\"a,\n\"\"b\""),
                             1 if wild => out.push(b'"'),
+                            4 => out.extend_from_slice(b"\"x,y\""),
+                            5 => out.extend_from_slice(b"\"\""),
+                            6 => out.extend_from_slice(b"\"p\rq,\""),
+                            7 if wild => out.extend_from_slice(b"\"u\"v"),
+                            8 if wild => out.extend_from_slice(b"w\"z\""),
                             2 => out.push(b'\r'),
                             3 => out.extend_from_slice(&b"x".repeat(90)),
                             _ => {
@@ -365,23 +517,194 @@ mod tests {
         // Both outcomes were exercised, not only one.
         assert!(oks > 100 && errors > 100, "ok {oks}, errors {errors}");
         // And the fast path took records, not only left them to the scanner.
-        assert!(fast > 2000, "{fast} records by the fast path");
+        assert!(fast > 1000, "{fast} records by the fast path");
+    }
+
+    /// Everything a reader says about its records, record by record: what it read, its
+    /// fields (split by the reader, or split here on commas when it has no quote), and where
+    /// the reader stands after it.
+    fn read_all(
+        data: &[u8],
+        cap: usize,
+        max: usize,
+        limit: u64,
+        level: Option<Level>,
+    ) -> (Vec<String>, usize, usize) {
+        use std::io::BufReader;
+        let inner = BufReader::with_capacity(cap, data);
+        let mut r = crate::RecordReader::with_range(inner, 0, limit, max).with_level(level);
+        let (mut out, mut split_by_reader, mut quoted) = (Vec::new(), 0, 0);
+        loop {
+            let step = match r.next_record() {
+                Ok(None) => break,
+                Err(e) => {
+                    out.push(format!("error {e:?}"));
+                    break;
+                }
+                Ok(Some(rec)) => {
+                    let naive: Vec<(usize, usize)> = {
+                        let mut v = Vec::new();
+                        let mut from = 0;
+                        for (i, &b) in rec.bytes.iter().enumerate() {
+                            if b == b',' {
+                                v.push((from, i));
+                                from = i + 1;
+                            }
+                        }
+                        v.push((from, rec.bytes.len()));
+                        v
+                    };
+                    if let Some(split) = rec.split {
+                        split_by_reader += 1;
+                        quoted += usize::from(rec.quotes);
+                        assert_eq!(split.ascii, rec.bytes.is_ascii());
+                        let texts: Vec<&[u8]> = split
+                            .ranges
+                            .iter()
+                            .map(|&(s, e)| &rec.bytes[s..e])
+                            .collect();
+                        if !rec.quotes {
+                            assert_eq!(split.ranges, &naive[..], "{:?}", rec.bytes);
+                        } else if let Ok(want) = crate::LineParser::new().fields(rec.bytes) {
+                            // As the parser splits a record with quotes.
+                            let want: Vec<&[u8]> = want.iter().map(|f| f.as_bytes()).collect();
+                            assert_eq!(texts, want, "{:?}", String::from_utf8_lossy(rec.bytes));
+                        }
+                    }
+                    format!(
+                        "line {} {:?} unterminated {} bad quote {} quotes {}",
+                        rec.line, rec.bytes, rec.unterminated, rec.bad_quote, rec.quotes
+                    )
+                }
+            };
+            out.push(format!(
+                "{step} at {} after {} lines",
+                r.position(),
+                r.lines_read()
+            ));
+        }
+        (out, split_by_reader, quoted)
+    }
+
+    #[test]
+    fn records_split_64_bytes_at_a_time_are_the_exact_scanners_records() {
+        let (mut split, mut quoted, mut split_slices) = (0, 0, 0);
+        for seed in 0..400u64 {
+            let fields = 2 + (seed % 5) as usize;
+            let mut data = csvish(seed, 1 + (seed % 200) as usize, fields);
+            if seed % 7 == 0 {
+                // Not ASCII now and then (valid and not).
+                let at = data.len() / 2;
+                data.splice(at..at, *b"\xc3\xa9\xff");
+            }
+            let limit = if seed % 3 == 0 {
+                data.len() as u64 / 2
+            } else {
+                u64::MAX
+            };
+            for (max, cap) in [(4096, 8192), (120, 64), (60, 1000), (200, 7), (4096, 100)] {
+                let (want, none, _) = read_all(&data, cap, max, limit, None);
+                assert_eq!(none, 0, "the exact scanner splits nothing");
+                for level in Level::available() {
+                    let (got, n, q) = read_all(&data, cap, max, limit, Some(level));
+                    split += n;
+                    quoted += q;
+                    assert_eq!(
+                        got,
+                        want,
+                        "{level:?}, max {max}, buffer {cap}, limit {limit}: {:?}",
+                        String::from_utf8_lossy(&data)
+                    );
+                }
+            }
+        }
+        // The records of bytes in memory are the same, split the same way.
+        for seed in 0..300u64 {
+            let fields = 2 + (seed % 5) as usize;
+            let data = csvish(seed, 1 + (seed % 300) as usize, fields);
+            for max in [4096, 120, 60] {
+                let (want, _, _) = read_all(&data, 1 << 20, max, u64::MAX, None);
+                let want: Vec<&str> = want
+                    .iter()
+                    .map(|s| s.split(" at ").next().unwrap())
+                    .collect();
+                for level in [None]
+                    .into_iter()
+                    .chain(Level::available().into_iter().map(Some))
+                {
+                    let mut r = crate::SliceRecords::new(&data, max).with_level(level);
+                    let mut got = Vec::new();
+                    loop {
+                        use crate::Records;
+                        match r.next_record() {
+                            Ok(None) => break,
+                            Err(e) => {
+                                got.push(format!("error {e:?}"));
+                                break;
+                            }
+                            Ok(Some(rec)) => {
+                                if let Some(split) = rec.split {
+                                    assert_eq!(split.ascii, rec.bytes.is_ascii());
+                                    split_slices += 1;
+                                }
+                                got.push(format!(
+                                    "line {} {:?} unterminated {} bad quote {} quotes {}",
+                                    rec.line,
+                                    rec.bytes,
+                                    rec.unterminated,
+                                    rec.bad_quote,
+                                    rec.quotes
+                                ))
+                            }
+                        }
+                    }
+                    assert_eq!(
+                        got,
+                        want,
+                        "{level:?}, max {max}: {:?}",
+                        String::from_utf8_lossy(&data)
+                    );
+                }
+            }
+        }
+        assert!(
+            split_slices > 10_000,
+            "{split_slices} records in memory split"
+        );
+        // The reader split records itself, quoted ones too, not only left them to the scanner.
+        assert!(split > 20_000, "{split} records split by the reader");
+        assert!(
+            quoted > 2_000,
+            "{quoted} records with quotes split by the reader"
+        );
     }
 
     #[test]
     fn plain_records_stop_at_the_first_record_the_scanner_must_read() {
         let level = Level::best();
         // 16-byte units of four records, two of them empty lines: 128 bytes, two whole blocks.
-        let mut data = b"aa,bb\n\r\ncc,dd\r\n\n".repeat(8);
+        let data = b"aa,bb\n\r\ncc,dd\r\n\n".repeat(8);
         let all = plain_records(&data, 100, 2, level);
         assert_eq!((all.records, all.empty_lines, all.bytes), (32, 16, 128));
-        data.splice(16..16, *b"\"q\",x\n");
-        let run = plain_records(&data, 100, 2, level);
+        let mut quoted = data.clone();
+        quoted.splice(16..16, *b"\"q\",x\n");
+        let run = plain_records(&quoted, 100, 2, level);
         assert_eq!(
             (run.records, run.bytes),
-            (4, 16),
-            "stops before the record with a quote"
+            (31, 126),
+            "takes a record with a simply quoted field (up to the last whole block)"
         );
+        for odd in [b"q\"\",x\n", b"\"q\"x,\n", b"\"\n\",x\n"] {
+            let mut data = data.clone();
+            data.splice(16..16, *odd);
+            let run = plain_records(&data, 100, 2, level);
+            assert_eq!(
+                (run.records, run.bytes),
+                (4, 16),
+                "stops before the record with a quote it leaves to the scanner: {:?}",
+                String::from_utf8_lossy(odd)
+            );
+        }
         let long = [b"x".repeat(100), b"\n".to_vec()].concat().repeat(2);
         assert_eq!(plain_records(&long, 99, 1, level).records, 0);
         assert_eq!(plain_records(&long, 100, 1, level).records, 1);
