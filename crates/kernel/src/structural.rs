@@ -121,14 +121,14 @@ mod x86 {
     /// # Safety
     /// The CPU must have AVX2.
     #[target_feature(enable = "avx2")]
-    pub unsafe fn plain_lines_avx2(
+    pub unsafe fn plain_lines_avx2<const COLLECT: bool>(
         data: &[u8],
         max: usize,
         commas: &mut Vec<usize>,
         each: impl FnMut(&PlainLine<'_>) -> bool,
     ) -> usize {
         // SAFETY: this function runs only where AVX2 is (its caller checked).
-        super::plain_lines_with(data, max, commas, each, |b| unsafe { avx2(b) })
+        super::plain_lines_with::<COLLECT>(data, max, commas, each, |b| unsafe { avx2(b) })
     }
 
     /// # Safety
@@ -209,8 +209,11 @@ pub struct PlainLine<'s> {
     pub lf: usize,
     /// Its length without its terminator (`\n` or `\r\n`); 0 for an empty line.
     pub len: usize,
-    /// Where its commas are, in the data.
+    /// Where its separators (commas outside quotes) are, in the data (empty when only
+    /// counted).
     pub commas: &'s [usize],
+    /// How many separators it has.
+    pub separators: usize,
     /// It holds a byte other than a separator, quote or line end (a value somewhere).
     pub other: bool,
     /// Every byte of it is ASCII.
@@ -237,21 +240,33 @@ pub fn plain_lines(
     commas: &mut Vec<usize>,
     each: impl FnMut(&PlainLine<'_>) -> bool,
 ) -> usize {
+    lines::<true>(data, max, level, commas, each)
+}
+
+/// [`plain_lines`], the commas' positions collected only when `COLLECT` (else only counted).
+#[inline]
+fn lines<const COLLECT: bool>(
+    data: &[u8],
+    max: usize,
+    level: Level,
+    commas: &mut Vec<usize>,
+    each: impl FnMut(&PlainLine<'_>) -> bool,
+) -> usize {
     match level {
         // The whole loop compiled for AVX2, so the masks are computed inline.
         #[cfg(target_arch = "x86_64")]
         Level::Avx2 => {
             assert!(std::arch::is_x86_feature_detected!("avx2"));
             // SAFETY: the CPU has AVX2 (checked just above).
-            unsafe { x86::plain_lines_avx2(data, max, commas, each) }
+            unsafe { x86::plain_lines_avx2::<COLLECT>(data, max, commas, each) }
         }
-        _ => plain_lines_with(data, max, commas, each, |b| level.masks(b)),
+        _ => plain_lines_with::<COLLECT>(data, max, commas, each, |b| level.masks(b)),
     }
 }
 
-/// [`plain_lines`] with the masks of a block computed by `masks`.
+/// [`lines`] with the masks of a block computed by `masks`.
 #[inline(always)]
-fn plain_lines_with(
+fn plain_lines_with<const COLLECT: bool>(
     data: &[u8],
     max: usize,
     commas: &mut Vec<usize>,
@@ -259,6 +274,7 @@ fn plain_lines_with(
     masks: impl Fn(&[u8; 64]) -> Masks,
 ) -> usize {
     commas.clear();
+    let mut separators = 0usize;
     let (mut other, mut odd, mut high, mut quotes) = (false, false, false, false);
     let (mut start, mut off) = (0usize, 0usize);
     // Carried from block to block: inside quotes (all ones) or not; whether the byte before
@@ -268,24 +284,32 @@ fn plain_lines_with(
     while off + 64 <= data.len() {
         let block: &[u8; 64] = data[off..off + 64].try_into().expect("64 bytes");
         let m = masks(block);
-        // Inside quotes: an odd number of quotes at or before a byte (so an opening quote is
-        // inside, a closing one is not), by a prefix XOR carried from the block before.
-        let inside = prefix_xor(m.quote) ^ inside_before;
-        inside_before = ((inside as i64) >> 63) as u64;
-        let sep = m.comma & !inside;
-        let ends = m.newline & !inside;
-        let (open, close) = (m.quote & inside, m.quote & !inside);
-        // What the fast path leaves to the byte-exact scanner (which says whether it is
-        // wrong): a quote that opens anywhere but at a field's start, a closing quote not
-        // followed by a separator, a carriage return or a line feed (an escaped quote `""`
-        // is one), a line feed inside quotes.
-        let field_start = ((sep | ends) << 1) | u64::from(field_end_before);
-        let after_close = m.comma | m.newline | m.cr;
-        let bad = (open & !field_start)
-            | ((close << 1) & !after_close)
-            | (u64::from(closed_before) & !after_close & 1)
-            | (m.newline & inside);
-        (field_end_before, closed_before) = ((sep | ends) >> 63 == 1, close >> 63 == 1);
+        let (inside, bad);
+        if m.quote == 0 && inside_before == 0 && !closed_before {
+            // No quote in or before the block (most blocks): nothing inside quotes.
+            (inside, bad) = (0, 0);
+            field_end_before = (m.comma | m.newline) >> 63 == 1;
+        } else {
+            // Inside quotes: an odd number of quotes at or before a byte (so an opening
+            // quote is inside, a closing one is not), by a prefix XOR carried from the block
+            // before.
+            inside = prefix_xor(m.quote) ^ inside_before;
+            inside_before = ((inside as i64) >> 63) as u64;
+            let (sep, ends) = (m.comma & !inside, m.newline & !inside);
+            let (open, close) = (m.quote & inside, m.quote & !inside);
+            // What the fast path leaves to the byte-exact scanner (which says whether it is
+            // wrong): a quote that opens anywhere but at a field's start, a closing quote not
+            // followed by a separator, a carriage return or a line feed (an escaped quote
+            // `""` is one), a line feed inside quotes.
+            let field_start = ((sep | ends) << 1) | u64::from(field_end_before);
+            let after_close = m.comma | m.newline | m.cr;
+            bad = (open & !field_start)
+                | ((close << 1) & !after_close)
+                | (u64::from(closed_before) & !after_close & 1)
+                | (m.newline & inside);
+            (field_end_before, closed_before) = ((sep | ends) >> 63 == 1, close >> 63 == 1);
+        }
+        let (sep, ends) = (m.comma & !inside, m.newline & !inside);
         let other_mask = m.other();
         let cr_out = m.cr & !inside;
         let mut nl = ends;
@@ -294,9 +318,13 @@ fn plain_lines_with(
             let to = if nl == 0 { 64 } else { nl.trailing_zeros() };
             let range = bits(from, to);
             let mut c = sep & range;
-            while c != 0 {
-                commas.push(off + c.trailing_zeros() as usize);
-                c &= c - 1;
+            if COLLECT {
+                while c != 0 {
+                    commas.push(off + c.trailing_zeros() as usize);
+                    c &= c - 1;
+                }
+            } else {
+                separators += c.count_ones() as usize;
             }
             other |= other_mask & range != 0;
             high |= m.high & range != 0;
@@ -316,6 +344,7 @@ fn plain_lines_with(
                 lf,
                 len,
                 commas,
+                separators: if COLLECT { commas.len() } else { separators },
                 other,
                 ascii: !high,
                 quotes,
@@ -325,6 +354,7 @@ fn plain_lines_with(
             }
             start = lf + 1;
             commas.clear();
+            separators = 0;
             (other, odd, high, quotes) = (false, false, false, false);
             from = to + 1;
             nl &= nl - 1;
@@ -357,10 +387,10 @@ fn prefix_xor(mut x: u64) -> u64 {
 /// reads that one (and reports what is wrong with it, if anything).
 pub fn plain_records(data: &[u8], max: usize, fields: usize, level: Level) -> PlainRun {
     let mut run = PlainRun::default();
-    let mut commas = Vec::new();
-    run.bytes = plain_lines(data, max, level, &mut commas, |l| {
+    // Counted, not collected: nothing grows here.
+    run.bytes = lines::<false>(data, max, level, &mut Vec::new(), |l| {
         let empty = l.len == 0;
-        if !(empty || (l.commas.len() + 1 == fields && l.other)) {
+        if !(empty || (l.separators + 1 == fields && l.other)) {
             return false;
         }
         run.records += 1;
