@@ -232,20 +232,11 @@ pub struct PlainLine<'s> {
 /// without the terminator.
 /// Stops before the first line that is not, or that does not end inside `data` (the
 /// byte-exact scanner reads that one), or that `each` refuses. Returns the bytes of the lines
-/// taken, each up to and including its line feed. `commas` is scratch space.
-pub fn plain_lines(
-    data: &[u8],
-    max: usize,
-    level: Level,
-    commas: &mut Vec<usize>,
-    each: impl FnMut(&PlainLine<'_>) -> bool,
-) -> usize {
-    lines::<true>(data, max, level, commas, each)
-}
-
-/// [`plain_lines`], the commas' positions collected only when `COLLECT` (else only counted).
+/// taken, each up to and including its line feed. `commas` is scratch space: the positions of
+/// a line's separators are collected there when `COLLECT`, else only counted
+/// ([`PlainLine::separators`]).
 #[inline]
-fn lines<const COLLECT: bool>(
+pub fn plain_lines<const COLLECT: bool>(
     data: &[u8],
     max: usize,
     level: Level,
@@ -264,7 +255,7 @@ fn lines<const COLLECT: bool>(
     }
 }
 
-/// [`lines`] with the masks of a block computed by `masks`.
+/// [`plain_lines`] with the masks of a block computed by `masks`.
 #[inline(always)]
 fn plain_lines_with<const COLLECT: bool>(
     data: &[u8],
@@ -388,7 +379,7 @@ fn prefix_xor(mut x: u64) -> u64 {
 pub fn plain_records(data: &[u8], max: usize, fields: usize, level: Level) -> PlainRun {
     let mut run = PlainRun::default();
     // Counted, not collected: nothing grows here.
-    run.bytes = lines::<false>(data, max, level, &mut Vec::new(), |l| {
+    run.bytes = plain_lines::<false>(data, max, level, &mut Vec::new(), |l| {
         let empty = l.len == 0;
         if !(empty || (l.separators + 1 == fields && l.other)) {
             return false;
