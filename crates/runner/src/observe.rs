@@ -150,6 +150,16 @@ impl CellObserver {
 impl Observer for CellObserver {
     fn phase(&self, name: &'static str) {
         let mut s = self.state.lock().expect("observer lock");
+        if s.open.is_none() && s.observed.phases.is_empty() && s.counting {
+            // The work before the first named phase (an `etl` strategy's, before `digest`):
+            // its peak counts for the run; the phase's own peak starts now.
+            let before = membench_alloc::snapshot()
+                .peak_bytes
+                .saturating_sub(s.baseline) as u64;
+            let m = s.observed.max_phase_heap.get_or_insert(0);
+            *m = (*m).max(before);
+            membench_alloc::reset_peak();
+        }
         self.close_phase(&mut s);
         s.open = Some((name, Instant::now()));
     }

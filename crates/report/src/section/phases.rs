@@ -8,7 +8,8 @@ use crate::format::{bytes, duration_ns, md_cell, rows};
 use crate::stats::CellStats;
 
 /// The phases of the other strategies that announce them (the join strategies: build and
-/// probe, load and join, sort and merge, partition and join) and what they spilled.
+/// probe, load and join, sort and merge, partition and join; the Polars strategies' `validate`
+/// and `compute`; every `etl` output's `digest`) and what they spilled.
 pub struct Phases;
 
 impl Section for Phases {
@@ -24,7 +25,10 @@ impl Section for Phases {
         let mut md = String::from(
             "## Phases and spilling\n\n\
              Each phase's median time · peak heap (what a sort or a hash table costs inside a \
-             strategy), and the bytes a strategy wrote to its spill files.\n\n\
+             strategy), and the bytes a strategy wrote to its spill files. `validate` and \
+             `digest` are membench's checks (the framing pre-scan before an engine; the sha256 \
+             of an `etl` output once written); time before a strategy's first phase is its \
+             own work.\n\n\
              | workload | format | rows | strategy | phases | spilled | peak heap |\n\
              |---|---|---|---|---|---|---|\n",
         );

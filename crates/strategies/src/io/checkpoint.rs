@@ -165,11 +165,17 @@ impl Checkpoints {
                     read: r.rows_read,
                     skipped: r.rows_skipped,
                 };
-                EtlSink::resume(output, r.output_bytes, &r.output_sha256, r.rows_written)?
+                EtlSink::resume(
+                    output,
+                    r.output_bytes,
+                    &r.output_sha256,
+                    r.rows_written,
+                    p.observer,
+                )?
             }
             None => {
                 let _ = std::fs::remove_file(&ck.path);
-                EtlSink::create(output, Format::Csv)?
+                EtlSink::create(output, Format::Csv, p.observer)?
             }
         };
         Ok(Some((ck, sink)))

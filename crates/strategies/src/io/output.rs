@@ -98,7 +98,9 @@ impl Output {
             return Ok(Output::Fold(Accumulator::new(&p.workload)));
         }
         let (path, format) = etl_target(p)?;
-        Ok(Output::Etl(Box::new(EtlSink::create(&path, format)?)))
+        Ok(Output::Etl(Box::new(EtlSink::create(
+            &path, format, p.observer,
+        )?)))
     }
 
     /// Folds one part of the input (a chunk): aggregates go into a fresh partial result that is

@@ -53,7 +53,7 @@ impl EtlFrames {
     pub fn new(p: &Params) -> Result<EtlFrames, RunError> {
         let (path, format) = etl_target(p)?;
         Ok(EtlFrames {
-            sink: EtlSink::create(&path, format)?,
+            sink: EtlSink::create(&path, format, p.observer)?,
             rows: 0,
             invalid: 0,
         })

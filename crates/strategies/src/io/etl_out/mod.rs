@@ -1,5 +1,6 @@
 //! The one `etl` output writer every strategy uses: cleaned rows in, a CSV or Parquet file out,
-//! hashed while it is written.
+//! hashed once it is written, in a `digest` phase of its own (membench's check, not the
+//! strategy's work: hashing while writing was a fifth of `streaming`'s etl time).
 //!
 //! The bytes depend only on the rows and their order: CSV lines come from the kernel's encoder,
 //! Parquet row groups hold exactly [`ETL_ROW_GROUP_ROWS`] rows (the last one fewer) built the same
@@ -25,20 +26,41 @@ use polars::prelude::*;
 pub use encoder::{EtlBatch, EtlEncoder};
 pub use parquet::push_frame;
 
-use crate::{Format, RunError};
+use crate::{Format, Observer, RunError};
 
 /// CSV output is written in pieces of about this size.
 const CSV_FLUSH_BYTES: usize = 256 * 1024;
 
-/// The output file, hashed and counted as it is written (the kernel's [`HashingWriter`]).
-/// Cloneable, because Polars' Parquet writer owns its writer and never gives it back.
+/// A writer that counts the bytes written through it.
+struct Counted<W> {
+    inner: W,
+    bytes: u64,
+}
+
+impl<W: Write> Write for Counted<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.bytes += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// The output file, counted as it is written. Cloneable, because Polars' Parquet writer owns its
+/// writer and never gives it back.
 #[derive(Clone)]
-struct HashedFile(Arc<Mutex<Option<HashingWriter<BufWriter<File>>>>>);
+struct HashedFile(Arc<Mutex<Option<Counted<BufWriter<File>>>>>);
 
 impl HashedFile {
+    fn new(w: BufWriter<File>, bytes: u64) -> HashedFile {
+        HashedFile(Arc::new(Mutex::new(Some(Counted { inner: w, bytes }))))
+    }
+
     fn with<R>(
         &self,
-        f: impl FnOnce(&mut HashingWriter<BufWriter<File>>) -> std::io::Result<R>,
+        f: impl FnOnce(&mut Counted<BufWriter<File>>) -> std::io::Result<R>,
     ) -> std::io::Result<R> {
         let mut guard = self.0.lock().unwrap_or_else(|e| e.into_inner());
         match guard.as_mut() {
@@ -47,13 +69,12 @@ impl HashedFile {
         }
     }
 
-    /// Closes the file: flushes it and returns its byte count and sha256.
-    fn close(&self) -> std::io::Result<(u64, String)> {
+    /// Closes the file: flushes it and returns its byte count.
+    fn close(&self) -> std::io::Result<u64> {
         let taken = self.0.lock().unwrap_or_else(|e| e.into_inner()).take();
-        let writer = taken.ok_or_else(|| std::io::Error::other("the output is already closed"))?;
-        let (mut inner, bytes, sha256) = writer.finish();
-        inner.flush()?;
-        Ok((bytes, sha256))
+        let mut w = taken.ok_or_else(|| std::io::Error::other("the output is already closed"))?;
+        w.inner.flush()?;
+        Ok(w.bytes)
     }
 }
 
@@ -90,6 +111,11 @@ pub struct EtlSink {
     done: bool,
     /// Keep `<output>.tmp` when dropped unfinished (a checkpointed run resumes from it).
     keep_partial: bool,
+    /// The sha256 of the file's first `digest.bytes()` bytes, brought up to date from the file
+    /// when a checkpoint or the end needs it.
+    digest: HashingWriter<std::io::Sink>,
+    /// Told when the `digest` phase starts.
+    observer: Option<&'static dyn Observer>,
 }
 
 impl std::fmt::Debug for EtlSink {
@@ -106,8 +132,13 @@ fn write_err(path: &Path, e: impl std::fmt::Display) -> RunError {
 }
 
 impl EtlSink {
-    /// Creates `<path>.tmp` and writes the header (CSV) or opens the Parquet writer.
-    pub fn create(path: &Path, format: Format) -> Result<EtlSink, RunError> {
+    /// Creates `<path>.tmp` and writes the header (CSV) or opens the Parquet writer; `observer`
+    /// is told when the output's `digest` phase starts.
+    pub fn create(
+        path: &Path,
+        format: Format,
+        observer: Option<&'static dyn Observer>,
+    ) -> Result<EtlSink, RunError> {
         let mut tmp = path.as_os_str().to_owned();
         tmp.push(".tmp");
         let tmp = PathBuf::from(tmp);
@@ -117,9 +148,7 @@ impl EtlSink {
         }
         // A stale `<path>.tmp` (or a link planted there) is removed, never written through.
         let f = membench_safefs::create_fresh(&tmp, 0o644).context("cannot create")?;
-        let file = HashedFile(Arc::new(Mutex::new(Some(HashingWriter::new(
-            BufWriter::with_capacity(64 * 1024, f),
-        )))));
+        let file = HashedFile::new(BufWriter::with_capacity(64 * 1024, f), 0);
         let target = match format {
             Format::Csv => {
                 let mut buf = Vec::with_capacity(CSV_FLUSH_BYTES + 4096);
@@ -149,20 +178,26 @@ impl EtlSink {
             error: None,
             done: false,
             keep_partial: false,
+            digest: HashingWriter::new(std::io::sink()),
+            observer,
         })
     }
 
     /// Reopens the `<path>.tmp` of an interrupted CSV run: cut back to `len` bytes (what the
     /// last checkpoint made durable), its hash restored by reading those bytes, and checked
     /// against `sha256`; `rows` were written before.
-    pub fn resume(path: &Path, len: u64, sha256: &str, rows: u64) -> Result<EtlSink, RunError> {
-        let mut sink = EtlSink::create_csv_continuing(path, len)?;
-        let tmp = sink.tmp.clone();
-        let (have, kept) = sink
-            .file
-            .with(|w| Ok((w.digest_so_far(), w.bytes())))
-            .map_err(|e| write_err(&tmp, e))?;
-        if have != sha256 || kept != len {
+    pub fn resume(
+        path: &Path,
+        len: u64,
+        sha256: &str,
+        rows: u64,
+        observer: Option<&'static dyn Observer>,
+    ) -> Result<EtlSink, RunError> {
+        let mut sink = EtlSink::create_csv_continuing(path, len, observer)?;
+        let have = sink
+            .digest_upto(len)
+            .with_context(|| format!("{}: cannot read the partial output", sink.tmp.display()))?;
+        if have != sha256 {
             sink.keep_partial = true;
             return Err(RunError::Other(anyhow::anyhow!(
                 "{}: the partial output does not match its checkpoint (sha256 {have}, expected \
@@ -174,30 +209,25 @@ impl EtlSink {
         Ok(sink)
     }
 
-    fn create_csv_continuing(path: &Path, len: u64) -> Result<EtlSink, RunError> {
+    fn create_csv_continuing(
+        path: &Path,
+        len: u64,
+        observer: Option<&'static dyn Observer>,
+    ) -> Result<EtlSink, RunError> {
         let mut tmp = path.as_os_str().to_owned();
         tmp.push(".tmp");
         let tmp = PathBuf::from(tmp);
-        let f = membench_safefs::open_existing(&tmp).context("cannot reopen the partial output")?;
+        let mut f =
+            membench_safefs::open_existing(&tmp).context("cannot reopen the partial output")?;
         f.set_len(len)
             .with_context(|| format!("{}: cannot cut back to {len} bytes", tmp.display()))?;
-        let mut prefix = std::io::BufReader::new(&f);
-        let mut writer = HashingWriter::continuing(
-            BufWriter::with_capacity(64 * 1024, f.try_clone().context("reopen")?),
-            &mut prefix,
-        )
-        .with_context(|| format!("{}: cannot read the partial output", tmp.display()))?;
         use std::io::Seek;
-        writer
-            .get_mut()
-            .get_mut()
-            .seek(std::io::SeekFrom::End(0))
-            .context("seek")?;
+        f.seek(std::io::SeekFrom::End(0)).context("seek")?;
         Ok(EtlSink {
             path: path.to_path_buf(),
             tmp,
             format: Format::Csv,
-            file: HashedFile(Arc::new(Mutex::new(Some(writer)))),
+            file: HashedFile::new(BufWriter::with_capacity(64 * 1024, f), len),
             target: Target::Csv {
                 buf: Vec::with_capacity(CSV_FLUSH_BYTES + 4096),
             },
@@ -206,7 +236,36 @@ impl EtlSink {
             error: None,
             done: false,
             keep_partial: true,
+            digest: HashingWriter::new(std::io::sink()),
+            observer,
         })
+    }
+
+    /// The sha256 of the file's first `upto` bytes (all of them written and flushed): the
+    /// digest so far, brought up to date by reading the bytes written since from the file.
+    fn digest_upto(&mut self, upto: u64) -> std::io::Result<String> {
+        use std::io::{Read, Seek};
+        let from = self.digest.bytes();
+        if upto > from {
+            let mut f = membench_safefs::open_existing(&self.tmp)?;
+            f.seek(std::io::SeekFrom::Start(from))?;
+            let mut rest = f.take(upto - from);
+            let mut buf = vec![0u8; 64 * 1024];
+            loop {
+                let n = rest.read(&mut buf)?;
+                if n == 0 {
+                    break;
+                }
+                self.digest.write_all(&buf[..n])?;
+            }
+            if self.digest.bytes() != upto {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    format!("the file holds {} of {upto} bytes", self.digest.bytes()),
+                ));
+            }
+        }
+        Ok(self.digest.digest_so_far())
     }
 
     /// Makes everything written so far durable (CSV: flushed and synced to disk) and returns
@@ -219,14 +278,15 @@ impl EtlSink {
         }
         self.keep_partial = true;
         let tmp = self.tmp.clone();
-        let (len, sha) = self
+        let len = self
             .file
             .with(|w| {
                 w.flush()?;
-                w.get_mut().get_ref().sync_data()?;
-                Ok((w.bytes(), w.digest_so_far()))
+                w.inner.get_ref().sync_data()?;
+                Ok(w.bytes)
             })
             .map_err(|e| write_err(&tmp, e))?;
+        let sha = self.digest_upto(len).map_err(|e| write_err(&tmp, e))?;
         Ok((self.rows, len, sha))
     }
 
@@ -322,7 +382,14 @@ impl EtlSink {
         }
         // Drop the Parquet writer (and its handle on the file) first.
         self.target = Target::Csv { buf: Vec::new() };
-        let (bytes, sha256) = self.file.close().map_err(|e| write_err(&self.tmp, e))?;
+        let bytes = self.file.close().map_err(|e| write_err(&self.tmp, e))?;
+        // membench's check of the answer, apart from the strategy's work.
+        if let Some(o) = self.observer {
+            o.phase("digest");
+        }
+        let sha256 = self
+            .digest_upto(bytes)
+            .map_err(|e| write_err(&self.tmp, e))?;
         std::fs::rename(&self.tmp, &self.path)
             .with_context(|| format!("renaming {} into place", self.tmp.display()))?;
         self.done = true;
