@@ -3,13 +3,16 @@
 
 Usage (from the repository root, after `cargo xtask run` built the release runners):
 
-    python3 -m venv .venv && .venv/bin/pip install polars==1.17.1
+    python3 -m venv .venv && .venv/bin/pip install polars==2.1.0
     .venv/bin/python benches/polars/compare.py datasets/sales-1m-s42.csv > benches/polars/RESULTS.md
 
 For each workload (top-n, group-by) it times, best and median of --repeat runs after a warm-up:
 - Polars-Python, in this process: `scan_csv(schema=…)` → `with_columns` → `filter` → `sort` →
   `head` (lazy, `collect()`), and eager `read_csv(schema=…)` followed by the same query — the
-  query's own wall time, file reading included, `POLARS_MAX_THREADS` threads;
+  query's own wall time, file reading included, `POLARS_MAX_THREADS` threads; and the lazy
+  query doing membench's work: the plan of membench's `lazy` (seven columns parsed, membench's
+  value rules as expressions, statistics and answer from one scan), so the engines can be
+  compared on the same work as well as on the bare query;
 - membench `lazy` and `load-all-polars`, each in a fresh runner process (`--job`, the strategy's
   own wall time `wall_ns`, same threads), under every runner allocator given with `--runner`
   (default: the system allocator and the one Polars recommends, mimalloc). membench's
@@ -68,6 +71,73 @@ def query(workload, lf):
     )
 
 
+# membench's value rules (`membench_kernel::rules`) written as the `lazy` strategy's plan writes
+# them (`crates/strategies/src/polars/plan.rs`: `invalid`, `value_rules`, `not_cents`), so Polars-
+# Python can be timed doing the same work as membench's `lazy`: seven columns parsed, every row
+# checked, the statistics and the answer from one scan (`collect_all`).
+NEEDED = ["order_id", "customer_id", "product_id", "category", "quantity", "price", "discount"]
+REQUIRED = ["order_id", "customer_id", "product_id", "category", "quantity", "price"]
+MAX_FLOAT_CENTS, TOLERANCE, SPLIT = 9_007_199_254_740_992.0, 1e-9, 1 << 32
+
+
+def cents(e):
+    return (e * 100.0).round(0, mode="half_away_from_zero").cast(pl.Int64)
+
+
+def not_cents(e):
+    scaled = e * 100.0
+    rounded = scaled.round(0, mode="half_away_from_zero")
+    off = scaled - rounded
+    return (
+        scaled.is_finite().not_()
+        | (scaled > MAX_FLOAT_CENTS)
+        | (scaled < -MAX_FLOAT_CENTS)
+        | (((off > TOLERANCE) | (off < -TOLERANCE)) & ((rounded / 100.0) != e))
+    )
+
+
+def invalid():
+    missing = pl.any_horizontal([pl.col(c).is_null() for c in REQUIRED])
+    q, price = pl.col("quantity"), pl.col("price")
+    values = (
+        (q < 1).fill_null(True)
+        | (cents(price) < 0).fill_null(True)
+        | not_cents(price).fill_null(False)
+        | (q > pl.lit(2**63 - 1, pl.Int64).floordiv(cents(price))).fill_null(False)
+    )
+    discount = pl.col("discount")
+    return (
+        missing
+        | values
+        | not_cents(discount).fill_null(False)
+        | (cents(discount) < 0).fill_null(False)
+    )
+
+
+def checked(workload, lf):
+    base = (
+        lf.select(NEEDED)
+        .with_columns(cents(pl.col("price")).alias("price_cents"), invalid().alias("invalid"))
+        .with_columns((pl.col("quantity") * pl.col("price_cents")).alias("total"))
+    )
+    stats = base.select(pl.len().cast(pl.Int64).alias("rows"), pl.col("invalid").sum())
+    if workload == "top-n":
+        answer = (
+            base.filter(pl.col("total") > 100000)
+            .sort(["total", "order_id"], descending=[True, False])
+            .head(100)
+            .select("order_id", "total")
+        )
+    else:
+        q, t = pl.col("quantity"), pl.col("total")
+        answer = base.group_by("category").agg(
+            pl.len().cast(pl.Int64).alias("rows"),
+            q.floordiv(SPLIT).sum().alias("q_hi"), (q % SPLIT).sum().alias("q_lo"),
+            t.floordiv(SPLIT).sum().alias("t_hi"), (t % SPLIT).sum().alias("t_lo"),
+        )
+    return stats, answer
+
+
 def canonical(workload, rows):
     """membench's canonical answer JSON (field order fixed, groups sorted by category)."""
     if workload == "top-n":
@@ -92,6 +162,20 @@ def python_lazy(path, workload):
     start = time.perf_counter()
     df = query(workload, pl.scan_csv(path, schema=SCHEMA)).collect()
     return time.perf_counter() - start, digest(workload, df), None
+
+
+def python_lazy_checked(path, workload):
+    start = time.perf_counter()
+    stats, answer = pl.collect_all(list(checked(workload, pl.scan_csv(path, schema=SCHEMA))),
+                                   engine="streaming")
+    elapsed = time.perf_counter() - start
+    assert stats["invalid"][0] == 0, "the file holds rows membench's rules reject"
+    if workload == "top-n":
+        rows = answer.rows()
+    else:
+        rows = [(c, n, qh * SPLIT + ql, th * SPLIT + tl)
+                for c, n, qh, ql, th, tl in answer.rows()]
+    return elapsed, hashlib.sha256(canonical(workload, rows).encode()).hexdigest(), None
 
 
 def python_eager(path, workload):
@@ -142,7 +226,11 @@ def main():
         os.path.join(target, "membench-runner-mi"),
     ]
     size = os.path.getsize(a.csv)
-    contenders = [("Polars-Python lazy", "lazy", python_lazy), ("Polars-Python eager", "eager", python_eager)]
+    contenders = [
+        ("Polars-Python lazy", "lazy", python_lazy),
+        ("Polars-Python eager", "eager", python_eager),
+        ("Polars-Python lazy, membench's checks in the plan", "checked", python_lazy_checked),
+    ]
     for r in runners:
         alloc = runner_allocator(r)
         for strategy, kind in [("lazy", "lazy"), ("load-all-polars", "eager")]:
@@ -158,12 +246,14 @@ def main():
           f"`lazy`/`load-all-polars` on the workspace's Polars crate (version in `Cargo.toml`), "
           f"each in a fresh runner process, allocator in the name. Best and median of {a.repeat} "
           f"runs after a warm-up, file in the page cache. `validate`: membench's checks before the "
-          f"engine (framing pre-scan), `compute`: the engine with the value rules riding in its "
+          f"engine (framing pre-scan of the mapped file, in parts on the same threads; the engine "
+          f"then reads that mapping), `compute`: the engine with the value rules riding in its "
           f"plan. Same answer digest on every row of a workload (checked).\n")
     for workload in ["top-n", "group-by"]:
         print(f"## {workload}\n")
-        print("| contender | best | median | MB/s (best) | validate | compute | × Polars-Python |")
-        print("|---|---|---|---|---|---|---|")
+        print("| contender | best | median | MB/s (best) | validate | compute | × Polars-Python "
+              "| × Polars-Python with the checks |")
+        print("|---|---|---|---|---|---|---|---|")
         digests = set()
         reference = {}
         for name, kind, fn in contenders:
@@ -171,10 +261,12 @@ def main():
             digests.add(d)
             reference.setdefault(kind, best)
             ratio = best / reference[kind]
+            same_work = (f"{best / reference['checked']:.2f}"
+                         if kind == "lazy" and name.startswith("membench") else "")
             v = f"{phases['validate'] * 1e3:.0f} ms" if phases and "validate" in phases else ""
             c = f"{phases['compute'] * 1e3:.0f} ms" if phases and "compute" in phases else ""
             print(f"| {name} | {best * 1e3:.0f} ms | {median * 1e3:.0f} ms | "
-                  f"{size / 1e6 / best:.0f} | {v} | {c} | {ratio:.2f} |")
+                  f"{size / 1e6 / best:.0f} | {v} | {c} | {ratio:.2f} | {same_work} |")
             sys.stdout.flush()
         assert len(digests) == 1, f"{workload}: answers differ: {digests}"
         print(f"\nanswer sha256 `{digests.pop()[:16]}…` for every contender\n")

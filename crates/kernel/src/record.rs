@@ -780,6 +780,54 @@ pub(crate) fn check_framing_at<R: BufRead>(
     }
 }
 
+/// [`check_framing`] of an input wholly in memory, on up to `threads` threads: the input is cut
+/// just after a line end near each `1/threads` of it and the parts are checked at once. A part
+/// before the last ends with a line end; if that line end were inside a quoted field, the part's
+/// own check would report a quote left open, so parts that all pass are whole records of the
+/// input and their verdict is the input's. On any error the whole input is checked again in
+/// order, so the error (and its line) is exactly [`check_framing`]'s.
+pub fn check_framing_parallel(
+    bytes: &[u8],
+    max: usize,
+    fields: usize,
+    threads: usize,
+) -> Result<Framing, FramingError> {
+    let mut cuts = vec![0];
+    for k in 1..threads.max(1) {
+        let from = (bytes.len() / threads * k).max(*cuts.last().expect("starts with 0"));
+        match memchr::memchr(b'\n', &bytes[from..]) {
+            Some(i) if from + i + 1 < bytes.len() => cuts.push(from + i + 1),
+            _ => break,
+        }
+    }
+    cuts.dedup();
+    if cuts.len() == 1 {
+        return check_framing(bytes, max, fields);
+    }
+    cuts.push(bytes.len());
+    let verdicts: Vec<_> = std::thread::scope(|s| {
+        let rest: Vec<_> = cuts[1..]
+            .windows(2)
+            .map(|w| s.spawn(move || check_framing(&bytes[w[0]..w[1]], max, fields)))
+            .collect();
+        let first = check_framing(&bytes[..cuts[1]], max, fields);
+        std::iter::once(first)
+            .chain(rest.into_iter().map(|h| {
+                h.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            }))
+            .collect()
+    });
+    let mut framing = Framing::default();
+    for verdict in verdicts {
+        match verdict {
+            Ok(part) => framing.empty_lines += part.empty_lines,
+            Err(_) => return check_framing(bytes, max, fields),
+        }
+    }
+    Ok(framing)
+}
+
 /// What [`check_framing`] saw in a well-framed input.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Framing {

@@ -500,7 +500,7 @@ mod tests {
     }
 
     #[test]
-    fn framing_with_the_structural_fast_path_agrees_with_the_exact_scanner() {
+    fn framing_with_the_structural_fast_path_or_in_parts_agrees_with_the_exact_scanner() {
         use std::io::BufReader;
         let (mut errors, mut oks, mut fast) = (0, 0, 0);
         for seed in 0..600u64 {
@@ -518,6 +518,16 @@ mod tests {
                 match exact {
                     Ok(_) => oks += 1,
                     Err(_) => errors += 1,
+                }
+                // Cut into parts checked at once: the same verdict, the same line.
+                for threads in 1..=4 {
+                    let got = crate::record::check_framing_parallel(&data, max, fields, threads);
+                    assert_eq!(
+                        format!("{got:?}"),
+                        want,
+                        "{threads} threads, max {max}: {:?}",
+                        String::from_utf8_lossy(&data)
+                    );
                 }
                 for level in Level::available() {
                     let got = crate::record::check_framing_at(

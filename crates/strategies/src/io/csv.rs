@@ -3,7 +3,7 @@
 //! records.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufReader, Read};
 use std::path::Path;
 
 use anyhow::Context;
@@ -153,27 +153,40 @@ pub fn check_csv_header_only(
 /// end. When either is found, the error is the
 /// kernel's first error in the file (an earlier bad row comes first), exactly as the
 /// hand-written strategies report it.
-pub fn check_csv_framing(
+///
+/// A plain file is mapped (every page at once), checked on `threads` threads in parts
+/// ([`membench_kernel::check_framing_parallel`]) and its mapping returned, so the engine reads
+/// the very bytes that were checked without mapping the file a second time; a compressed one is
+/// decompressed through a buffer and `None` returned.
+pub(crate) fn check_csv_framing(
     path: &Path,
     layout: &HeaderLayout,
     max_record_bytes: usize,
+    threads: usize,
     locate: &dyn Fn() -> Result<Option<InputError>, RunError>,
-) -> Result<membench_kernel::Framing, RunError> {
-    // A plain file is mapped, not read: the check touches each byte once, from the page cache,
-    // without copying it into a buffer first (the copy cost more than the check).
-    let mapped;
-    let input: Box<dyn BufRead> = match Compression::of_path(path) {
+) -> Result<(membench_kernel::Framing, Option<crate::io::files::Mapped>), RunError> {
+    let (verdict, mapped) = match Compression::of_path(path) {
         Compression::None => {
-            mapped = crate::io::files::Mapped::open_with(path, true)?;
-            Box::new(mapped.bytes())
+            let mapped = crate::io::files::Mapped::open_with(path, true)?;
+            let verdict = membench_kernel::check_framing_parallel(
+                mapped.bytes(),
+                max_record_bytes,
+                layout.n_fields,
+                threads,
+            );
+            (verdict, Some(mapped))
         }
-        _ => Box::new(BufReader::with_capacity(
-            READ_BUF,
-            open_bytes(path, Decoding::Inline)?,
-        )),
+        _ => (
+            membench_kernel::check_framing(
+                BufReader::with_capacity(READ_BUF, open_bytes(path, Decoding::Inline)?),
+                max_record_bytes,
+                layout.n_fields,
+            ),
+            None,
+        ),
     };
-    match membench_kernel::check_framing(input, max_record_bytes, layout.n_fields) {
-        Ok(framing) => Ok(framing),
+    match verdict {
+        Ok(framing) => Ok((framing, mapped)),
         Err(membench_kernel::FramingError::Read(e @ ReadError::Io(_))) => {
             Err(read_error(path, 0, e))
         }

@@ -42,6 +42,18 @@ pub struct PolarsInput {
     locate: Locate,
     /// A folder (or glob) input: its files, each checked; read as one frame, in name order.
     parts: Vec<PolarsInput>,
+    /// A plain CSV file's bytes as the precheck mapped them: the engine reads these.
+    mapped: Option<MappedFile>,
+}
+
+/// The mapping of a checked file, handed to Polars as its in-memory source (no copy).
+#[derive(Clone)]
+struct MappedFile(polars_buffer::Buffer<u8>);
+
+impl std::fmt::Debug for MappedFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "MappedFile({} bytes)", self.0.len())
+    }
 }
 
 /// Which kernel reader locates the first bad row of an input.
@@ -94,13 +106,14 @@ pub fn precheck(p: &Params, format: Format) -> Result<PolarsInput, RunError> {
             empty_lines: false,
             locate: Locate::Files(files),
             parts,
+            mapped: None,
         });
     }
     precheck_file(
         &p.input,
         format,
         (&COLUMNS, &sales_schema()),
-        p.max_record_bytes,
+        (p.max_record_bytes, p.threads),
         Locate::Sales,
     )
 }
@@ -110,22 +123,24 @@ pub(crate) fn precheck_file(
     path: &Path,
     format: Format,
     (columns, known): (&'static [&'static str], &Schema),
-    max_record_bytes: usize,
+    (max_record_bytes, threads): (usize, usize),
     locate: Locate,
 ) -> Result<PolarsInput, RunError> {
-    let (schema, empty_lines) = match format {
+    let (schema, empty_lines, mapped) = match format {
         Format::Csv => {
             let layout = check_csv_header_only(path, columns, max_record_bytes)?;
             let find = || locate.first_bad_row(path, format, max_record_bytes);
-            let framing = check_csv_framing(path, &layout, max_record_bytes, &find)?;
+            let (framing, mapped) =
+                check_csv_framing(path, &layout, max_record_bytes, threads, &find)?;
             (
                 schema_in_file_order(&layout, known),
                 framing.empty_lines > 0,
+                mapped.map(|m| MappedFile(polars_buffer::Buffer::from_owner(m))),
             )
         }
         Format::Parquet => {
             parquet_io::row_groups_of(path, columns)?;
-            (known.clone(), false)
+            (known.clone(), false, None)
         }
     };
     Ok(PolarsInput {
@@ -136,6 +151,7 @@ pub(crate) fn precheck_file(
         empty_lines,
         locate,
         parts: Vec::new(),
+        mapped,
     })
 }
 
@@ -146,7 +162,8 @@ fn schema_in_file_order(layout: &HeaderLayout, known: &Schema) -> Schema {
     }))
 }
 
-/// A lazy scan of the file (memory-mapped by Polars).
+/// A lazy scan of the file: of the precheck's mapping for a plain CSV file, else of the file
+/// (Polars maps or decompresses it).
 pub fn scan(input: &PolarsInput) -> PolarsResult<LazyFrame> {
     if !input.parts.is_empty() {
         // Each file scanned on its own (its own header order and empty lines), then one frame.
@@ -159,6 +176,13 @@ pub fn scan(input: &PolarsInput) -> PolarsResult<LazyFrame> {
     }
     let pl_path = PlRefPath::new(input.path.to_string_lossy().as_ref());
     match input.format {
+        Format::Csv if input.mapped.is_some() => {
+            let bytes = input.mapped.as_ref().expect("checked").0.clone();
+            LazyCsvReader::new_with_sources(ScanSources::Buffers([bytes].into()))
+                .with_has_header(true)
+                .with_schema(Some(Arc::new(input.schema.clone())))
+                .finish()
+        }
         Format::Csv => LazyCsvReader::new(pl_path)
             .with_has_header(true)
             .with_schema(Some(Arc::new(input.schema.clone())))
@@ -236,6 +260,14 @@ pub fn read_input(input: &PolarsInput) -> PolarsResult<DataFrame> {
                 .into_reader_with_file_handle(std::io::Cursor::new(bytes))
                 .finish()
         }
+        Format::Csv if input.mapped.is_some() => {
+            let bytes = input.mapped.as_ref().expect("checked").0.clone();
+            CsvReadOptions::default()
+                .with_has_header(true)
+                .with_schema(Some(Arc::new(input.schema.clone())))
+                .into_reader_with_file_handle(std::io::Cursor::new(bytes))
+                .finish()
+        }
         Format::Csv => CsvReadOptions::default()
             .with_has_header(true)
             .with_schema(Some(Arc::new(input.schema.clone())))
@@ -255,6 +287,7 @@ pub fn read_eager(path: &Path, format: Format) -> PolarsResult<DataFrame> {
         empty_lines: false,
         locate: Locate::Sales,
         parts: Vec::new(),
+        mapped: None,
     })
 }
 

@@ -44,7 +44,7 @@ pub(crate) fn run(p: &Params, read: Read) -> Result<Outcome, RunError> {
             path,
             format,
             (columns, &known),
-            inp.max_record_bytes,
+            (inp.max_record_bytes, p.threads),
             locate,
         )
     };
