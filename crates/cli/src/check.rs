@@ -31,7 +31,8 @@ pub struct CheckArgs {
     #[arg(long)]
     pub fail_on_time: bool,
     /// For each heap regression, run the cell once under the dhat runner and print which call
-    /// sites grew since the baseline's (`baseline --sites`), or hold the most heap now.
+    /// sites grew since the baseline's (`baseline --sites`), or hold the most heap now; for each
+    /// RSS regression of an external program, which command of its process tree grew.
     #[arg(long)]
     pub explain: bool,
     /// Acknowledged regressions (`[[allow]]` entries: cell pattern, metric, limit, reason,
@@ -133,9 +134,67 @@ fn run_inner(a: &CheckArgs) -> Result<i32> {
     Ok(if out.regressions() > 0 { 1 } else { 0 })
 }
 
-/// `--explain`: per heap regression, the call sites that grew (Markdown, for the terminal and
-/// the step summary).
+/// `--explain`: per heap regression, the call sites that grew; per RSS regression of an
+/// external program, the processes of its tree that grew (Markdown, for the terminal and the
+/// step summary).
 fn explain(
+    baseline: &Baseline,
+    records: &[membench_report::record::Record],
+    out: &membench_report::gate::CheckOutcome,
+) -> String {
+    let mut md = explain_heap(baseline, records, out);
+    md.push_str(&explain_processes(baseline, records, out));
+    md
+}
+
+/// Per RSS regression of a cell measured as a process tree: its commands at the RSS peak, the
+/// baseline's against this run's (the repetition nearest the median), and the samples around
+/// the peak.
+fn explain_processes(
+    baseline: &Baseline,
+    records: &[membench_report::record::Record],
+    out: &membench_report::gate::CheckOutcome,
+) -> String {
+    use membench_report::gate::{Verdict, cell_name};
+    let mut md = String::new();
+    for b in &baseline.cells {
+        let name = cell_name(&b.key);
+        let regressed = out.rows.iter().any(|r| {
+            r.cell == name && r.metric == "peak_rss_bytes" && r.verdict == Verdict::Regression
+        });
+        if !regressed {
+            continue;
+        }
+        let now: Vec<&membench_report::record::Record> = records
+            .iter()
+            .filter(|r| r.key() == b.key && !r.process.peak_processes.is_empty())
+            .collect();
+        let mut rss: Vec<f64> = now
+            .iter()
+            .map(|r| r.process.peak_rss_bytes as f64)
+            .collect();
+        rss.sort_by(f64::total_cmp);
+        let Some(r) = rss
+            .get(rss.len() / 2)
+            .and_then(|&median| membench_report::processes::nearest(&now, median))
+        else {
+            // A runner (one process): its heap explains it, not a tree.
+            continue;
+        };
+        md.push_str(&format!(
+            "\n### Which process of {name} grew\n\n```\n{}```\n",
+            membench_report::processes::growth_text(
+                &b.processes,
+                &r.process.peak_processes,
+                &r.process.timeline
+            )
+        ));
+    }
+    md
+}
+
+/// Per heap regression, the call sites that grew.
+fn explain_heap(
     baseline: &Baseline,
     records: &[membench_report::record::Record],
     out: &membench_report::gate::CheckOutcome,

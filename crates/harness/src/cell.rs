@@ -267,6 +267,11 @@ struct Watched {
     timeline: Vec<[u64; 4]>,
     peak_pss_bytes: u64,
     max_processes: u32,
+    /// A tree's processes by command at its highest sampled RSS, and that RSS.
+    peak_processes: Vec<membench_protocol::ProcessShare>,
+    peak_tree_rss: u64,
+    /// Scratch for a sample's processes by command.
+    shares: Vec<membench_protocol::ProcessShare>,
     timed_out: bool,
     /// Every process seen in the tree, with its start time (a pid alone may be reused).
     seen: std::collections::BTreeSet<(u32, u64)>,
@@ -290,7 +295,14 @@ impl Watched {
                         self.seen.insert((p, t));
                     }
                 }
-                crate::tree::sample_of(&pids)
+                let s = crate::tree::sample_by_command(&pids, &mut self.shares);
+                if let Some(s) = s
+                    && s.rss_bytes > self.peak_tree_rss
+                {
+                    self.peak_tree_rss = s.rss_bytes;
+                    std::mem::swap(&mut self.peak_processes, &mut self.shares);
+                }
+                s
             }
         };
         if let Some(s) = s {
@@ -465,6 +477,7 @@ fn measured(
             sys_ns: tv_ns(usage.ru_stime),
             peak_pss_bytes: tree.then_some(w.peak_pss_bytes),
             max_processes: tree.then_some(w.max_processes),
+            peak_processes: w.peak_processes,
             timeline: w.timeline,
             leftover_processes: 0,
             stderr_says_out_of_memory: false,

@@ -8,6 +8,8 @@
 
 use std::collections::HashMap;
 
+use membench_protocol::ProcessShare;
+
 /// One sample of a tree, summed over its live processes.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct TreeSample {
@@ -70,6 +72,23 @@ pub fn sample(root: u32) -> Option<TreeSample> {
 
 /// Sums the processes `pids` (a tree, its root first); `None` once the root is gone.
 pub fn sample_of(pids: &[u32]) -> Option<TreeSample> {
+    sample_with(pids, None)
+}
+
+/// [`sample_of`], and the same processes by command into `shares` (cleared first; processes of
+/// one command summed, largest RSS first).
+pub fn sample_by_command(pids: &[u32], shares: &mut Vec<ProcessShare>) -> Option<TreeSample> {
+    shares.clear();
+    let s = sample_with(pids, Some(shares));
+    shares.sort_by(|a, b| {
+        b.rss_bytes
+            .cmp(&a.rss_bytes)
+            .then(a.command.cmp(&b.command))
+    });
+    s
+}
+
+fn sample_with(pids: &[u32], mut shares: Option<&mut Vec<ProcessShare>>) -> Option<TreeSample> {
     let root = *pids.first()?;
     let mut s = TreeSample::default();
     for &pid in pids {
@@ -84,6 +103,24 @@ pub fn sample_of(pids: &[u32]) -> Option<TreeSample> {
         s.rss_file_bytes += file;
         s.pss_bytes += pss(pid);
         s.processes += 1;
+        if let Some(shares) = shares.as_deref_mut() {
+            let command = std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                .map(|c| c.trim_end_matches('\n').to_string())
+                .unwrap_or_else(|_| format!("pid {pid}"));
+            let share = match shares.iter_mut().find(|x| x.command == command) {
+                Some(x) => x,
+                None => {
+                    shares.push(ProcessShare {
+                        command,
+                        ..Default::default()
+                    });
+                    shares.last_mut().expect("just pushed")
+                }
+            };
+            share.processes += 1;
+            share.rss_bytes += rss;
+            share.rss_anon_bytes += anon;
+        }
     }
     Some(s)
 }
@@ -108,5 +145,15 @@ mod tests {
             s.processes >= 1 && s.rss_bytes > 0 && s.pss_bytes > 0,
             "{s:?}"
         );
+        // By command: this test binary's own name, its RSS within the tree's.
+        let mut shares = Vec::new();
+        let t = sample_by_command(&descendants(me), &mut shares).unwrap();
+        let comm = std::fs::read_to_string("/proc/self/comm").unwrap();
+        let mine = shares
+            .iter()
+            .find(|x| x.command == comm.trim_end())
+            .unwrap_or_else(|| panic!("{comm:?} not in {shares:?}"));
+        assert!(mine.processes >= 1 && mine.rss_bytes > 0 && mine.rss_bytes <= t.rss_bytes);
+        assert_eq!(shares.iter().map(|x| x.rss_bytes).sum::<u64>(), t.rss_bytes);
     }
 }

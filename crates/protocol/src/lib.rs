@@ -39,7 +39,8 @@ pub use plan::{
     Output, Plan, ScanColumn, Typed,
 };
 pub use record::{
-    CellKey, GroupKey, IncrementalStep, ProcessRecord, RECORD_VERSION, Record, RunContext,
+    CellKey, GroupKey, IncrementalStep, ProcessRecord, ProcessShare, RECORD_VERSION, Record,
+    RunContext,
 };
 pub use redact::redact;
 pub use runner::{Allocator, ErrorKind, PhaseRecord, RunnerError, RunnerMeasure, RunnerRecord};

@@ -56,6 +56,10 @@ pub struct ProcessRecord {
     /// External programs: the most processes alive at once in the tree.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_processes: Option<u32>,
+    /// External programs: the tree's processes at its highest sampled RSS, by command (so a
+    /// regression can say which process grew).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub peak_processes: Vec<ProcessShare>,
     /// Processes of the cell still alive when its first process ended that had left its
     /// process group; killed by the harness.
     #[serde(skip_serializing_if = "is_zero")]
@@ -66,6 +70,17 @@ pub struct ProcessRecord {
     /// only from the exit code [`OOM_EXIT_CODE`](crate::OOM_EXIT_CODE) or a kernel event.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub stderr_says_out_of_memory: bool,
+}
+
+/// The processes of one command in a process tree, at the tree's RSS peak: processes of the same
+/// name (workers of a pool) summed.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProcessShare {
+    /// The command name (`/proc/<pid>/comm`: at most 15 bytes, as `ps` shows it).
+    pub command: String,
+    pub processes: u32,
+    pub rss_bytes: u64,
+    pub rss_anon_bytes: u64,
 }
 
 fn is_zero(n: &u32) -> bool {

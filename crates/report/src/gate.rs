@@ -36,6 +36,10 @@ pub struct BaselineCell {
     /// `check --explain` to say which grew.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sites: Vec<crate::sites::Site>,
+    /// External programs: the tree's processes by command at the RSS peak of the repetition
+    /// nearest the median, for `check --explain` to say which process grew.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub processes: Vec<membench_protocol::ProcessShare>,
 }
 
 /// A committed baseline: medians per cell, and the strategies' declared growth.
@@ -57,6 +61,15 @@ pub fn make_baseline(records: &[Record]) -> Baseline {
     let cells = stats::cells(records)
         .into_iter()
         .map(|c| BaselineCell {
+            processes: c
+                .peak_rss_bytes
+                .and_then(|median| {
+                    let of_cell: Vec<&Record> =
+                        records.iter().filter(|r| r.key() == c.key).collect();
+                    crate::processes::nearest(&of_cell, median.median)
+                })
+                .map(|r| r.process.peak_processes.clone())
+                .unwrap_or_default(),
             peak_heap_spread: rel_spread(&c.peak_heap_bytes),
             peak_heap_bytes: c.peak_heap_bytes.map(|s| s.median),
             peak_rss_bytes: c.peak_rss_bytes.map(|s| s.median),

@@ -26,6 +26,7 @@ pub mod history;
 pub mod merge;
 pub mod plot;
 pub mod predict;
+pub mod processes;
 pub mod record;
 mod report;
 pub mod section;

@@ -36,6 +36,12 @@ fn a_forked_child_is_measured_with_its_parent() {
         "{tree:?}"
     );
     assert!(tree.process.max_processes.unwrap() >= 2);
+    // At the peak, by command: the runner holds the bytes, the shell does not (`comm` is the
+    // program's name cut to 15 bytes).
+    let by = |c: &str| tree.process.peak_processes.iter().find(|x| x.command == c);
+    let runner = by("membench-runner").unwrap_or_else(|| panic!("{tree:?}"));
+    assert!(runner.rss_anon_bytes >= 190_000_000, "{runner:?}");
+    assert!(by("sh").unwrap().rss_bytes < 50_000_000, "{tree:?}");
     assert!(tree.process.peak_rss_anon_bytes >= 190_000_000, "{tree:?}");
     // The same command sampled as one process sees the shell alone.
     let alone = run_cell(&shell_forking_calibrate(200_000_000));
