@@ -246,8 +246,8 @@ def main():
           f"`lazy`/`load-all-polars` on the workspace's Polars crate (version in `Cargo.toml`), "
           f"each in a fresh runner process, allocator in the name. Best and median of {a.repeat} "
           f"runs after a warm-up, file in the page cache. `validate`: membench's checks before the "
-          f"engine (framing pre-scan of the mapped file, in parts on the same threads; the engine "
-          f"then reads that mapping), `compute`: the engine with the value rules riding in its "
+          f"engine (framing pre-scan of the mapped file, in parts on the same threads; `lazy` "
+          f"then scans that mapping), `compute`: the engine with the value rules riding in its "
           f"plan. Same answer digest on every row of a workload (checked).\n")
     for workload in ["top-n", "group-by"]:
         print(f"## {workload}\n")

@@ -155,16 +155,8 @@ fn explain_processes(
     records: &[membench_report::record::Record],
     out: &membench_report::gate::CheckOutcome,
 ) -> String {
-    use membench_report::gate::{Verdict, cell_name};
     let mut md = String::new();
-    for b in &baseline.cells {
-        let name = cell_name(&b.key);
-        let regressed = out.rows.iter().any(|r| {
-            r.cell == name && r.metric == "peak_rss_bytes" && r.verdict == Verdict::Regression
-        });
-        if !regressed {
-            continue;
-        }
+    for (b, name) in regressed(baseline, out, "peak_rss_bytes") {
         let now: Vec<&membench_report::record::Record> = records
             .iter()
             .filter(|r| r.key() == b.key && !r.process.peak_processes.is_empty())
@@ -193,6 +185,25 @@ fn explain_processes(
     md
 }
 
+/// The baseline's cells whose `metric` regressed, with their names.
+fn regressed<'b>(
+    baseline: &'b Baseline,
+    out: &'b membench_report::gate::CheckOutcome,
+    metric: &'b str,
+) -> impl Iterator<Item = (&'b membench_report::gate::BaselineCell, String)> + 'b {
+    baseline.cells.iter().filter_map(move |b| {
+        let name = membench_report::gate::cell_name(&b.key);
+        out.rows
+            .iter()
+            .any(|r| {
+                r.cell == name
+                    && r.metric == metric
+                    && r.verdict == membench_report::gate::Verdict::Regression
+            })
+            .then_some((b, name))
+    })
+}
+
 /// Per heap regression, the call sites that grew.
 fn explain_heap(
     baseline: &Baseline,
@@ -200,22 +211,13 @@ fn explain_heap(
     out: &membench_report::gate::CheckOutcome,
 ) -> String {
     let mut md = String::new();
-    for b in &baseline.cells {
-        let name = membench_report::gate::cell_name(&b.key);
-        let regressed = out.rows.iter().any(|r| {
-            r.cell == name
-                && r.metric == "peak_heap_bytes"
-                && r.verdict == membench_report::gate::Verdict::Regression
-        });
+    for (b, name) in regressed(baseline, out, "peak_heap_bytes") {
         let Some(r) = records
             .iter()
             .find(|r| r.key() == b.key && r.allocator == membench_protocol::Allocator::Counting)
         else {
             continue;
         };
-        if !regressed {
-            continue;
-        }
         md.push_str(&format!("\n### Why the heap of {name} grew\n\n```\n"));
         // The gate's verdict stands whatever happens here: an explanation that cannot be
         // made says why instead.

@@ -12,6 +12,22 @@ fn membench(args: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
+/// `check --explain` of `dir/now` against `dir/baseline.json`, which must fail (exit 1): its
+/// standard output.
+fn failing_check_explain(dir: &std::path::Path) -> String {
+    let d = |p: &str| dir.join(p).to_str().unwrap().to_string();
+    let c = membench(&[
+        "check",
+        "--baseline",
+        &d("baseline.json"),
+        &d("now"),
+        "--explain",
+    ]);
+    let out = String::from_utf8_lossy(&c.stdout).into_owned();
+    assert_eq!(c.status.code(), Some(1), "{out}");
+    out
+}
+
 #[test]
 fn a_heap_regression_is_explained_by_call_site_against_a_baseline_with_sites() {
     let dir = tempfile::tempdir().unwrap();
@@ -96,15 +112,7 @@ fn a_heap_regression_is_explained_by_call_site_against_a_baseline_with_sites() {
         })
         .collect();
     std::fs::write(now.join("results.jsonl"), grown).unwrap();
-    let c = membench(&[
-        "check",
-        "--baseline",
-        &d("baseline.json"),
-        &d("now"),
-        "--explain",
-    ]);
-    let out = String::from_utf8_lossy(&c.stdout);
-    assert_eq!(c.status.code(), Some(1), "{out}");
+    let out = failing_check_explain(dir.path());
     assert!(
         out.contains("### Why the heap of top-n · csv · load-all · 20k grew"),
         "{out}"
@@ -172,15 +180,7 @@ fn an_rss_regression_of_a_process_tree_names_the_command_that_grew_and_the_sampl
         baseline["cells"][0]["processes"][0]["command"], "dask-worker",
         "{baseline}"
     );
-    let c = membench(&[
-        "check",
-        "--baseline",
-        &d("baseline.json"),
-        &d("now"),
-        "--explain",
-    ]);
-    let out = String::from_utf8_lossy(&c.stdout);
-    assert_eq!(c.status.code(), Some(1), "{out}");
+    let out = failing_check_explain(dir.path());
     let section = out
         .split("### Which process of ")
         .nth(1)

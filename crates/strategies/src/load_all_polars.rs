@@ -23,7 +23,7 @@ impl Strategy for LoadAllPolars {
         // membench's checks before the engine (the kernel's framing verdicts), timed apart
         // from the engine's own work so the report can show the engine alone.
         p.phase("validate");
-        let input = precheck(p, format)?;
+        let input = precheck(p, format)?.for_eager();
         p.phase("compute");
         if !p.workload.is_aggregate() {
             // Read everything, transform everything, then write (`read_csv` → ops → `to_csv`).

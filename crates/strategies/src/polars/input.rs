@@ -42,7 +42,8 @@ pub struct PolarsInput {
     locate: Locate,
     /// A folder (or glob) input: its files, each checked; read as one frame, in name order.
     parts: Vec<PolarsInput>,
-    /// A plain CSV file's bytes as the precheck mapped them: the engine reads these.
+    /// A plain CSV file's bytes as the precheck mapped them: the lazy scan reads these
+    /// ([`PolarsInput::for_eager`] drops them).
     mapped: Option<MappedFile>,
 }
 
@@ -191,6 +192,17 @@ pub fn scan(input: &PolarsInput) -> PolarsResult<LazyFrame> {
     }
 }
 
+impl PolarsInput {
+    /// The input for an eager read, without the precheck's mapping: Polars' eager reader reads
+    /// the file itself, and a mapping kept alive beside it would hold the whole file resident
+    /// while the frame is built (+30–40 % peak RSS, measured by the memory gate).
+    pub fn for_eager(mut self) -> PolarsInput {
+        self.mapped = None;
+        self.parts = self.parts.into_iter().map(PolarsInput::for_eager).collect();
+        self
+    }
+}
+
 /// The `sales` columns by name, in schema order (files of a folder may order their headers
 /// differently).
 fn in_sales_order(lf: LazyFrame) -> LazyFrame {
@@ -254,14 +266,6 @@ pub fn read_input(input: &PolarsInput) -> PolarsResult<DataFrame> {
             crate::io::csv::open_bytes(&input.path, crate::io::csv::Decoding::Inline)
                 .map_err(|e| polars_err!(ComputeError: "{e}"))?
                 .read_to_end(&mut bytes)?;
-            CsvReadOptions::default()
-                .with_has_header(true)
-                .with_schema(Some(Arc::new(input.schema.clone())))
-                .into_reader_with_file_handle(std::io::Cursor::new(bytes))
-                .finish()
-        }
-        Format::Csv if input.mapped.is_some() => {
-            let bytes = input.mapped.as_ref().expect("checked").0.clone();
             CsvReadOptions::default()
                 .with_has_header(true)
                 .with_schema(Some(Arc::new(input.schema.clone())))

@@ -47,6 +47,10 @@ pub(crate) fn run(p: &Params, read: Read) -> Result<Outcome, RunError> {
             (inp.max_record_bytes, p.threads),
             locate,
         )
+        .map(|t| match read {
+            Read::Scan => t,
+            Read::Eager => t.for_eager(),
+        })
     };
     let orders = table(
         &inp.orders,
