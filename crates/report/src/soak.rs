@@ -14,7 +14,9 @@ pub const DEFAULT_LEAK_BYTES_PER_ITERATION: f64 = 256.0;
 /// every quarter of the runs after the warm-up, by at least half what the slope says — a leak
 /// grows all along, where a pool that settles once at a higher level (Rayon's, under
 /// `parallel`) steps once — and the last quarter's lowest is above the first's highest by
-/// half what the slope says (noise that wanders is not growth). `None` under 8 runs.
+/// half what the slope says (noise that wanders is not growth), and the last half of the runs
+/// alone still retains `limit` per iteration (a step late in the runs is not growth all along).
+/// `None` under 8 runs.
 pub fn leaks(live_bytes: &[u64], limit: f64) -> Option<bool> {
     let slope = retained_per_iteration(live_bytes)?;
     if live_bytes.len() < 8 {
@@ -37,7 +39,10 @@ pub fn leaks(live_bytes: &[u64], limit: f64) -> Option<bool> {
     let low_last = *after[3 * q..4 * q].iter().min()? as f64;
     let high_first = *after[..q].iter().max()? as f64;
     let beyond_noise = low_last - high_first >= 0.5 * limit * (3 * q) as f64;
-    Some(slope >= limit && everywhere && beyond_noise)
+    // And still growing at the end: the last half's own slope reaches the limit too (a step
+    // in the middle — a pool settling late — leaves both halves flat; a leak keeps its slope).
+    let late = theil_sen(&live_bytes[live_bytes.len() / 2..]);
+    Some(slope >= limit && everywhere && beyond_noise && late >= limit)
 }
 
 /// The retained heap's slope in bytes per iteration (`None` under 5 runs).
@@ -45,11 +50,14 @@ pub fn retained_per_iteration(live_bytes: &[u64]) -> Option<f64> {
     if live_bytes.len() < 5 {
         return None;
     }
-    let skip = live_bytes.len() / 5;
-    let pts: Vec<(f64, f64)> = live_bytes
+    Some(theil_sen(&live_bytes[live_bytes.len() / 5..]))
+}
+
+/// The median of every pairwise slope of `values` (at least two), one per iteration.
+fn theil_sen(values: &[u64]) -> f64 {
+    let pts: Vec<(f64, f64)> = values
         .iter()
         .enumerate()
-        .skip(skip)
         .map(|(i, &v)| (i as f64, v as f64))
         .collect();
     let mut slopes = Vec::with_capacity(pts.len() * pts.len() / 2);
@@ -60,11 +68,11 @@ pub fn retained_per_iteration(live_bytes: &[u64]) -> Option<f64> {
     }
     slopes.sort_by(f64::total_cmp);
     let h = slopes.len() / 2;
-    Some(if slopes.len() % 2 == 1 {
+    if slopes.len() % 2 == 1 {
         slopes[h]
     } else {
         (slopes[h - 1] + slopes[h]) / 2.0
-    })
+    }
 }
 
 #[cfg(test)]
@@ -101,5 +109,24 @@ mod tests {
         ];
         assert!(retained_per_iteration(&wanders).unwrap() > 256.0);
         assert_eq!(leaks(&wanders, 256.0), Some(false));
+        // `parallel` in the full test suite, under load: the same pool settling later (around
+        // run 27) — each quarter's median higher than the one before, the last above the first
+        // by 8 KiB, but the last half flat (134 B per run).
+        let settles_late: Vec<u64> = vec![
+            150753, 153057, 149457, 144617, 142777, 150753, 147153, 144281, 142777, 142777, 142777,
+            142777, 142777, 142777, 140705, 142777, 142777, 142777, 142777, 147153, 142545, 142777,
+            142777, 142777, 142777, 150753, 150753, 154897, 157201, 159273, 159505, 155905, 152593,
+            151297, 142777, 140705, 150753, 150753, 154897, 155129, 157665, 155129, 156969, 157201,
+            159273, 155129, 156969, 155129, 156969, 155129,
+        ];
+        assert!(retained_per_iteration(&settles_late).unwrap() > 256.0);
+        assert_eq!(leaks(&settles_late, 256.0), Some(false));
+        // A leak of 1 KiB per run that also wanders by ±25 KiB is still one.
+        let noisy_leak: Vec<u64> = wanders
+            .iter()
+            .enumerate()
+            .map(|(i, w)| w + 1024 * i as u64)
+            .collect();
+        assert_eq!(leaks(&noisy_leak, 256.0), Some(true));
     }
 }
