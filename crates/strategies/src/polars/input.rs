@@ -177,17 +177,18 @@ pub fn scan(input: &PolarsInput) -> PolarsResult<LazyFrame> {
     }
     let pl_path = PlRefPath::new(input.path.to_string_lossy().as_ref());
     match input.format {
-        Format::Csv if input.mapped.is_some() => {
-            let bytes = input.mapped.as_ref().expect("checked").0.clone();
-            LazyCsvReader::new_with_sources(ScanSources::Buffers([bytes].into()))
+        Format::Csv => {
+            let reader = match &input.mapped {
+                Some(m) => {
+                    LazyCsvReader::new_with_sources(ScanSources::Buffers([m.0.clone()].into()))
+                }
+                None => LazyCsvReader::new(pl_path),
+            };
+            reader
                 .with_has_header(true)
                 .with_schema(Some(Arc::new(input.schema.clone())))
                 .finish()
         }
-        Format::Csv => LazyCsvReader::new(pl_path)
-            .with_has_header(true)
-            .with_schema(Some(Arc::new(input.schema.clone())))
-            .finish(),
         Format::Parquet => LazyFrame::scan_parquet(pl_path, ScanArgsParquet::default()),
     }
 }
