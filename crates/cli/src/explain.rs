@@ -153,6 +153,8 @@ pub fn job_of(r: &membench_report::record::Record) -> CellJob {
         threads: r.threads,
         chunk_rows: r.chunk_rows,
         on_bad_row: r.on_bad_row,
+        // A `join`'s second table (its dataset is the `orders` one).
+        items: r.items.as_ref().map(std::path::PathBuf::from),
         ..CellJob::new(&r.strategy, r.workload.clone(), Path::new(&r.dataset))
     }
 }
