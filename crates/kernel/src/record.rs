@@ -286,7 +286,7 @@ impl Batch {
         (self.next, self.consumed) = (0, 0);
         let (mut after, mut empties) = (0usize, 0u64);
         let (recs, ranges) = (&mut self.recs, &mut self.ranges);
-        crate::structural::plain_lines::<true>(data, max, level, &mut self.commas, |l| {
+        crate::structural::plain_lines::<true>(data, b',', max, level, &mut self.commas, |l| {
             if l.len == 0 {
                 empties += 1;
                 return true;

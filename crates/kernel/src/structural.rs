@@ -15,7 +15,8 @@
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Masks {
     pub newline: u64,
-    pub comma: u64,
+    /// Field separators: `,`, or the reader's delimiter (`\t`, `;`, …).
+    pub sep: u64,
     pub quote: u64,
     pub cr: u64,
     /// Bytes with the high bit set (not ASCII).
@@ -26,7 +27,7 @@ impl Masks {
     /// Bytes that are none of the four: a record holding one has a value somewhere.
     #[inline]
     pub fn other(&self) -> u64 {
-        !(self.newline | self.comma | self.quote | self.cr)
+        !(self.newline | self.sep | self.quote | self.cr)
     }
 }
 
@@ -75,36 +76,40 @@ impl Level {
     /// # Panics
     /// When this CPU lacks the level (use [`Level::best`] or [`Level::available`]).
     #[inline]
-    pub fn masks(self, block: &[u8; 64]) -> Masks {
+    pub fn masks(self, block: &[u8; 64], sep: u8) -> Masks {
         match self {
             #[cfg(target_arch = "x86_64")]
             Level::Avx2 => {
                 assert!(std::arch::is_x86_feature_detected!("avx2"));
                 // SAFETY: the CPU has AVX2 (checked just above; the check is a cached load).
-                unsafe { x86::avx2(block) }
+                unsafe { x86::avx2(block, sep) }
             }
             #[cfg(target_arch = "x86_64")]
             // SAFETY: SSE2 is part of the x86-64 baseline.
-            Level::Sse2 => unsafe { x86::sse2(block) },
+            Level::Sse2 => unsafe { x86::sse2(block, sep) },
             #[cfg(not(target_arch = "x86_64"))]
             Level::Avx2 | Level::Sse2 => panic!("{self:?} needs x86-64"),
-            Level::Portable => portable(block),
+            Level::Portable => portable(block, sep),
         }
     }
 }
 
-/// The masks a byte at a time.
-pub fn portable(block: &[u8; 64]) -> Masks {
+/// The masks a byte at a time (`sep`: the field separator, never a quote or a line end).
+pub fn portable(block: &[u8; 64], sep: u8) -> Masks {
     let mut m = Masks::default();
     for (i, &b) in block.iter().enumerate() {
         let bit = 1u64 << i;
         match b {
             b'\n' => m.newline |= bit,
-            b',' => m.comma |= bit,
             b'"' => m.quote |= bit,
             b'\r' => m.cr |= bit,
-            0x80.. => m.high |= bit,
             _ => {}
+        }
+        if b == sep {
+            m.sep |= bit;
+        }
+        if b >= 0x80 {
+            m.high |= bit;
         }
     }
     m
@@ -123,19 +128,20 @@ mod x86 {
     #[target_feature(enable = "avx2")]
     pub unsafe fn plain_lines_avx2<const COLLECT: bool>(
         data: &[u8],
+        sep: u8,
         max: usize,
         commas: &mut Vec<usize>,
         each: impl FnMut(&PlainLine<'_>) -> bool,
     ) -> usize {
         // SAFETY: this function runs only where AVX2 is (its caller checked).
-        super::plain_lines_with::<COLLECT>(data, max, commas, each, |b| unsafe { avx2(b) })
+        super::plain_lines_with::<COLLECT>(data, max, commas, each, |b| unsafe { avx2(b, sep) })
     }
 
     /// # Safety
     /// The CPU must have AVX2.
     #[target_feature(enable = "avx2")]
     #[inline]
-    pub unsafe fn avx2(block: &[u8; 64]) -> Masks {
+    pub unsafe fn avx2(block: &[u8; 64], sep: u8) -> Masks {
         // SAFETY: two unaligned 32-byte loads inside the 64-byte block.
         let (lo, hi) = unsafe {
             (
@@ -153,7 +159,7 @@ mod x86 {
             | ((_mm256_movemask_epi8(hi) as u32 as u64) << 32);
         Masks {
             newline: class(b'\n'),
-            comma: class(b','),
+            sep: class(sep),
             quote: class(b'"'),
             cr: class(b'\r'),
             high,
@@ -163,7 +169,7 @@ mod x86 {
     /// # Safety
     /// The CPU must have SSE2 (every x86-64 CPU does).
     #[target_feature(enable = "sse2")]
-    pub unsafe fn sse2(block: &[u8; 64]) -> Masks {
+    pub unsafe fn sse2(block: &[u8; 64], sep: u8) -> Masks {
         // SAFETY: four unaligned 16-byte loads inside the 64-byte block.
         let v = unsafe {
             [0, 16, 32, 48].map(|o| _mm_loadu_si128(block.as_ptr().add(o).cast::<__m128i>()))
@@ -179,7 +185,7 @@ mod x86 {
         });
         Masks {
             newline: class(b'\n'),
-            comma: class(b','),
+            sep: class(sep),
             quote: class(b'"'),
             cr: class(b'\r'),
             high,
@@ -229,7 +235,8 @@ pub struct PlainLine<'s> {
 /// simply quoted (the quote state carried by a prefix XOR, as simdjson and simdcsv do; an
 /// escaped quote, a quote elsewhere, a line feed inside quotes is left to the scanner), without
 /// a carriage return outside quotes but the one before the line feed, of at most `max` bytes
-/// without the terminator.
+/// without the terminator. Fields are separated by `sep` (`,` in CSV; a reader of another
+/// delimiter passes its own, never a quote, a carriage return or a line feed).
 /// Stops before the first line that is not, or that does not end inside `data` (the
 /// byte-exact scanner reads that one), or that `each` refuses. Returns the bytes of the lines
 /// taken, each up to and including its line feed. `commas` is scratch space: the positions of
@@ -238,6 +245,7 @@ pub struct PlainLine<'s> {
 #[inline]
 pub fn plain_lines<const COLLECT: bool>(
     data: &[u8],
+    sep: u8,
     max: usize,
     level: Level,
     commas: &mut Vec<usize>,
@@ -249,9 +257,9 @@ pub fn plain_lines<const COLLECT: bool>(
         Level::Avx2 => {
             assert!(std::arch::is_x86_feature_detected!("avx2"));
             // SAFETY: the CPU has AVX2 (checked just above).
-            unsafe { x86::plain_lines_avx2::<COLLECT>(data, max, commas, each) }
+            unsafe { x86::plain_lines_avx2::<COLLECT>(data, sep, max, commas, each) }
         }
-        _ => plain_lines_with::<COLLECT>(data, max, commas, each, |b| level.masks(b)),
+        _ => plain_lines_with::<COLLECT>(data, max, commas, each, |b| level.masks(b, sep)),
     }
 }
 
@@ -279,28 +287,28 @@ fn plain_lines_with<const COLLECT: bool>(
         if m.quote == 0 && inside_before == 0 && !closed_before {
             // No quote in or before the block (most blocks): nothing inside quotes.
             (inside, bad) = (0, 0);
-            field_end_before = (m.comma | m.newline) >> 63 == 1;
+            field_end_before = (m.sep | m.newline) >> 63 == 1;
         } else {
             // Inside quotes: an odd number of quotes at or before a byte (so an opening
             // quote is inside, a closing one is not), by a prefix XOR carried from the block
             // before.
             inside = prefix_xor(m.quote) ^ inside_before;
             inside_before = ((inside as i64) >> 63) as u64;
-            let (sep, ends) = (m.comma & !inside, m.newline & !inside);
+            let (sep, ends) = (m.sep & !inside, m.newline & !inside);
             let (open, close) = (m.quote & inside, m.quote & !inside);
             // What the fast path leaves to the byte-exact scanner (which says whether it is
             // wrong): a quote that opens anywhere but at a field's start, a closing quote not
             // followed by a separator, a carriage return or a line feed (an escaped quote
             // `""` is one), a line feed inside quotes.
             let field_start = ((sep | ends) << 1) | u64::from(field_end_before);
-            let after_close = m.comma | m.newline | m.cr;
+            let after_close = m.sep | m.newline | m.cr;
             bad = (open & !field_start)
                 | ((close << 1) & !after_close)
                 | (u64::from(closed_before) & !after_close & 1)
                 | (m.newline & inside);
             (field_end_before, closed_before) = ((sep | ends) >> 63 == 1, close >> 63 == 1);
         }
-        let (sep, ends) = (m.comma & !inside, m.newline & !inside);
+        let (sep, ends) = (m.sep & !inside, m.newline & !inside);
         let other_mask = m.other();
         let cr_out = m.cr & !inside;
         let mut nl = ends;
@@ -379,7 +387,7 @@ fn prefix_xor(mut x: u64) -> u64 {
 pub fn plain_records(data: &[u8], max: usize, fields: usize, level: Level) -> PlainRun {
     let mut run = PlainRun::default();
     // Counted, not collected: nothing grows here.
-    run.bytes = plain_lines::<false>(data, max, level, &mut Vec::new(), |l| {
+    run.bytes = plain_lines::<false>(data, b',', max, level, &mut Vec::new(), |l| {
         let empty = l.len == 0;
         if !(empty || (l.separators + 1 == fields && l.other)) {
             return false;
@@ -427,15 +435,17 @@ mod tests {
         assert!(levels.contains(&Level::Sse2));
         for seed in 0..2000u64 {
             let alphabet: &[u8] = if seed.is_multiple_of(2) {
-                b"\n,\"\ra1 \xff\x80"
+                b"\n,\"\ra1 \xff\x80\t;"
             } else {
                 b"abcdefgh,\n"
             };
             let bytes = random_bytes(seed, 64, alphabet);
             let block: &[u8; 64] = bytes.as_slice().try_into().unwrap();
-            let want = portable(block);
-            for &l in &levels {
-                assert_eq!(l.masks(block), want, "{l:?} on {bytes:?}");
+            for sep in [b',', b'\t', b';', b'a', 0xff] {
+                let want = portable(block, sep);
+                for &l in &levels {
+                    assert_eq!(l.masks(block, sep), want, "{l:?} on {bytes:?}, sep {sep}");
+                }
             }
         }
     }

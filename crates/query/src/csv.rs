@@ -1,7 +1,9 @@
-//! Records of a delimited text file (CSV, TSV, any one-byte delimiter), RFC 4180 quoting. A
-//! line that is whole in the read buffer and simple (no escaped quote, no line break inside a
-//! field, no stray carriage return) is split where it lies with `memchr`; any other record is
-//! read by `csv-core` into one reused buffer. Memory stays bounded by the longest record (at
+//! Records of a delimited text file (CSV, TSV, any one-byte delimiter), RFC 4180 quoting. Lines
+//! that are whole in the read buffer and simple (no escaped quote, no line break inside a
+//! field, no stray carriage return) are found and split where they lie, a batch at a time, by
+//! the kernel's structural index (`membench_kernel::structural`: 64 bytes at a time, the quote
+//! state by prefix XOR); a simple line the index does not take is split with `memchr`; any
+//! other record is read by `csv-core` into one reused buffer. Memory stays bounded by the longest record (at
 //! most [`MAX_RECORD`] bytes) plus the reader's buffer, whatever the file holds. Every record
 //! knows the physical line it starts on, so an error can name it.
 
@@ -9,6 +11,7 @@ use std::fmt;
 use std::io::{self, BufRead};
 
 use csv_core::{ReadRecordResult, Reader, ReaderBuilder};
+use membench_kernel::structural::{Level, plain_lines};
 
 /// The longest record read (longer is an error, not an allocation).
 pub const MAX_RECORD: usize = 64 << 20;
@@ -87,6 +90,77 @@ pub struct CsvReader<R> {
     /// The record's field spans, and the bytes of a line still to consume.
     spans: Vec<(usize, usize)>,
     pending: usize,
+    /// Lines found by the structural index in the buffer, served one by one.
+    batch: Batch,
+    /// The index's level (`None`: a delimiter it cannot take).
+    level: Option<Level>,
+}
+
+/// Simple lines found at the start of the read buffer: each record's place, and the field spans
+/// of all of them (each relative to its record's start).
+#[derive(Default)]
+struct Batch {
+    recs: Vec<BatchRec>,
+    spans: Vec<(usize, usize)>,
+    /// Scratch: a line's separators.
+    seps: Vec<usize>,
+    next: usize,
+}
+
+#[derive(Clone, Copy)]
+struct BatchRec {
+    /// Blank lines just before it.
+    blanks: u64,
+    start: usize,
+    len: usize,
+    /// Where the next line starts.
+    next: usize,
+    spans: (usize, usize),
+}
+
+/// The most field spans one batch holds (a record of more still gets a batch of its own).
+const BATCH_SPANS: usize = 256;
+
+impl Batch {
+    /// Finds the simple lines at the start of `data` (a record start).
+    fn fill(&mut self, data: &[u8], delim: u8, level: Level) {
+        self.recs.clear();
+        self.spans.clear();
+        self.next = 0;
+        let (recs, spans) = (&mut self.recs, &mut self.spans);
+        let mut blanks = 0;
+        plain_lines::<true>(data, delim, MAX_RECORD, level, &mut self.seps, |l| {
+            if l.len == 0 {
+                blanks += 1;
+                return true;
+            }
+            let first = spans.len();
+            let mut from = 0;
+            for &c in l.commas {
+                spans.push((from, c - l.start));
+                from = c - l.start + 1;
+            }
+            spans.push((from, l.len));
+            if l.quotes {
+                // A quoted field's text is between its quotes.
+                let line = &data[l.start..l.start + l.len];
+                for r in &mut spans[first..] {
+                    if line.get(r.0) == Some(&b'"') {
+                        *r = (r.0 + 1, r.1 - 1);
+                    }
+                }
+            }
+            recs.push(BatchRec {
+                blanks,
+                start: l.start,
+                len: l.len,
+                next: l.lf + 1,
+                spans: (first, spans.len()),
+            });
+            blanks = 0;
+            spans.len() < BATCH_SPANS
+        });
+    }
 }
 
 impl<R> fmt::Debug for CsvReader<R> {
@@ -110,7 +184,16 @@ impl<R: BufRead> CsvReader<R> {
             delimiter,
             spans: Vec::with_capacity(64),
             pending: 0,
+            batch: Batch::default(),
+            level: (!matches!(delimiter, b'"' | b'\r' | b'\n')).then(Level::best),
         }
+    }
+
+    /// The index's level (tests compare them).
+    #[cfg(test)]
+    fn at_level(mut self, level: Option<Level>) -> Self {
+        self.level = level;
+        self
     }
 
     /// The reader it reads from (the last record consumed).
@@ -134,8 +217,18 @@ impl<R: BufRead> CsvReader<R> {
                 self.inner.consume(3);
             }
         }
+        if self.batch.next < self.batch.recs.len() {
+            return self.next_of_batch();
+        }
         if self.pending > 0 {
             self.inner.consume(std::mem::take(&mut self.pending));
+        }
+        if let Some(level) = self.level {
+            let buf = self.inner.fill_buf()?;
+            self.batch.fill(buf, self.delimiter, level);
+            if !self.batch.recs.is_empty() {
+                return self.next_of_batch();
+            }
         }
         loop {
             // Split a whole line in the buffer where it lies (the buffer's borrow ends with
@@ -239,6 +332,24 @@ impl<R: BufRead> CsvReader<R> {
     }
 }
 
+impl<R: BufRead> CsvReader<R> {
+    /// The batch's next record (there is one); the buffer is consumed when the batch is done.
+    #[inline]
+    fn next_of_batch(&mut self) -> Result<Option<Record<'_>>, ReadError> {
+        let r = self.batch.recs[self.batch.next];
+        self.batch.next += 1;
+        self.newlines += r.blanks + 1;
+        self.pending = r.next;
+        // Nothing consumed since the batch was found: the same bytes again.
+        let buf = self.inner.fill_buf()?;
+        Ok(Some(Record {
+            line: self.newlines,
+            data: &buf[r.start..r.start + r.len],
+            spans: &self.batch.spans[r.spans.0..r.spans.1],
+        }))
+    }
+}
+
 /// Splits one line (no line terminator inside) into field spans, as RFC 4180 reads it, when it
 /// is simple: unquoted fields without quotes, quoted fields without escaped quotes and closed
 /// right before a delimiter or the end. `false` for anything else (csv-core reads it then).
@@ -290,7 +401,17 @@ mod tests {
     }
 
     fn all_with(text: &[u8], delim: u8, capacity: usize) -> Vec<(u64, Vec<String>)> {
-        let mut r = CsvReader::new(io::BufReader::with_capacity(capacity, text), delim);
+        all_at(text, delim, capacity, Some(Level::best()))
+    }
+
+    fn all_at(
+        text: &[u8],
+        delim: u8,
+        capacity: usize,
+        level: Option<Level>,
+    ) -> Vec<(u64, Vec<String>)> {
+        let mut r =
+            CsvReader::new(io::BufReader::with_capacity(capacity, text), delim).at_level(level);
         let mut v = Vec::new();
         while let Some(rec) = r.next_record().unwrap() {
             let f = rec
@@ -321,6 +442,43 @@ mod tests {
         assert_eq!(tsv[1], (2, vec!["1".into(), "2,3".into()]));
     }
 
+    /// Lines of plain, quoted, escaped, multi-line, CRLF and blank records, `;` or `,`
+    /// separated.
+    fn random_text(seed: u64) -> Vec<u8> {
+        let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        let mut next = |n: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % n
+        };
+        let sep = if seed.is_multiple_of(3) { b';' } else { b',' };
+        let mut out = Vec::new();
+        for _ in 0..40 {
+            let fields = 1 + next(6);
+            for f in 0..fields {
+                if f > 0 {
+                    out.push(sep);
+                }
+                match next(12) {
+                    0 => out.extend_from_slice(b"\"quoted, with; seps\""),
+                    1 => out.extend_from_slice(b"\"esc\"\"aped\""),
+                    2 => out.extend_from_slice(b"\"two\nlines\""),
+                    3 => out.extend_from_slice(b"stray\"quote"),
+                    4 => out.extend_from_slice("ümlaut".as_bytes()),
+                    5 => {}
+                    _ => out.extend_from_slice(&b"value-of-some-length"[..next(20) as usize]),
+                }
+            }
+            out.extend_from_slice(match next(10) {
+                0 => b"\r\n",
+                1 => b"\n\n",
+                _ => b"\n",
+            });
+        }
+        out
+    }
+
     #[test]
     fn the_memchr_path_and_csv_core_give_the_same_records() {
         // A buffer of one byte never holds a whole line: csv-core reads everything. A large
@@ -335,16 +493,27 @@ mod tests {
             b"a;b\n1;\"2;3\"\n4;5\n",
             b"\n\n,\n,,\n",
         ];
-        for text in inputs {
+        // The structural index reads 64 bytes at a time: the same inputs again, long enough
+        // for it, and random text of every kind of line.
+        let long: Vec<Vec<u8>> = inputs.iter().map(|t| t.repeat(9)).collect();
+        let random: Vec<Vec<u8>> = (0..200u64).map(random_text).collect();
+        let all_inputs = inputs
+            .iter()
+            .copied()
+            .chain(long.iter().map(Vec::as_slice))
+            .chain(random.iter().map(Vec::as_slice));
+        for text in all_inputs {
             let delim = if text.contains(&b';') { b';' } else { b',' };
             let slow = all_with(text, delim, 1);
             for cap in [2, 5, 16, 1 << 16] {
-                assert_eq!(
-                    all_with(text, delim, cap),
-                    slow,
-                    "{:?} with a {cap}-byte buffer",
-                    String::from_utf8_lossy(text)
-                );
+                for level in Level::available().into_iter().map(Some).chain([None]) {
+                    assert_eq!(
+                        all_at(text, delim, cap, level),
+                        slow,
+                        "{:?} with a {cap}-byte buffer, index {level:?}",
+                        String::from_utf8_lossy(text)
+                    );
+                }
             }
         }
     }

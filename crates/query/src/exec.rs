@@ -14,6 +14,7 @@ use std::collections::BinaryHeap;
 use membench_protocol::{AggFunc, Aggregate, ColumnType, Expr, JoinKind, Plan};
 use rustc_hash::{FxHashMap, FxHashSet};
 
+use crate::compile::Compiled;
 use crate::eval::{Env, EvalError, cast, eval, is_true, total_order};
 use crate::text::Value;
 
@@ -144,16 +145,56 @@ fn fresh_states(g: &membench_protocol::Group, arg_types: &[Option<ColumnType>]) 
         .collect()
 }
 
-/// Folds one row (`env`) into its group's aggregate states.
-fn fold_states(states: &mut [State], g: &membench_protocol::Group, env: Env<'_>) -> Result<()> {
-    for (s, a) in states.iter_mut().zip(&g.aggregates) {
-        let v = match &a.arg {
-            Some(e) => Some(eval(e, env)?),
+/// Folds one row into its group's aggregate states (`args`: each aggregate's compiled argument).
+fn fold_states(
+    states: &mut [State],
+    g: &membench_protocol::Group,
+    args: &[Option<Compiled>],
+    row: &[Value],
+) -> Result<()> {
+    for ((s, a), arg) in states.iter_mut().zip(&g.aggregates).zip(args) {
+        let v = match arg {
+            Some(e) => Some(e.eval(row)?),
             None => None,
         };
         s.add(v, a.ty);
     }
     Ok(())
+}
+
+/// A plan's row expressions, compiled once and shared by an executor's forks.
+#[derive(Debug)]
+struct RowExprs {
+    filter: Option<Compiled>,
+    /// Each output's (an ungrouped plan's).
+    outputs: Vec<Compiled>,
+    /// Each group key's.
+    keys: Vec<Compiled>,
+    /// Each aggregate's argument.
+    args: Vec<Option<Compiled>>,
+}
+
+impl RowExprs {
+    fn of(plan: &Plan) -> Self {
+        let types: Vec<ColumnType> = plan.columns.iter().map(|c| c.ty).collect();
+        let c = |e: &Expr| Compiled::new(e, &types);
+        let (keys, args) = match &plan.group {
+            Some(g) => (
+                g.keys.iter().map(|k| c(&k.expr)).collect(),
+                g.aggregates.iter().map(|a| a.arg.as_ref().map(c)).collect(),
+            ),
+            None => (Vec::new(), Vec::new()),
+        };
+        RowExprs {
+            filter: plan.filter.as_ref().map(c),
+            outputs: match plan.group {
+                Some(_) => Vec::new(),
+                None => plan.output.iter().map(|o| c(&o.expr)).collect(),
+            },
+            keys,
+            args,
+        }
+    }
 }
 
 fn units(v: &Value, scale: u8) -> i128 {
@@ -403,6 +444,7 @@ pub struct Executor<'p> {
     out: Vec<Value>,
     /// Where the result goes instead of the answer (`--output`).
     output: Option<crate::output::ResultFile>,
+    exprs: std::sync::Arc<RowExprs>,
 }
 
 impl std::fmt::Debug for Executor<'_> {
@@ -436,6 +478,7 @@ impl<'p> Executor<'p> {
             key: Vec::new(),
             out: Vec::new(),
             output: None,
+            exprs: std::sync::Arc::new(RowExprs::of(plan)),
         }
     }
 
@@ -451,6 +494,7 @@ impl<'p> Executor<'p> {
     pub fn fork(&self) -> Self {
         let mut e = Executor::new(self.plan);
         e.output = self.output.clone();
+        e.exprs = self.exprs.clone();
         e
     }
 
@@ -486,15 +530,14 @@ impl<'p> Executor<'p> {
 
     /// Filters one row and folds it in.
     pub fn push(&mut self, row: &[Value]) -> Result<()> {
-        let env = Env::row(row);
-        if let Some(f) = &self.plan.filter
-            && !is_true(&eval(f, env)?)
+        if let Some(f) = &self.exprs.filter
+            && !f.holds(row)?
         {
             return Ok(());
         }
         match &self.plan.group {
             Some(g) => {
-                self.fill_key(g, env)?;
+                self.fill_key(g, row)?;
                 let states = match self.groups.get_mut(self.key.as_slice()) {
                     Some(s) => s,
                     None => {
@@ -502,12 +545,12 @@ impl<'p> Executor<'p> {
                         self.groups.entry(self.key.clone()).or_insert(fresh)
                     }
                 };
-                fold_states(states, g, env)?;
+                fold_states(states, g, &self.exprs.args, row)?;
             }
             None => {
                 self.out.clear();
-                for o in &self.plan.output {
-                    self.out.push(eval(&o.expr, env)?);
+                for o in &self.exprs.outputs {
+                    self.out.push(o.eval(row)?);
                 }
                 // A row that would not enter a full top-k is not copied.
                 if let Rows::TopK(heap) = &self.rows
@@ -530,18 +573,18 @@ impl<'p> Executor<'p> {
 
     /// Builds a row's group key in the reused buffer (a column's text copied into the
     /// buffer's own allocation; a new group's key is then the only allocation).
-    fn fill_key(&mut self, g: &membench_protocol::Group, env: Env<'_>) -> Result<()> {
+    fn fill_key(&mut self, g: &membench_protocol::Group, row: &[Value]) -> Result<()> {
         self.key.resize(g.keys.len(), Value::Null);
-        for (slot, k) in self.key.iter_mut().zip(&g.keys) {
+        for ((slot, k), c) in self.key.iter_mut().zip(&g.keys).zip(&self.exprs.keys) {
             match &k.expr {
-                Expr::Col(i) => match (&mut *slot, &env.row[*i]) {
+                Expr::Col(i) => match (&mut *slot, &row[*i]) {
                     (Value::Str(mine), Value::Str(theirs)) => {
                         mine.clear();
                         mine.push_str(theirs);
                     }
                     (slot, v) => *slot = v.clone(),
                 },
-                e => *slot = eval(e, env)?,
+                _ => *slot = c.eval(row)?,
             }
         }
         Ok(())
@@ -552,15 +595,14 @@ impl<'p> Executor<'p> {
     /// group key is returned, for the caller to spill the row by: a group held once stays
     /// held, so every row of a group goes the same way.
     pub fn push_held(&mut self, row: &[Value], admit: bool) -> Result<Option<&[Value]>> {
-        let env = Env::row(row);
-        if let Some(f) = &self.plan.filter
-            && !is_true(&eval(f, env)?)
+        if let Some(f) = &self.exprs.filter
+            && !f.holds(row)?
         {
             return Ok(None);
         }
         let plan = self.plan;
         let g = plan.group.as_ref().expect("push_held folds a grouped plan");
-        self.fill_key(g, env)?;
+        self.fill_key(g, row)?;
         let states = match self.groups.get_mut(self.key.as_slice()) {
             Some(s) => s,
             None if admit => {
@@ -569,7 +611,7 @@ impl<'p> Executor<'p> {
             }
             None => return Ok(Some(&self.key)),
         };
-        fold_states(states, g, env)?;
+        fold_states(states, g, &self.exprs.args, row)?;
         Ok(None)
     }
 

@@ -3,7 +3,7 @@
 //! sample, `--schema` overriding, then enforced on every row), the one set of rules from a
 //! field's text to a typed value (`text`), located errors (`error`), and `membench inspect`'s
 //! measurements and memory predictions (`inspect`), a user's query planned (`sql`) and run by
-//! the generic operators (`eval`, `exec`, `scan`), and a user's run prepared (`user`).
+//! the generic operators (`eval`, its typed closures `compile`, `exec`, `scan`), and a user's run prepared (`user`).
 //!
 //! It must not link Polars or measure anything: the driver calls it (to type an input and refuse
 //! a bad one before any cell runs), and so will the runner's generic operators.
@@ -15,6 +15,7 @@
 //! ```
 
 pub mod compare;
+pub mod compile;
 pub mod csv;
 pub mod error;
 pub mod eval;
