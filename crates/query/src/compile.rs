@@ -64,6 +64,16 @@ impl Compiled {
         eval(&self.expr, Env::row(row))
     }
 
+    /// Its value on `row` as exact units and their scale, when it is compiled as an exact
+    /// number (`Some(None)`: NULL); `None`: ask [`Compiled::eval`].
+    #[inline]
+    pub fn exact(&self, row: &[Value]) -> Option<Option<(i64, u8)>> {
+        match &self.typed {
+            Some(Typed::Exact { f, scale, .. }) => Some(f(row)?.map(|u| (u, *scale))),
+            _ => None,
+        }
+    }
+
     /// Whether it is true on `row` (NULL is not): a filter.
     #[inline]
     pub fn holds(&self, row: &[Value]) -> Result<bool, EvalError> {
@@ -607,6 +617,18 @@ mod tests {
                     format!("{want:?}"),
                     "{e:?} on {row:?}"
                 );
+                if let Some(exact) = c.exact(&row) {
+                    let as_value = match exact {
+                        None => Value::Null,
+                        Some((u, 0)) if matches!(want, Ok(Value::Int(_))) => Value::Int(u),
+                        Some((u, s)) => Value::Decimal(u, s),
+                    };
+                    assert_eq!(
+                        Ok(as_value),
+                        want.clone(),
+                        "{e:?} as exact units on {row:?}"
+                    );
+                }
                 assert_eq!(
                     c.holds(&row),
                     want.map(|v| is_true(&v)),

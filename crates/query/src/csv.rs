@@ -48,6 +48,10 @@ impl From<io::Error> for ReadError {
 pub struct Record<'a> {
     /// The physical line the record starts on (1-based).
     pub line: u64,
+    /// Where it starts: bytes from where the reader began.
+    pub start: u64,
+    /// Every byte of it is known to be ASCII (`false`: not looked at).
+    pub ascii: bool,
     data: &'a [u8],
     /// Where the fields are in `data`: `(start, end)` each.
     spans: &'a [(usize, usize)],
@@ -90,6 +94,8 @@ pub struct CsvReader<R> {
     /// The record's field spans, and the bytes of a line still to consume.
     spans: Vec<(usize, usize)>,
     pending: usize,
+    /// Bytes consumed from `inner` so far.
+    consumed: u64,
     /// Lines found by the structural index in the buffer, served one by one.
     batch: Batch,
     /// The index's level (`None`: a delimiter it cannot take).
@@ -116,6 +122,7 @@ struct BatchRec {
     /// Where the next line starts.
     next: usize,
     spans: (usize, usize),
+    ascii: bool,
 }
 
 /// The most field spans one batch holds (a record of more still gets a batch of its own).
@@ -156,6 +163,7 @@ impl Batch {
                 len: l.len,
                 next: l.lf + 1,
                 spans: (first, spans.len()),
+                ascii: l.ascii,
             });
             blanks = 0;
             spans.len() < BATCH_SPANS
@@ -184,6 +192,7 @@ impl<R: BufRead> CsvReader<R> {
             delimiter,
             spans: Vec::with_capacity(64),
             pending: 0,
+            consumed: 0,
             batch: Batch::default(),
             level: (!matches!(delimiter, b'"' | b'\r' | b'\n')).then(Level::best),
         }
@@ -194,6 +203,25 @@ impl<R: BufRead> CsvReader<R> {
     fn at_level(mut self, level: Option<Level>) -> Self {
         self.level = level;
         self
+    }
+
+    /// A reader starting at a record start inside a file (no byte-order mark is looked for).
+    pub fn mid_file(inner: R, delimiter: u8) -> Self {
+        let mut r = CsvReader::new(inner, delimiter);
+        r.started = true;
+        r
+    }
+
+    /// Where the next record (or blank line) starts: bytes from where the reader began.
+    pub fn position(&self) -> u64 {
+        self.consumed + self.pending as u64
+    }
+
+    /// Consumes `n` bytes of the read buffer.
+    #[inline]
+    fn eat(&mut self, n: usize) {
+        self.inner.consume(n);
+        self.consumed += n as u64;
     }
 
     /// The reader it reads from (the last record consumed).
@@ -214,14 +242,15 @@ impl<R: BufRead> CsvReader<R> {
             self.started = true;
             let buf = self.inner.fill_buf()?;
             if buf.starts_with(b"\xEF\xBB\xBF") {
-                self.inner.consume(3);
+                self.eat(3);
             }
         }
         if self.batch.next < self.batch.recs.len() {
             return self.next_of_batch();
         }
         if self.pending > 0 {
-            self.inner.consume(std::mem::take(&mut self.pending));
+            let n = std::mem::take(&mut self.pending);
+            self.eat(n);
         }
         if let Some(level) = self.level {
             let buf = self.inner.fill_buf()?;
@@ -263,7 +292,7 @@ impl<R: BufRead> CsvReader<R> {
             self.newlines += 1;
             if len == 0 {
                 // A blank line is no record (as csv-core skips it).
-                self.inner.consume(nl + 1);
+                self.eat(nl + 1);
                 continue;
             }
             self.pending = nl + 1;
@@ -271,6 +300,8 @@ impl<R: BufRead> CsvReader<R> {
             let buf = self.inner.fill_buf()?;
             return Ok(Some(Record {
                 line: self.newlines,
+                start: self.consumed,
+                ascii: false,
                 data: &buf[..len],
                 spans: &self.spans,
             }));
@@ -281,7 +312,9 @@ impl<R: BufRead> CsvReader<R> {
         // The record starts at its first byte that is not a line terminator (blank lines and
         // the rest of the previous record's `\r\n` come first).
         let mut start: Option<u64> = None;
+        let mut start_byte = self.consumed;
         loop {
+            let consumed = self.consumed;
             let input = self.inner.fill_buf()?;
             let (res, nin, o, e) =
                 self.core
@@ -292,9 +325,10 @@ impl<R: BufRead> CsvReader<R> {
             {
                 let before = memchr::memchr_iter(b'\n', &used[..i]).count() as u64;
                 start = Some(self.newlines + 1 + before);
+                start_byte = consumed + i as u64;
             }
             self.newlines += memchr::memchr_iter(b'\n', used).count() as u64;
-            self.inner.consume(nin);
+            self.eat(nin);
             nout += o;
             nend += e;
             match res {
@@ -322,6 +356,8 @@ impl<R: BufRead> CsvReader<R> {
                     }
                     return Ok(Some(Record {
                         line: start.unwrap_or(self.newlines + 1),
+                        start: start_byte,
+                        ascii: false,
                         data: &self.out[..nout],
                         spans: &self.spans,
                     }));
@@ -344,6 +380,8 @@ impl<R: BufRead> CsvReader<R> {
         let buf = self.inner.fill_buf()?;
         Ok(Some(Record {
             line: self.newlines,
+            start: self.consumed + r.start as u64,
+            ascii: r.ascii,
             data: &buf[r.start..r.start + r.len],
             spans: &self.batch.spans[r.spans.0..r.spans.1],
         }))
@@ -398,18 +436,22 @@ mod tests {
 
     fn all(text: &[u8], delim: u8) -> Vec<(u64, Vec<String>)> {
         all_with(text, delim, 7)
+            .into_iter()
+            .map(|(line, _, f)| (line, f))
+            .collect()
     }
 
-    fn all_with(text: &[u8], delim: u8, capacity: usize) -> Vec<(u64, Vec<String>)> {
+    fn all_with(text: &[u8], delim: u8, capacity: usize) -> Vec<(u64, u64, Vec<String>)> {
         all_at(text, delim, capacity, Some(Level::best()))
     }
 
+    /// Each record's line, start (bytes) and fields.
     fn all_at(
         text: &[u8],
         delim: u8,
         capacity: usize,
         level: Option<Level>,
-    ) -> Vec<(u64, Vec<String>)> {
+    ) -> Vec<(u64, u64, Vec<String>)> {
         let mut r =
             CsvReader::new(io::BufReader::with_capacity(capacity, text), delim).at_level(level);
         let mut v = Vec::new();
@@ -418,7 +460,7 @@ mod tests {
                 .fields()
                 .map(|f| String::from_utf8_lossy(f).into_owned())
                 .collect();
-            v.push((rec.line, f));
+            v.push((rec.line, rec.start, f));
         }
         v
     }
@@ -440,6 +482,10 @@ mod tests {
         );
         let tsv = all(b"a\tb\n1\t2,3\n", b'\t');
         assert_eq!(tsv[1], (2, vec!["1".into(), "2,3".into()]));
+        // Where each record starts, past blank lines and a CRLF's line feed.
+        let text = b"a,b\n1,2\r\n\n\"3\",4\n5,6";
+        let starts: Vec<u64> = all_with(text, b',', 1 << 16).iter().map(|r| r.1).collect();
+        assert_eq!(starts, [0, 4, 10, 16]);
     }
 
     /// Lines of plain, quoted, escaped, multi-line, CRLF and blank records, `;` or `,`

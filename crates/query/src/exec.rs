@@ -153,6 +153,20 @@ fn fold_states(
     row: &[Value],
 ) -> Result<()> {
     for ((s, a), arg) in states.iter_mut().zip(&g.aggregates).zip(args) {
+        // An exact sum of an argument compiled as an exact number: no value built.
+        if let (State::SumExact { sum, seen }, Some(c)) = (&mut *s, arg)
+            && let Some(v) = c.exact(row)
+        {
+            if let Some((units, from)) = v {
+                let scale = match a.ty {
+                    ColumnType::Decimal { scale } => scale,
+                    _ => 0,
+                };
+                *sum += units as i128 * 10i128.pow((scale - from.min(scale)) as u32);
+                *seen = true;
+            }
+            continue;
+        }
         let v = match arg {
             Some(e) => Some(e.eval(row)?),
             None => None,
@@ -170,6 +184,9 @@ struct RowExprs {
     outputs: Vec<Compiled>,
     /// Each group key's.
     keys: Vec<Compiled>,
+    /// The row column that is the only group key, if it is one (the row's value is then the
+    /// key, looked up without a copy).
+    single_key: Option<usize>,
     /// Each aggregate's argument.
     args: Vec<Option<Compiled>>,
 }
@@ -185,7 +202,15 @@ impl RowExprs {
             ),
             None => (Vec::new(), Vec::new()),
         };
+        let single_key = match plan.group.as_ref().map(|g| g.keys.as_slice()) {
+            Some([k]) => match k.expr {
+                Expr::Col(i) => Some(i),
+                _ => None,
+            },
+            _ => None,
+        };
         RowExprs {
+            single_key,
             filter: plan.filter.as_ref().map(c),
             outputs: match plan.group {
                 Some(_) => Vec::new(),
@@ -498,6 +523,11 @@ impl<'p> Executor<'p> {
         e
     }
 
+    /// Whether its result goes to a file (`--output`).
+    pub fn writes_file(&self) -> bool {
+        self.output.is_some()
+    }
+
     /// Whether rows are written as they come (no grouping, ordering or limit).
     fn streams_out(&self) -> bool {
         self.output.is_some()
@@ -537,12 +567,18 @@ impl<'p> Executor<'p> {
         }
         match &self.plan.group {
             Some(g) => {
-                self.fill_key(g, row)?;
-                let states = match self.groups.get_mut(self.key.as_slice()) {
+                let key: &[Value] = match self.exprs.single_key {
+                    Some(i) => std::slice::from_ref(&row[i]),
+                    None => {
+                        self.fill_key(g, row)?;
+                        &self.key
+                    }
+                };
+                let states = match self.groups.get_mut(key) {
                     Some(s) => s,
                     None => {
                         let fresh = fresh_states(g, &self.arg_types);
-                        self.groups.entry(self.key.clone()).or_insert(fresh)
+                        self.groups.entry(key.to_vec()).or_insert(fresh)
                     }
                 };
                 fold_states(states, g, &self.exprs.args, row)?;

@@ -280,6 +280,12 @@ impl<'a, R: std::io::BufRead> FileRecords<'a, R> {
         }
     }
 
+    /// Where the next record starts: bytes from the start of the file (as read: after
+    /// decompression).
+    pub(crate) fn position(&self) -> u64 {
+        self.rdr.position()
+    }
+
     /// The reader it reads through (everything read consumed).
     pub(crate) fn into_inner(self) -> R {
         self.rdr.into_inner()

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 
 use membench_protocol::{ColumnType, Plan};
 
+use crate::csv::CsvReader;
 use crate::error::InputError;
 use crate::eval::EvalError;
 use crate::exec::{Executor, HashJoin, QueryAnswer};
@@ -66,13 +67,14 @@ impl From<EvalError> for QueryError {
 }
 
 /// Parses the fields `fields` (column `wanted[i]` each) of one record at `file:line` into
-/// `values`, reusing a text slot's allocation from the previous row.
+/// `values`, reusing a text slot's allocation from the previous row. `ascii`: the record's
+/// bytes are known to be ASCII (its text needs no UTF-8 check).
 fn parse_fields<'f>(
     table: &Table,
     file: &std::path::Path,
     line: u64,
     wanted: &[usize],
-    fields: impl Iterator<Item = &'f [u8]>,
+    (fields, ascii): (impl Iterator<Item = &'f [u8]>, bool),
     values: &mut [Value],
 ) -> Result<(), QueryError> {
     for ((slot, &c), f) in values.iter_mut().zip(wanted).zip(fields) {
@@ -83,11 +85,18 @@ fn parse_fields<'f>(
         }
         if ty == ColumnType::String
             && let Value::Str(s) = slot
-            && let Ok(t) = std::str::from_utf8(f)
         {
-            s.clear();
-            s.push_str(t);
-            continue;
+            if ascii {
+                s.clear();
+                // SAFETY: ASCII bytes are UTF-8.
+                s.push_str(unsafe { std::str::from_utf8_unchecked(f) });
+                continue;
+            }
+            if let Ok(t) = std::str::from_utf8(f) {
+                s.clear();
+                s.push_str(t);
+                continue;
+            }
         }
         *slot = parse_value(f, ty).map_err(|why| table.type_error(file, line, c, f, why))?;
     }
@@ -125,7 +134,7 @@ fn scan_located(
                 file,
                 line,
                 wanted,
-                wanted.iter().map(|&c| rec.field(c)),
+                (wanted.iter().map(|&c| rec.field(c)), rec.ascii),
                 &mut values,
             )?;
             row(&values, fi, line)?;
@@ -421,8 +430,11 @@ fn execute(
             fold_chunk(&mut chunk, batcher)?;
         }
         Reading::Parallel(threads) => {
-            let forks = (0..threads.max(1)).map(|_| exec.fork()).collect();
-            let (parts, rows) = parallel(from, &cols, join, forks)?;
+            let forks = || (0..threads.max(1)).map(|_| exec.fork()).collect();
+            let (parts, rows) = match parallel_ranges(from, &cols, join, forks()) {
+                Some(done) => done,
+                None => parallel(from, &cols, join, forks())?,
+            };
             rows_read += rows;
             for p in parts {
                 exec.merge(p);
@@ -568,7 +580,117 @@ fn send_batch(
     ok
 }
 
-/// [`Reading::Parallel`]: the reader frames records on this thread and sends batches round
+/// [`Reading::Parallel`] without a framing thread, as the `parallel` strategy reads: each plain
+/// CSV file cut into `forks.len()` byte ranges, each worker reading its own range and folding
+/// the records that *start* in it. A range after the first speculates that its record
+/// boundary is the first line start at or after its cut; the speculation held when every
+/// range's first record starts exactly where the range before it stopped (the first record it
+/// did not take), which proves every worker read the records a sequential reader reads.
+/// `None` — nothing decided, the caller runs [`parallel`] — when it did not hold, on any error
+/// (whose line a range cannot know: the exact reading reports it), for a compressed or
+/// Parquet input, or when rows are written to a file as they come.
+fn parallel_ranges<'p>(
+    table: &Table,
+    cols: &[usize],
+    join: Option<&HashJoin<'p>>,
+    mut forks: Vec<Executor<'p>>,
+) -> Option<(Vec<Executor<'p>>, u64)> {
+    use std::io::{BufRead, BufReader, Seek, SeekFrom};
+    if table.is_parquet()
+        || forks.iter().any(Executor::writes_file)
+        || table.files.iter().any(|f| FileKind::of(f) != FileKind::Csv)
+    {
+        return None;
+    }
+    let names = table.names();
+    let mut rows = 0u64;
+    for file in &table.files {
+        // The header, checked as every reader checks it; the data starts after it.
+        let head = FileRecords::open(file, open_text(file).ok()?, table.delimiter, &names).ok()?;
+        let data = head.position();
+        drop(head);
+        let len = std::fs::metadata(file).ok()?.len();
+        let n = forks.len() as u64;
+        let cut = |i: u64| {
+            if i == n {
+                len
+            } else {
+                data + (len.saturating_sub(data)) * i / n
+            }
+        };
+        let worker = |i: u64, mut exec: Executor<'p>| -> Option<(Executor<'p>, u64, u64, u64)> {
+            let (lo, hi) = (cut(i), cut(i + 1));
+            let mut rdr = BufReader::with_capacity(RANGE_BUF, std::fs::File::open(file).ok()?);
+            let from = if i == 0 {
+                rdr.seek(SeekFrom::Start(lo)).ok()?;
+                lo
+            } else {
+                // The speculation: a record starts right after the line feed at or after
+                // the cut.
+                rdr.seek(SeekFrom::Start(lo - 1)).ok()?;
+                lo - 1 + rdr.skip_until(b'\n').ok()? as u64
+            };
+            let mut csv = CsvReader::mid_file(rdr, table.delimiter);
+            let mut values = vec![Value::Null; cols.len()];
+            let mut buf = join.map(HashJoin::row_buffer).unwrap_or_default();
+            let (mut first, mut taken) = (None, 0u64);
+            let stop = loop {
+                let Some(rec) = csv.next_record().ok()? else {
+                    break len;
+                };
+                let at = from + rec.start;
+                first.get_or_insert(at);
+                if at >= hi {
+                    break at;
+                }
+                if rec.len() != names.len() {
+                    return None;
+                }
+                parse_fields(
+                    table,
+                    file,
+                    rec.line,
+                    cols,
+                    (cols.iter().map(|&c| rec.field(c)), rec.ascii),
+                    &mut values,
+                )
+                .ok()?;
+                fold(&mut exec, join, &mut buf, &values).ok()?;
+                taken += 1;
+            };
+            Some((exec, taken, first.unwrap_or(len), stop))
+        };
+        let parts = std::thread::scope(|s| {
+            let handles: Vec<_> = forks
+                .drain(..)
+                .enumerate()
+                .map(|(i, exec)| {
+                    std::thread::Builder::new()
+                        .name("membench-query".into())
+                        .spawn_scoped(s, move || worker(i as u64, exec))
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.ok()?.join().expect("a query worker panicked"))
+                .collect::<Option<Vec<_>>>()
+        })?;
+        // Each range must begin where the one before it stopped.
+        if parts.windows(2).any(|w| w[0].3 != w[1].2) {
+            return None;
+        }
+        for (exec, taken, _, _) in parts {
+            rows += taken;
+            forks.push(exec);
+        }
+    }
+    Some((forks, rows))
+}
+
+/// A range worker's read buffer.
+const RANGE_BUF: usize = 64 << 10;
+
+/// [`Reading::Parallel`] exactly, whatever the input: the reader frames records on this thread and sends batches round
 /// robin to `threads` workers, each folding into its own executor. The error reported is the
 /// first in file order: the workers' (in batches sent before any the reader failed on) by
 /// file and line, else the reader's.
@@ -614,7 +736,7 @@ fn parallel<'p>(
                                     Some(f)
                                 });
                                 let located = |e: QueryError| (b.file, line, e);
-                                parse_fields(table, file, line, cols, fields, &mut values)
+                                parse_fields(table, file, line, cols, (fields, false), &mut values)
                                     .map_err(located)?;
                                 start = *ends.last().unwrap_or(&start);
                                 fold(&mut exec, join, &mut buf, &values).map_err(|error| {
@@ -708,4 +830,84 @@ fn parallel<'p>(
             (None, Ok(rows)) => Ok((parts, rows)),
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{CsvOptions, open_table};
+
+    /// A table of `rows` records `id,name,amount`; every `quoted`-th name a quoted text of
+    /// several lines that look like records.
+    fn file(dir: &std::path::Path, rows: u64, quoted: u64) -> Table {
+        let mut text = String::from("id,name,amount\n");
+        for i in 0..rows {
+            if quoted > 0 && i % quoted == 7 {
+                text.push_str(&format!("{i},\"a\n{i},fake,1\n{i},fake,2\",{}\n", i % 97));
+            } else {
+                text.push_str(&format!("{i},n{},{}\n", i % 13, i % 97));
+            }
+        }
+        let path = dir.join(format!("t-{rows}-{quoted}.csv"));
+        std::fs::write(&path, text).unwrap();
+        open_table(&path, &CsvOptions::default()).unwrap()
+    }
+
+    const SQL: &str =
+        "SELECT name, count(*) AS n, sum(amount) AS s FROM t GROUP BY name ORDER BY name";
+
+    fn answer(t: &Table, reading: Reading) -> (QueryAnswer, u64) {
+        let p = crate::sql::plan(SQL, &[("t", &t.schema)]).unwrap();
+        let ran = run(&p, &[t], reading).unwrap();
+        (ran.answer, ran.rows_read)
+    }
+
+    #[test]
+    fn parallel_ranges_read_a_plain_file_and_give_up_where_a_cut_falls_in_quotes() {
+        let dir = tempfile::tempdir().unwrap();
+        // Plain lines: every cut's speculation holds, whatever the worker count.
+        let plain = file(dir.path(), 5000, 0);
+        let p = crate::sql::plan(SQL, &[("t", &plain.schema)]).unwrap();
+        let cols = wanted(&p, 0);
+        for workers in [1, 2, 3, 7] {
+            let exec = Executor::new(&p);
+            let forks = (0..workers).map(|_| exec.fork()).collect();
+            let (parts, rows) = parallel_ranges(&plain, &cols, None, forks)
+                .unwrap_or_else(|| panic!("{workers} ranges over plain lines fell back"));
+            assert_eq!((parts.len(), rows), (workers, 5000));
+        }
+        // One long quoted field of record-like lines across the middle: the second range's
+        // speculation starts inside it, sees other records, and the chain check refuses.
+        let dir2 = tempfile::tempdir().unwrap();
+        let mut text = String::from("id,name,amount\n");
+        for i in 0..100 {
+            text.push_str(&format!("{i},n{},{i}\n", i % 5));
+        }
+        text.push_str("100,\"");
+        for i in 0..200 {
+            text.push_str(&format!("{i},fake,{i}\n"));
+        }
+        text.push_str("\",1\n");
+        for i in 101..200 {
+            text.push_str(&format!("{i},n{},{i}\n", i % 5));
+        }
+        let path = dir2.path().join("straddle.csv");
+        std::fs::write(&path, text).unwrap();
+        let straddle = open_table(&path, &CsvOptions::default()).unwrap();
+        let exec = Executor::new(&p);
+        let forks = (0..2).map(|_| exec.fork()).collect();
+        assert!(parallel_ranges(&straddle, &cols, None, forks).is_none());
+        // Either way the answer is the sequential reader's.
+        for t in [&plain, &straddle, &file(dir.path(), 3000, 50)] {
+            let (want, n) = answer(t, Reading::Streaming);
+            for workers in [2, 3, 5] {
+                let (got, m) = answer(t, Reading::Parallel(workers));
+                assert_eq!(
+                    (got.rows.clone(), m),
+                    (want.rows.clone(), n),
+                    "{workers} workers"
+                );
+            }
+        }
+    }
 }

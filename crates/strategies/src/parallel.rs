@@ -59,7 +59,8 @@ impl Strategy for Parallel {
         }
     }
 
-    /// One thread frames the records, `--threads` workers parse and fold them, partials merged.
+    /// `--threads` workers each read a byte range of a CSV file (its record boundaries proved
+    /// afterwards, else one thread frames the records for the workers), partials merged.
     fn query(&self, p: &Params, q: &crate::QueryParams) -> Result<Outcome, RunError> {
         crate::io::query::generic(q, membench_query::scan::Reading::Parallel(p.threads))
     }
