@@ -292,21 +292,7 @@ impl Batch {
                 return true;
             }
             let first = ranges.len();
-            let mut from = 0;
-            for &c in l.commas {
-                ranges.push((from, c - l.start));
-                from = c - l.start + 1;
-            }
-            ranges.push((from, l.len));
-            if l.quotes {
-                // A quoted field's text is between its quotes.
-                let line = &data[l.start..l.start + l.len];
-                for r in &mut ranges[first..] {
-                    if line.get(r.0) == Some(&b'"') {
-                        *r = (r.0 + 1, r.1 - 1);
-                    }
-                }
-            }
+            l.field_ranges(data, ranges);
             recs.push(PlainRec {
                 empty_lines: empties,
                 empty_bytes: l.start - after,

@@ -230,6 +230,30 @@ pub struct PlainLine<'s> {
     pub quotes: bool,
 }
 
+impl PlainLine<'_> {
+    /// Appends its fields' byte ranges, relative to its start, to `out`: the bytes between its
+    /// separators, a quoted field's text between its quotes. Its separators must have been
+    /// collected (`plain_lines::<true>`).
+    #[inline]
+    pub fn field_ranges(&self, data: &[u8], out: &mut Vec<(usize, usize)>) {
+        let first = out.len();
+        let mut from = 0;
+        for &c in self.commas {
+            out.push((from, c - self.start));
+            from = c - self.start + 1;
+        }
+        out.push((from, self.len));
+        if self.quotes {
+            let line = &data[self.start..self.start + self.len];
+            for r in &mut out[first..] {
+                if line.get(r.0) == Some(&b'"') {
+                    *r = (r.0 + 1, r.1 - 1);
+                }
+            }
+        }
+    }
+}
+
 /// Hands `each` the plain lines from the start of `data` (which begins at a record start), 64
 /// bytes at a time, while `each` says go on: records on one line whose fields are unquoted or
 /// simply quoted (the quote state carried by a prefix XOR, as simdjson and simdcsv do; an

@@ -14,7 +14,7 @@ use std::cmp::Ordering;
 
 use membench_protocol::{BinOp, ColumnType, Expr, Literal};
 
-use crate::eval::{Env, EvalError, eval, is_true};
+use crate::eval::{Env, EvalError, POW10, eval, is_true};
 use crate::text::Value;
 
 /// `None`: the interpreter decides; `Some(None)`: NULL.
@@ -165,16 +165,6 @@ impl Typed {
         })
     }
 }
-
-const POW10: [i64; 19] = {
-    let mut p = [1i64; 19];
-    let mut i = 1;
-    while i < 19 {
-        p[i] = p[i - 1] * 10;
-        i += 1;
-    }
-    p
-};
 
 /// The compiled form of `e`, if it has one.
 fn typed(e: &Expr, cols: &[ColumnType]) -> Option<Typed> {

@@ -142,21 +142,7 @@ impl Batch {
                 return true;
             }
             let first = spans.len();
-            let mut from = 0;
-            for &c in l.commas {
-                spans.push((from, c - l.start));
-                from = c - l.start + 1;
-            }
-            spans.push((from, l.len));
-            if l.quotes {
-                // A quoted field's text is between its quotes.
-                let line = &data[l.start..l.start + l.len];
-                for r in &mut spans[first..] {
-                    if line.get(r.0) == Some(&b'"') {
-                        *r = (r.0 + 1, r.1 - 1);
-                    }
-                }
-            }
+            l.field_ranges(data, spans);
             recs.push(BatchRec {
                 blanks,
                 start: l.start,

@@ -213,7 +213,8 @@ fn overflow() -> EvalError {
     EvalError("integer overflow (the result does not fit 64 bits)".into())
 }
 
-const POW10: [i64; 19] = {
+/// Powers of ten that fit an `i64` (a decimal's scale factors).
+pub(crate) const POW10: [i64; 19] = {
     let mut p = [1i64; 19];
     let mut i = 1;
     while i < 19 {
