@@ -585,15 +585,18 @@ fn send_batch(
 /// the records that *start* in it. A range after the first speculates that its record
 /// boundary is the first line start at or after its cut; the speculation held when every
 /// range's first record starts exactly where the range before it stopped (the first record it
-/// did not take), which proves every worker read the records a sequential reader reads.
-/// `None` — nothing decided, the caller runs [`parallel`] — when it did not hold, on any error
-/// (whose line a range cannot know: the exact reading reports it), for a compressed or
-/// Parquet input, or when rows are written to a file as they come.
+/// did not take), which proves, from the header on, that every worker read the records a
+/// sequential reader reads. The ranges after the first that does not chain run again, the
+/// first of them from where the proved ones stopped (a cut inside a quoted field costs a second
+/// reading of those ranges, never a wrong record). `None` — nothing decided, the caller runs
+/// [`parallel`] — on an error in a proved range (whose line a range cannot know: the exact
+/// reading reports it), for a compressed or Parquet input, or when rows are written to a file
+/// as they come.
 fn parallel_ranges<'p>(
     table: &Table,
     cols: &[usize],
     join: Option<&HashJoin<'p>>,
-    mut forks: Vec<Executor<'p>>,
+    forks: Vec<Executor<'p>>,
 ) -> Option<(Vec<Executor<'p>>, u64)> {
     use std::io::{BufRead, BufReader, Seek, SeekFrom};
     if table.is_parquet()
@@ -604,6 +607,10 @@ fn parallel_ranges<'p>(
     }
     let names = table.names();
     let mut rows = 0u64;
+    // Fresh executors are forked from this one for every range run; a file's proved ranges
+    // are merged into `acc`, one per worker.
+    let template = forks.first()?.fork();
+    let mut acc: Vec<Executor<'p>> = Vec::new();
     for file in &table.files {
         // The header, checked as every reader checks it; the data starts after it.
         let head = FileRecords::open(file, open_text(file).ok()?, table.delimiter, &names).ok()?;
@@ -618,12 +625,16 @@ fn parallel_ranges<'p>(
                 data + (len.saturating_sub(data)) * i / n
             }
         };
-        let worker = |i: u64, mut exec: Executor<'p>| -> Option<(Executor<'p>, u64, u64, u64)> {
+        // Range `i` from `exact` (a record start known to be true), else from its cut.
+        let worker = |i: u64,
+                      exact: Option<u64>,
+                      mut exec: Executor<'p>|
+         -> Option<(Executor<'p>, u64, u64, u64)> {
             let (lo, hi) = (cut(i), cut(i + 1));
             let mut rdr = BufReader::with_capacity(RANGE_BUF, std::fs::File::open(file).ok()?);
-            let from = if i == 0 {
-                rdr.seek(SeekFrom::Start(lo)).ok()?;
-                lo
+            let from = if let Some(at) = exact.or((i == 0).then_some(lo)) {
+                rdr.seek(SeekFrom::Start(at)).ok()?;
+                at
             } else {
                 // The speculation: a record starts right after the line feed at or after
                 // the cut.
@@ -660,31 +671,59 @@ fn parallel_ranges<'p>(
             };
             Some((exec, taken, first.unwrap_or(len), stop))
         };
-        let parts = std::thread::scope(|s| {
-            let handles: Vec<_> = forks
-                .drain(..)
-                .enumerate()
-                .map(|(i, exec)| {
-                    std::thread::Builder::new()
-                        .name("membench-query".into())
-                        .spawn_scoped(s, move || worker(i as u64, exec))
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.ok()?.join().expect("a query worker panicked"))
-                .collect::<Option<Vec<_>>>()
-        })?;
-        // Each range must begin where the one before it stopped.
-        if parts.windows(2).any(|w| w[0].3 != w[1].2) {
-            return None;
+        // Rounds: the ranges not yet proved run in parallel, the first of them from the record
+        // start the proved ones stopped at; each range must then begin where the one before it
+        // stopped. The ranges that chain are kept; the others run again (a cut inside a quoted
+        // field costs a second reading of the ranges after it, never a wrong record).
+        let mut proved: Vec<(Executor<'p>, u64, u64, u64)> = Vec::new();
+        let mut exact = None;
+        while (proved.len() as u64) < n {
+            let next = proved.len() as u64;
+            let parts = std::thread::scope(|s| {
+                let handles: Vec<_> = (next..n)
+                    .map(|i| {
+                        let exec = template.fork();
+                        let from = if i == next { exact } else { None };
+                        std::thread::Builder::new()
+                            .name("membench-query".into())
+                            .spawn_scoped(s, move || worker(i, from, exec))
+                    })
+                    .collect();
+                // A thread the system refused: the exact reading says so.
+                let handles: Vec<_> = handles.into_iter().collect::<Result<_, _>>().ok()?;
+                Some(
+                    handles
+                        .into_iter()
+                        .map(|h| h.join().expect("a query worker panicked"))
+                        .collect::<Vec<_>>(),
+                )
+            })?;
+            // The first range of a round starts at a true record start: its failure is the
+            // input's error (the exact reading reports it). A later range's failure, like a
+            // range that does not begin where the one before stopped, only ends the chain.
+            let mut parts = parts.into_iter();
+            let mut last = parts.next()??;
+            let mut chain = Vec::new();
+            for p in parts {
+                match p {
+                    Some(p) if p.2 == last.3 => chain.push(std::mem::replace(&mut last, p)),
+                    _ => break,
+                }
+            }
+            chain.push(last);
+            // The ranges that did not chain are dropped with their executors.
+            exact = chain.last().map(|p| p.3);
+            proved.extend(chain);
         }
-        for (exec, taken, _, _) in parts {
+        for (k, (exec, taken, _, _)) in proved.into_iter().enumerate() {
             rows += taken;
-            forks.push(exec);
+            match acc.get_mut(k) {
+                Some(a) => a.merge(exec),
+                None => acc.push(exec),
+            }
         }
     }
-    Some((forks, rows))
+    Some((acc, rows))
 }
 
 /// A range worker's read buffer.
@@ -863,7 +902,7 @@ mod tests {
     }
 
     #[test]
-    fn parallel_ranges_read_a_plain_file_and_give_up_where_a_cut_falls_in_quotes() {
+    fn parallel_ranges_read_their_own_ranges_and_read_again_after_a_cut_inside_quotes() {
         let dir = tempfile::tempdir().unwrap();
         // Plain lines: every cut's speculation holds, whatever the worker count.
         let plain = file(dir.path(), 5000, 0);
@@ -877,7 +916,8 @@ mod tests {
             assert_eq!((parts.len(), rows), (workers, 5000));
         }
         // One long quoted field of record-like lines across the middle: the second range's
-        // speculation starts inside it, sees other records, and the chain check refuses.
+        // speculation starts inside it and reads lines that are not records; the chain check
+        // refuses it, and it runs again from where the first range stopped.
         let dir2 = tempfile::tempdir().unwrap();
         let mut text = String::from("id,name,amount\n");
         for i in 0..100 {
@@ -894,9 +934,12 @@ mod tests {
         let path = dir2.path().join("straddle.csv");
         std::fs::write(&path, text).unwrap();
         let straddle = open_table(&path, &CsvOptions::default()).unwrap();
-        let exec = Executor::new(&p);
-        let forks = (0..2).map(|_| exec.fork()).collect();
-        assert!(parallel_ranges(&straddle, &cols, None, forks).is_none());
+        for workers in [2, 3] {
+            let exec = Executor::new(&p);
+            let forks = (0..workers).map(|_| exec.fork()).collect();
+            let (parts, rows) = parallel_ranges(&straddle, &cols, None, forks).unwrap();
+            assert_eq!((parts.len(), rows), (workers, 200), "{workers} ranges");
+        }
         // Either way the answer is the sequential reader's.
         for t in [&plain, &straddle, &file(dir.path(), 3000, 50)] {
             let (want, n) = answer(t, Reading::Streaming);
