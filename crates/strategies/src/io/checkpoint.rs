@@ -4,14 +4,17 @@
 //! finished output is byte-identical to an uninterrupted run's.
 //!
 //! A checkpoint is `<output>.checkpoint.json`: the input (path, size, and the sha256 of its first
-//! and last 64 KiB, so an input changed in place is refused), the position of the next unread record (CSV: its byte offset and the physical
-//! lines before it; Parquet: its row), the rows read and skipped so far, the rows written, and
-//! the output's length and sha256 at that point. Order of a save: the output is flushed and
-//! synced, then the checkpoint is written to a temporary file, synced, and renamed over the
-//! old one. So a checkpoint never names output bytes that are not on disk; output written
-//! after it is cut off on resume, and its hash is restored by re-reading the kept bytes (the
-//! hasher's inner state is not serialisable; re-reading is exact and costs one read of the
-//! kept output).
+//! and last 64 KiB, so an input changed in place is refused), the position of the next unread
+//! record (CSV: its byte offset and the physical lines before it; Parquet: its row), the rows
+//! read and skipped so far, the rows written, and the output's length and sha256 at that point.
+//! Order of a save: the output is flushed and synced, then the checkpoint is written to a
+//! temporary file, synced, and renamed over the old one. So a checkpoint never names output
+//! bytes that are not on disk; output written after it is cut off on resume, and its hash is
+//! restored by re-reading the kept bytes (the hasher's inner state is not serialisable;
+//! re-reading is exact and costs one read of the kept output). At the end the checkpoint is
+//! removed before the whole `<output>.tmp` is renamed into place: a kill between the two leaves
+//! a `.tmp` without a checkpoint (the next run starts afresh), never a checkpoint whose `.tmp`
+//! is gone.
 //!
 //! What it must not do: resume from a checkpoint of another input, strategy or output, or
 //! write a row twice. The output must be CSV, and the input uncompressed (a compressed stream
@@ -178,6 +181,7 @@ impl Checkpoints {
                 EtlSink::create(output, Format::Csv, p.observer)?
             }
         };
+        let sink = sink.with_checkpoint(ck.path.clone());
         Ok(Some((ck, sink)))
     }
 
@@ -264,7 +268,8 @@ impl Checkpoints {
         self.saved
     }
 
-    /// The run finished (its output is in place): the checkpoint goes.
+    /// The run finished (its output is in place): the checkpoint goes (the sink removed it
+    /// before the rename already; this is for a run whose output never reached the sink).
     pub fn done(self) {
         let _ = std::fs::remove_file(&self.path);
     }

@@ -116,6 +116,10 @@ pub struct EtlSink {
     digest: HashingWriter<std::io::Sink>,
     /// Told when the `digest` phase starts.
     observer: Option<&'static dyn Observer>,
+    /// The run's checkpoint file, removed just before the finished file is renamed into place:
+    /// a kill between the two leaves a whole `.tmp` and no checkpoint (the next run starts
+    /// afresh), never a checkpoint whose `.tmp` is gone.
+    checkpoint: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for EtlSink {
@@ -180,7 +184,14 @@ impl EtlSink {
             keep_partial: false,
             digest: HashingWriter::new(std::io::sink()),
             observer,
+            checkpoint: None,
         })
+    }
+
+    /// The checkpoint file to remove before the finished output is renamed into place.
+    pub fn with_checkpoint(mut self, checkpoint: PathBuf) -> EtlSink {
+        self.checkpoint = Some(checkpoint);
+        self
     }
 
     /// Reopens the `<path>.tmp` of an interrupted CSV run: cut back to `len` bytes (what the
@@ -238,6 +249,7 @@ impl EtlSink {
             keep_partial: true,
             digest: HashingWriter::new(std::io::sink()),
             observer,
+            checkpoint: None,
         })
     }
 
@@ -390,6 +402,18 @@ impl EtlSink {
         let sha256 = self
             .digest_upto(bytes)
             .map_err(|e| write_err(&self.tmp, e))?;
+        if let Some(c) = &self.checkpoint {
+            match std::fs::remove_file(c) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    return Err(RunError::Other(anyhow::anyhow!(
+                        "{}: cannot remove the checkpoint: {e}",
+                        c.display()
+                    )));
+                }
+            }
+        }
         std::fs::rename(&self.tmp, &self.path)
             .with_context(|| format!("renaming {} into place", self.tmp.display()))?;
         self.done = true;
