@@ -334,8 +334,9 @@ pub fn check(baseline: &Baseline, records: &[Record], tol: &Tolerances) -> Check
             } else {
                 Verdict::Pass
             };
-            let now = if nh.min < nh.max {
-                format!("{} ({}–{})", bytes(nh.median), bytes(nh.min), bytes(nh.max))
+            let (lo, hi) = (bytes(nh.min), bytes(nh.max));
+            let now = if lo != hi {
+                format!("{} ({lo}–{hi})", bytes(nh.median))
             } else {
                 bytes(nh.median)
             };
