@@ -103,7 +103,8 @@ pub struct RunArgs {
     #[arg(long, value_delimiter = ',', value_parser = parse_bytes)]
     pub size: Vec<u64>,
     /// Measured repetitions per cell and allocator: heap from this many counting-allocator
-    /// runs, time from as many system-allocator runs (plus one uncounted warm-up) [default: 3].
+    /// runs, time from as many system-allocator runs (plus uncounted warm-ups: each runner
+    /// binary's first run; a database's or external program's every cell) [default: 3].
     #[arg(long)]
     pub repeat: Option<u32>,
     /// Heap budget per cell (e.g. 2GiB); a cell over it is recorded as oom. Several,

@@ -1,7 +1,8 @@
-//! The driver's loop: for each group (workload × dataset) a reference answer, then each cell's
-//! warm-up, its counting-allocator repetitions (heap) and, when those ended ok, its
-//! system-allocator repetitions (time). Every repetition becomes one record in the sink before
-//! the next one runs; the ledger says what a resumed run has already done.
+//! The driver's loop: for each group (workload × dataset) its input files read once into the
+//! page cache and a reference answer, then each cell's warm-up (see [`Warmed`]), its
+//! counting-allocator repetitions (heap) and, when those ended ok, its system-allocator
+//! repetitions (time). Every repetition becomes one record in the sink before the next one
+//! runs; the ledger says what a resumed run has already done.
 
 use std::collections::BTreeMap;
 
@@ -35,6 +36,53 @@ pub fn series(cell: &Cell) -> &'static [Allocator] {
     }
 }
 
+/// What an uncounted warm-up run is for, and when a cell still needs one. A runner process
+/// shares nothing with the next but the page cache and the binaries on disk: the group's input
+/// files are read through before its cells ([`warm_inputs`]), so an in-process engine (the
+/// kernel, Polars) needs a warm-up only for a runner binary that has not run yet in this
+/// session. A database strategy (a server, a database file that outlives the process) and an
+/// external program (an interpreter, its imports) keep a warm-up per cell.
+#[derive(Debug, Default)]
+pub struct Warmed(std::collections::BTreeSet<Allocator>);
+
+impl Warmed {
+    /// The allocators `cell` is to be warmed up under (and notes them as warm).
+    pub fn needed(&mut self, cell: &Cell) -> Vec<Allocator> {
+        let in_process = matches!(
+            membench_protocol::strategy(&cell.strategy).map(|s| s.engine),
+            Some(membench_protocol::Engine::Kernel | membench_protocol::Engine::Polars)
+        );
+        if !in_process {
+            return vec![Allocator::System];
+        }
+        series(cell)
+            .iter()
+            .copied()
+            .filter(|&a| self.0.insert(a))
+            .collect()
+    }
+}
+
+/// Reads a group's input files through once (into the page cache), so the first measured run
+/// of every cell finds them where the later ones do. Errors are left to the runs to report.
+pub fn warm_inputs(dataset: &super::cell::Dataset) {
+    let mut paths = vec![dataset.path.clone()];
+    paths.extend(dataset.items.clone());
+    let mut files = Vec::new();
+    for p in paths {
+        match std::fs::read_dir(&p) {
+            Ok(dir) => files.extend(dir.flatten().map(|e| e.path()).filter(|f| f.is_file())),
+            Err(_) => files.push(p),
+        }
+    }
+    let mut buf = vec![0u8; 1 << 20];
+    for f in files {
+        if let Ok(mut file) = std::fs::File::open(&f) {
+            while matches!(std::io::Read::read(&mut file, &mut buf), Ok(n) if n > 0) {}
+        }
+    }
+}
+
 /// Repetitions still to run for `cell`: (counting, timed — every other series).
 pub fn remaining(ledger: &Ledger, cell: &Cell, repeat: u32) -> (u32, u32) {
     let left = |a: Allocator| repeat.saturating_sub(ledger.count(&SeriesKey::of(cell, a)));
@@ -55,6 +103,7 @@ pub struct Driver<'a> {
     pub sink: &'a mut dyn Sink,
     pub cx: &'a RecordContext<'a>,
     pub bar: ProgressBar,
+    pub warmed: Warmed,
 }
 
 impl Driver<'_> {
@@ -99,6 +148,9 @@ impl Driver<'_> {
                 self.record_skipped(cell, &mut driven)?;
             }
             let Some(first) = todo.first() else { continue };
+            self.bar
+                .set_message(format!("reading {} into the page cache", first.label()));
+            self.exec.warm_inputs(&first.dataset);
             self.bar
                 .set_message(format!("reference answer for {}", first.label()));
             let expected = self.reference(first, &g.strategies);
@@ -170,8 +222,11 @@ impl Driver<'_> {
         driven: &mut Driven,
     ) -> Result<()> {
         let name = cell.label();
-        self.bar.set_message(format!("{name} (warm-up)"));
-        let _ = self.exec.execute(cell, Allocator::System);
+        for allocator in self.warmed.needed(cell) {
+            self.bar
+                .set_message(format!("{name} (warm-up, {})", allocator.name()));
+            let _ = self.exec.execute(cell, allocator);
+        }
         let series = series(cell);
         for &allocator in series {
             let key = SeriesKey::of(cell, allocator);
@@ -231,9 +286,15 @@ mod tests {
         digest: HashMap<String, String>,
         status: HashMap<String, Status>,
         calls: Vec<(String, Allocator)>,
+        /// Groups whose inputs were read into the page cache.
+        warmed_inputs: usize,
     }
 
     impl Executor for FakeExecutor {
+        fn warm_inputs(&mut self, _: &Dataset) {
+            self.warmed_inputs += 1;
+        }
+
         fn execute(&mut self, cell: &Cell, allocator: Allocator) -> Measured {
             self.calls.push((cell.strategy.clone(), allocator));
             let status = *self.status.get(&cell.strategy).unwrap_or(&Status::Ok);
@@ -330,6 +391,7 @@ mod tests {
             sink: &mut sink,
             cx: &cx,
             bar: ProgressBar::hidden(),
+            warmed: Warmed::default(),
         };
         let d = driver.drive(groups).unwrap();
         (d, sink.0)
@@ -376,11 +438,61 @@ mod tests {
                 .filter(|r| r.allocator == Allocator::System)
                 .all(|r| r.measure.peak_heap_bytes.is_none())
         );
-        // One reference, then per cell one warm-up and six repetitions.
-        assert_eq!(exec.calls.len(), 1 + 2 * 7);
+        // The group's inputs read once, one reference, the first cell's runners warmed up
+        // (each binary once: nothing else survives a runner process), then six repetitions a
+        // cell.
+        assert_eq!(exec.warmed_inputs, 1);
+        let warm = [
+            ("streaming", Allocator::System),
+            ("streaming", Allocator::Counting),
+            ("streaming", Allocator::System),
+        ];
+        assert_eq!(exec.calls[..3], warm.map(|(s, a)| (s.to_string(), a)));
+        assert_eq!(exec.calls.len(), 1 + 2 + 2 * 6);
         let cells = membench_report::stats::cells(&recs);
         assert_eq!(cells[0].time_allocator, Allocator::System);
         assert_eq!(cells[0].counting_overhead, Some(1.2));
+    }
+
+    #[test]
+    fn a_database_or_external_cell_is_warmed_up_every_time_an_engine_binary_once() {
+        // A database outlives its runner process, an external program has its own start-up:
+        // each of their cells gets a warm-up; in-process engines warm each runner binary once.
+        let mut exec = FakeExecutor::default();
+        let mut groups = plan(&["streaming", "lazy", "sqlite", "load-all", "my-tool"]);
+        let mut second = groups[0].clone();
+        second.dataset.path = PathBuf::from("datasets/y.csv");
+        groups.push(second);
+        go(&mut exec, &mut Ledger::default(), &groups);
+        assert_eq!(exec.warmed_inputs, 2, "once a group");
+        let calls = |s: &str| -> Vec<Allocator> {
+            exec.calls
+                .iter()
+                .filter(|(c, _)| c == s)
+                .map(|(_, a)| *a)
+                .collect()
+        };
+        use Allocator::{Counting as C, Mimalloc as M, System as S};
+        let reps = |series: &[Allocator]| -> Vec<Allocator> {
+            series.iter().flat_map(|&a| [a; 3]).collect()
+        };
+        let cat = |a: &[Allocator], b: &[Allocator]| [a, b].concat();
+        // Two groups: streaming is each one's reference as well.
+        let streaming_group = |first: bool| {
+            let warm: &[Allocator] = if first { &[C, S] } else { &[] };
+            cat(&cat(&[S], warm), &reps(&[C, S]))
+        };
+        assert_eq!(
+            calls("streaming"),
+            cat(&streaming_group(true), &streaming_group(false))
+        );
+        let lazy = cat(&[M], &reps(&[C, S, M]));
+        assert_eq!(calls("lazy"), cat(&lazy, &reps(&[C, S, M])));
+        assert_eq!(calls("load-all"), cat(&reps(&[C, S]), &reps(&[C, S])));
+        let sqlite = cat(&[S], &reps(&[C, S]));
+        assert_eq!(calls("sqlite"), cat(&sqlite, &sqlite), "a warm-up per cell");
+        let tool = cat(&[S], &reps(&[S]));
+        assert_eq!(calls("my-tool"), cat(&tool, &tool));
     }
 
     #[test]
@@ -500,6 +612,7 @@ mod tests {
             sink: &mut sink,
             cx: &cx,
             bar: ProgressBar::hidden(),
+            warmed: Warmed::default(),
         }
         .planned(&groups);
         assert_eq!(planned, 5);

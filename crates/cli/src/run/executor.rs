@@ -18,6 +18,10 @@ pub const POSTGRES_URL_VAR: &str = "MEMBENCH_POSTGRES_URL";
 /// Runs one repetition of a cell under the runner built with `allocator`.
 pub trait Executor {
     fn execute(&mut self, cell: &Cell, allocator: Allocator) -> Measured;
+    /// Reads a group's input files into the page cache before its cells run.
+    fn warm_inputs(&mut self, dataset: &super::cell::Dataset) {
+        super::drive::warm_inputs(dataset);
+    }
 }
 
 /// The real executor: a fresh runner process per repetition.

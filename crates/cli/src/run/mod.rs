@@ -1,9 +1,9 @@
 //! `cargo xtask run`: the comparison matrix. The command line becomes one typed [`RunConfig`]
 //! ([`config`]); each run of the matrix (one per budget of the axis: [`budgets`]) generates its
-//! datasets and plans its cells ([`plan`]), drives them ([`drive`]: reference answer, warm-up,
-//! counting then system repetitions) through runner processes ([`executor`]), appends one
-//! durable record per repetition to `results.jsonl` ([`ledger`], so `--resume` loses and
-//! doubles nothing) and writes the report ([`session`]). `--incremental` measures increments
+//! datasets and plans its cells ([`plan`]), drives them ([`drive`]: inputs cached, reference
+//! answer, warm-ups, counting then system repetitions) through runner processes
+//! ([`executor`]), appends one durable record per repetition to `results.jsonl` ([`ledger`], so
+//! `--resume` loses and doubles nothing) and writes the report ([`session`]). `--incremental` measures increments
 //! against full recomputes instead ([`incremental`]). The loop is tested in-process with a
 //! fake executor.
 

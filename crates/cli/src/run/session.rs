@@ -5,7 +5,7 @@ use anyhow::{Result, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::config::{Destination, RunConfig};
-use super::drive::Driver;
+use super::drive::{self, Driver};
 use super::{database, executor, folder, ledger, plan, record, settings, summary};
 use crate::util::{bin, binaries, now_stamp, run_context};
 
@@ -119,6 +119,7 @@ pub fn run(mut c: RunConfig) -> Result<()> {
         sink: &mut sink,
         cx: &cx,
         bar: ProgressBar::hidden(),
+        warmed: drive::Warmed::default(),
     };
     driver.bar = progress_bar(driver.planned(&groups));
     let driven = driver.drive(&groups);
