@@ -162,7 +162,7 @@ fn fold_states(
                     ColumnType::Decimal { scale } => scale,
                     _ => 0,
                 };
-                *sum += units as i128 * 10i128.pow((scale - from.min(scale)) as u32);
+                *sum += rescale(units.into(), from, scale);
                 *seen = true;
             }
             continue;
@@ -224,10 +224,16 @@ impl RowExprs {
 
 fn units(v: &Value, scale: u8) -> i128 {
     match v {
-        Value::Int(i) => *i as i128 * 10i128.pow(scale as u32),
-        Value::Decimal(u, s) => *u as i128 * 10i128.pow((scale - (*s).min(scale)) as u32),
+        Value::Int(i) => rescale((*i).into(), 0, scale),
+        Value::Decimal(u, s) => rescale((*u).into(), *s, scale),
         _ => 0,
     }
+}
+
+/// `units` of `10^-from` as units of `10^-to` (a sum's scale is at least its values').
+#[inline]
+fn rescale(units: i128, from: u8, to: u8) -> i128 {
+    units * 10i128.pow((to - from.min(to)) as u32)
 }
 
 impl State {
@@ -482,6 +488,11 @@ impl std::fmt::Debug for Executor<'_> {
 
 impl<'p> Executor<'p> {
     pub fn new(plan: &'p Plan) -> Self {
+        Executor::with_exprs(plan, std::sync::Arc::new(RowExprs::of(plan)))
+    }
+
+    /// An executor of `plan` with its row expressions compiled already (shared by forks).
+    fn with_exprs(plan: &'p Plan, exprs: std::sync::Arc<RowExprs>) -> Self {
         let arg_types = plan
             .group
             .as_ref()
@@ -503,7 +514,7 @@ impl<'p> Executor<'p> {
             key: Vec::new(),
             out: Vec::new(),
             output: None,
-            exprs: std::sync::Arc::new(RowExprs::of(plan)),
+            exprs,
         }
     }
 
@@ -517,9 +528,8 @@ impl<'p> Executor<'p> {
 
     /// A new executor of the same plan writing to the same file (a partition's, a worker's).
     pub fn fork(&self) -> Self {
-        let mut e = Executor::new(self.plan);
+        let mut e = Executor::with_exprs(self.plan, self.exprs.clone());
         e.output = self.output.clone();
-        e.exprs = self.exprs.clone();
         e
     }
 
