@@ -38,9 +38,9 @@ pub fn series(cell: &Cell) -> &'static [Allocator] {
 
 /// What an uncounted warm-up run is for, and when a cell still needs one. A runner process
 /// shares nothing with the next but the page cache and the binaries on disk: the group's input
-/// files are read through before its cells ([`warm_inputs`]), so an in-process engine (the
-/// kernel, Polars) needs a warm-up only for a runner binary that has not run yet in this
-/// session. A database strategy (a server, a database file that outlives the process) and an
+/// files are read through before its cells ([`Executor::warm_inputs`]), so an in-process
+/// engine (the kernel, Polars) needs a warm-up only for a runner binary that has not run yet
+/// in this session. A database strategy (a server, a database file that outlives the process) and an
 /// external program (an interpreter, its imports) keep a warm-up per cell.
 #[derive(Debug, Default)]
 pub struct Warmed(std::collections::BTreeSet<Allocator>);
@@ -60,26 +60,6 @@ impl Warmed {
             .copied()
             .filter(|&a| self.0.insert(a))
             .collect()
-    }
-}
-
-/// Reads a group's input files through once (into the page cache), so the first measured run
-/// of every cell finds them where the later ones do. Errors are left to the runs to report.
-pub fn warm_inputs(dataset: &super::cell::Dataset) {
-    let mut paths = vec![dataset.path.clone()];
-    paths.extend(dataset.items.clone());
-    let mut files = Vec::new();
-    for p in paths {
-        match std::fs::read_dir(&p) {
-            Ok(dir) => files.extend(dir.flatten().map(|e| e.path()).filter(|f| f.is_file())),
-            Err(_) => files.push(p),
-        }
-    }
-    let mut buf = vec![0u8; 1 << 20];
-    for f in files {
-        if let Ok(mut file) = std::fs::File::open(&f) {
-            while matches!(std::io::Read::read(&mut file, &mut buf), Ok(n) if n > 0) {}
-        }
     }
 }
 
