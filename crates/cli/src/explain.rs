@@ -79,7 +79,7 @@ fn dhat_runner() -> Result<PathBuf> {
     if !p.is_file() {
         bail!(
             "{} not found: build it with `cargo build --release -p membench-runner --features \
-             dhat-heap` (the workspace's test build makes it too)",
+             dhat-heap` (`cargo xtask run` and the workspace's test build make it too)",
             p.display()
         );
     }

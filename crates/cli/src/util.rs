@@ -97,6 +97,10 @@ fn build_in_workspace() -> Result<PathBuf> {
         "membench-runner",
         "-p",
         "membench-datagen",
+        // The dhat runner too (`check`'s explanations rerun a cell under it), and the runners
+        // then compiled as the tests' `--all-features` build compiles them: one build for both.
+        "--features",
+        "membench-runner/dhat-heap",
     ]);
     eprintln!(
         "building the runner and generator (release; the first build compiles Polars, 7–15 \
