@@ -105,7 +105,9 @@ def main(spec_path, cores=2):
         w = start("org.apache.spark.deploy.worker.Worker", "--host", "127.0.0.1", "--port",
                   str(worker_port), "--webui-port", str(free_port()), "--cores", str(cores),
                   "--memory", "2g", "--work-dir", work, "--properties-file", props, url)
-        wait_for(worker_port, w, "worker")
+        # The driver starts while the worker does (two JVMs starting at once, as a cluster's
+        # do): the application registers with the master and gets its executor when the worker
+        # has registered; the worker is checked to be up before the query runs.
 
         from pyspark import SparkConf
         from pyspark.sql import SparkSession
@@ -120,6 +122,7 @@ def main(spec_path, cores=2):
                 .set("spark.local.dir", work))
         spark = SparkSession.builder.config(conf=conf).getOrCreate()
         spark.sparkContext.setLogLevel("ERROR")
+        wait_for(worker_port, w, "worker")
         for name, t in spec["tables"].items():
             read_table(spark, t).createOrReplaceTempView(name)
         df = spark.sql(spec["sql"])

@@ -111,42 +111,64 @@ fn killed_etl_runs_resume_to_byte_identical_output() {
             assert!(std::fs::read(&output).unwrap() == want, "{strategy}");
             assert!(!Path::new(&tmp).exists(), "{strategy}: .tmp left");
         }
-        let mut delays = Delays(42);
-        for strategy in STRATEGIES {
-            let mut mid_run = 0;
-            for k in 0..kills {
-                let output = dir.path().join(format!("{strategy}-{k}.csv"));
-                mid_run += usize::from(kill_during(strategy, &input, &output, delays.next(40)));
-                // Every other kill point, the resumed run is killed too.
-                if k % 2 == 1 {
-                    kill_during(strategy, &input, &output, delays.next(20));
-                }
-                let r = finish(strategy, &input, &output);
-                assert_eq!(
-                    r.measure.rows_read,
-                    Some(200_000),
-                    "{strategy} kill {k} {format:?}"
-                );
-                let got = std::fs::read(&output).unwrap();
-                assert!(
-                    got == want,
-                    "{strategy} kill {k} {format:?}: the resumed output differs ({} vs {} bytes)",
-                    got.len(),
-                    want.len()
-                );
-                // Nothing left behind: no checkpoint, no partial file.
-                for leftover in [".checkpoint.json", ".tmp"] {
-                    let mut p = output.as_os_str().to_owned();
-                    p.push(leftover);
-                    assert!(!Path::new(&p).exists(), "{strategy}: {leftover} left");
-                }
+        // Two strategies at a time, each with its own delays: a kill lands mid-run as often
+        // (the runs are, if anything, slower), in about half the time.
+        std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..2)
+                .map(|parity| {
+                    let input = &input;
+                    let want = &want;
+                    scope.spawn(move || {
+                        for (i, strategy) in STRATEGIES.iter().enumerate().skip(parity).step_by(2) {
+                            kill_and_resume(strategy, input, want, kills, Delays(42 + i as u64));
+                        }
+                    })
+                })
+                .collect();
+            for w in workers {
+                w.join().unwrap();
             }
-            assert!(
-                mid_run * 2 >= kills,
-                "{strategy} {format:?}: only {mid_run} of {kills} kills landed mid-run"
-            );
+        });
+    }
+}
+
+/// `kills` runs of `strategy` killed at `delays`' points (every other resumed run killed
+/// too), each then finished: the output is `want`, nothing left behind.
+fn kill_and_resume(strategy: &str, input: &Path, want: &[u8], kills: usize, mut delays: Delays) {
+    let dir = input.parent().unwrap();
+    let format = input.extension().unwrap().to_string_lossy();
+    let mut mid_run = 0;
+    for k in 0..kills {
+        let output = dir.join(format!("{strategy}-{format}-{k}.csv"));
+        mid_run += usize::from(kill_during(strategy, input, &output, delays.next(40)));
+        // Every other kill point, the resumed run is killed too.
+        if k % 2 == 1 {
+            kill_during(strategy, input, &output, delays.next(20));
+        }
+        let r = finish(strategy, input, &output);
+        assert_eq!(
+            r.measure.rows_read,
+            Some(200_000),
+            "{strategy} kill {k} {format}"
+        );
+        let got = std::fs::read(&output).unwrap();
+        assert!(
+            got == want,
+            "{strategy} kill {k} {format}: the resumed output differs ({} vs {} bytes)",
+            got.len(),
+            want.len()
+        );
+        // Nothing left behind: no checkpoint, no partial file.
+        for leftover in [".checkpoint.json", ".tmp"] {
+            let mut p = output.as_os_str().to_owned();
+            p.push(leftover);
+            assert!(!Path::new(&p).exists(), "{strategy}: {leftover} left");
         }
     }
+    assert!(
+        mid_run * 2 >= kills,
+        "{strategy} {format}: only {mid_run} of {kills} kills landed mid-run"
+    );
 }
 
 #[test]

@@ -200,45 +200,64 @@ fn outcome(r: Result<membench_strategies::Outcome, RunError>) -> Result<String, 
 #[test]
 fn on_random_and_corrupted_files_every_strategy_has_the_same_outcome() {
     let dir = tempfile::tempdir().unwrap();
-    let mut corrupted = 0;
-    for seed in 0..STRATEGY_CASES {
-        let mut rng = ChaCha8Rng::seed_from_u64(1_000_000 + seed);
-        let (_, mut bytes) = random_file(&mut rng);
-        let what = if rng.random_bool(0.5) {
-            corrupted += 1;
-            corrupt(&mut rng, &mut bytes)
-        } else {
-            "valid".to_string()
-        };
-        let input = dir.path().join(format!("case-{seed}.csv"));
-        std::fs::write(&input, &bytes).unwrap();
-        for w in Workload::sales() {
-            let mut first: Option<(&str, Result<String, String>)> = None;
-            for s in common::registry() {
-                let mut p = Params::new(w.clone(), &input);
-                p.chunk_rows = 4;
-                p.threads = 3;
-                if w == Workload::Etl {
-                    p.output = Some(dir.path().join(format!("out-{seed}-{}.csv", s.name())));
-                    p.output_format = Some(Format::Csv);
-                }
-                let got = outcome(s.run(&p));
-                match &first {
-                    None => first = Some((s.name(), got)),
-                    Some((n0, o0)) => assert_eq!(
-                        &got,
-                        o0,
-                        "seed {}: {what}: {} differs from {n0} on {w}; file {:?}",
-                        1_000_000 + seed,
-                        s.name(),
-                        String::from_utf8_lossy(&bytes)
-                    ),
-                }
-            }
-        }
-    }
+    // The cases split over two threads (even and odd seeds): each case's strategies still run
+    // one after another, on files of their own.
+    let corrupted: u64 = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..2)
+            .map(|parity| {
+                let dir = dir.path();
+                scope.spawn(move || {
+                    (parity..STRATEGY_CASES)
+                        .step_by(2)
+                        .map(|seed| u64::from(same_outcome_everywhere(dir, seed)))
+                        .sum::<u64>()
+                })
+            })
+            .collect();
+        workers.into_iter().map(|w| w.join().unwrap()).sum()
+    });
     assert!(
         corrupted >= STRATEGY_CASES / 4,
         "{corrupted} corrupted cases"
     );
+}
+
+/// Case `seed`: a random file, corrupted half the time (returns whether it was), through every
+/// strategy and workload, each outcome the first one's.
+fn same_outcome_everywhere(dir: &std::path::Path, seed: u64) -> bool {
+    let mut rng = ChaCha8Rng::seed_from_u64(1_000_000 + seed);
+    let (_, mut bytes) = random_file(&mut rng);
+    let corrupted = rng.random_bool(0.5);
+    let what = if corrupted {
+        corrupt(&mut rng, &mut bytes)
+    } else {
+        "valid".to_string()
+    };
+    let input = dir.join(format!("case-{seed}.csv"));
+    std::fs::write(&input, &bytes).unwrap();
+    for w in Workload::sales() {
+        let mut first: Option<(&str, Result<String, String>)> = None;
+        for s in common::registry() {
+            let mut p = Params::new(w.clone(), &input);
+            p.chunk_rows = 4;
+            p.threads = 3;
+            if w == Workload::Etl {
+                p.output = Some(dir.join(format!("out-{seed}-{}.csv", s.name())));
+                p.output_format = Some(Format::Csv);
+            }
+            let got = outcome(s.run(&p));
+            match &first {
+                None => first = Some((s.name(), got)),
+                Some((n0, o0)) => assert_eq!(
+                    &got,
+                    o0,
+                    "seed {}: {what}: {} differs from {n0} on {w}; file {:?}",
+                    1_000_000 + seed,
+                    s.name(),
+                    String::from_utf8_lossy(&bytes)
+                ),
+            }
+        }
+    }
+    corrupted
 }

@@ -107,6 +107,10 @@ pub struct RunArgs {
     /// binary's first run; a database's or external program's every cell) [default: 3].
     #[arg(long)]
     pub repeat: Option<u32>,
+    /// No uncounted warm-up runs: every run is a repetition, a cold first one too (a smoke
+    /// test of a slow-starting program; or a cold start that is itself what you measure).
+    #[arg(long)]
+    pub no_warmup: bool,
     /// Heap budget per cell (e.g. 2GiB); a cell over it is recorded as oom. Several,
     /// comma-separated (`64MiB,256MiB,1GiB`), make budgets an axis: the matrix runs under each
     /// into `<out>/budget-<B>/`, and `<out>/BUDGETS.md` says which strategy fits which budget.
@@ -375,6 +379,8 @@ pub struct RunConfig {
     pub files: Option<usize>,
     pub sizes: Sizes,
     pub repeat: u32,
+    /// Uncounted warm-ups before a cell's repetitions (`--no-warmup` turns them off).
+    pub warmup: bool,
     /// Every budget of the run (several: an axis of sub-runs).
     pub budgets: Vec<Budget>,
     /// The one budget of this (sub-)run.
@@ -540,6 +546,7 @@ impl RunConfig {
             files: a.files,
             sizes,
             repeat,
+            warmup: !a.no_warmup,
             budget: (budgets.len() == 1).then(|| budgets[0].clone()),
             budgets,
             address_space_limit: a.address_space_limit.clone(),

@@ -43,11 +43,26 @@ pub fn series(cell: &Cell) -> &'static [Allocator] {
 /// in this session. A database strategy (a server, a database file that outlives the process) and an
 /// external program (an interpreter, its imports) keep a warm-up per cell.
 #[derive(Debug, Default)]
-pub struct Warmed(std::collections::BTreeSet<Allocator>);
+pub struct Warmed {
+    warm: std::collections::BTreeSet<Allocator>,
+    /// `--no-warmup`: no cell gets one.
+    off: bool,
+}
 
 impl Warmed {
+    /// Warm-ups as the run's settings say (`--no-warmup`: none).
+    pub fn new(warmup: bool) -> Warmed {
+        Warmed {
+            off: !warmup,
+            ..Warmed::default()
+        }
+    }
+
     /// The allocators `cell` is to be warmed up under (and notes them as warm).
     pub fn needed(&mut self, cell: &Cell) -> Vec<Allocator> {
+        if self.off {
+            return Vec::new();
+        }
         let in_process = matches!(
             membench_protocol::strategy(&cell.strategy).map(|s| s.engine),
             Some(membench_protocol::Engine::Kernel | membench_protocol::Engine::Polars)
@@ -58,7 +73,7 @@ impl Warmed {
         series(cell)
             .iter()
             .copied()
-            .filter(|&a| self.0.insert(a))
+            .filter(|&a| self.warm.insert(a))
             .collect()
     }
 }
@@ -355,6 +370,16 @@ mod tests {
         groups: &[Group],
         unavailable: &BTreeMap<String, String>,
     ) -> (Driven, Vec<Record>) {
+        go_with(exec, ledger, groups, unavailable, Warmed::default())
+    }
+
+    fn go_with(
+        exec: &mut FakeExecutor,
+        ledger: &mut Ledger,
+        groups: &[Group],
+        unavailable: &BTreeMap<String, String>,
+        warmed: Warmed,
+    ) -> (Driven, Vec<Record>) {
         let c = config();
         let ctx = RunContext::default();
         let cx = RecordContext {
@@ -371,7 +396,7 @@ mod tests {
             sink: &mut sink,
             cx: &cx,
             bar: ProgressBar::hidden(),
-            warmed: Warmed::default(),
+            warmed,
         };
         let d = driver.drive(groups).unwrap();
         (d, sink.0)
@@ -473,6 +498,27 @@ mod tests {
         assert_eq!(calls("sqlite"), cat(&sqlite, &sqlite), "a warm-up per cell");
         let tool = cat(&[S], &reps(&[S]));
         assert_eq!(calls("my-tool"), cat(&tool, &tool));
+    }
+
+    #[test]
+    fn no_warmup_runs_no_uncounted_run_of_any_kind() {
+        let mut exec = FakeExecutor::default();
+        let groups = plan(&["streaming", "lazy", "sqlite", "my-tool"]);
+        let (d, _) = go_with(
+            &mut exec,
+            &mut Ledger::default(),
+            &groups,
+            &BTreeMap::new(),
+            Warmed::new(false),
+        );
+        // The reference answer is streaming's one system-allocator run; then the repetitions
+        // alone: counting and system three each (lazy: mimalloc too), the program's system.
+        let runs = |s: &str| exec.calls.iter().filter(|(c, _)| c == s).count();
+        assert_eq!(runs("streaming"), 1 + 6);
+        assert_eq!(runs("lazy"), 9);
+        assert_eq!(runs("sqlite"), 6);
+        assert_eq!(runs("my-tool"), 3);
+        assert_eq!(d.records, 6 + 9 + 6 + 3);
     }
 
     #[test]

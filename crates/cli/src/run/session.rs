@@ -119,7 +119,7 @@ pub fn run(mut c: RunConfig) -> Result<()> {
         sink: &mut sink,
         cx: &cx,
         bar: ProgressBar::hidden(),
-        warmed: drive::Warmed::default(),
+        warmed: drive::Warmed::new(c.warmup),
     };
     driver.bar = progress_bar(driver.planned(&groups));
     let driven = driver.drive(&groups);
