@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use crate::history_store::{Measurement, NewRun, Row, Store};
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
-use membench_report::changepoint::{Detector, Step, steps};
+use membench_report::changepoint::{Detector, Step, new_steps, steps};
 use membench_report::format::{bytes, duration_ns, rows};
 use membench_report::history::{HistoryMetric, Series};
 use membench_report::record::{Record, read_records};
@@ -64,16 +64,19 @@ pub enum HistoryCommand {
         metric: Metric,
     },
     /// Find the steps of each cell's series across commits (per machine; a penalised
-    /// piecewise-constant fit, each step confirmed by a Mann–Whitney U test at `--alpha` where
-    /// the figures jitter) and exit 1 on a new regression — one whose first commit is among the
-    /// newest `--last`: peak heap beyond `--heap-tolerance`, peak RSS beyond `--min-effect`;
-    /// time warns unless `--fail-on-time`.
+    /// piecewise-constant fit — of the median for memory, of the floor under each commit's
+    /// fastest repetition for time — each memory step confirmed by a Mann–Whitney U test at
+    /// `--alpha` where the figures jitter) and exit 1 on a new regression — one not to be seen
+    /// `--last` commits ago: peak heap beyond `--heap-tolerance`, peak RSS beyond
+    /// `--min-effect`; time (a step seen once 12 commits sit at its level) warns unless
+    /// `--fail-on-time`.
     Check {
         #[command(flatten)]
         detect: DetectArgs,
-        /// A regression is new (and fails the check) when its first commit is one of the
-        /// newest N (a step that needs a commit or two more to stand out of jitter still fails
-        /// it).
+        /// A regression is new (and fails the check) when it was not to be seen N commits ago:
+        /// a memory step while its first commit is one of the newest N (one that needs a commit
+        /// or two more to stand out of jitter still fails it), a time step for N commits from
+        /// when enough commits sit at its level.
         #[arg(long, default_value_t = 3)]
         last: usize,
         /// Also print every earlier step (regressions and improvements) with its first commit.
@@ -108,26 +111,25 @@ pub struct DetectArgs {
     /// RSS and time: the smallest step called a change (0.10: 10 %).
     #[arg(long, default_value_t = 0.10)]
     min_effect: f64,
-    /// The penalty per change point, in robust standard deviations × ln n.
-    #[arg(long, default_value_t = 3.0)]
-    penalty: f64,
+    /// The penalty per change point, in robust standard deviations × ln n [default: 1 for
+    /// memory, 2 for time, the settings the README's detection figures were measured with].
+    #[arg(long)]
+    penalty: Option<f64>,
 }
 
 impl DetectArgs {
+    fn with_penalty(self, d: Detector) -> Detector {
+        Detector {
+            penalty_sigmas: self.penalty.unwrap_or(d.penalty_sigmas),
+            ..d
+        }
+    }
+
     fn settings(self, last: usize) -> CheckSettings {
         CheckSettings {
-            heap: Detector {
-                penalty_sigmas: self.penalty,
-                ..Detector::heap(self.heap_tolerance, self.alpha)
-            },
-            rss: Detector {
-                penalty_sigmas: self.penalty,
-                ..Detector::rss(self.alpha, self.min_effect)
-            },
-            time: Detector {
-                penalty_sigmas: self.penalty,
-                ..Detector::time(self.alpha, self.min_effect)
-            },
+            heap: self.with_penalty(Detector::heap(self.heap_tolerance, self.alpha)),
+            rss: self.with_penalty(Detector::rss(self.alpha, self.min_effect)),
+            time: self.with_penalty(Detector::time(self.alpha, self.min_effect)),
             last,
         }
     }
@@ -243,8 +245,20 @@ pub struct CheckSettings {
     pub heap: Detector,
     pub rss: Detector,
     pub time: Detector,
-    /// A regression is new when its first commit is one of the newest `last` commits.
+    /// A regression is new when it was not to be seen `last` commits ago
+    /// ([`new_steps`]).
     pub last: usize,
+}
+
+impl CheckSettings {
+    /// The detector of `metric`.
+    pub fn detector(&self, metric: HistoryMetric) -> &Detector {
+        match metric {
+            HistoryMetric::PeakHeap => &self.heap,
+            HistoryMetric::PeakRss => &self.rss,
+            HistoryMetric::Time => &self.time,
+        }
+    }
 }
 
 /// A step found in one cell's series.
@@ -257,7 +271,7 @@ pub struct Finding {
     /// The commit before the step and its first commit.
     pub from: String,
     pub to: String,
-    /// Among the newest `last` commits.
+    /// Not to be seen `last` commits ago.
     pub new: bool,
 }
 
@@ -288,19 +302,24 @@ impl std::fmt::Display for Finding {
     }
 }
 
-/// The steps of every series ([`series`]), each marked new when its first commit is among the
-/// newest `last` of its series.
+/// The steps of every series ([`series`]), each marked new when it was not to be seen `last`
+/// commits ago ([`new_steps`]).
 pub fn check(rows: &[Row], s: &CheckSettings) -> Vec<Finding> {
     let mut found = Vec::new();
     for series in series(rows, s) {
-        let n = series.commits.len();
+        // New: not to be seen `last` commits ago (a time step is seen once enough commits sit
+        // at its level, see `Detector::settle`).
+        let new: Vec<usize> = new_steps(&series.reps, s.detector(series.metric), s.last)
+            .iter()
+            .map(|n| n.at)
+            .collect();
         for step in &series.steps {
             found.push(Finding {
                 cell: series.cell.clone(),
                 metric: series.metric,
                 from: series.commits[step.at - 1].clone(),
                 to: series.commits[step.at].clone(),
-                new: step.at + s.last >= n,
+                new: new.contains(&step.at),
                 step: step.clone(),
             });
         }
@@ -330,9 +349,9 @@ pub fn series(all: &[Row], s: &CheckSettings) -> Vec<Series> {
             .then_some("system");
         for metric in HistoryMetric::ALL {
             let (alloc, detector): (Option<&str>, &Detector) = match metric {
-                HistoryMetric::PeakHeap => (Some("counting"), &s.heap),
-                HistoryMetric::PeakRss => (sys, &s.rss),
-                HistoryMetric::Time => (sys, &s.time),
+                HistoryMetric::PeakHeap => (Some("counting"), s.detector(metric)),
+                HistoryMetric::PeakRss => (sys, s.detector(metric)),
+                HistoryMetric::Time => (sys, s.detector(metric)),
             };
             let value = |r: &Row| match metric {
                 HistoryMetric::PeakHeap => r.m.peak_heap_bytes,

@@ -2,15 +2,19 @@
 //! a new level, told from the noise around it.
 //!
 //! The method is a penalised piecewise-constant fit — optimal partitioning of the per-commit
-//! medians under an L1 cost (each segment's cost is the sum of absolute deviations from its
-//! median, robust to outliers), with a fixed penalty per change point, solved exactly with PELT
-//! pruning (Killick, Fearnhead & Eckley, 2012; asv's step detection fits the same L1 model). The
-//! penalty is `penalty_sigmas · σ · ln n`, σ a robust estimate of the commit-to-commit noise,
-//! and never below half the smallest step reported. Each boundary the fit finds is then
-//! confirmed on the raw repetitions of up to `window` commits either side: its relative size
-//! must reach `min_effect` and, for a noisy metric, a Mann–Whitney U test must reject "same
-//! distribution" at `alpha`. Peak heap is nearly deterministic, so it has no test: any step
-//! beyond its tolerance is a change.
+//! values under a quantile (pinball) cost: for memory the median's, an L1 cost (each segment's
+//! cost is the sum of absolute deviations from its median, robust to outliers; asv's step
+//! detection fits the same L1 model); for time a low quantile's (`quantile`, the floor: time's
+//! noise only adds, in bursts of up to ten commits on a shared machine, which move a median but
+//! not the floor under them) — with a fixed penalty per change point, solved exactly with PELT
+//! pruning (Killick, Fearnhead & Eckley, 2012). The penalty is `penalty_sigmas · σ · ln n`, σ a
+//! robust estimate of the commit-to-commit noise, and never below the cost of the smallest step
+//! reported. Each boundary the fit finds is then confirmed on up to `window` commits either
+//! side: its relative size (the two windows' levels at the same quantile) must reach
+//! `min_effect`, `hold_share` of the commits after it must sit beyond the midpoint, a step needs
+//! `settle` commits at its new level, and for a noisy metric a Mann–Whitney U test on the raw
+//! repetitions must reject "same distribution" at `alpha`. Peak heap is nearly deterministic, so
+//! it has no test: any step beyond its tolerance is a change.
 //!
 //! Must not: read a history or know what a commit is (callers pass series of repetitions).
 
@@ -45,6 +49,20 @@ pub struct Detector {
     /// A segment shorter than this that returns to the level before it is an excursion.
     pub hold: usize,
     pub per_commit: PerCommit,
+    /// The quantile of a segment's per-commit values the fit follows and a window's level is
+    /// read at: 0.5 (the median) for memory, a low one (the floor) for time.
+    pub quantile: f64,
+    /// The share of the commits of the window after a step that must sit beyond the midpoint
+    /// of the two levels.
+    pub hold_share: f64,
+    /// Commits at the new level (its first included) a step needs before it counts: 1 for
+    /// memory; more for time, whose bursts last several commits.
+    pub settle: usize,
+    /// Whether the Mann–Whitney test decides (memory), or its p is only reported (time: the
+    /// floor's own checks decide; on repetitions that bursts lift, the test loses the power to
+    /// see a real step where a cell's noise is bimodal — `parallel` on two cores — and it
+    /// prevented no false alarm in the measured history).
+    pub p_decides: bool,
 }
 
 impl Detector {
@@ -59,6 +77,10 @@ impl Detector {
             window: 10,
             hold: 5,
             per_commit: PerCommit::Median,
+            quantile: 0.5,
+            hold_share: 2.0 / 3.0,
+            settle: 1,
+            p_decides: true,
         }
     }
 
@@ -72,13 +94,29 @@ impl Detector {
             window: 10,
             hold: 5,
             per_commit: PerCommit::Median,
+            quantile: 0.5,
+            hold_share: 2.0 / 3.0,
+            settle: 1,
+            p_decides: true,
         }
     }
 
-    /// Time: as RSS, following each commit's fastest repetition.
+    /// Time: each commit's fastest repetition, and the floor under them — the lower quartile
+    /// of a segment's commits — rather than their median: a burst of machine noise (this
+    /// project's 2-core machine: 15–45 % of commits more than 10 % above the floor, in runs of
+    /// up to ten) lifts a median; a step lifts the floor. Windows of 15 commits, four in five
+    /// of those after a step beyond the midpoint, and 12 commits at the new level before a
+    /// step counts (a burst outlasting that would be taken for a step).
     pub fn time(alpha: f64, min_effect: f64) -> Detector {
         Detector {
             per_commit: PerCommit::Minimum,
+            quantile: 0.25,
+            window: 15,
+            hold: 15,
+            hold_share: 0.8,
+            settle: 12,
+            penalty_sigmas: 2.0,
+            p_decides: false,
             ..Detector::rss(alpha, min_effect)
         }
     }
@@ -89,9 +127,9 @@ impl Detector {
 pub struct Step {
     /// The index of the first commit at the new level.
     pub at: usize,
-    /// The median of the per-commit values in the window before `at`.
+    /// The level (the detector's quantile) of the per-commit values in the window before `at`.
     pub before: f64,
-    /// The median of the per-commit values in the window from `at` on.
+    /// The level of the per-commit values in the window from `at` on.
     pub after: f64,
     /// `after / before − 1`.
     pub effect: f64,
@@ -117,10 +155,14 @@ pub fn steps(series: &[Vec<f64>], d: &Detector) -> Vec<Step> {
     }
     let level = median(&values).abs();
     let sigma = noise(series, &values);
+    // The cost of the smallest step reported: at the median, half of it per commit.
     let penalty = (d.penalty_sigmas * sigma * (n as f64).ln().max(1.0))
-        .max(0.5 * d.min_effect * level)
+        .max(d.quantile.min(1.0 - d.quantile) * d.min_effect * level)
         .max(f64::MIN_POSITIVE);
-    let bounds = segment(&values, penalty);
+    let mut bounds = segment(&values, penalty, d.quantile);
+    if d.quantile < 0.5 {
+        absorb_bursts(&mut bounds, &values, d);
+    }
     // Each boundary's segment before and after it, and the levels on either side.
     let segments: Vec<(usize, usize, usize)> = bounds
         .iter()
@@ -130,17 +172,17 @@ pub fn steps(series: &[Vec<f64>], d: &Detector) -> Vec<Step> {
             (start, at, bounds.get(k + 1).copied().unwrap_or(n))
         })
         .collect();
-    let level_of = |r: std::ops::Range<usize>| median(&values[r]);
+    let level_of = |r: std::ops::Range<usize>| quantile(&values[r], d.quantile);
     let mut found = Vec::new();
     for &(start, at, end) in &segments {
         let (left, right) = (
             start.max(at.saturating_sub(d.window))..at,
             at..end.min(at + d.window),
         );
-        let (before, after) = (
-            median(&values[left.clone()]),
-            median(&values[right.clone()]),
-        );
+        if right.len() < d.settle {
+            continue;
+        }
+        let (before, after) = (level_of(left.clone()), level_of(right.clone()));
         if before <= 0.0 {
             continue;
         }
@@ -157,7 +199,7 @@ pub fn steps(series: &[Vec<f64>], d: &Detector) -> Vec<Step> {
                 }
             })
             .count();
-        let holds = beyond * 3 >= right.len() * 2;
+        let holds = beyond as f64 + 1e-9 >= d.hold_share * right.len() as f64;
         // An excursion — a short segment (under `hold` commits) the series leaves back to the
         // level it came from — is a burst of noise, not two steps: machine noise comes back,
         // code that regressed stays regressed.
@@ -194,7 +236,8 @@ pub fn steps(series: &[Vec<f64>], d: &Detector) -> Vec<Step> {
                 .all(|x| (x - m).abs() <= 0.25 * d.min_effect * m.abs())
         };
         let p = (!(d.exact_counts && exact(&a) && exact(&b))).then(|| mann_whitney_p(&a, &b));
-        if effect.abs() >= d.min_effect && holds && p.is_none_or(|p| p < d.alpha) {
+        let significant = !d.p_decides || p.is_none_or(|p| p < d.alpha);
+        if effect.abs() >= d.min_effect && holds && significant {
             found.push(Step {
                 at,
                 before,
@@ -205,6 +248,45 @@ pub fn steps(series: &[Vec<f64>], d: &Detector) -> Vec<Step> {
         }
     }
     found
+}
+
+/// The steps of `series` a gate run at its newest commit reports as new: those it could not
+/// see `last` commits earlier (no step the same way within `hold` commits of it in the series
+/// without its newest `last`). A memory step is new while its first commit is one of the
+/// newest `last`; a time step, which needs `settle` commits at its level — more where the noise
+/// is larger — from when enough of them are in.
+pub fn new_steps(series: &[Vec<f64>], d: &Detector, last: usize) -> Vec<Step> {
+    let now = steps(series, d);
+    let before = steps(&series[..series.len().saturating_sub(last)], d);
+    now.into_iter()
+        .filter(|s| {
+            !before
+                .iter()
+                .any(|b| b.at.abs_diff(s.at) <= d.hold && (b.effect > 0.0) == (s.effect > 0.0))
+        })
+        .collect()
+}
+
+/// Noise that only adds (time) comes in bursts: a segment shorter than `hold` above the one
+/// after it is a burst on top of that level, not a level of its own — it joins the segment
+/// after it (so a step whose first commits a burst lifted further starts where the burst does).
+fn absorb_bursts(bounds: &mut Vec<usize>, values: &[f64], d: &Detector) {
+    loop {
+        let n = values.len();
+        let burst = (0..bounds.len()).find(|&k| {
+            let start = if k == 0 { 0 } else { bounds[k - 1] };
+            let (end, next_end) = (bounds[k], bounds.get(k + 1).copied().unwrap_or(n));
+            end - start < d.hold
+                && quantile(&values[start..end], d.quantile)
+                    > quantile(&values[end..next_end], d.quantile) * (1.0 + d.min_effect / 2.0)
+        });
+        match burst {
+            Some(k) => {
+                bounds.remove(k);
+            }
+            None => return,
+        }
+    }
 }
 
 /// A robust σ of the per-commit values: from successive differences (the median absolute
@@ -228,12 +310,13 @@ fn noise(series: &[Vec<f64>], medians: &[f64]) -> f64 {
     }
 }
 
-/// The starts of every segment but the first, of the L1 fit minimising the sum of absolute
-/// deviations from each segment's median plus `penalty` per segment (PELT: a start is dropped
-/// for good once it cannot begin the last segment of an optimum, valid because splitting never
-/// raises an L1 cost). Each step's segment costs come from one running median grown leftwards
-/// from its end: O(n log n) a step, O(n² log n) at worst.
-fn segment(x: &[f64], penalty: f64) -> Vec<usize> {
+/// The starts of every segment but the first, of the fit minimising each segment's quantile
+/// cost (twice the pinball loss around its `tau`-quantile: at 0.5, the sum of absolute
+/// deviations from its median) plus `penalty` per segment (PELT: a start is dropped for good
+/// once it cannot begin the last segment of an optimum, valid because splitting never raises
+/// such a cost). Each step's segment costs come from one running quantile grown leftwards from
+/// its end: O(n log n) a step, O(n² log n) at worst.
+fn segment(x: &[f64], penalty: f64, tau: f64) -> Vec<usize> {
     let n = x.len();
     let mut best = vec![0.0f64; n + 1];
     let mut last = vec![0usize; n + 1];
@@ -244,7 +327,7 @@ fn segment(x: &[f64], penalty: f64) -> Vec<usize> {
     for t in 1..=n {
         costs.clear();
         costs.resize(candidates.len(), 0.0);
-        let mut run = RunningL1::default();
+        let mut run = RunningQuantile::new(tau);
         let mut next = t;
         for (k, &s) in candidates.iter().enumerate().rev() {
             while next > s {
@@ -296,17 +379,29 @@ impl Ord for Ordered {
     }
 }
 
-/// The sum of absolute deviations from the median of the values pushed so far: the lower half
-/// in a max-heap, the upper in a min-heap, with their sums.
-#[derive(Default)]
-struct RunningL1 {
+/// Twice the pinball loss around the `tau`-quantile of the values pushed so far (at 0.5, the
+/// sum of absolute deviations from the median): the `ceil(tau · k)` smallest in a max-heap
+/// (its top is the quantile, an exact minimiser of the loss), the rest in a min-heap, with
+/// their sums.
+struct RunningQuantile {
+    tau: f64,
     lower: std::collections::BinaryHeap<Ordered>,
     upper: std::collections::BinaryHeap<std::cmp::Reverse<Ordered>>,
     sum_lower: f64,
     sum_upper: f64,
 }
 
-impl RunningL1 {
+impl RunningQuantile {
+    fn new(tau: f64) -> RunningQuantile {
+        RunningQuantile {
+            tau,
+            lower: Default::default(),
+            upper: Default::default(),
+            sum_lower: 0.0,
+            sum_upper: 0.0,
+        }
+    }
+
     fn push(&mut self, v: f64) {
         if self.lower.peek().is_none_or(|m| v <= m.0) {
             self.lower.push(Ordered(v));
@@ -315,12 +410,15 @@ impl RunningL1 {
             self.upper.push(std::cmp::Reverse(Ordered(v)));
             self.sum_upper += v;
         }
-        if self.lower.len() > self.upper.len() + 1 {
+        let k = self.lower.len() + self.upper.len();
+        let want = ((self.tau * k as f64).ceil() as usize).clamp(1, k);
+        while self.lower.len() > want {
             let m = self.lower.pop().expect("non-empty").0;
             self.sum_lower -= m;
             self.upper.push(std::cmp::Reverse(Ordered(m)));
             self.sum_upper += m;
-        } else if self.upper.len() > self.lower.len() {
+        }
+        while self.lower.len() < want {
             let m = self.upper.pop().expect("non-empty").0.0;
             self.sum_upper -= m;
             self.lower.push(Ordered(m));
@@ -329,13 +427,25 @@ impl RunningL1 {
     }
 
     fn cost(&self) -> f64 {
-        let Some(m) = self.lower.peek().map(|m| m.0) else {
+        let Some(q) = self.lower.peek().map(|m| m.0) else {
             return 0.0;
         };
-        let below = m * self.lower.len() as f64 - self.sum_lower;
-        let above = self.sum_upper - m * self.upper.len() as f64;
-        (below + above).max(0.0)
+        let below = q * self.lower.len() as f64 - self.sum_lower;
+        let above = self.sum_upper - q * self.upper.len() as f64;
+        (2.0 * ((1.0 - self.tau) * below + self.tau * above)).max(0.0)
     }
+}
+
+/// The `tau`-quantile as the fit reads it (the `ceil(tau · k)`-th smallest); at 0.5 the median
+/// (the mean of the middle two for an even count). 0 for none.
+fn quantile(x: &[f64], tau: f64) -> f64 {
+    if tau == 0.5 || x.is_empty() {
+        return median(x);
+    }
+    let mut v = x.to_vec();
+    v.sort_by(f64::total_cmp);
+    let k = ((tau * v.len() as f64).ceil() as usize).clamp(1, v.len());
+    v[k - 1]
 }
 
 /// The median (the mean of the middle two for an even count); 0 for none.
@@ -418,9 +528,9 @@ mod tests {
     fn the_fit_is_the_exact_optimum() {
         // Two clean levels: one boundary; the penalty larger than the step's gain: none.
         let x = [1.0, 1.0, 1.0, 5.0, 5.0, 5.0];
-        assert_eq!(segment(&x, 1.0), [3]);
-        assert_eq!(segment(&x, 20.0), Vec::<usize>::new());
-        let mut run = RunningL1::default();
+        assert_eq!(segment(&x, 1.0, 0.5), [3]);
+        assert_eq!(segment(&x, 20.0, 0.5), Vec::<usize>::new());
+        let mut run = RunningQuantile::new(0.5);
         for v in [9.0, 1.0, 2.0] {
             run.push(v);
         }
@@ -435,6 +545,32 @@ mod tests {
                 level + [0.3, -0.2, 0.1, -0.4, 0.2, 0.0, -0.1, 0.4][i % 8]
             })
             .collect();
-        assert_eq!(segment(&x, 2.0), [8, 16]);
+        assert_eq!(segment(&x, 2.0, 0.5), [8, 16]);
+        // The lower quartile: 1 2 4 9 around 1 (the first of four): twice 0.25 · (1 + 3 + 8).
+        let mut low = RunningQuantile::new(0.25);
+        for v in [9.0, 1.0, 2.0, 4.0] {
+            low.push(v);
+        }
+        assert_eq!(low.cost(), 6.0);
+        assert_eq!(quantile(&[9.0, 1.0, 2.0, 4.0], 0.25), 1.0);
+    }
+
+    #[test]
+    fn time_follows_the_floor_so_bursts_above_it_are_not_steps() {
+        let d = Detector::time(0.01, 0.10);
+        // A floor of 100 with bursts of +30 % lasting up to eight commits, a third of the time.
+        let burst = |i: usize| if (i / 8) % 3 == 1 { 1.3 } else { 1.0 };
+        let flat = series(150, |i| 100.0 * burst(i), 0.01);
+        assert_eq!(steps(&flat, &d), vec![]);
+        // The floor steps up 15 % at commit 80 (bursts go on above it): found there.
+        let stepped = series(
+            150,
+            |i| (if i >= 80 { 115.0 } else { 100.0 }) * burst(i),
+            0.01,
+        );
+        let s = steps(&stepped, &d);
+        assert_eq!(s.iter().map(|s| s.at).collect::<Vec<_>>(), [80], "{s:?}");
+        // Too few commits at the new level yet: not a step.
+        assert_eq!(steps(&stepped[..80 + d.settle - 1], &d), vec![]);
     }
 }

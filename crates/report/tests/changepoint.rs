@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 use std::io::Read;
 
-use membench_report::changepoint::{Detector, steps};
+use membench_report::changepoint::{Detector, new_steps, steps};
 
 /// Per cell and metric, the repetitions of each commit in order.
 type Histories = BTreeMap<(String, &'static str), Vec<Vec<f64>>>;
@@ -84,9 +84,11 @@ struct Figures {
     fixed_false: usize,
     tight_false: usize,
     /// Injected steps; missed or misplaced looking back; missed by the gate at the step's own
-    /// commit, and the commits it took the gate to flag it (at most 5 later).
+    /// commit, and the commits it took the gate to flag it (at most `horizon` later).
     injected: usize,
     lookback_missed: Vec<String>,
+    /// Of those, found within two commits of the step.
+    lookback_near: usize,
     gate_missed_at_step: usize,
     gate_never: usize,
     gate_delay: Vec<usize>,
@@ -115,9 +117,9 @@ fn figures(hist: &Histories, wanted: &str) -> Figures {
         }
         for t in 20..=n {
             f.gate_checks += 1;
-            if steps(&series[..t], &d)
+            if new_steps(&series[..t], &d, LAST)
                 .iter()
-                .any(|s| s.at + LAST >= t && s.effect > 0.0)
+                .any(|s| s.effect > 0.0)
             {
                 f.gate_false += 1;
             }
@@ -148,6 +150,12 @@ fn figures(hist: &Histories, wanted: &str) -> Figures {
             let found = steps(&stepped, &d);
             if !found.iter().any(|s| s.at == at && s.effect > 0.0) && at < n - 1 {
                 f.lookback_missed.push(format!("{cell} at {at}: {found:?}"));
+                if found
+                    .iter()
+                    .any(|s| s.at.abs_diff(at) <= 2 && s.effect > 0.0)
+                {
+                    f.lookback_near += 1;
+                }
             }
             // The gate after each commit from the step's own on: when does it first fail?
             // The fixed-ratio gate compares the step's commit with the one before.
@@ -156,7 +164,7 @@ fn figures(hist: &Histories, wanted: &str) -> Figures {
             f.tight_missed += usize::from(!fixed_gate_alarms(metric, before, now, true));
             if at == n - 1 {
                 // The newest commit: nothing after it to wait for.
-                let now = steps(&stepped, &d)
+                let now = new_steps(&stepped, &d, LAST)
                     .iter()
                     .any(|s| s.at == at && s.effect > 0.0);
                 f.gate_missed_at_step += usize::from(!now);
@@ -166,10 +174,13 @@ fn figures(hist: &Histories, wanted: &str) -> Figures {
                 f.newest_missed += usize::from(!now);
                 continue;
             }
-            let delay = (at..n.min(at + 6)).find(|&last| {
-                steps(&stepped[..=last], &d)
-                    .iter()
-                    .any(|s| s.at + LAST > last && s.at >= at && s.effect > 0.0)
+            let delay = (at..n.min(at + horizon(&d) + 1)).find(|&last| {
+                new_steps(&stepped[..=last], &d, LAST).iter().any(|s| {
+                    // Its first commit as found: a burst just before a step of time can lift
+                    // those commits to the new level too (looking back, above, counts those as
+                    // misplaced).
+                    s.at + NEAR >= at && s.effect > 0.0
+                })
             });
             if exact && delay != Some(at) {
                 f.exact_missed.push(format!("{cell} at {at}: {delay:?}"));
@@ -190,8 +201,9 @@ fn figures(hist: &Histories, wanted: &str) -> Figures {
     let pct = |k: usize, of: usize| k as f64 / of as f64 * 100.0;
     println!(
         "{wanted} (step ×{factor}): looking back, {} false steps on {} noise-only series, {} of {} \
-         injected steps before the newest commit missed or misplaced; as the gate, false alarms {:.2} % of {} checks, the \
-         step flagged at its own commit {} of {} times (later: {:?} commits; never within 5: {}; \
+         injected steps before the newest commit missed or misplaced ({} of them found within \
+         two commits); as the gate, false alarms {:.2} % of {} checks, the \
+         step flagged at its own commit {} of {} times (later: {:?} commits; never within {}: {}; \
          at the newest commit, missed {} of 10); \
          fixed-ratio gate, defaults: false alarms {:.2} %, missed {:.0} %; at 2 %/10 %/10 %: false \
          alarms {:.2} %, missed {:.0} %",
@@ -199,11 +211,13 @@ fn figures(hist: &Histories, wanted: &str) -> Figures {
         f.gate_checks / (n_of(hist) - 19),
         f.lookback_missed.len(),
         f.injected,
+        f.lookback_near,
         pct(f.gate_false, f.gate_checks),
         f.gate_checks,
         f.injected - f.gate_missed_at_step,
         f.injected,
         f.gate_delay.iter().filter(|&&d| d > 0).collect::<Vec<_>>(),
+        horizon(&detector(wanted)),
         f.gate_never,
         f.newest_missed,
         pct(f.fixed_false, f.gate_checks),
@@ -213,6 +227,16 @@ fn figures(hist: &Histories, wanted: &str) -> Figures {
     );
     f
 }
+
+/// How many commits after a step the gate has to flag it: 5, and for a metric whose steps
+/// need `settle` commits at the new level, twice that many more (`parallel`'s time, bimodal on
+/// two cores, takes up to 25).
+fn horizon(d: &Detector) -> usize {
+    5 + 2 * (d.settle - 1)
+}
+
+/// How far before an injected step the gate's regression may start and still be that step.
+const NEAR: usize = 10;
 
 /// `history check --last`'s default: a regression fails the gate while its first commit is one
 /// of the newest three (a step that needs a second commit to stand out of jitter still fails it).
@@ -253,13 +277,22 @@ fn memory_steps_injected_into_a_real_noise_history_are_found_and_noise_alone_nev
     }
 }
 
-/// Time on a shared 2-core machine: the same figures, printed for the README; asserted only
-/// where the measurements allow (see the README: this machine's time has regime shifts of
-/// 15–40 % lasting several runs, as large as the step injected).
+/// Time on a shared 2-core machine, whose noise is bursts above a floor: no false step looking
+/// back, no false alarm as the gate (a step counts once `settle` commits sit at the new level,
+/// so the gate flags it that many commits late, naming its first commit), every injected step
+/// found, nearly all at their commit (the rest within two commits: a commit just before the
+/// step that a burst lifted to the new level cannot be told from the step's first).
 #[test]
-fn time_steps_are_measured_against_the_same_noise() {
+fn time_steps_injected_into_a_real_noise_history_are_found_and_bursts_are_not() {
     let hist = noise();
     let f = figures(&hist, "time");
-    // Looking back, at least half the injected steps are found at their commit.
-    assert!(f.lookback_missed.len() * 2 <= f.injected, "{f:?}");
+    assert!(f.lookback_false.is_empty(), "{:#?}", f.lookback_false);
+    assert_eq!(f.gate_false, 0, "{f:?}");
+    assert_eq!(f.gate_never, 0, "{f:?}");
+    // Three in four at their very commit; the others found near it, or within a burst before it.
+    assert!(
+        f.lookback_missed.len() * 4 <= f.injected,
+        "{:#?}",
+        f.lookback_missed
+    );
 }
