@@ -12,9 +12,10 @@
 //! reported. Each boundary the fit finds is then confirmed on up to `window` commits either
 //! side: its relative size (the two windows' levels at the same quantile) must reach
 //! `min_effect`, `hold_share` of the commits after it must sit beyond the midpoint, a step needs
-//! `settle` commits at its new level, and for a noisy metric a Mann–Whitney U test on the raw
-//! repetitions must reject "same distribution" at `alpha`. Peak heap is nearly deterministic, so
-//! it has no test: any step beyond its tolerance is a change.
+//! `settle` commits at its new level, and for noisy memory (RSS, a jittering heap) a
+//! Mann–Whitney U test on the raw repetitions must reject "same distribution" at `alpha` (for
+//! time its p is reported, the floor's checks decide: `p_decides`). Peak heap is nearly
+//! deterministic, so it has no test: any step beyond its tolerance is a change.
 //!
 //! Must not: read a history or know what a commit is (callers pass series of repetitions).
 
@@ -250,14 +251,18 @@ pub fn steps(series: &[Vec<f64>], d: &Detector) -> Vec<Step> {
     found
 }
 
-/// The steps of `series` a gate run at its newest commit reports as new: those it could not
-/// see `last` commits earlier (no step the same way within `hold` commits of it in the series
-/// without its newest `last`). A memory step is new while its first commit is one of the
-/// newest `last`; a time step, which needs `settle` commits at its level — more where the noise
-/// is larger — from when enough of them are in.
+/// The steps of `series` a gate run at its newest commit reports as new: a memory step while
+/// its first commit is one of the newest `last`; a step that needs `settle` commits at its
+/// level (time; more where the noise is larger) while it could not be seen `last` commits
+/// earlier (no step the same way within `hold` commits of it in the series without its newest
+/// `last`).
 pub fn new_steps(series: &[Vec<f64>], d: &Detector, last: usize) -> Vec<Step> {
     let now = steps(series, d);
-    let before = steps(&series[..series.len().saturating_sub(last)], d);
+    let n = series.len();
+    if d.settle <= 1 {
+        return now.into_iter().filter(|s| s.at + last >= n).collect();
+    }
+    let before = steps(&series[..n.saturating_sub(last)], d);
     now.into_iter()
         .filter(|s| {
             !before
