@@ -504,16 +504,9 @@ fn the_cli_build_the_run_build_and_the_test_build_compile_each_dependency_alike(
         ),
         (
             "the run build",
-            features_per_package(&[
-                "-p",
-                "membench-runner",
-                "-p",
-                "membench-datagen",
-                "--features",
-                "membench-runner/dhat-heap",
-                "-e",
-                "normal,build",
-            ]),
+            features_per_package(
+                &[&membench_cli::RUNNER_BUILD[..], &["-e", "normal,build"]].concat(),
+            ),
         ),
         (
             "the test build",

@@ -34,4 +34,4 @@ mod run;
 mod util;
 
 pub use cli::main;
-pub use util::Flavour;
+pub use util::{Flavour, RUNNER_BUILD};

@@ -85,23 +85,27 @@ pub fn binaries() -> Result<PathBuf> {
     build_in_workspace()
 }
 
+/// What `cargo xtask run` builds (after `cargo build --release`): the runners and the
+/// generator, the dhat runner too (`check`'s explanations rerun a cell under it) — so the
+/// runners are compiled as the tests' `--all-features` build compiles them, one build for both
+/// (`xtask/tests/tidy.rs` checks that the two resolve every dependency alike).
+pub const RUNNER_BUILD: [&str; 6] = [
+    "-p",
+    "membench-runner",
+    "-p",
+    "membench-datagen",
+    "--features",
+    "membench-runner/dhat-heap",
+];
+
 fn build_in_workspace() -> Result<PathBuf> {
     let ws = source_workspace();
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(&cargo);
     without_cargo_run_env(&mut cmd);
-    cmd.current_dir(&ws).args([
-        "build",
-        "--release",
-        "-p",
-        "membench-runner",
-        "-p",
-        "membench-datagen",
-        // The dhat runner too (`check`'s explanations rerun a cell under it), and the runners
-        // then compiled as the tests' `--all-features` build compiles them: one build for both.
-        "--features",
-        "membench-runner/dhat-heap",
-    ]);
+    cmd.current_dir(&ws)
+        .args(["build", "--release"])
+        .args(RUNNER_BUILD);
     eprintln!(
         "building the runner and generator (release; the first build compiles Polars, 7–15 \
          minutes on 2 cores; later builds take seconds)…"
