@@ -143,8 +143,14 @@ impl Driver<'_> {
                 self.record_skipped(cell, &mut driven)?;
             }
             let Some(first) = todo.first() else { continue };
-            self.bar
-                .set_message(format!("reading {} into the page cache", first.label()));
+            let files: Vec<String> = std::iter::once(&first.dataset.path)
+                .chain(&first.dataset.items)
+                .map(|p| p.display().to_string())
+                .collect();
+            self.bar.set_message(format!(
+                "reading {} into the page cache",
+                files.join(" and ")
+            ));
             self.exec.warm_inputs(&first.dataset);
             self.bar
                 .set_message(format!("reference answer for {}", first.label()));
