@@ -18,7 +18,7 @@ cargo build --release --quiet --manifest-path "$root/Cargo.toml" -p membench-cli
 target=$(cargo metadata --format-version 1 --no-deps --manifest-path "$root/Cargo.toml" |
   python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
 mkdir "$work/bin"
-cp "$target"/release/{membench,membench-runner,membench-runner-sys,membench-gen} "$work/bin/"
+cp "$target"/release/{membench,membench-runner,membench-runner-sys,membench-runner-mi,membench-gen} "$work/bin/"
 export MEMBENCH_BIN_DIR="$work/bin"
 for i in $(seq -w 0 $((runs - 1))); do
   "$work/bin/membench" run --strategy streaming,chunked,load-all,lazy,parallel \

@@ -1,8 +1,9 @@
 //! The composite action's steps, run here as GitHub would run them: each `run:` script of
 //! `.github/actions/membench/action.yml` under `bash -eo pipefail`, its `env:` expressions filled
 //! in (an expression this test does not know fails it, so a new input is noticed), the installed
-//! membench being this build and `gh` a stub that records its calls. Steps that `uses:` another
-//! action, and the install the cache makes unnecessary, are not run.
+//! membench being this build, `gh` a stub that records its calls and a local git server holding
+//! `membench` (the revision is resolved against it). Steps that `uses:` another action, and the
+//! install the cache makes unnecessary, are not run.
 //!
 //! First job: no baseline yet — the run writes one to commit. Second job, with that baseline
 //! committed, on a pull request: the gate passes, writes the comment with its marker, and the
@@ -91,6 +92,58 @@ fn fill(value: &str, known: &BTreeMap<&str, String>) -> String {
     out
 }
 
+/// What one step's script did: its exit, its `$GITHUB_OUTPUT` lines, its stdout and stderr.
+struct Ran {
+    ok: bool,
+    outputs: BTreeMap<String, String>,
+    log: String,
+}
+
+/// Runs one step's script in `work` as GitHub would.
+fn run_step(s: &Step, work: &Path, bin: &Path, known: &BTreeMap<&'static str, String>) -> Ran {
+    let output = work.join("github-output");
+    std::fs::write(&output, "").unwrap();
+    let mut cmd = Command::new("bash");
+    cmd.args(["--noprofile", "--norc", "-eo", "pipefail", "-c", &s.script])
+        .current_dir(work)
+        .env(
+            "PATH",
+            format!("{}:{}", bin.display(), std::env::var("PATH").unwrap()),
+        )
+        .env("GITHUB_OUTPUT", &output)
+        .env("GITHUB_STEP_SUMMARY", work.join("step-summary"))
+        .env("GITHUB_PATH", work.join("github-path"))
+        .env("HOME", work.join("home"))
+        .env("RUNNER_TEMP", work.join("runner-temp"));
+    for (k, v) in &s.env {
+        cmd.env(k, fill(v, known));
+    }
+    let res = cmd.output().unwrap();
+    let outputs = std::fs::read_to_string(&output)
+        .unwrap()
+        .lines()
+        .map(|line| {
+            let (k, v) = line.split_once('=').unwrap();
+            (k.to_string(), v.to_string())
+        })
+        .collect();
+    Ran {
+        ok: res.status.success(),
+        outputs,
+        log: format!(
+            "{}\n{}",
+            String::from_utf8_lossy(&res.stdout),
+            String::from_utf8_lossy(&res.stderr)
+        ),
+    }
+}
+
+fn action_steps() -> Vec<Step> {
+    let action =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.github/actions/membench/action.yml");
+    steps(&std::fs::read_to_string(action).unwrap())
+}
+
 /// Runs the action's steps in `work`; returns the step outputs.
 fn job(
     work: &Path,
@@ -98,12 +151,8 @@ fn job(
     known: &mut BTreeMap<&'static str, String>,
     pull_request: bool,
 ) -> BTreeMap<String, String> {
-    let action =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.github/actions/membench/action.yml");
-    let all = steps(&std::fs::read_to_string(action).unwrap());
+    let all = action_steps();
     assert!(all.len() >= 6, "{all:?}");
-    let output = work.join("github-output");
-    let summary = work.join("step-summary");
     let mut outputs = BTreeMap::new();
     for s in &all {
         if s.uses || s.script.is_empty() {
@@ -116,39 +165,145 @@ fn job(
         if s.condition.contains("github.event_name == 'pull_request'") && !pull_request {
             continue;
         }
-        std::fs::write(&output, "").unwrap();
-        let mut cmd = Command::new("bash");
-        cmd.args(["--noprofile", "--norc", "-eo", "pipefail", "-c", &s.script])
-            .current_dir(work)
-            .env(
-                "PATH",
-                format!("{}:{}", bin.display(), std::env::var("PATH").unwrap()),
-            )
-            .env("GITHUB_OUTPUT", &output)
-            .env("GITHUB_STEP_SUMMARY", &summary)
-            .env("GITHUB_PATH", work.join("github-path"))
-            .env("HOME", work.join("home"))
-            .env("RUNNER_TEMP", work.join("runner-temp"));
-        for (k, v) in &s.env {
-            cmd.env(k, fill(v, known));
-        }
-        let res = cmd.output().unwrap();
-        assert!(
-            res.status.success(),
-            "step {:?} failed: {}\n{}",
-            s.name,
-            String::from_utf8_lossy(&res.stdout),
-            String::from_utf8_lossy(&res.stderr)
-        );
-        for line in std::fs::read_to_string(&output).unwrap().lines() {
-            let (k, v) = line.split_once('=').unwrap();
-            outputs.insert(k.to_string(), v.to_string());
+        let ran = run_step(s, work, bin, known);
+        assert!(ran.ok, "step {:?} failed: {}", s.name, ran.log);
+        for (k, v) in ran.outputs {
             if k == "report" {
-                known.insert("steps.run.outputs.report", v.to_string());
+                known.insert("steps.run.outputs.report", v.clone());
             }
+            outputs.insert(k, v);
         }
     }
     outputs
+}
+
+/// A git server holding `someone/membench`: `main` two commits long, the annotated tag `v1` on
+/// its first. Returns the server's URL, `main`'s commit and `v1`'s.
+fn membench_repo(dir: &Path) -> (String, String, String) {
+    let repo = dir.join("srv/someone/membench");
+    std::fs::create_dir_all(&repo).unwrap();
+    let git = |args: &[&str]| {
+        let out = Command::new("git")
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+            .args(args)
+            .current_dir(&repo)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "git {args:?}: {out:?}");
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    };
+    git(&["init", "-q", "-b", "main"]);
+    git(&["commit", "-q", "--allow-empty", "-m", "one"]);
+    git(&["tag", "-a", "v1", "-m", "the first"]);
+    git(&["commit", "-q", "--allow-empty", "-m", "two"]);
+    let url = format!("file://{}", dir.join("srv").display());
+    (
+        url,
+        git(&["rev-parse", "main"]),
+        git(&["rev-parse", "v1^{}"]),
+    )
+}
+
+/// The binaries are cached per commit: a branch or tag is resolved first (a cache keyed `main`
+/// would restore the first build of `main` for ever), an unknown name fails with what it was.
+#[test]
+fn the_cache_is_keyed_by_the_commit_a_branch_or_tag_names() {
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path();
+    let (url, main, v1) = membench_repo(w);
+    let all = action_steps();
+    let resolve = all
+        .iter()
+        .find(|s| s.env.iter().any(|(k, _)| k == "MEMBENCH_REV") && !s.script.contains("cargo"))
+        .expect("a step resolving the revision");
+    let mut known: BTreeMap<&'static str, String> = [
+        ("github.server_url", url),
+        (
+            "github.action_repository || 'membench/membench'",
+            "someone/membench".to_string(),
+        ),
+    ]
+    .into_iter()
+    .collect();
+    let pinned = "0123456789abcdef0123456789abcdef01234567";
+    for (rev, want) in [
+        ("main", main.as_str()),
+        ("v1", v1.as_str()),
+        (pinned, pinned),
+    ] {
+        known.insert("inputs.membench-version", rev.to_string());
+        let ran = run_step(resolve, w, Path::new("/nonexistent"), &known);
+        assert!(ran.ok, "{rev}: {}", ran.log);
+        assert_eq!(ran.outputs["sha"], want, "{rev}: {}", ran.log);
+    }
+    known.insert("inputs.membench-version", "no-such-branch".into());
+    let ran = run_step(resolve, w, Path::new("/nonexistent"), &known);
+    assert!(
+        !ran.ok && ran.log.contains("'no-such-branch' is neither"),
+        "{}",
+        ran.log
+    );
+
+    // The cache step's key and the install use the resolved commit, never the input.
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.github/actions/membench/action.yml"),
+    )
+    .unwrap();
+    let key = text.lines().find(|l| l.trim().starts_with("key:")).unwrap();
+    assert!(key.contains("steps.rev.outputs.sha"), "{key}");
+    let install = all
+        .iter()
+        .find(|s| s.condition.contains("cache-hit != 'true'"))
+        .unwrap();
+    assert!(
+        install
+            .env
+            .iter()
+            .all(|(_, v)| !v.contains("inputs.membench-version")),
+        "{:?}",
+        install.env
+    );
+
+    // The install, with `cargo` and `rustup` stubs: it checks out the resolved commit (`v1`,
+    // not the branch's tip) and puts every `membench*` binary the build made in one folder.
+    let stubs = w.join("stubs");
+    std::fs::create_dir_all(&stubs).unwrap();
+    let script = |name: &str, body: &str| {
+        use std::os::unix::fs::PermissionsExt;
+        let p = stubs.join(name);
+        std::fs::write(&p, format!("#!/bin/sh\n{body}")).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    };
+    script("rustup", "exit 0\n");
+    script(
+        "cargo",
+        r#"set -e
+git rev-parse HEAD > "$CARGO_TARGET_DIR.built-from"
+mkdir -p "$CARGO_TARGET_DIR/release"
+for b in membench membench-runner membench-gen; do
+  printf '#!/bin/sh\necho %s 0.1.0\n' "$b" > "$CARGO_TARGET_DIR/release/$b"
+  chmod +x "$CARGO_TARGET_DIR/release/$b"
+done
+touch "$CARGO_TARGET_DIR/release/membench.d"
+"#,
+    );
+    known.insert(
+        "steps.rev.outputs.repo",
+        format!("{}/someone/membench", known["github.server_url"]),
+    );
+    known.insert("steps.rev.outputs.sha", v1.clone());
+    let ran = run_step(install, w, &stubs, &known);
+    assert!(ran.ok, "{}", ran.log);
+    let built_from =
+        std::fs::read_to_string(w.join("runner-temp/membench-target.built-from")).unwrap();
+    assert_eq!(built_from.trim(), v1);
+    let mut installed: Vec<String> = std::fs::read_dir(w.join("home/.membench-bin/bin"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    installed.sort();
+    assert_eq!(installed, ["membench", "membench-gen", "membench-runner"]);
+    assert!(ran.log.contains("membench 0.1.0"), "{}", ran.log);
 }
 
 #[test]
@@ -167,7 +322,13 @@ fn the_actions_steps_run_a_command_write_a_baseline_then_gate_and_comment() {
     .unwrap();
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(bin.join("gh"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let (url, main, _) = membench_repo(w);
     let mut known: BTreeMap<&'static str, String> = [
+        ("github.server_url", url),
+        (
+            "github.action_repository || 'membench/membench'",
+            "someone/membench".to_string(),
+        ),
         ("inputs.commands", "reader=cat {input}".to_string()),
         ("inputs.memory-limit", String::new()),
         ("inputs.rows", "2k".into()),
@@ -187,6 +348,7 @@ fn the_actions_steps_run_a_command_write_a_baseline_then_gate_and_comment() {
 
     // First job: no baseline — one is written to commit.
     let first = job(w, &bin, &mut known, false);
+    assert_eq!(first["sha"], main, "`main` resolved to its commit");
     let report = w.join(&first["report"]);
     assert!(report.join("results.jsonl").is_file());
     let written = report.join("membench-baseline.json");

@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 use std::io::Read;
 
-use membench_report::changepoint::{Detector, new_steps, steps};
+use membench_report::changepoint::{Detector, PerCommit, new_steps, steps};
 
 /// Per cell and metric, the repetitions of each commit in order.
 type Histories = BTreeMap<(String, &'static str), Vec<Vec<f64>>>;
@@ -54,6 +54,17 @@ fn detector(metric: &str) -> Detector {
     }
 }
 
+/// Each commit's value the detector fits: the fastest repetition for time, the median for memory.
+fn per_commit(series: &[Vec<f64>], d: &Detector) -> Vec<f64> {
+    series
+        .iter()
+        .map(|r| match d.per_commit {
+            PerCommit::Minimum => r.iter().copied().fold(f64::INFINITY, f64::min),
+            PerCommit::Median => median(r),
+        })
+        .collect()
+}
+
 fn median(v: &[f64]) -> f64 {
     let mut v = v.to_vec();
     v.sort_by(f64::total_cmp);
@@ -89,6 +100,10 @@ struct Figures {
     lookback_missed: Vec<String>,
     /// Of those, found within two commits of the step.
     lookback_near: usize,
+    /// Of those, found early where every commit between the found start and the step sits
+    /// above the midpoint of the two levels: noise lifted them to the new level, so no fit of
+    /// per-commit values can tell them from the step's own.
+    lookback_lifted: usize,
     gate_missed_at_step: usize,
     gate_never: usize,
     gate_delay: Vec<usize>,
@@ -156,6 +171,15 @@ fn figures(hist: &Histories, wanted: &str) -> Figures {
                 {
                     f.lookback_near += 1;
                 }
+                let early = found
+                    .iter()
+                    .filter(|s| s.effect > 0.0 && s.at < at)
+                    .max_by_key(|s| s.at);
+                if let Some(s) = early {
+                    let mid = (s.before + s.after) / 2.0;
+                    let values = per_commit(&stepped[s.at..at], &d);
+                    f.lookback_lifted += usize::from(values.iter().all(|&v| v > mid));
+                }
             }
             // The gate after each commit from the step's own on: when does it first fail?
             // The fixed-ratio gate compares the step's commit with the one before.
@@ -202,7 +226,8 @@ fn figures(hist: &Histories, wanted: &str) -> Figures {
     println!(
         "{wanted} (step ×{factor}): looking back, {} false steps on {} noise-only series, {} of {} \
          injected steps before the newest commit missed or misplaced ({} of them found within \
-         two commits); as the gate, false alarms {:.2} % of {} checks, the \
+         two commits; {} found early where every commit from there to the step was above the \
+         midpoint of the two levels); as the gate, false alarms {:.2} % of {} checks, the \
          step flagged at its own commit {} of {} times (later: {:?} commits; never within {}: {}; \
          at the newest commit, missed {} of 10); \
          fixed-ratio gate, defaults: false alarms {:.2} %, missed {:.0} %; at 2 %/10 %/10 %: false \
@@ -212,6 +237,7 @@ fn figures(hist: &Histories, wanted: &str) -> Figures {
         f.lookback_missed.len(),
         f.injected,
         f.lookback_near,
+        f.lookback_lifted,
         pct(f.gate_false, f.gate_checks),
         f.gate_checks,
         f.injected - f.gate_missed_at_step,

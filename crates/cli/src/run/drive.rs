@@ -1,8 +1,10 @@
 //! The driver's loop: for each group (workload × dataset) its input files read once into the
-//! page cache and a reference answer, then each cell's warm-up (see [`Warmed`]), its
-//! counting-allocator repetitions (heap) and, when those ended ok, its system-allocator
-//! repetitions (time). Every repetition becomes one record in the sink before the next one
-//! runs; the ledger says what a resumed run has already done.
+//! page cache and a reference answer, then each cell's warm-up (see [`Warmed`]) and its
+//! counting-allocator repetitions (heap), and, for cells whose heap repetitions ended ok, the
+//! time repetitions — a database's or external program's one after another, the in-process
+//! engines' interleaved across the group's cells (`Driver::run_group`). Every repetition becomes
+//! one record in the sink before the next one runs; the ledger says what a resumed run has
+//! already done.
 
 use std::collections::BTreeMap;
 
@@ -63,11 +65,7 @@ impl Warmed {
         if self.off {
             return Vec::new();
         }
-        let in_process = matches!(
-            membench_protocol::strategy(&cell.strategy).map(|s| s.engine),
-            Some(membench_protocol::Engine::Kernel | membench_protocol::Engine::Polars)
-        );
-        if !in_process {
+        if !in_process(cell) {
             return vec![Allocator::System];
         }
         series(cell)
@@ -163,9 +161,7 @@ impl Driver<'_> {
                     r.strategy
                 ));
             }
-            for cell in &todo {
-                self.run_cell(cell, expected.as_ref(), &mut driven)?;
-            }
+            self.run_group(&todo, expected.as_ref(), &mut driven)?;
         }
         Ok(driven)
     }
@@ -216,53 +212,109 @@ impl Driver<'_> {
         Ok(())
     }
 
-    fn run_cell(
+    /// A group's cells: each one's warm-up and heap repetitions in turn; a database or external
+    /// program's time repetitions right after them, its caches as its warm-up left them; the
+    /// in-process engines' time repetitions (kernel, Polars: the group's input already in the
+    /// page cache, nothing else surviving a runner process) interleaved across the cells —
+    /// round `r` runs every cell's `r`-th — so a burst of machine noise lifts one repetition of
+    /// several cells rather than every repetition of one (a cell's fastest repetition, which
+    /// time is read from, then stays on the floor; and no strategy is favoured by when it ran).
+    fn run_group(
         &mut self,
-        cell: &Cell,
+        todo: &[Cell],
         expected: Option<&Reference>,
         driven: &mut Driven,
     ) -> Result<()> {
-        let name = cell.label();
-        for allocator in self.warmed.needed(cell) {
-            self.bar
-                .set_message(format!("{name} (warm-up, {})", allocator.name()));
-            let _ = self.exec.execute(cell, allocator);
-        }
-        let series = series(cell);
-        for &allocator in series {
-            let key = SeriesKey::of(cell, allocator);
-            // Time repetitions only for a cell whose heap repetitions ended ok: a cell that is
-            // oom, an error or wrong has its status already, and more runs would not change it.
-            if allocator != Allocator::Counting
-                && series.contains(&Allocator::Counting)
-                && !self
-                    .ledger
-                    .all_ok(&SeriesKey::of(cell, Allocator::Counting))
-            {
-                continue;
-            }
-            for rep in self.ledger.count(&key) + 1..=self.repeat {
+        let mut interleaved = Vec::new();
+        for cell in todo {
+            let name = cell.label();
+            for allocator in self.warmed.needed(cell) {
                 self.bar
-                    .set_message(format!("{name} ({} #{rep})", allocator.name()));
-                let m = self.exec.execute(cell, allocator);
-                let rec = make(self.cx, cell, allocator, rep, &m, expected);
-                if rec.status == Status::WrongAnswer {
-                    driven.wrong_answers += 1;
-                    self.bar.println(format!(
-                        "WRONG ANSWER: {name}: {:?} != the reference's ({}) {:?}",
-                        rec.measure.answer_digest,
-                        expected.map_or("-", |r| r.strategy.as_str()),
-                        expected.map(|r| &r.digest)
-                    ));
+                    .set_message(format!("{name} (warm-up, {})", allocator.name()));
+                let _ = self.exec.execute(cell, allocator);
+            }
+            if series(cell).contains(&Allocator::Counting) {
+                for rep in 1..=self.repeat {
+                    self.repetition(cell, Allocator::Counting, rep, expected, driven)?;
                 }
-                self.sink.append(&rec)?;
-                self.ledger.add(rec);
-                driven.records += 1;
-                self.bar.inc(1);
+            }
+            if in_process(cell) {
+                interleaved.push(cell);
+            } else {
+                for &allocator in timed(cell) {
+                    for rep in 1..=self.repeat {
+                        self.repetition(cell, allocator, rep, expected, driven)?;
+                    }
+                }
+            }
+        }
+        for rep in 1..=self.repeat {
+            for cell in &interleaved {
+                for &allocator in timed(cell) {
+                    self.repetition(cell, allocator, rep, expected, driven)?;
+                }
             }
         }
         Ok(())
     }
+
+    /// Repetition `rep` of a cell's series, unless the ledger has it (a resumed run) or it is a
+    /// time repetition of a cell whose heap repetitions did not all end ok (a cell that is oom,
+    /// an error or wrong has its status already, and more runs would not change it).
+    fn repetition(
+        &mut self,
+        cell: &Cell,
+        allocator: Allocator,
+        rep: u32,
+        expected: Option<&Reference>,
+        driven: &mut Driven,
+    ) -> Result<()> {
+        let key = SeriesKey::of(cell, allocator);
+        if self.ledger.count(&key) >= rep {
+            return Ok(());
+        }
+        if allocator != Allocator::Counting
+            && series(cell).contains(&Allocator::Counting)
+            && !self
+                .ledger
+                .all_ok(&SeriesKey::of(cell, Allocator::Counting))
+        {
+            return Ok(());
+        }
+        let name = cell.label();
+        self.bar
+            .set_message(format!("{name} ({} #{rep})", allocator.name()));
+        let m = self.exec.execute(cell, allocator);
+        let rec = make(self.cx, cell, allocator, rep, &m, expected);
+        if rec.status == Status::WrongAnswer {
+            driven.wrong_answers += 1;
+            self.bar.println(format!(
+                "WRONG ANSWER: {name}: {:?} != the reference's ({}) {:?}",
+                rec.measure.answer_digest,
+                expected.map_or("-", |r| r.strategy.as_str()),
+                expected.map(|r| &r.digest)
+            ));
+        }
+        self.sink.append(&rec)?;
+        self.ledger.add(rec);
+        driven.records += 1;
+        self.bar.inc(1);
+        Ok(())
+    }
+}
+
+/// A cell's time series: every one but the counting allocator's.
+fn timed(cell: &Cell) -> impl Iterator<Item = &'static Allocator> {
+    series(cell).iter().filter(|&&a| a != Allocator::Counting)
+}
+
+/// Whether the cell's strategy runs inside the runner process (the kernel, Polars), not in a
+/// database server or an external program.
+fn in_process(cell: &Cell) -> bool {
+    matches!(
+        membench_protocol::strategy(&cell.strategy).map(|s| s.engine),
+        Some(membench_protocol::Engine::Kernel | membench_protocol::Engine::Polars)
+    )
 }
 
 #[cfg(test)]
@@ -497,13 +549,54 @@ mod tests {
             calls("streaming"),
             cat(&streaming_group(true), &streaming_group(false))
         );
-        let lazy = cat(&[M], &reps(&[C, S, M]));
-        assert_eq!(calls("lazy"), cat(&lazy, &reps(&[C, S, M])));
+        // Time repetitions interleaved: lazy's system and mimalloc ones alternate.
+        let lazy_timed = [S, M, S, M, S, M];
+        let lazy = cat(&cat(&[M], &reps(&[C])), &lazy_timed);
+        assert_eq!(calls("lazy"), cat(&lazy, &cat(&reps(&[C]), &lazy_timed)));
         assert_eq!(calls("load-all"), cat(&reps(&[C, S]), &reps(&[C, S])));
         let sqlite = cat(&[S], &reps(&[C, S]));
         assert_eq!(calls("sqlite"), cat(&sqlite, &sqlite), "a warm-up per cell");
         let tool = cat(&[S], &reps(&[S]));
         assert_eq!(calls("my-tool"), cat(&tool, &tool));
+    }
+
+    #[test]
+    fn in_process_time_repetitions_interleave_across_cells_and_a_database_runs_its_own_in_a_row() {
+        let mut exec = FakeExecutor::default();
+        let groups = plan(&["streaming", "load-all", "sqlite", "lazy"]);
+        let (d, recs) = go(&mut exec, &mut Ledger::default(), &groups);
+        use Allocator::{Counting as C, Mimalloc as M, System as S};
+        let mut want: Vec<(&str, Allocator)> = vec![("streaming", S)]; // the reference
+        want.extend([("streaming", C), ("streaming", S)]); // each runner binary warmed once
+        want.extend([("streaming", C); 3]);
+        want.extend([("load-all", C); 3]);
+        want.push(("sqlite", S)); // a database: a warm-up per cell…
+        want.extend([("sqlite", C); 3]);
+        want.extend([("sqlite", S); 3]); // …and its time repetitions right after it
+        want.push(("lazy", M));
+        want.extend([("lazy", C); 3]);
+        for _ in 0..3 {
+            want.extend([("streaming", S), ("load-all", S), ("lazy", S), ("lazy", M)]);
+        }
+        let got: Vec<(&str, Allocator)> =
+            exec.calls.iter().map(|(s, a)| (s.as_str(), *a)).collect();
+        assert_eq!(got, want);
+        // Each series still has its repetitions 1, 2, 3 in order.
+        assert_eq!(d.records, 3 * 2 + 3 * 2 + 3 * 2 + 3 * 3);
+        for r in &recs {
+            let earlier = recs
+                .iter()
+                .take_while(|x| !std::ptr::eq(*x, r))
+                .filter(|x| x.strategy == r.strategy && x.allocator == r.allocator)
+                .count();
+            assert_eq!(
+                r.repetition as usize,
+                earlier + 1,
+                "{} {:?}",
+                r.strategy,
+                r.allocator
+            );
+        }
     }
 
     #[test]
