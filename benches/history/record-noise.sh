@@ -6,12 +6,17 @@
 # fixture: commit,strategy,workload,repetition,peak_heap_bytes,peak_rss_bytes,wall_ns (heap
 # from the counting-allocator repetition, RSS and time from the system-allocator one).
 #
-#   benches/history/record-noise.sh [RUNS]     (about 4.5 s a run on 2 cores)
+#   benches/history/record-noise.sh [RUNS] [FIXTURE]    (2.5–4.5 s a run on 2 cores)
+#
+# FIXTURE is the file name under crates/report/tests/fixtures: history-noise-interleaved.csv.gz
+# by default (the recording made as `membench run` now orders repetitions); history-noise.csv.gz
+# is the earlier one, recorded when each cell's repetitions ran one after another.
 #
 # The binaries are copied first, so a rebuild during the recording changes nothing measured.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 runs=${1:-220}
+fixture="$root/crates/report/tests/fixtures/${2:-history-noise-interleaved.csv.gz}"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cargo build --release --quiet --manifest-path "$root/Cargo.toml" -p membench-cli -p membench-runner -p membench-datagen
@@ -23,13 +28,14 @@ export MEMBENCH_BIN_DIR="$work/bin"
 for i in $(seq -w 0 $((runs - 1))); do
   "$work/bin/membench" run --strategy streaming,chunked,load-all,lazy,parallel \
     --workload top-n,group-by --format csv --rows 100k --repeat 3 --no-report \
-    --datasets "$work/datasets" --out "$work/runs/r$i" > /dev/null 2>&1
+    --datasets "$work/datasets" --out "$work/runs/r$i" > "$work/run.log" 2>&1 ||
+    { cat "$work/run.log" >&2; exit 1; }
   "$work/bin/membench" history --history "$work/history.sqlite" add "$work/runs/r$i" \
     --commit "n$i" 2> /dev/null
   printf '\rrun %s of %s' "$((10#$i + 1))" "$runs" >&2
 done
 echo >&2
-python3 - "$work/history.sqlite" "$root/crates/report/tests/fixtures/history-noise.csv.gz" <<'PY'
+python3 - "$work/history.sqlite" "$fixture" <<'PY'
 import gzip, sqlite3, sys
 db = sqlite3.connect(sys.argv[1])
 rows = db.execute(

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use crate::history_store::{Measurement, NewRun, Row, Store};
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
-use membench_report::changepoint::{Detector, Step, new_steps, steps};
+use membench_report::changepoint::{Detector, Step, machine_wide, new_steps, steps};
 use membench_report::format::{bytes, duration_ns, rows};
 use membench_report::history::{HistoryMetric, Series};
 use membench_report::record::{Record, read_records};
@@ -273,6 +273,9 @@ pub struct Finding {
     pub to: String,
     /// Not to be seen `last` commits ago.
     pub new: bool,
+    /// When most other cells of the machine moved with it ([`machine_wide`]): how many, of
+    /// how many.
+    pub together: Option<(usize, usize)>,
 }
 
 impl Finding {
@@ -298,7 +301,16 @@ impl std::fmt::Display for Finding {
             self.step.effect * 100.0,
             self.from,
             self.to
-        )
+        )?;
+        if let Some((moved, of)) = self.together {
+            write!(
+                f,
+                " — {moved} of the {of} other cells moved with it: a change of the machine \
+                 looks like this (so does code every cell runs); `membench compare` of the two \
+                 builds tells"
+            )?;
+        }
+        Ok(())
     }
 }
 
@@ -306,7 +318,8 @@ impl std::fmt::Display for Finding {
 /// commits ago ([`new_steps`]).
 pub fn check(rows: &[Row], s: &CheckSettings) -> Vec<Finding> {
     let mut found = Vec::new();
-    for series in series(rows, s) {
+    let all = series(rows, s);
+    for series in &all {
         // New: not to be seen `last` commits ago (a time step is seen once enough commits sit
         // at its level, see `Detector::settle`).
         let new: Vec<usize> = new_steps(&series.reps, s.detector(series.metric), s.last)
@@ -314,12 +327,25 @@ pub fn check(rows: &[Row], s: &CheckSettings) -> Vec<Finding> {
             .map(|n| n.at)
             .collect();
         for step in &series.steps {
+            let to = &series.commits[step.at];
+            // The machine's other cells, each with the step's commit in its own order.
+            let others: Vec<(&[Vec<f64>], usize)> = all
+                .iter()
+                .filter(|o| {
+                    o.machine == series.machine
+                        && o.metric == series.metric
+                        && o.cell != series.cell
+                })
+                .filter_map(|o| Some((&o.reps[..], o.commits.iter().position(|c| c == to)?)))
+                .collect();
+            let detector = s.detector(series.metric);
             found.push(Finding {
                 cell: series.cell.clone(),
                 metric: series.metric,
                 from: series.commits[step.at - 1].clone(),
-                to: series.commits[step.at].clone(),
+                to: to.clone(),
                 new: new.contains(&step.at),
+                together: machine_wide(step.effect, &others, detector).map(|m| (m, others.len())),
                 step: step.clone(),
             });
         }
@@ -574,4 +600,96 @@ pub fn show(all: &[Row], strategy: Option<&str>, workload: Option<&str>, metric:
         out.push_str("no measurements in the history (for this selection)\n");
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Four cells' peak heap over six commits on one machine: `grow(cell)` multiplies a cell's
+    /// heap from the fifth commit on.
+    fn rows(grow: impl Fn(&str) -> f64) -> Vec<Row> {
+        let mut out = Vec::new();
+        for (i, strategy) in ["chunked", "load-all", "parallel", "streaming"]
+            .iter()
+            .enumerate()
+        {
+            for c in 0..6 {
+                let heap = 1_000_000.0 * (i + 1) as f64 * if c >= 4 { grow(strategy) } else { 1.0 };
+                out.push(Row {
+                    machine: "m".into(),
+                    machine_desc: "a machine".into(),
+                    commit: format!("c{c}"),
+                    started_at: format!("2026-01-0{}T00:00:00Z", c + 1),
+                    run: c,
+                    m: Measurement {
+                        strategy: strategy.to_string(),
+                        workload: "top-n".into(),
+                        format: "csv".into(),
+                        rows: 1000,
+                        shape: String::new(),
+                        allocator: "counting".into(),
+                        repetition: 1,
+                        status: "ok".into(),
+                        peak_heap_bytes: Some(heap as i64),
+                        peak_rss_bytes: 10_000_000,
+                        peak_rss_anon_bytes: 0,
+                        peak_rss_file_bytes: 0,
+                        wall_ns: Some(1_000_000),
+                    },
+                });
+            }
+        }
+        out
+    }
+
+    fn settings() -> CheckSettings {
+        CheckSettings {
+            heap: Detector::heap(0.02, 0.01),
+            rss: Detector::rss(0.01, 0.10),
+            time: Detector::time(0.01, 0.10),
+            last: 3,
+        }
+    }
+
+    #[test]
+    fn a_step_every_cell_of_the_machine_takes_at_once_is_labelled_and_one_cells_own_is_not() {
+        let heap = |f: &[Finding]| -> Vec<Finding> {
+            f.iter()
+                .filter(|f| f.metric == HistoryMetric::PeakHeap)
+                .cloned()
+                .collect()
+        };
+        let all = heap(&check(&rows(|_| 1.5), &settings()));
+        assert_eq!(all.len(), 4, "{all:#?}");
+        for f in &all {
+            assert_eq!((f.from.as_str(), f.to.as_str()), ("c3", "c4"));
+            assert_eq!(f.together, Some((3, 3)), "{f}");
+            assert!(
+                f.to_string()
+                    .ends_with("3 of the 3 other cells moved with it: a change of the machine looks like this (so does code every cell runs); `membench compare` of the two builds tells"),
+                "{f}"
+            );
+        }
+        let one = heap(&check(
+            &rows(|s| if s == "load-all" { 1.5 } else { 1.0 }),
+            &settings(),
+        ));
+        assert_eq!(one.len(), 1, "{one:#?}");
+        assert_eq!(one[0].together, None);
+        assert!(!one[0].to_string().contains("moved with it"), "{}", one[0]);
+        // Half the cells: not the machine's.
+        let half = heap(&check(
+            &rows(|s| {
+                if s == "load-all" || s == "chunked" {
+                    1.5
+                } else {
+                    1.0
+                }
+            }),
+            &settings(),
+        ));
+        assert_eq!(half.len(), 2, "{half:#?}");
+        assert!(half.iter().all(|f| f.together.is_none()), "{half:#?}");
+    }
 }

@@ -143,13 +143,7 @@ pub struct Step {
 /// of its window after it stays on the new side of the midpoint between the two levels (code
 /// that regressed stays regressed; a burst of machine noise comes back).
 pub fn steps(series: &[Vec<f64>], d: &Detector) -> Vec<Step> {
-    let values: Vec<f64> = series
-        .iter()
-        .map(|r| match d.per_commit {
-            PerCommit::Median => median(r),
-            PerCommit::Minimum => r.iter().copied().fold(f64::INFINITY, f64::min),
-        })
-        .collect();
+    let values = per_commit(series, d.per_commit);
     let n = values.len();
     if n < 2 {
         return Vec::new();
@@ -268,6 +262,51 @@ pub fn new_steps(series: &[Vec<f64>], d: &Detector, last: usize) -> Vec<Step> {
             !before
                 .iter()
                 .any(|b| b.at.abs_diff(s.at) <= d.hold && (b.effect > 0.0) == (s.effect > 0.0))
+        })
+        .collect()
+}
+
+/// How many commits apart two series' steps may start and still be one change ([`machine_wide`]).
+pub const TOGETHER: usize = 3;
+
+/// How far a series moved at commit `at`: the level (the detector's quantile of its per-commit
+/// values) of up to `window` commits from `at` on over that of up to `window` before, minus 1;
+/// `None` without commits on both sides or with a level of 0.
+pub fn moved_at(series: &[Vec<f64>], at: usize, d: &Detector) -> Option<f64> {
+    if at == 0 || at >= series.len() {
+        return None;
+    }
+    let values = per_commit(series, d.per_commit);
+    let before = quantile(&values[at.saturating_sub(d.window)..at], d.quantile);
+    let after = quantile(&values[at..series.len().min(at + d.window)], d.quantile);
+    (before > 0.0).then(|| after / before - 1.0)
+}
+
+/// Whether a step of `effect` is one the machine made: at least three of the other series
+/// measured on it (`others`, each with the index of the step's commit in it) and two in three
+/// of them moved the same way by at least a third as much ([`moved_at`]) at that commit or within
+/// [`TOGETHER`] commits of it (each series' bursts place its own start a commit or two apart).
+/// A slower host or a busier neighbour moves every cell's time at once; so does a code change
+/// every cell runs through, which is why this labels a step and never hides one.
+pub fn machine_wide(effect: f64, others: &[(&[Vec<f64>], usize)], d: &Detector) -> Option<usize> {
+    let moved = others
+        .iter()
+        .filter(|(s, at)| {
+            (at.saturating_sub(TOGETHER)..=at + TOGETHER).any(|i| {
+                moved_at(s, i, d).is_some_and(|m| m * effect > 0.0 && m.abs() >= effect.abs() / 3.0)
+            })
+        })
+        .count();
+    (others.len() >= 3 && moved >= 3 && moved * 3 >= others.len() * 2).then_some(moved)
+}
+
+/// Each commit's value the fit follows.
+fn per_commit(series: &[Vec<f64>], how: PerCommit) -> Vec<f64> {
+    series
+        .iter()
+        .map(|r| match how {
+            PerCommit::Median => median(r),
+            PerCommit::Minimum => r.iter().copied().fold(f64::INFINITY, f64::min),
         })
         .collect()
 }
