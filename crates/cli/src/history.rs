@@ -12,12 +12,15 @@
 //!
 //! Must not: measure anything, or change a run folder.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::history_store::{Measurement, NewRun, Row, Store};
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
-use membench_report::changepoint::{Detector, Step, machine_wide, new_steps, steps};
+use membench_report::changepoint::{
+    Detector, Step, machine_speed, machine_wide, new_steps, relative_to, steps,
+};
 use membench_report::format::{bytes, duration_ns, rows};
 use membench_report::history::{HistoryMetric, Series};
 use membench_report::record::{Record, read_records};
@@ -86,6 +89,13 @@ pub enum HistoryCommand {
         /// bursts as large as the steps looked for; `compare` is the strict time gate).
         #[arg(long)]
         fail_on_time: bool,
+        /// A strategy or command name whose cells run a program the commits do not change (a
+        /// pinned tool: `run --command ref=…`): whatever moves its time is the machine, so every
+        /// other cell's time is read relative to the machine's speed it shows (its floor around
+        /// each commit over its floor throughout; the median over its cells), and its own time
+        /// is not checked. Memory is not touched.
+        #[arg(long, value_name = "STRATEGY")]
+        reference: Option<String>,
     },
     /// Write the history page: `index.html` (a chart per cell and metric across commits, change
     /// points marked, the table of changes, a filter by strategy and workload), `CHANGES.md` and
@@ -131,6 +141,7 @@ impl DetectArgs {
             rss: self.with_penalty(Detector::rss(self.alpha, self.min_effect)),
             time: self.with_penalty(Detector::time(self.alpha, self.min_effect)),
             last,
+            reference: None,
         }
     }
 }
@@ -203,9 +214,24 @@ pub fn run(a: HistoryArgs) -> Result<()> {
             last,
             all,
             fail_on_time,
+            reference,
         } => {
-            let settings = detect.settings(last);
-            let found = check(&db.load()?, &settings);
+            let rows = db.load()?;
+            if let Some(r) = &reference
+                && !rows
+                    .iter()
+                    .any(|row| row.m.strategy == *r && row.m.wall_ns.is_some())
+            {
+                bail!(
+                    "--reference {r}: no cell of that strategy or command has a time in {}",
+                    a.history.display()
+                );
+            }
+            let settings = CheckSettings {
+                reference,
+                ..detect.settings(last)
+            };
+            let found = check(&rows, &settings);
             if all {
                 for f in found.iter().filter(|f| !f.new) {
                     let kind = if f.is_regression() {
@@ -240,7 +266,7 @@ pub fn run(a: HistoryArgs) -> Result<()> {
 }
 
 /// What `check` looks for.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct CheckSettings {
     pub heap: Detector,
     pub rss: Detector,
@@ -248,6 +274,9 @@ pub struct CheckSettings {
     /// A regression is new when it was not to be seen `last` commits ago
     /// ([`new_steps`]).
     pub last: usize,
+    /// The strategy whose cells show the machine's speed: other cells' time is read relative
+    /// to it ([`machine_speed`]), its own is not checked.
+    pub reference: Option<String>,
 }
 
 impl CheckSettings {
@@ -374,10 +403,9 @@ pub fn series(all: &[Row], s: &CheckSettings) -> Vec<Series> {
             .any(|r| r.m.allocator == "system")
             .then_some("system");
         for metric in HistoryMetric::ALL {
-            let (alloc, detector): (Option<&str>, &Detector) = match metric {
-                HistoryMetric::PeakHeap => (Some("counting"), s.detector(metric)),
-                HistoryMetric::PeakRss => (sys, s.detector(metric)),
-                HistoryMetric::Time => (sys, s.detector(metric)),
+            let alloc = match metric {
+                HistoryMetric::PeakHeap => Some("counting"),
+                HistoryMetric::PeakRss | HistoryMetric::Time => sys,
             };
             let value = |r: &Row| match metric {
                 HistoryMetric::PeakHeap => r.m.peak_heap_bytes,
@@ -406,13 +434,80 @@ pub fn series(all: &[Row], s: &CheckSettings) -> Vec<Series> {
                 workload: c.m.workload.clone(),
                 cell: name.clone(),
                 metric,
-                steps: steps(&reps, detector),
+                steps: Vec::new(),
                 commits: named,
                 reps,
             });
         }
     }
+    if let Some(reference) = &s.reference {
+        out = relative_time(out, reference, &all, s.detector(HistoryMetric::Time));
+    }
+    for series in &mut out {
+        series.steps = steps(&series.reps, s.detector(series.metric));
+    }
     out
+}
+
+/// Every time series but the reference's divided, commit by commit, by its machine's speed
+/// ([`machine_speed`] of the machine's `reference` cells, on the machine's commits in the order
+/// their first run started); the reference's own time series dropped. A machine without a
+/// reference cell keeps its times as they are.
+fn relative_time(out: Vec<Series>, reference: &str, all: &[&Row], d: &Detector) -> Vec<Series> {
+    let mut machines: Vec<&str> = Vec::new();
+    for s in &out {
+        if !machines.contains(&s.machine.as_str()) {
+            machines.push(&s.machine);
+        }
+    }
+    let mut speed: BTreeMap<(String, String), f64> = BTreeMap::new();
+    for machine in machines {
+        let mut runs: Vec<&&Row> = all.iter().filter(|r| r.machine_desc == machine).collect();
+        runs.sort_by(|a, b| (&a.started_at, a.run).cmp(&(&b.started_at, b.run)));
+        let mut commits: Vec<&str> = Vec::new();
+        for r in runs {
+            if !commits.contains(&r.commit.as_str()) {
+                commits.push(&r.commit);
+            }
+        }
+        let refs: Vec<Vec<Vec<f64>>> = out
+            .iter()
+            .filter(|s| {
+                s.machine == machine && s.metric == HistoryMetric::Time && s.strategy == reference
+            })
+            .map(|s| {
+                commits
+                    .iter()
+                    .map(|c| {
+                        s.commits
+                            .iter()
+                            .position(|x| x == c)
+                            .map_or_else(Vec::new, |i| s.reps[i].clone())
+                    })
+                    .collect()
+            })
+            .collect();
+        if refs.is_empty() {
+            continue;
+        }
+        for (c, f) in commits.iter().zip(machine_speed(&refs, d)) {
+            speed.insert((machine.to_string(), c.to_string()), f);
+        }
+    }
+    out.into_iter()
+        .filter(|s| !(s.metric == HistoryMetric::Time && s.strategy == reference))
+        .map(|mut s| {
+            if s.metric == HistoryMetric::Time {
+                let f: Vec<f64> = s
+                    .commits
+                    .iter()
+                    .map(|c| *speed.get(&(s.machine.clone(), c.clone())).unwrap_or(&1.0))
+                    .collect();
+                s.reps = relative_to(&s.reps, &f);
+            }
+            s
+        })
+        .collect()
 }
 
 /// `strategy · workload · format · rows[ · shape]`.
@@ -649,7 +744,105 @@ mod tests {
             rss: Detector::rss(0.01, 0.10),
             time: Detector::time(0.01, 0.10),
             last: 3,
+            reference: None,
         }
+    }
+
+    /// Five cells' time (three system-allocator repetitions, ±1 % of jitter) over 40 commits
+    /// on one machine that runs 12 % slower from commit 20 on; `ref` is a pinned program, and
+    /// `own` multiplies load-all's time from commit 26 on (a regression of its own).
+    fn timed_rows(own: f64) -> Vec<Row> {
+        let mut out = Vec::new();
+        let mut x = 0x2545_F491_4F6C_DD1Du64;
+        for (i, strategy) in ["chunked", "load-all", "parallel", "ref", "streaming"]
+            .iter()
+            .enumerate()
+        {
+            for c in 0..40i64 {
+                for rep in 1..=3 {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    let jitter = 1.0 + ((x % 2001) as f64 - 1000.0) / 100_000.0;
+                    let machine = if c >= 20 { 1.12 } else { 1.0 };
+                    let mine = if *strategy == "load-all" && c >= 26 {
+                        own
+                    } else {
+                        1.0
+                    };
+                    let ns = 10_000_000.0 * (i + 1) as f64 * jitter * machine * mine;
+                    out.push(Row {
+                        machine: "m".into(),
+                        machine_desc: "a machine".into(),
+                        commit: format!("c{c:02}"),
+                        started_at: format!("2026-01-01T00:{c:02}:00Z"),
+                        run: c,
+                        m: Measurement {
+                            strategy: strategy.to_string(),
+                            workload: "top-n".into(),
+                            format: "csv".into(),
+                            rows: 1000,
+                            shape: String::new(),
+                            allocator: "system".into(),
+                            repetition: rep,
+                            status: "ok".into(),
+                            peak_heap_bytes: None,
+                            peak_rss_bytes: 10_000_000,
+                            peak_rss_anon_bytes: 0,
+                            peak_rss_file_bytes: 0,
+                            wall_ns: Some(ns as i64),
+                        },
+                    });
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn time_relative_to_a_reference_program_drops_the_machines_step_and_keeps_a_cells_own() {
+        let time = |f: Vec<Finding>| -> Vec<(String, String)> {
+            f.into_iter()
+                .filter(|f| f.metric == HistoryMetric::Time)
+                .map(|f| (f.cell.split(' ').next().unwrap().to_string(), f.to))
+                .collect()
+        };
+        // As measured: every cell's time steps at c20, each labelled the machine's.
+        let raw = check(&timed_rows(1.0), &settings());
+        assert!(
+            raw.iter()
+                .filter(|f| f.metric == HistoryMetric::Time)
+                .all(|f| f.to == "c20" && f.together.is_some()),
+            "{raw:#?}"
+        );
+        assert_eq!(time(raw).len(), 5);
+        // Relative to `ref`: no step, and `ref`'s own time is not checked.
+        let with_ref = CheckSettings {
+            reference: Some("ref".into()),
+            ..settings()
+        };
+        assert_eq!(time(check(&timed_rows(1.0), &with_ref)), []);
+        let rows = timed_rows(1.0);
+        let all = series(&rows, &with_ref);
+        assert!(
+            !all.iter()
+                .any(|s| s.strategy == "ref" && s.metric == HistoryMetric::Time)
+        );
+        assert!(
+            all.iter()
+                .any(|s| s.strategy == "ref" && s.metric == HistoryMetric::PeakRss)
+        );
+        // A cell's own +25 % at c26 is still found, at its commit, and only there.
+        assert_eq!(
+            time(check(&timed_rows(1.25), &with_ref)),
+            [("load-all".to_string(), "c26".to_string())]
+        );
+        // A reference no cell has changes nothing.
+        let none = CheckSettings {
+            reference: Some("no-such".into()),
+            ..settings()
+        };
+        assert_eq!(time(check(&timed_rows(1.0), &none)).len(), 5);
     }
 
     #[test]

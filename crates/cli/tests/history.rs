@@ -174,6 +174,27 @@ fn runs_are_added_once_found_by_import_and_shown_commit_by_commit_per_machine() 
         "{out}"
     );
     assert!(!out.contains("streaming"), "{out}");
+    // A reference that measured nothing here is refused, named.
+    let no_ref = membench(&["history", "--history", h, "check", "--reference", "pinned"]);
+    assert_eq!(no_ref.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&no_ref.stderr)
+            .contains("--reference pinned: no cell of that strategy or command has a time"),
+        "{}",
+        String::from_utf8_lossy(&no_ref.stderr)
+    );
+    // Relative to streaming's time, the heap regression is found as before.
+    let relative = membench(&[
+        "history",
+        "--history",
+        h,
+        "check",
+        "--reference",
+        "streaming",
+    ]);
+    let rel_out = String::from_utf8_lossy(&relative.stdout);
+    assert_eq!(relative.status.code(), Some(1), "{rel_out}");
+    assert!(rel_out.contains("(+20.0 %) from c2 to c3"), "{rel_out}");
 
     // The history page charts every series and lists the step with its first commit.
     let page = dir.path().join("page");

@@ -266,6 +266,60 @@ pub fn new_steps(series: &[Vec<f64>], d: &Detector, last: usize) -> Vec<Step> {
         .collect()
 }
 
+/// The machine's speed at each commit, read off reference series — cells of a program the
+/// commits do not change, so whatever moves their time is the machine: at each commit, the
+/// median over the references of their floor around it (the detector's quantile of the
+/// per-commit values of up to `window / 2` commits either side) over their floor across all
+/// commits. `references[k][i]` are reference `k`'s repetitions at commit `i` (empty where it did
+/// not run); a commit none ran at gets 1.
+pub fn machine_speed(references: &[Vec<Vec<f64>>], d: &Detector) -> Vec<f64> {
+    let n = references.iter().map(Vec::len).max().unwrap_or(0);
+    let half = (d.window / 2).max(1);
+    let per_ref: Vec<Vec<Option<f64>>> = references
+        .iter()
+        .map(|r| {
+            let values: Vec<Option<f64>> = r
+                .iter()
+                .map(|reps| {
+                    (!reps.is_empty())
+                        .then(|| per_commit(std::slice::from_ref(reps), d.per_commit)[0])
+                })
+                .collect();
+            let all: Vec<f64> = values.iter().flatten().copied().collect();
+            let floor = quantile(&all, d.quantile);
+            (0..n)
+                .map(|i| {
+                    let (lo, hi) = (i.saturating_sub(half), values.len().min(i + half + 1));
+                    let near: Vec<f64> = values
+                        .get(lo..hi)
+                        .unwrap_or_default()
+                        .iter()
+                        .flatten()
+                        .copied()
+                        .collect();
+                    (floor > 0.0 && !near.is_empty()).then(|| quantile(&near, d.quantile) / floor)
+                })
+                .collect()
+        })
+        .collect();
+    (0..n)
+        .map(|i| {
+            let at: Vec<f64> = per_ref.iter().filter_map(|r| r[i]).collect();
+            if at.is_empty() { 1.0 } else { median(&at) }
+        })
+        .collect()
+}
+
+/// `series` with each commit's repetitions divided by the machine's speed then
+/// ([`machine_speed`]): time as if the machine had run at one speed throughout.
+pub fn relative_to(series: &[Vec<f64>], speed: &[f64]) -> Vec<Vec<f64>> {
+    series
+        .iter()
+        .zip(speed.iter().chain(std::iter::repeat(&1.0)))
+        .map(|(reps, f)| reps.iter().map(|x| x / f).collect())
+        .collect()
+}
+
 /// How many commits apart two series' steps may start and still be one change ([`machine_wide`]).
 pub const TOGETHER: usize = 3;
 

@@ -11,7 +11,9 @@
 use std::collections::BTreeMap;
 use std::io::Read;
 
-use membench_report::changepoint::{Detector, PerCommit, machine_wide, new_steps, steps};
+use membench_report::changepoint::{
+    Detector, PerCommit, machine_speed, machine_wide, new_steps, relative_to, steps,
+};
 
 /// Per cell and metric, the repetitions of each commit in order.
 type Histories = BTreeMap<(String, &'static str), Vec<Vec<f64>>>;
@@ -397,4 +399,55 @@ fn a_slowdown_of_the_whole_machine_is_labelled_as_the_machines_and_a_cells_own_s
         own >= 20,
         "{own} of 30 injected steps found near their commit"
     );
+}
+
+/// The second recording's time read relative to one of its cells as the machine's yardstick
+/// (`history check --reference`: in real use a pinned program the commits do not change; here
+/// `streaming · top-n`, unchanged like every cell of a noise recording): the slowdown mostly
+/// divides out — fewer false steps and fewer missed steps than the raw times give.
+#[test]
+fn time_relative_to_a_reference_cell_loses_most_of_the_machines_slowdown() {
+    let hist = noise(SECOND);
+    let d = detector("time");
+    let reference = hist[&("streaming · top-n".to_string(), "time")].clone();
+    let speed = machine_speed(&[reference], &d);
+    let relative: Histories = hist
+        .iter()
+        .filter(|((cell, m), _)| *m == "time" && cell != "streaming · top-n")
+        .map(|(k, s)| (k.clone(), relative_to(s, &speed)))
+        .collect();
+    let raw = figures(&hist, "time", SECOND);
+    let rel = figures(
+        &relative,
+        "time",
+        "history-noise-interleaved.csv.gz relative to streaming · top-n",
+    );
+    assert!(
+        rel.lookback_false.len() < raw.lookback_false.len(),
+        "{:?} vs {:?}",
+        rel.lookback_false,
+        raw.lookback_false
+    );
+    assert!(
+        rel.lookback_missed.len() < raw.lookback_missed.len(),
+        "{:#?}",
+        rel.lookback_missed
+    );
+    assert!(rel.gate_false < raw.gate_false, "{rel:?}");
+    // On the first recording, whose machine held its speed, the yardstick adds no false step.
+    let first = noise(FIRST);
+    let reference = first[&("streaming · top-n".to_string(), "time")].clone();
+    let speed = machine_speed(&[reference], &d);
+    let relative: Histories = first
+        .iter()
+        .filter(|((cell, m), _)| *m == "time" && cell != "streaming · top-n")
+        .map(|(k, s)| (k.clone(), relative_to(s, &speed)))
+        .collect();
+    let rel = figures(
+        &relative,
+        "time",
+        "history-noise.csv.gz relative to streaming · top-n",
+    );
+    assert!(rel.lookback_false.is_empty(), "{:?}", rel.lookback_false);
+    assert_eq!(rel.gate_false, 0, "{rel:?}");
 }
