@@ -701,6 +701,33 @@ pub fn show(all: &[Row], strategy: Option<&str>, workload: Option<&str>, metric:
 mod tests {
     use super::*;
 
+    /// A measurement of `strategy` (top-n, CSV, 1 000 rows, ok) at commit `c` on machine `m`,
+    /// no heap and no time yet.
+    fn row(strategy: &str, c: i64, allocator: &str, repetition: i64) -> Row {
+        Row {
+            machine: "m".into(),
+            machine_desc: "a machine".into(),
+            commit: format!("c{c:02}"),
+            started_at: format!("2026-01-01T00:{c:02}:00Z"),
+            run: c,
+            m: Measurement {
+                strategy: strategy.to_string(),
+                workload: "top-n".into(),
+                format: "csv".into(),
+                rows: 1000,
+                shape: String::new(),
+                allocator: allocator.into(),
+                repetition,
+                status: "ok".into(),
+                peak_heap_bytes: None,
+                peak_rss_bytes: 10_000_000,
+                peak_rss_anon_bytes: 0,
+                peak_rss_file_bytes: 0,
+                wall_ns: None,
+            },
+        }
+    }
+
     /// Four cells' peak heap over six commits on one machine: `grow(cell)` multiplies a cell's
     /// heap from the fifth commit on.
     fn rows(grow: impl Fn(&str) -> f64) -> Vec<Row> {
@@ -711,28 +738,9 @@ mod tests {
         {
             for c in 0..6 {
                 let heap = 1_000_000.0 * (i + 1) as f64 * if c >= 4 { grow(strategy) } else { 1.0 };
-                out.push(Row {
-                    machine: "m".into(),
-                    machine_desc: "a machine".into(),
-                    commit: format!("c{c}"),
-                    started_at: format!("2026-01-0{}T00:00:00Z", c + 1),
-                    run: c,
-                    m: Measurement {
-                        strategy: strategy.to_string(),
-                        workload: "top-n".into(),
-                        format: "csv".into(),
-                        rows: 1000,
-                        shape: String::new(),
-                        allocator: "counting".into(),
-                        repetition: 1,
-                        status: "ok".into(),
-                        peak_heap_bytes: Some(heap as i64),
-                        peak_rss_bytes: 10_000_000,
-                        peak_rss_anon_bytes: 0,
-                        peak_rss_file_bytes: 0,
-                        wall_ns: Some(1_000_000),
-                    },
-                });
+                let mut r = row(strategy, c, "counting", 1);
+                r.m.peak_heap_bytes = Some(heap as i64);
+                out.push(r);
             }
         }
         out
@@ -771,28 +779,9 @@ mod tests {
                         1.0
                     };
                     let ns = 10_000_000.0 * (i + 1) as f64 * jitter * machine * mine;
-                    out.push(Row {
-                        machine: "m".into(),
-                        machine_desc: "a machine".into(),
-                        commit: format!("c{c:02}"),
-                        started_at: format!("2026-01-01T00:{c:02}:00Z"),
-                        run: c,
-                        m: Measurement {
-                            strategy: strategy.to_string(),
-                            workload: "top-n".into(),
-                            format: "csv".into(),
-                            rows: 1000,
-                            shape: String::new(),
-                            allocator: "system".into(),
-                            repetition: rep,
-                            status: "ok".into(),
-                            peak_heap_bytes: None,
-                            peak_rss_bytes: 10_000_000,
-                            peak_rss_anon_bytes: 0,
-                            peak_rss_file_bytes: 0,
-                            wall_ns: Some(ns as i64),
-                        },
-                    });
+                    let mut r = row(strategy, c, "system", rep);
+                    r.m.wall_ns = Some(ns as i64);
+                    out.push(r);
                 }
             }
         }
@@ -856,7 +845,7 @@ mod tests {
         let all = heap(&check(&rows(|_| 1.5), &settings()));
         assert_eq!(all.len(), 4, "{all:#?}");
         for f in &all {
-            assert_eq!((f.from.as_str(), f.to.as_str()), ("c3", "c4"));
+            assert_eq!((f.from.as_str(), f.to.as_str()), ("c03", "c04"));
             assert_eq!(f.together, Some((3, 3)), "{f}");
             assert!(
                 f.to_string()

@@ -409,13 +409,7 @@ fn a_slowdown_of_the_whole_machine_is_labelled_as_the_machines_and_a_cells_own_s
 fn time_relative_to_a_reference_cell_loses_most_of_the_machines_slowdown() {
     let hist = noise(SECOND);
     let d = detector("time");
-    let reference = hist[&("streaming · top-n".to_string(), "time")].clone();
-    let speed = machine_speed(&[reference], &d);
-    let relative: Histories = hist
-        .iter()
-        .filter(|((cell, m), _)| *m == "time" && cell != "streaming · top-n")
-        .map(|(k, s)| (k.clone(), relative_to(s, &speed)))
-        .collect();
+    let relative = relative_to_streaming(&hist, &d);
     let raw = figures(&hist, "time", SECOND);
     let rel = figures(
         &relative,
@@ -435,14 +429,7 @@ fn time_relative_to_a_reference_cell_loses_most_of_the_machines_slowdown() {
     );
     assert!(rel.gate_false < raw.gate_false, "{rel:?}");
     // On the first recording, whose machine held its speed, the yardstick adds no false step.
-    let first = noise(FIRST);
-    let reference = first[&("streaming · top-n".to_string(), "time")].clone();
-    let speed = machine_speed(&[reference], &d);
-    let relative: Histories = first
-        .iter()
-        .filter(|((cell, m), _)| *m == "time" && cell != "streaming · top-n")
-        .map(|(k, s)| (k.clone(), relative_to(s, &speed)))
-        .collect();
+    let relative = relative_to_streaming(&noise(FIRST), &d);
     let rel = figures(
         &relative,
         "time",
@@ -450,4 +437,14 @@ fn time_relative_to_a_reference_cell_loses_most_of_the_machines_slowdown() {
     );
     assert!(rel.lookback_false.is_empty(), "{:?}", rel.lookback_false);
     assert_eq!(rel.gate_false, 0, "{rel:?}");
+}
+
+/// Every other cell's time relative to the machine's speed `streaming · top-n` shows.
+fn relative_to_streaming(hist: &Histories, d: &Detector) -> Histories {
+    let yardstick = "streaming · top-n";
+    let speed = machine_speed(&[hist[&(yardstick.to_string(), "time")].clone()], d);
+    hist.iter()
+        .filter(|((cell, m), _)| *m == "time" && cell != yardstick)
+        .map(|(k, s)| (k.clone(), relative_to(s, &speed)))
+        .collect()
 }
