@@ -280,10 +280,7 @@ pub fn machine_speed(references: &[Vec<Vec<f64>>], d: &Detector) -> Vec<f64> {
         .map(|r| {
             let values: Vec<Option<f64>> = r
                 .iter()
-                .map(|reps| {
-                    (!reps.is_empty())
-                        .then(|| per_commit(std::slice::from_ref(reps), d.per_commit)[0])
-                })
+                .map(|reps| (!reps.is_empty()).then(|| commit_value(reps, d.per_commit)))
                 .collect();
             let all: Vec<f64> = values.iter().flatten().copied().collect();
             let floor = quantile(&all, d.quantile);
@@ -327,12 +324,16 @@ pub const TOGETHER: usize = 3;
 /// values) of up to `window` commits from `at` on over that of up to `window` before, minus 1;
 /// `None` without commits on both sides or with a level of 0.
 pub fn moved_at(series: &[Vec<f64>], at: usize, d: &Detector) -> Option<f64> {
-    if at == 0 || at >= series.len() {
+    moved_in(&per_commit(series, d.per_commit), at, d)
+}
+
+/// [`moved_at`] on the per-commit values.
+fn moved_in(values: &[f64], at: usize, d: &Detector) -> Option<f64> {
+    if at == 0 || at >= values.len() {
         return None;
     }
-    let values = per_commit(series, d.per_commit);
     let before = quantile(&values[at.saturating_sub(d.window)..at], d.quantile);
-    let after = quantile(&values[at..series.len().min(at + d.window)], d.quantile);
+    let after = quantile(&values[at..values.len().min(at + d.window)], d.quantile);
     (before > 0.0).then(|| after / before - 1.0)
 }
 
@@ -346,8 +347,10 @@ pub fn machine_wide(effect: f64, others: &[(&[Vec<f64>], usize)], d: &Detector) 
     let moved = others
         .iter()
         .filter(|(s, at)| {
+            let values = per_commit(s, d.per_commit);
             (at.saturating_sub(TOGETHER)..=at + TOGETHER).any(|i| {
-                moved_at(s, i, d).is_some_and(|m| m * effect > 0.0 && m.abs() >= effect.abs() / 3.0)
+                moved_in(&values, i, d)
+                    .is_some_and(|m| m * effect > 0.0 && m.abs() >= effect.abs() / 3.0)
             })
         })
         .count();
@@ -355,14 +358,16 @@ pub fn machine_wide(effect: f64, others: &[(&[Vec<f64>], usize)], d: &Detector) 
 }
 
 /// Each commit's value the fit follows.
-fn per_commit(series: &[Vec<f64>], how: PerCommit) -> Vec<f64> {
-    series
-        .iter()
-        .map(|r| match how {
-            PerCommit::Median => median(r),
-            PerCommit::Minimum => r.iter().copied().fold(f64::INFINITY, f64::min),
-        })
-        .collect()
+pub fn per_commit(series: &[Vec<f64>], how: PerCommit) -> Vec<f64> {
+    series.iter().map(|r| commit_value(r, how)).collect()
+}
+
+/// One commit's value from its repetitions: their median, or the fastest.
+fn commit_value(reps: &[f64], how: PerCommit) -> f64 {
+    match how {
+        PerCommit::Median => median(reps),
+        PerCommit::Minimum => reps.iter().copied().fold(f64::INFINITY, f64::min),
+    }
 }
 
 /// Noise that only adds (time) comes in bursts: a segment shorter than `hold` above the one

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::io::Read;
 
 use membench_report::changepoint::{
-    Detector, PerCommit, machine_speed, machine_wide, new_steps, relative_to, steps,
+    Detector, machine_speed, machine_wide, new_steps, per_commit, relative_to, steps,
 };
 
 /// Per cell and metric, the repetitions of each commit in order.
@@ -58,17 +58,6 @@ fn detector(metric: &str) -> Detector {
         "peak RSS" => Detector::rss(0.01, 0.10),
         _ => Detector::time(0.01, 0.10),
     }
-}
-
-/// Each commit's value the detector fits: the fastest repetition for time, the median for memory.
-fn per_commit(series: &[Vec<f64>], d: &Detector) -> Vec<f64> {
-    series
-        .iter()
-        .map(|r| match d.per_commit {
-            PerCommit::Minimum => r.iter().copied().fold(f64::INFINITY, f64::min),
-            PerCommit::Median => median(r),
-        })
-        .collect()
 }
 
 fn median(v: &[f64]) -> f64 {
@@ -183,7 +172,7 @@ fn figures(hist: &Histories, wanted: &str, file: &str) -> Figures {
                     .max_by_key(|s| s.at);
                 if let Some(s) = early {
                     let mid = (s.before + s.after) / 2.0;
-                    let values = per_commit(&stepped[s.at..at], &d);
+                    let values = per_commit(&stepped[s.at..at], d.per_commit);
                     f.lookback_lifted += usize::from(values.iter().all(|&v| v > mid));
                 }
             }
