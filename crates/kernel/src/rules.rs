@@ -66,12 +66,35 @@ pub fn cents_text(cents: i64) -> String {
     format!("{sign}{}.{:02}", abs / 100, abs % 100)
 }
 
-/// Checks the numeric values of a parsed row against the rules.
+/// Checks the numeric values of a parsed row against the rules: the test inline (every row of
+/// every strategy passes here), the reason built out of line.
+#[inline(always)]
 pub fn check_values(
     quantity: i64,
     price_cents: i64,
     discount_cents: Option<i64>,
 ) -> Result<(), BadRow> {
+    if quantity >= MIN_QUANTITY
+        && price_cents >= MIN_PRICE_CENTS
+        && quantity.checked_mul(price_cents).is_some()
+        && discount_cents.is_none_or(|d| d >= MIN_DISCOUNT_CENTS)
+    {
+        return Ok(());
+    }
+    Err(value_error(quantity, price_cents, discount_cents))
+}
+
+/// Why [`check_values`] refused a row (the first rule it breaks).
+#[cold]
+#[inline(never)]
+fn value_error(quantity: i64, price_cents: i64, discount_cents: Option<i64>) -> BadRow {
+    match reason(quantity, price_cents, discount_cents) {
+        Err(bad) => bad,
+        Ok(()) => unreachable!("value_error called on values that break no rule"),
+    }
+}
+
+fn reason(quantity: i64, price_cents: i64, discount_cents: Option<i64>) -> Result<(), BadRow> {
     if quantity < MIN_QUANTITY {
         return Err(BadRow::new(
             BadKind::OutOfRange,
