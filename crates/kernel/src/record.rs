@@ -249,7 +249,6 @@ struct Batch {
     recs: Vec<PlainRec>,
     /// Every record's field ranges, relative to the record's start.
     ranges: Vec<(usize, usize)>,
-    commas: Vec<usize>,
     /// The next record to hand out.
     next: usize,
     /// Bytes of the buffer the batch was found in consumed since.
@@ -286,25 +285,23 @@ impl Batch {
         (self.next, self.consumed) = (0, 0);
         let (mut after, mut empties) = (0usize, 0u64);
         let (recs, ranges) = (&mut self.recs, &mut self.ranges);
-        crate::structural::plain_lines::<true>(data, b',', max, level, &mut self.commas, |l| {
+        crate::structural::plain_lines::<true>(data, b',', max, level, ranges, |l| {
             if l.len == 0 {
                 empties += 1;
                 return true;
             }
-            let first = ranges.len();
-            l.field_ranges(data, ranges);
             recs.push(PlainRec {
                 empty_lines: empties,
                 empty_bytes: l.start - after,
                 start: l.start,
                 len: l.len,
                 next: l.lf + 1,
-                fields: (first, ranges.len()),
+                fields: l.fields,
                 ascii: l.ascii,
                 quotes: l.quotes,
             });
             (after, empties) = (l.lf + 1, 0);
-            ranges.len() < BATCH_RANGES
+            l.fields.1 < BATCH_RANGES
         });
     }
 

@@ -130,11 +130,11 @@ mod x86 {
         data: &[u8],
         sep: u8,
         max: usize,
-        commas: &mut Vec<usize>,
-        each: impl FnMut(&PlainLine<'_>) -> bool,
+        fields: &mut Vec<(usize, usize)>,
+        each: impl FnMut(&PlainLine) -> bool,
     ) -> usize {
         // SAFETY: this function runs only where AVX2 is (its caller checked).
-        super::plain_lines_with::<COLLECT>(data, max, commas, each, |b| unsafe { avx2(b, sep) })
+        super::plain_lines_with::<COLLECT>(data, max, fields, each, |b| unsafe { avx2(b, sep) })
     }
 
     /// # Safety
@@ -208,17 +208,18 @@ pub struct PlainRun {
 /// One plain line found by [`plain_lines`]: a record on one line whose fields are unquoted or
 /// simply quoted (or an empty line).
 #[derive(Debug)]
-pub struct PlainLine<'s> {
+pub struct PlainLine {
     /// Where it starts in the data.
     pub start: usize,
     /// Where its line feed is.
     pub lf: usize,
     /// Its length without its terminator (`\n` or `\r\n`); 0 for an empty line.
     pub len: usize,
-    /// Where its separators (commas outside quotes) are, in the data (empty when only
-    /// counted).
-    pub commas: &'s [usize],
-    /// How many separators it has.
+    /// Its fields' byte ranges, relative to its start, as indices into the `fields` vector
+    /// [`plain_lines`] was given: `fields[first..end]` (empty when only counted, and for an
+    /// empty line). A quoted field's range is its text between the quotes.
+    pub fields: (usize, usize),
+    /// How many separators (commas outside quotes) it has.
     pub separators: usize,
     /// It holds a byte other than a separator, quote or line end (a value somewhere).
     pub other: bool,
@@ -230,30 +231,6 @@ pub struct PlainLine<'s> {
     pub quotes: bool,
 }
 
-impl PlainLine<'_> {
-    /// Appends its fields' byte ranges, relative to its start, to `out`: the bytes between its
-    /// separators, a quoted field's text between its quotes. Its separators must have been
-    /// collected (`plain_lines::<true>`).
-    #[inline]
-    pub fn field_ranges(&self, data: &[u8], out: &mut Vec<(usize, usize)>) {
-        let first = out.len();
-        let mut from = 0;
-        for &c in self.commas {
-            out.push((from, c - self.start));
-            from = c - self.start + 1;
-        }
-        out.push((from, self.len));
-        if self.quotes {
-            let line = &data[self.start..self.start + self.len];
-            for r in &mut out[first..] {
-                if line.get(r.0) == Some(&b'"') {
-                    *r = (r.0 + 1, r.1 - 1);
-                }
-            }
-        }
-    }
-}
-
 /// Hands `each` the plain lines from the start of `data` (which begins at a record start), 64
 /// bytes at a time, while `each` says go on: records on one line whose fields are unquoted or
 /// simply quoted (the quote state carried by a prefix XOR, as simdjson and simdcsv do; an
@@ -263,8 +240,9 @@ impl PlainLine<'_> {
 /// delimiter passes its own, never a quote, a carriage return or a line feed).
 /// Stops before the first line that is not, or that does not end inside `data` (the
 /// byte-exact scanner reads that one), or that `each` refuses. Returns the bytes of the lines
-/// taken, each up to and including its line feed. `commas` is scratch space: the positions of
-/// a line's separators are collected there when `COLLECT`, else only counted
+/// taken, each up to and including its line feed. When `COLLECT`, each line's field ranges are
+/// appended to `fields` as the line is scanned (no second pass over its separators); a line
+/// not handed to `each` leaves none there, one `each` refuses keeps them; else its separators are only counted
 /// ([`PlainLine::separators`]).
 #[inline]
 pub fn plain_lines<const COLLECT: bool>(
@@ -272,8 +250,8 @@ pub fn plain_lines<const COLLECT: bool>(
     sep: u8,
     max: usize,
     level: Level,
-    commas: &mut Vec<usize>,
-    each: impl FnMut(&PlainLine<'_>) -> bool,
+    fields: &mut Vec<(usize, usize)>,
+    each: impl FnMut(&PlainLine) -> bool,
 ) -> usize {
     match level {
         // The whole loop compiled for AVX2, so the masks are computed inline.
@@ -281,9 +259,9 @@ pub fn plain_lines<const COLLECT: bool>(
         Level::Avx2 => {
             assert!(std::arch::is_x86_feature_detected!("avx2"));
             // SAFETY: the CPU has AVX2 (checked just above).
-            unsafe { x86::plain_lines_avx2::<COLLECT>(data, sep, max, commas, each) }
+            unsafe { x86::plain_lines_avx2::<COLLECT>(data, sep, max, fields, each) }
         }
-        _ => plain_lines_with::<COLLECT>(data, max, commas, each, |b| level.masks(b, sep)),
+        _ => plain_lines_with::<COLLECT>(data, max, fields, each, |b| level.masks(b, sep)),
     }
 }
 
@@ -292,11 +270,13 @@ pub fn plain_lines<const COLLECT: bool>(
 fn plain_lines_with<const COLLECT: bool>(
     data: &[u8],
     max: usize,
-    commas: &mut Vec<usize>,
-    mut each: impl FnMut(&PlainLine<'_>) -> bool,
+    fields: &mut Vec<(usize, usize)>,
+    mut each: impl FnMut(&PlainLine) -> bool,
     masks: impl Fn(&[u8; 64]) -> Masks,
 ) -> usize {
-    commas.clear();
+    // The current line's first range in `fields`, and where its current field starts
+    // (relative to the line).
+    let (mut first, mut field_from) = (fields.len(), 0usize);
     let mut separators = 0usize;
     let (mut other, mut odd, mut high, mut quotes) = (false, false, false, false);
     let (mut start, mut off) = (0usize, 0usize);
@@ -343,7 +323,9 @@ fn plain_lines_with<const COLLECT: bool>(
             let mut c = sep & range;
             if COLLECT {
                 while c != 0 {
-                    commas.push(off + c.trailing_zeros() as usize);
+                    let at = off + c.trailing_zeros() as usize - start;
+                    fields.push((field_from, at));
+                    field_from = at + 1;
                     c &= c - 1;
                 }
             } else {
@@ -362,21 +344,42 @@ fn plain_lines_with<const COLLECT: bool>(
             let lf = off + to as usize;
             let crlf = lf > start && data[lf - 1] == b'\r';
             let len = lf - start - usize::from(crlf);
+            if COLLECT && len > 0 {
+                fields.push((field_from, len));
+                if quotes && !odd {
+                    // A quoted field's text is between its quotes.
+                    let line = &data[start..start + len];
+                    for r in &mut fields[first..] {
+                        if line[r.0..].first() == Some(&b'"') {
+                            *r = (r.0 + 1, r.1 - 1);
+                        }
+                    }
+                }
+            }
             let line = PlainLine {
                 start,
                 lf,
                 len,
-                commas,
-                separators: if COLLECT { commas.len() } else { separators },
+                fields: (first, fields.len()),
+                separators: if COLLECT {
+                    (fields.len() - first).saturating_sub(1)
+                } else {
+                    separators
+                },
                 other,
                 ascii: !high,
                 quotes,
             };
-            if odd || len > max || !each(&line) {
+            if odd || len > max {
+                fields.truncate(first);
+                return start;
+            }
+            if !each(&line) {
+                // `each` has seen the line's ranges: they stay.
                 return start;
             }
             start = lf + 1;
-            commas.clear();
+            (first, field_from) = (fields.len(), 0);
             separators = 0;
             (other, odd, high, quotes) = (false, false, false, false);
             from = to + 1;
@@ -384,10 +387,13 @@ fn plain_lines_with<const COLLECT: bool>(
         }
         // A record already past the maximum: the scanner reports it.
         if off + 64 - start > max + 2 {
+            fields.truncate(first);
             return start;
         }
         off += 64;
     }
+    // The ranges of a line that does not end here are not kept.
+    fields.truncate(first);
     start
 }
 

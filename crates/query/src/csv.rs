@@ -108,8 +108,6 @@ pub struct CsvReader<R> {
 struct Batch {
     recs: Vec<BatchRec>,
     spans: Vec<(usize, usize)>,
-    /// Scratch: a line's separators.
-    seps: Vec<usize>,
     next: usize,
 }
 
@@ -136,23 +134,21 @@ impl Batch {
         self.next = 0;
         let (recs, spans) = (&mut self.recs, &mut self.spans);
         let mut blanks = 0;
-        plain_lines::<true>(data, delim, MAX_RECORD, level, &mut self.seps, |l| {
+        plain_lines::<true>(data, delim, MAX_RECORD, level, spans, |l| {
             if l.len == 0 {
                 blanks += 1;
                 return true;
             }
-            let first = spans.len();
-            l.field_ranges(data, spans);
             recs.push(BatchRec {
                 blanks,
                 start: l.start,
                 len: l.len,
                 next: l.lf + 1,
-                spans: (first, spans.len()),
+                spans: l.fields,
                 ascii: l.ascii,
             });
             blanks = 0;
-            spans.len() < BATCH_SPANS
+            l.fields.1 < BATCH_SPANS
         });
     }
 }
