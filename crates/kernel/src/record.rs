@@ -187,13 +187,16 @@ pub struct Record<'a> {
 }
 
 /// A record's fields as its reader found them (a record on one line, its fields unquoted or
-/// simply quoted): what splitting it again would give.
+/// quoted): what splitting it again would give, but for escaped quotes ([`Split::escaped`]).
 #[derive(Clone, Copy, Debug)]
 pub struct Split<'a> {
     /// Each field's byte range in the record.
     pub ranges: &'a [(usize, usize)],
     /// Every byte of the record is ASCII.
     pub ascii: bool,
+    /// A quoted field holds an escaped quote: its range spans the escaped text (each `""`
+    /// one quote), for the field's reader to unescape.
+    pub escaped: bool,
 }
 
 /// Why a record could not be read.
@@ -269,6 +272,7 @@ struct PlainRec {
     fields: (usize, usize),
     ascii: bool,
     quotes: bool,
+    escaped: bool,
 }
 
 impl Batch {
@@ -299,6 +303,7 @@ impl Batch {
                 fields: l.fields,
                 ascii: l.ascii,
                 quotes: l.quotes,
+                escaped: l.escaped,
             });
             (after, empties) = (l.lf + 1, 0);
             l.fields.1 < BATCH_RANGES
@@ -311,6 +316,7 @@ impl Batch {
         Split {
             ranges: &self.ranges[r.fields.0..r.fields.1],
             ascii: r.ascii,
+            escaped: r.escaped,
         }
     }
 }
@@ -375,7 +381,7 @@ impl<R: BufRead> RecordReader<R> {
     }
 
     /// The next record of the batch (there is one).
-    #[inline]
+    #[inline(always)]
     fn next_plain(&mut self) -> Result<Option<Record<'_>>, ReadError> {
         let r = self.batch.recs[self.batch.next];
         self.batch.next += 1;
@@ -431,10 +437,25 @@ impl<R: BufRead> RecordReader<R> {
         Ok(skipped)
     }
 
-    /// The next non-empty record.
+    /// The next non-empty record. A record of the current batch is handed out inline in the
+    /// caller's loop (most records: no call, the record's fields in registers); a new batch
+    /// and the byte-exact scanner are out of line.
+    #[inline(always)]
     pub fn next_record(&mut self) -> Result<Option<Record<'_>>, ReadError> {
-        if let Some(level) = self.level {
+        if self.level.is_some() {
             self.settle();
+            if self.batch.next < self.batch.recs.len() {
+                return self.next_plain();
+            }
+        }
+        self.next_record_refill()
+    }
+
+    /// [`Self::next_record`] when the batch is used up: a new batch, or the byte-exact
+    /// scanner.
+    #[inline(never)]
+    fn next_record_refill(&mut self) -> Result<Option<Record<'_>>, ReadError> {
+        if let Some(level) = self.level {
             if self.batch.next >= self.batch.recs.len() && self.pos < self.limit {
                 self.fill_batch(level)?;
             }
@@ -560,7 +581,7 @@ pub trait Records {
 }
 
 impl<R: BufRead> Records for RecordReader<R> {
-    #[inline]
+    #[inline(always)]
     fn next_record(&mut self) -> Result<Option<Record<'_>>, ReadError> {
         RecordReader::next_record(self)
     }

@@ -139,6 +139,11 @@ impl Batch {
                 blanks += 1;
                 return true;
             }
+            if l.escaped {
+                // An escaped quote: the exact reader unescapes it (this line and the batch
+                // end here).
+                return false;
+            }
             recs.push(BatchRec {
                 blanks,
                 start: l.start,
