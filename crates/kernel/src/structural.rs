@@ -324,11 +324,17 @@ fn plain_lines_with<const COLLECT: bool>(
         let (sep, ends) = (m.sep & !inside, m.newline & !inside);
         let other_mask = m.other();
         let cr_out = m.cr & !inside;
+        // Whatever makes a line other than plain ASCII without quotes: in most blocks nothing,
+        // and then the lines' flags are not looked at per line.
+        let special = m.high | m.quote | bad | cr_out;
         let mut nl = ends;
-        let mut from = 0u32;
+        // The bits of the block not yet in a line.
+        let mut rest = u64::MAX;
         loop {
-            let to = if nl == 0 { 64 } else { nl.trailing_zeros() };
-            let range = bits(from, to);
+            // The lowest line feed left, and the bits up to it (all of them without one).
+            let low = nl & nl.wrapping_neg();
+            let upto = nl ^ nl.wrapping_sub(1);
+            let range = upto & rest;
             let mut c = sep & range;
             if COLLECT {
                 while c != 0 {
@@ -341,17 +347,19 @@ fn plain_lines_with<const COLLECT: bool>(
                 separators += c.count_ones() as usize;
             }
             other |= other_mask & range != 0;
-            high |= m.high & range != 0;
-            quotes |= m.quote & range != 0;
-            escaped |= esc & range != 0;
-            // A carriage return outside quotes anywhere but right before the line feed: the
-            // byte-exact scanner decides.
-            let cr = cr_out & range;
-            odd |= bad & range != 0 || (cr != 0 && (nl == 0 || cr != 1u64 << (to - 1)));
+            if special & range != 0 {
+                high |= m.high & range != 0;
+                quotes |= m.quote & range != 0;
+                escaped |= esc & range != 0;
+                // A carriage return outside quotes anywhere but right before the line feed
+                // (in this block): the byte-exact scanner decides.
+                let cr = cr_out & range;
+                odd |= bad & range != 0 || (cr != 0 && cr != low >> 1);
+            }
             if nl == 0 {
                 break;
             }
-            let lf = off + to as usize;
+            let lf = off + low.trailing_zeros() as usize;
             let crlf = lf > start && data[lf - 1] == b'\r';
             let len = lf - start - usize::from(crlf);
             if COLLECT && len > 0 {
@@ -393,8 +401,8 @@ fn plain_lines_with<const COLLECT: bool>(
             (first, field_from) = (fields.len(), 0);
             separators = 0;
             (other, odd, high, quotes, escaped) = (false, false, false, false, false);
-            from = to + 1;
-            nl &= nl - 1;
+            rest = !upto;
+            nl ^= low;
         }
         // A record already past the maximum: the scanner reports it.
         if off + 64 - start > max + 2 {
@@ -438,18 +446,6 @@ pub fn plain_records(data: &[u8], max: usize, fields: usize, level: Level) -> Pl
         true
     });
     run
-}
-
-/// Bits `from..to` of a 64-bit mask (`from <= to <= 64`).
-#[inline]
-fn bits(from: u32, to: u32) -> u64 {
-    let upto = if to >= 64 { u64::MAX } else { (1u64 << to) - 1 };
-    let below = if from >= 64 {
-        u64::MAX
-    } else {
-        (1u64 << from) - 1
-    };
-    upto & !below
 }
 
 #[cfg(test)]
@@ -815,14 +811,5 @@ mod tests {
         let long = [b"x".repeat(100), b"\n".to_vec()].concat().repeat(2);
         assert_eq!(plain_records(&long, 99, 1, level).records, 0);
         assert_eq!(plain_records(&long, 100, 1, level).records, 1);
-    }
-
-    #[test]
-    fn bits_cover_exactly_the_range() {
-        assert_eq!(bits(0, 64), u64::MAX);
-        assert_eq!(bits(0, 0), 0);
-        assert_eq!(bits(3, 5), 0b11000);
-        assert_eq!(bits(63, 64), 1 << 63);
-        assert_eq!(bits(64, 64), 0);
     }
 }
