@@ -43,6 +43,10 @@ pub struct EtlRow<'a> {
     pub discount_cents: i64,
     pub net_cents: i64,
     pub note: &'a str,
+    /// No text of it needs quoting in CSV, as its row's reader knew ([`RowRef::unquoted`];
+    /// trimming and lowercasing add no such character): [`push_csv_row`] copies its texts as
+    /// they are.
+    pub unquoted: bool,
 }
 
 /// Applies the `etl` rules, reusing its buffers: no allocation per row unless a `region` or
@@ -53,13 +57,28 @@ pub struct Cleaner {
     category: String,
 }
 
+/// `s` without leading and trailing Unicode white space (`str::trim`), looking at one byte
+/// at each end when they are ASCII and not white space (most texts).
+#[inline]
+fn trim(s: &str) -> &str {
+    let b = s.as_bytes();
+    // Rust's white space among ASCII bytes: tab, line feed, vertical tab, form feed, carriage
+    // return and space; any other white space is several bytes, each of them >= 0x80.
+    let kept = |c: u8| c < 0x80 && !matches!(c, b'\t'..=b'\r' | b' ');
+    match (b.first(), b.last()) {
+        (Some(&f), Some(&l)) if kept(f) && kept(l) => s,
+        _ => s.trim(),
+    }
+}
+
 /// Trims `s` and lowercases it, into `buf` only when it changes.
 fn lower<'a>(s: &'a str, buf: &'a mut String) -> &'a str {
-    let s = s.trim();
+    let s = trim(s);
+    // One pass for the usual case: ASCII without capitals.
+    if !s.bytes().any(|b| b >= 0x80 || b.is_ascii_uppercase()) {
+        return s;
+    }
     if s.is_ascii() {
-        if !s.bytes().any(|b| b.is_ascii_uppercase()) {
-            return s;
-        }
         buf.clear();
         buf.push_str(s);
         buf.make_ascii_lowercase();
@@ -80,7 +99,7 @@ impl Cleaner {
         let discount_cents = r.discount_cents.unwrap_or(0);
         EtlRow {
             order_id: r.order_id,
-            order_date: r.order_date.trim(),
+            order_date: trim(r.order_date),
             customer_id: r.customer_id,
             region: lower(r.region, &mut self.region),
             category: lower(r.category, &mut self.category),
@@ -89,7 +108,8 @@ impl Cleaner {
             price_cents: r.price_cents,
             discount_cents,
             net_cents: r.quantity * r.price_cents - discount_cents,
-            note: r.note.trim(),
+            note: trim(r.note),
+            unquoted: r.unquoted,
         }
     }
 }
@@ -154,20 +174,27 @@ pub fn push_csv_row(out: &mut Vec<u8>, r: &EtlRow<'_>) {
         out.extend_from_slice(num.format(v).as_bytes());
         out.push(b',');
     };
+    let text = |out: &mut Vec<u8>, s: &str| {
+        if r.unquoted {
+            out.extend_from_slice(s.as_bytes());
+        } else {
+            push_csv_field(out, s);
+        }
+    };
     int(out, r.order_id);
-    push_csv_field(out, r.order_date);
+    text(out, r.order_date);
     out.push(b',');
     int(out, r.customer_id);
-    push_csv_field(out, r.region);
+    text(out, r.region);
     out.push(b',');
-    push_csv_field(out, r.category);
+    text(out, r.category);
     out.push(b',');
     int(out, r.product_id);
     int(out, r.quantity);
     int(out, r.price_cents);
     int(out, r.discount_cents);
     int(out, r.net_cents);
-    push_csv_field(out, r.note);
+    text(out, r.note);
     out.push(b'\n');
 }
 
@@ -252,6 +279,7 @@ impl EtlColumns {
             discount_cents: self.discount_cents[i],
             net_cents: self.net_cents[i],
             note: self.note.get(i),
+            unquoted: false,
         }
     }
     /// Empties the batch, keeping its buffers.
@@ -331,6 +359,7 @@ mod tests {
             price_cents: 1_050,
             discount_cents: None,
             note,
+            unquoted: false,
         }
     }
 
@@ -355,6 +384,22 @@ mod tests {
         let e = c.clean(&r);
         assert_eq!(e.net_cents, 4 * 1_050 - 30);
         assert_eq!(e.region, "north", "already clean text is borrowed as is");
+    }
+
+    #[test]
+    fn trims_like_std() {
+        let ws = [
+            "", " ", "\t", "\n", "\x0b", "\x0c", "\r", "\u{85}", "\u{a0}", "\u{2003}", "\u{3000}",
+        ];
+        let cores = ["", "a", "a b", "é", "\u{1c}", "x\u{85}y", ","];
+        for l in ws {
+            for c in cores {
+                for r in ws {
+                    let s = format!("{l}{c}{r}");
+                    assert_eq!(trim(&s), s.trim(), "{s:?}");
+                }
+            }
+        }
     }
 
     #[test]

@@ -223,6 +223,7 @@ impl Table {
                     .filter(|_| has_discount)
                     .map(|r| r.discount_cents.get(i)),
                 note: rest.map_or("", |r| r.note.get(i)),
+                unquoted: false,
             });
         }
     }

@@ -331,6 +331,7 @@ fn row_of(r: &dyn SqlRow) -> anyhow::Result<RowRef<'_>> {
         price_cents: r.int(7)?,
         discount_cents: r.opt_int(8)?,
         note: r.text(9)?,
+        unquoted: false,
     })
 }
 

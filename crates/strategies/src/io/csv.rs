@@ -326,6 +326,7 @@ impl OwnedRow {
             price_cents: self.price_cents,
             discount_cents: self.discount_cents,
             note: &self.note,
+            unquoted: false,
         }
     }
 }

@@ -327,6 +327,7 @@ pub fn fold_frame(
                         price_cents,
                         discount_cents,
                         note,
+                        unquoted: false,
                     })
                 })
             }

@@ -95,6 +95,7 @@ pub fn push_frame(sink: &mut EtlSink, df: &DataFrame) -> PolarsResult<()> {
             discount_cents: disc.unwrap_or_default(),
             net_cents: net.unwrap_or_default(),
             note: note.unwrap_or_default(),
+            unquoted: false,
         });
     }
     Ok(())
