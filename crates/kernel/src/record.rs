@@ -289,7 +289,7 @@ impl Batch {
         (self.next, self.consumed) = (0, 0);
         let (mut after, mut empties) = (0usize, 0u64);
         let (recs, ranges) = (&mut self.recs, &mut self.ranges);
-        crate::structural::plain_lines::<true>(data, b',', max, level, ranges, |l| {
+        crate::structural::plain_lines::<true>(data, b',', max, level, ranges, true, |l, _| {
             if l.len == 0 {
                 empties += 1;
                 return true;
@@ -410,6 +410,97 @@ impl<R: BufRead> RecordReader<R> {
         }))
     }
 
+    /// Hands every remaining non-empty record to `f`, in order, until `f` returns `false` or the
+    /// input (or the reader's range) ends: the records, line numbers, positions and errors of
+    /// [`Self::next_record`] in a loop, but a plain record goes to `f` as the structural pass
+    /// finds it, with its line's field ranges, one line at a time — no batch of records and
+    /// ranges stored and read back (what a whole-file fold wants). A record `f` refuses is
+    /// consumed.
+    pub fn for_each_record(
+        &mut self,
+        mut f: impl FnMut(&Record<'_>) -> bool,
+    ) -> Result<(), ReadError> {
+        let Some(level) = self.level else {
+            while let Some(rec) = self.next_record()? {
+                if !f(&rec) {
+                    break;
+                }
+            }
+            return Ok(());
+        };
+        // Records a caller's `next_record` already found in a batch come first.
+        loop {
+            self.settle();
+            if self.batch.next >= self.batch.recs.len() {
+                break;
+            }
+            match self.next_plain()? {
+                Some(rec) if f(&rec) => {}
+                _ => return Ok(()),
+            }
+        }
+        self.batch.recs.clear();
+        self.batch.next = 0;
+        let max = self.max;
+        loop {
+            if self.pos >= self.limit {
+                return Ok(());
+            }
+            let data = self.inner.fill_buf()?;
+            let (line_no, pos, limit) = (&mut self.line_no, &mut self.pos, self.limit);
+            let (mut taken, mut go_on) = (0usize, true);
+            let ranges = &mut self.batch.ranges;
+            crate::structural::plain_lines::<true>(
+                data,
+                b',',
+                max,
+                level,
+                ranges,
+                false,
+                |l, r| {
+                    if l.len > 0 {
+                        if *pos >= limit {
+                            // It starts in the next range: not this reader's.
+                            go_on = false;
+                            return false;
+                        }
+                        *line_no += 1;
+                        *pos += (l.lf + 1 - l.start) as u64;
+                        taken = l.lf + 1;
+                        go_on = f(&Record {
+                            line: *line_no,
+                            bytes: &data[l.start..l.start + l.len],
+                            unterminated: false,
+                            bad_quote: false,
+                            quotes: l.quotes,
+                            split: Some(Split {
+                                ranges: r,
+                                ascii: l.ascii,
+                                escaped: l.escaped,
+                            }),
+                        });
+                        return go_on;
+                    }
+                    // An empty line: counted, no record.
+                    *line_no += 1;
+                    *pos += (l.lf + 1 - l.start) as u64;
+                    taken = l.lf + 1;
+                    true
+                },
+            );
+            self.inner.consume(taken);
+            if !go_on {
+                return Ok(());
+            }
+            if taken == 0 {
+                match self.next_exact()? {
+                    Some(rec) if f(&rec) => {}
+                    _ => return Ok(()),
+                }
+            }
+        }
+    }
+
     /// Physical lines consumed so far (empty ones included).
     pub fn lines_read(&self) -> u64 {
         self.line_no
@@ -463,8 +554,13 @@ impl<R: BufRead> RecordReader<R> {
                 return self.next_plain();
             }
         }
-        // The byte-exact scanner: a record with quotes, one not wholly in the buffer, the
-        // end of the input.
+        self.next_exact()
+    }
+
+    /// The next non-empty record by the byte-exact scanner: a record the structural pass
+    /// leaves to it (quotes over lines, a stray carriage return, …), one not wholly in the
+    /// buffer, the end of the input.
+    fn next_exact(&mut self) -> Result<Option<Record<'_>>, ReadError> {
         loop {
             if self.pos >= self.limit {
                 return Ok(None);
@@ -578,12 +674,28 @@ impl Scanned {
 pub trait Records {
     /// The next non-empty record.
     fn next_record(&mut self) -> Result<Option<Record<'_>>, ReadError>;
+
+    /// Hands every remaining non-empty record to `f` until it returns `false` (see
+    /// [`RecordReader::for_each_record`]); by default, [`Self::next_record`] in a loop.
+    fn for_each_record(&mut self, mut f: impl FnMut(&Record<'_>) -> bool) -> Result<(), ReadError> {
+        while let Some(rec) = self.next_record()? {
+            if !f(&rec) {
+                break;
+            }
+        }
+        Ok(())
+    }
 }
 
 impl<R: BufRead> Records for RecordReader<R> {
     #[inline(always)]
     fn next_record(&mut self) -> Result<Option<Record<'_>>, ReadError> {
         RecordReader::next_record(self)
+    }
+
+    #[inline]
+    fn for_each_record(&mut self, f: impl FnMut(&Record<'_>) -> bool) -> Result<(), ReadError> {
+        RecordReader::for_each_record(self, f)
     }
 }
 

@@ -131,10 +131,13 @@ mod x86 {
         sep: u8,
         max: usize,
         fields: &mut Vec<(usize, usize)>,
-        each: impl FnMut(&PlainLine) -> bool,
+        keep: bool,
+        each: impl FnMut(&PlainLine, &[(usize, usize)]) -> bool,
     ) -> usize {
         // SAFETY: this function runs only where AVX2 is (its caller checked).
-        super::plain_lines_with::<COLLECT>(data, max, fields, each, |b| unsafe { avx2(b, sep) })
+        super::plain_lines_with::<COLLECT>(data, max, fields, keep, each, |b| unsafe {
+            avx2(b, sep)
+        })
     }
 
     /// # Safety
@@ -245,8 +248,10 @@ pub struct PlainLine {
 /// Stops before the first line that is not, or that does not end inside `data` (the
 /// byte-exact scanner reads that one), or that `each` refuses. Returns the bytes of the lines
 /// taken, each up to and including its line feed. When `COLLECT`, each line's field ranges are
-/// appended to `fields` as the line is scanned (no second pass over its separators); a line
-/// not handed to `each` leaves none there, one `each` refuses keeps them; else its separators are only counted
+/// appended to `fields` as the line is scanned (no second pass over its separators) and handed
+/// to `each` with it; with `keep` they stay there (a batch of lines), else they are removed once
+/// `each` has taken the line (one line's at a time); a line not handed to `each` leaves none, one
+/// `each` refuses keeps them. Without `COLLECT` separators are only counted
 /// ([`PlainLine::separators`]).
 #[inline]
 pub fn plain_lines<const COLLECT: bool>(
@@ -255,7 +260,8 @@ pub fn plain_lines<const COLLECT: bool>(
     max: usize,
     level: Level,
     fields: &mut Vec<(usize, usize)>,
-    each: impl FnMut(&PlainLine) -> bool,
+    keep: bool,
+    each: impl FnMut(&PlainLine, &[(usize, usize)]) -> bool,
 ) -> usize {
     match level {
         // The whole loop compiled for AVX2, so the masks are computed inline.
@@ -263,9 +269,9 @@ pub fn plain_lines<const COLLECT: bool>(
         Level::Avx2 => {
             assert!(std::arch::is_x86_feature_detected!("avx2"));
             // SAFETY: the CPU has AVX2 (checked just above).
-            unsafe { x86::plain_lines_avx2::<COLLECT>(data, sep, max, fields, each) }
+            unsafe { x86::plain_lines_avx2::<COLLECT>(data, sep, max, fields, keep, each) }
         }
-        _ => plain_lines_with::<COLLECT>(data, max, fields, each, |b| level.masks(b, sep)),
+        _ => plain_lines_with::<COLLECT>(data, max, fields, keep, each, |b| level.masks(b, sep)),
     }
 }
 
@@ -275,7 +281,8 @@ fn plain_lines_with<const COLLECT: bool>(
     data: &[u8],
     max: usize,
     fields: &mut Vec<(usize, usize)>,
-    mut each: impl FnMut(&PlainLine) -> bool,
+    keep: bool,
+    mut each: impl FnMut(&PlainLine, &[(usize, usize)]) -> bool,
     masks: impl Fn(&[u8; 64]) -> Masks,
 ) -> usize {
     // The current line's first range in `fields`, and where its current field starts
@@ -393,9 +400,12 @@ fn plain_lines_with<const COLLECT: bool>(
                 fields.truncate(first);
                 return start;
             }
-            if !each(&line) {
+            if !each(&line, &fields[first..]) {
                 // `each` has seen the line's ranges: they stay.
                 return start;
+            }
+            if !keep {
+                fields.truncate(first);
             }
             start = lf + 1;
             (first, field_from) = (fields.len(), 0);
@@ -436,7 +446,7 @@ fn prefix_xor(mut x: u64) -> u64 {
 pub fn plain_records(data: &[u8], max: usize, fields: usize, level: Level) -> PlainRun {
     let mut run = PlainRun::default();
     // Counted, not collected: nothing grows here.
-    run.bytes = plain_lines::<false>(data, b',', max, level, &mut Vec::new(), |l| {
+    run.bytes = plain_lines::<false>(data, b',', max, level, &mut Vec::new(), false, |l, _| {
         let empty = l.len == 0;
         if !(empty || (l.separators + 1 == fields && l.other)) {
             return false;
@@ -682,6 +692,119 @@ mod tests {
             ));
         }
         (out, split_by_reader, (quoted, escaped))
+    }
+
+    /// A record as a string: everything a reader says about it, its fields' texts included.
+    fn describe(rec: &crate::Record<'_>) -> String {
+        let split = rec.split.map(|s| {
+            let texts: Vec<String> = s
+                .ranges
+                .iter()
+                .map(|&(a, b)| String::from_utf8_lossy(&rec.bytes[a..b]).into_owned())
+                .collect();
+            (texts, s.ascii, s.escaped)
+        });
+        format!(
+            "line {} {:?} unterminated {} bad quote {} quotes {} split {split:?}",
+            rec.line, rec.bytes, rec.unterminated, rec.bad_quote, rec.quotes
+        )
+    }
+
+    #[test]
+    fn records_handed_to_a_callback_are_the_records_read_one_by_one() {
+        use std::io::BufReader;
+        let mut handed = 0;
+        for seed in 0..300u64 {
+            let fields = 2 + (seed % 5) as usize;
+            let data = csvish(seed, 1 + (seed % 200) as usize, fields);
+            let limit = if seed % 3 == 0 {
+                data.len() as u64 / 2
+            } else {
+                u64::MAX
+            };
+            for (max, cap) in [(4096, 8192), (120, 64), (60, 1000), (200, 7), (4096, 100)] {
+                for level in Level::available() {
+                    // Some records read one by one first (a header, say), then a callback for
+                    // the rest, stopped early now and then.
+                    let (first, stop_after) = ((seed % 4) as usize, (seed % 5 == 0).then_some(7));
+                    let reader = || {
+                        crate::RecordReader::with_range(
+                            BufReader::with_capacity(cap, &data[..]),
+                            0,
+                            limit,
+                            max,
+                        )
+                        .with_level(Some(level))
+                    };
+                    let mut want = Vec::new();
+                    let mut one = reader();
+                    let mut n = 0;
+                    loop {
+                        if stop_after.is_some_and(|s| n == first + s) {
+                            break;
+                        }
+                        match one.next_record() {
+                            Ok(Some(rec)) => want.push(describe(&rec)),
+                            Ok(None) => break,
+                            Err(e) => {
+                                want.push(format!("error {e:?}"));
+                                break;
+                            }
+                        }
+                        n += 1;
+                    }
+                    want.push(format!(
+                        "at {} after {} lines",
+                        one.position(),
+                        one.lines_read()
+                    ));
+                    let mut got = Vec::new();
+                    let mut each = reader();
+                    let mut ended = false;
+                    for _ in 0..first {
+                        match each.next_record() {
+                            Ok(Some(rec)) => got.push(describe(&rec)),
+                            Ok(None) => {
+                                ended = true;
+                                break;
+                            }
+                            Err(e) => {
+                                got.push(format!("error {e:?}"));
+                                ended = true;
+                                break;
+                            }
+                        }
+                    }
+                    if !ended {
+                        let mut k = first;
+                        let r = each.for_each_record(|rec| {
+                            got.push(describe(rec));
+                            handed += usize::from(rec.split.is_some());
+                            k += 1;
+                            stop_after.is_none_or(|s| k < first + s)
+                        });
+                        if let Err(e) = r {
+                            got.push(format!("error {e:?}"));
+                        }
+                    }
+                    got.push(format!(
+                        "at {} after {} lines",
+                        each.position(),
+                        each.lines_read()
+                    ));
+                    assert_eq!(
+                        got,
+                        want,
+                        "{level:?}, max {max}, buffer {cap}, limit {limit}, first {first}, stop {stop_after:?}: {:?}",
+                        String::from_utf8_lossy(&data)
+                    );
+                }
+            }
+        }
+        assert!(
+            handed > 20_000,
+            "{handed} split records handed to the callback"
+        );
     }
 
     #[test]

@@ -134,7 +134,7 @@ impl Batch {
         self.next = 0;
         let (recs, spans) = (&mut self.recs, &mut self.spans);
         let mut blanks = 0;
-        plain_lines::<true>(data, delim, MAX_RECORD, level, spans, |l| {
+        plain_lines::<true>(data, delim, MAX_RECORD, level, spans, true, |l, _| {
             if l.len == 0 {
                 blanks += 1;
                 return true;

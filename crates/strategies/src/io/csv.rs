@@ -210,28 +210,33 @@ pub fn for_each_row(
     mut f: impl FnMut(&RowRef<'_>),
 ) -> Result<Counts, RunError> {
     let mut c = Counts::default();
-    while c.read + c.skipped < max_rows {
-        let Some(rec) = reader
-            .next_record()
-            .map_err(|e| read_error(path, line_base, e))?
-        else {
-            break;
-        };
-        let line_no = rec.line;
-        match parser.parse_record(&rec) {
-            Ok(row) => {
-                f(&row);
-                c.read += 1;
-            }
-            Err(bad) => match on_bad {
-                OnBadRow::Fail => {
-                    return Err(InputError::at_line(path, line_base + line_no, bad.reason).into());
-                }
-                OnBadRow::Skip => c.skipped += 1,
-            },
-        }
+    if max_rows == 0 {
+        return Ok(c);
     }
-    Ok(c)
+    let mut failed = None;
+    // Records as the reader finds them (a plain one straight from its structural pass).
+    reader
+        .for_each_record(|rec| {
+            match parser.parse_record(rec) {
+                Ok(row) => {
+                    f(&row);
+                    c.read += 1;
+                }
+                Err(bad) => match on_bad {
+                    OnBadRow::Fail => {
+                        failed = Some(InputError::at_line(path, line_base + rec.line, bad.reason));
+                        return false;
+                    }
+                    OnBadRow::Skip => c.skipped += 1,
+                },
+            }
+            c.read + c.skipped < max_rows
+        })
+        .map_err(|e| read_error(path, line_base, e))?;
+    match failed {
+        Some(e) => Err(e.into()),
+        None => Ok(c),
+    }
 }
 
 /// Hands every remaining valid record to `sink`.
