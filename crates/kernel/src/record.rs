@@ -803,6 +803,76 @@ impl Records for SliceRecords<'_> {
     fn next_record(&mut self) -> Result<Option<Record<'_>>, ReadError> {
         self.next_any()
     }
+
+    /// As [`RecordReader::for_each_record`]: plain records straight from the structural pass,
+    /// a window at a time.
+    fn for_each_record(&mut self, mut f: impl FnMut(&Record<'_>) -> bool) -> Result<(), ReadError> {
+        let Some(level) = self.level else {
+            while let Some(rec) = self.next_any()? {
+                if !f(&rec) {
+                    break;
+                }
+            }
+            return Ok(());
+        };
+        // Records a caller's `next_record` already found in a batch come first.
+        while self.batch.next < self.batch.recs.len() {
+            match self.next_any()? {
+                Some(rec) if f(&rec) => {}
+                _ => return Ok(()),
+            }
+        }
+        self.batch.recs.clear();
+        self.batch.next = 0;
+        let (data, max) = (self.data, self.max);
+        loop {
+            if self.pos >= data.len() {
+                return Ok(());
+            }
+            let window = &data[self.pos..(self.pos + SLICE_WINDOW).min(data.len())];
+            let line_no = &mut self.line_no;
+            let (mut taken, mut go_on) = (0usize, true);
+            let ranges = &mut self.batch.ranges;
+            crate::structural::plain_lines::<true>(
+                window,
+                b',',
+                max,
+                level,
+                ranges,
+                false,
+                |l, r| {
+                    *line_no += 1;
+                    taken = l.lf + 1;
+                    if l.len == 0 {
+                        return true;
+                    }
+                    go_on = f(&Record {
+                        line: *line_no,
+                        bytes: &window[l.start..l.start + l.len],
+                        unterminated: false,
+                        bad_quote: false,
+                        quotes: l.quotes,
+                        split: Some(Split {
+                            ranges: r,
+                            ascii: l.ascii,
+                            escaped: l.escaped,
+                        }),
+                    });
+                    go_on
+                },
+            );
+            self.pos += taken;
+            if !go_on {
+                return Ok(());
+            }
+            if taken == 0 {
+                match self.next_slice_record()? {
+                    Some(rec) if f(&rec) => {}
+                    _ => return Ok(()),
+                }
+            }
+        }
+    }
 }
 
 /// Checks the framing of `inner` without buffering any record: no record longer than `max`

@@ -805,6 +805,66 @@ mod tests {
             handed > 20_000,
             "{handed} split records handed to the callback"
         );
+        // The same over bytes in memory.
+        use crate::Records;
+        let mut handed = 0;
+        for seed in 0..300u64 {
+            let fields = 2 + (seed % 5) as usize;
+            let data = csvish(seed, 1 + (seed % 300) as usize, fields);
+            for max in [4096, 120, 60] {
+                for level in Level::available() {
+                    let (first, stop_after) = ((seed % 4) as usize, (seed % 5 == 0).then_some(7));
+                    let reader = || crate::SliceRecords::new(&data, max).with_level(Some(level));
+                    let (mut want, mut one, mut n) = (Vec::new(), reader(), 0);
+                    while stop_after.is_none_or(|s| n < first + s) {
+                        match one.next_record() {
+                            Ok(Some(rec)) => want.push(describe(&rec)),
+                            Ok(None) => break,
+                            Err(e) => {
+                                want.push(format!("error {e:?}"));
+                                break;
+                            }
+                        }
+                        n += 1;
+                    }
+                    let (mut got, mut each, mut ended) = (Vec::new(), reader(), false);
+                    for _ in 0..first {
+                        match each.next_record() {
+                            Ok(Some(rec)) => got.push(describe(&rec)),
+                            Ok(None) => ended = true,
+                            Err(e) => {
+                                got.push(format!("error {e:?}"));
+                                ended = true;
+                            }
+                        }
+                        if ended {
+                            break;
+                        }
+                    }
+                    if !ended {
+                        let mut k = first;
+                        if let Err(e) = each.for_each_record(|rec| {
+                            got.push(describe(rec));
+                            handed += usize::from(rec.split.is_some());
+                            k += 1;
+                            stop_after.is_none_or(|s| k < first + s)
+                        }) {
+                            got.push(format!("error {e:?}"));
+                        }
+                    }
+                    assert_eq!(
+                        got,
+                        want,
+                        "{level:?}, max {max}: {:?}",
+                        String::from_utf8_lossy(&data)
+                    );
+                }
+            }
+        }
+        assert!(
+            handed > 20_000,
+            "{handed} split records in memory handed to the callback"
+        );
     }
 
     #[test]
