@@ -93,6 +93,8 @@ pub struct CsvReader<R> {
     delimiter: u8,
     /// The record's field spans, and the bytes of a line still to consume.
     spans: Vec<(usize, usize)>,
+    /// The fields of a record with escaped quotes, unescaped.
+    unescaped: Vec<u8>,
     pending: usize,
     /// Bytes consumed from `inner` so far.
     consumed: u64,
@@ -121,6 +123,8 @@ struct BatchRec {
     next: usize,
     spans: (usize, usize),
     ascii: bool,
+    /// A quoted field holds escaped quotes (`""`), unescaped when the record is handed out.
+    escaped: bool,
 }
 
 /// The most field spans one batch holds (a record of more still gets a batch of its own).
@@ -139,11 +143,6 @@ impl Batch {
                 blanks += 1;
                 return true;
             }
-            if l.escaped {
-                // An escaped quote: the exact reader unescapes it (this line and the batch
-                // end here).
-                return false;
-            }
             recs.push(BatchRec {
                 blanks,
                 start: l.start,
@@ -151,6 +150,7 @@ impl Batch {
                 next: l.lf + 1,
                 spans: l.fields,
                 ascii: l.ascii,
+                escaped: l.escaped,
             });
             blanks = 0;
             l.fields.1 < BATCH_SPANS
@@ -178,6 +178,7 @@ impl<R: BufRead> CsvReader<R> {
             newlines: 0,
             delimiter,
             spans: Vec::with_capacity(64),
+            unescaped: Vec::new(),
             pending: 0,
             consumed: 0,
             batch: Batch::default(),
@@ -365,12 +366,37 @@ impl<R: BufRead> CsvReader<R> {
         self.pending = r.next;
         // Nothing consumed since the batch was found: the same bytes again.
         let buf = self.inner.fill_buf()?;
+        let line = &buf[r.start..r.start + r.len];
+        let spans = &self.batch.spans[r.spans.0..r.spans.1];
+        if r.escaped {
+            // Each `""` inside a quoted field's span is one quote: the fields copied without
+            // the second quote of each pair.
+            self.unescaped.clear();
+            self.spans.clear();
+            for &(a, b) in spans {
+                let (f, from) = (&line[a..b], self.unescaped.len());
+                let mut k = 0;
+                while let Some(j) = memchr::memchr(b'"', &f[k..]) {
+                    self.unescaped.extend_from_slice(&f[k..=k + j]);
+                    k += j + 2;
+                }
+                self.unescaped.extend_from_slice(&f[k.min(f.len())..]);
+                self.spans.push((from, self.unescaped.len()));
+            }
+            return Ok(Some(Record {
+                line: self.newlines,
+                start: self.consumed + r.start as u64,
+                ascii: r.ascii,
+                data: &self.unescaped,
+                spans: &self.spans,
+            }));
+        }
         Ok(Some(Record {
             line: self.newlines,
             start: self.consumed + r.start as u64,
             ascii: r.ascii,
-            data: &buf[r.start..r.start + r.len],
-            spans: &self.batch.spans[r.spans.0..r.spans.1],
+            data: line,
+            spans,
         }))
     }
 }
