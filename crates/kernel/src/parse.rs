@@ -394,18 +394,7 @@ impl LineParser {
     /// split field's range a quote only ever comes as such a pair).
     #[inline(never)]
     fn unescape<'a>(&'a mut self, line: &[u8], ranges: &[(usize, usize)]) -> Fields<'a> {
-        self.out.clear();
-        self.ranges.clear();
-        for &(s, e) in ranges {
-            let (f, from) = (&line[s..e], self.out.len());
-            let mut k = 0;
-            while let Some(j) = memchr::memchr(b'"', &f[k..]) {
-                self.out.extend_from_slice(&f[k..=k + j]);
-                k += j + 2;
-            }
-            self.out.extend_from_slice(&f[k.min(f.len())..]);
-            self.ranges.push((from, self.out.len()));
-        }
+        crate::structural::unescape_fields(line, ranges, &mut self.out, &mut self.ranges);
         Fields {
             src: &self.out,
             ranges: &self.ranges,

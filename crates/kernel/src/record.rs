@@ -186,6 +186,31 @@ pub struct Record<'a> {
     pub split: Option<Split<'a>>,
 }
 
+impl<'a> Record<'a> {
+    /// A plain line of `data` found by the structural pass, starting on physical line `line`,
+    /// with its field ranges.
+    #[inline(always)]
+    fn plain(
+        line: u64,
+        data: &'a [u8],
+        l: &crate::structural::PlainLine,
+        ranges: &'a [(usize, usize)],
+    ) -> Record<'a> {
+        Record {
+            line,
+            bytes: &data[l.start..l.start + l.len],
+            unterminated: false,
+            bad_quote: false,
+            quotes: l.quotes,
+            split: Some(Split {
+                ranges,
+                ascii: l.ascii,
+                escaped: l.escaped,
+            }),
+        }
+    }
+}
+
 /// A record's fields as its reader found them (a record on one line, its fields unquoted or
 /// quoted): what splitting it again would give, but for escaped quotes ([`Split::escaped`]).
 #[derive(Clone, Copy, Debug)]
@@ -467,18 +492,7 @@ impl<R: BufRead> RecordReader<R> {
                         *line_no += 1;
                         *pos += (l.lf + 1 - l.start) as u64;
                         taken = l.lf + 1;
-                        go_on = f(&Record {
-                            line: *line_no,
-                            bytes: &data[l.start..l.start + l.len],
-                            unterminated: false,
-                            bad_quote: false,
-                            quotes: l.quotes,
-                            split: Some(Split {
-                                ranges: r,
-                                ascii: l.ascii,
-                                escaped: l.escaped,
-                            }),
-                        });
+                        go_on = f(&Record::plain(*line_no, data, l, r));
                         return go_on;
                     }
                     // An empty line: counted, no record.
@@ -846,18 +860,7 @@ impl Records for SliceRecords<'_> {
                     if l.len == 0 {
                         return true;
                     }
-                    go_on = f(&Record {
-                        line: *line_no,
-                        bytes: &window[l.start..l.start + l.len],
-                        unterminated: false,
-                        bad_quote: false,
-                        quotes: l.quotes,
-                        split: Some(Split {
-                            ranges: r,
-                            ascii: l.ascii,
-                            escaped: l.escaped,
-                        }),
-                    });
+                    go_on = f(&Record::plain(*line_no, window, l, r));
                     go_on
                 },
             );

@@ -439,6 +439,30 @@ fn prefix_xor(mut x: u64) -> u64 {
     x
 }
 
+/// The fields of a line whose quoted fields hold escaped quotes ([`PlainLine::escaped`]), as
+/// RFC 4180 reads them: each field of `line` at `ranges` copied to `out` without the second
+/// quote of each `""` pair (inside a range the structural pass took, a quote only ever comes as
+/// such a pair), its place in `out` pushed to `spans` (both cleared first).
+pub fn unescape_fields(
+    line: &[u8],
+    ranges: &[(usize, usize)],
+    out: &mut Vec<u8>,
+    spans: &mut Vec<(usize, usize)>,
+) {
+    out.clear();
+    spans.clear();
+    for &(a, b) in ranges {
+        let (f, from) = (&line[a..b], out.len());
+        let mut k = 0;
+        while let Some(j) = memchr::memchr(b'"', &f[k..]) {
+            out.extend_from_slice(&f[k..=k + j]);
+            k += j + 2;
+        }
+        out.extend_from_slice(&f[k.min(f.len())..]);
+        spans.push((from, out.len()));
+    }
+}
+
 /// Takes whole records from the start of `data` while each is plain and well framed (see
 /// [`plain_lines`]) with `fields` fields (or an empty line) and a value somewhere. Stops before
 /// the first record that is not, or that does not end inside `data`: the byte-exact scanner
@@ -710,9 +734,65 @@ mod tests {
         )
     }
 
+    /// What a reader says, record by record: read one by one (the first list), and read one by
+    /// one for `first` records then handed to a callback (the second), both stopped after
+    /// `first + stop` records when `stop` is set; each list ends with the reader's `state`.
+    /// Counts the split records the callback was handed into `handed`.
+    fn one_by_one_and_handed<R: crate::Records>(
+        make: impl Fn() -> R,
+        first: usize,
+        stop: Option<usize>,
+        state: impl Fn(&R) -> String,
+        handed: &mut usize,
+    ) -> (Vec<String>, Vec<String>) {
+        let (mut want, mut one, mut n) = (Vec::new(), make(), 0);
+        while stop.is_none_or(|s| n < first + s) {
+            match one.next_record() {
+                Ok(Some(rec)) => want.push(describe(&rec)),
+                Ok(None) => break,
+                Err(e) => {
+                    want.push(format!("error {e:?}"));
+                    break;
+                }
+            }
+            n += 1;
+        }
+        want.push(state(&one));
+        let (mut got, mut each, mut ended) = (Vec::new(), make(), false);
+        for _ in 0..first {
+            match each.next_record() {
+                Ok(Some(rec)) => got.push(describe(&rec)),
+                Ok(None) => ended = true,
+                Err(e) => {
+                    got.push(format!("error {e:?}"));
+                    ended = true;
+                }
+            }
+            if ended {
+                break;
+            }
+        }
+        if !ended {
+            let mut k = first;
+            if let Err(e) = each.for_each_record(|rec| {
+                got.push(describe(rec));
+                *handed += usize::from(rec.split.is_some());
+                k += 1;
+                stop.is_none_or(|s| k < first + s)
+            }) {
+                got.push(format!("error {e:?}"));
+            }
+        }
+        got.push(state(&each));
+        (want, got)
+    }
+
     #[test]
     fn records_handed_to_a_callback_are_the_records_read_one_by_one() {
         use std::io::BufReader;
+        // Some records read one by one first (a header, say), then a callback for the rest,
+        // stopped early now and then.
+        let plan = |seed: u64| ((seed % 4) as usize, seed.is_multiple_of(5).then_some(7));
         let mut handed = 0;
         for seed in 0..300u64 {
             let fields = 2 + (seed % 5) as usize;
@@ -722,80 +802,23 @@ mod tests {
             } else {
                 u64::MAX
             };
+            let (first, stop) = plan(seed);
             for (max, cap) in [(4096, 8192), (120, 64), (60, 1000), (200, 7), (4096, 100)] {
                 for level in Level::available() {
-                    // Some records read one by one first (a header, say), then a callback for
-                    // the rest, stopped early now and then.
-                    let (first, stop_after) = ((seed % 4) as usize, (seed % 5 == 0).then_some(7));
-                    let reader = || {
-                        crate::RecordReader::with_range(
-                            BufReader::with_capacity(cap, &data[..]),
-                            0,
-                            limit,
-                            max,
-                        )
-                        .with_level(Some(level))
+                    let make = || {
+                        let inner = BufReader::with_capacity(cap, &data[..]);
+                        crate::RecordReader::with_range(inner, 0, limit, max)
+                            .with_level(Some(level))
                     };
-                    let mut want = Vec::new();
-                    let mut one = reader();
-                    let mut n = 0;
-                    loop {
-                        if stop_after.is_some_and(|s| n == first + s) {
-                            break;
-                        }
-                        match one.next_record() {
-                            Ok(Some(rec)) => want.push(describe(&rec)),
-                            Ok(None) => break,
-                            Err(e) => {
-                                want.push(format!("error {e:?}"));
-                                break;
-                            }
-                        }
-                        n += 1;
-                    }
-                    want.push(format!(
-                        "at {} after {} lines",
-                        one.position(),
-                        one.lines_read()
-                    ));
-                    let mut got = Vec::new();
-                    let mut each = reader();
-                    let mut ended = false;
-                    for _ in 0..first {
-                        match each.next_record() {
-                            Ok(Some(rec)) => got.push(describe(&rec)),
-                            Ok(None) => {
-                                ended = true;
-                                break;
-                            }
-                            Err(e) => {
-                                got.push(format!("error {e:?}"));
-                                ended = true;
-                                break;
-                            }
-                        }
-                    }
-                    if !ended {
-                        let mut k = first;
-                        let r = each.for_each_record(|rec| {
-                            got.push(describe(rec));
-                            handed += usize::from(rec.split.is_some());
-                            k += 1;
-                            stop_after.is_none_or(|s| k < first + s)
-                        });
-                        if let Err(e) = r {
-                            got.push(format!("error {e:?}"));
-                        }
-                    }
-                    got.push(format!(
-                        "at {} after {} lines",
-                        each.position(),
-                        each.lines_read()
-                    ));
+                    let state = |r: &crate::RecordReader<BufReader<&[u8]>>| {
+                        format!("at {} after {} lines", r.position(), r.lines_read())
+                    };
+                    let (want, got) = one_by_one_and_handed(make, first, stop, state, &mut handed);
                     assert_eq!(
                         got,
                         want,
-                        "{level:?}, max {max}, buffer {cap}, limit {limit}, first {first}, stop {stop_after:?}: {:?}",
+                        "{level:?}, max {max}, buffer {cap}, limit {limit}, first {first}, \
+                         stop {stop:?}: {:?}",
                         String::from_utf8_lossy(&data)
                     );
                 }
@@ -806,52 +829,16 @@ mod tests {
             "{handed} split records handed to the callback"
         );
         // The same over bytes in memory.
-        use crate::Records;
         let mut handed = 0;
         for seed in 0..300u64 {
             let fields = 2 + (seed % 5) as usize;
             let data = csvish(seed, 1 + (seed % 300) as usize, fields);
+            let (first, stop) = plan(seed);
             for max in [4096, 120, 60] {
                 for level in Level::available() {
-                    let (first, stop_after) = ((seed % 4) as usize, (seed % 5 == 0).then_some(7));
-                    let reader = || crate::SliceRecords::new(&data, max).with_level(Some(level));
-                    let (mut want, mut one, mut n) = (Vec::new(), reader(), 0);
-                    while stop_after.is_none_or(|s| n < first + s) {
-                        match one.next_record() {
-                            Ok(Some(rec)) => want.push(describe(&rec)),
-                            Ok(None) => break,
-                            Err(e) => {
-                                want.push(format!("error {e:?}"));
-                                break;
-                            }
-                        }
-                        n += 1;
-                    }
-                    let (mut got, mut each, mut ended) = (Vec::new(), reader(), false);
-                    for _ in 0..first {
-                        match each.next_record() {
-                            Ok(Some(rec)) => got.push(describe(&rec)),
-                            Ok(None) => ended = true,
-                            Err(e) => {
-                                got.push(format!("error {e:?}"));
-                                ended = true;
-                            }
-                        }
-                        if ended {
-                            break;
-                        }
-                    }
-                    if !ended {
-                        let mut k = first;
-                        if let Err(e) = each.for_each_record(|rec| {
-                            got.push(describe(rec));
-                            handed += usize::from(rec.split.is_some());
-                            k += 1;
-                            stop_after.is_none_or(|s| k < first + s)
-                        }) {
-                            got.push(format!("error {e:?}"));
-                        }
-                    }
+                    let make = || crate::SliceRecords::new(&data, max).with_level(Some(level));
+                    let (want, got) =
+                        one_by_one_and_handed(make, first, stop, |_| String::new(), &mut handed);
                     assert_eq!(
                         got,
                         want,

@@ -369,20 +369,13 @@ impl<R: BufRead> CsvReader<R> {
         let line = &buf[r.start..r.start + r.len];
         let spans = &self.batch.spans[r.spans.0..r.spans.1];
         if r.escaped {
-            // Each `""` inside a quoted field's span is one quote: the fields copied without
-            // the second quote of each pair.
-            self.unescaped.clear();
-            self.spans.clear();
-            for &(a, b) in spans {
-                let (f, from) = (&line[a..b], self.unescaped.len());
-                let mut k = 0;
-                while let Some(j) = memchr::memchr(b'"', &f[k..]) {
-                    self.unescaped.extend_from_slice(&f[k..=k + j]);
-                    k += j + 2;
-                }
-                self.unescaped.extend_from_slice(&f[k.min(f.len())..]);
-                self.spans.push((from, self.unescaped.len()));
-            }
+            // Each `""` inside a quoted field's span is one quote.
+            membench_kernel::structural::unescape_fields(
+                line,
+                spans,
+                &mut self.unescaped,
+                &mut self.spans,
+            );
             return Ok(Some(Record {
                 line: self.newlines,
                 start: self.consumed + r.start as u64,
