@@ -6,22 +6,30 @@ Usage (from the repository root, after `cargo xtask run` built the release runne
     python3 -m venv .venv && .venv/bin/pip install polars==2.1.0
     .venv/bin/python benches/polars/compare.py datasets/sales-1m-s42.csv > benches/polars/RESULTS.md
 
-For each workload (top-n, group-by) it times, best and median of --repeat runs after a warm-up:
-- Polars-Python, in this process: `scan_csv(schema=…)` → `with_columns` → `filter` → `sort` →
-  `head` (lazy, `collect()`), and eager `read_csv(schema=…)` followed by the same query — the
-  query's own wall time, file reading included, `POLARS_MAX_THREADS` threads; and the lazy
-  query doing membench's work: the plan of membench's `lazy` (seven columns parsed, membench's
-  value rules as expressions, statistics and answer from one scan), so the engines can be
-  compared on the same work as well as on the bare query;
+For each workload (top-n, group-by) it times, best and median of --repeat runs after a warm-up,
+the contenders taking turns (one run of each per round, so a noisy minute of the machine falls
+on all of them alike):
+- Polars-Python, in this process (warm: its thread pool and allocator already used by the
+  warm-up): `scan_csv(schema=…)` → `select` → `filter` → `sort` → `head` (lazy, `collect()`), and
+  eager `read_csv(schema=…)` followed by the same query — the query's own wall time, file
+  reading included, `POLARS_MAX_THREADS` threads;
+- the same two queries each as the first query of a fresh Python process (this script, `--one`;
+  interpreter start and `import polars` not counted), the way membench runs every cell, so the
+  two can be compared cold against cold as well as against Polars-Python at its warmest;
+- Polars-Python running the query with membench's value rules written into the plan (seven
+  columns parsed, every rule an expression, statistics and answer from one scan): what the
+  checks cost an engine that does them itself (membench's Polars strategies once did this;
+  now the kernel checks a plain CSV file's rows first, and Polars runs the bare query);
 - membench `lazy` and `load-all-polars`, each in a fresh runner process (`--job`, the strategy's
   own wall time `wall_ns`, same threads), under every runner allocator given with `--runner`
   (default: the system allocator and the one Polars recommends, mimalloc). membench's
-  validation (framing pre-scan, value rules) is timed inside `wall_ns`; the record's `phases`
-  show it apart (`validate`, `compute`), and the table prints both.
+  validation (every row through the kernel's parser and rules, on the same threads) is timed
+  inside `wall_ns`; the record's `phases` show it apart (`validate`, `compute`: Polars alone),
+  and the table prints both.
 Every contender's answer is turned into membench's canonical answer JSON and its sha256
-compared, so every row of a workload computed the same thing. The ratio column is the
+compared, so every row of a workload computed the same thing. The ratio columns are the
 contender's best against Polars-Python's best of the same kind (lazy against lazy, eager
-against eager).
+against eager): warm, in a fresh process, and the `compute` phase alone against warm.
 """
 
 import argparse
@@ -184,6 +192,19 @@ def python_eager(path, workload):
     return time.perf_counter() - start, digest(workload, df), None
 
 
+PYTHON = {"lazy": python_lazy, "eager": python_eager}
+
+
+def python_fresh(kind, path, workload):
+    """One query as the first of a fresh Python process (`--one`), timed inside it."""
+    out = subprocess.run(
+        [sys.executable, os.path.abspath(__file__), path, "--one", kind, workload],
+        check=True, capture_output=True, text=True,
+    ).stdout
+    elapsed, answer = json.loads(out.strip().splitlines()[-1])
+    return elapsed, answer, None
+
+
 def membench_run(runner, path, workload, strategy):
     # One cell, as membench's driver asks for it (membench_protocol::CellJob).
     job = {"strategy": strategy, "workload": workload, "input": path, "threads": THREADS}
@@ -195,14 +216,24 @@ def membench_run(runner, path, workload, strategy):
     return record["wall_ns"] / 1e9, record["answer_digest"], phases
 
 
-def measure(fn, repeat):
-    fn()  # warm-up: the page cache holds the file for everyone
-    runs = [fn() for _ in range(repeat)]
-    digests = {d for _, d, _ in runs}
-    assert len(digests) == 1, f"answers differ between runs: {digests}"
-    times = [t for t, _, _ in runs]
-    best = min(range(len(runs)), key=lambda i: times[i])
-    return times[best], statistics.median(times), digests.pop(), runs[best][2]
+def measure(fns, repeat):
+    """Each of `fns` once as a warm-up (the page cache holds the file for everyone), then
+    `repeat` rounds of one run each, in turn. Per contender: best, median, digest, the best
+    run's phases."""
+    for fn in fns:
+        fn()
+    runs = [[] for _ in fns]
+    for _ in range(repeat):
+        for i, fn in enumerate(fns):
+            runs[i].append(fn())
+    results = []
+    for r in runs:
+        digests = {d for _, d, _ in r}
+        assert len(digests) == 1, f"answers differ between runs: {digests}"
+        times = [t for t, _, _ in r]
+        best = min(range(len(r)), key=lambda i: times[i])
+        results.append((times[best], statistics.median(times), digests.pop(), r[best][2]))
+    return results
 
 
 def runner_allocator(runner):
@@ -214,6 +245,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("csv")
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--one", nargs=2, metavar=("KIND", "WORKLOAD"),
+                    help=argparse.SUPPRESS)  # one Python query, for `python_fresh`
     target = os.path.join(os.environ.get("CARGO_TARGET_DIR", "target"), "release")
     ap.add_argument(
         "--runner",
@@ -221,6 +254,10 @@ def main():
         help="a runner binary (repeatable; default: membench-runner-sys and membench-runner-mi)",
     )
     a = ap.parse_args()
+    if a.one:
+        elapsed, answer, _ = PYTHON[a.one[0]](a.csv, a.one[1])
+        print(json.dumps([elapsed, answer]))
+        return
     runners = a.runner or [
         os.path.join(target, "membench-runner-sys"),
         os.path.join(target, "membench-runner-mi"),
@@ -229,6 +266,10 @@ def main():
     contenders = [
         ("Polars-Python lazy", "lazy", python_lazy),
         ("Polars-Python eager", "eager", python_eager),
+        ("Polars-Python lazy, fresh process", "lazy-fresh",
+         lambda p, w: python_fresh("lazy", p, w)),
+        ("Polars-Python eager, fresh process", "eager-fresh",
+         lambda p, w: python_fresh("eager", p, w)),
         ("Polars-Python lazy, membench's checks in the plan", "checked", python_lazy_checked),
     ]
     for r in runners:
@@ -245,31 +286,39 @@ def main():
           f"(wheel: jemalloc, nightly SIMD build), Python {platform.python_version()}; membench "
           f"`lazy`/`load-all-polars` on the workspace's Polars crate (version in `Cargo.toml`), "
           f"each in a fresh runner process, allocator in the name. Best and median of {a.repeat} "
-          f"runs after a warm-up, file in the page cache. `validate`: membench's checks before the "
-          f"engine (framing pre-scan of the mapped file, in parts on the same threads; `lazy` "
-          f"then scans that mapping), `compute`: the engine with the value rules riding in its "
-          f"plan. Same answer digest on every row of a workload (checked).\n")
+          f"rounds after a warm-up, the contenders taking turns, file in the page cache. "
+          f"`validate`: membench's checks before the engine (every row of the mapped file through "
+          f"the kernel's parser and rules, in parts on the same threads; `lazy` then scans that "
+          f"mapping), `compute`: Polars running the bare query. Ratios against Polars-Python's "
+          f"best of the same kind (lazy, eager): warm (in this process, after a warm-up), fresh "
+          f"(the first query of a fresh process, as membench runs a cell), and `compute` alone "
+          f"against warm. Same answer digest on every row of a workload (checked).\n")
     for workload in ["top-n", "group-by"]:
         print(f"## {workload}\n")
-        print("| contender | best | median | MB/s (best) | validate | compute | × Polars-Python "
-              "| × Polars-Python with the checks |")
-        print("|---|---|---|---|---|---|---|---|")
+        print("| contender | best | median | MB/s (best) | validate | compute "
+              "| × Polars-Python | × Polars-Python, fresh process | compute × Polars-Python |")
+        print("|---|---|---|---|---|---|---|---|---|")
+        results = measure([lambda fn=fn: fn(a.csv, workload) for _, _, fn in contenders],
+                          a.repeat)
+        best_of = {}
+        for (_, kind, _), (best, *_rest) in zip(contenders, results):
+            best_of.setdefault(kind, best)
         digests = set()
-        reference = {}
-        for name, kind, fn in contenders:
-            best, median, d, phases = measure(lambda: fn(a.csv, workload), a.repeat)
+        for (name, kind, _), (best, median, d, phases) in zip(contenders, results):
             digests.add(d)
-            reference.setdefault(kind, best)
-            ratio = best / reference[kind]
-            same_work = (f"{best / reference['checked']:.2f}"
-                         if kind == "lazy" and name.startswith("membench") else "")
+            # The checks-in-the-plan row against the bare lazy query: what the checks cost.
+            base = "lazy" if kind == "checked" else kind.removesuffix("-fresh")
+            warm = f"{best / best_of[base]:.2f}"
+            fresh = f"{best / best_of[base + '-fresh']:.2f}" if kind != "checked" else ""
             v = f"{phases['validate'] * 1e3:.0f} ms" if phases and "validate" in phases else ""
             c = f"{phases['compute'] * 1e3:.0f} ms" if phases and "compute" in phases else ""
+            c_ratio = (f"{phases['compute'] / best_of[base]:.2f}"
+                       if phases and "compute" in phases else "")
             print(f"| {name} | {best * 1e3:.0f} ms | {median * 1e3:.0f} ms | "
-                  f"{size / 1e6 / best:.0f} | {v} | {c} | {ratio:.2f} | {same_work} |")
-            sys.stdout.flush()
+                  f"{size / 1e6 / best:.0f} | {v} | {c} | {warm} | {fresh} | {c_ratio} |")
         assert len(digests) == 1, f"{workload}: answers differ: {digests}"
         print(f"\nanswer sha256 `{digests.pop()[:16]}…` for every contender\n")
+        sys.stdout.flush()
 
 
 if __name__ == "__main__":

@@ -760,6 +760,11 @@ impl<'a> SliceRecords<'a> {
         self
     }
 
+    /// Physical lines consumed so far (empty ones included), as [`RecordReader::lines_read`].
+    pub fn lines_read(&self) -> u64 {
+        self.line_no
+    }
+
     /// The next non-empty record: from the batch of plain records when there is one, else by
     /// the byte-exact scanner.
     #[inline]
@@ -981,19 +986,10 @@ pub fn check_framing_parallel(
     fields: usize,
     threads: usize,
 ) -> Result<Framing, FramingError> {
-    let mut cuts = vec![0];
-    for k in 1..threads.max(1) {
-        let from = (bytes.len() / threads * k).max(*cuts.last().expect("starts with 0"));
-        match memchr::memchr(b'\n', &bytes[from..]) {
-            Some(i) if from + i + 1 < bytes.len() => cuts.push(from + i + 1),
-            _ => break,
-        }
-    }
-    cuts.dedup();
-    if cuts.len() == 1 {
+    let cuts = line_cuts(bytes, threads);
+    if cuts.len() <= 2 {
         return check_framing(bytes, max, fields);
     }
-    cuts.push(bytes.len());
     let verdicts: Vec<_> = std::thread::scope(|s| {
         let rest: Vec<_> = cuts[1..]
             .windows(2)
@@ -1015,6 +1011,25 @@ pub fn check_framing_parallel(
         }
     }
     Ok(framing)
+}
+
+/// Where to cut `bytes` into about `parts` pieces of equal size, each cut just after a line
+/// feed: `[0, c1, …, len]`, no piece empty (fewer pieces when the lines are too long). A cut may
+/// fall inside a quoted field; a reader of the piece before it then ends inside quotes and says
+/// so, which is how [`check_framing_parallel`] and the Polars strategies' row check know their
+/// pieces were whole records.
+pub fn line_cuts(bytes: &[u8], parts: usize) -> Vec<usize> {
+    let mut cuts = vec![0];
+    for k in 1..parts.max(1) {
+        let from = (bytes.len() / parts * k).max(*cuts.last().expect("starts with 0"));
+        match memchr::memchr(b'\n', &bytes[from..]) {
+            Some(i) if from + i + 1 < bytes.len() => cuts.push(from + i + 1),
+            _ => break,
+        }
+    }
+    cuts.dedup();
+    cuts.push(bytes.len());
+    cuts
 }
 
 /// What [`check_framing`] saw in a well-framed input.

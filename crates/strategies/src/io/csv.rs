@@ -147,27 +147,79 @@ pub fn check_csv_header_only(
     check_header_of(path, &mut reader, &mut LineParser::new(), columns)
 }
 
-/// Checks a CSV file's framing without buffering a record, for engines that read the file
-/// themselves (Polars) but must refuse the same files as the kernel's reader: a record over
+/// How deep [`check_csv_framing`] looks before an engine reads a file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Depth {
+    /// The framing only: the engine's plan checks the values.
+    Framing,
+    /// Every `sales` row parsed and checked by the kernel's rules, counted and summed (a plain
+    /// file; a compressed one gets [`Depth::Framing`]): the engine then runs the bare query.
+    Rows,
+}
+
+/// What [`check_csv_framing`] found in a file it accepted.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Checked {
+    /// Lines that hold no record of their own: empty lines, or (from a [`Depth::Rows`] check,
+    /// which does not tell them apart) the further lines of multi-line records. Polars' eager
+    /// reader makes an empty line a row of nulls, so any means "filter those out".
+    pub lines_without_record: u64,
+    /// From a [`Depth::Rows`] check: every row the kernel accepted.
+    pub rows: Option<RowTotals>,
+}
+
+/// Every row of a file, counted and summed as the kernel read them. The rules make each term of
+/// both sums non-negative (quantity ≥ 1, price ≥ 0), so a sum over all rows bounds every group's.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct RowTotals {
+    pub rows: u64,
+    pub quantity: i128,
+    pub total_cents: i128,
+}
+
+impl RowTotals {
+    #[inline]
+    fn add_row(&mut self, row: &RowRef<'_>) {
+        self.quantity += i128::from(row.quantity);
+        self.total_cents += i128::from(row.quantity) * i128::from(row.price_cents);
+    }
+
+    pub(crate) fn add(&mut self, o: RowTotals) {
+        self.rows += o.rows;
+        self.quantity += o.quantity;
+        self.total_cents += o.total_cents;
+    }
+
+    /// Whether every group's sums fit 64 bits (so an engine may sum them plainly).
+    pub(crate) fn sums_fit_i64(&self) -> bool {
+        self.quantity <= i128::from(i64::MAX) && self.total_cents <= i128::from(i64::MAX)
+    }
+}
+
+/// Checks a CSV file before an engine that reads the file itself (Polars) sees it, so that it
+/// refuses the same files as the kernel's reader. [`Depth::Framing`]: a record over
 /// `max_record_bytes`, a record without the header's field count, or a quote left open at the
-/// end. When either is found, the error is the
-/// kernel's first error in the file (an earlier bad row comes first), exactly as the
-/// hand-written strategies report it.
+/// end; when one is found, the error is the kernel's first error in the file (an earlier bad row
+/// comes first), exactly as the hand-written strategies report it. [`Depth::Rows`]: every row
+/// through the kernel's parser and rules, its first error reported.
 ///
 /// A plain file is mapped (every page at once), checked on `threads` threads in parts
-/// ([`membench_kernel::check_framing_parallel`]) and its mapping returned, so the engine reads
-/// the very bytes that were checked without mapping the file a second time; a compressed one is
-/// decompressed through a buffer and `None` returned.
+/// ([`membench_kernel::check_framing_parallel`], or [`check_rows`]) and its mapping returned, so
+/// the engine reads the very bytes that were checked without mapping the file a second time; a
+/// compressed one is decompressed through a buffer (framing only) and `None` returned.
 pub(crate) fn check_csv_framing(
     path: &Path,
     layout: &HeaderLayout,
-    max_record_bytes: usize,
-    threads: usize,
+    (max_record_bytes, threads, depth): (usize, usize, Depth),
     locate: &dyn Fn() -> Result<Option<InputError>, RunError>,
-) -> Result<(membench_kernel::Framing, Option<crate::io::files::Mapped>), RunError> {
+) -> Result<(Checked, Option<crate::io::files::Mapped>), RunError> {
     let (verdict, mapped) = match Compression::of_path(path) {
         Compression::None => {
             let mapped = crate::io::files::Mapped::open_with(path, true)?;
+            if depth == Depth::Rows {
+                let checked = check_rows(path, mapped.bytes(), layout, max_record_bytes, threads)?;
+                return Ok((checked, Some(mapped)));
+            }
             let verdict = membench_kernel::check_framing_parallel(
                 mapped.bytes(),
                 max_record_bytes,
@@ -186,7 +238,13 @@ pub(crate) fn check_csv_framing(
         ),
     };
     match verdict {
-        Ok(framing) => Ok((framing, mapped)),
+        Ok(framing) => Ok((
+            Checked {
+                lines_without_record: framing.empty_lines,
+                rows: None,
+            },
+            mapped,
+        )),
         Err(membench_kernel::FramingError::Read(e @ ReadError::Io(_))) => {
             Err(read_error(path, 0, e))
         }
@@ -196,6 +254,89 @@ pub(crate) fn check_csv_framing(
                 .into(),
         }),
     }
+}
+
+/// Every row of a `sales` CSV file in memory through the kernel's reader, parser and rules, in
+/// `threads` parts at once ([`membench_kernel::line_cuts`]). A part before the last ends with
+/// a line feed; had it been inside a quoted field, that part's reader would have ended inside
+/// quotes and failed, so parts that all pass are whole records and their rows the file's. On
+/// any failure the whole file is read again in order, so the error (and its line) is exactly
+/// the one every hand-written strategy reports.
+fn check_rows(
+    path: &Path,
+    bytes: &[u8],
+    layout: &HeaderLayout,
+    max_record_bytes: usize,
+    threads: usize,
+) -> Result<Checked, RunError> {
+    let cuts = membench_kernel::line_cuts(bytes, threads);
+    let whole = || rows_of(path, bytes, None, max_record_bytes);
+    let (totals, lines) = if cuts.len() <= 2 {
+        whole()?
+    } else {
+        let parts: Vec<_> = std::thread::scope(|s| {
+            let rest: Vec<_> = cuts[1..]
+                .windows(2)
+                .map(|w| {
+                    let part = &bytes[w[0]..w[1]];
+                    s.spawn(move || rows_of(path, part, Some(layout), max_record_bytes))
+                })
+                .collect();
+            let first = rows_of(path, &bytes[..cuts[1]], None, max_record_bytes);
+            std::iter::once(first)
+                .chain(rest.into_iter().map(|h| {
+                    h.join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                }))
+                .collect()
+        });
+        match parts.into_iter().collect::<Result<Vec<_>, _>>() {
+            Ok(parts) => {
+                parts
+                    .into_iter()
+                    .fold((RowTotals::default(), 0), |(mut t, l), (pt, pl)| {
+                        t.add(pt);
+                        (t, l + pl)
+                    })
+            }
+            Err(_) => whole()?,
+        }
+    };
+    Ok(Checked {
+        // The header's line and one per row: any more are empty lines or multi-line records.
+        lines_without_record: lines.saturating_sub(totals.rows + 1),
+        rows: Some(totals),
+    })
+}
+
+/// The rows of one part of a file (`layout`: a part after the first, which has no header),
+/// and the lines read.
+fn rows_of(
+    path: &Path,
+    bytes: &[u8],
+    layout: Option<&HeaderLayout>,
+    max_record_bytes: usize,
+) -> Result<(RowTotals, u64), RunError> {
+    let mut records = membench_kernel::SliceRecords::new(bytes, max_record_bytes);
+    let mut parser = LineParser::new();
+    match layout {
+        Some(l) => parser.set_layout(l),
+        None => {
+            check_header(path, &mut records, &mut parser)?;
+        }
+    }
+    let mut totals = RowTotals::default();
+    let counts = for_each_row(
+        path,
+        &mut records,
+        &mut parser,
+        OnBadRow::Fail,
+        0,
+        u64::MAX,
+        |row| totals.add_row(row),
+    )?;
+    totals.rows = counts.read;
+    Ok((totals, records.lines_read()))
 }
 
 /// Reads records, validates them and hands each valid row to `f`, honouring `on_bad`.
@@ -332,6 +473,101 @@ impl OwnedRow {
             discount_cents: self.discount_cents,
             note: &self.note,
             unquoted: false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEADER: &str =
+        "order_id,order_date,customer_id,region,category,product_id,quantity,price,discount,note\n";
+
+    /// A `sales` file of `rows` rows (empty lines after every 11th, a two-line quoted note with
+    /// an escaped quote on every 7th, a note of `long_note` lines on the middle row), and the
+    /// rows, quantities and totals in cents it holds.
+    fn sales(rows: u64, long_note: usize, bad_row: Option<u64>) -> (Vec<u8>, RowTotals) {
+        let mut text = String::from(HEADER);
+        let mut want = RowTotals::default();
+        for i in 1..=rows {
+            let q = if bad_row == Some(i) { 0 } else { 1 + i % 9 };
+            let cents = 100 + (i * 37) % 5000;
+            let note = if i == rows / 2 {
+                format!("\"{}\"", "a long note\n".repeat(long_note))
+            } else if i % 7 == 0 {
+                "\"two lines,\nand \"\"quoted\"\"\"".to_string()
+            } else {
+                format!("note {i}")
+            };
+            text += &format!(
+                "{i},2024-01-02,{},north,cat{},{},{q},{}.{:02},,{note}\n",
+                i * 3,
+                i % 4,
+                i % 50,
+                cents / 100,
+                cents % 100
+            );
+            if i % 11 == 0 {
+                text += "\n";
+            }
+            want.rows += 1;
+            want.quantity += i128::from(q);
+            want.total_cents += i128::from(q) * i128::from(cents);
+        }
+        (text.into_bytes(), want)
+    }
+
+    fn check(bytes: &[u8], threads: usize) -> Result<Checked, String> {
+        let path = Path::new("sales.csv");
+        let layout = check_header(
+            path,
+            &mut membench_kernel::SliceRecords::new(bytes, 1 << 20),
+            &mut LineParser::new(),
+        )
+        .map_err(|e| e.to_string())?;
+        check_rows(path, bytes, &layout, 1 << 20, threads).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn rows_checked_in_parts_are_the_rows_read_in_order() {
+        for (rows, long_note) in [(1, 0), (5, 0), (300, 0), (300, 400), (40, 2000)] {
+            let (bytes, want) = sales(rows, long_note, None);
+            let whole = check(&bytes, 1).unwrap();
+            assert_eq!(
+                whole.rows,
+                Some(want),
+                "{rows} rows, a note of {long_note} lines"
+            );
+            assert!(whole.lines_without_record > 0 || rows < 7);
+            for threads in 2..=5 {
+                assert_eq!(check(&bytes, threads).unwrap(), whole, "{threads} threads");
+            }
+        }
+    }
+
+    #[test]
+    fn a_bad_row_in_any_part_is_reported_at_its_line_in_the_file() {
+        // Row 280 of 300 sits in the last part; the long note across the middle puts a cut
+        // inside quotes for two threads, where the parts cannot be trusted.
+        for long_note in [0, 400] {
+            let (bytes, _) = sales(300, long_note, Some(280));
+            let line = 1 + String::from_utf8_lossy(&bytes)
+                .split_inclusive('\n')
+                .position(|l| l.starts_with("280,"))
+                .unwrap();
+            let whole = check(&bytes, 1).unwrap_err();
+            assert!(
+                whole.starts_with(&format!("sales.csv:{line}: quantity")),
+                "{whole}"
+            );
+            for threads in 2..=5 {
+                assert_eq!(
+                    check(&bytes, threads).unwrap_err(),
+                    whole,
+                    "{threads} threads"
+                );
+            }
         }
     }
 }

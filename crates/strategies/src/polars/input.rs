@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 use membench_kernel::{COLUMNS, HeaderLayout, InputError};
 use polars::prelude::*;
 
-use crate::io::csv::{check_csv_framing, check_csv_header_only, locate_first_bad_row};
+use crate::io::csv::{
+    Depth, RowTotals, check_csv_framing, check_csv_header_only, locate_first_bad_row,
+};
 use crate::io::parquet as parquet_io;
 use crate::{Format, Params, RunError};
 
@@ -45,6 +47,9 @@ pub struct PolarsInput {
     /// A plain CSV file's bytes as the precheck mapped them: the lazy scan reads these
     /// ([`PolarsInput::for_eager`] drops them).
     mapped: Option<MappedFile>,
+    /// Every row, when the kernel checked them all ([`Depth::Rows`]): the engine then runs the
+    /// bare query (its own rows and nulls compared with these), not the rules as expressions.
+    pub(crate) rows: Option<RowTotals>,
 }
 
 /// The mapping of a checked file, handed to Polars as its in-memory source (no copy).
@@ -89,9 +94,13 @@ impl Locate {
 type LocateResult = Result<Option<InputError>, RunError>;
 
 /// Checks the file before the engine sees it: empty file, header, missing columns, and (CSV) its
-/// framing — no record over `--max-record-bytes`, no quote left open at the end — in one pass
-/// without buffering, so that Polars, which accepts both, refuses the same files as the kernel. (`skip` is refused before
-/// this, from the strategies' metadata: `Skip::Refuses`.)
+/// framing — no record over `--max-record-bytes`, no quote left open at the end — so that
+/// Polars, which accepts both, refuses the same files as the kernel. For an aggregate over a
+/// plain `sales` CSV file, every row goes through the kernel's parser and rules on the cell's
+/// threads (`Depth::Rows`): the same verdicts as the rules written as expressions in the plan
+/// (which Parquet and compressed files still get), at the kernel's speed, and Polars then runs
+/// the bare query. (`skip` is refused before this, from the strategies' metadata:
+/// `Skip::Refuses`.)
 pub fn precheck(p: &Params, format: Format) -> Result<PolarsInput, RunError> {
     if crate::is_multi_file(&p.input) {
         let files = crate::input_files(&p.input)?;
@@ -99,6 +108,11 @@ pub fn precheck(p: &Params, format: Format) -> Result<PolarsInput, RunError> {
             .iter()
             .map(|f| precheck(&p.with_input(f), format))
             .collect::<Result<Vec<_>, _>>()?;
+        // The files' rows, when the kernel checked every one.
+        let rows = parts.iter().try_fold(RowTotals::default(), |mut t, part| {
+            t.add(part.rows?);
+            Some(t)
+        });
         return Ok(PolarsInput {
             path: p.input.clone(),
             format,
@@ -108,40 +122,48 @@ pub fn precheck(p: &Params, format: Format) -> Result<PolarsInput, RunError> {
             locate: Locate::Files(files),
             parts,
             mapped: None,
+            rows,
         });
     }
+    let depth = if p.workload.is_aggregate() {
+        Depth::Rows
+    } else {
+        Depth::Framing
+    };
     precheck_file(
         &p.input,
         format,
         (&COLUMNS, &sales_schema()),
-        (p.max_record_bytes, p.threads),
+        (p.max_record_bytes, p.threads, depth),
         Locate::Sales,
     )
 }
 
 /// [`precheck`] for a file of any schema: `columns` must be there; `known` gives their types.
+/// `Depth::Rows` only for a `sales` file.
 pub(crate) fn precheck_file(
     path: &Path,
     format: Format,
     (columns, known): (&'static [&'static str], &Schema),
-    (max_record_bytes, threads): (usize, usize),
+    (max_record_bytes, threads, depth): (usize, usize, Depth),
     locate: Locate,
 ) -> Result<PolarsInput, RunError> {
-    let (schema, empty_lines, mapped) = match format {
+    let (schema, empty_lines, mapped, rows) = match format {
         Format::Csv => {
             let layout = check_csv_header_only(path, columns, max_record_bytes)?;
             let find = || locate.first_bad_row(path, format, max_record_bytes);
-            let (framing, mapped) =
-                check_csv_framing(path, &layout, max_record_bytes, threads, &find)?;
+            let (checked, mapped) =
+                check_csv_framing(path, &layout, (max_record_bytes, threads, depth), &find)?;
             (
                 schema_in_file_order(&layout, known),
-                framing.empty_lines > 0,
+                checked.lines_without_record > 0,
                 mapped.map(|m| MappedFile(polars_buffer::Buffer::from_owner(m))),
+                checked.rows,
             )
         }
         Format::Parquet => {
             parquet_io::row_groups_of(path, columns)?;
-            (known.clone(), false, None)
+            (known.clone(), false, None, None)
         }
     };
     Ok(PolarsInput {
@@ -153,6 +175,7 @@ pub(crate) fn precheck_file(
         locate,
         parts: Vec::new(),
         mapped,
+        rows,
     })
 }
 
@@ -293,6 +316,7 @@ pub fn read_eager(path: &Path, format: Format) -> PolarsResult<DataFrame> {
         locate: Locate::Sales,
         parts: Vec::new(),
         mapped: None,
+        rows: None,
     })
 }
 

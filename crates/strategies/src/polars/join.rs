@@ -10,6 +10,7 @@ use super::input::{
     Locate, PolarsInput, bad_input, engine, precheck_file, read_input, scan, without_empty_lines,
 };
 use super::plan::{cents, group_aggs, groups_wide, i64_at, missing, value_rules};
+use crate::io::csv::Depth;
 use crate::io::files::format_of;
 use crate::io::join::JoinInput;
 use crate::outcome::{Outcome, RunError};
@@ -44,7 +45,7 @@ pub(crate) fn run(p: &Params, read: Read) -> Result<Outcome, RunError> {
             path,
             format,
             (columns, &known),
-            (inp.max_record_bytes, p.threads),
+            (inp.max_record_bytes, p.threads, Depth::Framing),
             locate,
         )
         .map(|t| match read {

@@ -13,4 +13,5 @@ pub use etl::{EtlFrames, etl_plan};
 pub use input::{
     PolarsInput, engine, precheck, read_eager, read_input, sales_schema, scan, without_empty_lines,
 };
-pub use plan::{outcome, plans};
+pub use plan::outcome;
+pub(crate) use plan::plans;

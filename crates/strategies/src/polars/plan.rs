@@ -5,6 +5,7 @@
 use membench_kernel::{Accumulator, Answer, InputError, TopRow, Workload, rules};
 use polars::prelude::*;
 
+use crate::io::csv::RowTotals;
 use crate::io::parquet as parquet_io;
 use crate::{Outcome, RunError};
 
@@ -81,24 +82,54 @@ pub(crate) fn cents(e: Expr) -> Expr {
 
 /// Two plans over `lf`: statistics (`rows`, `invalid`) and the workload's answer.
 ///
+/// With `checked` (the kernel parsed and checked every row before, `Depth::Rows`), the bare
+/// query: only the columns the answer needs, no rule as an expression; `invalid` counts the
+/// nulls in those columns (a value the kernel read that the engine did not), and the group-by
+/// sums plainly when the kernel's totals show that every group's sums fit 64 bits. Without, the
+/// kernel's rules ride in the plan over the seven columns they read.
+///
 /// # Panics
 /// For `etl`, which is not an aggregate: use [`etl_plan`].
-pub fn plans(lf: LazyFrame, workload: &Workload) -> (LazyFrame, LazyFrame) {
-    let base = lf
-        .select(
-            parquet_io::NEEDED
+pub(crate) fn plans(
+    lf: LazyFrame,
+    workload: &Workload,
+    checked: Option<&RowTotals>,
+) -> (LazyFrame, LazyFrame) {
+    let (base, invalid) = match checked {
+        Some(_) => {
+            let columns = match workload {
+                Workload::GroupBy => ["category", "quantity", "price"],
+                _ => ["order_id", "quantity", "price"],
+            };
+            let nulls = columns
                 .iter()
-                .map(|c| col(*c))
-                .collect::<Vec<_>>(),
-        )
-        .with_columns([
-            cents(col("price")).alias("price_cents"),
-            invalid().alias("invalid"),
-        ])
-        .with_column((col("quantity") * col("price_cents")).alias("total"));
+                .map(|c| col(*c).null_count().cast(DataType::Int64))
+                .reduce(|a, b| a + b)
+                .expect("three columns");
+            let base = lf
+                .select(columns.iter().map(|c| col(*c)).collect::<Vec<_>>())
+                .with_column((col("quantity") * cents(col("price"))).alias("total"));
+            (base, nulls)
+        }
+        None => {
+            let base = lf
+                .select(
+                    parquet_io::NEEDED
+                        .iter()
+                        .map(|c| col(*c))
+                        .collect::<Vec<_>>(),
+                )
+                .with_columns([
+                    cents(col("price")).alias("price_cents"),
+                    invalid().alias("invalid"),
+                ])
+                .with_column((col("quantity") * col("price_cents")).alias("total"));
+            (base, col("invalid").cast(DataType::Int64).sum())
+        }
+    };
     let stats = base.clone().select([
         len().cast(DataType::Int64).alias("rows"),
-        col("invalid").cast(DataType::Int64).sum().alias("invalid"),
+        invalid.alias("invalid"),
     ]);
     // The answer is computed over every row: one invalid row makes the cell an error
     // ([`outcome`]), so rows the rules reject never reach an answer, and filtering them out first
@@ -115,7 +146,14 @@ pub fn plans(lf: LazyFrame, workload: &Workload) -> (LazyFrame, LazyFrame) {
         // Sums are exact beyond 64 bits, like the kernel's 128-bit ones: each non-negative value
         // is split into its high and low 32 bits, summed apart (neither sum can overflow below
         // 2^31 rows) and recombined in Rust; the range is checked once, by the kernel.
-        Workload::GroupBy => base.group_by([col("category")]).agg(group_aggs()),
+        Workload::GroupBy => match checked {
+            Some(t) if t.sums_fit_i64() => base.group_by([col("category")]).agg([
+                len().cast(DataType::Int64).alias("rows"),
+                col("quantity").sum().alias("quantity"),
+                col("total").sum().alias("total"),
+            ]),
+            _ => base.group_by([col("category")]).agg(group_aggs()),
+        },
         Workload::Etl => unreachable!("etl is not an aggregate; it uses etl_plan"),
         Workload::Join(_) => unreachable!("join has a plan of its own (polars::join)"),
         Workload::Query(_) => {
@@ -153,6 +191,14 @@ pub fn outcome(
     if invalid > 0 {
         return Err(bad(format!(
             "{invalid} rows with missing or out-of-range values"
+        )));
+    }
+    if let Some(checked) = &input.rows
+        && checked.rows != rows
+    {
+        return Err(bad(format!(
+            "the engine read {rows} rows where the kernel read {}",
+            checked.rows
         )));
     }
     if rows == 0 {
@@ -210,7 +256,8 @@ pub(crate) fn group_aggs() -> [Expr; 5] {
     ]
 }
 
-/// The groups of a [`group_aggs`] result, their sums recombined exactly.
+/// The groups of a [`group_aggs`] result, their sums recombined exactly (or of plain sums,
+/// `quantity` and `total`, where [`plans`] knew they fit).
 pub(crate) fn groups_wide(answer: &DataFrame) -> Result<Vec<(String, u64, i128, i128)>, RunError> {
     let conv = |e: PolarsError| RunError::Other(anyhow::anyhow!("unexpected Polars result: {e}"));
     let cats = answer
@@ -221,6 +268,10 @@ pub(crate) fn groups_wide(answer: &DataFrame) -> Result<Vec<(String, u64, i128, 
         .clone();
     let n = i64_at(answer, "rows").map_err(conv)?;
     let exact = |name: &str| -> Result<Vec<i128>, RunError> {
+        if answer.schema().contains(name) {
+            let plain = i64_at(answer, name).map_err(conv)?;
+            return Ok(plain.iter().map(|v| i128::from(v.unwrap_or(0))).collect());
+        }
         let hi = i64_at(answer, &format!("{name}_hi")).map_err(conv)?;
         let lo = i64_at(answer, &format!("{name}_lo")).map_err(conv)?;
         Ok(hi
