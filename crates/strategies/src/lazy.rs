@@ -40,6 +40,10 @@ impl Strategy for Lazy {
                     &p.workload,
                     input.rows.as_ref(),
                 );
+                let Some(stats) = stats else {
+                    let answer = answer.collect_with_engine(Engine::Streaming)?;
+                    return Ok((None, answer.unwrap_single()));
+                };
                 let mut out = LazyFrame::collect_all_with_engine(
                     vec![stats.logical_plan, answer.logical_plan],
                     Engine::Streaming,
@@ -47,7 +51,7 @@ impl Strategy for Lazy {
                 )?;
                 let answer = out.pop().expect("two results");
                 let stats = out.pop().expect("two results");
-                Ok((stats, answer))
+                Ok((Some(stats), answer))
             })
         });
         outcome(&input, &p.workload, result)

@@ -43,7 +43,7 @@ impl Strategy for LoadAllPolars {
                     &p.workload,
                     input.rows.as_ref(),
                 );
-                Ok((stats.collect()?, answer.collect()?))
+                Ok((stats.map(LazyFrame::collect).transpose()?, answer.collect()?))
             })
         });
         outcome(&input, &p.workload, result)
