@@ -48,6 +48,6 @@ pub use parse::{
 };
 pub use record::{
     DEFAULT_MAX_RECORD_BYTES, Framing, FramingError, QuoteState, ReadError, Record, RecordReader,
-    Records, SliceRecords, Split, check_framing, check_framing_parallel, line_cuts,
+    Records, SliceRecords, Split, check_framing, check_framing_parallel, in_parts, line_cuts,
 };
 pub use schema::{COLUMNS, InputError, N_COLUMNS, OnBadRow, TopNParams, Workload, rows_label};

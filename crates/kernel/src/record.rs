@@ -990,19 +990,7 @@ pub fn check_framing_parallel(
     if cuts.len() <= 2 {
         return check_framing(bytes, max, fields);
     }
-    let verdicts: Vec<_> = std::thread::scope(|s| {
-        let rest: Vec<_> = cuts[1..]
-            .windows(2)
-            .map(|w| s.spawn(move || check_framing(&bytes[w[0]..w[1]], max, fields)))
-            .collect();
-        let first = check_framing(&bytes[..cuts[1]], max, fields);
-        std::iter::once(first)
-            .chain(rest.into_iter().map(|h| {
-                h.join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-            }))
-            .collect()
-    });
+    let verdicts = in_parts(bytes, &cuts, |_, part| check_framing(part, max, fields));
     let mut framing = Framing::default();
     for verdict in verdicts {
         match verdict {
@@ -1030,6 +1018,33 @@ pub fn line_cuts(bytes: &[u8], parts: usize) -> Vec<usize> {
     cuts.dedup();
     cuts.push(bytes.len());
     cuts
+}
+
+/// `f(i, piece)` for each piece of `bytes` between consecutive `cuts` (as [`line_cuts`] gives
+/// them), the first on this thread and the others on threads of their own, all at once; the
+/// results in piece order. A panic in a piece is resumed here.
+pub fn in_parts<T: Send>(
+    bytes: &[u8],
+    cuts: &[usize],
+    f: impl Fn(usize, &[u8]) -> T + Sync,
+) -> Vec<T> {
+    let f = &f;
+    std::thread::scope(|s| {
+        let rest: Vec<_> = cuts
+            .windows(2)
+            .enumerate()
+            .skip(1)
+            .map(|(i, w)| s.spawn(move || f(i, &bytes[w[0]..w[1]])))
+            .collect();
+        let first = cuts.get(1).map(|&end| f(0, &bytes[..end]));
+        first
+            .into_iter()
+            .chain(rest.into_iter().map(|h| {
+                h.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            }))
+            .collect()
+    })
 }
 
 /// What [`check_framing`] saw in a well-framed input.

@@ -274,21 +274,9 @@ fn check_rows(
     let (totals, lines) = if cuts.len() <= 2 {
         whole()?
     } else {
-        let parts: Vec<_> = std::thread::scope(|s| {
-            let rest: Vec<_> = cuts[1..]
-                .windows(2)
-                .map(|w| {
-                    let part = &bytes[w[0]..w[1]];
-                    s.spawn(move || rows_of(path, part, Some(layout), max_record_bytes))
-                })
-                .collect();
-            let first = rows_of(path, &bytes[..cuts[1]], None, max_record_bytes);
-            std::iter::once(first)
-                .chain(rest.into_iter().map(|h| {
-                    h.join()
-                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-                }))
-                .collect()
+        // The first part holds the header; the others are read with its layout.
+        let parts = membench_kernel::in_parts(bytes, &cuts, |i, part| {
+            rows_of(path, part, (i > 0).then_some(layout), max_record_bytes)
         });
         match parts.into_iter().collect::<Result<Vec<_>, _>>() {
             Ok(parts) => {
