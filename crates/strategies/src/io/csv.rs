@@ -175,19 +175,26 @@ pub(crate) struct RowTotals {
     pub rows: u64,
     pub quantity: i128,
     pub total_cents: i128,
+    /// The largest row total (quantity × price in cents; the rules keep it within 64 bits): no
+    /// engine that read the same rows can answer a larger one.
+    pub max_total_cents: i64,
 }
 
 impl RowTotals {
     #[inline]
     fn add_row(&mut self, row: &RowRef<'_>) {
+        // The rules refused a row whose product overflows 64 bits.
+        let total = row.quantity.wrapping_mul(row.price_cents);
         self.quantity += i128::from(row.quantity);
-        self.total_cents += i128::from(row.quantity) * i128::from(row.price_cents);
+        self.total_cents += i128::from(total);
+        self.max_total_cents = self.max_total_cents.max(total);
     }
 
     pub(crate) fn add(&mut self, o: RowTotals) {
         self.rows += o.rows;
         self.quantity += o.quantity;
         self.total_cents += o.total_cents;
+        self.max_total_cents = self.max_total_cents.max(o.max_total_cents);
     }
 
     /// Whether every group's sums fit 64 bits (so an engine may sum them plainly).
@@ -502,6 +509,7 @@ mod tests {
             want.rows += 1;
             want.quantity += i128::from(q);
             want.total_cents += i128::from(q) * i128::from(cents);
+            want.max_total_cents = want.max_total_cents.max((q * cents) as i64);
         }
         (text.into_bytes(), want)
     }

@@ -320,6 +320,22 @@ pub fn read_eager(path: &Path, format: Format) -> PolarsResult<DataFrame> {
     })
 }
 
+/// A plain CSV `sales` file whose every row the kernel checked (tests of the plans' verdicts).
+#[cfg(test)]
+pub(crate) fn checked_csv(path: &Path, rows: RowTotals) -> PolarsInput {
+    PolarsInput {
+        path: path.to_path_buf(),
+        format: Format::Csv,
+        schema: sales_schema(),
+        max_record_bytes: membench_kernel::DEFAULT_MAX_RECORD_BYTES,
+        empty_lines: false,
+        locate: Locate::Sales,
+        parts: Vec::new(),
+        mapped: None,
+        rows: Some(rows),
+    }
+}
+
 /// The error for input the engine rejected or flagged: the first bad row exactly as the
 /// hand-written strategies report it (CSV line, Parquet row); the engine's message only when
 /// the kernel finds nothing wrong.

@@ -104,9 +104,17 @@ pub(crate) fn plans(
                 Workload::GroupBy => ["category", "quantity", "price"],
                 _ => ["order_id", "quantity", "price"],
             };
+            let total = col("quantity") * cents(col("price"));
+            // A row the kernel read whole but the engine read without a value would fail the
+            // filter and leave the top rows unseen: it takes the largest total instead, which
+            // [`outcome`] refuses (no answer exceeds the kernel's largest row total).
+            let total = match workload {
+                Workload::TopN(_) => total.fill_null(lit(i64::MAX)),
+                _ => total,
+            };
             let base = lf
                 .select(columns.iter().map(|c| col(*c)).collect::<Vec<_>>())
-                .with_column((col("quantity") * cents(col("price"))).alias("total"));
+                .with_column(total.alias("total"));
             (base, None)
         }
         None => {
@@ -207,6 +215,26 @@ pub fn outcome(
             rows
         }
         (None, Some(checked)) => {
+            if let Workload::TopN(_) = workload {
+                // The engine's totals against the kernel's largest: a value the engine read as
+                // missing (see [`plans`]) or larger than the kernel did.
+                let totals = i64_at(&answer, "total").map_err(conv)?;
+                if let Some(t) = totals
+                    .iter()
+                    .find(|t| t.is_none_or(|t| t > checked.max_total_cents))
+                {
+                    return Err(bad(match t {
+                        Some(t) if *t < i64::MAX => format!(
+                            "the engine computed a total of {t} cents where the kernel's \
+                             largest is {}",
+                            checked.max_total_cents
+                        ),
+                        _ => "the engine read a row without a value that the kernel read \
+                              whole"
+                            .to_string(),
+                    }));
+                }
+            }
             if let Workload::GroupBy = workload {
                 // The engine's rows and nulls against the kernel's: the same rows read alike.
                 let grouped: i64 = i64_at(&answer, "rows")
@@ -327,4 +355,73 @@ pub(crate) fn groups_wide(answer: &DataFrame) -> Result<Vec<(String, u64, i128, 
             )
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use membench_kernel::TopNParams;
+
+    use super::*;
+
+    /// The checked top-n's answer from a frame of the three columns it reads, for a file the
+    /// kernel read as `checked` (a valid file on disk, so the kernel locates no bad row).
+    fn top_n(quantity: [Option<i64>; 3], checked: RowTotals) -> Result<Outcome, RunError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sales.csv");
+        std::fs::write(
+            &path,
+            "order_id,order_date,customer_id,region,category,product_id,quantity,price,discount,note\n\
+             1,2024-01-02,7,north,books,3,2,10.00,,\n",
+        )
+        .unwrap();
+        let frame = df!(
+            "order_id" => [1i64, 2, 3],
+            "quantity" => quantity,
+            "price" => [10.0, 5.0, 3.0],
+        )
+        .unwrap();
+        let workload = Workload::TopN(TopNParams {
+            n: 10,
+            above_cents: 0,
+        });
+        let (stats, answer) = plans(frame.lazy(), &workload, Some(&checked));
+        assert!(stats.is_none(), "the kernel counted the rows");
+        let input = super::super::input::checked_csv(&path, checked);
+        outcome(&input, &workload, Ok((None, answer.collect().unwrap())))
+    }
+
+    #[test]
+    fn a_checked_top_n_refuses_a_row_the_engine_read_without_a_value() {
+        let checked = RowTotals {
+            rows: 3,
+            quantity: 4,
+            total_cents: 2000 + 500 + 300,
+            max_total_cents: 2000,
+        };
+        let read_whole = top_n([Some(2), Some(1), Some(1)], checked).unwrap();
+        assert_eq!(read_whole.rows_read, 3);
+        let Answer::TopN { rows } = read_whole.answer else {
+            panic!("a top-n answer")
+        };
+        assert_eq!(rows.len(), 3);
+        // Without the guard the missing row would fail the filter and vanish unnoticed.
+        let err = top_n([Some(2), None, Some(1)], checked)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("without a value that the kernel read whole"),
+            "{err}"
+        );
+        // A total larger than any the kernel read.
+        let err = top_n(
+            [Some(2), Some(1), Some(1)],
+            RowTotals {
+                max_total_cents: 1999,
+                ..checked
+            },
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("a total of 2000 cents"), "{err}");
+    }
 }
