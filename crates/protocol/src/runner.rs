@@ -108,6 +108,12 @@ pub struct RunnerMeasure {
     pub declared_growth: Option<Growth>,
     /// The longest CSV record the strategies accepted (`--max-record-bytes`).
     pub max_record_bytes: Option<u64>,
+    /// A Parquet input: the rows of its largest row group (of its files, for a folder), the
+    /// unit its readers take at a time. A strategy's memory grows with the file until the
+    /// file spans more row groups than the strategy holds at once, whatever it declares
+    /// (`recommend` judges a declared-constant memory only at sizes beyond that).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub row_group_rows: Option<u64>,
     /// `etl`: the file written.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub output: Option<String>,

@@ -13,7 +13,9 @@
 //!   ([`heap_led`]). A declaration is not trusted over the measurements:
 //!   when a `constant` strategy's measured memory grows by more than that margin between its
 //!   two largest measured sizes, the declaration is contradicted, it is fitted
-//!   affine like any other, and the prediction says so ([`Fitted::contradicted`]).
+//!   affine like any other, and the prediction says so ([`Fitted::contradicted`]). On Parquet
+//!   only sizes whose file spans two row groups per thread or more count (a smaller file fills
+//!   fewer of the strategy's buffers: [`GROUPS_PER_THREAD`]).
 //! - **time** is fitted `t = a + b·n` the same way.
 //! - Fits weigh every size alike (relative error), and the interval is the fit's relative
 //!   residual (at least ±10 %) widened by how far the target lies beyond the largest measured
@@ -199,6 +201,24 @@ struct Measured {
     /// Median peak heap (the counting allocator's runs), per size.
     heap: Vec<(u64, f64)>,
     declared: Option<Growth>,
+    /// The least size at which the input spans more reading units than the strategy holds at
+    /// once ([`saturated_from`]); 0 where the input has no such unit.
+    saturated_from: u64,
+}
+
+/// How many row groups per thread an input must span before a strategy that reads one row group
+/// at a time per thread holds all it ever will: one being worked on and one waiting, per thread.
+pub const GROUPS_PER_THREAD: u64 = 2;
+
+/// The least rows at which a Parquet input spans [`GROUPS_PER_THREAD`] row groups per thread: a
+/// smaller file is a whole row group or a few, and a strategy reading it holds less than it
+/// holds of any larger file (`parallel` on Parquet: one group of 100k rows for one of its two
+/// workers, 7.1 MiB, where 1M rows keeps both busy, 12.6 MiB, and 10M rows 16.6 MiB). 0 for
+/// an input without row groups.
+fn saturated_from(r: &Record) -> u64 {
+    r.measure
+        .row_group_rows
+        .map_or(0, |g| g * GROUPS_PER_THREAD * r.threads.max(1) as u64)
 }
 
 /// A cell's memory need: peak anonymous RSS of its system-allocator runs (plus a database
@@ -251,6 +271,10 @@ fn measured(records: &[Record], g: &GroupKey) -> BTreeMap<String, Measured> {
         let declared = crate::gate::declared_growth(records, &strategy, &g.workload, g.format);
         let m = out.entry(strategy).or_default();
         m.declared = m.declared.or(declared);
+        m.saturated_from = rs
+            .iter()
+            .map(|r| saturated_from(r))
+            .fold(m.saturated_from, u64::max);
         if let Some(v) = median(pool.iter().filter_map(|r| memory_need(r)).collect()) {
             m.memory.push((rows, v));
         }
@@ -291,10 +315,15 @@ pub struct Fitted {
 }
 
 /// Why a declared-constant memory is contradicted by its measurements: it grows by more than
-/// [`BOUNDED_MARGIN`] between the two largest sizes (the smaller sizes are dominated by what
-/// every process holds, and by buffers not yet full).
-fn contradiction(memory: &[(u64, f64)]) -> Option<String> {
-    let mut by_size = memory.to_vec();
+/// [`BOUNDED_MARGIN`] between the two largest sizes of at least `saturated_from` rows (the
+/// smaller sizes are dominated by what every process holds, and by buffers not yet full; a
+/// Parquet file of fewer row groups than the strategy holds at once fills fewer of them).
+fn contradiction(memory: &[(u64, f64)], saturated_from: u64) -> Option<String> {
+    let mut by_size: Vec<(u64, f64)> = memory
+        .iter()
+        .copied()
+        .filter(|p| p.0 >= saturated_from)
+        .collect();
     by_size.sort_by_key(|p| p.0);
     let [.., first, last] = by_size.as_slice() else {
         return None;
@@ -355,7 +384,7 @@ pub fn fit(records: &[Record], g: &GroupKey) -> (BTreeMap<String, Fitted>, Vec<S
     let mut left_out = Vec::new();
     for (strategy, m) in measured(records, g) {
         let contradicted = match m.declared {
-            Some(Growth::Constant) => contradiction(&m.memory),
+            Some(Growth::Constant) => contradiction(&m.memory, m.saturated_from),
             _ => None,
         };
         let memory = match (m.declared, &contradicted) {
@@ -502,6 +531,8 @@ pub fn recommend(
 
 #[cfg(test)]
 mod tests {
+    use membench_protocol::{InputFormat, Workload};
+
     use super::*;
 
     #[test]
@@ -626,11 +657,11 @@ mod tests {
         let mib = |m: f64| m * 1024.0 * 1024.0;
         let growing = [(200_000, mib(12.0)), (1_000_000, mib(34.6))];
         let flat = [(200_000, mib(12.0)), (1_000_000, mib(12.9))];
-        assert!(contradiction(&flat).is_none());
+        assert!(contradiction(&flat, 0).is_none());
         // A sample taken before the process ran (20 KiB) is no evidence.
         let caught_early = [(100_000, 20.0 * 1024.0), (1_000_000, mib(7.4))];
-        assert!(contradiction(&caught_early).is_none());
-        let why = contradiction(&growing).expect("grows by more than the margin");
+        assert!(contradiction(&caught_early, 0).is_none());
+        let why = contradiction(&growing, 0).expect("grows by more than the margin");
         assert!(
             why.contains("declared constant, but its memory grows"),
             "{why}"
@@ -642,6 +673,7 @@ mod tests {
             time: vec![(200_000, 1e8), (1_000_000, 5e8)],
             declared: Some(Growth::Constant),
             heap: Vec::new(),
+            saturated_from: 0,
         };
         let mut fitted = BTreeMap::new();
         let memory = Model::affine(&m.memory).unwrap();
@@ -651,7 +683,7 @@ mod tests {
                 memory,
                 time: Model::affine(&m.time).unwrap(),
                 measured_rows: vec![200_000, 1_000_000],
-                contradicted: contradiction(&m.memory),
+                contradicted: contradiction(&m.memory, 0),
                 guard_heap: None,
             },
         );
@@ -659,6 +691,62 @@ mod tests {
         assert!(c.memory_bytes.mid > mib(200.0), "{:?}", c.memory_bytes);
         assert_eq!(c.fits, Fits::No);
         assert!(c.why.contains("predicted from the fit"), "{}", c.why);
+    }
+
+    #[test]
+    fn a_constant_memory_is_judged_only_where_the_file_spans_more_row_groups_than_it_holds() {
+        // `parallel` on the example's Parquet files (row groups of 100k rows, two threads):
+        // 7.1 MiB at 100k rows (one row group, one busy worker), 12.6 MiB at 1M; measured
+        // 16.6 MiB at 10M rows, where the affine fit through the two said 67 MiB.
+        let mib = |m: f64| m * 1024.0 * 1024.0;
+        let records = |row_group_rows: Option<u64>| -> Vec<Record> {
+            [(10_000, 5.0), (100_000, 7.1), (1_000_000, 12.6)]
+                .into_iter()
+                .map(|(rows, anon)| {
+                    let mut r = Record {
+                        strategy: "parallel".into(),
+                        format: InputFormat::PARQUET,
+                        rows,
+                        threads: 2,
+                        allocator: Allocator::System,
+                        ..Record::default()
+                    };
+                    r.process.peak_rss_anon_bytes = mib(anon) as u64;
+                    r.measure.wall_ns = Some(rows * 100);
+                    r.measure.row_group_rows = row_group_rows.map(|g| g.min(rows));
+                    r
+                })
+                .collect()
+        };
+        let g = GroupKey {
+            workload: Workload::TOP_N,
+            format: InputFormat::PARQUET,
+            shape: Default::default(),
+        };
+        let at_10m = |records: &[Record]| {
+            let (fitted, _) = fit(records, &g);
+            let f = fitted["parallel"].clone();
+            (f.memory.predict(10_000_000).mid, f.contradicted)
+        };
+        let (mid, contradicted) = at_10m(&records(Some(100_000)));
+        assert!(contradicted.is_none(), "{contradicted:?}");
+        assert!(
+            (mid - mib(12.6)).abs() < 1.0,
+            "the largest measurement: {mid}"
+        );
+        assert!(
+            mib(16.6) / mid < 1.5,
+            "within the CI's bound of the measured 10M"
+        );
+        // Without the files' row groups (records from before they were recorded, CSV), the
+        // growth between the two largest sizes contradicts the declaration, as before.
+        let (mid, contradicted) = at_10m(&records(None));
+        assert!(contradicted.is_some());
+        assert!(mid > mib(60.0), "{mid}");
+        // Files of small row groups, where 100k rows already span 100 of them: the growth is
+        // the strategy's, and it contradicts the declaration.
+        let (_, contradicted) = at_10m(&records(Some(1_000)));
+        assert!(contradicted.is_some());
     }
 
     #[test]

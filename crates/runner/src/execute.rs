@@ -266,6 +266,7 @@ fn base_record(cell: &StrategyCell, alloc: Allocator) -> RunnerRecord {
                 .zip(input)
                 .and_then(|(s, i)| format_of(i).ok().and_then(|f| s.growth(&job.workload, f))),
             max_record_bytes: cell.params.as_ref().map(|p| p.max_record_bytes as u64),
+            row_group_rows: cell.row_group_rows,
             output: cell
                 .params
                 .as_ref()
