@@ -305,9 +305,9 @@ pub fn read_input(input: &PolarsInput) -> PolarsResult<DataFrame> {
     }
 }
 
-/// An eager read of a file with the `sales` header in schema order (tests, conversions).
-pub fn read_eager(path: &Path, format: Format) -> PolarsResult<DataFrame> {
-    read_input(&PolarsInput {
+/// A `sales` file in schema order, unchecked: no mapping, no rows counted.
+fn sales_file(path: &Path, format: Format) -> PolarsInput {
+    PolarsInput {
         path: path.to_path_buf(),
         format,
         schema: sales_schema(),
@@ -317,22 +317,20 @@ pub fn read_eager(path: &Path, format: Format) -> PolarsResult<DataFrame> {
         parts: Vec::new(),
         mapped: None,
         rows: None,
-    })
+    }
+}
+
+/// An eager read of a file with the `sales` header in schema order (tests, conversions).
+pub fn read_eager(path: &Path, format: Format) -> PolarsResult<DataFrame> {
+    read_input(&sales_file(path, format))
 }
 
 /// A plain CSV `sales` file whose every row the kernel checked (tests of the plans' verdicts).
 #[cfg(test)]
 pub(crate) fn checked_csv(path: &Path, rows: RowTotals) -> PolarsInput {
     PolarsInput {
-        path: path.to_path_buf(),
-        format: Format::Csv,
-        schema: sales_schema(),
-        max_record_bytes: membench_kernel::DEFAULT_MAX_RECORD_BYTES,
-        empty_lines: false,
-        locate: Locate::Sales,
-        parts: Vec::new(),
-        mapped: None,
         rows: Some(rows),
+        ..sales_file(path, Format::Csv)
     }
 }
 
