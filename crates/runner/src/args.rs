@@ -176,8 +176,6 @@ pub struct StrategyCell {
     /// it) after the run.
     pub temporary_output: Option<tempfile::TempDir>,
     pub input_bytes: Option<u64>,
-    /// A Parquet input's largest row group (rows).
-    pub row_group_rows: Option<u64>,
 }
 
 impl Args {
@@ -295,16 +293,6 @@ fn validate(job: CellJob, postgres_url: Option<String>) -> Result<StrategyCell> 
         };
         Some(size(&p.input)? + p.items.as_ref().map_or(Some(0), size)?)
     });
-    // Read from the files' footers before anything is measured.
-    let row_group_rows = params.as_ref().and_then(|p| {
-        let files = membench_strategies::input_files(&p.input).ok()?;
-        files
-            .iter()
-            .filter(|f| format_of(f).ok() == Some(Format::Parquet))
-            .filter_map(|f| membench_strategies::io::parquet::row_groups_of(f, &[]).ok())
-            .flat_map(|groups| groups.into_iter().map(|(_, rows)| rows as u64))
-            .max()
-    });
     Ok(StrategyCell {
         job,
         strategy,
@@ -312,7 +300,6 @@ fn validate(job: CellJob, postgres_url: Option<String>) -> Result<StrategyCell> 
         params,
         temporary_output,
         input_bytes,
-        row_group_rows,
     })
 }
 

@@ -124,6 +124,8 @@ fn measure(cell: &StrategyCell, alloc: Allocator, shared_arena: bool) -> Result<
     if let Some(s) = sampler {
         record.measure.heap_timeline = s.finish(stats.baseline_heap_bytes);
     }
+    // Read from the files' footers once the strategy has run, so nothing of it is measured.
+    record.measure.row_group_rows = row_group_rows(cell);
     let stats = heap_stats(stats, alloc, profiler.is_some());
     if alloc == Allocator::Counting || profiler.is_some() {
         set_heap(&mut record, &stats);
@@ -243,6 +245,20 @@ fn set_observed(record: &mut RunnerRecord, o: Observed, server: Option<ServerPea
     }
 }
 
+/// A Parquet input's largest row group (rows; of its files, for a folder): `None` for other
+/// inputs, or a file whose footer cannot be read (the strategy reported that).
+fn row_group_rows(cell: &StrategyCell) -> Option<u64> {
+    let files = membench_strategies::input_files(&cell.params.as_ref()?.input).ok()?;
+    files
+        .iter()
+        .filter(|f| {
+            membench_strategies::format_of(f).ok() == Some(membench_strategies::Format::Parquet)
+        })
+        .filter_map(|f| membench_strategies::io::parquet::row_groups_of(f, &[]).ok())
+        .flat_map(|groups| groups.into_iter().map(|(_, rows)| rows as u64))
+        .max()
+}
+
 fn base_record(cell: &StrategyCell, alloc: Allocator) -> RunnerRecord {
     let job = &cell.job;
     let input = cell.params.as_ref().map(|p| &p.input);
@@ -266,7 +282,6 @@ fn base_record(cell: &StrategyCell, alloc: Allocator) -> RunnerRecord {
                 .zip(input)
                 .and_then(|(s, i)| format_of(i).ok().and_then(|f| s.growth(&job.workload, f))),
             max_record_bytes: cell.params.as_ref().map(|p| p.max_record_bytes as u64),
-            row_group_rows: cell.row_group_rows,
             output: cell
                 .params
                 .as_ref()

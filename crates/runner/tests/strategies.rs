@@ -502,6 +502,14 @@ fn runner_emits_the_answer_for_every_strategy() {
                 let answer: Answer = serde_json::from_value(v.measure.answer.unwrap()).unwrap();
                 assert_eq!(v.measure.answer_digest.unwrap(), answer.digest());
                 assert_eq!(v.measure.rows_read, Some(5_000));
+                // The input's reading unit, from the file's footer (`recommend` reads it).
+                let groups = (format == GenFormat::Parquet).then_some(1_000);
+                assert_eq!(
+                    v.measure.row_group_rows,
+                    groups,
+                    "{} {w} {format:?}",
+                    s.name()
+                );
                 digests.push(answer.digest());
             }
             assert!(
