@@ -220,6 +220,22 @@ impl TextColumn {
     pub fn iter(&self) -> impl Iterator<Item = &str> + '_ {
         (0..self.ends.len()).map(|i| self.get(i))
     }
+    /// Appends `other`'s values in `rows`: one copy of their bytes, their ends shifted.
+    pub fn extend_from(&mut self, other: &TextColumn, rows: std::ops::Range<usize>) {
+        if rows.is_empty() {
+            return;
+        }
+        let start = if rows.start == 0 {
+            0
+        } else {
+            other.ends[rows.start - 1]
+        };
+        let base = self.bytes.len();
+        self.bytes
+            .push_str(&other.bytes[start..other.ends[rows.end - 1]]);
+        self.ends
+            .extend(other.ends[rows].iter().map(|&e| e - start + base));
+    }
     fn clear(&mut self) {
         self.bytes.clear();
         self.ends.clear();
@@ -256,6 +272,26 @@ impl EtlColumns {
         self.discount_cents.push(r.discount_cents);
         self.net_cents.push(r.net_cents);
         self.note.push(r.note);
+    }
+    /// Appends `other`'s rows in `rows`, column by column (what [`EtlColumns::push`] of each
+    /// of them would make).
+    pub fn extend_from(&mut self, other: &EtlColumns, rows: std::ops::Range<usize>) {
+        let r = rows.clone();
+        self.order_id.extend_from_slice(&other.order_id[r.clone()]);
+        self.order_date.extend_from(&other.order_date, r.clone());
+        self.customer_id
+            .extend_from_slice(&other.customer_id[r.clone()]);
+        self.region.extend_from(&other.region, r.clone());
+        self.category.extend_from(&other.category, r.clone());
+        self.product_id
+            .extend_from_slice(&other.product_id[r.clone()]);
+        self.quantity.extend_from_slice(&other.quantity[r.clone()]);
+        self.price_cents
+            .extend_from_slice(&other.price_cents[r.clone()]);
+        self.discount_cents
+            .extend_from_slice(&other.discount_cents[r.clone()]);
+        self.net_cents.extend_from_slice(&other.net_cents[r]);
+        self.note.extend_from(&other.note, rows);
     }
     /// Number of rows.
     pub fn len(&self) -> usize {
@@ -309,6 +345,57 @@ impl EtlColumns {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn columns_extended_by_ranges_are_the_rows_pushed_one_by_one() {
+        let texts = [
+            "",
+            "a",
+            "north",
+            "é,\"x\"",
+            "",
+            "a longer note\nof two lines",
+        ];
+        let mut all = EtlColumns::default();
+        for i in 0..23usize {
+            let t = |k: usize| texts[(i * 7 + k) % texts.len()];
+            all.push(&EtlRow {
+                order_id: i as i64,
+                order_date: t(0),
+                customer_id: 10 * i as i64,
+                region: t(1),
+                category: t(2),
+                product_id: -(i as i64),
+                quantity: 1 + i as i64,
+                price_cents: 100 * i as i64,
+                discount_cents: i as i64 % 3,
+                net_cents: 99 * i as i64,
+                note: t(3),
+                unquoted: false,
+            });
+        }
+        let rows = |c: &EtlColumns| {
+            (0..c.len())
+                .map(|i| format!("{:?}", c.row(i)))
+                .collect::<Vec<_>>()
+        };
+        for cuts in [
+            vec![0, 23],
+            vec![0, 1, 23],
+            vec![0, 5, 5, 17, 23],
+            vec![0, 22, 23],
+        ] {
+            // Into a batch that already holds rows, as an output's row group does.
+            let mut group = EtlColumns::default();
+            group.push(&all.row(3));
+            let mut want = rows(&group);
+            want.extend(rows(&all));
+            for w in cuts.windows(2) {
+                group.extend_from(&all, w[0]..w[1]);
+            }
+            assert_eq!(rows(&group), want, "{cuts:?}");
+        }
+    }
 
     #[test]
     fn a_field_is_quoted_exactly_when_it_must_be_with_every_quote_doubled() {

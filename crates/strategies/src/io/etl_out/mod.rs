@@ -346,8 +346,25 @@ impl EtlSink {
                 }
             }
             EtlBatch::Columns(cols) => {
-                for i in 0..cols.len() {
-                    self.push_clean(&cols.row(i));
+                if !matches!(self.target, Target::Parquet { .. }) {
+                    for i in 0..cols.len() {
+                        self.push_clean(&cols.row(i));
+                    }
+                    return;
+                }
+                // Into the row groups column by column: the same groups as row by row.
+                let mut at = 0;
+                while at < cols.len() {
+                    let Target::Parquet { group, .. } = &mut self.target else {
+                        unreachable!("checked above")
+                    };
+                    let take = (ETL_ROW_GROUP_ROWS - group.len()).min(cols.len() - at);
+                    group.extend_from(&cols, at..at + take);
+                    self.rows += take as u64;
+                    at += take;
+                    if group.len() == ETL_ROW_GROUP_ROWS {
+                        self.flush_group();
+                    }
                 }
             }
         }
